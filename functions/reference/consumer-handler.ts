@@ -1,0 +1,35 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { documentClient } from '../runtime/clients';
+import { IdempotentOrderedConsumer } from '../runtime/consumer/idempotent-ordered-consumer';
+import { processFifoBatch } from '../runtime/consumer/fifo-batch';
+import { requiredEnv } from '../runtime/errors';
+import { parseEnvelope } from '../runtime/outbox/outbox-message';
+import { ProjectionService } from './projection/projection-service';
+
+const logger = new Logger({ serviceName: 'orders-consumer' });
+const dynamodb = documentClient();
+const consumer = new IdempotentOrderedConsumer({
+  dynamodb,
+  inboxTableName: requiredEnv('INBOX_TABLE_NAME'),
+  retentionSeconds: Number(requiredEnv('INBOX_RETENTION_SECONDS')),
+  claimSeconds: Number(requiredEnv('INBOX_CLAIM_SECONDS')),
+});
+const projection = new ProjectionService(dynamodb, requiredEnv('PROJECTION_TABLE_NAME'));
+
+async function consumeRecord(record: SQSRecord): Promise<void> {
+  const message = parseEnvelope(record.body);
+  const result = await consumer.consume(message, (m) => projection.apply(m));
+  logger.info('consumed', {
+    messageId: message.messageId,
+    groupKey: message.groupKey,
+    sequence: message.sequence,
+    type: message.type,
+    outcome: result.outcome,
+    released: result.released,
+  });
+}
+
+/** FIFO queue → projection, once per messageId and in order per key; failures via partial batch response. */
+export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+  processFifoBatch(event, consumeRecord, context);

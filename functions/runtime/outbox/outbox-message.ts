@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { InvalidEnvelopeError } from '../errors';
+
+/** Status of an item in the outbox table. Sent messages are deleted, so there is no SENT status. */
+export type OutboxStatus = 'PENDING' | 'PREPARED' | 'FAILED';
+
+/** An outbox item as stored in the outbox table (design.md, "Outbox table"). */
+export interface OutboxItem {
+  /** Ordering key: all messages of one key are delivered in `sequence` order. */
+  readonly groupKey: string;
+  /** The aggregate's version that this message announces; gap-free per key for committed messages. */
+  readonly sequence: number;
+  /** UUIDv7; the idempotency key end to end (SQS deduplication id, consumer inbox key). */
+  readonly messageId: string;
+  readonly type: string;
+  /** JSON text of the message payload. */
+  readonly payload: string;
+  readonly status: OutboxStatus;
+  readonly attempts: number;
+  /** ISO-8601 time of the commit. */
+  readonly createdAt: string;
+  readonly lastAttemptAt?: string;
+  readonly lastError?: string;
+}
+
+/** The body of every message the relay puts on the queue. */
+export interface MessageEnvelope<TPayload = unknown> {
+  readonly messageId: string;
+  readonly groupKey: string;
+  readonly sequence: number;
+  readonly type: string;
+  readonly payload: TPayload;
+  readonly createdAt: string;
+}
+
+const envelopeSchema = z.object({
+  messageId: z.string().min(1),
+  groupKey: z.string().min(1),
+  sequence: z.number().int().min(1),
+  type: z.string().min(1),
+  payload: z.unknown(),
+  createdAt: z.string().min(1),
+});
+
+/** The queue message body for an outbox item. */
+export function toEnvelope(item: OutboxItem): MessageEnvelope {
+  return {
+    messageId: item.messageId,
+    groupKey: item.groupKey,
+    sequence: item.sequence,
+    type: item.type,
+    payload: JSON.parse(item.payload) as unknown,
+    createdAt: item.createdAt,
+  };
+}
+
+/** Parses and checks a queue message body; throws InvalidEnvelopeError when it is not an envelope. */
+export function parseEnvelope(body: string): MessageEnvelope {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch (error) {
+    throw new InvalidEnvelopeError('message body is not JSON', { cause: error });
+  }
+  const result = envelopeSchema.safeParse(json);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`);
+    throw new InvalidEnvelopeError(`message body is not an envelope: ${problems.join('; ')}`);
+  }
+  return result.data as MessageEnvelope;
+}

@@ -1,0 +1,169 @@
+import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
+import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { toEnvelope } from '../outbox/outbox-message';
+import type { RelayCandidate } from './stream-records';
+
+/** SQS takes at most 10 entries per SendMessageBatch. */
+const MAX_ENTRIES_PER_SEND = 10;
+/** SQS limits a whole batch to 256 KiB of bodies and attributes (we count the bodies, with headroom). */
+const MAX_BYTES_PER_SEND = 250 * 1024;
+/** DynamoDB takes at most 25 requests per BatchWriteItem. */
+const MAX_DELETES_PER_WRITE = 25;
+const MAX_DELETE_ROUNDS = 5;
+
+export interface OutboxRelayOptions {
+  readonly sqs: SQSClient;
+  readonly dynamodb: DynamoDBDocumentClient;
+  readonly queueUrl: string;
+  readonly outboxTableName: string;
+  /** Told of every message not sent and of every outbox item that could not be deleted. */
+  readonly onProblem?: (problem: RelayProblem) => void;
+}
+
+export type RelayProblem =
+  | { readonly kind: 'send-failed'; readonly messageId: string; readonly groupKey: string; readonly sequence: number; readonly error: string }
+  | { readonly kind: 'blocked-behind-failure'; readonly messageId: string; readonly groupKey: string; readonly sequence: number }
+  | { readonly kind: 'delete-failed'; readonly count: number; readonly error: string };
+
+export interface RelayResult {
+  /** Messages SQS accepted, in send order. */
+  readonly sent: readonly RelayCandidate[];
+  /** Messages not sent (or not to be counted as sent), in stream order: their records must be retried. */
+  readonly failed: readonly RelayCandidate[];
+  /** Sent messages whose outbox item is still there (the sweeper re-sends them; SQS and the inbox deduplicate). */
+  readonly notDeleted: number;
+}
+
+/**
+ * Publishes outbox messages to the FIFO queue, keeping per-key order (design invariant 3):
+ * MessageGroupId = groupKey, MessageDeduplicationId = messageId; every entry of `Failed[]` is read,
+ * and once a message of a key fails, no later message of that key is reported sent. Sent messages
+ * are then deleted from the outbox, so the table holds only what is not yet sent.
+ */
+export class OutboxRelay {
+  constructor(private readonly options: OutboxRelayOptions) {}
+
+  async relay(candidates: readonly RelayCandidate[]): Promise<RelayResult> {
+    const blockedKeys = new Set<string>();
+    const sent: RelayCandidate[] = [];
+    const failed = new Set<RelayCandidate>();
+
+    for (const chunk of chunksForSend(candidates)) {
+      const toSend = chunk.filter((candidate) => {
+        if (!blockedKeys.has(candidate.item.groupKey)) return true;
+        failed.add(candidate);
+        this.report({ kind: 'blocked-behind-failure', ...keyOf(candidate) });
+        return false;
+      });
+      if (toSend.length === 0) continue;
+
+      const errors = await this.send(toSend);
+      for (const [index, candidate] of toSend.entries()) {
+        const error = errors.get(index);
+        if (error !== undefined) {
+          blockedKeys.add(candidate.item.groupKey);
+          failed.add(candidate);
+          this.report({ kind: 'send-failed', ...keyOf(candidate), error });
+        } else if (blockedKeys.has(candidate.item.groupKey)) {
+          // Accepted, but an earlier message of its key was not: retry it after that one. SQS
+          // deduplication (same messageId) or the consumer's sequence check absorbs the extra copy.
+          failed.add(candidate);
+          this.report({ kind: 'blocked-behind-failure', ...keyOf(candidate) });
+        } else {
+          sent.push(candidate);
+        }
+      }
+    }
+
+    const notDeleted = await this.deleteFromOutbox(sent);
+    return { sent, failed: candidates.filter((candidate) => failed.has(candidate)), notDeleted };
+  }
+
+  /** Sends one SendMessageBatch; returns the error text of each entry (by position) that SQS did not accept. */
+  private async send(candidates: readonly RelayCandidate[]): Promise<Map<number, string>> {
+    const entries: SendMessageBatchRequestEntry[] = candidates.map((candidate, index) => ({
+      Id: String(index),
+      MessageBody: JSON.stringify(toEnvelope(candidate.item)),
+      MessageGroupId: candidate.item.groupKey,
+      MessageDeduplicationId: candidate.item.messageId,
+    }));
+    const errors = new Map<number, string>();
+    try {
+      const response = await this.options.sqs.send(
+        new SendMessageBatchCommand({ QueueUrl: this.options.queueUrl, Entries: entries }),
+      );
+      const accepted = new Set((response.Successful ?? []).map((entry) => entry.Id));
+      for (const failure of response.Failed ?? []) {
+        if (failure.Id !== undefined) errors.set(Number(failure.Id), `${failure.Code ?? 'Failed'}: ${failure.Message ?? ''}`.trim());
+      }
+      // An entry that is in neither list was not confirmed: treat it as not sent.
+      for (const index of candidates.keys()) {
+        if (!accepted.has(String(index)) && !errors.has(index)) errors.set(index, 'not confirmed by SendMessageBatch');
+      }
+    } catch (error) {
+      const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      for (const index of candidates.keys()) errors.set(index, text);
+    }
+    return errors;
+  }
+
+  /** Deletes sent messages, 25 per BatchWriteItem in parallel, retrying unprocessed items; returns how many remain. */
+  private async deleteFromOutbox(sent: readonly RelayCandidate[]): Promise<number> {
+    const chunks: RelayCandidate[][] = [];
+    for (let start = 0; start < sent.length; start += MAX_DELETES_PER_WRITE) {
+      chunks.push(sent.slice(start, start + MAX_DELETES_PER_WRITE));
+    }
+    const remaining = await Promise.all(chunks.map((chunk) => this.deleteChunk(chunk)));
+    return remaining.reduce((sum, count) => sum + count, 0);
+  }
+
+  private async deleteChunk(chunk: readonly RelayCandidate[]): Promise<number> {
+    const table = this.options.outboxTableName;
+    let requests = chunk.map((candidate) => ({
+      DeleteRequest: { Key: { groupKey: candidate.item.groupKey, sequence: candidate.item.sequence } },
+    }));
+    let lastError = 'unprocessed items';
+    for (let round = 0; round < MAX_DELETE_ROUNDS && requests.length > 0; round++) {
+      if (round > 0) await sleep(25 * 2 ** round);
+      try {
+        const response = await this.options.dynamodb.send(new BatchWriteCommand({ RequestItems: { [table]: requests } }));
+        requests = (response.UnprocessedItems?.[table] ?? []) as typeof requests;
+      } catch (error) {
+        lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      }
+    }
+    if (requests.length > 0) this.report({ kind: 'delete-failed', count: requests.length, error: lastError });
+    return requests.length;
+  }
+
+  private report(problem: RelayProblem): void {
+    this.options.onProblem?.(problem);
+  }
+}
+
+function keyOf(candidate: RelayCandidate) {
+  return { messageId: candidate.item.messageId, groupKey: candidate.item.groupKey, sequence: candidate.item.sequence };
+}
+
+/** Splits candidates, in order, into SendMessageBatch-sized chunks (≤ 10 entries, ≤ 250 KiB of bodies). */
+export function chunksForSend(candidates: readonly RelayCandidate[]): RelayCandidate[][] {
+  const chunks: RelayCandidate[][] = [];
+  let current: RelayCandidate[] = [];
+  let bytes = 0;
+  for (const candidate of candidates) {
+    const size = Buffer.byteLength(candidate.item.payload) + 512;
+    if (current.length > 0 && (current.length === MAX_ENTRIES_PER_SEND || bytes + size > MAX_BYTES_PER_SEND)) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(candidate);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,26 @@
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { keyOrNew } from './encryption-key';
+
+export interface AlertTopicProps {
+  /**
+   * Key that encrypts the topic.
+   * @default a new customer-managed KMS key with rotation
+   */
+  readonly encryptionKey?: kms.IKey;
+}
+
+/** The SNS topic every alarm and alert of this library publishes to: KMS-encrypted and TLS-only. */
+export class AlertTopic extends Construct {
+  public readonly topic: sns.Topic;
+
+  constructor(scope: Construct, id: string, props: AlertTopicProps = {}) {
+    super(scope, id);
+    this.topic = new sns.Topic(this, 'Topic', {
+      displayName: 'Reliable messaging alerts',
+      masterKey: keyOrNew(this, 'Key', props.encryptionKey, 'Encrypts the alert topic'),
+      enforceSSL: true,
+    });
+  }
+}

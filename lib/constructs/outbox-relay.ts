@@ -1,0 +1,113 @@
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { BundledFunction } from './bundled-function';
+import type { FifoChannel } from './fifo-channel';
+import type { TransactionalOutbox } from './transactional-outbox';
+import { validateDuration, validateRange } from './validation';
+
+export interface OutboxRelayProps {
+  readonly outbox: TransactionalOutbox;
+  readonly channel: FifoChannel;
+  /**
+   * Stream records per invocation (1 to 10,000); the relay sends them 10 per SendMessageBatch.
+   * @default 100
+   */
+  readonly batchSize?: number;
+  /**
+   * How long to gather records before invoking (0 to 300 s): trades latency for fewer invocations.
+   * @default Duration.seconds(0)
+   */
+  readonly maxBatchingWindow?: Duration;
+  /**
+   * Retries of a failed batch before its records go to the on-failure queue (0 to 10,000). The messages
+   * stay in the outbox either way, so the compensation sweep re-sends them.
+   * @default 10
+   */
+  readonly retryAttempts?: number;
+  /**
+   * Records older than this are not retried (60 s to 7 days).
+   * @default Duration.hours(6)
+   */
+  readonly maxRecordAge?: Duration;
+  /**
+   * Concurrent batches per stream shard (1 to 10); order per key is kept at any setting.
+   * @default 1
+   */
+  readonly parallelizationFactor?: number;
+  /** @default Duration.minutes(1) */
+  readonly timeout?: Duration;
+}
+
+/**
+ * Publishes the outbox to the FIFO channel: a function fed by the outbox stream, filtered to INSERTs of
+ * PENDING messages, starting at TRIM_HORIZON, with bisect on error, bounded retries and record age, partial
+ * batch responses, and an on-failure queue (encrypted, TLS-only, 14 days) for records it gave up on.
+ */
+export class OutboxRelay extends Construct {
+  public readonly function: lambda.Function;
+  /** Stream batches the relay gave up on (metadata only: the messages themselves stay in the outbox). */
+  public readonly failureQueue: sqs.Queue;
+  public readonly eventSource: sources.DynamoEventSource;
+
+  constructor(scope: Construct, id: string, props: OutboxRelayProps) {
+    super(scope, id);
+    validateRange('batchSize', props.batchSize, 1, 10_000);
+    validateRange('retryAttempts', props.retryAttempts, 0, 10_000);
+    validateRange('parallelizationFactor', props.parallelizationFactor, 1, 10);
+    validateDuration('maxBatchingWindow', props.maxBatchingWindow, Duration.seconds(0), Duration.seconds(300));
+    validateDuration('maxRecordAge', props.maxRecordAge, Duration.seconds(60), Duration.days(7));
+
+    this.function = new BundledFunction(this, 'Handler', {
+      entry: fileURLToPath(new URL('../../functions/relay/handler.ts', import.meta.url)),
+      timeout: props.timeout ?? Duration.minutes(1),
+      environment: {
+        OUTBOX_TABLE_NAME: props.outbox.table.tableName,
+        QUEUE_URL: props.channel.queue.queueUrl,
+        POWERTOOLS_SERVICE_NAME: 'outbox-relay',
+      },
+    }).function;
+    props.channel.grantSendMessages(this.function);
+    props.outbox.grantRemoveSent(this.function);
+
+    this.failureQueue = new sqs.Queue(this, 'FailureQueue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: props.channel.encryptionKey,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.eventSource = new sources.DynamoEventSource(props.outbox.table, {
+      startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+      batchSize: props.batchSize ?? 100,
+      maxBatchingWindow: props.maxBatchingWindow,
+      bisectBatchOnError: true,
+      retryAttempts: props.retryAttempts ?? 10,
+      maxRecordAge: props.maxRecordAge ?? Duration.hours(6),
+      parallelizationFactor: props.parallelizationFactor ?? 1,
+      reportBatchItemFailures: true,
+      onFailure: new sources.SqsDlq(this.failureQueue),
+      filters: [
+        lambda.FilterCriteria.filter({
+          eventName: lambda.FilterRule.isEqual('INSERT'),
+          dynamodb: { NewImage: { status: { S: lambda.FilterRule.isEqual('PENDING') } } },
+        }),
+      ],
+    });
+    this.function.addEventSource(this.eventSource);
+  }
+
+  /** How far behind the stream the relay is (milliseconds). */
+  metricIteratorAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.function.metric('IteratorAge', { statistic: 'Maximum', ...props });
+  }
+
+  metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.function.metricErrors(props);
+  }
+}

@@ -1,0 +1,124 @@
+import { fileURLToPath } from 'node:url';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { CfnOutput, Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type { Construct } from 'constructs';
+import { AlertTopic } from '../constructs/alert-topic';
+import { BundledFunction } from '../constructs/bundled-function';
+import { type DurabilityProps, DurableTable } from '../constructs/durable-table';
+import { FifoChannel } from '../constructs/fifo-channel';
+import { IdempotentConsumer } from '../constructs/idempotent-consumer';
+import { OutboxRelay } from '../constructs/outbox-relay';
+import { TransactionalOutbox } from '../constructs/transactional-outbox';
+
+export interface ReliableMessagingDemoStackProps extends StackProps {
+  /**
+   * Base URL of the local emulator this stack is deployed to (e.g. `http://localhost:4566`). The `ApiUrl`
+   * output then has the emulator's `/_aws/execute-api/<apiId>/` form, which every HTTP client can reach.
+   * @default deployed to AWS: `ApiUrl` is the API's execute-api URL
+   */
+  readonly emulatorEndpoint?: string;
+  /**
+   * Durability of the tables and queues. Relax it only for throw-away stacks.
+   * @default RETAIN, deletion protection and point-in-time recovery on
+   */
+  readonly durability?: DurabilityProps;
+}
+
+const functionsDir = (file: string) => fileURLToPath(new URL(`../../functions/${file}`, import.meta.url));
+
+/**
+ * The reference application (design.md): an orders API whose every change commits an outbox message,
+ * a relay to a FIFO queue, and a consumer that projects orders and inventory once and in order.
+ */
+export class ReliableMessagingDemoStack extends Stack {
+  public readonly outbox: TransactionalOutbox;
+  public readonly channel: FifoChannel;
+  public readonly relay: OutboxRelay;
+  public readonly consumer: IdempotentConsumer;
+  public readonly api: apigwv2.HttpApi;
+
+  constructor(scope: Construct, id: string, props: ReliableMessagingDemoStackProps = {}) {
+    super(scope, id, props);
+    const durability = props.durability ?? {};
+    const key = new kms.Key(this, 'DataKey', {
+      description: 'Encrypts the reliable messaging demo data at rest',
+      enableKeyRotation: true,
+      removalPolicy: durability.removalPolicy,
+    });
+
+    const orders = new DurableTable(this, 'Orders', {
+      ...durability,
+      partitionKey: { name: 'orderId', type: dynamodb.AttributeType.STRING },
+      encryptionKey: key,
+    }).table;
+    const projection = new DurableTable(this, 'Projection', {
+      ...durability,
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      encryptionKey: key,
+    }).table;
+
+    this.outbox = new TransactionalOutbox(this, 'Outbox', { ...durability, encryptionKey: key });
+    this.channel = new FifoChannel(this, 'Channel', { encryptionKey: key, removalPolicy: durability.removalPolicy });
+    this.relay = new OutboxRelay(this, 'Relay', { outbox: this.outbox, channel: this.channel });
+
+    const consumerFunction = new BundledFunction(this, 'OrdersConsumer', {
+      entry: functionsDir('reference/consumer-handler.ts'),
+      timeout: Duration.seconds(30),
+      environment: { PROJECTION_TABLE_NAME: projection.tableName, POWERTOOLS_SERVICE_NAME: 'orders-consumer' },
+    }).function;
+    projection.grantReadWriteData(consumerFunction);
+    this.consumer = new IdempotentConsumer(this, 'Consumer', {
+      ...durability,
+      queue: this.channel.queue,
+      handler: consumerFunction,
+      encryptionKey: key,
+    });
+
+    const apiFunction = new BundledFunction(this, 'OrdersApi', {
+      entry: functionsDir('reference/api-handler.ts'),
+      timeout: Duration.seconds(15),
+      environment: {
+        ORDERS_TABLE_NAME: orders.tableName,
+        OUTBOX_TABLE_NAME: this.outbox.table.tableName,
+        PROJECTION_TABLE_NAME: projection.tableName,
+        POWERTOOLS_SERVICE_NAME: 'orders-api',
+      },
+    }).function;
+    orders.grantReadWriteData(apiFunction);
+    this.outbox.grantWriteMessages(apiFunction);
+    projection.grantReadData(apiFunction);
+
+    const alerts = new AlertTopic(this, 'Alerts', { encryptionKey: key });
+
+    this.api = new apigwv2.HttpApi(this, 'HttpApi', { description: 'Reliable messaging reference application' });
+    const integration = new integrations.HttpLambdaIntegration('OrdersIntegration', apiFunction);
+    const routes: ReadonlyArray<[apigwv2.HttpMethod, string]> = [
+      [apigwv2.HttpMethod.POST, '/orders'],
+      [apigwv2.HttpMethod.GET, '/orders/{orderId}'],
+      [apigwv2.HttpMethod.POST, '/orders/{orderId}/notes'],
+      [apigwv2.HttpMethod.POST, '/orders/{orderId}/cancel'],
+      [apigwv2.HttpMethod.GET, '/orders/{orderId}/view'],
+      [apigwv2.HttpMethod.GET, '/inventory/{sku}'],
+    ];
+    for (const [method, path] of routes) this.api.addRoutes({ path, methods: [method], integration });
+
+    const apiUrl =
+      props.emulatorEndpoint === undefined
+        ? `${this.api.apiEndpoint}/`
+        : Fn.join('', [props.emulatorEndpoint.replace(/\/+$/, ''), '/_aws/execute-api/', this.api.apiId, '/']);
+
+    new CfnOutput(this, 'ApiUrl', { value: apiUrl, description: 'Base URL of the orders API (ends with /)' });
+    new CfnOutput(this, 'OrdersTableName', { value: orders.tableName });
+    new CfnOutput(this, 'OutboxTableName', { value: this.outbox.table.tableName });
+    new CfnOutput(this, 'InboxTableName', { value: this.consumer.inboxTable.tableName });
+    new CfnOutput(this, 'ProjectionTableName', { value: projection.tableName });
+    new CfnOutput(this, 'QueueUrl', { value: this.channel.queue.queueUrl });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.channel.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'AlertTopicArn', { value: alerts.topic.topicArn });
+    new CfnOutput(this, 'RelayFailureQueueUrl', { value: this.relay.failureQueue.queueUrl });
+  }
+}
