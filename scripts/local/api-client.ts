@@ -1,0 +1,72 @@
+/** A small client of the reference application's HTTP API, for the demo, the tests and the tools. */
+export interface ApiResponse<T = unknown> {
+  readonly status: number;
+  readonly body: T;
+}
+
+export class OrdersApiClient {
+  private readonly base: string;
+
+  constructor(apiUrl: string) {
+    this.base = apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/`;
+  }
+
+  async request<T = unknown>(method: string, path: string, body?: unknown, rawBody?: string): Promise<ApiResponse<T>> {
+    const url = new URL(path.replace(/^\//, ''), this.base);
+    const init: RequestInit = { method, signal: AbortSignal.timeout(30_000) };
+    if (rawBody !== undefined) init.body = rawBody;
+    else if (body !== undefined) init.body = JSON.stringify(body);
+    if (init.body !== undefined) init.headers = { 'content-type': 'application/json' };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const response = await fetch(url, init);
+        const text = await response.text();
+        let parsed: unknown = text;
+        try {
+          parsed = text === '' ? undefined : JSON.parse(text);
+        } catch {
+          // not JSON: keep the text
+        }
+        return { status: response.status, body: parsed as T };
+      } catch (error) {
+        // Connection-level failures only (no response): retry a few times.
+        if (attempt >= 3) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    }
+  }
+
+  placeOrder(input: { customerId: string; items: { sku: string; quantity: number }[]; orderId?: string }) {
+    return this.request<{ orderId: string; version: number; messageId: string }>('POST', 'orders', input);
+  }
+
+  addNote(orderId: string, text: string) {
+    return this.request<{ orderId: string; version: number; messageId: string }>(
+      'POST',
+      `orders/${encodeURIComponent(orderId)}/notes`,
+      { text },
+    );
+  }
+
+  cancel(orderId: string) {
+    return this.request<{ orderId: string; version: number; messageId: string }>(
+      'POST',
+      `orders/${encodeURIComponent(orderId)}/cancel`,
+    );
+  }
+
+  getOrder(orderId: string) {
+    return this.request<Record<string, unknown>>('GET', `orders/${encodeURIComponent(orderId)}`);
+  }
+
+  getView(orderId: string) {
+    return this.request<{ orderId: string; status: string; version: number; notes: string[]; paid: boolean }>(
+      'GET',
+      `orders/${encodeURIComponent(orderId)}/view`,
+    );
+  }
+
+  getInventory(sku: string) {
+    return this.request<{ sku: string; reserved: number }>('GET', `inventory/${encodeURIComponent(sku)}`);
+  }
+}
