@@ -10,7 +10,10 @@ import { ReliableMessagingDemoStack } from '../lib/stacks/reliable-messaging-dem
  */
 const app = new App();
 const emulatorEndpoint: unknown = app.node.tryGetContext('emulatorEndpoint');
-if (emulatorEndpoint !== undefined && (typeof emulatorEndpoint !== 'string' || !/^https?:\/\//.test(emulatorEndpoint))) {
+if (
+  emulatorEndpoint !== undefined &&
+  (typeof emulatorEndpoint !== 'string' || !/^https?:\/\//.test(emulatorEndpoint))
+) {
   throw new Error(`context emulatorEndpoint must be an http(s) URL; got ${JSON.stringify(emulatorEndpoint)}`);
 }
 
@@ -20,7 +23,11 @@ new ReliableMessagingDemoStack(app, 'ReliableMessagingDemo', {
   ...(typeof emulatorEndpoint === 'string'
     ? {
         emulatorEndpoint,
-        durability: { removalPolicy: RemovalPolicy.DESTROY, deletionProtection: false, pointInTimeRecovery: false },
+        durability: {
+          removalPolicy: RemovalPolicy.DESTROY,
+          deletionProtection: false,
+          pointInTimeRecovery: false,
+        },
       }
     : {}),
 });

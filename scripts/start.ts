@@ -16,15 +16,33 @@ async function main(): Promise<void> {
   console.log('Deploying ReliableMessagingDemo …');
   const deployStart = Date.now();
   const outputs = await deployToEmulator(emulator.endpoint, { quiet: true });
-  console.log(`Deployed in ${((Date.now() - deployStart) / 1000).toFixed(1)} s. Outputs (also in ${outputsFile}):`);
+  console.log(
+    `Deployed in ${((Date.now() - deployStart) / 1000).toFixed(1)} s. Outputs (also in ${outputsFile}):`,
+  );
   for (const [name, value] of Object.entries(outputs)) console.log(`  ${name.padEnd(22)} ${value}`);
 
   const api = new OrdersApiClient(outputs.ApiUrl);
   const run = randomUUID().slice(0, 8);
   const orders = [
-    { orderId: `demo-${run}-1`, items: [{ sku: `demo-widget`, quantity: 2 }], notes: ['gift wrap', 'leave at door'] },
-    { orderId: `demo-${run}-2`, items: [{ sku: `demo-gadget`, quantity: 1 }], notes: ['call first'], cancel: true },
-    { orderId: `demo-${run}-3`, items: [{ sku: `demo-widget`, quantity: 3 }, { sku: 'demo-gadget', quantity: 1 }], notes: [] },
+    {
+      orderId: `demo-${run}-1`,
+      items: [{ sku: `demo-widget`, quantity: 2 }],
+      notes: ['gift wrap', 'leave at door'],
+    },
+    {
+      orderId: `demo-${run}-2`,
+      items: [{ sku: `demo-gadget`, quantity: 1 }],
+      notes: ['call first'],
+      cancel: true,
+    },
+    {
+      orderId: `demo-${run}-3`,
+      items: [
+        { sku: `demo-widget`, quantity: 3 },
+        { sku: 'demo-gadget', quantity: 1 },
+      ],
+      notes: [],
+    },
   ];
   console.log('\nPlacing orders through the API …');
   for (const order of orders) {
@@ -53,7 +71,8 @@ async function main(): Promise<void> {
         );
         break;
       }
-      if (Date.now() - deliveryStart > 60_000) throw new Error(`order ${order.orderId} was not delivered within 60 s`);
+      if (Date.now() - deliveryStart > 60_000)
+        throw new Error(`order ${order.orderId} was not delivered within 60 s`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
@@ -62,7 +81,9 @@ async function main(): Promise<void> {
     console.log(`  GET /inventory/${sku} → ${JSON.stringify(level.body)}`);
   }
 
-  console.log(`\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s. The stack keeps running at ${outputs.ApiUrl}`);
+  console.log(
+    `\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s. The stack keeps running at ${outputs.ApiUrl}`,
+  );
   console.log(
     emulator.startedHere || !process.env.AWS_ENDPOINT_URL
       ? 'Stop the emulator with: npm run stop'

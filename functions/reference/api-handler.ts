@@ -10,9 +10,14 @@ import { ProjectionService } from './projection/projection-service';
 const logger = new Logger({ serviceName: 'orders-api' });
 const dynamodb = documentClient();
 const api = new OrdersApi({
-  orders: new OrderService(dynamodb, requiredEnv('ORDERS_TABLE_NAME'), new OutboxWriter(dynamodb, requiredEnv('OUTBOX_TABLE_NAME'))),
+  orders: new OrderService(
+    dynamodb,
+    requiredEnv('ORDERS_TABLE_NAME'),
+    new OutboxWriter(dynamodb, requiredEnv('OUTBOX_TABLE_NAME')),
+  ),
   projection: new ProjectionService(dynamodb, requiredEnv('PROJECTION_TABLE_NAME')),
   onError: (error) => logger.error('request failed', { error: error as Error }),
 });
 
-export const handler = (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => api.handle(event);
+export const handler = (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> =>
+  api.handle(event);

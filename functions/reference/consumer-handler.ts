@@ -1,8 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { documentClient } from '../runtime/clients';
-import { IdempotentOrderedConsumer } from '../runtime/consumer/idempotent-ordered-consumer';
 import { processFifoBatch } from '../runtime/consumer/fifo-batch';
+import { IdempotentOrderedConsumer } from '../runtime/consumer/idempotent-ordered-consumer';
 import { requiredEnv } from '../runtime/errors';
 import { parseEnvelope } from '../runtime/outbox/outbox-message';
 import { ProjectionService } from './projection/projection-service';

@@ -59,7 +59,12 @@ export class OutboxRelay extends Construct {
     validateRange('batchSize', props.batchSize, 1, 10_000);
     validateRange('retryAttempts', props.retryAttempts, 0, 10_000);
     validateRange('parallelizationFactor', props.parallelizationFactor, 1, 10);
-    validateDuration('maxBatchingWindow', props.maxBatchingWindow, Duration.seconds(0), Duration.seconds(300));
+    validateDuration(
+      'maxBatchingWindow',
+      props.maxBatchingWindow,
+      Duration.seconds(0),
+      Duration.seconds(300),
+    );
     validateDuration('maxRecordAge', props.maxRecordAge, Duration.seconds(60), Duration.days(7));
 
     this.function = new BundledFunction(this, 'Handler', {

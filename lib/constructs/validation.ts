@@ -9,7 +9,12 @@ export function validateRange(what: string, value: number | undefined, min: numb
 }
 
 /** Throws at synth time when a duration prop is outside its allowed range. */
-export function validateDuration(what: string, value: Duration | undefined, min: Duration, max: Duration): void {
+export function validateDuration(
+  what: string,
+  value: Duration | undefined,
+  min: Duration,
+  max: Duration,
+): void {
   if (value === undefined || value.isUnresolved()) return;
   const seconds = value.toSeconds();
   if (seconds < min.toSeconds() || seconds > max.toSeconds()) {

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
+import { CfnOutput, Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { CfnOutput, Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
@@ -62,13 +62,19 @@ export class ReliableMessagingDemoStack extends Stack {
     }).table;
 
     this.outbox = new TransactionalOutbox(this, 'Outbox', { ...durability, encryptionKey: key });
-    this.channel = new FifoChannel(this, 'Channel', { encryptionKey: key, removalPolicy: durability.removalPolicy });
+    this.channel = new FifoChannel(this, 'Channel', {
+      encryptionKey: key,
+      removalPolicy: durability.removalPolicy,
+    });
     this.relay = new OutboxRelay(this, 'Relay', { outbox: this.outbox, channel: this.channel });
 
     const consumerFunction = new BundledFunction(this, 'OrdersConsumer', {
       entry: functionsDir('reference/consumer-handler.ts'),
       timeout: Duration.seconds(30),
-      environment: { PROJECTION_TABLE_NAME: projection.tableName, POWERTOOLS_SERVICE_NAME: 'orders-consumer' },
+      environment: {
+        PROJECTION_TABLE_NAME: projection.tableName,
+        POWERTOOLS_SERVICE_NAME: 'orders-consumer',
+      },
     }).function;
     projection.grantReadWriteData(consumerFunction);
     this.consumer = new IdempotentConsumer(this, 'Consumer', {
@@ -94,7 +100,9 @@ export class ReliableMessagingDemoStack extends Stack {
 
     const alerts = new AlertTopic(this, 'Alerts', { encryptionKey: key });
 
-    this.api = new apigwv2.HttpApi(this, 'HttpApi', { description: 'Reliable messaging reference application' });
+    this.api = new apigwv2.HttpApi(this, 'HttpApi', {
+      description: 'Reliable messaging reference application',
+    });
     const integration = new integrations.HttpLambdaIntegration('OrdersIntegration', apiFunction);
     const routes: ReadonlyArray<[apigwv2.HttpMethod, string]> = [
       [apigwv2.HttpMethod.POST, '/orders'],
@@ -109,7 +117,12 @@ export class ReliableMessagingDemoStack extends Stack {
     const apiUrl =
       props.emulatorEndpoint === undefined
         ? `${this.api.apiEndpoint}/`
-        : Fn.join('', [props.emulatorEndpoint.replace(/\/+$/, ''), '/_aws/execute-api/', this.api.apiId, '/']);
+        : Fn.join('', [
+            props.emulatorEndpoint.replace(/\/+$/, ''),
+            '/_aws/execute-api/',
+            this.api.apiId,
+            '/',
+          ]);
 
     new CfnOutput(this, 'ApiUrl', { value: apiUrl, description: 'Base URL of the orders API (ends with /)' });
     new CfnOutput(this, 'OrdersTableName', { value: orders.tableName });

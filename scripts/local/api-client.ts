@@ -11,7 +11,12 @@ export class OrdersApiClient {
     this.base = apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/`;
   }
 
-  async request<T = unknown>(method: string, path: string, body?: unknown, rawBody?: string): Promise<ApiResponse<T>> {
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    rawBody?: string,
+  ): Promise<ApiResponse<T>> {
     const url = new URL(path.replace(/^\//, ''), this.base);
     const init: RequestInit = { method, signal: AbortSignal.timeout(30_000) };
     if (rawBody !== undefined) init.body = rawBody;

@@ -61,14 +61,26 @@ function cdk(args: readonly string[], env: NodeJS.ProcessEnv, quiet: boolean): P
  * Synthesizes the app for the emulator at `endpoint`, bootstraps the emulator and deploys the stack.
  * Returns the stack outputs (also written to .local/outputs.json).
  */
-export async function deployToEmulator(endpoint: string, options: { quiet?: boolean } = {}): Promise<StackOutputs> {
+export async function deployToEmulator(
+  endpoint: string,
+  options: { quiet?: boolean } = {},
+): Promise<StackOutputs> {
   const env = emulatorEnvironment(endpoint);
   const quiet = options.quiet ?? false;
   const context = ['-c', `emulatorEndpoint=${endpoint}`];
   await cdk(['synth', '--quiet', ...context, '--output', cloudAssemblyDir], env, quiet);
   await cdk(['bootstrap', '--app', cloudAssemblyDir, '--quiet'], env, quiet);
   await cdk(
-    ['deploy', STACK_NAME, '--app', cloudAssemblyDir, '--require-approval', 'never', '--outputs-file', outputsFile],
+    [
+      'deploy',
+      STACK_NAME,
+      '--app',
+      cloudAssemblyDir,
+      '--require-approval',
+      'never',
+      '--outputs-file',
+      outputsFile,
+    ],
     env,
     quiet,
   );

@@ -32,9 +32,13 @@ function run(command: string, args: readonly string[]): void {
 
 function installedVersion(): string | undefined {
   if (!existsSync(venvBin('python'))) return undefined;
-  const result = spawnSync(venvBin('python'), ['-c', 'import importlib.metadata as m; print(m.version("ministack"))'], {
-    encoding: 'utf8',
-  });
+  const result = spawnSync(
+    venvBin('python'),
+    ['-c', 'import importlib.metadata as m; print(m.version("ministack"))'],
+    {
+      encoding: 'utf8',
+    },
+  );
   return result.status === 0 ? result.stdout.trim() : undefined;
 }
 
@@ -48,7 +52,14 @@ export function ensureInstalled(): void {
     run(python, ['-m', 'venv', venvDir]);
   }
   log(`installing ministack==${MINISTACK_VERSION}`);
-  run(venvBin('python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', `ministack==${MINISTACK_VERSION}`]);
+  run(venvBin('python'), [
+    '-m',
+    'pip',
+    'install',
+    '--quiet',
+    '--disable-pip-version-check',
+    `ministack==${MINISTACK_VERSION}`,
+  ]);
 }
 
 export async function isHealthy(endpoint: string): Promise<boolean> {
@@ -88,14 +99,17 @@ export async function startEmulator(port = DEFAULT_PORT): Promise<EmulatorHandle
   const external = process.env.AWS_ENDPOINT_URL;
   if (external) {
     const endpoint = external.replace(/\/+$/, '');
-    if (!(await isHealthy(endpoint))) throw new Error(`AWS_ENDPOINT_URL=${endpoint} does not answer a health check`);
+    if (!(await isHealthy(endpoint)))
+      throw new Error(`AWS_ENDPOINT_URL=${endpoint} does not answer a health check`);
     log(`using the emulator at AWS_ENDPOINT_URL=${endpoint}`);
     return { endpoint, startedHere: false };
   }
   const endpoint = `http://127.0.0.1:${port}`;
   const pid = readPid();
   if (await isHealthy(endpoint)) {
-    log(`an emulator is already running at ${endpoint}${pid !== undefined && isAlive(pid) ? ` (PID ${pid})` : ''}`);
+    log(
+      `an emulator is already running at ${endpoint}${pid !== undefined && isAlive(pid) ? ` (PID ${pid})` : ''}`,
+    );
     return { endpoint, startedHere: false };
   }
   if (pid !== undefined && isAlive(pid)) await stopEmulator();
@@ -105,7 +119,12 @@ export async function startEmulator(port = DEFAULT_PORT): Promise<EmulatorHandle
   const child = spawn(venvBin('ministack'), [], {
     detached: true,
     stdio: ['ignore', out, out],
-    env: { ...process.env, GATEWAY_PORT: String(port), BIND_HOST: '127.0.0.1', LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARNING' },
+    env: {
+      ...process.env,
+      GATEWAY_PORT: String(port),
+      BIND_HOST: '127.0.0.1',
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARNING',
+    },
   });
   child.unref();
   if (child.pid === undefined) throw new Error('could not start ministack');

@@ -1,5 +1,5 @@
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** The repository root, and the project-local state directory (git-ignored). */
 export const projectRoot = fileURLToPath(new URL('../../', import.meta.url));

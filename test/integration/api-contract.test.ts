@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { eventually, outboxItems, scanAll, type Stack, stack, uniquePrefix } from './support/aws';
+import { eventually, outboxItems, type Stack, scanAll, stack, uniquePrefix } from './support/aws';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -15,7 +15,11 @@ describe('reference application contract (design.md) on the emulator', () => {
     // GIVEN
     const orderId = `${prefix}-place`;
     // WHEN
-    const placed = await s.api.placeOrder({ customerId: 'c-1', items: [{ sku: `${prefix}-sku`, quantity: 2 }], orderId });
+    const placed = await s.api.placeOrder({
+      customerId: 'c-1',
+      items: [{ sku: `${prefix}-sku`, quantity: 2 }],
+      orderId,
+    });
     // THEN
     expect(placed.status).toBe(201);
     expect(placed.body).toEqual({ orderId, version: 1, messageId: expect.stringMatching(UUID) });
@@ -25,7 +29,10 @@ describe('reference application contract (design.md) on the emulator', () => {
   });
 
   it('generates an orderId when none is given', async () => {
-    const placed = await s.api.placeOrder({ customerId: 'c-2', items: [{ sku: `${prefix}-sku`, quantity: 1 }] });
+    const placed = await s.api.placeOrder({
+      customerId: 'c-2',
+      items: [{ sku: `${prefix}-sku`, quantity: 1 }],
+    });
     expect(placed.status).toBe(201);
     expect(placed.body.orderId).toMatch(UUID);
   });
@@ -35,7 +42,11 @@ describe('reference application contract (design.md) on the emulator', () => {
     const orderId = `${prefix}-dup`;
     await s.api.placeOrder({ customerId: 'c-1', items: [{ sku: `${prefix}-sku`, quantity: 1 }], orderId });
     // WHEN
-    const again = await s.api.placeOrder({ customerId: 'c-9', items: [{ sku: `${prefix}-other`, quantity: 5 }], orderId });
+    const again = await s.api.placeOrder({
+      customerId: 'c-9',
+      items: [{ sku: `${prefix}-other`, quantity: 5 }],
+      orderId,
+    });
     // THEN
     expect(again.status).toBe(409);
     expect(again.body).toEqual({ error: expect.any(String) });
@@ -45,13 +56,20 @@ describe('reference application contract (design.md) on the emulator', () => {
       return response.status === 200 ? response.body : undefined;
     });
     expect(view.version).toBe(1);
-    expect((await s.api.getInventory(`${prefix}-other`)).body).toEqual({ sku: `${prefix}-other`, reserved: 0 });
+    expect((await s.api.getInventory(`${prefix}-other`)).body).toEqual({
+      sku: `${prefix}-other`,
+      reserved: 0,
+    });
   });
 
   it('adds notes (201, version + 1) and cancels (200, version + 1); a second cancel is 409', async () => {
     // GIVEN
     const orderId = `${prefix}-life`;
-    await s.api.placeOrder({ customerId: 'c-1', items: [{ sku: `${prefix}-life-sku`, quantity: 4 }], orderId });
+    await s.api.placeOrder({
+      customerId: 'c-1',
+      items: [{ sku: `${prefix}-life-sku`, quantity: 4 }],
+      orderId,
+    });
     // WHEN
     const note = await s.api.addNote(orderId, 'ring twice');
     const cancel = await s.api.cancel(orderId);
@@ -67,7 +85,10 @@ describe('reference application contract (design.md) on the emulator', () => {
       return response.status === 200 && response.body.version === 3 ? response.body : undefined;
     });
     expect(view).toEqual({ orderId, status: 'CANCELLED', version: 3, notes: ['ring twice'], paid: false });
-    expect((await s.api.getInventory(`${prefix}-life-sku`)).body).toEqual({ sku: `${prefix}-life-sku`, reserved: 0 });
+    expect((await s.api.getInventory(`${prefix}-life-sku`)).body).toEqual({
+      sku: `${prefix}-life-sku`,
+      reserved: 0,
+    });
   });
 
   it('answers 404 for an unknown order on every order route', async () => {
@@ -80,7 +101,10 @@ describe('reference application contract (design.md) on the emulator', () => {
   });
 
   it('answers 200 with reserved 0 for a SKU nobody reserved', async () => {
-    expect((await s.api.getInventory(`${prefix}-never`)).body).toEqual({ sku: `${prefix}-never`, reserved: 0 });
+    expect((await s.api.getInventory(`${prefix}-never`)).body).toEqual({
+      sku: `${prefix}-never`,
+      reserved: 0,
+    });
   });
 
   describe('bad input → 400 {error, details} and nothing written', () => {
@@ -88,16 +112,38 @@ describe('reference application contract (design.md) on the emulator', () => {
     const badOrderBodies: ReadonlyArray<[string, (orderId: string) => string]> = [
       ['malformed JSON', (id) => `{"customerId": "c", "orderId": "${id}", "items": [`],
       ['a JSON array instead of an object', () => '[]'],
-      ['customerId of the wrong type', (id) => JSON.stringify({ customerId: 7, items: validItems, orderId: id })],
+      [
+        'customerId of the wrong type',
+        (id) => JSON.stringify({ customerId: 7, items: validItems, orderId: id }),
+      ],
       ['items missing', (id) => JSON.stringify({ customerId: 'c', orderId: id })],
       ['customerId missing', (id) => JSON.stringify({ items: validItems, orderId: id })],
       ['no items', (id) => JSON.stringify({ customerId: 'c', items: [], orderId: id })],
-      ['quantity 0', (id) => JSON.stringify({ customerId: 'c', items: [{ sku: 's', quantity: 0 }], orderId: id })],
-      ['fractional quantity', (id) => JSON.stringify({ customerId: 'c', items: [{ sku: 's', quantity: 1.5 }], orderId: id })],
-      ['quantity as a string', (id) => JSON.stringify({ customerId: 'c', items: [{ sku: 's', quantity: '2' }], orderId: id })],
-      ['an unknown field', (id) => JSON.stringify({ customerId: 'c', items: validItems, orderId: id, coupon: 'FREE' })],
-      ['an unknown item field', (id) => JSON.stringify({ customerId: 'c', items: [{ sku: 's', quantity: 1, price: 3 }], orderId: id })],
-      ['an orderId with forbidden characters', (id) => JSON.stringify({ customerId: 'c', items: validItems, orderId: `${id}/x` })],
+      [
+        'quantity 0',
+        (id) => JSON.stringify({ customerId: 'c', items: [{ sku: 's', quantity: 0 }], orderId: id }),
+      ],
+      [
+        'fractional quantity',
+        (id) => JSON.stringify({ customerId: 'c', items: [{ sku: 's', quantity: 1.5 }], orderId: id }),
+      ],
+      [
+        'quantity as a string',
+        (id) => JSON.stringify({ customerId: 'c', items: [{ sku: 's', quantity: '2' }], orderId: id }),
+      ],
+      [
+        'an unknown field',
+        (id) => JSON.stringify({ customerId: 'c', items: validItems, orderId: id, coupon: 'FREE' }),
+      ],
+      [
+        'an unknown item field',
+        (id) =>
+          JSON.stringify({ customerId: 'c', items: [{ sku: 's', quantity: 1, price: 3 }], orderId: id }),
+      ],
+      [
+        'an orderId with forbidden characters',
+        (id) => JSON.stringify({ customerId: 'c', items: validItems, orderId: `${id}/x` }),
+      ],
       [
         'a body over 256 KB',
         (id) => JSON.stringify({ customerId: 'x'.repeat(300 * 1024), items: validItems, orderId: id }),
@@ -108,7 +154,12 @@ describe('reference application contract (design.md) on the emulator', () => {
       // GIVEN
       const orderId = uniquePrefix('bad');
       // WHEN
-      const response = await s.api.request<{ error: string; details: unknown[] }>('POST', 'orders', undefined, body(orderId));
+      const response = await s.api.request<{ error: string; details: unknown[] }>(
+        'POST',
+        'orders',
+        undefined,
+        body(orderId),
+      );
       // THEN
       expect(response.status).toBe(400);
       expect(response.body).toEqual({ error: expect.any(String), details: expect.any(Array) });
@@ -133,17 +184,25 @@ describe('reference application contract (design.md) on the emulator', () => {
       ['an expectedVersion that is not an integer', '{"text": "a", "expectedVersion": "2"}'],
     ];
 
-    it.each(badNoteBodies)('POST /orders/{id}/notes with %s leaves the order as it was', async (_name, body) => {
-      // GIVEN
-      const orderId = uniquePrefix('badnote');
-      await s.api.placeOrder({ customerId: 'c', items: validItems, orderId });
-      // WHEN
-      const response = await s.api.request<{ error: string; details: unknown[] }>('POST', `orders/${orderId}/notes`, undefined, body);
-      // THEN
-      expect(response.status).toBe(400);
-      expect(response.body.details.length).toBeGreaterThan(0);
-      expect((await s.api.getOrder(orderId)).body).toMatchObject({ version: 1, notes: [] });
-    });
+    it.each(badNoteBodies)(
+      'POST /orders/{id}/notes with %s leaves the order as it was',
+      async (_name, body) => {
+        // GIVEN
+        const orderId = uniquePrefix('badnote');
+        await s.api.placeOrder({ customerId: 'c', items: validItems, orderId });
+        // WHEN
+        const response = await s.api.request<{ error: string; details: unknown[] }>(
+          'POST',
+          `orders/${orderId}/notes`,
+          undefined,
+          body,
+        );
+        // THEN
+        expect(response.status).toBe(400);
+        expect(response.body.details.length).toBeGreaterThan(0);
+        expect((await s.api.getOrder(orderId)).body).toMatchObject({ version: 1, notes: [] });
+      },
+    );
 
     it('POST /orders/{id}/cancel with an unknown field leaves the order placed', async () => {
       const orderId = uniquePrefix('badcancel');
@@ -156,7 +215,10 @@ describe('reference application contract (design.md) on the emulator', () => {
     it('a note with a stale expectedVersion is 409 and changes nothing', async () => {
       const orderId = uniquePrefix('stale');
       await s.api.placeOrder({ customerId: 'c', items: validItems, orderId });
-      const response = await s.api.request('POST', `orders/${orderId}/notes`, { text: 'late', expectedVersion: 7 });
+      const response = await s.api.request('POST', `orders/${orderId}/notes`, {
+        text: 'late',
+        expectedVersion: 7,
+      });
       expect(response.status).toBe(409);
       expect((await s.api.getOrder(orderId)).body).toMatchObject({ version: 1, notes: [] });
     });

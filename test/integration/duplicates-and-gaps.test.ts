@@ -1,6 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { eventually, queueDepth, type Stack, stack, uniquePrefix } from './support/aws';
 
@@ -114,7 +114,10 @@ describe('the consumer under duplicates and gaps', () => {
     // THEN it is acknowledged but not applied, and kept in the inbox
     expect((await s.api.getView(orderId)).body).toMatchObject({ version: 1, notes: [] });
     const held = await s.dynamodb.send(
-      new GetCommand({ TableName: s.outputs.InboxTableName, Key: { pk: `KEY#${orderId}`, sk: 'HELD#000000000000003' } }),
+      new GetCommand({
+        TableName: s.outputs.InboxTableName,
+        Key: { pk: `KEY#${orderId}`, sk: 'HELD#000000000000003' },
+      }),
     );
     expect(JSON.parse(String(held.Item?.message))).toMatchObject({ sequence: 3, payload: { text: 'third' } });
 
@@ -125,7 +128,10 @@ describe('the consumer under duplicates and gaps', () => {
     const view = await viewAt(s, orderId, 3);
     expect(view.notes).toEqual(['second', 'third']);
     const after = await s.dynamodb.send(
-      new GetCommand({ TableName: s.outputs.InboxTableName, Key: { pk: `KEY#${orderId}`, sk: 'HELD#000000000000003' } }),
+      new GetCommand({
+        TableName: s.outputs.InboxTableName,
+        Key: { pk: `KEY#${orderId}`, sk: 'HELD#000000000000003' },
+      }),
     );
     expect(after.Item).toBeUndefined();
     const cursor = await s.dynamodb.send(

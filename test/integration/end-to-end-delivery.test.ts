@@ -1,6 +1,6 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { eventually, outboxItems, queueDepth, scanAll, type Stack, stack, uniquePrefix } from './support/aws';
+import { eventually, outboxItems, queueDepth, type Stack, scanAll, stack, uniquePrefix } from './support/aws';
 
 const ORDERS = 200;
 const SKUS = 20;
@@ -16,7 +16,11 @@ interface PlannedOrder {
 }
 
 /** Runs `task` over `items` with at most `workers` at a time. */
-async function inPool<T>(items: readonly T[], workers: number, task: (item: T) => Promise<void>): Promise<void> {
+async function inPool<T>(
+  items: readonly T[],
+  workers: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: workers }, async () => {
@@ -50,7 +54,11 @@ describe('end to end: API → outbox → relay → SQS FIFO → idempotent consu
     const started = Date.now();
     await inPool(plan, WORKERS, async (order) => {
       const ids: string[] = [];
-      const placed = await s.api.placeOrder({ customerId: 'load', items: [{ sku: order.sku, quantity: order.quantity }], orderId: order.orderId });
+      const placed = await s.api.placeOrder({
+        customerId: 'load',
+        items: [{ sku: order.sku, quantity: order.quantity }],
+        orderId: order.orderId,
+      });
       expect(placed.status).toBe(201);
       ids.push(placed.body.messageId);
       for (const note of order.notes) {
@@ -75,7 +83,8 @@ describe('end to end: API → outbox → relay → SQS FIFO → idempotent consu
       async () => {
         const byId = new Map<string, Record<string, unknown>>();
         for (const item of await scanAll(s, s.outputs.ProjectionTableName)) {
-          if (typeof item.orderId === 'string' && item.orderId.startsWith(`${prefix}-`)) byId.set(item.orderId, item);
+          if (typeof item.orderId === 'string' && item.orderId.startsWith(`${prefix}-`))
+            byId.set(item.orderId, item);
         }
         const done = plan.every((order) => byId.get(order.orderId)?.version === expectedVersion(order));
         return done ? byId : undefined;
@@ -113,7 +122,10 @@ describe('end to end: API → outbox → relay → SQS FIFO → idempotent consu
         expect(record.Item).toMatchObject({ status: 'COMPLETED', groupKey: order.orderId });
       }
       const cursor = await s.dynamodb.send(
-        new GetCommand({ TableName: s.outputs.InboxTableName, Key: { pk: `KEY#${order.orderId}`, sk: 'CURSOR' } }),
+        new GetCommand({
+          TableName: s.outputs.InboxTableName,
+          Key: { pk: `KEY#${order.orderId}`, sk: 'CURSOR' },
+        }),
       );
       expect(cursor.Item?.lastSequence).toBe(ids.length);
     }

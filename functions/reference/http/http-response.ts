@@ -13,6 +13,10 @@ export function json(statusCode: number, body: unknown): APIGatewayProxyStructur
   };
 }
 
-export function errorResponse(statusCode: number, error: string, details?: readonly ErrorDetail[]): APIGatewayProxyStructuredResultV2 {
+export function errorResponse(
+  statusCode: number,
+  error: string,
+  details?: readonly ErrorDetail[],
+): APIGatewayProxyStructuredResultV2 {
   return json(statusCode, details === undefined ? { error } : { error, details });
 }

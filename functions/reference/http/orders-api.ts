@@ -1,7 +1,13 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { OutboxCommitError } from '../../runtime/outbox/outbox-writer';
 import { OrderConflictError, OrderNotFoundError } from '../orders/order-errors';
-import { addNoteSchema, cancelOrderSchema, orderIdSchema, placeOrderSchema, skuSchema } from '../orders/order-schemas';
+import {
+  addNoteSchema,
+  cancelOrderSchema,
+  orderIdSchema,
+  placeOrderSchema,
+  skuSchema,
+} from '../orders/order-schemas';
 import type { OrderService } from '../orders/order-service';
 import type { ProjectionService } from '../projection/projection-service';
 import { errorResponse, json } from './http-response';
@@ -17,7 +23,10 @@ export interface OrdersApiDependencies {
 type Route = {
   readonly method: string;
   readonly pattern: RegExp;
-  readonly handle: (event: APIGatewayProxyEventV2, params: readonly string[]) => Promise<APIGatewayProxyStructuredResultV2>;
+  readonly handle: (
+    event: APIGatewayProxyEventV2,
+    params: readonly string[],
+  ) => Promise<APIGatewayProxyStructuredResultV2>;
 };
 
 /**
@@ -73,7 +82,8 @@ export class OrdersApi {
       {
         method: 'GET',
         pattern: /^\/inventory\/([^/]+)$/,
-        handle: async (_event, [sku]) => json(200, await projection.getInventory(parsePathParameter('sku', sku!, skuSchema))),
+        handle: async (_event, [sku]) =>
+          json(200, await projection.getInventory(parsePathParameter('sku', sku!, skuSchema))),
       },
     ];
   }
@@ -87,7 +97,10 @@ export class OrdersApi {
     if (matching.length === 0) return errorResponse(404, `no route for ${path}`);
     const chosen = matching.find((candidate) => candidate.route.method === method);
     if (chosen === undefined) {
-      return errorResponse(405, `${method} is not allowed on ${path}; allowed: ${matching.map((c) => c.route.method).join(', ')}`);
+      return errorResponse(
+        405,
+        `${method} is not allowed on ${path}; allowed: ${matching.map((c) => c.route.method).join(', ')}`,
+      );
     }
     try {
       return await chosen.route.handle(event, chosen.match!.slice(1));
@@ -101,7 +114,8 @@ export class OrdersApi {
     if (error instanceof OrderNotFoundError) return errorResponse(404, error.message);
     if (error instanceof OrderConflictError) return errorResponse(409, error.message);
     this.deps.onError?.(error);
-    if (error instanceof OutboxCommitError) return errorResponse(503, 'the change was not committed; nothing was written; retry');
+    if (error instanceof OutboxCommitError)
+      return errorResponse(503, 'the change was not committed; nothing was written; retry');
     return errorResponse(500, 'internal error');
   }
 }

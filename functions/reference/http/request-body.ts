@@ -27,28 +27,43 @@ function bodyText(event: APIGatewayProxyEventV2): string | undefined {
  * @param optional when true, an absent or empty body validates as `{}`.
  * @throws BadRequestError for a body that is too large, not JSON, or not of the schema.
  */
-export function parseBody<T extends z.ZodType>(event: APIGatewayProxyEventV2, schema: T, optional = false): z.infer<T> {
+export function parseBody<T extends z.ZodType>(
+  event: APIGatewayProxyEventV2,
+  schema: T,
+  optional = false,
+): z.infer<T> {
   const text = bodyText(event);
   if (text !== undefined && Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) {
     throw new BadRequestError('request body too large', [
-      { path: '', message: `body has ${Buffer.byteLength(text, 'utf8')} bytes; at most ${MAX_BODY_BYTES} are allowed` },
+      {
+        path: '',
+        message: `body has ${Buffer.byteLength(text, 'utf8')} bytes; at most ${MAX_BODY_BYTES} are allowed`,
+      },
     ]);
   }
   let value: unknown = {};
   if (text === undefined || text.trim() === '') {
-    if (!optional) throw new BadRequestError('request body required', [{ path: '', message: 'a JSON object is required' }]);
+    if (!optional)
+      throw new BadRequestError('request body required', [
+        { path: '', message: 'a JSON object is required' },
+      ]);
   } else {
     try {
       value = JSON.parse(text);
     } catch (error) {
-      throw new BadRequestError('malformed JSON', [{ path: '', message: error instanceof Error ? error.message : String(error) }]);
+      throw new BadRequestError('malformed JSON', [
+        { path: '', message: error instanceof Error ? error.message : String(error) },
+      ]);
     }
   }
   const result = schema.safeParse(value);
   if (!result.success) {
     throw new BadRequestError(
       'invalid request body',
-      result.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message })),
+      result.error.issues.map((issue) => ({
+        path: issue.path.map(String).join('.'),
+        message: issue.message,
+      })),
     );
   }
   return result.data;
@@ -64,7 +79,10 @@ export function parsePathParameter<T extends z.ZodType>(name: string, raw: strin
   }
   const result = schema.safeParse(decoded);
   if (!result.success) {
-    throw new BadRequestError(`invalid ${name}`, result.error.issues.map((issue) => ({ path: name, message: issue.message })));
+    throw new BadRequestError(
+      `invalid ${name}`,
+      result.error.issues.map((issue) => ({ path: name, message: issue.message })),
+    );
   }
   return result.data;
 }

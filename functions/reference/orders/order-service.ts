@@ -57,7 +57,15 @@ export class OrderService {
     const payload: OrderPlaced = { orderId, customerId: input.customerId, items: input.items };
     try {
       const message = await this.outbox.commit(
-        [{ Put: { TableName: this.ordersTableName, Item: { ...order }, ConditionExpression: 'attribute_not_exists(orderId)' } }],
+        [
+          {
+            Put: {
+              TableName: this.ordersTableName,
+              Item: { ...order },
+              ConditionExpression: 'attribute_not_exists(orderId)',
+            },
+          },
+        ],
         { groupKey: orderId, sequence: 1, type: 'OrderPlaced', payload },
       );
       return { orderId, version: 1, messageId: message.messageId };
@@ -78,7 +86,9 @@ export class OrderService {
         );
       }
       const payload: OrderNoteAdded = { orderId, text: input.text };
-      const update = this.versionedUpdate(order, 'SET notes = list_append(notes, :note)', { ':note': [input.text] });
+      const update = this.versionedUpdate(order, 'SET notes = list_append(notes, :note)', {
+        ':note': [input.text],
+      });
       try {
         return await this.commitChange(order, update, 'OrderNoteAdded', payload);
       } catch (error) {
@@ -141,9 +151,19 @@ export class OrderService {
     };
   }
 
-  private async commitChange(order: Order, update: TransactItem, type: string, payload: unknown): Promise<OrderChange> {
+  private async commitChange(
+    order: Order,
+    update: TransactItem,
+    type: string,
+    payload: unknown,
+  ): Promise<OrderChange> {
     const version = order.version + 1;
-    const message = await this.outbox.commit([update], { groupKey: order.orderId, sequence: version, type, payload });
+    const message = await this.outbox.commit([update], {
+      groupKey: order.orderId,
+      sequence: version,
+      type,
+      payload,
+    });
     return { orderId: order.orderId, version, messageId: message.messageId };
   }
 }

@@ -90,7 +90,8 @@ export class ProjectionService {
             Update: {
               TableName: table,
               Key: viewKey(note.orderId),
-              UpdateExpression: 'SET notes = list_append(if_not_exists(notes, :empty), :note), version = :version',
+              UpdateExpression:
+                'SET notes = list_append(if_not_exists(notes, :empty), :note), version = :version',
               ExpressionAttributeValues: { ':empty': [], ':note': [note.text], ':version': message.sequence },
             },
           },

@@ -36,5 +36,8 @@ export async function processFifoBatch(
   context: Context,
 ): Promise<SQSBatchResponse> {
   const processor = new SqsFifoPartialProcessorAsync();
-  return processPartialResponse(withGroupIds(event), recordHandler, processor, { context, skipGroupOnError: true });
+  return processPartialResponse(withGroupIds(event), recordHandler, processor, {
+    context,
+    skipGroupOnError: true,
+  });
 }

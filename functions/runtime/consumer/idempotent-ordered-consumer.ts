@@ -47,7 +47,10 @@ export interface IdempotentOrderedConsumerOptions {
 /** The effect's precondition no longer holds: the key's cursor moved under us (a concurrent delivery). */
 export class CursorMovedError extends ReliableMessagingError {
   constructor(groupKey: string, sequence: number, options?: { cause?: unknown }) {
-    super(`cursor of key ${groupKey} is no longer at ${sequence - 1}; message ${sequence} will be retried`, options);
+    super(
+      `cursor of key ${groupKey} is no longer at ${sequence - 1}; message ${sequence} will be retried`,
+      options,
+    );
     this.name = 'CursorMovedError';
   }
 }
@@ -62,7 +65,8 @@ interface Cursor {
  * and in sequence order per key (invariant 6).
  *
  * For a message of sequence n of key k, with the key's cursor at c:
- * - n ≤ c: a duplicate, acknowledged without effect;
+ * - n ≤ c: a duplicate, acknowledged without effect (held successors of c left by an interrupted release
+ *   are released first);
  * - n > c + 1: a gap; the message is stored in the inbox and acknowledged, and applied once c reaches n − 1;
  * - n = c + 1: the messageId is claimed with a conditional put (attribute_not_exists, or an expired claim),
  *   the effect runs, then one transaction marks the message done and moves the cursor to n (conditional on c).
@@ -79,9 +83,18 @@ export class IdempotentOrderedConsumer {
     this.clock = options.clock ?? (() => new Date());
   }
 
-  async consume<TPayload>(message: MessageEnvelope<TPayload>, effect: Effect<TPayload>): Promise<ConsumeResult> {
+  async consume<TPayload>(
+    message: MessageEnvelope<TPayload>,
+    effect: Effect<TPayload>,
+  ): Promise<ConsumeResult> {
     const cursor = await this.readCursor(message.groupKey);
-    if (message.sequence <= cursor.lastSequence) return { outcome: 'DUPLICATE', released: [] };
+    if (message.sequence <= cursor.lastSequence) {
+      // A redelivery after a failed or interrupted release (effect error, crash): finish releasing what is
+      // held behind the cursor, else nothing would ever release it (the held messages were acknowledged).
+      const released =
+        cursor.heldCount > 0 ? await this.releaseHeld({ ...message, sequence: cursor.lastSequence }, effect) : [];
+      return { outcome: 'DUPLICATE', released };
+    }
     if (message.sequence > cursor.lastSequence + 1) {
       await this.hold(message);
       return { outcome: 'HELD', released: [] };
@@ -94,7 +107,11 @@ export class IdempotentOrderedConsumer {
 
   private async readCursor(groupKey: string): Promise<Cursor> {
     const response = await this.options.dynamodb.send(
-      new GetCommand({ TableName: this.options.inboxTableName, Key: inboxKeys.cursor(groupKey), ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.options.inboxTableName,
+        Key: inboxKeys.cursor(groupKey),
+        ConsistentRead: true,
+      }),
     );
     return {
       lastSequence: Number(response.Item?.lastSequence ?? 0),
@@ -180,7 +197,8 @@ export class IdempotentOrderedConsumer {
             claimExpiresAt: nowSeconds + this.options.claimSeconds,
             expiresAt: nowSeconds + this.options.retentionSeconds,
           },
-          ConditionExpression: 'attribute_not_exists(pk) OR (#status = :inProgress AND claimExpiresAt < :now)',
+          ConditionExpression:
+            'attribute_not_exists(pk) OR (#status = :inProgress AND claimExpiresAt < :now)',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':inProgress': 'IN_PROGRESS', ':now': nowSeconds },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -219,7 +237,9 @@ export class IdempotentOrderedConsumer {
     let heldCount = seenHeldCount;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.options.dynamodb.send(new TransactWriteCommand({ TransactItems: this.doneItems(message, heldSequence, heldCount) }));
+        await this.options.dynamodb.send(
+          new TransactWriteCommand({ TransactItems: this.doneItems(message, heldSequence, heldCount) }),
+        );
         return heldSequence === undefined ? heldCount : heldCount - 1;
       } catch (error) {
         const cursorConditionFailed =
@@ -235,7 +255,11 @@ export class IdempotentOrderedConsumer {
     }
   }
 
-  private doneItems(message: MessageEnvelope<unknown>, heldSequence: number | undefined, heldCount: number): TransactItem[] {
+  private doneItems(
+    message: MessageEnvelope<unknown>,
+    heldSequence: number | undefined,
+    heldCount: number,
+  ): TransactItem[] {
     const table = this.options.inboxTableName;
     const now = this.clock().toISOString();
     const fromHeld = heldSequence !== undefined;
@@ -269,12 +293,17 @@ export class IdempotentOrderedConsumer {
           },
         },
       },
-      ...(fromHeld ? [{ Delete: { TableName: table, Key: inboxKeys.held(message.groupKey, heldSequence) } }] : []),
+      ...(fromHeld
+        ? [{ Delete: { TableName: table, Key: inboxKeys.held(message.groupKey, heldSequence) } }]
+        : []),
     ];
   }
 
   /** Applies the held successors of `message`, in order, for as long as the next one is there. */
-  private async releaseHeld<TPayload>(message: MessageEnvelope<TPayload>, effect: Effect<TPayload>): Promise<number[]> {
+  private async releaseHeld<TPayload>(
+    message: MessageEnvelope<TPayload>,
+    effect: Effect<TPayload>,
+  ): Promise<number[]> {
     const released: number[] = [];
     for (let next = message.sequence + 1; ; next++) {
       const response = await this.options.dynamodb.send(
@@ -306,7 +335,11 @@ export class IdempotentOrderedConsumer {
               Key: inboxKeys.cursor(message.groupKey),
               UpdateExpression: 'SET lastSequence = :sequence ADD heldCount :minusOne',
               ConditionExpression: 'lastSequence = :previous',
-              ExpressionAttributeValues: { ':sequence': sequence, ':previous': sequence - 1, ':minusOne': -1 },
+              ExpressionAttributeValues: {
+                ':sequence': sequence,
+                ':previous': sequence - 1,
+                ':minusOne': -1,
+              },
             },
           },
           { Delete: { TableName: table, Key: inboxKeys.held(message.groupKey, sequence) } },

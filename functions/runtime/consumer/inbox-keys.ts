@@ -7,5 +7,8 @@
 export const inboxKeys = {
   message: (messageId: string) => ({ pk: `MSG#${messageId}`, sk: 'MSG' }),
   cursor: (groupKey: string) => ({ pk: `KEY#${groupKey}`, sk: 'CURSOR' }),
-  held: (groupKey: string, sequence: number) => ({ pk: `KEY#${groupKey}`, sk: `HELD#${String(sequence).padStart(15, '0')}` }),
+  held: (groupKey: string, sequence: number) => ({
+    pk: `KEY#${groupKey}`,
+    sk: `HELD#${String(sequence).padStart(15, '0')}`,
+  }),
 };

@@ -64,7 +64,9 @@ export function parseEnvelope(body: string): MessageEnvelope {
   }
   const result = envelopeSchema.safeParse(json);
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`);
+    const problems = result.error.issues.map(
+      (issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`,
+    );
     throw new InvalidEnvelopeError(`message body is not an envelope: ${problems.join('; ')}`);
   }
   return result.data as MessageEnvelope;

@@ -1,5 +1,9 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { ReliableMessagingError, TransactionConflictError } from '../errors';
 import { newMessageId } from '../ids';
 import type { OutboxItem } from './outbox-message';
@@ -69,7 +73,9 @@ export class OutboxWriter {
 
   async commit(businessItems: readonly TransactItem[], message: NewOutboxMessage): Promise<CommittedMessage> {
     if (businessItems.length > MAX_BUSINESS_ITEMS) {
-      throw new RangeError(`at most ${MAX_BUSINESS_ITEMS} business items fit in one transaction, got ${businessItems.length}`);
+      throw new RangeError(
+        `at most ${MAX_BUSINESS_ITEMS} business items fit in one transaction, got ${businessItems.length}`,
+      );
     }
     const item = newOutboxItem(message, this.clock());
     const outboxPut: TransactItem = {

@@ -1,4 +1,8 @@
-import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { toEnvelope } from '../outbox/outbox-message';
 import type { RelayCandidate } from './stream-records';
@@ -21,8 +25,19 @@ export interface OutboxRelayOptions {
 }
 
 export type RelayProblem =
-  | { readonly kind: 'send-failed'; readonly messageId: string; readonly groupKey: string; readonly sequence: number; readonly error: string }
-  | { readonly kind: 'blocked-behind-failure'; readonly messageId: string; readonly groupKey: string; readonly sequence: number }
+  | {
+      readonly kind: 'send-failed';
+      readonly messageId: string;
+      readonly groupKey: string;
+      readonly sequence: number;
+      readonly error: string;
+    }
+  | {
+      readonly kind: 'blocked-behind-failure';
+      readonly messageId: string;
+      readonly groupKey: string;
+      readonly sequence: number;
+    }
   | { readonly kind: 'delete-failed'; readonly count: number; readonly error: string };
 
 export interface RelayResult {
@@ -94,11 +109,13 @@ export class OutboxRelay {
       );
       const accepted = new Set((response.Successful ?? []).map((entry) => entry.Id));
       for (const failure of response.Failed ?? []) {
-        if (failure.Id !== undefined) errors.set(Number(failure.Id), `${failure.Code ?? 'Failed'}: ${failure.Message ?? ''}`.trim());
+        if (failure.Id !== undefined)
+          errors.set(Number(failure.Id), `${failure.Code ?? 'Failed'}: ${failure.Message ?? ''}`.trim());
       }
       // An entry that is in neither list was not confirmed: treat it as not sent.
       for (const index of candidates.keys()) {
-        if (!accepted.has(String(index)) && !errors.has(index)) errors.set(index, 'not confirmed by SendMessageBatch');
+        if (!accepted.has(String(index)) && !errors.has(index))
+          errors.set(index, 'not confirmed by SendMessageBatch');
       }
     } catch (error) {
       const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -126,7 +143,9 @@ export class OutboxRelay {
     for (let round = 0; round < MAX_DELETE_ROUNDS && requests.length > 0; round++) {
       if (round > 0) await sleep(25 * 2 ** round);
       try {
-        const response = await this.options.dynamodb.send(new BatchWriteCommand({ RequestItems: { [table]: requests } }));
+        const response = await this.options.dynamodb.send(
+          new BatchWriteCommand({ RequestItems: { [table]: requests } }),
+        );
         requests = (response.UnprocessedItems?.[table] ?? []) as typeof requests;
       } catch (error) {
         lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -142,7 +161,11 @@ export class OutboxRelay {
 }
 
 function keyOf(candidate: RelayCandidate) {
-  return { messageId: candidate.item.messageId, groupKey: candidate.item.groupKey, sequence: candidate.item.sequence };
+  return {
+    messageId: candidate.item.messageId,
+    groupKey: candidate.item.groupKey,
+    sequence: candidate.item.sequence,
+  };
 }
 
 /** Splits candidates, in order, into SendMessageBatch-sized chunks (≤ 10 entries, ≤ 250 KiB of bodies). */
@@ -152,7 +175,10 @@ export function chunksForSend(candidates: readonly RelayCandidate[]): RelayCandi
   let bytes = 0;
   for (const candidate of candidates) {
     const size = Buffer.byteLength(candidate.item.payload) + 512;
-    if (current.length > 0 && (current.length === MAX_ENTRIES_PER_SEND || bytes + size > MAX_BYTES_PER_SEND)) {
+    if (
+      current.length > 0 &&
+      (current.length === MAX_ENTRIES_PER_SEND || bytes + size > MAX_BYTES_PER_SEND)
+    ) {
       chunks.push(current);
       current = [];
       bytes = 0;

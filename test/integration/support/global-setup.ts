@@ -16,7 +16,9 @@ export async function setup(project: TestProject): Promise<void> {
   const started = Date.now();
   emulator = await startEmulator();
   const outputs = await deployToEmulator(emulator.endpoint, { quiet: true });
-  process.stderr.write(`[integration] emulator ready and stack deployed in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  process.stderr.write(
+    `[integration] emulator ready and stack deployed in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+  );
   project.provide('outputs', outputs);
   project.provide('endpoint', emulator.endpoint);
 }
