@@ -39,5 +39,7 @@ export async function processFifoBatch(
   return processPartialResponse(withGroupIds(event), recordHandler, processor, {
     context,
     skipGroupOnError: true,
+    // Every record failing is a normal partial response, not a Lambda error (which would look like a bug).
+    throwOnFullBatchFailure: false,
   });
 }

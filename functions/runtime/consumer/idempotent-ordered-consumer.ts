@@ -92,14 +92,22 @@ export class IdempotentOrderedConsumer {
       // A redelivery after a failed or interrupted release (effect error, crash): finish releasing what is
       // held behind the cursor, else nothing would ever release it (the held messages were acknowledged).
       const released =
-        cursor.heldCount > 0 ? await this.releaseHeld({ ...message, sequence: cursor.lastSequence }, effect) : [];
+        cursor.heldCount > 0
+          ? await this.releaseHeld({ ...message, sequence: cursor.lastSequence }, effect)
+          : [];
       return { outcome: 'DUPLICATE', released };
     }
     if (message.sequence > cursor.lastSequence + 1) {
       await this.hold(message);
       return { outcome: 'HELD', released: [] };
     }
-    const heldCount = await this.applyOnce(message, effect, undefined, cursor.heldCount);
+    // A copy of this very message may be held from an earlier, early delivery: apply it as the held one,
+    // so the held item is removed and the held count goes down with it.
+    const heldSequence =
+      cursor.heldCount > 0 && (await this.readHeld(message.groupKey, message.sequence)) !== undefined
+        ? message.sequence
+        : undefined;
+    const heldCount = await this.applyOnce(message, effect, heldSequence, cursor.heldCount);
     if (heldCount === undefined) return { outcome: 'DUPLICATE', released: [] };
     const released = heldCount > 0 ? await this.releaseHeld(message, effect) : [];
     return { outcome: 'APPLIED', released };
@@ -306,15 +314,8 @@ export class IdempotentOrderedConsumer {
   ): Promise<number[]> {
     const released: number[] = [];
     for (let next = message.sequence + 1; ; next++) {
-      const response = await this.options.dynamodb.send(
-        new GetCommand({
-          TableName: this.options.inboxTableName,
-          Key: inboxKeys.held(message.groupKey, next),
-          ConsistentRead: true,
-        }),
-      );
-      if (response.Item === undefined) return released;
-      const held = JSON.parse(String(response.Item.message)) as MessageEnvelope<TPayload>;
+      const held = await this.readHeld<TPayload>(message.groupKey, next);
+      if (held === undefined) return released;
       const cursor = await this.readCursor(message.groupKey);
       if (cursor.lastSequence !== next - 1) return released; // another delivery is releasing them
       const heldCount = await this.applyOnce(held, effect, next, cursor.heldCount);
@@ -322,6 +323,22 @@ export class IdempotentOrderedConsumer {
       if (heldCount === undefined) await this.skipHeld(held, next);
       released.push(next);
     }
+  }
+
+  private async readHeld<TPayload>(
+    groupKey: string,
+    sequence: number,
+  ): Promise<MessageEnvelope<TPayload> | undefined> {
+    const response = await this.options.dynamodb.send(
+      new GetCommand({
+        TableName: this.options.inboxTableName,
+        Key: inboxKeys.held(groupKey, sequence),
+        ConsistentRead: true,
+      }),
+    );
+    return response.Item === undefined
+      ? undefined
+      : (JSON.parse(String(response.Item.message)) as MessageEnvelope<TPayload>);
   }
 
   private async skipHeld(message: MessageEnvelope<unknown>, sequence: number): Promise<void> {

@@ -1,0 +1,274 @@
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { processFifoBatch, withGroupIds } from '../../functions/runtime/consumer/fifo-batch';
+
+const QUEUE_ARN = 'arn:aws:sqs:us-east-1:123456789012:orders.fifo';
+
+const context: Context = {
+  callbackWaitsForEmptyEventLoop: true,
+  functionName: 'orders-consumer',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:orders-consumer',
+  memoryLimitInMB: '256',
+  awsRequestId: 'request-1',
+  logGroupName: '/aws/lambda/orders-consumer',
+  logStreamName: '2026/03/01/[$LATEST]abc',
+  getRemainingTimeInMillis: () => 30_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+};
+
+interface RecordSpec {
+  readonly id: string;
+  /** The MessageGroupId attribute; omitted like some emulators do when undefined. */
+  readonly group?: string;
+  /** The body's groupKey; the body is not JSON when this is null. */
+  readonly groupKey?: string | null;
+}
+
+function sqsRecord({ id, group, groupKey }: RecordSpec): SQSRecord {
+  const body =
+    groupKey === null
+      ? `not json ${id}`
+      : JSON.stringify({ messageId: id, groupKey: groupKey ?? group, sequence: 1 });
+  return {
+    messageId: id,
+    receiptHandle: `handle-${id}`,
+    body,
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: '1772366400000',
+      SenderId: 'AIDAEXAMPLE',
+      ApproximateFirstReceiveTimestamp: '1772366400001',
+      ...(group === undefined
+        ? {}
+        : { MessageGroupId: group, MessageDeduplicationId: id, SequenceNumber: '1' }),
+    },
+    messageAttributes: {},
+    md5OfBody: 'md5',
+    eventSource: 'aws:sqs',
+    eventSourceARN: QUEUE_ARN,
+    awsRegion: 'us-east-1',
+  };
+}
+
+function event(...specs: RecordSpec[]): SQSEvent {
+  return { Records: specs.map(sqsRecord) };
+}
+
+/** A record handler that records the ids it ran, in order, and fails for the given ids. */
+function handlerFailing(...failingIds: string[]) {
+  const ran: string[] = [];
+  const handler = async (record: SQSRecord): Promise<void> => {
+    ran.push(record.messageId);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    if (failingIds.includes(record.messageId)) throw new Error(`cannot process ${record.messageId}`);
+  };
+  return { ran, handler };
+}
+
+function failedIds(response: { batchItemFailures: ReadonlyArray<{ itemIdentifier: string }> }): string[] {
+  return response.batchItemFailures.map((failure) => failure.itemIdentifier);
+}
+
+describe('processFifoBatch', () => {
+  it('acknowledges every record whose handler resolved', async () => {
+    // GIVEN
+    const { ran, handler } = handlerFailing();
+
+    // WHEN
+    const response = await processFifoBatch(
+      event({ id: 'a1', group: 'a' }, { id: 'b1', group: 'b' }),
+      handler,
+      context,
+    );
+
+    // THEN
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(ran).toEqual(['a1', 'b1']);
+  });
+
+  it('runs the records one at a time, in batch order', async () => {
+    // GIVEN
+    let running = 0;
+    let mostAtOnce = 0;
+    const order: string[] = [];
+    const handler = async (record: SQSRecord): Promise<void> => {
+      running++;
+      mostAtOnce = Math.max(mostAtOnce, running);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      order.push(record.messageId);
+      running--;
+    };
+
+    // WHEN
+    await processFifoBatch(
+      event(
+        { id: 'a1', group: 'a' },
+        { id: 'b1', group: 'b' },
+        { id: 'a2', group: 'a' },
+        { id: 'c1', group: 'c' },
+      ),
+      handler,
+      context,
+    );
+
+    // THEN
+    expect(order).toEqual(['a1', 'b1', 'a2', 'c1']);
+    expect(mostAtOnce).toBe(1);
+  });
+
+  it("fails the rest of a group's records after its first failure, without running them", async () => {
+    // GIVEN
+    const { ran, handler } = handlerFailing('a2');
+
+    // WHEN
+    const response = await processFifoBatch(
+      event(
+        { id: 'a1', group: 'a' },
+        { id: 'b1', group: 'b' },
+        { id: 'a2', group: 'a' },
+        { id: 'b2', group: 'b' },
+        { id: 'a3', group: 'a' },
+        { id: 'a4', group: 'a' },
+      ),
+      handler,
+      context,
+    );
+
+    // THEN
+    expect(failedIds(response)).toEqual(['a2', 'a3', 'a4']);
+    expect(ran).toEqual(['a1', 'b1', 'a2', 'b2']);
+  });
+
+  it('goes on with the other groups after a failure', async () => {
+    // GIVEN
+    const { ran, handler } = handlerFailing('a1', 'c1');
+
+    // WHEN
+    const response = await processFifoBatch(
+      event(
+        { id: 'a1', group: 'a' },
+        { id: 'b1', group: 'b' },
+        { id: 'c1', group: 'c' },
+        { id: 'b2', group: 'b' },
+      ),
+      handler,
+      context,
+    );
+
+    // THEN
+    expect(failedIds(response)).toEqual(['a1', 'c1']);
+    expect(ran).toEqual(['a1', 'b1', 'c1', 'b2']);
+  });
+
+  it('uses the groupKey of the body as the group of a record that has no MessageGroupId', async () => {
+    // GIVEN records as an emulator delivers them, without MessageGroupId
+    const { ran, handler } = handlerFailing('a1');
+
+    // WHEN
+    const response = await processFifoBatch(
+      event({ id: 'a1', groupKey: 'a' }, { id: 'b1', groupKey: 'b' }, { id: 'a2', groupKey: 'a' }),
+      handler,
+      context,
+    );
+
+    // THEN
+    expect(failedIds(response)).toEqual(['a1', 'a2']);
+    expect(ran).toEqual(['a1', 'b1']);
+  });
+
+  it('gives a record whose body is not JSON a group of its own, so its failure blocks no other record', async () => {
+    // GIVEN
+    const { ran, handler } = handlerFailing('bad1');
+
+    // WHEN
+    const response = await processFifoBatch(
+      event({ id: 'bad1', groupKey: null }, { id: 'bad2', groupKey: null }, { id: 'a1', groupKey: 'a' }),
+      handler,
+      context,
+    );
+
+    // THEN
+    expect(failedIds(response)).toEqual(['bad1']);
+    expect(ran).toEqual(['bad1', 'bad2', 'a1']);
+  });
+
+  it('reports every record failed, without a Lambda error, when every record fails', async () => {
+    // GIVEN
+    const { handler } = handlerFailing('a1', 'b1');
+
+    // WHEN
+    const response = await processFifoBatch(
+      event({ id: 'a1', group: 'a' }, { id: 'b1', group: 'b' }),
+      handler,
+      context,
+    );
+
+    // THEN
+    expect(failedIds(response)).toEqual(['a1', 'b1']);
+  });
+});
+
+describe('withGroupIds', () => {
+  it('keeps a record that has a MessageGroupId as it is', () => {
+    // GIVEN
+    const original = event({ id: 'a1', group: 'from-sqs', groupKey: 'from-body' });
+
+    // WHEN
+    const filled = withGroupIds(original);
+
+    // THEN
+    expect(filled.Records[0]).toBe(original.Records[0]);
+  });
+
+  it("fills a missing MessageGroupId from the body's groupKey and leaves the rest of the record alone", () => {
+    // GIVEN
+    const original = event({ id: 'a1', groupKey: 'order-7' });
+
+    // WHEN
+    const filled = withGroupIds(original);
+
+    // THEN
+    expect(filled.Records[0]).toEqual({
+      ...original.Records[0],
+      attributes: { ...original.Records[0]?.attributes, MessageGroupId: 'order-7' },
+    });
+    expect(original.Records[0]?.attributes.MessageGroupId).toBeUndefined();
+  });
+
+  it.each([
+    ['a body that is not JSON', 'not json'],
+    ['a body without groupKey', JSON.stringify({ messageId: 'm' })],
+    ['an empty groupKey', JSON.stringify({ groupKey: '' })],
+    ['a groupKey that is not a string', JSON.stringify({ groupKey: 42 })],
+    ['a JSON null body', 'null'],
+  ])('uses message:<messageId> as the group for %s', (_case, body) => {
+    // GIVEN
+    const record: SQSRecord = { ...sqsRecord({ id: 'x1' }), body };
+
+    // WHEN
+    const filled = withGroupIds({ Records: [record] });
+
+    // THEN
+    expect(filled.Records[0]?.attributes.MessageGroupId).toBe('message:x1');
+  });
+
+  it('passes the filled group to the record handler', async () => {
+    // GIVEN
+    const seen: Array<string | undefined> = [];
+
+    // WHEN
+    await processFifoBatch(
+      event({ id: 'a1', groupKey: 'order-1' }),
+      async (record) => {
+        seen.push(record.attributes.MessageGroupId);
+      },
+      context,
+    );
+
+    // THEN
+    expect(seen).toEqual(['order-1']);
+  });
+});

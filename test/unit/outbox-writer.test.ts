@@ -1,0 +1,308 @@
+import {
+  DynamoDBClient,
+  ProvisionedThroughputExceededException,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  TransactWriteCommand,
+  type TransactWriteCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { TransactionConflictError } from '../../functions/runtime/errors';
+import {
+  MAX_BUSINESS_ITEMS,
+  OutboxCommitError,
+  OutboxWriter,
+  type TransactItem,
+} from '../../functions/runtime/outbox/outbox-writer';
+
+const OUTBOX_TABLE = 'outbox-table';
+const NOW = new Date('2026-03-01T12:00:00.000Z');
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+const ddb = mockClient(DynamoDBDocumentClient);
+
+function newWriter(): OutboxWriter {
+  return new OutboxWriter(
+    DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })),
+    OUTBOX_TABLE,
+    () => NOW,
+  );
+}
+
+function orderUpdate(orderId: string, currentVersion: number): TransactItem {
+  return {
+    Update: {
+      TableName: 'orders-table',
+      Key: { orderId },
+      UpdateExpression: 'SET version = :next',
+      ConditionExpression: 'version = :current',
+      ExpressionAttributeValues: { ':next': currentVersion + 1, ':current': currentVersion },
+    },
+  };
+}
+
+function cancelled(codes: readonly string[]): TransactionCanceledException {
+  return new TransactionCanceledException({
+    message: 'Transaction cancelled',
+    $metadata: {},
+    CancellationReasons: codes.map((Code) => ({ Code })),
+  });
+}
+
+function sentTransactItems(): TransactItem[] {
+  const calls = ddb.commandCalls(TransactWriteCommand);
+  expect(calls).toHaveLength(1);
+  return calls[0]!.args[0].input.TransactItems ?? [];
+}
+
+beforeEach(() => {
+  ddb.reset();
+  ddb.on(TransactWriteCommand).resolves({});
+});
+
+describe('OutboxWriter.commit', () => {
+  describe('one transaction for the business change and its message', () => {
+    it('sends the business items and then the outbox message in a single TransactWriteItems', async () => {
+      // GIVEN
+      const writer = newWriter();
+      const business = [orderUpdate('order-1', 3), orderUpdate('order-2', 7)];
+
+      // WHEN
+      await writer.commit(business, {
+        groupKey: 'order-1',
+        sequence: 4,
+        type: 'OrderNoteAdded',
+        payload: { orderId: 'order-1', text: 'hello' },
+        messageId: 'msg-1',
+      });
+
+      // THEN
+      expect(ddb.calls()).toHaveLength(1);
+      const items = sentTransactItems();
+      expect(items).toHaveLength(3);
+      expect(items.slice(0, 2)).toEqual(business);
+      expect(items[2]).toEqual({
+        Put: {
+          TableName: OUTBOX_TABLE,
+          Item: {
+            groupKey: 'order-1',
+            sequence: 4,
+            messageId: 'msg-1',
+            type: 'OrderNoteAdded',
+            payload: '{"orderId":"order-1","text":"hello"}',
+            status: 'PENDING',
+            attempts: 0,
+            createdAt: NOW.toISOString(),
+          },
+          ConditionExpression: 'attribute_not_exists(groupKey)',
+        },
+      });
+    });
+
+    it('stores an absent payload as the JSON text null', async () => {
+      // GIVEN
+      const writer = newWriter();
+
+      // WHEN
+      await writer.commit([], { groupKey: 'k', sequence: 1, type: 'Ping', payload: undefined });
+
+      // THEN
+      const put = sentTransactItems()[0]?.Put;
+      expect(put?.Item?.payload).toBe('null');
+    });
+
+    it('resolves only after the transaction has committed', async () => {
+      // GIVEN
+      const writer = newWriter();
+      let commitTransaction: (output: TransactWriteCommandOutput) => void = () => undefined;
+      ddb.on(TransactWriteCommand).callsFake(
+        () =>
+          new Promise<TransactWriteCommandOutput>((resolve) => {
+            commitTransaction = resolve;
+          }),
+      );
+      let settled = false;
+
+      // WHEN
+      const committing = writer
+        .commit([orderUpdate('order-1', 1)], { groupKey: 'order-1', sequence: 2, type: 'T', payload: {} })
+        .finally(() => {
+          settled = true;
+        });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+
+      // THEN
+      expect(settled).toBe(false);
+      commitTransaction({ $metadata: {} });
+      await expect(committing).resolves.toMatchObject({ groupKey: 'order-1', sequence: 2 });
+      expect(settled).toBe(true);
+    });
+  });
+
+  describe('the committed message', () => {
+    it('is identified by the messageId the caller gave', async () => {
+      // GIVEN
+      const writer = newWriter();
+
+      // WHEN
+      const committed = await writer.commit([], {
+        groupKey: 'k',
+        sequence: 5,
+        type: 'T',
+        payload: 1,
+        messageId: 'given-id',
+      });
+
+      // THEN
+      expect(committed).toEqual({ messageId: 'given-id', groupKey: 'k', sequence: 5 });
+      expect(sentTransactItems()[0]?.Put?.Item?.messageId).toBe('given-id');
+    });
+
+    it('gets a new UUIDv7 messageId, the one stored in the outbox, when the caller gave none', async () => {
+      // GIVEN
+      const writer = newWriter();
+
+      // WHEN
+      const first = await writer.commit([], { groupKey: 'k', sequence: 1, type: 'T', payload: 1 });
+      const second = await writer.commit([], { groupKey: 'k', sequence: 2, type: 'T', payload: 1 });
+
+      // THEN
+      expect(first.messageId).toMatch(UUID_V7);
+      expect(second.messageId).toMatch(UUID_V7);
+      expect(second.messageId).not.toBe(first.messageId);
+      const stored = ddb
+        .commandCalls(TransactWriteCommand)
+        .map((call) => call.args[0].input.TransactItems?.[0]?.Put?.Item?.messageId);
+      expect(stored).toEqual([first.messageId, second.messageId]);
+    });
+  });
+
+  describe('failed conditions', () => {
+    it('throws TransactionConflictError naming the business item whose condition failed', async () => {
+      // GIVEN
+      const writer = newWriter();
+      const failure = cancelled(['None', 'ConditionalCheckFailed', 'None']);
+      ddb.on(TransactWriteCommand).rejects(failure);
+
+      // WHEN
+      const committing = writer.commit([orderUpdate('a', 1), orderUpdate('b', 1)], {
+        groupKey: 'a',
+        sequence: 2,
+        type: 'T',
+        payload: {},
+      });
+
+      // THEN
+      const error = await committing.catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(TransactionConflictError);
+      expect(error).toMatchObject({ failedItemIndexes: [1], cause: failure });
+    });
+
+    it('names every item whose condition failed, the outbox message being the index after the business items', async () => {
+      // GIVEN
+      const writer = newWriter();
+      ddb
+        .on(TransactWriteCommand)
+        .rejects(cancelled(['ConditionalCheckFailed', 'None', 'ConditionalCheckFailed']));
+
+      // WHEN
+      const committing = writer.commit([orderUpdate('a', 1), orderUpdate('b', 1)], {
+        groupKey: 'a',
+        sequence: 2,
+        type: 'T',
+        payload: {},
+      });
+
+      // THEN
+      await expect(committing).rejects.toBeInstanceOf(TransactionConflictError);
+      await expect(committing).rejects.toMatchObject({ failedItemIndexes: [0, 2] });
+    });
+
+    it('throws OutboxCommitError when the transaction was cancelled for a reason other than a condition', async () => {
+      // GIVEN
+      const writer = newWriter();
+      const failure = cancelled(['TransactionConflict', 'None']);
+      ddb.on(TransactWriteCommand).rejects(failure);
+
+      // WHEN
+      const error = await writer
+        .commit([orderUpdate('a', 1)], { groupKey: 'a', sequence: 2, type: 'T', payload: {} })
+        .catch((caught: unknown) => caught);
+
+      // THEN
+      expect(error).toBeInstanceOf(OutboxCommitError);
+      expect(error).not.toBeInstanceOf(TransactionConflictError);
+      expect(error).toMatchObject({ cause: failure, message: expect.stringContaining('a#2') });
+    });
+
+    it('throws OutboxCommitError, with the SDK error as cause, for any other failure', async () => {
+      // GIVEN
+      const writer = newWriter();
+      const failure = new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} });
+      ddb.on(TransactWriteCommand).rejects(failure);
+
+      // WHEN
+      const error = await writer
+        .commit([orderUpdate('a', 1)], { groupKey: 'a', sequence: 2, type: 'T', payload: {} })
+        .catch((caught: unknown) => caught);
+
+      // THEN
+      expect(error).toBeInstanceOf(OutboxCommitError);
+      expect(error).toMatchObject({ cause: failure });
+    });
+  });
+
+  describe('arguments it refuses before writing anything', () => {
+    it(`accepts ${MAX_BUSINESS_ITEMS} business items, the outbox message making 100 transaction items`, async () => {
+      // GIVEN
+      const writer = newWriter();
+      const business = Array.from({ length: MAX_BUSINESS_ITEMS }, (_, index) =>
+        orderUpdate(`order-${index}`, 1),
+      );
+
+      // WHEN
+      await writer.commit(business, { groupKey: 'order-0', sequence: 2, type: 'T', payload: {} });
+
+      // THEN
+      expect(sentTransactItems()).toHaveLength(100);
+    });
+
+    it(`rejects more than ${MAX_BUSINESS_ITEMS} business items without calling DynamoDB`, async () => {
+      // GIVEN
+      const writer = newWriter();
+      const business = Array.from({ length: MAX_BUSINESS_ITEMS + 1 }, (_, index) =>
+        orderUpdate(`order-${index}`, 1),
+      );
+
+      // WHEN
+      const committing = writer.commit(business, {
+        groupKey: 'order-0',
+        sequence: 2,
+        type: 'T',
+        payload: {},
+      });
+
+      // THEN
+      await expect(committing).rejects.toBeInstanceOf(RangeError);
+      expect(ddb.calls()).toHaveLength(0);
+    });
+
+    it.each([0, -1, 1.5, Number.NaN])(
+      'rejects sequence %s, which is not an integer ≥ 1, without calling DynamoDB',
+      async (sequence) => {
+        // GIVEN
+        const writer = newWriter();
+
+        // WHEN
+        const committing = writer.commit([], { groupKey: 'k', sequence, type: 'T', payload: {} });
+
+        // THEN
+        await expect(committing).rejects.toBeInstanceOf(RangeError);
+        expect(ddb.calls()).toHaveLength(0);
+      },
+    );
+  });
+});
