@@ -190,7 +190,7 @@ describe('OutboxRelay.relay', () => {
       const result = await relay.relay([]);
 
       // THEN
-      expect(result).toEqual({ sent: [], failed: [], notDeleted: 0 });
+      expect(result).toEqual({ sent: [], failed: [], failures: [], notDeleted: 0 });
       expect(sqs.calls()).toHaveLength(0);
       expect(ddb.calls()).toHaveLength(0);
     });

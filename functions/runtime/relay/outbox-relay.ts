@@ -7,6 +7,7 @@ import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dyn
 import { toEnvelope } from '../outbox/outbox-message';
 import type { RelayCandidate } from './stream-records';
 
+const BLOCKED = 'not sent: an earlier message of its key failed';
 /** SQS takes at most 10 entries per SendMessageBatch. */
 const MAX_ENTRIES_PER_SEND = 10;
 /** SQS limits a whole batch to 256 KiB of bodies and attributes (we count the bodies, with headroom). */
@@ -22,6 +23,24 @@ export interface OutboxRelayOptions {
   readonly outboxTableName: string;
   /** Told of every message not sent and of every outbox item that could not be deleted. */
   readonly onProblem?: (problem: RelayProblem) => void;
+  /** Fault injection points; only a stack built with fault injection sets them. */
+  readonly hooks?: RelayHooks;
+}
+
+/** Where a test stack injects relay faults. */
+export interface RelayHooks {
+  /** May reorder the entries of a SendMessageBatch (entry ids are kept). */
+  beforeSend?(entries: SendMessageBatchRequestEntry[]): Promise<SendMessageBatchRequestEntry[]>;
+  /** Runs after SQS accepted `entries`; may send extra copies of them. */
+  afterSend?(entries: readonly SendMessageBatchRequestEntry[]): Promise<void>;
+  /** Runs after every send and before the deletes; may throw to crash there. */
+  beforeDelete?(): Promise<void>;
+}
+
+/** A message that was not sent (or must not count as sent), and why. */
+export interface RelayFailure {
+  readonly candidate: RelayCandidate;
+  readonly error: string;
 }
 
 export type RelayProblem =
@@ -45,6 +64,8 @@ export interface RelayResult {
   readonly sent: readonly RelayCandidate[];
   /** Messages not sent (or not to be counted as sent), in stream order: their records must be retried. */
   readonly failed: readonly RelayCandidate[];
+  /** The same messages, each with the reason. */
+  readonly failures: readonly RelayFailure[];
   /** Sent messages whose outbox item is still there (the sweeper re-sends them; SQS and the inbox deduplicate). */
   readonly notDeleted: number;
 }
@@ -61,12 +82,12 @@ export class OutboxRelay {
   async relay(candidates: readonly RelayCandidate[]): Promise<RelayResult> {
     const blockedKeys = new Set<string>();
     const sent: RelayCandidate[] = [];
-    const failed = new Set<RelayCandidate>();
+    const failed = new Map<RelayCandidate, string>();
 
     for (const chunk of chunksForSend(candidates)) {
       const toSend = chunk.filter((candidate) => {
         if (!blockedKeys.has(candidate.item.groupKey)) return true;
-        failed.add(candidate);
+        failed.set(candidate, BLOCKED);
         this.report({ kind: 'blocked-behind-failure', ...keyOf(candidate) });
         return false;
       });
@@ -77,12 +98,12 @@ export class OutboxRelay {
         const error = errors.get(index);
         if (error !== undefined) {
           blockedKeys.add(candidate.item.groupKey);
-          failed.add(candidate);
+          failed.set(candidate, error);
           this.report({ kind: 'send-failed', ...keyOf(candidate), error });
         } else if (blockedKeys.has(candidate.item.groupKey)) {
           // Accepted, but an earlier message of its key was not: retry it after that one. SQS
           // deduplication (same messageId) or the consumer's sequence check absorbs the extra copy.
-          failed.add(candidate);
+          failed.set(candidate, BLOCKED);
           this.report({ kind: 'blocked-behind-failure', ...keyOf(candidate) });
         } else {
           sent.push(candidate);
@@ -90,13 +111,18 @@ export class OutboxRelay {
       }
     }
 
+    await this.options.hooks?.beforeDelete?.();
     const notDeleted = await this.deleteFromOutbox(sent);
-    return { sent, failed: candidates.filter((candidate) => failed.has(candidate)), notDeleted };
+    const failures = candidates.flatMap((candidate) => {
+      const error = failed.get(candidate);
+      return error === undefined ? [] : [{ candidate, error }];
+    });
+    return { sent, failed: failures.map((failure) => failure.candidate), failures, notDeleted };
   }
 
   /** Sends one SendMessageBatch; returns the error text of each entry (by position) that SQS did not accept. */
   private async send(candidates: readonly RelayCandidate[]): Promise<Map<number, string>> {
-    const entries: SendMessageBatchRequestEntry[] = candidates.map((candidate, index) => ({
+    let entries: SendMessageBatchRequestEntry[] = candidates.map((candidate, index) => ({
       Id: String(index),
       MessageBody: JSON.stringify(toEnvelope(candidate.item)),
       MessageGroupId: candidate.item.groupKey,
@@ -104,6 +130,7 @@ export class OutboxRelay {
     }));
     const errors = new Map<number, string>();
     try {
+      if (this.options.hooks?.beforeSend) entries = await this.options.hooks.beforeSend(entries);
       const response = await this.options.sqs.send(
         new SendMessageBatchCommand({ QueueUrl: this.options.queueUrl, Entries: entries }),
       );
@@ -117,6 +144,7 @@ export class OutboxRelay {
         if (!accepted.has(String(index)) && !errors.has(index))
           errors.set(index, 'not confirmed by SendMessageBatch');
       }
+      await this.options.hooks?.afterSend?.(entries.filter((entry) => accepted.has(entry.Id)));
     } catch (error) {
       const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       for (const index of candidates.keys()) errors.set(index, text);
