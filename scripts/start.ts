@@ -9,13 +9,19 @@ import { startEmulator } from './local/emulator';
  * this started.
  */
 async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const unknown = args.filter((arg) => arg !== '--faults');
+  if (unknown.length > 0) {
+    throw new Error(`unknown option(s) ${unknown.join(' ')}; usage: npm start [-- --faults]`);
+  }
+  const faults = args.includes('--faults');
   const started = Date.now();
   const emulator = await startEmulator();
   console.log(`Emulator: ${emulator.endpoint}${emulator.startedHere ? ' (started now)' : ''}`);
 
-  console.log('Deploying ReliableMessagingDemo …');
+  console.log(`Deploying ReliableMessagingDemo${faults ? ' with the fault-injection kit (a TEST stack)' : ''} …`);
   const deployStart = Date.now();
-  const outputs = await deployToEmulator(emulator.endpoint, { quiet: true });
+  const outputs = await deployToEmulator(emulator.endpoint, { quiet: true, faults });
   console.log(
     `Deployed in ${((Date.now() - deployStart) / 1000).toFixed(1)} s. Outputs (also in ${outputsFile}):`,
   );

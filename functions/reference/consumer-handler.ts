@@ -1,14 +1,24 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { documentClient } from '../runtime/clients';
 import { processFifoBatch } from '../runtime/consumer/fifo-batch';
 import { IdempotentOrderedConsumer } from '../runtime/consumer/idempotent-ordered-consumer';
 import { requiredEnv } from '../runtime/errors';
+import { failIfPoison, maybeCrashAfterEffect } from '../runtime/faults/consumer-faults';
+import { faultSourceFromEnvironment, NO_FAULTS } from '../runtime/faults/fault-injector';
+import { injectThrottling } from '../runtime/faults/service-faults';
 import { parseEnvelope } from '../runtime/outbox/outbox-message';
 import { ProjectionService } from './projection/projection-service';
 
 const logger = new Logger({ serviceName: 'orders-consumer' });
-const dynamodb = documentClient();
+const dynamodbClient = new DynamoDBClient({});
+const faults =
+  typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED
+    ? faultSourceFromEnvironment()
+    : NO_FAULTS;
+if (faults !== NO_FAULTS) injectThrottling(dynamodbClient, faults);
+const dynamodb = documentClient(dynamodbClient);
 const consumer = new IdempotentOrderedConsumer({
   dynamodb,
   inboxTableName: requiredEnv('INBOX_TABLE_NAME'),
@@ -19,6 +29,7 @@ const projection = new ProjectionService(dynamodb, requiredEnv('PROJECTION_TABLE
 
 async function consumeRecord(record: SQSRecord): Promise<void> {
   const message = parseEnvelope(record.body);
+  if (faults !== NO_FAULTS) await failIfPoison(faults, message);
   const result = await consumer.consume(message, (m) => projection.apply(m));
   logger.info('consumed', {
     messageId: message.messageId,
@@ -28,6 +39,7 @@ async function consumeRecord(record: SQSRecord): Promise<void> {
     outcome: result.outcome,
     released: result.released,
   });
+  if (faults !== NO_FAULTS) await maybeCrashAfterEffect(faults);
 }
 
 /** FIFO queue → projection, once per messageId and in order per key; failures via partial batch response. */

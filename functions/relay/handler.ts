@@ -1,23 +1,46 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { documentClient } from '../runtime/clients';
 import { requiredEnv } from '../runtime/errors';
+import { faultSourceFromEnvironment, NO_FAULTS } from '../runtime/faults/fault-injector';
+import { dropSkippedRecords, relayFaultHooks } from '../runtime/faults/relay-faults';
+import { injectSendFaults, injectThrottling } from '../runtime/faults/service-faults';
 import { OutboxRelay } from '../runtime/relay/outbox-relay';
 import { relayCandidates } from '../runtime/relay/stream-records';
 
 const logger = new Logger({ serviceName: 'outbox-relay' });
+const queueUrl = requiredEnv('QUEUE_URL');
+const sqs = new SQSClient({});
+const dynamodbClient = new DynamoDBClient({});
+const faults =
+  typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED
+    ? faultSourceFromEnvironment()
+    : NO_FAULTS;
+if (faults !== NO_FAULTS) {
+  injectSendFaults(sqs, faults);
+  injectThrottling(sqs, faults);
+  injectThrottling(dynamodbClient, faults);
+}
 const relay = new OutboxRelay({
-  sqs: new SQSClient({}),
-  dynamodb: documentClient(),
-  queueUrl: requiredEnv('QUEUE_URL'),
+  sqs,
+  dynamodb: documentClient(dynamodbClient),
+  queueUrl,
   outboxTableName: requiredEnv('OUTBOX_TABLE_NAME'),
   onProblem: (problem) => logger.warn('relay problem', { ...problem }),
+  hooks: faults === NO_FAULTS ? undefined : relayFaultHooks(faults, sqs, queueUrl),
 });
 
 /** Outbox stream → FIFO queue. Failed records go back through the partial batch response. */
 export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
-  const candidates = relayCandidates(event.Records);
+  let candidates = relayCandidates(event.Records);
+  if (faults !== NO_FAULTS) {
+    const { kept, dropped } = await dropSkippedRecords(faults, candidates);
+    if (dropped.length > 0)
+      logger.warn('injected fault: records dropped unprocessed', { count: dropped.length });
+    candidates = kept;
+  }
   const result = await relay.relay(candidates);
   logger.info('relayed', {
     records: event.Records.length,

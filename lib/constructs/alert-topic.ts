@@ -1,3 +1,4 @@
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
@@ -5,7 +6,7 @@ import { keyOrNew } from './encryption-key';
 
 export interface AlertTopicProps {
   /**
-   * Key that encrypts the topic.
+   * Key that encrypts the topic. CloudWatch alarms are allowed to use it (to publish to the topic).
    * @default a new customer-managed KMS key with rotation
    */
   readonly encryptionKey?: kms.IKey;
@@ -17,9 +18,12 @@ export class AlertTopic extends Construct {
 
   constructor(scope: Construct, id: string, props: AlertTopicProps = {}) {
     super(scope, id);
+    const key = keyOrNew(this, 'Key', props.encryptionKey, 'Encrypts the alert topic');
+    // CloudWatch publishes alarm notifications to the encrypted topic with this key.
+    key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
     this.topic = new sns.Topic(this, 'Topic', {
       displayName: 'Reliable messaging alerts',
-      masterKey: keyOrNew(this, 'Key', props.encryptionKey, 'Encrypts the alert topic'),
+      masterKey: key,
       enforceSSL: true,
     });
   }

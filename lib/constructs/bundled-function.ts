@@ -3,6 +3,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import type { FaultInjection } from './fault-injection';
 
 export interface BundledFunctionProps {
   /** Path of the handler's TypeScript entry file. */
@@ -17,6 +18,11 @@ export interface BundledFunctionProps {
   readonly environment?: Record<string, string>;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Builds the function with its fault-injection code and lets it read the faults to inject. For test stacks only.
+   * @default no fault injection: the fault code is not even in the bundle
+   */
+  readonly faultInjection?: FaultInjection;
 }
 
 /**
@@ -53,7 +59,9 @@ export class BundledFunction extends Construct {
         sourceMap: false,
         // Keep class and function names: errors are matched and logged by name.
         keepNames: true,
+        define: { FAULT_INJECTION_ENABLED: props.faultInjection === undefined ? 'false' : 'true' },
       },
     });
+    props.faultInjection?.configure(this.function);
   }
 }

@@ -6,6 +6,7 @@ import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BundledFunction } from './bundled-function';
+import type { FaultInjection } from './fault-injection';
 import type { FifoChannel } from './fifo-channel';
 import type { TransactionalOutbox } from './transactional-outbox';
 import { validateDuration, validateRange } from './validation';
@@ -41,6 +42,8 @@ export interface OutboxRelayProps {
   readonly parallelizationFactor?: number;
   /** @default Duration.minutes(1) */
   readonly timeout?: Duration;
+  /** @default no fault injection */
+  readonly faultInjection?: FaultInjection;
 }
 
 /**
@@ -70,6 +73,7 @@ export class OutboxRelay extends Construct {
     this.function = new BundledFunction(this, 'Handler', {
       entry: fileURLToPath(new URL('../../functions/relay/handler.ts', import.meta.url)),
       timeout: props.timeout ?? Duration.minutes(1),
+      faultInjection: props.faultInjection,
       environment: {
         OUTBOX_TABLE_NAME: props.outbox.table.tableName,
         QUEUE_URL: props.channel.queue.queueUrl,

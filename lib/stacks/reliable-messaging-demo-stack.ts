@@ -7,9 +7,12 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import { AlertTopic } from '../constructs/alert-topic';
 import { BundledFunction } from '../constructs/bundled-function';
+import { CompensationSweeper, type CompensationSweeperProps } from '../constructs/compensation-sweeper';
 import { type DurabilityProps, DurableTable } from '../constructs/durable-table';
+import { FaultInjection } from '../constructs/fault-injection';
 import { FifoChannel } from '../constructs/fifo-channel';
 import { IdempotentConsumer } from '../constructs/idempotent-consumer';
+import { MessagingAlarms } from '../constructs/messaging-alarms';
 import { OutboxRelay } from '../constructs/outbox-relay';
 import { TransactionalOutbox } from '../constructs/transactional-outbox';
 
@@ -25,6 +28,29 @@ export interface ReliableMessagingDemoStackProps extends StackProps {
    * @default RETAIN, deletion protection and point-in-time recovery on
    */
   readonly durability?: DurabilityProps;
+  /**
+   * Build a TEST stack: functions carry their fault-injection code and read the faults to inject from an SSM
+   * parameter (output `FaultsParameterName`). Never for a stack that serves real traffic.
+   * @default false: no fault code in any bundle, no parameter, no permission to read one
+   */
+  readonly faultInjection?: boolean;
+  /**
+   * Timing of the compensation sweep and of redeliveries; tests shorten them to see recoveries in seconds.
+   * @default the constructs' defaults
+   */
+  readonly timing?: DemoTiming;
+}
+
+/** Timings a test stack shortens. */
+export interface DemoTiming {
+  readonly sweeper?: Pick<
+    CompensationSweeperProps,
+    'gracePeriod' | 'maxAttempts' | 'maxAge' | 'backoff' | 'maxBackoff'
+  >;
+  /** The queue's visibility timeout: how soon a failed delivery is retried. @default Duration.minutes(3) */
+  readonly queueVisibilityTimeout?: Duration;
+  /** The consumer function's timeout (must stay under the visibility timeout). @default Duration.seconds(30) */
+  readonly consumerTimeout?: Duration;
 }
 
 const functionsDir = (file: string) => fileURLToPath(new URL(`../../functions/${file}`, import.meta.url));
@@ -39,6 +65,10 @@ export class ReliableMessagingDemoStack extends Stack {
   public readonly relay: OutboxRelay;
   public readonly consumer: IdempotentConsumer;
   public readonly api: apigwv2.HttpApi;
+  public readonly sweeper: CompensationSweeper;
+  public readonly alarms: MessagingAlarms;
+  /** Set only in a stack built with `faultInjection`. */
+  public readonly faultInjection?: FaultInjection;
 
   constructor(scope: Construct, id: string, props: ReliableMessagingDemoStackProps = {}) {
     super(scope, id, props);
@@ -61,16 +91,34 @@ export class ReliableMessagingDemoStack extends Stack {
       encryptionKey: key,
     }).table;
 
+    const timing = props.timing ?? {};
+    this.faultInjection = props.faultInjection ? new FaultInjection(this, 'FaultInjection') : undefined;
+    const faultInjection = this.faultInjection;
+
     this.outbox = new TransactionalOutbox(this, 'Outbox', { ...durability, encryptionKey: key });
     this.channel = new FifoChannel(this, 'Channel', {
       encryptionKey: key,
       removalPolicy: durability.removalPolicy,
+      visibilityTimeout: timing.queueVisibilityTimeout,
     });
-    this.relay = new OutboxRelay(this, 'Relay', { outbox: this.outbox, channel: this.channel });
+    this.relay = new OutboxRelay(this, 'Relay', {
+      outbox: this.outbox,
+      channel: this.channel,
+      faultInjection,
+    });
+    const alerts = new AlertTopic(this, 'Alerts', { encryptionKey: key });
+    this.sweeper = new CompensationSweeper(this, 'Sweeper', {
+      outbox: this.outbox,
+      channel: this.channel,
+      alertTopic: alerts.topic,
+      faultInjection,
+      ...timing.sweeper,
+    });
 
     const consumerFunction = new BundledFunction(this, 'OrdersConsumer', {
       entry: functionsDir('reference/consumer-handler.ts'),
-      timeout: Duration.seconds(30),
+      timeout: timing.consumerTimeout ?? Duration.seconds(30),
+      faultInjection,
       environment: {
         PROJECTION_TABLE_NAME: projection.tableName,
         POWERTOOLS_SERVICE_NAME: 'orders-consumer',
@@ -87,6 +135,7 @@ export class ReliableMessagingDemoStack extends Stack {
     const apiFunction = new BundledFunction(this, 'OrdersApi', {
       entry: functionsDir('reference/api-handler.ts'),
       timeout: Duration.seconds(15),
+      faultInjection,
       environment: {
         ORDERS_TABLE_NAME: orders.tableName,
         OUTBOX_TABLE_NAME: this.outbox.table.tableName,
@@ -98,7 +147,13 @@ export class ReliableMessagingDemoStack extends Stack {
     this.outbox.grantWriteMessages(apiFunction);
     projection.grantReadData(apiFunction);
 
-    const alerts = new AlertTopic(this, 'Alerts', { encryptionKey: key });
+    this.alarms = new MessagingAlarms(this, 'Alarms', {
+      alertTopic: alerts.topic,
+      channel: this.channel,
+      relay: this.relay,
+      sweeper: this.sweeper,
+      functions: { OrdersApi: apiFunction, OrdersConsumer: consumerFunction },
+    });
 
     this.api = new apigwv2.HttpApi(this, 'HttpApi', {
       description: 'Reliable messaging reference application',
@@ -133,5 +188,12 @@ export class ReliableMessagingDemoStack extends Stack {
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.channel.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'AlertTopicArn', { value: alerts.topic.topicArn });
     new CfnOutput(this, 'RelayFailureQueueUrl', { value: this.relay.failureQueue.queueUrl });
+    new CfnOutput(this, 'RelayFunctionName', { value: this.relay.function.functionName });
+    new CfnOutput(this, 'SweeperFunctionName', { value: this.sweeper.function.functionName });
+    new CfnOutput(this, 'ConsumerFunctionName', { value: consumerFunction.functionName });
+    new CfnOutput(this, 'DashboardName', { value: this.alarms.dashboard.dashboardName });
+    if (this.faultInjection) {
+      new CfnOutput(this, 'FaultsParameterName', { value: this.faultInjection.parameter.parameterName });
+    }
   }
 }

@@ -18,6 +18,19 @@ export interface StackOutputs {
   readonly DeadLetterQueueUrl: string;
   readonly AlertTopicArn: string;
   readonly RelayFailureQueueUrl: string;
+  readonly RelayFunctionName: string;
+  readonly SweeperFunctionName: string;
+  readonly ConsumerFunctionName: string;
+  readonly DashboardName: string;
+  /** Only in a stack deployed with fault injection. */
+  readonly FaultsParameterName?: string;
+}
+
+export interface DeployOptions {
+  /** Hide the CDK CLI's output (shown only if it fails). */
+  readonly quiet?: boolean;
+  /** Deploy the TEST stack: fault-injection kit and short recovery timings. */
+  readonly faults?: boolean;
 }
 
 /** Environment for the AWS SDK and the CDK CLI against an emulator: test credentials, a region, the endpoint. */
@@ -61,13 +74,10 @@ function cdk(args: readonly string[], env: NodeJS.ProcessEnv, quiet: boolean): P
  * Synthesizes the app for the emulator at `endpoint`, bootstraps the emulator and deploys the stack.
  * Returns the stack outputs (also written to .local/outputs.json).
  */
-export async function deployToEmulator(
-  endpoint: string,
-  options: { quiet?: boolean } = {},
-): Promise<StackOutputs> {
+export async function deployToEmulator(endpoint: string, options: DeployOptions = {}): Promise<StackOutputs> {
   const env = emulatorEnvironment(endpoint);
   const quiet = options.quiet ?? false;
-  const context = ['-c', `emulatorEndpoint=${endpoint}`];
+  const context = ['-c', `emulatorEndpoint=${endpoint}`, '-c', `faults=${options.faults === true}`];
   await cdk(['synth', '--quiet', ...context, '--output', cloudAssemblyDir], env, quiet);
   await cdk(['bootstrap', '--app', cloudAssemblyDir, '--quiet'], env, quiet);
   await cdk(

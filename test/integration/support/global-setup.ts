@@ -15,7 +15,7 @@ let emulator: EmulatorHandle | undefined;
 export async function setup(project: TestProject): Promise<void> {
   const started = Date.now();
   emulator = await startEmulator();
-  const outputs = await deployToEmulator(emulator.endpoint, { quiet: true });
+  const outputs = await deployToEmulator(emulator.endpoint, { quiet: true, faults: true });
   process.stderr.write(
     `[integration] emulator ready and stack deployed in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
   );

@@ -1,0 +1,45 @@
+import { z } from 'zod';
+
+/**
+ * The faults a test stack can inject (design.md, "Fault injection"). Rates are probabilities from 0 to 1,
+ * drawn per call, per record or per entry as each fault says. Everything is off when absent.
+ */
+export const faultConfigSchema = z.strictObject({
+  /** Relay: per invocation, crash after SendMessageBatch succeeded and before the sent messages are deleted. */
+  relayCrashAfterSend: z.number().min(0).max(1).optional(),
+  /** Relay and sweeper: per entry, SQS reports the entry in `Failed[]` (it is not sent). */
+  sendFailureRate: z.number().min(0).max(1).optional(),
+  /** Relay and sweeper: every send fails as if the queue were unreachable. */
+  queueUnreachable: z.boolean().optional(),
+  /** Relay: per stream record, the record is dropped unprocessed (only the sweeper can deliver it). */
+  relaySkipRecord: z.number().min(0).max(1).optional(),
+  /** Relay: per sent message, a second copy goes out under another deduplication id (a late redelivery). */
+  duplicateDelivery: z.number().min(0).max(1).optional(),
+  /** Relay: per pair of consecutive messages of one key in a batch, the later one is sent first. */
+  reorderDelivery: z.number().min(0).max(1).optional(),
+  /** Consumer: per record, crash after the effect was committed and before the record is acknowledged. */
+  consumerCrashAfterEffect: z.number().min(0).max(1).optional(),
+  /** Consumer: every message of this key fails (a poison message). */
+  poisonKey: z.string().min(1).optional(),
+  /** Every function: per DynamoDB or SQS request, the service answers ThrottlingException (the SDK retries it). */
+  throttleRate: z.number().min(0).max(1).optional(),
+});
+
+export type FaultConfig = z.infer<typeof faultConfigSchema>;
+
+/** Throws a clear error for a configuration that is not a FaultConfig. */
+export function parseFaultConfig(text: string): FaultConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`fault configuration is not JSON: ${(error as Error).message}`);
+  }
+  const result = faultConfigSchema.safeParse(json);
+  if (!result.success) {
+    throw new Error(
+      `fault configuration is invalid: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  }
+  return result.data;
+}

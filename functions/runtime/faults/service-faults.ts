@@ -1,0 +1,78 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type {
+  SendMessageBatchCommandInput,
+  SendMessageBatchCommandOutput,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { chance, type FaultSource } from './fault-injector';
+
+/** What a throttled AWS request fails with; the SDK's retry strategy classifies it as throttling and retries. */
+function throttlingError(): Error {
+  return Object.assign(new Error('Rate exceeded (injected fault)'), {
+    name: 'ThrottlingException',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+  });
+}
+
+function unreachableError(): Error {
+  return Object.assign(new Error('connect ECONNREFUSED: the queue is unreachable (injected fault)'), {
+    name: 'QueueUnreachableError',
+    $metadata: {},
+  });
+}
+
+/**
+ * Injects throttling into every request of a client, below the SDK's retry middleware, so the SDK retries
+ * it as it would a real ThrottlingException.
+ */
+export function injectThrottling(client: SQSClient | DynamoDBClient, faults: FaultSource): void {
+  // Both clients' stacks accept the same middleware shape; add it to each through a common signature.
+  const stack = client.middlewareStack as SQSClient['middlewareStack'];
+  stack.add(
+    (next) => async (args) => {
+      if (chance((await faults.current()).throttleRate)) throw throttlingError();
+      return next(args);
+    },
+    { step: 'finalizeRequest', priority: 'low', name: 'faultInjectionThrottling' },
+  );
+}
+
+/**
+ * Injects send faults into an SQS client: `queueUnreachable` fails every send, `sendFailureRate` takes
+ * entries out of a SendMessageBatch and reports them in `Failed[]` (they are not sent).
+ */
+export function injectSendFaults(client: SQSClient, faults: FaultSource): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const command = context.commandName;
+      if (command !== 'SendMessageBatchCommand' && command !== 'SendMessageCommand') return next(args);
+      const config = await faults.current();
+      if (config.queueUnreachable) throw unreachableError();
+      if (command !== 'SendMessageBatchCommand' || !config.sendFailureRate) return next(args);
+
+      const input = args.input as SendMessageBatchCommandInput;
+      const entries = input.Entries ?? [];
+      const failed = entries.filter(() => chance(config.sendFailureRate));
+      const kept = entries.filter((entry) => !failed.includes(entry));
+      const injected = failed.map((entry) => ({
+        Id: entry.Id,
+        Code: 'InjectedFailure',
+        SenderFault: false,
+        Message: 'entry failed (injected fault)',
+      }));
+      if (kept.length === 0) {
+        const output: SendMessageBatchCommandOutput = { Successful: [], Failed: injected, $metadata: {} };
+        return { output, response: {} };
+      }
+      const result = await next({ ...args, input: { ...input, Entries: kept } });
+      const output = result.output as SendMessageBatchCommandOutput;
+      const merged: SendMessageBatchCommandOutput = {
+        ...output,
+        Failed: [...(output.Failed ?? []), ...injected],
+      };
+      return { ...result, output: merged };
+    },
+    { step: 'initialize', name: 'faultInjectionSend' },
+  );
+}

@@ -1,0 +1,72 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { OutboxItem } from '../outbox/outbox-message';
+
+export interface RetryFailedFilter {
+  /** Only this key's messages. */
+  readonly groupKey?: string;
+  /** Only this message. */
+  readonly messageId?: string;
+}
+
+/** Every FAILED outbox item (optionally of one key or one message), in key and sequence order. */
+export async function listFailed(
+  dynamodb: DynamoDBDocumentClient,
+  outboxTableName: string,
+  filter: RetryFailedFilter = {},
+): Promise<OutboxItem[]> {
+  const items: OutboxItem[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamodb.send(
+      new ScanCommand({
+        TableName: outboxTableName,
+        ConsistentRead: true,
+        FilterExpression: '#status = :failed',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':failed': 'FAILED' },
+        ExclusiveStartKey: start,
+      }),
+    );
+    items.push(...((page.Items ?? []) as OutboxItem[]));
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined);
+  return items
+    .filter((item) => filter.groupKey === undefined || item.groupKey === filter.groupKey)
+    .filter((item) => filter.messageId === undefined || item.messageId === filter.messageId)
+    .sort((a, b) => (a.groupKey === b.groupKey ? a.sequence - b.sequence : a.groupKey < b.groupKey ? -1 : 1));
+}
+
+/**
+ * Puts FAILED messages back to PENDING with a fresh attempt budget, so the next compensation sweep re-sends
+ * them (same messageId: any copy that did get through is absorbed by deduplication). Returns the messages
+ * it put back. The operator's repair after fixing whatever made them fail (`ops retry-failed`).
+ */
+export async function retryFailed(
+  dynamodb: DynamoDBDocumentClient,
+  outboxTableName: string,
+  filter: RetryFailedFilter = {},
+): Promise<OutboxItem[]> {
+  const failed = await listFailed(dynamodb, outboxTableName, filter);
+  const retried: OutboxItem[] = [];
+  for (const item of failed) {
+    try {
+      await dynamodb.send(
+        new UpdateCommand({
+          TableName: outboxTableName,
+          Key: { groupKey: item.groupKey, sequence: item.sequence },
+          UpdateExpression:
+            'SET #status = :pending, attempts = :zero REMOVE failedAt, lastAttemptAt, leaseUntil',
+          ConditionExpression: '#status = :failed',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':pending': 'PENDING', ':failed': 'FAILED', ':zero': 0 },
+        }),
+      );
+      retried.push(item);
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // Someone else changed it meanwhile: not ours to retry.
+    }
+  }
+  return retried;
+}

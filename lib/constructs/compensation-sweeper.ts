@@ -1,0 +1,131 @@
+import { fileURLToPath } from 'node:url';
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { BundledFunction } from './bundled-function';
+import type { FaultInjection } from './fault-injection';
+import type { FifoChannel } from './fifo-channel';
+import type { TransactionalOutbox } from './transactional-outbox';
+import { validateDuration, validateRange } from './validation';
+
+/** The CloudWatch namespace of the metrics the library's functions publish (EMF). */
+export const METRICS_NAMESPACE = 'ReliableMessaging';
+
+export interface CompensationSweeperProps {
+  readonly outbox: TransactionalOutbox;
+  readonly channel: FifoChannel;
+  /** Where a message given up on is announced. */
+  readonly alertTopic: sns.ITopic;
+  /**
+   * How often the sweep runs (1 minute to 1 day).
+   * @default Duration.minutes(1)
+   */
+  readonly schedule?: Duration;
+  /**
+   * A PENDING message younger than this is left to the relay.
+   * @default Duration.minutes(2)
+   */
+  readonly gracePeriod?: Duration;
+  /**
+   * Sweeper attempts before a message becomes FAILED (1 to 100).
+   * @default 8
+   */
+  readonly maxAttempts?: number;
+  /**
+   * A message older than this becomes FAILED at its next sweep (keep it under the consumer's replay horizon).
+   * @default Duration.hours(24)
+   */
+  readonly maxAge?: Duration;
+  /**
+   * Wait after the first failed attempt, doubling after each further one up to `maxBackoff`.
+   * @default Duration.seconds(30)
+   */
+  readonly backoff?: Duration;
+  /** @default Duration.minutes(15) */
+  readonly maxBackoff?: Duration;
+  /** @default no fault injection */
+  readonly faultInjection?: FaultInjection;
+}
+
+/**
+ * The compensation sweep (design invariant 2): a scheduled function that re-sends PENDING outbox messages the
+ * relay left behind, in sequence order per key and with their original messageId, backing off between
+ * attempts; after `maxAttempts` or `maxAge` it marks them FAILED (kept, visible), logs an error and alerts.
+ * It publishes the outbox's state as metrics (namespace `ReliableMessaging`, service `compensation-sweeper`).
+ */
+export class CompensationSweeper extends Construct {
+  public readonly function: lambda.Function;
+  public readonly rule: events.Rule;
+
+  constructor(scope: Construct, id: string, props: CompensationSweeperProps) {
+    super(scope, id);
+    validateRange('maxAttempts', props.maxAttempts, 1, 100);
+    validateDuration('schedule', props.schedule, Duration.minutes(1), Duration.days(1));
+    validateDuration('gracePeriod', props.gracePeriod, Duration.seconds(0), Duration.days(1));
+    validateDuration('maxAge', props.maxAge, Duration.minutes(1), Duration.days(14));
+    validateDuration('backoff', props.backoff, Duration.seconds(0), Duration.hours(6));
+    validateDuration('maxBackoff', props.maxBackoff, Duration.seconds(0), Duration.days(1));
+
+    this.function = new BundledFunction(this, 'Handler', {
+      entry: fileURLToPath(new URL('../../functions/sweeper/handler.ts', import.meta.url)),
+      timeout: Duration.minutes(5),
+      faultInjection: props.faultInjection,
+      environment: {
+        OUTBOX_TABLE_NAME: props.outbox.table.tableName,
+        QUEUE_URL: props.channel.queue.queueUrl,
+        ALERT_TOPIC_ARN: props.alertTopic.topicArn,
+        METRICS_NAMESPACE,
+        POWERTOOLS_SERVICE_NAME: 'compensation-sweeper',
+        SWEEP_GRACE_PERIOD_SECONDS: String((props.gracePeriod ?? Duration.minutes(2)).toSeconds()),
+        SWEEP_MAX_ATTEMPTS: String(props.maxAttempts ?? 8),
+        SWEEP_MAX_AGE_SECONDS: String((props.maxAge ?? Duration.hours(24)).toSeconds()),
+        SWEEP_BACKOFF_BASE_SECONDS: String((props.backoff ?? Duration.seconds(30)).toSeconds()),
+        SWEEP_BACKOFF_MAX_SECONDS: String((props.maxBackoff ?? Duration.minutes(15)).toSeconds()),
+      },
+    }).function;
+    props.outbox.grantReadWriteMessages(this.function);
+    props.channel.grantSendMessages(this.function);
+    props.alertTopic.grantPublish(this.function);
+
+    this.rule = new events.Rule(this, 'Schedule', {
+      description: 'Runs the outbox compensation sweep',
+      schedule: events.Schedule.rate(props.schedule ?? Duration.minutes(1)),
+      targets: [new targets.LambdaFunction(this.function, { retryAttempts: 2 })],
+    });
+  }
+
+  private metric(name: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: name,
+      dimensionsMap: { service: 'compensation-sweeper' },
+      statistic: 'Maximum',
+      period: Duration.minutes(1),
+      ...props,
+    });
+  }
+
+  /** Age of the oldest message not yet sent (seconds). */
+  metricOldestPendingAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('OldestPendingAgeSeconds', props);
+  }
+
+  /** Messages not yet sent. */
+  metricPending(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('OutboxPending', props);
+  }
+
+  /** Messages given up on (FAILED, waiting for an operator). */
+  metricFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('OutboxFailed', props);
+  }
+
+  /** Messages re-sent by sweeps. */
+  metricResent(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('SweepResent', { statistic: 'Sum', ...props });
+  }
+}

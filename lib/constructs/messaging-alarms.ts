@@ -1,0 +1,165 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import type { CompensationSweeper } from './compensation-sweeper';
+import type { FifoChannel } from './fifo-channel';
+import type { OutboxRelay } from './outbox-relay';
+import { validateDuration } from './validation';
+
+export interface MessagingAlarmThresholds {
+  /**
+   * Oldest message waiting in the queue: consumers are not keeping up.
+   * @default Duration.minutes(5)
+   */
+  readonly oldestQueuedMessageAge?: Duration;
+  /**
+   * How far the relay is behind the outbox stream.
+   * @default Duration.minutes(1)
+   */
+  readonly relayIteratorAge?: Duration;
+  /**
+   * Oldest committed message not yet sent (as the sweeper last saw it).
+   * @default Duration.minutes(5)
+   */
+  readonly oldestUnsentAge?: Duration;
+}
+
+export interface MessagingAlarmsProps {
+  /** Every alarm notifies this topic when it fires and when it recovers. */
+  readonly alertTopic: sns.ITopic;
+  readonly channel: FifoChannel;
+  readonly relay: OutboxRelay;
+  readonly sweeper: CompensationSweeper;
+  /**
+   * Further functions whose errors and throttles alarm, by a stable name (the relay and the sweeper are included).
+   * @default none
+   */
+  readonly functions?: Readonly<Record<string, lambda.IFunction>>;
+  /** @default see each threshold */
+  readonly thresholds?: MessagingAlarmThresholds;
+}
+
+/**
+ * The alarms that say a message may be stuck or lost, each notifying the alert topic, and a dashboard of the
+ * same signals: dead-letter queue not empty, oldest queued message, relay iterator age, relay failure queue
+ * not empty, oldest unsent outbox message, FAILED outbox messages, and errors and throttles of every function.
+ */
+export class MessagingAlarms extends Construct {
+  /** Every alarm, by a stable name. */
+  public readonly alarms: Readonly<Record<string, cloudwatch.Alarm>>;
+  public readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: MessagingAlarmsProps) {
+    super(scope, id);
+    const thresholds = props.thresholds ?? {};
+    validateDuration(
+      'oldestQueuedMessageAge',
+      thresholds.oldestQueuedMessageAge,
+      Duration.seconds(1),
+      Duration.days(14),
+    );
+    validateDuration('relayIteratorAge', thresholds.relayIteratorAge, Duration.seconds(1), Duration.days(1));
+    validateDuration('oldestUnsentAge', thresholds.oldestUnsentAge, Duration.seconds(1), Duration.days(14));
+
+    const action = new actions.SnsAction(props.alertTopic);
+    const alarms: Record<string, cloudwatch.Alarm> = {};
+    const add = (name: string, metric: cloudwatch.Metric, threshold: number, description: string) => {
+      const alarm = metric.createAlarm(this, name, {
+        alarmDescription: description,
+        threshold,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
+      alarms[name] = alarm;
+    };
+
+    const period = Duration.minutes(1);
+    add(
+      'DeadLetterMessages',
+      props.channel.metricDeadLetterMessages({ period }),
+      0,
+      'Messages in the dead-letter queue: a consumer failed them repeatedly. Repair: npm run ops -- redrive',
+    );
+    add(
+      'OldestQueuedMessageAge',
+      props.channel.metricOldestMessageAge({ period }),
+      (thresholds.oldestQueuedMessageAge ?? Duration.minutes(5)).toSeconds(),
+      'The oldest queued message is older than the threshold: consumers are not keeping up or a key is blocked.',
+    );
+    add(
+      'RelayIteratorAge',
+      props.relay.metricIteratorAge({ period }),
+      (thresholds.relayIteratorAge ?? Duration.minutes(1)).toMilliseconds(),
+      'The relay is behind the outbox stream.',
+    );
+    add(
+      'RelayFailures',
+      props.relay.failureQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
+      0,
+      'The relay gave up on stream records; their messages stay PENDING in the outbox for the sweeper.',
+    );
+    add(
+      'OldestUnsentMessageAge',
+      props.sweeper.metricOldestPendingAge({ period }),
+      (thresholds.oldestUnsentAge ?? Duration.minutes(5)).toSeconds(),
+      'A committed message has not been sent for longer than the threshold.',
+    );
+    add(
+      'FailedMessages',
+      props.sweeper.metricFailed({ period }),
+      0,
+      'Outbox messages were given up on (FAILED). Repair: npm run ops -- retry-failed',
+    );
+
+    const functions: Record<string, lambda.IFunction> = {
+      Relay: props.relay.function,
+      Sweeper: props.sweeper.function,
+      ...props.functions,
+    };
+    for (const [name, fn] of Object.entries(functions)) {
+      add(
+        `${name}Errors`,
+        fn.metricErrors({ period, statistic: 'Sum' }),
+        0,
+        `Function ${name} failed invocations.`,
+      );
+      add(
+        `${name}Throttles`,
+        fn.metricThrottles({ period, statistic: 'Sum' }),
+        0,
+        `Function ${name} was throttled.`,
+      );
+    }
+    this.alarms = alarms;
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      defaultInterval: Duration.hours(3),
+      widgets: [
+        [new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(alarms), width: 24 })],
+        [
+          graph('Unsent outbox messages', [props.sweeper.metricPending(), props.sweeper.metricFailed()]),
+          graph('Oldest unsent message (s)', [props.sweeper.metricOldestPendingAge()]),
+          graph('Relay iterator age (ms)', [props.relay.metricIteratorAge()]),
+        ],
+        [
+          graph('Queue backlog', [props.channel.metricBacklog(), props.channel.metricDeadLetterMessages()]),
+          graph('Oldest queued message (s)', [props.channel.metricOldestMessageAge()]),
+          graph(
+            'Errors',
+            Object.entries(functions).map(([name, fn]) => fn.metricErrors({ label: name, statistic: 'Sum' })),
+          ),
+        ],
+      ],
+    });
+  }
+}
+
+function graph(title: string, metrics: cloudwatch.IMetric[]): cloudwatch.GraphWidget {
+  return new cloudwatch.GraphWidget({ title, left: metrics, width: 8 });
+}
