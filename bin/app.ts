@@ -42,9 +42,9 @@ new ReliableMessagingDemoStack(app, 'ReliableMessagingDemo', {
         timing: {
           sweeper: {
             gracePeriod: Duration.seconds(10),
-            maxAttempts: 3,
+            maxAttempts: 4,
             backoff: Duration.seconds(1),
-            maxBackoff: Duration.seconds(4),
+            maxBackoff: Duration.seconds(2),
           },
           queueVisibilityTimeout: Duration.seconds(20),
           consumerTimeout: Duration.seconds(15),
