@@ -3,7 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { documentClient } from '../runtime/clients';
 import { requiredEnv } from '../runtime/errors';
-import { faultSourceFromEnvironment, NO_FAULTS } from '../runtime/faults/fault-injector';
+import { faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
 import { injectThrottling } from '../runtime/faults/service-faults';
 import { OutboxWriter } from '../runtime/outbox/outbox-writer';
 import { OrdersApi } from './http/orders-api';
@@ -13,8 +13,7 @@ import { ProjectionService } from './projection/projection-service';
 const logger = new Logger({ serviceName: 'orders-api' });
 const dynamodbClient = new DynamoDBClient({});
 if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
-  const faults = faultSourceFromEnvironment();
-  if (faults !== NO_FAULTS) injectThrottling(dynamodbClient, faults);
+  injectThrottling(dynamodbClient, faultSourceFromEnvironment());
 }
 const dynamodb = documentClient(dynamodbClient);
 const api = new OrdersApi({

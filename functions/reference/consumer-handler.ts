@@ -6,18 +6,19 @@ import { processFifoBatch } from '../runtime/consumer/fifo-batch';
 import { IdempotentOrderedConsumer } from '../runtime/consumer/idempotent-ordered-consumer';
 import { requiredEnv } from '../runtime/errors';
 import { failIfPoison, maybeCrashAfterEffect } from '../runtime/faults/consumer-faults';
-import { faultSourceFromEnvironment, NO_FAULTS } from '../runtime/faults/fault-injector';
+import { type FaultSource, faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
 import { injectThrottling } from '../runtime/faults/service-faults';
 import { parseEnvelope } from '../runtime/outbox/outbox-message';
 import { ProjectionService } from './projection/projection-service';
 
 const logger = new Logger({ serviceName: 'orders-consumer' });
 const dynamodbClient = new DynamoDBClient({});
-const faults =
-  typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED
-    ? faultSourceFromEnvironment()
-    : NO_FAULTS;
-if (faults !== NO_FAULTS) injectThrottling(dynamodbClient, faults);
+// Fault injection exists only in test builds (see the relay's handler).
+let faults: FaultSource | undefined;
+if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
+  faults = faultSourceFromEnvironment();
+  injectThrottling(dynamodbClient, faults);
+}
 const dynamodb = documentClient(dynamodbClient);
 const consumer = new IdempotentOrderedConsumer({
   dynamodb,
@@ -29,7 +30,9 @@ const projection = new ProjectionService(dynamodb, requiredEnv('PROJECTION_TABLE
 
 async function consumeRecord(record: SQSRecord): Promise<void> {
   const message = parseEnvelope(record.body);
-  if (faults !== NO_FAULTS) await failIfPoison(faults, message);
+  if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED && faults !== undefined) {
+    await failIfPoison(faults, message);
+  }
   const result = await consumer.consume(message, (m) => projection.apply(m));
   logger.info('consumed', {
     messageId: message.messageId,
@@ -39,7 +42,9 @@ async function consumeRecord(record: SQSRecord): Promise<void> {
     outcome: result.outcome,
     released: result.released,
   });
-  if (faults !== NO_FAULTS) await maybeCrashAfterEffect(faults);
+  if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED && faults !== undefined) {
+    await maybeCrashAfterEffect(faults);
+  }
 }
 
 /** FIFO queue → projection, once per messageId and in order per key; failures via partial batch response. */

@@ -4,24 +4,26 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { documentClient } from '../runtime/clients';
 import { requiredEnv } from '../runtime/errors';
-import { faultSourceFromEnvironment, NO_FAULTS } from '../runtime/faults/fault-injector';
+import { type FaultSource, faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
 import { dropSkippedRecords, relayFaultHooks } from '../runtime/faults/relay-faults';
 import { injectSendFaults, injectThrottling } from '../runtime/faults/service-faults';
-import { OutboxRelay } from '../runtime/relay/outbox-relay';
+import { OutboxRelay, type RelayHooks } from '../runtime/relay/outbox-relay';
 import { relayCandidates } from '../runtime/relay/stream-records';
 
 const logger = new Logger({ serviceName: 'outbox-relay' });
 const queueUrl = requiredEnv('QUEUE_URL');
 const sqs = new SQSClient({});
 const dynamodbClient = new DynamoDBClient({});
-const faults =
-  typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED
-    ? faultSourceFromEnvironment()
-    : NO_FAULTS;
-if (faults !== NO_FAULTS) {
+// Fault injection exists only in test builds: in any other bundle FAULT_INJECTION_ENABLED is `false` and every
+// block guarded by it, with the fault code it calls, is removed by the bundler.
+let faults: FaultSource | undefined;
+let hooks: RelayHooks | undefined;
+if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
+  faults = faultSourceFromEnvironment();
   injectSendFaults(sqs, faults);
   injectThrottling(sqs, faults);
   injectThrottling(dynamodbClient, faults);
+  hooks = relayFaultHooks(faults, sqs, queueUrl);
 }
 const relay = new OutboxRelay({
   sqs,
@@ -29,13 +31,13 @@ const relay = new OutboxRelay({
   queueUrl,
   outboxTableName: requiredEnv('OUTBOX_TABLE_NAME'),
   onProblem: (problem) => logger.warn('relay problem', { ...problem }),
-  hooks: faults === NO_FAULTS ? undefined : relayFaultHooks(faults, sqs, queueUrl),
+  hooks,
 });
 
 /** Outbox stream → FIFO queue. Failed records go back through the partial batch response. */
 export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
   let candidates = relayCandidates(event.Records);
-  if (faults !== NO_FAULTS) {
+  if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED && faults !== undefined) {
     const { kept, dropped } = await dropSkippedRecords(faults, candidates);
     if (dropped.length > 0)
       logger.warn('injected fault: records dropped unprocessed', { count: dropped.length });

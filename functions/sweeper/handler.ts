@@ -5,7 +5,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { documentClient } from '../runtime/clients';
 import { requiredEnv } from '../runtime/errors';
-import { faultSourceFromEnvironment, NO_FAULTS } from '../runtime/faults/fault-injector';
+import { faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
 import { injectSendFaults, injectThrottling } from '../runtime/faults/service-faults';
 import { OutboxRelay } from '../runtime/relay/outbox-relay';
 import { CompensationSweeper, type SweepReport } from '../runtime/sweeper/compensation-sweeper';
@@ -17,11 +17,9 @@ const metrics = new Metrics({
 });
 const sqs = new SQSClient({});
 const dynamodbClient = new DynamoDBClient({});
-const faults =
-  typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED
-    ? faultSourceFromEnvironment()
-    : NO_FAULTS;
-if (faults !== NO_FAULTS) {
+// Fault injection exists only in test builds (see the relay's handler).
+if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
+  const faults = faultSourceFromEnvironment();
   injectSendFaults(sqs, faults);
   injectThrottling(sqs, faults);
   injectThrottling(dynamodbClient, faults);

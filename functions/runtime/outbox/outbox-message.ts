@@ -21,6 +21,8 @@ export interface OutboxItem {
   readonly createdAt: string;
   readonly lastAttemptAt?: string;
   readonly lastError?: string;
+  /** ISO-8601 time an operator last put it back from FAILED (`retryFailed`); its maximum age counts from then. */
+  readonly retriedAt?: string;
 }
 
 /** The body of every message the relay puts on the queue. */

@@ -10,7 +10,7 @@ export interface SweepPolicy {
   readonly gracePeriodSeconds: number;
   /** Sweeper attempts before the message becomes FAILED. */
   readonly maxAttempts: number;
-  /** A message older than this becomes FAILED at its next sweep. */
+  /** A message older than this (counted from its last `retryFailed`, if any) becomes FAILED at its next sweep. */
   readonly maxAgeSeconds: number;
   /** Wait after the first failed attempt; doubles after each further one … */
   readonly backoffBaseSeconds: number;
@@ -144,7 +144,11 @@ export class CompensationSweeper {
     for (const item of items) {
       const exhausted = this.exhaustion(item, now);
       if (exhausted !== undefined) {
-        if (await this.markFailed(item, exhausted, item.lastError ?? 'never sent')) result.markedFailed++;
+        if (!(await this.markFailed(item, exhausted, item.lastError ?? 'never sent', false))) {
+          result.leasedElsewhere++;
+          break; // another sweep holds or changed it: keep order, leave the key to that sweep
+        }
+        result.markedFailed++;
         continue;
       }
       if (!this.isDue(item, now)) break; // keep order: nothing after a message that is not due yet
@@ -165,7 +169,7 @@ export class CompensationSweeper {
       result.sendFailures++;
       const item = candidate.item;
       if (item.attempts >= this.policy.maxAttempts) {
-        if (await this.markFailed(item, 'max-attempts', error)) result.markedFailed++;
+        if (await this.markFailed(item, 'max-attempts', error, true)) result.markedFailed++;
       } else {
         await this.recordError(item, error);
       }
@@ -175,7 +179,8 @@ export class CompensationSweeper {
 
   private exhaustion(item: OutboxItem, now: Date): FailedMessage['reason'] | undefined {
     if (item.attempts >= this.policy.maxAttempts) return 'max-attempts';
-    if (now.getTime() - Date.parse(item.createdAt) > this.policy.maxAgeSeconds * 1000) return 'max-age';
+    const since = Date.parse(item.retriedAt ?? item.createdAt);
+    if (now.getTime() - since > this.policy.maxAgeSeconds * 1000) return 'max-age';
     return undefined;
   }
 
@@ -235,26 +240,34 @@ export class CompensationSweeper {
     }
   }
 
-  /** Turns a message FAILED (fenced on its attempt count), logs it and alerts. Returns false if it lost the race. */
+  /**
+   * Turns a message FAILED (fenced on its attempt count and, unless this sweep holds its lease, on no other sweep
+   * holding one: that sweep may be delivering it), logs it and alerts. Returns false if it lost the race.
+   */
   private async markFailed(
     item: OutboxItem,
     reason: FailedMessage['reason'],
     lastError: string,
+    holdsLease: boolean,
   ): Promise<boolean> {
+    const now = this.clock();
     try {
       await this.options.dynamodb.send(
         new UpdateCommand({
           TableName: this.options.outboxTableName,
           Key: { groupKey: item.groupKey, sequence: item.sequence },
           UpdateExpression: 'SET #status = :failed, failedAt = :now, lastError = :error REMOVE leaseUntil',
-          ConditionExpression: '#status = :pending AND attempts = :attempts',
+          ConditionExpression: holdsLease
+            ? '#status = :pending AND attempts = :attempts'
+            : '#status = :pending AND attempts = :attempts AND (attribute_not_exists(leaseUntil) OR leaseUntil < :nowSeconds)',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
             ':failed': 'FAILED',
             ':pending': 'PENDING',
             ':attempts': item.attempts,
-            ':now': this.clock().toISOString(),
+            ':now': now.toISOString(),
             ':error': lastError.slice(0, 1000),
+            ...(holdsLease ? {} : { ':nowSeconds': Math.floor(now.getTime() / 1000) }),
           },
         }),
       );

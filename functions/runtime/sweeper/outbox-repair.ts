@@ -39,13 +39,15 @@ export async function listFailed(
 
 /**
  * Puts FAILED messages back to PENDING with a fresh attempt budget, so the next compensation sweep re-sends
- * them (same messageId: any copy that did get through is absorbed by deduplication). Returns the messages
- * it put back. The operator's repair after fixing whatever made them fail (`ops retry-failed`).
+ * them (same messageId: any copy that did get through is absorbed by deduplication); their maximum age counts
+ * afresh from `now`. Returns the messages it put back. The operator's repair after fixing whatever made them
+ * fail (`ops retry-failed`).
  */
 export async function retryFailed(
   dynamodb: DynamoDBDocumentClient,
   outboxTableName: string,
   filter: RetryFailedFilter = {},
+  now: Date = new Date(),
 ): Promise<OutboxItem[]> {
   const failed = await listFailed(dynamodb, outboxTableName, filter);
   const retried: OutboxItem[] = [];
@@ -56,10 +58,15 @@ export async function retryFailed(
           TableName: outboxTableName,
           Key: { groupKey: item.groupKey, sequence: item.sequence },
           UpdateExpression:
-            'SET #status = :pending, attempts = :zero REMOVE failedAt, lastAttemptAt, leaseUntil',
+            'SET #status = :pending, attempts = :zero, retriedAt = :now REMOVE failedAt, lastAttemptAt, leaseUntil',
           ConditionExpression: '#status = :failed',
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':pending': 'PENDING', ':failed': 'FAILED', ':zero': 0 },
+          ExpressionAttributeValues: {
+            ':pending': 'PENDING',
+            ':failed': 'FAILED',
+            ':zero': 0,
+            ':now': now.toISOString(),
+          },
         }),
       );
       retried.push(item);

@@ -1,0 +1,179 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { build } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+import { awsTemplate } from './synth';
+
+describe('compensation sweeper, alarms and dashboard (AWS synth)', () => {
+  const template = awsTemplate();
+
+  it('runs the sweeper every minute', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SweeperHandlerFunction'), 'Arn'] },
+        }),
+      ],
+    });
+  });
+
+  it('gives the sweeper its default policy: 2 min grace, 8 attempts, 24 h, 30 s backoff doubling to 15 min', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          SWEEP_GRACE_PERIOD_SECONDS: '120',
+          SWEEP_MAX_ATTEMPTS: '8',
+          SWEEP_MAX_AGE_SECONDS: String(24 * 3600),
+          SWEEP_BACKOFF_BASE_SECONDS: '30',
+          SWEEP_BACKOFF_MAX_SECONDS: '900',
+          ALERT_TOPIC_ARN: Match.anyValue(),
+        }),
+      },
+    });
+  });
+
+  it('lets the sweeper publish alerts to the alert topic', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'sns:Publish',
+            Resource: { Ref: Match.stringLikeRegexp('^AlertsTopic') },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('alarms on the DLQ, queue age, relay iterator age and failures, unsent age, FAILED messages, and every function', () => {
+    const alarms = template.findResources('AWS::CloudWatch::Alarm');
+    const byMetric = Object.values(alarms).map(
+      (alarm) => `${alarm.Properties.Namespace}/${alarm.Properties.MetricName}`,
+    );
+    expect(byMetric).toEqual(
+      expect.arrayContaining([
+        'AWS/SQS/ApproximateNumberOfMessagesVisible',
+        'AWS/SQS/ApproximateAgeOfOldestMessage',
+        'AWS/Lambda/IteratorAge',
+        'ReliableMessaging/OldestPendingAgeSeconds',
+        'ReliableMessaging/OutboxFailed',
+      ]),
+    );
+    expect(byMetric.filter((metric) => metric === 'AWS/Lambda/Errors')).toHaveLength(4);
+    expect(byMetric.filter((metric) => metric === 'AWS/Lambda/Throttles')).toHaveLength(4);
+    for (const alarm of Object.values(alarms)) {
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^AlertsTopic/) }]);
+      expect(alarm.Properties.OKActions).toEqual([{ Ref: expect.stringMatching(/^AlertsTopic/) }]);
+      expect(alarm.Properties.TreatMissingData).toBe('notBreaching');
+    }
+  });
+
+  it('alarms on any FAILED message and any dead-lettered message (threshold 0)', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'OutboxFailed',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [
+        {
+          Name: 'QueueName',
+          Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ChannelDeadLetterQueue'), 'QueueName'] },
+        },
+      ],
+      Threshold: 0,
+    });
+  });
+
+  it('lets CloudWatch use the key of the encrypted alert topic', () => {
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('has a dashboard', () => {
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+});
+
+describe('durability settings (README "Durability")', () => {
+  const template = awsTemplate();
+
+  it('keeps queued and dead-lettered messages 14 days', () => {
+    const queues = Object.values(
+      template.findResources('AWS::SQS::Queue', { Properties: { FifoQueue: true } }),
+    );
+    expect(queues).toHaveLength(2);
+    for (const queue of queues) expect(queue.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+  });
+
+  it('retains the queues and the key when the stack is deleted', () => {
+    for (const queue of Object.values(template.findResources('AWS::SQS::Queue')))
+      expect(queue.DeletionPolicy).toBe('Retain');
+    for (const key of Object.values(template.findResources('AWS::KMS::Key')))
+      expect(key.DeletionPolicy).toBe('Retain');
+  });
+});
+
+describe('fault injection is unreachable in a stack built without it', () => {
+  const production = awsTemplate();
+  const testStack = awsTemplate({ faultInjection: true });
+
+  it('the production synth has no fault parameter, no fault setting and no permission to read one', () => {
+    production.resourceCountIs('AWS::SSM::Parameter', 0);
+    const text = JSON.stringify(production.toJSON());
+    expect(text).not.toContain('FAULTS_PARAMETER_NAME');
+    expect(text).not.toContain('ssm:GetParameter');
+    expect(Object.keys(production.findOutputs('FaultsParameterName'))).toHaveLength(0);
+  });
+
+  it('a fault-injection synth has the parameter and gives it to every function', () => {
+    testStack.resourceCountIs('AWS::SSM::Parameter', 1);
+    const functions = Object.values(testStack.findResources('AWS::Lambda::Function'));
+    const withFaults = functions.filter(
+      (fn) => fn.Properties.Environment?.Variables?.FAULTS_PARAMETER_NAME !== undefined,
+    );
+    expect(withFaults).toHaveLength(4);
+    testStack.hasOutput('FaultsParameterName', {});
+  });
+
+  /** Bundles a handler the way BundledFunction does, with the fault flag as given. */
+  async function bundle(entry: string, faultInjection: boolean): Promise<string> {
+    const result = await build({
+      entryPoints: [entry],
+      bundle: true,
+      write: false,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      minify: true,
+      mainFields: ['module', 'main'],
+      define: { FAULT_INJECTION_ENABLED: String(faultInjection) },
+      logLevel: 'silent',
+    });
+    return result.outputFiles[0]!.text;
+  }
+
+  it.each([
+    'functions/relay/handler.ts',
+    'functions/reference/consumer-handler.ts',
+    'functions/sweeper/handler.ts',
+    'functions/reference/api-handler.ts',
+  ])('the production bundle of %s contains no fault code', async (entry) => {
+    const production = await bundle(entry, false);
+    const withFaults = await bundle(entry, true);
+    expect(withFaults).toContain('FAULTS_PARAMETER_NAME');
+    expect(production).not.toContain('FAULTS_PARAMETER_NAME');
+    expect(production).not.toContain('injected fault');
+    expect(production).not.toContain('GetParameterCommand');
+  });
+});
