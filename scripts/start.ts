@@ -19,7 +19,9 @@ async function main(): Promise<void> {
   const emulator = await startEmulator();
   console.log(`Emulator: ${emulator.endpoint}${emulator.startedHere ? ' (started now)' : ''}`);
 
-  console.log(`Deploying ReliableMessagingDemo${faults ? ' with the fault-injection kit (a TEST stack)' : ''} …`);
+  console.log(
+    `Deploying ReliableMessagingDemo${faults ? ' with the fault-injection kit (a TEST stack)' : ''} …`,
+  );
   const deployStart = Date.now();
   const outputs = await deployToEmulator(emulator.endpoint, { quiet: true, faults });
   console.log(

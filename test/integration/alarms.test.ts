@@ -1,6 +1,6 @@
 import { CloudWatchClient, DescribeAlarmsCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AlertSubscriber } from './support/alerts';
+import { AlertSubscriber } from '../../scripts/local/alert-subscriber';
 import { eventually, type Stack, stack, uniquePrefix } from './support/aws';
 
 /**

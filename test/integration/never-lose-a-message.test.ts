@@ -1,9 +1,9 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { retryFailed } from '../../functions/runtime/sweeper/outbox-repair';
-import { AlertSubscriber } from './support/alerts';
+import { AlertSubscriber } from '../../scripts/local/alert-subscriber';
+import { setFaults, sweepNow } from '../../scripts/local/stack-control';
 import { eventually, outboxItems, queueDepth, type Stack, stack, uniquePrefix } from './support/aws';
-import { setFaults, sweepNow } from './support/faults';
 
 /** The test stack's sweeper leaves messages younger than this to the relay (bin/app.ts, faults profile). */
 const GRACE_MS = 10_000;

@@ -1,39 +1,34 @@
 import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import type { Stack } from './aws';
+import type { Connection } from './stack-control';
 
-/** A test's own SQS queue subscribed to the stack's alert topic: what an on-call pager would get. */
+/** A queue of its own subscribed to the stack's alert topic: what an on-call pager would receive. */
 export class AlertSubscriber {
   private constructor(
-    private readonly s: Stack,
+    private readonly c: Connection,
     private readonly queueUrl: string,
   ) {}
 
-  static async create(s: Stack, name: string): Promise<AlertSubscriber> {
-    const queue = await s.sqs.send(new CreateQueueCommand({ QueueName: name }));
+  static async create(c: Connection, name: string): Promise<AlertSubscriber> {
+    const queue = await c.sqs.send(new CreateQueueCommand({ QueueName: name }));
     const queueUrl = queue.QueueUrl!;
-    const attributes = await s.sqs.send(
+    const attributes = await c.sqs.send(
       new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
     );
-    const sns = new SNSClient({
-      endpoint: s.endpoint,
-      region: process.env.AWS_REGION ?? 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    });
-    await sns.send(
+    await new SNSClient(c.config).send(
       new SubscribeCommand({
-        TopicArn: s.outputs.AlertTopicArn,
+        TopicArn: c.outputs.AlertTopicArn,
         Protocol: 'sqs',
         Endpoint: attributes.Attributes!.QueueArn!,
         Attributes: { RawMessageDelivery: 'true' },
       }),
     );
-    return new AlertSubscriber(s, queueUrl);
+    return new AlertSubscriber(c, queueUrl);
   }
 
-  /** Alerts received so far (each a parsed JSON message, or its text), removing them from the queue. */
+  /** Alerts received so far (each parsed from JSON, or its text), removed from the queue as they are read. */
   async receive(): Promise<unknown[]> {
-    const response = await this.s.sqs.send(
+    const response = await this.c.sqs.send(
       new ReceiveMessageCommand({ QueueUrl: this.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
     );
     return (response.Messages ?? []).map((message) => {
@@ -43,5 +38,15 @@ export class AlertSubscriber {
         return message.Body;
       }
     });
+  }
+
+  /** Every alert waiting now. */
+  async drain(): Promise<unknown[]> {
+    const all: unknown[] = [];
+    for (;;) {
+      const batch = await this.receive();
+      if (batch.length === 0) return all;
+      all.push(...batch);
+    }
   }
 }

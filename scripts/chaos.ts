@@ -1,0 +1,73 @@
+import { parseArgs } from 'node:util';
+import { ALL_FAULTS, runChaos } from './local/chaos-run';
+import { readOutputs } from './local/deploy';
+import { connect } from './local/stack-control';
+
+/**
+ * `npm run chaos -- --messages 10000 --keys 100 [--concurrency 16] [--json]`: a reliability run against the TEST
+ * stack `npm start -- --faults` left running, with every fault of the kit on at random.
+ */
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      messages: { type: 'string', default: '10000' },
+      keys: { type: 'string', default: '100' },
+      concurrency: { type: 'string', default: '16' },
+      'drain-timeout': { type: 'string', default: '600' },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const number = (name: string, text: string, min: number): number => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < min)
+      throw new Error(`--${name} must be an integer ≥ ${min}; got ${text}`);
+    return value;
+  };
+  const endpoint = (process.env.AWS_ENDPOINT_URL ?? 'http://127.0.0.1:4566').replace(/\/+$/, '');
+  const report = await runChaos(connect(readOutputs(), endpoint), {
+    messages: number('messages', values.messages, 1),
+    keys: number('keys', values.keys, 1),
+    concurrency: number('concurrency', values.concurrency, 1),
+    drainTimeoutMs: number('drain-timeout', values['drain-timeout'], 1) * 1000,
+    faults: ALL_FAULTS,
+    showProgress: !values.json,
+  });
+  if (values.json) {
+    console.log(JSON.stringify(report));
+    return;
+  }
+  console.log(
+    `\nReliability run: ${report.committed} messages over ${report.keys} keys, every fault on (${report.seconds} s)`,
+  );
+  console.log(`faults: ${JSON.stringify(ALL_FAULTS)}`);
+  const rows: Array<[string, number]> = [
+    ['committed', report.committed],
+    ['delivered', report.delivered],
+    ['lost', report.lost],
+    ['duplicate effects', report.duplicateEffects],
+    ['order violations', report.orderViolations],
+    ['non-terminal', report.nonTerminal],
+    ['FAILED (kept, alerted)', report.failed],
+    ['alerts', report.alerts],
+    ['dead-lettered', report.deadLettered],
+    ['API retries (503/connection)', report.requestRetries],
+  ];
+  for (const [name, value] of rows) console.log(`  ${name.padEnd(30)} ${String(value).padStart(8)}`);
+  const healthy =
+    report.lost === 0 &&
+    report.duplicateEffects === 0 &&
+    report.orderViolations === 0 &&
+    report.nonTerminal === 0;
+  console.log(
+    healthy
+      ? '\nOK: nothing lost, nothing applied twice, nothing out of order.'
+      : '\nPROBLEM: see the figures above.',
+  );
+  if (!healthy) process.exitCode = 1;
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});

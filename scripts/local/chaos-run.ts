@@ -1,0 +1,259 @@
+import { randomUUID } from 'node:crypto';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { FaultConfig } from '../../functions/runtime/faults/fault-config';
+import { AlertSubscriber } from './alert-subscriber';
+import type { ApiResponse } from './api-client';
+import { ProgressBar } from './progress';
+import { type Connection, setFaults, sweepNow } from './stack-control';
+import { queueDepth } from './stack-queries';
+
+/** Every fault of the kit at once, each at a rate that keeps the run going (a blanket outage is its own test). */
+export const ALL_FAULTS: FaultConfig = {
+  relayCrashAfterSend: 0.05,
+  sendFailureRate: 0.1,
+  relaySkipRecord: 0.03,
+  duplicateDelivery: 0.05,
+  reorderDelivery: 0.2,
+  consumerCrashAfterEffect: 0.03,
+  throttleRate: 0.03,
+};
+
+export interface ChaosOptions {
+  readonly messages: number;
+  readonly keys: number;
+  /** Clients driving the API at once. */
+  readonly concurrency: number;
+  readonly faults: FaultConfig;
+  /** How long to wait, after the traffic and with faults off, for every message to reach a terminal state. */
+  readonly drainTimeoutMs: number;
+  readonly showProgress: boolean;
+}
+
+/** The outcome, per design invariant 2: every committed message delivered, or FAILED with an alert. */
+export interface ChaosReport {
+  /** Messages the producer committed (from its own table: the orders' versions). */
+  readonly committed: number;
+  /** Messages whose effect the consumer applied (each key's cursor). */
+  readonly delivered: number;
+  /** Committed messages in no known state: not delivered, not FAILED, not pending, not dead-lettered. */
+  readonly lost: number;
+  /** Effects applied more than once (extra notes, extra inventory). */
+  readonly duplicateEffects: number;
+  /** Notes applied out of their commit order. */
+  readonly orderViolations: number;
+  /** Messages still on their way when the run ended (pending in the outbox, in the queue, held in the inbox). */
+  readonly nonTerminal: number;
+  /** SNS alerts received about this run's messages. */
+  readonly alerts: number;
+  /** Messages the sweeper gave up on (FAILED, kept, alerted). */
+  readonly failed: number;
+  /** Messages dead-lettered by the consumer's queue during the run. */
+  readonly deadLettered: number;
+  readonly keys: number;
+  readonly requestRetries: number;
+  readonly seconds: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Retries what the API answers when nothing was written (503) and connection failures. */
+async function withRetries<T>(
+  call: () => Promise<ApiResponse<T>>,
+  counter: { retries: number },
+): Promise<ApiResponse<T>> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const response = await call();
+      if (response.status < 500 || attempt >= 10) return response;
+    } catch (error) {
+      if (attempt >= 10) throw error;
+    }
+    counter.retries++;
+    await sleep(Math.min(2000, 50 * 2 ** attempt));
+  }
+}
+
+interface KeyPlan {
+  readonly orderId: string;
+  readonly sku: string;
+  readonly quantity: number;
+  readonly notes: readonly string[];
+}
+
+/**
+ * Drives the API of a deployed TEST stack with every fault on, then checks each key end to end: what the producer
+ * committed (its orders) against what the consumer applied (views, inventory, inbox cursors), what is FAILED in the
+ * outbox, what the alert topic said, and what is still on its way.
+ */
+export async function runChaos(c: Connection, options: ChaosOptions): Promise<ChaosReport> {
+  if (options.keys < 1 || options.messages < options.keys) {
+    throw new Error(
+      `need at least one message per key; got ${options.messages} messages over ${options.keys} keys`,
+    );
+  }
+  const started = Date.now();
+  const run = randomUUID().slice(0, 8);
+  const perKey = Math.floor(options.messages / options.keys);
+  const plans: KeyPlan[] = Array.from({ length: options.keys }, (_, k) => ({
+    orderId: `chaos-${run}-${k}`,
+    sku: `chaos-${run}-sku-${k}`,
+    quantity: 1 + (k % 3),
+    notes: Array.from({ length: perKey - 1 }, (_, n) => `note ${n + 1}`),
+  }));
+  const subscriber = await AlertSubscriber.create(c, `chaos-alerts-${run}`);
+  const deadLetteredBefore = await queueDepth(c, c.outputs.DeadLetterQueueUrl);
+  const counter = { retries: 0 };
+
+  // Traffic, with every fault on.
+  await setFaults(c, options.faults);
+  const progress = new ProgressBar('committing', plans.length * perKey, options.showProgress);
+  let sent = 0;
+  try {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(options.concurrency, plans.length) }, async () => {
+        while (next < plans.length) {
+          const plan = plans[next++]!;
+          const placed = await withRetries(
+            () =>
+              c.api.placeOrder({
+                customerId: 'chaos',
+                items: [{ sku: plan.sku, quantity: plan.quantity }],
+                orderId: plan.orderId,
+              }),
+            counter,
+          );
+          if (placed.status !== 201 && placed.status !== 409)
+            throw new Error(`POST /orders answered ${placed.status}`);
+          progress.update(++sent);
+          for (const [index, text] of plan.notes.entries()) {
+            // expectedVersion makes a retried note safe: if the first attempt did commit, the retry gets 409.
+            const expectedVersion = index + 1;
+            const added = await withRetries(
+              () => c.api.request('POST', `orders/${plan.orderId}/notes`, { text, expectedVersion }),
+              counter,
+            );
+            if (added.status !== 201 && added.status !== 409)
+              throw new Error(`POST notes answered ${added.status}`);
+            progress.update(++sent);
+          }
+        }
+      }),
+    );
+  } finally {
+    await setFaults(c, {});
+  }
+  progress.finish();
+
+  // Drain: faults off, the sweeper re-sends what the faults left behind.
+  const drainDeadline = Date.now() + options.drainTimeoutMs;
+  for (;;) {
+    await sweepNow(c);
+    const pending = await countPending(c, plans);
+    const depth = await queueDepth(c, c.outputs.QueueUrl);
+    if ((pending === 0 && depth.visible + depth.inFlight === 0) || Date.now() > drainDeadline) break;
+    await sleep(2000);
+  }
+
+  // Check every key.
+  const verify = new ProgressBar('checking  ', plans.length, options.showProgress);
+  const totals = {
+    committed: 0,
+    delivered: 0,
+    duplicateEffects: 0,
+    orderViolations: 0,
+    failed: 0,
+    pending: 0,
+    held: 0,
+  };
+  const runMessageIds = new Set<string>();
+  for (const [index, plan] of plans.entries()) {
+    const order = await c.api.getOrder(plan.orderId);
+    const committedNotes = (order.body.notes ?? []) as string[];
+    const committed = Number(order.body.version ?? 0);
+    totals.committed += committed;
+
+    const cursor = await c.dynamodb.send(
+      new GetCommand({
+        TableName: c.outputs.InboxTableName,
+        Key: { pk: `KEY#${plan.orderId}`, sk: 'CURSOR' },
+      }),
+    );
+    totals.delivered += Math.min(committed, Number(cursor.Item?.lastSequence ?? 0));
+    totals.held += Number(cursor.Item?.heldCount ?? 0);
+
+    const view = await c.api.getView(plan.orderId);
+    if (view.status === 200) {
+      const appliedNotes = view.body.notes;
+      const expectedNotes = Math.max(0, view.body.version - 1);
+      totals.duplicateEffects += Math.max(0, appliedNotes.length - expectedNotes);
+      totals.orderViolations += appliedNotes.filter((note, i) => note !== committedNotes[i]).length;
+    }
+    const inventory = await c.api.getInventory(plan.sku);
+    if (inventory.body.reserved > plan.quantity) {
+      totals.duplicateEffects += Math.round((inventory.body.reserved - plan.quantity) / plan.quantity);
+    }
+
+    const outbox = await c.dynamodb.send(
+      new QueryCommand({
+        TableName: c.outputs.OutboxTableName,
+        KeyConditionExpression: 'groupKey = :key',
+        ExpressionAttributeValues: { ':key': plan.orderId },
+        ConsistentRead: true,
+      }),
+    );
+    for (const item of outbox.Items ?? []) {
+      if (item.status === 'FAILED') totals.failed++;
+      else totals.pending++;
+      runMessageIds.add(String(item.messageId));
+    }
+    verify.update(index + 1);
+  }
+  verify.finish();
+
+  const alerts = (await subscriber.drain()).filter(
+    (alert) =>
+      typeof alert === 'object' &&
+      alert !== null &&
+      runMessageIds.has(String((alert as { messageId?: unknown }).messageId)),
+  ).length;
+  const depth = await queueDepth(c, c.outputs.QueueUrl);
+  const deadLetteredAfter = await queueDepth(c, c.outputs.DeadLetterQueueUrl);
+  const deadLettered = Math.max(0, deadLetteredAfter.visible - deadLetteredBefore.visible);
+  const inQueue = depth.visible + depth.inFlight;
+  const nonTerminal = totals.pending + totals.held + inQueue;
+  const lost = Math.max(0, totals.committed - totals.delivered - totals.failed - deadLettered - nonTerminal);
+  return {
+    committed: totals.committed,
+    delivered: totals.delivered,
+    lost,
+    duplicateEffects: totals.duplicateEffects,
+    orderViolations: totals.orderViolations,
+    nonTerminal,
+    alerts,
+    failed: totals.failed,
+    deadLettered,
+    keys: plans.length,
+    requestRetries: counter.retries,
+    seconds: Math.round((Date.now() - started) / 1000),
+  };
+}
+
+async function countPending(c: Connection, plans: readonly KeyPlan[]): Promise<number> {
+  let pending = 0;
+  for (const plan of plans) {
+    const outbox = await c.dynamodb.send(
+      new QueryCommand({
+        TableName: c.outputs.OutboxTableName,
+        KeyConditionExpression: 'groupKey = :key',
+        FilterExpression: '#status = :pending',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':key': plan.orderId, ':pending': 'PENDING' },
+        ConsistentRead: true,
+        Select: 'COUNT',
+      }),
+    );
+    pending += outbox.Count ?? 0;
+  }
+  return pending;
+}

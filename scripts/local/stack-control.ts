@@ -1,0 +1,56 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { FaultConfig } from '../../functions/runtime/faults/fault-config';
+import type { SweepReport } from '../../functions/runtime/sweeper/compensation-sweeper';
+import { OrdersApiClient } from './api-client';
+import type { StackOutputs } from './deploy';
+
+/** The functions re-read the fault configuration at most every second. */
+const FAULT_CONFIG_TTL_MS = 1000;
+
+/** SDK clients and the API client of a stack deployed to an emulator (the tests', the chaos run's, the tools'). */
+export function connect(outputs: StackOutputs, endpoint: string) {
+  const config = {
+    endpoint,
+    region: process.env.AWS_REGION ?? 'us-east-1',
+    credentials: {
+      accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'test',
+      secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
+    },
+  };
+  return {
+    outputs,
+    endpoint,
+    config,
+    dynamodb: DynamoDBDocumentClient.from(new DynamoDBClient(config)),
+    sqs: new SQSClient(config),
+    ssm: new SSMClient(config),
+    lambda: new LambdaClient(config),
+    api: new OrdersApiClient(outputs.ApiUrl),
+  };
+}
+
+export type Connection = ReturnType<typeof connect>;
+
+/** Switches the deployed test stack's faults (`{}` = none) and waits until every function sees the change. */
+export async function setFaults(c: Connection, config: FaultConfig): Promise<void> {
+  const name = c.outputs.FaultsParameterName;
+  if (name === undefined) {
+    throw new Error('the stack was deployed without fault injection: deploy it with `npm start -- --faults`');
+  }
+  await c.ssm.send(
+    new PutParameterCommand({ Name: name, Value: JSON.stringify(config), Type: 'String', Overwrite: true }),
+  );
+  await new Promise((resolve) => setTimeout(resolve, FAULT_CONFIG_TTL_MS + 300));
+}
+
+/** Runs one compensation sweep now (the schedule runs one every minute too) and returns its report. */
+export async function sweepNow(c: Connection): Promise<SweepReport> {
+  const response = await c.lambda.send(new InvokeCommand({ FunctionName: c.outputs.SweeperFunctionName }));
+  const text = new TextDecoder().decode(response.Payload);
+  if (response.FunctionError) throw new Error(`sweeper failed: ${text}`);
+  return JSON.parse(text) as SweepReport;
+}

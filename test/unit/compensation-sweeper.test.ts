@@ -1,0 +1,866 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PublishCommand, type PublishCommandInput, SNSClient } from '@aws-sdk/client-sns';
+import {
+  SendMessageBatchCommand,
+  type SendMessageBatchCommandInput,
+  type SendMessageBatchCommandOutput,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import {
+  BatchWriteCommand,
+  type BatchWriteCommandInput,
+  DynamoDBDocumentClient,
+  ScanCommand,
+  type ScanCommandInput,
+  UpdateCommand,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { type OutboxItem, parseEnvelope } from '../../functions/runtime/outbox/outbox-message';
+import { OutboxRelay } from '../../functions/runtime/relay/outbox-relay';
+import {
+  CompensationSweeper,
+  type FailedMessage,
+  type SweepPolicy,
+  type SweepReport,
+} from '../../functions/runtime/sweeper/compensation-sweeper';
+import { FakeOutboxTable, type Item } from './support/fake-outbox-table';
+
+const OUTBOX_TABLE = 'outbox-table';
+const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/orders.fifo';
+const ALERT_TOPIC = 'arn:aws:sns:us-east-1:123456789012:outbox-alerts';
+const START = new Date('2026-03-01T12:00:00.000Z');
+
+const POLICY: SweepPolicy = {
+  gracePeriodSeconds: 120,
+  maxAttempts: 4,
+  maxAgeSeconds: 3600,
+  backoffBaseSeconds: 30,
+  backoffMaxSeconds: 300,
+  leaseSeconds: 60,
+};
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const sqs = mockClient(SQSClient);
+const sns = mockClient(SNSClient);
+
+interface SentMessage {
+  readonly messageId: string;
+  readonly groupKey: string;
+  readonly sequence: number;
+}
+
+let table: FakeOutboxTable;
+let now: Date;
+/** Every message SQS accepted, in the order it accepted them. */
+let sent: SentMessage[];
+/** Messages (by messageId) SQS lists in Failed[], with this error message. */
+let rejected: Map<string, string>;
+/** Run, in turn, just before SQS serves the next SendMessageBatch. */
+let beforeSend: Array<() => Promise<void>>;
+let failedLog: FailedMessage[];
+
+const secondsAgo = (seconds: number) => new Date(now.getTime() - seconds * 1000).toISOString();
+const nowSeconds = () => Math.floor(now.getTime() / 1000);
+const advance = (seconds: number) => {
+  now = new Date(now.getTime() + seconds * 1000);
+};
+
+/** A PENDING message committed 10 minutes ago (past the grace period), never tried. */
+function message(groupKey: string, sequence: number, changes: Partial<OutboxItem> & Item = {}): Item {
+  return {
+    groupKey,
+    sequence,
+    messageId: `msg-${groupKey}-${sequence}`,
+    type: 'OrderNoteAdded',
+    payload: JSON.stringify({ groupKey, sequence }),
+    status: 'PENDING',
+    attempts: 0,
+    createdAt: secondsAgo(600),
+    ...changes,
+  };
+}
+
+function newSweeper(policy: Partial<SweepPolicy> | undefined = POLICY): CompensationSweeper {
+  const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
+  return new CompensationSweeper({
+    dynamodb,
+    sns: new SNSClient({ region: 'us-east-1' }),
+    relay: new OutboxRelay({
+      sqs: new SQSClient({ region: 'us-east-1' }),
+      dynamodb,
+      queueUrl: QUEUE_URL,
+      outboxTableName: OUTBOX_TABLE,
+    }),
+    outboxTableName: OUTBOX_TABLE,
+    alertTopicArn: ALERT_TOPIC,
+    policy,
+    clock: () => now,
+    onFailed: (failed) => failedLog.push(failed),
+  });
+}
+
+async function fakeSqs(input: SendMessageBatchCommandInput): Promise<SendMessageBatchCommandOutput> {
+  await beforeSend.shift()?.();
+  expect(input.QueueUrl).toBe(QUEUE_URL);
+  const entries = input.Entries ?? [];
+  const failed = entries.filter((entry) => rejected.has(entry.MessageDeduplicationId ?? ''));
+  const accepted = entries.filter((entry) => !failed.includes(entry));
+  for (const entry of accepted) {
+    const envelope = parseEnvelope(entry.MessageBody ?? '');
+    expect(entry.MessageDeduplicationId).toBe(envelope.messageId);
+    expect(entry.MessageGroupId).toBe(envelope.groupKey);
+    sent.push({ messageId: envelope.messageId, groupKey: envelope.groupKey, sequence: envelope.sequence });
+  }
+  return {
+    $metadata: {},
+    Successful: accepted.map((entry) => ({
+      Id: entry.Id,
+      MessageId: `sqs-${entry.Id}`,
+      MD5OfMessageBody: 'md5',
+    })),
+    Failed: failed.map((entry) => ({
+      Id: entry.Id,
+      SenderFault: false,
+      Code: 'InternalError',
+      Message: rejected.get(entry.MessageDeduplicationId ?? ''),
+    })),
+  };
+}
+
+const sentIds = () => sent.map((m) => m.messageId);
+const updates = () => ddb.commandCalls(UpdateCommand).map((call) => call.args[0].input);
+const scans = () => ddb.commandCalls(ScanCommand).map((call) => call.args[0].input);
+const alerts = (): PublishCommandInput[] =>
+  sns.commandCalls(PublishCommand).map((call) => call.args[0].input);
+const alertBodies = (): unknown[] => alerts().map((alert) => JSON.parse(alert.Message ?? '') as unknown);
+const isLeaseOf = (groupKey: string, sequence: number) => (input: UpdateCommandInput) =>
+  input.Key?.groupKey === groupKey &&
+  input.Key?.sequence === sequence &&
+  (input.UpdateExpression ?? '').includes('leaseUntil =');
+
+beforeEach(() => {
+  ddb.reset();
+  sqs.reset();
+  sns.reset();
+  table = new FakeOutboxTable(OUTBOX_TABLE);
+  now = START;
+  sent = [];
+  rejected = new Map();
+  beforeSend = [];
+  failedLog = [];
+  ddb.onAnyCommand().rejects(new Error('unexpected DynamoDB command'));
+  ddb.on(ScanCommand).callsFake((input: ScanCommandInput) => table.scan(input));
+  ddb.on(UpdateCommand).callsFake((input: UpdateCommandInput) => table.update(input));
+  ddb.on(BatchWriteCommand).callsFake((input: BatchWriteCommandInput) => table.batchWrite(input));
+  sqs.onAnyCommand().rejects(new Error('unexpected SQS command'));
+  sqs.on(SendMessageBatchCommand).callsFake(fakeSqs);
+  sns.onAnyCommand().rejects(new Error('unexpected SNS command'));
+  sns.on(PublishCommand).resolves({ MessageId: 'alert-1' });
+});
+
+describe('CompensationSweeper.sweep', () => {
+  describe('reading the outbox', () => {
+    it('scans the whole table with consistent reads, page after page, and adds up the read capacity', async () => {
+      // GIVEN five messages served two per page
+      table.pageSize = 2;
+      table.capacityPerPage = 1.5;
+      table.seed(
+        ...[1, 2, 3, 4, 5].map((sequence) => message('order-1', sequence, { createdAt: secondsAgo(10) })),
+      );
+
+      // WHEN
+      const report = await newSweeper().sweep();
+
+      // THEN
+      expect(scans()).toHaveLength(3);
+      for (const scan of scans()) {
+        expect(scan).toMatchObject({
+          TableName: OUTBOX_TABLE,
+          ConsistentRead: true,
+          ReturnConsumedCapacity: 'TOTAL',
+        });
+      }
+      expect(scans().map((scan) => scan.ExclusiveStartKey)).toEqual([
+        undefined,
+        { groupKey: 'order-1', sequence: 2 },
+        { groupKey: 'order-1', sequence: 4 },
+      ]);
+      expect(report.pending).toBe(5);
+      expect(report.readCapacityUnits).toBe(4.5);
+    });
+
+    it('counts the items by status and reports the age of the oldest PENDING message', async () => {
+      // GIVEN
+      table.seed(
+        message('order-1', 1, { createdAt: secondsAgo(30) }),
+        message('order-2', 1, { createdAt: secondsAgo(90) }),
+        message('order-3', 1, { status: 'PREPARED', createdAt: secondsAgo(5000) }),
+        message('order-4', 1, { status: 'FAILED', createdAt: secondsAgo(7000) }),
+        message('order-4', 2, { status: 'FAILED', createdAt: secondsAgo(7000) }),
+      );
+
+      // WHEN
+      const report = await newSweeper().sweep();
+
+      // THEN
+      expect(report).toEqual({
+        pending: 2,
+        prepared: 1,
+        failed: 2,
+        oldestPendingAgeSeconds: 90,
+        resent: 0,
+        sendFailures: 0,
+        markedFailed: 0,
+        leasedElsewhere: 0,
+        readCapacityUnits: 0.5,
+      });
+    });
+
+    it('reports an oldest age of 0 and does nothing else when the outbox is empty', async () => {
+      // WHEN
+      const report = await newSweeper().sweep();
+
+      // THEN
+      expect(report).toMatchObject({
+        pending: 0,
+        prepared: 0,
+        failed: 0,
+        oldestPendingAgeSeconds: 0,
+        resent: 0,
+      });
+      expect(updates()).toEqual([]);
+      expect(sqs.calls()).toHaveLength(0);
+    });
+  });
+
+  describe('re-sending', () => {
+    it('leases a due message (counting the attempt), sends it with its messageId and envelope, then deletes it', async () => {
+      // GIVEN
+      table.seed(message('order-1', 1, { payload: JSON.stringify({ note: 'hello' }) }));
+      let duringSend: Item | undefined;
+      beforeSend.push(async () => {
+        duringSend = table.item('order-1', 1);
+      });
+
+      // WHEN
+      const report = await newSweeper().sweep();
+
+      // THEN it was leased for leaseSeconds, with the attempt counted, while it was being sent
+      expect(duringSend).toMatchObject({
+        status: 'PENDING',
+        attempts: 1,
+        lastAttemptAt: now.toISOString(),
+        leaseUntil: nowSeconds() + POLICY.leaseSeconds,
+      });
+      const batch = sqs.commandCalls(SendMessageBatchCommand)[0]?.args[0].input;
+      expect(batch?.Entries).toHaveLength(1);
+      expect(batch?.Entries?.[0]).toMatchObject({
+        MessageGroupId: 'order-1',
+        MessageDeduplicationId: 'msg-order-1-1',
+      });
+      expect(parseEnvelope(batch?.Entries?.[0]?.MessageBody ?? '')).toEqual({
+        messageId: 'msg-order-1-1',
+        groupKey: 'order-1',
+        sequence: 1,
+        type: 'OrderNoteAdded',
+        payload: { note: 'hello' },
+        createdAt: secondsAgo(600),
+      });
+      expect(table.all()).toEqual([]);
+      expect(report).toMatchObject({ pending: 1, resent: 1, sendFailures: 0, markedFailed: 0 });
+    });
+
+    it("sends a key's due messages in sequence order, whatever order the scan returns them in", async () => {
+      // GIVEN
+      table.seed(message('order-1', 3), message('order-1', 1), message('order-2', 1), message('order-1', 2));
+
+      // WHEN
+      const report = await newSweeper().sweep();
+
+      // THEN
+      expect(sent.filter((m) => m.groupKey === 'order-1').map((m) => m.sequence)).toEqual([1, 2, 3]);
+      expect(sentIds()).toHaveLength(4);
+      expect(report.resent).toBe(4);
+      expect(table.all()).toEqual([]);
+    });
+
+    it('neither sends nor touches PREPARED and FAILED items', async () => {
+      // GIVEN
+      const prepared = message('order-1', 1, { status: 'PREPARED' });
+      const failed = message('order-2', 1, { status: 'FAILED', attempts: 4, createdAt: secondsAgo(99_999) });
+      table.seed(prepared, failed);
+
+      // WHEN
+      await newSweeper().sweep();
+
+      // THEN
+      expect(sqs.calls()).toHaveLength(0);
+      expect(updates()).toEqual([]);
+      expect(table.all()).toEqual([prepared, failed]);
+    });
+
+    it('takes over a message whose lease ran out (a sweep that crashed while sending it)', async () => {
+      // GIVEN
+      table.seed(
+        message('order-1', 1, { attempts: 1, lastAttemptAt: secondsAgo(300), leaseUntil: nowSeconds() - 1 }),
+      );
+
+      // WHEN
+      const report = await newSweeper().sweep();
+
+      // THEN
+      expect(sentIds()).toEqual(['msg-order-1-1']);
+      expect(report).toMatchObject({ resent: 1, leasedElsewhere: 0 });
+    });
+  });
+
+  describe('when a message is due', () => {
+    it('leaves a message younger than the grace period to the relay, and takes it once the period is over', async () => {
+      // GIVEN
+      table.seed(message('order-1', 1, { createdAt: secondsAgo(POLICY.gracePeriodSeconds - 1) }));
+      const sweeper = newSweeper();
+
+      // WHEN
+      const early = await sweeper.sweep();
+
+      // THEN
+      expect(early).toMatchObject({ pending: 1, resent: 0 });
+      expect(updates()).toEqual([]);
+      expect(sqs.calls()).toHaveLength(0);
+
+      // WHEN
+      advance(1);
+      const due = await sweeper.sweep();
+
+      // THEN
+      expect(due.resent).toBe(1);
+      expect(sentIds()).toEqual(['msg-order-1-1']);
+    });
+
+    it('waits out the backoff after a failed attempt, doubling it after each one', async () => {
+      // GIVEN three failed attempts, the last one 119 s ago: the backoff is 30 s × 2² = 120 s
+      table.seed(message('order-1', 1, { attempts: 3, lastAttemptAt: secondsAgo(119) }));
+      const sweeper = newSweeper();
+
+      // WHEN
+      const early = await sweeper.sweep();
+
+      // THEN
+      expect(early.resent).toBe(0);
+      expect(updates()).toEqual([]);
+
+      // WHEN
+      advance(1);
+      const due = await sweeper.sweep();
+
+      // THEN
+      expect(due.resent).toBe(1);
+    });
+
+    it('caps the backoff at backoffMaxSeconds', async () => {
+      // GIVEN 30 s × 2⁵ = 960 s, capped to 300 s
+      table.seed(message('order-1', 1, { attempts: 6, lastAttemptAt: secondsAgo(299) }));
+      const sweeper = newSweeper({ ...POLICY, maxAttempts: 10 });
+
+      // WHEN
+      const early = await sweeper.sweep();
+      advance(1);
+      const due = await sweeper.sweep();
+
+      // THEN
+      expect(early.resent).toBe(0);
+      expect(due.resent).toBe(1);
+    });
+
+    it('sends nothing of a key after a message that is not due yet, and goes on with the other keys', async () => {
+      // GIVEN order-1's first message is backing off; its second one would be due on its own
+      table.seed(
+        message('order-1', 1, { attempts: 1, lastAttemptAt: secondsAgo(10) }),
+        message('order-1', 2),
+        message('order-2', 1),
+      );
+
+      // WHEN
+      const report = await newSweeper().sweep();
+
+      // THEN
+      expect(sentIds()).toEqual(['msg-order-2-1']);
+      expect(updates().map((update) => update.Key)).toEqual([{ groupKey: 'order-2', sequence: 1 }]);
+      expect(table.item('order-1', 2)).toMatchObject({ attempts: 0 });
+      expect(report).toMatchObject({ pending: 3, resent: 1 });
+    });
+  });
+
+  describe('when the send fails', () => {
+    it('records the error and ends the lease, keeps the message PENDING, and retries it after the backoff', async () => {
+      // GIVEN
+      table.seed(message('order-1', 1));
+      rejected.set('msg-order-1-1', 'try again');
+      const sweeper = newSweeper();
+
+      // WHEN
+      const first = await sweeper.sweep();
+
+      // THEN
+      expect(first).toMatchObject({ resent: 0, sendFailures: 1, markedFailed: 0 });
+      const item = table.item('order-1', 1);
+      expect(item).toMatchObject({
+        status: 'PENDING',
+        attempts: 1,
+        lastAttemptAt: now.toISOString(),
+        lastError: 'InternalError: try again',
+      });
+      expect(item).not.toHaveProperty('leaseUntil');
+      expect(alerts()).toEqual([]);
+
+      // WHEN SQS is back, before and after the 30 s backoff
+      rejected.clear();
+      advance(29);
+      const tooEarly = await sweeper.sweep();
+      advance(1);
+      const retried = await sweeper.sweep();
+
+      // THEN
+      expect(tooEarly.resent).toBe(0);
+      expect(retried.resent).toBe(1);
+      expect(sentIds()).toEqual(['msg-order-1-1']);
+      expect(table.all()).toEqual([]);
+    });
+
+    it('keeps the later messages of the key in the outbox, recording why they were not sent', async () => {
+      // GIVEN
+      table.seed(message('order-1', 1), message('order-1', 2), message('order-2', 1));
+      rejected.set('msg-order-1-1', 'try again');
+
+      // WHEN
+      const report = await newSweeper().sweep();
+
+      // THEN
+      expect(report).toMatchObject({ resent: 1, sendFailures: 2 });
+      expect(table.item('order-1', 1)).toMatchObject({ attempts: 1, lastError: 'InternalError: try again' });
+      expect(table.item('order-1', 2)).toMatchObject({
+        attempts: 1,
+        lastError: 'not sent: an earlier message of its key failed',
+      });
+      expect(table.item('order-2', 1)).toBeUndefined();
+    });
+
+    it('fails every leased message of the batch when SendMessageBatch throws', async () => {
+      // GIVEN
+      table.seed(message('order-1', 1), message('order-2', 1));
+      sqs
+        .on(SendMessageBatchCommand)
+        .rejects(Object.assign(new Error('connect ECONNREFUSED'), { name: 'NetworkingError' }));
+
+      // WHEN
+      const report = await newSweeper().sweep();
+
+      // THEN
+      expect(report).toMatchObject({ resent: 0, sendFailures: 2, markedFailed: 0 });
+      for (const groupKey of ['order-1', 'order-2']) {
+        expect(table.item(groupKey, 1)).toMatchObject({
+          status: 'PENDING',
+          attempts: 1,
+          lastError: 'NetworkingError: connect ECONNREFUSED',
+        });
+      }
+    });
+
+    it('keeps at most 1000 characters of the error', async () => {
+      // GIVEN
+      table.seed(message('order-1', 1));
+      rejected.set('msg-order-1-1', 'x'.repeat(5000));
+
+      // WHEN
+      await newSweeper().sweep();
+
+      // THEN
+      const lastError = table.item('order-1', 1)?.lastError;
+      expect(lastError).toBe(`InternalError: ${'x'.repeat(1000 - 'InternalError: '.length)}`);
+    });
+
+    it('does not overwrite the record of a message another sweep has leased since', async () => {
+      // GIVEN the lease of this sweep runs out while it sends, and another sweep leases the message
+      table.seed(message('order-1', 1));
+      rejected.set('msg-order-1-1', 'try again');
+      beforeSend.push(async () => {
+        table.patch('order-1', 1, { attempts: 2, lastError: 'theirs', leaseUntil: nowSeconds() + 999 });
+      });
+
+      // WHEN
+      const report = await newSweeper().sweep();
+
+      // THEN
+      expect(report.sendFailures).toBe(1);
+      expect(table.item('order-1', 1)).toMatchObject({
+        attempts: 2,
+        lastError: 'theirs',
+        leaseUntil: nowSeconds() + 999,
+      });
+    });
+  });
+
+  describe('giving up', () => {
+    it('turns the message FAILED, logs it and publishes an alert when its last attempt fails', async () => {
+      // GIVEN three attempts so far; the fourth (the last one) fails
+      table.seed(message('order-1', 1, { attempts: 3, lastAttemptAt: secondsAgo(600), lastError: 'old' }));
+      rejected.set('msg-order-1-1', 'queue unavailable');
+
+      // WHEN
+      const report = await newSweeper().sweep();
+
+      // THEN
+      expect(report).toMatchObject({ pending: 1, resent: 0, sendFailures: 1, markedFailed: 1, failed: 1 });
+      const item = table.item('order-1', 1);
+      expect(item).toMatchObject({
+        status: 'FAILED',
+        attempts: 4,
+        failedAt: now.toISOString(),
+        lastError: 'InternalError: queue unavailable',
+      });
+      expect(item).not.toHaveProperty('leaseUntil');
+      const expected = {
+        messageId: 'msg-order-1-1',
+        groupKey: 'order-1',
+        sequence: 1,
+        type: 'OrderNoteAdded',
+        attempts: 4,
+        lastError: 'InternalError: queue unavailable',
+        createdAt: secondsAgo(600),
+        reason: 'max-attempts',
+      };
+      expect(failedLog).toEqual([expected]);
+      expect(alerts()).toHaveLength(1);
+      expect(alerts()[0]).toMatchObject({
+        TopicArn: ALERT_TOPIC,
+        Subject: 'Outbox message FAILED after 4 attempts',
+        MessageAttributes: { alert: { DataType: 'String', StringValue: 'OutboxMessageFailed' } },
+      });
+      expect(alertBodies()).toEqual([{ alert: 'OutboxMessageFailed', ...expected }]);
+    });
+
+    it('turns a message that used up its attempts FAILED without sending it again', async () => {
+      // GIVEN a sweep leased the last attempt and crashed; its lease has run out
+      table.seed(
+        message('order-1', 1, {
+          attempts: 4,
+          lastAttemptAt: secondsAgo(900),
+          leaseUntil: nowSeconds() - 840,
+          lastError: 'InternalError: try again',
+        }),
+      );
+
+      // WHEN
+      const report = await newSweeper().sweep();
+
+      // THEN
+      expect(sqs.calls()).toHaveLength(0);
+      expect(report).toMatchObject({ resent: 0, sendFailures: 0, markedFailed: 1, failed: 1 });
+      expect(table.item('order-1', 1)).toMatchObject({ status: 'FAILED', attempts: 4 });
+      expect(table.item('order-1', 1)).not.toHaveProperty('leaseUntil');
+      expect(alertBodies()).toEqual([
+        expect.objectContaining({
+          messageId: 'msg-order-1-1',
+          attempts: 4,
+          lastError: 'InternalError: try again',
+          reason: 'max-attempts',
+        }),
+      ]);
+      expect(failedLog.map((failed) => failed.reason)).toEqual(['max-attempts']);
+    });
+
+    it('turns a message older than maxAge FAILED with reason max-age, as "never sent" when it has no error', async () => {
+      // GIVEN one message just past maxAge, one exactly at it
+      table.seed(
+        message('order-1', 1, { createdAt: secondsAgo(POLICY.maxAgeSeconds + 1) }),
+        message('order-2', 1, { createdAt: secondsAgo(POLICY.maxAgeSeconds) }),
+      );
+
+      // WHEN
+      const report = await newSweeper().sweep();
+
+      // THEN
+      expect(report).toMatchObject({ markedFailed: 1, resent: 1 });
+      expect(table.item('order-1', 1)).toMatchObject({
+        status: 'FAILED',
+        attempts: 0,
+        lastError: 'never sent',
+      });
+      expect(sentIds()).toEqual(['msg-order-2-1']);
+      expect(alertBodies()).toEqual([
+        {
+          alert: 'OutboxMessageFailed',
+          messageId: 'msg-order-1-1',
+          groupKey: 'order-1',
+          sequence: 1,
+          type: 'OrderNoteAdded',
+          attempts: 0,
+          lastError: 'never sent',
+          createdAt: secondsAgo(POLICY.maxAgeSeconds + 1),
+          reason: 'max-age',
+        },
+      ]);
+    });
+
+    it('goes on with the later messages of the key after turning one FAILED', async () => {
+      // GIVEN
+      table.seed(
+        message('order-1', 1, { attempts: 4, lastAttemptAt: secondsAgo(900) }),
+        message('order-1', 2),
+      );
+
+      // WHEN
+      const report = await newSweeper().sweep();
+
+      // THEN
+      expect(report).toMatchObject({ markedFailed: 1, resent: 1 });
+      expect(sentIds()).toEqual(['msg-order-1-2']);
+    });
+
+    it('neither alerts nor counts a message another sweep changed before this one could turn it FAILED', async () => {
+      // GIVEN
+      table.seed(message('order-1', 1, { attempts: 4, lastAttemptAt: secondsAgo(900) }));
+      table.before(
+        'Update',
+        () => true,
+        () => table.patch('order-1', 1, { status: 'FAILED', failedAt: secondsAgo(1) }),
+      );
+
+      // WHEN
+      const report = await newSweeper().sweep();
+
+      // THEN
+      expect(report.markedFailed).toBe(0);
+      expect(alerts()).toEqual([]);
+      expect(failedLog).toEqual([]);
+    });
+
+    it('leaves a FAILED message in the outbox: later sweeps neither send nor delete it', async () => {
+      // GIVEN
+      table.seed(message('order-1', 1, { attempts: 3, lastAttemptAt: secondsAgo(900) }));
+      rejected.set('msg-order-1-1', 'try again');
+      const sweeper = newSweeper();
+      await sweeper.sweep();
+      rejected.clear();
+
+      // WHEN the queue is back, for days
+      const reports: SweepReport[] = [];
+      for (let sweep = 0; sweep < 5; sweep++) {
+        advance(24 * 3600);
+        reports.push(await sweeper.sweep());
+      }
+
+      // THEN
+      expect(table.item('order-1', 1)).toMatchObject({ status: 'FAILED' });
+      expect(table.deleted).toEqual([]);
+      expect(sent).toEqual([]);
+      expect(reports.map((report) => report.failed)).toEqual([1, 1, 1, 1, 1]);
+      expect(alerts()).toHaveLength(1);
+    });
+  });
+
+  describe('fencing concurrent sweeps', () => {
+    it('stops at a message another sweep holds: nothing of that key is sent, the other keys are', async () => {
+      // GIVEN order-1's first message is due by its backoff but leased by another sweep
+      table.seed(
+        message('order-1', 1, { attempts: 1, lastAttemptAt: secondsAgo(300), leaseUntil: nowSeconds() + 30 }),
+        message('order-1', 2),
+        message('order-2', 1),
+      );
+
+      // WHEN
+      const report = await newSweeper().sweep();
+
+      // THEN
+      expect(sentIds()).toEqual(['msg-order-2-1']);
+      expect(report).toMatchObject({ resent: 1, leasedElsewhere: 1 });
+      expect(table.item('order-1', 1)).toMatchObject({ attempts: 1, leaseUntil: nowSeconds() + 30 });
+      expect(table.item('order-1', 2)).toMatchObject({ attempts: 0 });
+    });
+
+    it('loses the lease when another sweep took the message after the scan, and then stops the key', async () => {
+      // GIVEN another sweep leases order-1/1 between this sweep's scan and its lease
+      table.seed(message('order-1', 1), message('order-1', 2), message('order-2', 1));
+      table.before('Update', isLeaseOf('order-1', 1), () =>
+        table.patch('order-1', 1, {
+          attempts: 1,
+          lastAttemptAt: now.toISOString(),
+          leaseUntil: nowSeconds() + 60,
+        }),
+      );
+
+      // WHEN
+      const report = await newSweeper().sweep();
+
+      // THEN
+      expect(report).toMatchObject({ resent: 1, leasedElsewhere: 1 });
+      expect(sentIds()).toEqual(['msg-order-2-1']);
+      expect(updates().filter((update) => update.Key?.groupKey === 'order-1')).toHaveLength(1);
+      expect(table.item('order-1', 1)).toMatchObject({ attempts: 1 });
+    });
+
+    it.each([1, 2, 3, 4, 5])(
+      'two sweeps running at once send every message exactly once, in order per key (interleaving %i)',
+      async (seed) => {
+        // GIVEN 6 keys × 4 messages, and a table whose answers come back in a shuffled order
+        const random = seededRandom(seed);
+        table.latency = async () => {
+          for (let turns = Math.floor(random() * 4); turns > 0; turns--) await nextTurn();
+        };
+        const keys = ['a', 'b', 'c', 'd', 'e', 'f'];
+        table.seed(...keys.flatMap((key) => [1, 2, 3, 4].map((sequence) => message(key, sequence))));
+
+        // WHEN
+        const reports = await Promise.all([newSweeper().sweep(), newSweeper().sweep()]);
+
+        // THEN
+        expect([...sentIds()].sort()).toEqual(
+          keys.flatMap((key) => [1, 2, 3, 4].map((s) => `msg-${key}-${s}`)),
+        );
+        for (const key of keys) {
+          expect(sent.filter((m) => m.groupKey === key).map((m) => m.sequence)).toEqual([1, 2, 3, 4]);
+        }
+        expect(reports[0].resent + reports[1].resent).toBe(24);
+        expect(table.all()).toEqual([]);
+      },
+    );
+
+    it('never turns FAILED a message another sweep is sending on its last attempt', async () => {
+      // GIVEN sweep A leases the last attempt; sweep B runs while A is sending
+      table.seed(
+        message('order-1', 1, { attempts: 3, lastAttemptAt: secondsAgo(900), lastError: 'try again' }),
+      );
+      const [a, b] = [newSweeper(), newSweeper()];
+      let reportOfB: SweepReport | undefined;
+      beforeSend.push(async () => {
+        advance(5);
+        reportOfB = await b.sweep();
+      });
+
+      // WHEN
+      const reportOfA = await a.sweep();
+
+      // THEN A delivered it: it is neither FAILED nor alerted about, and no FAILED item was deleted
+      expect(sentIds()).toEqual(['msg-order-1-1']);
+      expect(reportOfA.resent).toBe(1);
+      expect(reportOfB).toMatchObject({ markedFailed: 0, leasedElsewhere: 1, resent: 0 });
+      expect(alerts()).toEqual([]);
+      expect(failedLog).toEqual([]);
+      expect(table.deleted.map((item) => item.status)).toEqual(['PENDING']);
+      expect(table.all()).toEqual([]);
+    });
+
+    it('never turns FAILED a message that passed maxAge while another sweep is sending it', async () => {
+      // GIVEN sweep A leases a message 10 s before its maxAge; sweep B runs 20 s later, while A is sending
+      table.seed(message('order-1', 1, { createdAt: secondsAgo(POLICY.maxAgeSeconds - 10) }));
+      const [a, b] = [newSweeper(), newSweeper()];
+      let reportOfB: SweepReport | undefined;
+      beforeSend.push(async () => {
+        advance(20);
+        reportOfB = await b.sweep();
+      });
+
+      // WHEN
+      const reportOfA = await a.sweep();
+
+      // THEN
+      expect(sentIds()).toEqual(['msg-order-1-1']);
+      expect(reportOfA.resent).toBe(1);
+      expect(reportOfB).toMatchObject({ markedFailed: 0, resent: 0 });
+      expect(alerts()).toEqual([]);
+      expect(table.deleted.map((item) => item.status)).toEqual(['PENDING']);
+    });
+
+    it('does not overtake a message another sweep is sending on its last attempt', async () => {
+      // GIVEN sweep A has leased order-1/1 (its last attempt) and is about to lease order-1/2 when B runs
+      table.seed(
+        message('order-1', 1, { attempts: 3, lastAttemptAt: secondsAgo(900) }),
+        message('order-1', 2, { attempts: 3, lastAttemptAt: secondsAgo(900) }),
+      );
+      const [a, b] = [newSweeper(), newSweeper()];
+      let reportOfB: SweepReport | undefined;
+      table.before('Update', isLeaseOf('order-1', 2), async () => {
+        reportOfB = await b.sweep();
+      });
+
+      // WHEN
+      const reportOfA = await a.sweep();
+
+      // THEN order-1/2 went out after order-1/1, once, and nothing was turned FAILED
+      expect(sentIds()).toEqual(['msg-order-1-1', 'msg-order-1-2']);
+      expect(reportOfA.resent).toBe(2);
+      expect(reportOfB).toMatchObject({ resent: 0, markedFailed: 0 });
+      expect(alerts()).toEqual([]);
+    });
+  });
+
+  describe('its policy', () => {
+    it('uses the defaults for what the policy leaves out (a 120 s grace period, a 60 s lease)', async () => {
+      // GIVEN
+      table.seed(
+        message('order-1', 1, { createdAt: secondsAgo(119) }),
+        message('order-2', 1, { createdAt: secondsAgo(120) }),
+      );
+      let lease: unknown;
+      beforeSend.push(async () => {
+        lease = table.item('order-2', 1)?.leaseUntil;
+      });
+
+      // WHEN
+      const report = await newSweeper(undefined).sweep();
+
+      // THEN
+      expect(sentIds()).toEqual(['msg-order-2-1']);
+      expect(lease).toBe(nowSeconds() + 60);
+      expect(report.resent).toBe(1);
+    });
+
+    it('overrides only the values it is given', async () => {
+      // GIVEN
+      table.seed(message('order-1', 1, { createdAt: secondsAgo(1) }));
+      let lease: unknown;
+      beforeSend.push(async () => {
+        lease = table.item('order-1', 1)?.leaseUntil;
+      });
+
+      // WHEN
+      await newSweeper({ gracePeriodSeconds: 0 }).sweep();
+
+      // THEN
+      expect(sentIds()).toEqual(['msg-order-1-1']);
+      expect(lease).toBe(nowSeconds() + 60);
+    });
+
+    it.each<[string, Partial<SweepPolicy>, RegExp]>([
+      [
+        'a negative grace period',
+        { gracePeriodSeconds: -1 },
+        /gracePeriodSeconds must be a number ≥ 0; got -1/,
+      ],
+      ['maxAttempts 0', { maxAttempts: 0 }, /maxAttempts must be ≥ 1; got 0/],
+      ['a NaN maxAge', { maxAgeSeconds: Number.NaN }, /maxAgeSeconds must be a number ≥ 0; got NaN/],
+      ['an infinite backoff', { backoffMaxSeconds: Number.POSITIVE_INFINITY }, /backoffMaxSeconds/],
+      ['a negative lease', { leaseSeconds: -60 }, /leaseSeconds must be a number ≥ 0; got -60/],
+    ])('is refused with a RangeError for %s', (_case, policy, problem) => {
+      expect(() => newSweeper(policy)).toThrow(RangeError);
+      expect(() => newSweeper(policy)).toThrow(problem);
+    });
+  });
+});
+
+/** A small deterministic pseudo-random generator (mulberry32). */
+function seededRandom(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
