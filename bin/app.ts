@@ -46,6 +46,11 @@ new ReliableMessagingDemoStack(app, 'ReliableMessagingDemo', {
             backoff: Duration.seconds(1),
             maxBackoff: Duration.seconds(2),
           },
+          checkBack: {
+            checkInterval: Duration.seconds(10),
+            maxChecks: 3,
+            checkerTimeout: Duration.seconds(3),
+          },
           queueVisibilityTimeout: Duration.seconds(20),
           consumerTimeout: Duration.seconds(15),
         },

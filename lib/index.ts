@@ -7,5 +7,6 @@ export * from './constructs/fifo-channel';
 export * from './constructs/idempotent-consumer';
 export * from './constructs/messaging-alarms';
 export * from './constructs/outbox-relay';
+export * from './constructs/transaction-check-back';
 export * from './constructs/transactional-outbox';
 export * from './stacks/reliable-messaging-demo-stack';

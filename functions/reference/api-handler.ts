@@ -4,25 +4,37 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { documentClient } from '../runtime/clients';
 import { requiredEnv } from '../runtime/errors';
 import { faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
+import { paymentFaultHooks } from '../runtime/faults/producer-faults';
 import { injectThrottling } from '../runtime/faults/service-faults';
+import { TransactionalProducer } from '../runtime/half/transactional-producer';
 import { OutboxWriter } from '../runtime/outbox/outbox-writer';
 import { OrdersApi } from './http/orders-api';
 import { OrderService } from './orders/order-service';
+import { type PaymentHooks, PaymentService } from './payments/payment-service';
 import { ProjectionService } from './projection/projection-service';
 
 const logger = new Logger({ serviceName: 'orders-api' });
 const dynamodbClient = new DynamoDBClient({});
+let paymentHooks: PaymentHooks = {};
+// Fault injection exists only in test builds (see the relay's handler).
 if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
-  injectThrottling(dynamodbClient, faultSourceFromEnvironment());
+  const faults = faultSourceFromEnvironment();
+  injectThrottling(dynamodbClient, faults);
+  paymentHooks = paymentFaultHooks(faults);
 }
 const dynamodb = documentClient(dynamodbClient);
+const ordersTableName = requiredEnv('ORDERS_TABLE_NAME');
+const outboxTableName = requiredEnv('OUTBOX_TABLE_NAME');
 const api = new OrdersApi({
-  orders: new OrderService(
-    dynamodb,
-    requiredEnv('ORDERS_TABLE_NAME'),
-    new OutboxWriter(dynamodb, requiredEnv('OUTBOX_TABLE_NAME')),
-  ),
+  orders: new OrderService(dynamodb, ordersTableName, new OutboxWriter(dynamodb, outboxTableName)),
   projection: new ProjectionService(dynamodb, requiredEnv('PROJECTION_TABLE_NAME')),
+  payments: new PaymentService(
+    dynamodb,
+    ordersTableName,
+    requiredEnv('PAYMENTS_TABLE_NAME'),
+    new TransactionalProducer({ dynamodb, outboxTableName }),
+    paymentHooks,
+  ),
   onError: (error) => logger.error('request failed', { error: error as Error }),
 });
 

@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import type { CompensationSweeper } from './compensation-sweeper';
 import type { FifoChannel } from './fifo-channel';
 import type { OutboxRelay } from './outbox-relay';
+import type { TransactionCheckBack } from './transaction-check-back';
 import { validateDuration } from './validation';
 
 export interface MessagingAlarmThresholds {
@@ -25,6 +26,11 @@ export interface MessagingAlarmThresholds {
    * @default Duration.minutes(5)
    */
   readonly oldestUnsentAge?: Duration;
+  /**
+   * Oldest transaction (half message) neither committed nor rolled back.
+   * @default Duration.minutes(5)
+   */
+  readonly oldestOpenTransactionAge?: Duration;
 }
 
 export interface MessagingAlarmsProps {
@@ -33,6 +39,11 @@ export interface MessagingAlarmsProps {
   readonly channel: FifoChannel;
   readonly relay: OutboxRelay;
   readonly sweeper: CompensationSweeper;
+  /**
+   * The check-back of transactional messages, if any: alarms on its oldest open transaction and on FAILED ones.
+   * @default no transactional messages
+   */
+  readonly checkBack?: TransactionCheckBack;
   /**
    * Further functions whose errors and throttles alarm, by a stable name (the relay and the sweeper are included).
    * @default none
@@ -63,6 +74,12 @@ export class MessagingAlarms extends Construct {
     );
     validateDuration('relayIteratorAge', thresholds.relayIteratorAge, Duration.seconds(1), Duration.days(1));
     validateDuration('oldestUnsentAge', thresholds.oldestUnsentAge, Duration.seconds(1), Duration.days(14));
+    validateDuration(
+      'oldestOpenTransactionAge',
+      thresholds.oldestOpenTransactionAge,
+      Duration.seconds(1),
+      Duration.days(14),
+    );
 
     const action = new actions.SnsAction(props.alertTopic);
     const alarms: Record<string, cloudwatch.Alarm> = {};
@@ -117,9 +134,24 @@ export class MessagingAlarms extends Construct {
       'Outbox messages were given up on (FAILED). Repair: npm run ops -- retry-failed',
     );
 
+    if (props.checkBack !== undefined) {
+      add(
+        'OldestOpenTransactionAge',
+        props.checkBack.metricOldestOpenAge({ period }),
+        (thresholds.oldestOpenTransactionAge ?? Duration.minutes(5)).toSeconds(),
+        'A transactional message has been neither committed nor rolled back for longer than the threshold.',
+      );
+      add(
+        'FailedTransactions',
+        props.checkBack.metricFailed({ period }),
+        0,
+        'The check-back gave up on transactions (alert sent per transaction). Repair: resolve them by hand.',
+      );
+    }
     const functions: Record<string, lambda.IFunction> = {
       Relay: props.relay.function,
       Sweeper: props.sweeper.function,
+      ...(props.checkBack === undefined ? {} : { CheckBack: props.checkBack.function }),
       ...props.functions,
     };
     for (const [name, fn] of Object.entries(functions)) {

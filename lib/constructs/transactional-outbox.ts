@@ -32,6 +32,8 @@ export class TransactionalOutbox extends Construct {
       partitionKey: { name: 'groupKey', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'sequence', type: dynamodb.AttributeType.NUMBER },
       stream: dynamodb.StreamViewType.NEW_IMAGE,
+      // Only resolved transactions' records carry it: they expire after their retention.
+      timeToLiveAttribute: 'expiresAt',
       encryptionKey: this.encryptionKey,
     }).table;
   }
@@ -46,6 +48,18 @@ export class TransactionalOutbox extends Construct {
   grantRemoveSent(grantee: iam.IGrantable): iam.Grant {
     this.encryptionKey.grantDecrypt(grantee);
     return this.table.grant(grantee, 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem');
+  }
+
+  /** Lets a producer prepare, commit and roll back transactional (half) messages. */
+  grantTransactionalMessages(grantee: iam.IGrantable): iam.Grant {
+    this.encryptionKey.grantEncryptDecrypt(grantee);
+    return this.table.grant(
+      grantee,
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:GetItem',
+      'dynamodb:ConditionCheckItem',
+    );
   }
 
   /** Lets operators and sweepers read and update messages. */

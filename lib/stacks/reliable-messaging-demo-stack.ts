@@ -14,6 +14,7 @@ import { FifoChannel } from '../constructs/fifo-channel';
 import { IdempotentConsumer } from '../constructs/idempotent-consumer';
 import { MessagingAlarms } from '../constructs/messaging-alarms';
 import { OutboxRelay } from '../constructs/outbox-relay';
+import { TransactionCheckBack, type TransactionCheckBackProps } from '../constructs/transaction-check-back';
 import { TransactionalOutbox } from '../constructs/transactional-outbox';
 
 export interface ReliableMessagingDemoStackProps extends StackProps {
@@ -47,6 +48,7 @@ export interface DemoTiming {
     CompensationSweeperProps,
     'gracePeriod' | 'maxAttempts' | 'maxAge' | 'backoff' | 'maxBackoff'
   >;
+  readonly checkBack?: Pick<TransactionCheckBackProps, 'checkInterval' | 'maxChecks' | 'checkerTimeout'>;
   /** The queue's visibility timeout: how soon a failed delivery is retried. @default Duration.minutes(3) */
   readonly queueVisibilityTimeout?: Duration;
   /** The consumer function's timeout (must stay under the visibility timeout). @default Duration.seconds(30) */
@@ -67,6 +69,7 @@ export class ReliableMessagingDemoStack extends Stack {
   public readonly api: apigwv2.HttpApi;
   public readonly sweeper: CompensationSweeper;
   public readonly alarms: MessagingAlarms;
+  public readonly checkBack: TransactionCheckBack;
   /** Set only in a stack built with `faultInjection`. */
   public readonly faultInjection?: FaultInjection;
 
@@ -94,6 +97,12 @@ export class ReliableMessagingDemoStack extends Stack {
     const timing = props.timing ?? {};
     this.faultInjection = props.faultInjection ? new FaultInjection(this, 'FaultInjection') : undefined;
     const faultInjection = this.faultInjection;
+
+    const payments = new DurableTable(this, 'Payments', {
+      ...durability,
+      partitionKey: { name: 'transactionId', type: dynamodb.AttributeType.STRING },
+      encryptionKey: key,
+    }).table;
 
     this.outbox = new TransactionalOutbox(this, 'Outbox', { ...durability, encryptionKey: key });
     this.channel = new FifoChannel(this, 'Channel', {
@@ -140,19 +149,43 @@ export class ReliableMessagingDemoStack extends Stack {
         ORDERS_TABLE_NAME: orders.tableName,
         OUTBOX_TABLE_NAME: this.outbox.table.tableName,
         PROJECTION_TABLE_NAME: projection.tableName,
+        PAYMENTS_TABLE_NAME: payments.tableName,
         POWERTOOLS_SERVICE_NAME: 'orders-api',
       },
     }).function;
     orders.grantReadWriteData(apiFunction);
     this.outbox.grantWriteMessages(apiFunction);
+    this.outbox.grantTransactionalMessages(apiFunction);
     projection.grantReadData(apiFunction);
+    payments.grantReadWriteData(apiFunction);
+
+    const checker = new BundledFunction(this, 'PaymentChecker', {
+      entry: functionsDir('reference/payment-checker-handler.ts'),
+      timeout: Duration.seconds(10),
+      faultInjection,
+      environment: {
+        ORDERS_TABLE_NAME: orders.tableName,
+        OUTBOX_TABLE_NAME: this.outbox.table.tableName,
+        PAYMENTS_TABLE_NAME: payments.tableName,
+        POWERTOOLS_SERVICE_NAME: 'payment-checker',
+      },
+    }).function;
+    payments.grantReadData(checker);
+    this.checkBack = new TransactionCheckBack(this, 'CheckBack', {
+      outbox: this.outbox,
+      checker,
+      aggregateTables: [orders],
+      alertTopic: alerts.topic,
+      ...timing.checkBack,
+    });
 
     this.alarms = new MessagingAlarms(this, 'Alarms', {
       alertTopic: alerts.topic,
       channel: this.channel,
       relay: this.relay,
       sweeper: this.sweeper,
-      functions: { OrdersApi: apiFunction, OrdersConsumer: consumerFunction },
+      checkBack: this.checkBack,
+      functions: { OrdersApi: apiFunction, OrdersConsumer: consumerFunction, PaymentChecker: checker },
     });
 
     this.api = new apigwv2.HttpApi(this, 'HttpApi', {
@@ -164,6 +197,7 @@ export class ReliableMessagingDemoStack extends Stack {
       [apigwv2.HttpMethod.GET, '/orders/{orderId}'],
       [apigwv2.HttpMethod.POST, '/orders/{orderId}/notes'],
       [apigwv2.HttpMethod.POST, '/orders/{orderId}/cancel'],
+      [apigwv2.HttpMethod.POST, '/orders/{orderId}/payments'],
       [apigwv2.HttpMethod.GET, '/orders/{orderId}/view'],
       [apigwv2.HttpMethod.GET, '/inventory/{sku}'],
     ];
@@ -191,6 +225,8 @@ export class ReliableMessagingDemoStack extends Stack {
     new CfnOutput(this, 'RelayFunctionName', { value: this.relay.function.functionName });
     new CfnOutput(this, 'SweeperFunctionName', { value: this.sweeper.function.functionName });
     new CfnOutput(this, 'ConsumerFunctionName', { value: consumerFunction.functionName });
+    new CfnOutput(this, 'PaymentsTableName', { value: payments.tableName });
+    new CfnOutput(this, 'CheckBackFunctionName', { value: this.checkBack.function.functionName });
     new CfnOutput(this, 'DashboardName', { value: this.alarms.dashboard.dashboardName });
     if (this.faultInjection) {
       new CfnOutput(this, 'FaultsParameterName', { value: this.faultInjection.parameter.parameterName });

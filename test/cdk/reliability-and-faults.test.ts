@@ -60,8 +60,9 @@ describe('compensation sweeper, alarms and dashboard (AWS synth)', () => {
         'ReliableMessaging/OutboxFailed',
       ]),
     );
-    expect(byMetric.filter((metric) => metric === 'AWS/Lambda/Errors')).toHaveLength(4);
-    expect(byMetric.filter((metric) => metric === 'AWS/Lambda/Throttles')).toHaveLength(4);
+    // relay, sweeper, check-back, API, consumer, payment checker
+    expect(byMetric.filter((metric) => metric === 'AWS/Lambda/Errors')).toHaveLength(6);
+    expect(byMetric.filter((metric) => metric === 'AWS/Lambda/Throttles')).toHaveLength(6);
     for (const alarm of Object.values(alarms)) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^AlertsTopic/) }]);
       expect(alarm.Properties.OKActions).toEqual([{ Ref: expect.stringMatching(/^AlertsTopic/) }]);
@@ -142,7 +143,8 @@ describe('fault injection is unreachable in a stack built without it', () => {
     const withFaults = functions.filter(
       (fn) => fn.Properties.Environment?.Variables?.FAULTS_PARAMETER_NAME !== undefined,
     );
-    expect(withFaults).toHaveLength(4);
+    // relay, sweeper, API, consumer, payment checker (the check-back injects nothing itself)
+    expect(withFaults).toHaveLength(5);
     testStack.hasOutput('FaultsParameterName', {});
   });
 

@@ -68,7 +68,8 @@ describe('ReliableMessagingDemo stack for AWS', () => {
 
   it('keeps every table: KMS, point-in-time recovery, deletion protection, RETAIN', () => {
     const tables = template.findResources('AWS::DynamoDB::Table');
-    expect(Object.keys(tables)).toHaveLength(4);
+    // orders, payments, outbox, inbox, projection
+    expect(Object.keys(tables)).toHaveLength(5);
     for (const table of Object.values(tables)) {
       expect(table.DeletionPolicy).toBe('Retain');
       expect(table.UpdateReplacePolicy).toBe('Retain');

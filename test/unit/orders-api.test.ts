@@ -12,12 +12,15 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { OrdersApi } from '../../functions/reference/http/orders-api';
 import { MAX_BODY_BYTES } from '../../functions/reference/http/request-body';
 import { type Order, OrderService } from '../../functions/reference/orders/order-service';
+import { PaymentService } from '../../functions/reference/payments/payment-service';
 import { ProjectionService } from '../../functions/reference/projection/projection-service';
+import { TransactionalProducer } from '../../functions/runtime/half/transactional-producer';
 import { OutboxWriter, type TransactItem } from '../../functions/runtime/outbox/outbox-writer';
 
 const ORDERS_TABLE = 'orders-table';
 const OUTBOX_TABLE = 'outbox-table';
 const PROJECTION_TABLE = 'projection-table';
+const PAYMENTS_TABLE = 'payments-table';
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -141,6 +144,14 @@ beforeEach(() => {
   api = new OrdersApi({
     orders: new OrderService(dynamodb, ORDERS_TABLE, new OutboxWriter(dynamodb, OUTBOX_TABLE, clock), clock),
     projection: new ProjectionService(dynamodb, PROJECTION_TABLE),
+    payments: new PaymentService(
+      dynamodb,
+      ORDERS_TABLE,
+      PAYMENTS_TABLE,
+      new TransactionalProducer({ dynamodb, outboxTableName: OUTBOX_TABLE, clock }),
+      {},
+      clock,
+    ),
     onError: (error) => unexpectedErrors.push(error),
   });
 });

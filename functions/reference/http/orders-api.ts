@@ -4,11 +4,13 @@ import { OrderConflictError, OrderNotFoundError } from '../orders/order-errors';
 import {
   addNoteSchema,
   cancelOrderSchema,
+  capturePaymentSchema,
   orderIdSchema,
   placeOrderSchema,
   skuSchema,
 } from '../orders/order-schemas';
 import type { OrderService } from '../orders/order-service';
+import type { PaymentService } from '../payments/payment-service';
 import type { ProjectionService } from '../projection/projection-service';
 import { errorResponse, json } from './http-response';
 import { BadRequestError, parseBody, parsePathParameter } from './request-body';
@@ -16,6 +18,7 @@ import { BadRequestError, parseBody, parsePathParameter } from './request-body';
 export interface OrdersApiDependencies {
   readonly orders: OrderService;
   readonly projection: ProjectionService;
+  readonly payments: PaymentService;
   /** Told of every unexpected error (answered 5xx). */
   readonly onError?: (error: unknown) => void;
 }
@@ -37,7 +40,7 @@ export class OrdersApi {
   private readonly routes: readonly Route[];
 
   constructor(private readonly deps: OrdersApiDependencies) {
-    const { orders, projection } = deps;
+    const { orders, projection, payments } = deps;
     const orderId = (raw: string) => parsePathParameter('orderId', raw, orderIdSchema);
     this.routes = [
       {
@@ -59,6 +62,15 @@ export class OrdersApi {
         handle: async (event, [id]) => {
           const key = orderId(id!);
           return json(200, await orders.cancelOrder(key, parseBody(event, cancelOrderSchema, true)));
+        },
+      },
+      {
+        method: 'POST',
+        pattern: /^\/orders\/([^/]+)\/payments$/,
+        handle: async (event, [id]) => {
+          const key = orderId(id!);
+          const { amount } = parseBody(event, capturePaymentSchema);
+          return json(202, await payments.capture(key, amount));
         },
       },
       {

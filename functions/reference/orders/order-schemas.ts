@@ -34,6 +34,10 @@ export const cancelOrderSchema = z.strictObject({
   reason: z.string().max(500).optional(),
 });
 
+export const capturePaymentSchema = z.strictObject({
+  amount: z.number().positive().max(1_000_000_000),
+});
+
 export type PlaceOrderInput = z.infer<typeof placeOrderSchema>;
 export type AddNoteInput = z.infer<typeof addNoteSchema>;
 export type CancelOrderInput = z.infer<typeof cancelOrderSchema>;

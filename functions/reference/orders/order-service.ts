@@ -16,6 +16,8 @@ export interface Order {
   readonly status: OrderStatus;
   readonly version: number;
   readonly notes: readonly string[];
+  /** Set when a payment's transactional message commits. */
+  readonly paid?: boolean;
   readonly createdAt: string;
   readonly updatedAt: string;
 }

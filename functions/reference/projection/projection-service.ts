@@ -3,6 +3,7 @@ import type { MessageEnvelope } from '../../runtime/outbox/outbox-message';
 import type { TransactItem } from '../../runtime/outbox/outbox-writer';
 import type { OrderCancelled, OrderNoteAdded, OrderPlaced } from '../orders/order-events';
 import type { OrderLine } from '../orders/order-schemas';
+import type { PaymentCaptured } from '../payments/payment-service';
 
 /** The consumer's projection of an order (what `GET /orders/{id}/view` answers). */
 export interface OrderView {
@@ -110,6 +111,19 @@ export class ProjectionService {
             },
           },
           ...this.reserve(cancelled.items, -1),
+        ];
+      }
+      case 'PaymentCaptured': {
+        const payment = message.payload as PaymentCaptured;
+        return [
+          {
+            Update: {
+              TableName: table,
+              Key: viewKey(payment.orderId),
+              UpdateExpression: 'SET paid = :paid, version = :version',
+              ExpressionAttributeValues: { ':paid': true, ':version': message.sequence },
+            },
+          },
         ];
       }
       default:

@@ -21,6 +21,12 @@ export const faultConfigSchema = z.strictObject({
   consumerCrashAfterEffect: z.number().min(0).max(1).optional(),
   /** Consumer: every message of this key fails (a poison message). */
   poisonKey: z.string().min(1).optional(),
+  /** Producer of a half message: per payment, crash after prepare, before the local step. */
+  producerCrashBeforeLocalStep: z.number().min(0).max(1).optional(),
+  /** Producer of a half message: per payment, crash after the local step, before commit. */
+  producerCrashBeforeCommit: z.number().min(0).max(1).optional(),
+  /** The reference checker answers UNKNOWN to every check. */
+  checkerAlwaysUnknown: z.boolean().optional(),
   /** Every function: per DynamoDB or SQS request, the service answers ThrottlingException (the SDK retries it). */
   throttleRate: z.number().min(0).max(1).optional(),
 });

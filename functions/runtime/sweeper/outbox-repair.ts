@@ -9,7 +9,7 @@ export interface RetryFailedFilter {
   readonly messageId?: string;
 }
 
-/** Every FAILED outbox item (optionally of one key or one message), in key and sequence order. */
+/** Every FAILED outbox message (optionally of one key or one message), in key and sequence order; not half messages. */
 export async function listFailed(
   dynamodb: DynamoDBDocumentClient,
   outboxTableName: string,
@@ -32,6 +32,7 @@ export async function listFailed(
     start = page.LastEvaluatedKey;
   } while (start !== undefined);
   return items
+    .filter((item) => !('transactionId' in item)) // a FAILED half message is resolved with commit/rollback, not retried
     .filter((item) => filter.groupKey === undefined || item.groupKey === filter.groupKey)
     .filter((item) => filter.messageId === undefined || item.messageId === filter.messageId)
     .sort((a, b) => (a.groupKey === b.groupKey ? a.sequence - b.sequence : a.groupKey < b.groupKey ? -1 : 1));

@@ -1,0 +1,29 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { documentClient } from '../runtime/clients';
+import { requiredEnv } from '../runtime/errors';
+import { type FaultSource, faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
+import type { TransactionCheckRequest, TransactionCheckResponse } from '../runtime/half/half-message';
+import { TransactionalProducer } from '../runtime/half/transactional-producer';
+import { PaymentService } from './payments/payment-service';
+
+const logger = new Logger({ serviceName: 'payment-checker' });
+const dynamodb = documentClient();
+const payments = new PaymentService(
+  dynamodb,
+  requiredEnv('ORDERS_TABLE_NAME'),
+  requiredEnv('PAYMENTS_TABLE_NAME'),
+  new TransactionalProducer({ dynamodb, outboxTableName: requiredEnv('OUTBOX_TABLE_NAME') }),
+);
+let faults: FaultSource | undefined;
+if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED)
+  faults = faultSourceFromEnvironment();
+
+/** The reference producer's checker: asked by the check-back about a payment transaction left open. */
+export const handler = async (request: TransactionCheckRequest): Promise<TransactionCheckResponse> => {
+  if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED && faults !== undefined) {
+    if ((await faults.current()).checkerAlwaysUnknown) return { status: 'UNKNOWN' };
+  }
+  const status = await payments.checkPayment(request.transactionId);
+  logger.info('checked', { transactionId: request.transactionId, status });
+  return { status };
+};
