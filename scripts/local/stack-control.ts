@@ -4,6 +4,8 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { FaultConfig } from '../../functions/runtime/faults/fault-config';
+import type { CheckBackReport } from '../../functions/runtime/half/transaction-check-back';
+import { TransactionalProducer } from '../../functions/runtime/half/transactional-producer';
 import type { SweepReport } from '../../functions/runtime/sweeper/compensation-sweeper';
 import { OrdersApiClient } from './api-client';
 import type { StackOutputs } from './deploy';
@@ -53,4 +55,22 @@ export async function sweepNow(c: Connection): Promise<SweepReport> {
   const text = new TextDecoder().decode(response.Payload);
   if (response.FunctionError) throw new Error(`sweeper failed: ${text}`);
   return JSON.parse(text) as SweepReport;
+}
+
+/** Runs one pass of the transaction check-back now (the schedule runs it every minute too). */
+export async function checkBackNow(c: Connection): Promise<CheckBackReport> {
+  const response = await c.lambda.send(
+    new InvokeCommand({
+      FunctionName: c.outputs.CheckBackFunctionName,
+      Payload: new TextEncoder().encode(JSON.stringify({ passes: 1 })),
+    }),
+  );
+  const text = new TextDecoder().decode(response.Payload);
+  if (response.FunctionError) throw new Error(`check-back failed: ${text}`);
+  return (JSON.parse(text) as CheckBackReport[])[0]!;
+}
+
+/** The transactional producer of the deployed stack, as an operator's tool uses it (resolve by hand). */
+export function transactionalProducer(c: Connection): TransactionalProducer {
+  return new TransactionalProducer({ dynamodb: c.dynamodb, outboxTableName: c.outputs.OutboxTableName });
 }

@@ -1,0 +1,265 @@
+import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type HalfMessageItem, TransactionNotOpenError } from '../../functions/runtime/half/half-message';
+import { AlertSubscriber } from '../../scripts/local/alert-subscriber';
+import { checkBackNow, setFaults, transactionalProducer } from '../../scripts/local/stack-control';
+import { eventually, outboxItems, type Stack, stack, uniquePrefix } from './support/aws';
+
+/** The producer's prepare timeout: the check-back leaves younger transactions alone. */
+const PREPARE_TIMEOUT_MS = 6_000;
+/** The test stack's check interval (bin/app.ts, faults profile). */
+const CHECK_INTERVAL_MS = 10_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function viewAt(s: Stack, orderId: string, version: number) {
+  return eventually(`view of ${orderId} at version ${version}`, async () => {
+    const response = await s.api.getView(orderId);
+    return response.status === 200 && response.body.version === version ? response.body : undefined;
+  });
+}
+
+/** The half message of the order's (only) open transaction. */
+async function openTransaction(s: Stack, orderId: string): Promise<HalfMessageItem> {
+  const page = await s.dynamodb.send(
+    new ScanCommand({
+      TableName: s.outputs.OutboxTableName,
+      ConsistentRead: true,
+      FilterExpression: 'targetGroupKey = :key',
+      ExpressionAttributeValues: { ':key': orderId },
+    }),
+  );
+  const items = (page.Items ?? []) as HalfMessageItem[];
+  expect(items).toHaveLength(1);
+  return items[0]!;
+}
+
+async function transaction(s: Stack, transactionId: string): Promise<HalfMessageItem | undefined> {
+  return transactionalProducer(s).read(transactionId);
+}
+
+async function placeOrder(s: Stack, name: string) {
+  const orderId = uniquePrefix(name);
+  await s.api.placeOrder({ customerId: 'c', items: [{ sku: `${orderId}-sku`, quantity: 1 }], orderId });
+  return orderId;
+}
+
+describe('transactional ("half") messages', () => {
+  let s: Stack;
+  beforeAll(() => {
+    s = stack();
+  });
+  afterEach(async () => {
+    await setFaults(s, {});
+  });
+
+  it('POST /orders/{id}/payments: 202, then the payment is applied once, as the next version', async () => {
+    // GIVEN an order at version 1
+    const orderId = await placeOrder(s, 'pay');
+
+    // WHEN it is paid
+    const response = await s.api.request<{ orderId: string; transactionId: string; messageId: string }>(
+      'POST',
+      `orders/${orderId}/payments`,
+      { amount: 12.5 },
+    );
+
+    // THEN 202 with the transaction and message ids; the producer's order is paid at version 2
+    expect(response.status).toBe(202);
+    expect(response.body).toEqual({
+      orderId,
+      transactionId: expect.any(String),
+      messageId: expect.any(String),
+    });
+    expect((await s.api.getOrder(orderId)).body).toMatchObject({ version: 2, paid: true });
+    // AND the consumer applies the PaymentCaptured message once
+    expect(await viewAt(s, orderId, 2)).toMatchObject({ paid: true, status: 'PLACED' });
+    const inbox = await s.dynamodb.send(
+      new GetCommand({
+        TableName: s.outputs.InboxTableName,
+        Key: { pk: `MSG#${response.body.messageId}`, sk: 'MSG' },
+      }),
+    );
+    expect(inbox.Item).toMatchObject({ status: 'COMPLETED', sequence: 2 });
+    expect(await transaction(s, response.body.transactionId)).toMatchObject({
+      status: 'COMMITTED',
+      committedSequence: 2,
+    });
+  });
+
+  it('rejects a bad payment with 400 and prepares nothing; an unknown order is 404', async () => {
+    const orderId = await placeOrder(s, 'badpay');
+    for (const body of [{ amount: 0 }, { amount: -5 }, { amount: '5' }, {}, { amount: 5, currency: 'EUR' }]) {
+      expect((await s.api.request('POST', `orders/${orderId}/payments`, body)).status).toBe(400);
+    }
+    expect((await s.api.request('POST', `orders/${orderId}-missing/payments`, { amount: 5 })).status).toBe(
+      404,
+    );
+    const page = await s.dynamodb.send(
+      new ScanCommand({
+        TableName: s.outputs.OutboxTableName,
+        ConsistentRead: true,
+        FilterExpression: 'targetGroupKey IN (:key, :missing)',
+        ExpressionAttributeValues: { ':key': orderId, ':missing': `${orderId}-missing` },
+      }),
+    );
+    expect(page.Items).toEqual([]);
+    expect((await s.api.getOrder(orderId)).body).toMatchObject({ version: 1 });
+  });
+
+  it('producer crash after the local step: invisible while prepared, then the check-back commits it, in order', async () => {
+    // GIVEN an order with one note, and a producer that dies between the payment and the commit
+    const orderId = await placeOrder(s, 'crash-commit');
+    await s.api.addNote(orderId, 'first');
+    await setFaults(s, { producerCrashBeforeCommit: 1 });
+
+    // WHEN it is paid
+    expect((await s.api.request('POST', `orders/${orderId}/payments`, { amount: 30 })).status).toBe(500);
+    await setFaults(s, {});
+    const half = await openTransaction(s, orderId);
+
+    // THEN the message is PREPARED and invisible: no PENDING message of the key, the view not paid
+    expect(half.status).toBe('PREPARED');
+    await viewAt(s, orderId, 2);
+    await sleep(1500);
+    expect((await s.api.getView(orderId)).body).toMatchObject({ version: 2, paid: false });
+    expect((await outboxItems(s, orderId)).filter((item) => item.status === 'PENDING')).toEqual([]);
+
+    // WHEN another note commits meanwhile, and the check-back runs after the prepare timeout
+    await s.api.addNote(orderId, 'second');
+    await sleep(PREPARE_TIMEOUT_MS);
+    const report = await checkBackNow(s);
+
+    // THEN the checker found the payment and the check-back committed it as the next version, delivered once
+    expect(report.committed).toBeGreaterThanOrEqual(1);
+    expect(await transaction(s, half.transactionId)).toMatchObject({
+      status: 'COMMITTED',
+      resolvedBy: 'check-back',
+      committedSequence: 4,
+    });
+    expect(await viewAt(s, orderId, 4)).toMatchObject({ paid: true, notes: ['first', 'second'] });
+    expect((await s.api.getOrder(orderId)).body).toMatchObject({ version: 4, paid: true });
+  });
+
+  it('producer crash before the local step: the check-back rolls back; it is never delivered and later notes apply', async () => {
+    // GIVEN a producer that dies right after prepare
+    const orderId = await placeOrder(s, 'crash-rollback');
+    await setFaults(s, { producerCrashBeforeLocalStep: 1 });
+
+    // WHEN it is paid
+    expect((await s.api.request('POST', `orders/${orderId}/payments`, { amount: 30 })).status).toBe(500);
+    await setFaults(s, {});
+    const half = await openTransaction(s, orderId);
+    await sleep(PREPARE_TIMEOUT_MS);
+    await checkBackNow(s);
+
+    // THEN the checker found no payment and the check-back rolled it back
+    expect(await transaction(s, half.transactionId)).toMatchObject({
+      status: 'ROLLED_BACK',
+      resolvedBy: 'check-back',
+    });
+
+    // WHEN the order gets a note
+    const note = await s.api.addNote(orderId, 'after the rollback');
+
+    // THEN it takes the next version (no gap was left) and is applied; the payment never is
+    expect(note.body.version).toBe(2);
+    expect(await viewAt(s, orderId, 2)).toMatchObject({ paid: false, notes: ['after the rollback'] });
+    expect((await s.api.getOrder(orderId)).body).toMatchObject({ version: 2 });
+    expect((await s.api.getOrder(orderId)).body.paid).toBeUndefined();
+  });
+
+  it('a checker that always answers UNKNOWN: FAILED after the last check, alerted, then resolved by hand', async () => {
+    // GIVEN an on-call subscriber, a producer that dies before commit and a checker that never knows
+    const subscriber = await AlertSubscriber.create(s, uniquePrefix('tx-alerts'));
+    const orderId = await placeOrder(s, 'unknown');
+    await setFaults(s, { producerCrashBeforeCommit: 1, checkerAlwaysUnknown: true });
+    await s.api.request('POST', `orders/${orderId}/payments`, { amount: 7 });
+    const half = await openTransaction(s, orderId);
+    await sleep(PREPARE_TIMEOUT_MS);
+
+    // WHEN the check-back asks three times (the test stack's maximum), an interval apart
+    for (let check = 1; check <= 3; check++) {
+      if (check > 1) await sleep(CHECK_INTERVAL_MS);
+      await checkBackNow(s);
+    }
+
+    // THEN the transaction is FAILED — kept, not discarded — and an alert names it
+    expect(await transaction(s, half.transactionId)).toMatchObject({
+      status: 'FAILED',
+      checkCount: 3,
+      lastCheckResult: 'UNKNOWN',
+    });
+    const alert = await eventually('the alert', async () => {
+      const received = (await subscriber.receive()) as Array<{ transactionId?: string; alert?: string }>;
+      return received.find((a) => a.transactionId === half.transactionId);
+    });
+    expect(alert).toMatchObject({ alert: 'TransactionCheckFailed', groupKey: orderId, checkCount: 3 });
+    expect((await s.api.getView(orderId)).body).toMatchObject({ version: 1, paid: false });
+
+    // WHEN an operator, having checked the payment exists, commits it by hand
+    await setFaults(s, {});
+    const outcome = await transactionalProducer(s).commit(half.transactionId, 'operator');
+
+    // THEN it is delivered
+    expect(outcome).toMatchObject({ sequence: 2, alreadyCommitted: false });
+    expect(await viewAt(s, orderId, 2)).toMatchObject({ paid: true });
+  });
+
+  it('commit twice is a no-op; rollback after commit is a typed error; no second message', async () => {
+    const orderId = await placeOrder(s, 'idempotent');
+    const producer = transactionalProducer(s);
+    const prepared = await producer.prepare({
+      groupKey: orderId,
+      type: 'PaymentCaptured',
+      payload: { orderId, transactionId: 'manual', amount: 1 },
+      aggregate: { tableName: s.outputs.OrdersTableName, key: { orderId }, set: { paid: true } },
+    });
+
+    const first = await producer.commit(prepared.transactionId);
+    const second = await producer.commit(prepared.transactionId);
+    const rollback = producer.rollback(prepared.transactionId);
+
+    expect(first).toMatchObject({ sequence: 2, alreadyCommitted: false });
+    expect(second).toMatchObject({ sequence: 2, alreadyCommitted: true, messageId: first.messageId });
+    await expect(rollback).rejects.toBeInstanceOf(TransactionNotOpenError);
+    await viewAt(s, orderId, 2);
+    expect((await s.api.getOrder(orderId)).body).toMatchObject({ version: 2 });
+  });
+
+  it("a producer's commit racing a check-back's rollback ends in exactly one outcome, every time", async () => {
+    const producer = transactionalProducer(s);
+    for (let round = 0; round < 8; round++) {
+      // GIVEN a prepared transaction
+      const orderId = await placeOrder(s, `race${round}`);
+      const prepared = await producer.prepare({
+        groupKey: orderId,
+        type: 'PaymentCaptured',
+        payload: { orderId, transactionId: `race-${round}`, amount: 1 },
+        aggregate: { tableName: s.outputs.OrdersTableName, key: { orderId }, set: { paid: true } },
+      });
+
+      // WHEN the producer commits while the check-back rolls back
+      const [commit, rollback] = await Promise.allSettled([
+        producer.commit(prepared.transactionId),
+        producer.rollback(prepared.transactionId, 'check-back'),
+      ]);
+
+      // THEN exactly one of them won, and the state says which
+      expect([commit.status, rollback.status].filter((status) => status === 'fulfilled')).toHaveLength(1);
+      const loser = commit.status === 'rejected' ? commit : rollback;
+      expect((loser as PromiseRejectedResult).reason).toBeInstanceOf(TransactionNotOpenError);
+      const final = await transaction(s, prepared.transactionId);
+      const order = (await s.api.getOrder(orderId)).body;
+      if (commit.status === 'fulfilled') {
+        expect(final?.status).toBe('COMMITTED');
+        expect(order).toMatchObject({ version: 2, paid: true });
+        await viewAt(s, orderId, 2);
+      } else {
+        expect(final?.status).toBe('ROLLED_BACK');
+        expect(order).toMatchObject({ version: 1 });
+        expect(await outboxItems(s, orderId)).toEqual([]);
+      }
+    }
+  });
+});
