@@ -1,0 +1,134 @@
+import { Duration } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { describe, expect, it } from 'vitest';
+import { TransactionCheckBack } from '../../lib/constructs/transaction-check-back';
+import { TransactionalOutbox } from '../../lib/constructs/transactional-outbox';
+import { awsTemplate, testStack } from './synth';
+
+function parts() {
+  const stack = testStack();
+  const outbox = new TransactionalOutbox(stack, 'Outbox');
+  const checker = new lambda.Function(stack, 'Checker', {
+    runtime: lambda.Runtime.NODEJS_22_X,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline('exports.handler = async () => ({ status: "UNKNOWN" })'),
+  });
+  const aggregates = new dynamodb.Table(stack, 'Aggregates', {
+    partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
+  });
+  const alertTopic = new sns.Topic(stack, 'Alerts');
+  return { stack, outbox, checker, aggregates, alertTopic };
+}
+
+describe('TransactionCheckBack', () => {
+  it('defaults after RocketMQ: checks every 30 s (two passes a minute), at most 15 times, checker timeout 5 s', () => {
+    // GIVEN
+    const { stack, outbox, checker, aggregates, alertTopic } = parts();
+    // WHEN
+    new TransactionCheckBack(stack, 'CheckBack', {
+      outbox,
+      checker,
+      aggregateTables: [aggregates],
+      alertTopic,
+    });
+    // THEN
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          CHECK_INTERVAL_SECONDS: '30',
+          MAX_CHECKS: '15',
+          CHECKER_TIMEOUT_SECONDS: '5',
+          PASSES_PER_INVOCATION: '2',
+          CHECKER_FUNCTION_NAME: { Ref: Match.stringLikeRegexp('^Checker') },
+        }),
+      },
+    });
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
+  });
+
+  it('may invoke the checker, write the aggregate tables and publish alerts', () => {
+    const { stack, outbox, checker, aggregates, alertTopic } = parts();
+    new TransactionCheckBack(stack, 'CheckBack', {
+      outbox,
+      checker,
+      aggregateTables: [aggregates],
+      alertTopic,
+    });
+    const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap(
+      (policy) =>
+        policy.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>,
+    );
+    const allowed = (action: string, resource: RegExp) =>
+      statements.some(
+        (statement) =>
+          [statement.Action].flat().includes(action) && resource.test(JSON.stringify(statement.Resource)),
+      );
+    expect(allowed('lambda:InvokeFunction', /Checker/)).toBe(true);
+    expect(allowed('dynamodb:UpdateItem', /Aggregates/)).toBe(true);
+    expect(allowed('sns:Publish', /Alerts/)).toBe(true);
+  });
+
+  it('fails if maxChecks is 0', () => {
+    const { stack, outbox, checker, aggregates, alertTopic } = parts();
+    expect(
+      () =>
+        new TransactionCheckBack(stack, 'CheckBack', {
+          outbox,
+          checker,
+          aggregateTables: [aggregates],
+          alertTopic,
+          maxChecks: 0,
+        }),
+    ).toThrow('maxChecks must be an integer from 1 to 100; got 0');
+  });
+
+  it('fails if the check interval is under 10 s', () => {
+    const { stack, outbox, checker, aggregates, alertTopic } = parts();
+    expect(
+      () =>
+        new TransactionCheckBack(stack, 'CheckBack', {
+          outbox,
+          checker,
+          aggregateTables: [aggregates],
+          alertTopic,
+          checkInterval: Duration.seconds(5),
+        }),
+    ).toThrow(/checkInterval must be from 10 seconds to 1 hour; got 5 seconds/);
+  });
+});
+
+describe('the demo stack with transactional payments', () => {
+  const template = awsTemplate();
+
+  it('serves POST /orders/{orderId}/payments', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'POST /orders/{orderId}/payments',
+    });
+  });
+
+  it('expires resolved transactions through the outbox TTL', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: 'groupKey', KeyType: 'HASH' },
+        { AttributeName: 'sequence', KeyType: 'RANGE' },
+      ],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+  });
+
+  it('alarms on the oldest open transaction and on FAILED transactions', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'OldestHalfMessageAgeSeconds',
+      Threshold: 300,
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlertsTopic') }],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'HalfMessagesFailed',
+      Threshold: 0,
+    });
+  });
+});
