@@ -604,6 +604,25 @@ describe('CompensationSweeper.sweep', () => {
       ]);
     });
 
+    it('does not turn FAILED a message that was put back with a fresh budget while its last attempt was failing', async () => {
+      // GIVEN the last attempt is under way; meanwhile (its lease ran out) another sweep turned the message
+      // FAILED and an operator put it back to PENDING with attempts 0
+      table.seed(message('order-1', 1, { attempts: 3, lastAttemptAt: secondsAgo(900) }));
+      rejected.set('msg-order-1-1', 'try again');
+      beforeSend.push(async () => {
+        table.patch('order-1', 1, { status: 'PENDING', attempts: 0, retriedAt: now.toISOString() });
+      });
+
+      // WHEN
+      const report = await newSweeper().sweep();
+
+      // THEN
+      expect(report).toMatchObject({ sendFailures: 1, markedFailed: 0, failed: 0 });
+      expect(table.item('order-1', 1)).toMatchObject({ status: 'PENDING', attempts: 0 });
+      expect(alerts()).toEqual([]);
+      expect(failedLog).toEqual([]);
+    });
+
     it('goes on with the later messages of the key after turning one FAILED', async () => {
       // GIVEN
       table.seed(
