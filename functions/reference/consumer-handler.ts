@@ -1,9 +1,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { documentClient } from '../runtime/clients';
 import { processFifoBatch } from '../runtime/consumer/fifo-batch';
-import { IdempotentOrderedConsumer } from '../runtime/consumer/idempotent-ordered-consumer';
+import { IdempotentOrderedConsumer, type ParkedKey } from '../runtime/consumer/idempotent-ordered-consumer';
+import { parseStrategyConfig, strategyFor } from '../runtime/consumer/strategy-config';
 import { requiredEnv } from '../runtime/errors';
 import { failIfPoison, maybeCrashAfterEffect } from '../runtime/faults/consumer-faults';
 import { type FaultSource, faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
@@ -12,6 +15,10 @@ import { parseEnvelope } from '../runtime/outbox/outbox-message';
 import { ProjectionService } from './projection/projection-service';
 
 const logger = new Logger({ serviceName: 'orders-consumer' });
+const metrics = new Metrics({
+  namespace: process.env.METRICS_NAMESPACE ?? 'ReliableMessaging',
+  serviceName: 'orders-consumer',
+});
 const dynamodbClient = new DynamoDBClient({});
 // Fault injection exists only in test builds (see the relay's handler).
 let faults: FaultSource | undefined;
@@ -20,20 +27,43 @@ if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
   injectThrottling(dynamodbClient, faults);
 }
 const dynamodb = documentClient(dynamodbClient);
+const sns = new SNSClient({});
+const alertTopicArn = requiredEnv('ALERT_TOPIC_ARN');
+const projection = new ProjectionService(dynamodb, requiredEnv('PROJECTION_TABLE_NAME'));
+const strategies = parseStrategyConfig(requiredEnv('IDEMPOTENCY_STRATEGIES'));
+
 const consumer = new IdempotentOrderedConsumer({
   dynamodb,
   inboxTableName: requiredEnv('INBOX_TABLE_NAME'),
   retentionSeconds: Number(requiredEnv('INBOX_RETENTION_SECONDS')),
   claimSeconds: Number(requiredEnv('INBOX_CLAIM_SECONDS')),
+  parkAfterFailures: Number(requiredEnv('PARK_AFTER_FAILURES')),
+  effects: [projection.view, projection.inventory, projection.notifications].map((effect) => ({
+    effect,
+    strategy: strategyFor(strategies, effect.name),
+  })),
+  beforeEffects: async (message) => {
+    if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED && faults !== undefined) {
+      await failIfPoison(faults, message);
+    }
+  },
+  onParked: async (parked: ParkedKey) => {
+    logger.error('key parked: a message keeps failing; the key waits for a replay', { ...parked });
+    metrics.addMetric('KeysParked', MetricUnit.Count, 1);
+    await sns.send(
+      new PublishCommand({
+        TopicArn: alertTopicArn,
+        Subject: `Key ${parked.groupKey} parked`.slice(0, 99),
+        Message: JSON.stringify({ alert: 'KeyParked', ...parked }),
+        MessageAttributes: { alert: { DataType: 'String', StringValue: 'KeyParked' } },
+      }),
+    );
+  },
 });
-const projection = new ProjectionService(dynamodb, requiredEnv('PROJECTION_TABLE_NAME'));
 
 async function consumeRecord(record: SQSRecord): Promise<void> {
   const message = parseEnvelope(record.body);
-  if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED && faults !== undefined) {
-    await failIfPoison(faults, message);
-  }
-  const result = await consumer.consume(message, (m) => projection.apply(m));
+  const result = await consumer.consume(message);
   logger.info('consumed', {
     messageId: message.messageId,
     groupKey: message.groupKey,
@@ -47,6 +77,9 @@ async function consumeRecord(record: SQSRecord): Promise<void> {
   }
 }
 
-/** FIFO queue → projection, once per messageId and in order per key; failures via partial batch response. */
-export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-  processFifoBatch(event, consumeRecord, context);
+/** FIFO queue → projection, once per message and in order per key; failures via partial batch response. */
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  const response = await processFifoBatch(event, consumeRecord, context);
+  metrics.publishStoredMetrics();
+  return response;
+};

@@ -1,38 +1,67 @@
+import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
-import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import {
+  IDEMPOTENCY_STRATEGIES,
+  type IdempotencyStrategy,
+} from '../../functions/runtime/consumer/effect-strategies';
+import { ATTENTION_INDEX } from '../../functions/runtime/consumer/key-parking';
+import { BundledFunction } from './bundled-function';
+import { METRICS_NAMESPACE } from './compensation-sweeper';
 import { type DurabilityProps, DurableTable } from './durable-table';
 import { keyOrNew } from './encryption-key';
 import { validateDuration, validateRange } from './validation';
 
-/** How a consumer makes sure a message's effect happens once. */
-export type IdempotencyStrategy = 'unique';
+export type { IdempotencyStrategy };
 
 export interface IdempotentConsumerProps extends DurabilityProps {
   /** The FIFO queue to consume. */
   readonly queue: sqs.IQueue;
   /**
-   * The consumer function: it uses the runtime's `IdempotentOrderedConsumer` with the inbox table whose
-   * name, retention and claim time this construct puts in its environment (`INBOX_TABLE_NAME`,
-   * `INBOX_RETENTION_SECONDS`, `INBOX_CLAIM_SECONDS`).
+   * The consumer function. It uses the runtime's `IdempotentOrderedConsumer`; this construct puts in its environment
+   * the inbox table (`INBOX_TABLE_NAME`), the retention (`INBOX_RETENTION_SECONDS`), the claim time
+   * (`INBOX_CLAIM_SECONDS`), the strategies (`IDEMPOTENCY_STRATEGIES`), when to park (`PARK_AFTER_FAILURES`) and
+   * where to alert (`ALERT_TOPIC_ARN`).
    */
   readonly handler: lambda.Function;
+  /** Where a parked key is announced. */
+  readonly alertTopic: sns.ITopic;
   /**
-   * How the effect is made to happen once per messageId.
-   * @default 'unique'
+   * The strategy of every effect not named in `effectStrategies`:
+   * - `unique`: a conditional put of the messageId, then the effect, then the mark (any effect, even a call to
+   *   another system; a crash between effect and mark re-runs the effect once the claim expires);
+   * - `version`: the effect is conditional on its target's version being `sequence − 1` (no inbox write at all;
+   *   needs an effect that writes a versioned item);
+   * - `transaction`: inbox mark + effect in one TransactWriteItems (exactly once for DynamoDB effects).
+   * @default 'transaction'
    */
   readonly strategy?: IdempotencyStrategy;
+  /**
+   * The strategy of individual effects, by the name the consumer gives them.
+   * @default every effect uses `strategy`
+   */
+  readonly effectStrategies?: Readonly<Record<string, IdempotencyStrategy>>;
   /**
    * How long a consumed messageId is remembered (the replay horizon), 1 to 365 days. Keep it above the
    * queue's retention plus the stream's 24 hours so that any replay is recognised.
    * @default Duration.days(15)
    */
   readonly retention?: Duration;
+  /**
+   * Failed attempts of one message after which its key is parked (1 to 100); keep it below the queue's
+   * maxReceiveCount so the key is parked rather than the message dead-lettered.
+   * @default 3
+   */
+  readonly parkAfterFailures?: number;
   /**
    * Records per invocation (1 to 10 on FIFO queues).
    * @default 10
@@ -52,25 +81,35 @@ export interface IdempotentConsumerProps extends DurabilityProps {
 }
 
 /**
- * Consumes a FIFO queue so that each message's effect is applied once per messageId and in order per key:
- * an SQS event source with partial batch responses, and an inbox table (TTL `expiresAt`) holding idempotency
- * records, each key's last applied sequence, and messages held back by a gap.
+ * Consumes a FIFO queue so that each message's effects are applied once and in order per key: an SQS event source
+ * with partial batch responses; an inbox table (TTL `expiresAt`) with each key's cursor, the strategies' records,
+ * messages held back by a gap and parked keys, plus a sparse index of what needs attention; and a monitor that
+ * publishes the age of the oldest gap and the parked keys every minute.
  */
 export class IdempotentConsumer extends Construct {
   public readonly inboxTable: dynamodb.Table;
   public readonly eventSource: sources.SqsEventSource;
-  public readonly strategy: IdempotencyStrategy;
+  /** Publishes the inbox's held and parked messages as metrics. */
+  public readonly monitor: lambda.Function;
   private readonly handler: lambda.Function;
 
   constructor(scope: Construct, id: string, props: IdempotentConsumerProps) {
     super(scope, id);
     validateRange('batchSize', props.batchSize, 1, 10);
     validateRange('maxConcurrency', props.maxConcurrency, 2, 1000);
+    validateRange('parkAfterFailures', props.parkAfterFailures, 1, 100);
     validateDuration('retention', props.retention, Duration.days(1), Duration.days(365));
-    if (props.strategy !== undefined && props.strategy !== 'unique') {
-      throw new Error(`strategy must be 'unique'; got '${props.strategy}'`);
+    const strategies = { default: props.strategy ?? 'transaction', effects: { ...props.effectStrategies } };
+    for (const [name, strategy] of [
+      ['strategy', strategies.default],
+      ...Object.entries(strategies.effects),
+    ]) {
+      if (!(IDEMPOTENCY_STRATEGIES as readonly string[]).includes(strategy as string)) {
+        throw new Error(
+          `${name === 'strategy' ? 'strategy' : `effectStrategies.${name}`} must be one of ${IDEMPOTENCY_STRATEGIES.join(', ')}; got '${strategy}'`,
+        );
+      }
     }
-    this.strategy = props.strategy ?? 'unique';
     this.handler = props.handler;
 
     const key = keyOrNew(this, 'Key', props.encryptionKey, 'Encrypts the consumer inbox');
@@ -81,7 +120,15 @@ export class IdempotentConsumer extends Construct {
       timeToLiveAttribute: 'expiresAt',
       encryptionKey: key,
     }).table;
+    // Sparse: only HELD and PARKED items carry `attention`, so reading it costs O(held + parked).
+    this.inboxTable.addGlobalSecondaryIndex({
+      indexName: ATTENTION_INDEX,
+      partitionKey: { name: 'attention', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'since', type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.KEYS_ONLY,
+    });
     this.inboxTable.grantReadWriteData(props.handler);
+    props.alertTopic.grantPublish(props.handler);
 
     const retention = props.retention ?? Duration.days(15);
     // A claim must outlive the invocation that holds it, or a second delivery could run the effect concurrently.
@@ -89,7 +136,10 @@ export class IdempotentConsumer extends Construct {
     props.handler.addEnvironment('INBOX_TABLE_NAME', this.inboxTable.tableName);
     props.handler.addEnvironment('INBOX_RETENTION_SECONDS', String(retention.toSeconds()));
     props.handler.addEnvironment('INBOX_CLAIM_SECONDS', String(claimSeconds));
-    props.handler.addEnvironment('IDEMPOTENCY_STRATEGY', this.strategy);
+    props.handler.addEnvironment('IDEMPOTENCY_STRATEGIES', JSON.stringify(strategies));
+    props.handler.addEnvironment('PARK_AFTER_FAILURES', String(props.parkAfterFailures ?? 3));
+    props.handler.addEnvironment('ALERT_TOPIC_ARN', props.alertTopic.topicArn);
+    props.handler.addEnvironment('METRICS_NAMESPACE', METRICS_NAMESPACE);
 
     this.eventSource = new sources.SqsEventSource(props.queue, {
       batchSize: props.batchSize ?? 10,
@@ -97,6 +147,43 @@ export class IdempotentConsumer extends Construct {
       maxConcurrency: props.maxConcurrency ?? 10,
     });
     props.handler.addEventSource(this.eventSource);
+
+    this.monitor = new BundledFunction(this, 'Monitor', {
+      entry: fileURLToPath(new URL('../../functions/inbox-monitor/handler.ts', import.meta.url)),
+      timeout: Duration.minutes(1),
+      environment: {
+        INBOX_TABLE_NAME: this.inboxTable.tableName,
+        METRICS_NAMESPACE,
+        POWERTOOLS_SERVICE_NAME: 'inbox-monitor',
+      },
+    }).function;
+    this.inboxTable.grantReadData(this.monitor);
+    new events.Rule(this, 'MonitorSchedule', {
+      description: 'Publishes the inbox gaps and parked keys',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      targets: [new targets.LambdaFunction(this.monitor, { retryAttempts: 2 })],
+    });
+  }
+
+  private metric(service: string, name: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: name,
+      dimensionsMap: { service },
+      statistic: 'Maximum',
+      period: Duration.minutes(1),
+      ...props,
+    });
+  }
+
+  /** How long the oldest gap has been open (seconds): a message waiting for its predecessor. */
+  metricOldestHeldAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('inbox-monitor', 'OldestHeldAgeSeconds', props);
+  }
+
+  /** Keys parked and waiting for a replay. */
+  metricParkedKeys(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('inbox-monitor', 'ParkedKeys', props);
   }
 
   metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {

@@ -6,6 +6,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { CompensationSweeper } from './compensation-sweeper';
 import type { FifoChannel } from './fifo-channel';
+import type { IdempotentConsumer } from './idempotent-consumer';
 import type { OutboxRelay } from './outbox-relay';
 import type { TransactionCheckBack } from './transaction-check-back';
 import { validateDuration } from './validation';
@@ -31,6 +32,11 @@ export interface MessagingAlarmThresholds {
    * @default Duration.minutes(5)
    */
   readonly oldestOpenTransactionAge?: Duration;
+  /**
+   * Oldest message held back by a gap (waiting for its predecessor).
+   * @default Duration.minutes(5)
+   */
+  readonly oldestGapAge?: Duration;
 }
 
 export interface MessagingAlarmsProps {
@@ -44,6 +50,11 @@ export interface MessagingAlarmsProps {
    * @default no transactional messages
    */
   readonly checkBack?: TransactionCheckBack;
+  /**
+   * An idempotent consumer: alarms on its oldest open gap and on parked keys.
+   * @default none
+   */
+  readonly consumer?: IdempotentConsumer;
   /**
    * Further functions whose errors and throttles alarm, by a stable name (the relay and the sweeper are included).
    * @default none
@@ -146,6 +157,20 @@ export class MessagingAlarms extends Construct {
         props.checkBack.metricFailed({ period }),
         0,
         'The check-back gave up on transactions (alert sent per transaction). Repair: resolve them by hand.',
+      );
+    }
+    if (props.consumer !== undefined) {
+      add(
+        'OldestGapAge',
+        props.consumer.metricOldestHeldAge({ period }),
+        (thresholds.oldestGapAge ?? Duration.minutes(5)).toSeconds(),
+        'A message has waited for its predecessor longer than the threshold: a message of its key is missing.',
+      );
+      add(
+        'ParkedKeys',
+        props.consumer.metricParkedKeys({ period }),
+        0,
+        'Keys are parked: one of their messages kept failing. Repair: fix the cause, then replay the key.',
       );
     }
     const functions: Record<string, lambda.IFunction> = {

@@ -139,6 +139,10 @@ export class ReliableMessagingDemoStack extends Stack {
       queue: this.channel.queue,
       handler: consumerFunction,
       encryptionKey: key,
+      alertTopic: alerts.topic,
+      // The reference demonstrates all three strategies, one per effect (see ProjectionService).
+      strategy: 'transaction',
+      effectStrategies: { view: 'version', inventory: 'transaction', notifications: 'unique' },
     });
 
     const apiFunction = new BundledFunction(this, 'OrdersApi', {
@@ -185,6 +189,7 @@ export class ReliableMessagingDemoStack extends Stack {
       relay: this.relay,
       sweeper: this.sweeper,
       checkBack: this.checkBack,
+      consumer: this.consumer,
       functions: { OrdersApi: apiFunction, OrdersConsumer: consumerFunction, PaymentChecker: checker },
     });
 

@@ -189,6 +189,18 @@ export async function runChaos(c: Connection, options: ChaosOptions): Promise<Ch
       totals.duplicateEffects += Math.max(0, appliedNotes.length - expectedNotes);
       totals.orderViolations += appliedNotes.filter((note, i) => note !== committedNotes[i]).length;
     }
+    // The notification log (the `unique` strategy's effect): one entry per applied message, in sequence order.
+    const log = await c.dynamodb.send(
+      new GetCommand({
+        TableName: c.outputs.ProjectionTableName,
+        Key: { pk: `ORDER#${plan.orderId}`, sk: 'NOTIFICATIONS' },
+      }),
+    );
+    const entries = ((log.Item?.entries ?? []) as string[]).map((entry) => Number(entry.split(':')[0]));
+    const appliedCount = Math.min(committed, Number(cursor.Item?.lastSequence ?? 0));
+    totals.duplicateEffects += Math.max(0, entries.length - appliedCount);
+    totals.orderViolations += entries.filter((sequence, i) => sequence !== i + 1).length;
+
     const inventory = await c.api.getInventory(plan.sku);
     if (inventory.body.reserved > plan.quantity) {
       totals.duplicateEffects += Math.round((inventory.body.reserved - plan.quantity) / plan.quantity);

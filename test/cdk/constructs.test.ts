@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
 import { FifoChannel } from '../../lib/constructs/fifo-channel';
 import { IdempotentConsumer } from '../../lib/constructs/idempotent-consumer';
@@ -106,6 +107,56 @@ describe('TransactionalOutbox', () => {
 });
 
 describe('IdempotentConsumer', () => {
+  it('fails if a strategy is not one of unique, version, transaction', () => {
+    const stack = testStack();
+    const channel = new FifoChannel(stack, 'Channel');
+    expect(
+      () =>
+        new IdempotentConsumer(stack, 'Consumer', {
+          queue: channel.queue,
+          handler: someFunction(stack),
+          alertTopic: new sns.Topic(stack, 'Alerts'),
+          effectStrategies: { view: 'optimistic' as 'version' },
+        }),
+    ).toThrow("effectStrategies.view must be one of unique, version, transaction; got 'optimistic'");
+  });
+
+  it('tells the handler the strategy of each effect, when to park, and where to alert; indexes what needs attention', () => {
+    const stack = testStack();
+    const channel = new FifoChannel(stack, 'Channel');
+    new IdempotentConsumer(stack, 'Consumer', {
+      queue: channel.queue,
+      handler: someFunction(stack),
+      alertTopic: new sns.Topic(stack, 'Alerts'),
+      strategy: 'unique',
+      effectStrategies: { view: 'version' },
+      parkAfterFailures: 2,
+    });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          IDEMPOTENCY_STRATEGIES: JSON.stringify({ default: 'unique', effects: { view: 'version' } }),
+          PARK_AFTER_FAILURES: '2',
+          ALERT_TOPIC_ARN: { Ref: Match.stringLikeRegexp('^Alerts') },
+        }),
+      },
+    });
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      GlobalSecondaryIndexes: [
+        Match.objectLike({
+          IndexName: 'attention',
+          KeySchema: [
+            { AttributeName: 'attention', KeyType: 'HASH' },
+            { AttributeName: 'since', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
+  });
+
   it('fails if maxConcurrency is under 2', () => {
     const stack = testStack();
     const channel = new FifoChannel(stack, 'Channel');
@@ -114,6 +165,7 @@ describe('IdempotentConsumer', () => {
         new IdempotentConsumer(stack, 'Consumer', {
           queue: channel.queue,
           handler: someFunction(stack),
+          alertTopic: new sns.Topic(stack, 'Alerts'),
           maxConcurrency: 1,
         }),
     ).toThrow('maxConcurrency must be an integer from 2 to 1000; got 1');
@@ -127,6 +179,7 @@ describe('IdempotentConsumer', () => {
         new IdempotentConsumer(stack, 'Consumer', {
           queue: channel.queue,
           handler: someFunction(stack),
+          alertTopic: new sns.Topic(stack, 'Alerts'),
           batchSize: 11,
         }),
     ).toThrow('batchSize must be an integer from 1 to 10; got 11');
@@ -138,6 +191,7 @@ describe('IdempotentConsumer', () => {
     new IdempotentConsumer(stack, 'Consumer', {
       queue: channel.queue,
       handler: someFunction(stack),
+      alertTopic: new sns.Topic(stack, 'Alerts'),
       retention: Duration.days(20),
     });
     Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {

@@ -112,12 +112,31 @@ describe('end to end: API → outbox → relay → SQS FIFO → idempotent consu
       expect((await s.api.getInventory(sku)).body).toEqual({ sku, reserved: expected });
     }
 
+    // AND each order's notification log (the `unique` effect) has one entry per message, in sequence order
+    for (const order of plan.slice(0, 40)) {
+      const log = await s.dynamodb.send(
+        new GetCommand({
+          TableName: s.outputs.ProjectionTableName,
+          Key: { pk: `ORDER#${order.orderId}`, sk: 'NOTIFICATIONS' },
+        }),
+      );
+      const types = [
+        'OrderPlaced',
+        ...order.notes.map(() => 'OrderNoteAdded'),
+        ...(order.cancel ? ['OrderCancelled'] : []),
+      ];
+      expect(log.Item?.entries).toEqual(types.map((type, i) => `${i + 1}:${type}`));
+    }
+
     // AND the inbox has one completed record per messageId and each key's cursor at its last sequence
     for (const order of plan.slice(0, 40)) {
       const ids = messageIds.get(order.orderId)!;
       for (const messageId of ids) {
         const record = await s.dynamodb.send(
-          new GetCommand({ TableName: s.outputs.InboxTableName, Key: { pk: `MSG#${messageId}`, sk: 'MSG' } }),
+          new GetCommand({
+            TableName: s.outputs.InboxTableName,
+            Key: { pk: `MSG#${messageId}`, sk: 'EFFECT#notifications' },
+          }),
         );
         expect(record.Item).toMatchObject({ status: 'COMPLETED', groupKey: order.orderId });
       }

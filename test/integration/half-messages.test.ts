@@ -77,7 +77,7 @@ describe('transactional ("half") messages', () => {
     const inbox = await s.dynamodb.send(
       new GetCommand({
         TableName: s.outputs.InboxTableName,
-        Key: { pk: `MSG#${response.body.messageId}`, sk: 'MSG' },
+        Key: { pk: `MSG#${response.body.messageId}`, sk: 'EFFECT#notifications' },
       }),
     );
     expect(inbox.Item).toMatchObject({ status: 'COMPLETED', sequence: 2 });

@@ -152,7 +152,7 @@ describe('no message is lost: relay faults, sweeper, FAILED + alert, repair', ()
     const record = await s.dynamodb.send(
       new GetCommand({
         TableName: s.outputs.InboxTableName,
-        Key: { pk: `MSG#${placed.body.messageId}`, sk: 'MSG' },
+        Key: { pk: `MSG#${placed.body.messageId}`, sk: 'EFFECT#notifications' },
       }),
     );
     expect(record.Item).toMatchObject({ status: 'COMPLETED', groupKey: orderId });

@@ -1,4 +1,5 @@
-import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoEffect } from '../../runtime/consumer/effect-strategies';
 import type { MessageEnvelope } from '../../runtime/outbox/outbox-message';
 import type { TransactItem } from '../../runtime/outbox/outbox-writer';
 import type { OrderCancelled, OrderNoteAdded, OrderPlaced } from '../orders/order-events';
@@ -22,6 +23,7 @@ export interface InventoryLevel {
 /** Items of the projection table (keys `pk`, `sk`). */
 const viewKey = (orderId: string) => ({ pk: `ORDER#${orderId}`, sk: 'VIEW' });
 const inventoryKey = (sku: string) => ({ pk: `SKU#${sku}`, sk: 'INVENTORY' });
+const notificationsKey = (orderId: string) => ({ pk: `ORDER#${orderId}`, sk: 'NOTIFICATIONS' });
 
 export class UnknownMessageTypeError extends Error {
   constructor(type: string) {
@@ -30,20 +32,36 @@ export class UnknownMessageTypeError extends Error {
   }
 }
 
+const KNOWN_TYPES = new Set(['OrderPlaced', 'OrderNoteAdded', 'OrderCancelled', 'PaymentCaptured']);
+
 /**
- * The reference consumer's effects: an order view and inventory reservations. Each message's effect is
- * ONE DynamoDB transaction (view + every SKU it touches), so it is all-or-nothing and durable when it resolves.
+ * The reference consumer's three effects, one per idempotency strategy it demonstrates:
+ * - `view` — the order's projection; every write sets the view's version to the message's sequence, so it suits
+ *   the `version` strategy (the write is conditional on the previous version);
+ * - `inventory` — reservations per SKU, incremented and decremented (`ADD`): not idempotent by itself, so it uses the
+ *   `transaction` strategy (inbox mark + increments in one transaction);
+ * - `notifications` — a log of what the customer was told, appended to: the `unique` strategy (claim, append, mark).
+ * Each effect's writes for one message are one transaction, so an effect is all-or-nothing.
  */
 export class ProjectionService {
+  public readonly view: DynamoEffect;
+  public readonly inventory: DynamoEffect;
+  public readonly notifications: DynamoEffect;
+
   constructor(
     private readonly dynamodb: DynamoDBDocumentClient,
     private readonly projectionTableName: string,
-  ) {}
-
-  /** Applies a message's effect. */
-  async apply(message: MessageEnvelope): Promise<void> {
-    const items = this.effectOf(message);
-    await this.dynamodb.send(new TransactWriteCommand({ TransactItems: items }));
+  ) {
+    this.view = {
+      name: 'view',
+      items: (message) => this.viewItems(message),
+      versionTarget: (message) => ({
+        tableName: projectionTableName,
+        key: viewKey((message.payload as { orderId: string }).orderId),
+      }),
+    };
+    this.inventory = { name: 'inventory', items: (message) => this.inventoryItems(message) };
+    this.notifications = { name: 'notifications', items: (message) => this.notificationItems(message) };
   }
 
   async getView(orderId: string): Promise<OrderView | undefined> {
@@ -62,7 +80,19 @@ export class ProjectionService {
     return { sku, reserved: Number(response.Item?.reserved ?? 0) };
   }
 
-  private effectOf(message: MessageEnvelope): TransactItem[] {
+  /** The notifications log of an order: one entry per message, `<sequence>:<type>`, in applied order. */
+  async getNotifications(orderId: string): Promise<string[]> {
+    const response = await this.dynamodb.send(
+      new GetCommand({
+        TableName: this.projectionTableName,
+        Key: notificationsKey(orderId),
+        ConsistentRead: true,
+      }),
+    );
+    return (response.Item?.entries as string[] | undefined) ?? [];
+  }
+
+  private viewItems(message: MessageEnvelope): TransactItem[] {
     const table = this.projectionTableName;
     switch (message.type) {
       case 'OrderPlaced': {
@@ -81,54 +111,81 @@ export class ProjectionService {
               },
             },
           },
-          ...this.reserve(placed.items, +1),
         ];
       }
       case 'OrderNoteAdded': {
         const note = message.payload as OrderNoteAdded;
         return [
-          {
-            Update: {
-              TableName: table,
-              Key: viewKey(note.orderId),
-              UpdateExpression:
-                'SET notes = list_append(if_not_exists(notes, :empty), :note), version = :version',
-              ExpressionAttributeValues: { ':empty': [], ':note': [note.text], ':version': message.sequence },
+          this.viewUpdate(
+            note.orderId,
+            message.sequence,
+            'notes = list_append(if_not_exists(notes, :empty), :note)',
+            {
+              ':empty': [],
+              ':note': [note.text],
             },
-          },
+          ),
         ];
       }
       case 'OrderCancelled': {
         const cancelled = message.payload as OrderCancelled;
         return [
-          {
-            Update: {
-              TableName: table,
-              Key: viewKey(cancelled.orderId),
-              UpdateExpression: 'SET #status = :cancelled, version = :version',
-              ExpressionAttributeNames: { '#status': 'status' },
-              ExpressionAttributeValues: { ':cancelled': 'CANCELLED', ':version': message.sequence },
-            },
-          },
-          ...this.reserve(cancelled.items, -1),
+          this.viewUpdate(cancelled.orderId, message.sequence, '#status = :cancelled', {
+            ':cancelled': 'CANCELLED',
+          }),
         ];
       }
       case 'PaymentCaptured': {
         const payment = message.payload as PaymentCaptured;
-        return [
-          {
-            Update: {
-              TableName: table,
-              Key: viewKey(payment.orderId),
-              UpdateExpression: 'SET paid = :paid, version = :version',
-              ExpressionAttributeValues: { ':paid': true, ':version': message.sequence },
-            },
-          },
-        ];
+        return [this.viewUpdate(payment.orderId, message.sequence, 'paid = :paid', { ':paid': true })];
       }
       default:
         throw new UnknownMessageTypeError(message.type);
     }
+  }
+
+  private viewUpdate(
+    orderId: string,
+    sequence: number,
+    set: string,
+    values: Record<string, unknown>,
+  ): TransactItem {
+    return {
+      Update: {
+        TableName: this.projectionTableName,
+        Key: viewKey(orderId),
+        UpdateExpression: `SET ${set}, version = :version`,
+        ...(set.includes('#status') ? { ExpressionAttributeNames: { '#status': 'status' } } : {}),
+        ExpressionAttributeValues: { ...values, ':version': sequence },
+      },
+    };
+  }
+
+  private inventoryItems(message: MessageEnvelope): TransactItem[] {
+    switch (message.type) {
+      case 'OrderPlaced':
+        return this.reserve((message.payload as OrderPlaced).items, +1);
+      case 'OrderCancelled':
+        return this.reserve((message.payload as OrderCancelled).items, -1);
+      default:
+        if (!KNOWN_TYPES.has(message.type)) throw new UnknownMessageTypeError(message.type);
+        return [];
+    }
+  }
+
+  private notificationItems(message: MessageEnvelope): TransactItem[] {
+    if (!KNOWN_TYPES.has(message.type)) throw new UnknownMessageTypeError(message.type);
+    const orderId = (message.payload as { orderId: string }).orderId;
+    return [
+      {
+        Update: {
+          TableName: this.projectionTableName,
+          Key: notificationsKey(orderId),
+          UpdateExpression: 'SET entries = list_append(if_not_exists(entries, :empty), :entry)',
+          ExpressionAttributeValues: { ':empty': [], ':entry': [`${message.sequence}:${message.type}`] },
+        },
+      },
+    ];
   }
 
   /** One update per SKU (quantities of repeated SKUs are summed: a transaction may touch an item once). */

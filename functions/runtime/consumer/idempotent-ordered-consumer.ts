@@ -1,26 +1,28 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  TransactWriteCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { MessageInProgressError, ReliableMessagingError } from '../errors';
+import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ReliableMessagingError } from '../errors';
 import type { MessageEnvelope } from '../outbox/outbox-message';
 import type { TransactItem } from '../outbox/outbox-writer';
+import {
+  applyEffect,
+  type DynamoEffect,
+  type EffectGuardOptions,
+  type IdempotencyStrategy,
+} from './effect-strategies';
 import { inboxKeys } from './inbox-keys';
 
 const MAX_MARK_ATTEMPTS = 5;
 
 /** What happened to one delivery. */
 export type ConsumeOutcome =
-  /** The effect was applied (and, with it, any held-back successors: see `released`). */
+  /** The effects were applied (and, with them, any held-back successors: see `released`). */
   | 'APPLIED'
-  /** Already applied (same messageId, or a sequence at or below the key's cursor): acknowledged, no effect. */
+  /** Already applied (a sequence at or below the key's cursor): acknowledged, no effect. */
   | 'DUPLICATE'
   /** Arrived ahead of a missing predecessor: stored durably in the inbox, acknowledged, applied later. */
-  | 'HELD';
+  | 'HELD'
+  /** Its key is parked (this message kept failing, or an earlier one did): stored durably, acknowledged. */
+  | 'PARKED';
 
 export interface ConsumeResult {
   readonly outcome: ConsumeOutcome;
@@ -28,23 +30,41 @@ export interface ConsumeResult {
   readonly released: readonly number[];
 }
 
-/** The business effect. It must be durable when the promise resolves; throw to have the message retried. */
-export type Effect<TPayload> = (message: MessageEnvelope<TPayload>) => Promise<void>;
-
-export interface IdempotentOrderedConsumerOptions {
-  readonly dynamodb: DynamoDBDocumentClient;
-  readonly inboxTableName: string;
-  /** How long a messageId is remembered after its effect (the replay horizon). */
-  readonly retentionSeconds: number;
-  /**
-   * How long a claim blocks other deliveries of the same message while its effect runs. After it, a
-   * delivery may take over a claim whose holder died. Set it above the function timeout.
-   */
-  readonly claimSeconds: number;
-  readonly clock?: () => Date;
+/** An effect with the strategy that makes it happen once. */
+export interface GuardedEffect<TPayload = unknown> {
+  readonly effect: DynamoEffect<TPayload>;
+  readonly strategy: IdempotencyStrategy;
 }
 
-/** The effect's precondition no longer holds: the key's cursor moved under us (a concurrent delivery). */
+/** A key parked because one of its messages kept failing. */
+export interface ParkedKey {
+  readonly groupKey: string;
+  readonly sequence: number;
+  readonly messageId: string;
+  readonly type: string;
+  readonly failures: number;
+  readonly error: string;
+}
+
+export interface IdempotentOrderedConsumerOptions extends EffectGuardOptions {
+  /** The effects of every message, applied in this order, each under its strategy. */
+  readonly effects: readonly GuardedEffect[];
+  /**
+   * Failed attempts of one message after which its key is parked (keep it below the queue's maxReceiveCount).
+   * @default 3
+   */
+  readonly parkAfterFailures?: number;
+  /**
+   * Runs before a message's effects, as part of them: what it throws counts as a failure of the message (it is
+   * where a test stack injects its poison message).
+   * @default nothing
+   */
+  readonly beforeEffects?: (message: MessageEnvelope) => Promise<void>;
+  /** Told once when a key becomes parked (send the alert here). */
+  readonly onParked?: (parked: ParkedKey) => Promise<void>;
+}
+
+/** The key's cursor moved under us (a concurrent delivery of the same key). */
 export class CursorMovedError extends ReliableMessagingError {
   constructor(groupKey: string, sequence: number, options?: { cause?: unknown }) {
     super(
@@ -58,44 +78,51 @@ export class CursorMovedError extends ReliableMessagingError {
 interface Cursor {
   readonly lastSequence: number;
   readonly heldCount: number;
+  readonly parked: boolean;
 }
 
 /**
- * Applies each message's effect at most once per messageId (the `unique` strategy of design invariant 4)
- * and in sequence order per key (invariant 6).
+ * Applies each message's effects once and in sequence order per key (design invariants 4 to 6).
  *
- * For a message of sequence n of key k, with the key's cursor at c:
- * - n ≤ c: a duplicate, acknowledged without effect (held successors of c left by an interrupted release
- *   are released first);
- * - n > c + 1: a gap; the message is stored in the inbox and acknowledged, and applied once c reaches n − 1;
- * - n = c + 1: the messageId is claimed with a conditional put (attribute_not_exists, or an expired claim),
- *   the effect runs, then one transaction marks the message done and moves the cursor to n (conditional on c).
- *   Then any held successor n + 1, n + 2, … is applied the same way.
+ * Order is kept by a cursor per key, the last applied sequence c. For message n of key k:
+ * - n ≤ c: a duplicate, acknowledged without effect (held successors of c left by an interrupted release are
+ *   released first);
+ * - the key is parked: the message joins the parked set (stored, acknowledged) until the key is replayed;
+ * - n > c + 1: a gap; the message is stored in the inbox (HELD) and acknowledged, and applied once c reaches n − 1;
+ * - n = c + 1: every effect is applied under its strategy, then the cursor moves to n (conditional on c), then held
+ *   successors n + 1, n + 2, … are applied the same way.
  *
- * If the effect throws, the claim is released and the error propagates, so the delivery is retried. A
- * process that dies between effect and mark leaves a claim that expires after `claimSeconds`; the effect
- * then runs again, so an effect used with this strategy should tolerate a rare re-run after a crash.
+ * Each effect is idempotent on its own (`unique`, `version` or `transaction`), so a delivery that dies between the
+ * effects and the cursor is simply applied again: the effects already done answer DUPLICATE and the cursor moves.
+ * A message whose effects fail `parkAfterFailures` times parks its key: it and every later message of the key
+ * are stored and acknowledged, other keys keep flowing, and `onParked` raises the alert.
  */
 export class IdempotentOrderedConsumer {
   private readonly clock: () => Date;
+  private readonly parkAfterFailures: number;
 
   constructor(private readonly options: IdempotentOrderedConsumerOptions) {
     this.clock = options.clock ?? (() => new Date());
+    this.parkAfterFailures = options.parkAfterFailures ?? 3;
+    if (!Number.isInteger(this.parkAfterFailures) || this.parkAfterFailures < 1) {
+      throw new RangeError(`parkAfterFailures must be an integer ≥ 1; got ${this.parkAfterFailures}`);
+    }
   }
 
-  async consume<TPayload>(
-    message: MessageEnvelope<TPayload>,
-    effect: Effect<TPayload>,
-  ): Promise<ConsumeResult> {
+  async consume(message: MessageEnvelope): Promise<ConsumeResult> {
     const cursor = await this.readCursor(message.groupKey);
     if (message.sequence <= cursor.lastSequence) {
       // A redelivery after a failed or interrupted release (effect error, crash): finish releasing what is
       // held behind the cursor, else nothing would ever release it (the held messages were acknowledged).
       const released =
-        cursor.heldCount > 0
-          ? await this.releaseHeld({ ...message, sequence: cursor.lastSequence }, effect)
+        cursor.heldCount > 0 && !cursor.parked
+          ? await this.releaseHeld(message.groupKey, cursor.lastSequence)
           : [];
       return { outcome: 'DUPLICATE', released };
+    }
+    if (cursor.parked) {
+      await this.park(message, 'its key is parked', undefined);
+      return { outcome: 'PARKED', released: [] };
     }
     if (message.sequence > cursor.lastSequence + 1) {
       await this.hold(message);
@@ -107,9 +134,9 @@ export class IdempotentOrderedConsumer {
       cursor.heldCount > 0 && (await this.readHeld(message.groupKey, message.sequence)) !== undefined
         ? message.sequence
         : undefined;
-    const heldCount = await this.applyOnce(message, effect, heldSequence, cursor.heldCount);
-    if (heldCount === undefined) return { outcome: 'DUPLICATE', released: [] };
-    const released = heldCount > 0 ? await this.releaseHeld(message, effect) : [];
+    const heldCount = await this.applyNext(message, heldSequence, cursor.heldCount);
+    if (heldCount === 'PARKED') return { outcome: 'PARKED', released: [] };
+    const released = heldCount > 0 ? await this.releaseHeld(message.groupKey, message.sequence) : [];
     return { outcome: 'APPLIED', released };
   }
 
@@ -124,12 +151,104 @@ export class IdempotentOrderedConsumer {
     return {
       lastSequence: Number(response.Item?.lastSequence ?? 0),
       heldCount: Number(response.Item?.heldCount ?? 0),
+      parked: response.Item?.parked === true,
     };
   }
 
-  /** Stores a message that arrived ahead of its predecessor; idempotent for redeliveries. */
-  private async hold(message: MessageEnvelope<unknown>): Promise<void> {
+  /**
+   * Applies the effects of the next message of its key, then moves the cursor. Returns the key's held count
+   * after the move, or PARKED when the message failed too often and parked its key.
+   */
+  private async applyNext(
+    message: MessageEnvelope,
+    heldSequence: number | undefined,
+    seenHeldCount: number,
+  ): Promise<number | 'PARKED'> {
+    try {
+      await this.options.beforeEffects?.(message);
+      for (const { effect, strategy } of this.options.effects) {
+        await applyEffect(effect, strategy, message, this.options);
+      }
+    } catch (error) {
+      const failures = await this.countFailure(message);
+      if (failures < this.parkAfterFailures) throw error;
+      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      await this.park(message, reason, heldSequence, failures);
+      return 'PARKED';
+    }
+    return this.advance(message, heldSequence, seenHeldCount);
+  }
+
+  /**
+   * Moves the cursor from n − 1 to n (and removes the held copy the message came from), in one transaction. The
+   * transaction is also conditional on the held count we last saw, so a message held back concurrently (while the
+   * effects ran) is noticed: we re-read the cursor and commit again, and the caller releases what is held.
+   */
+  private async advance(
+    message: MessageEnvelope,
+    heldSequence: number | undefined,
+    seenHeldCount: number,
+  ): Promise<number> {
+    let heldCount = seenHeldCount;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.options.dynamodb.send(
+          new TransactWriteCommand({ TransactItems: this.advanceItems(message, heldSequence, heldCount) }),
+        );
+        return heldSequence === undefined ? heldCount : heldCount - 1;
+      } catch (error) {
+        const cursorConditionFailed =
+          error instanceof TransactionCanceledException &&
+          error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed';
+        if (!cursorConditionFailed) throw error;
+        const cursor = await this.readCursor(message.groupKey);
+        if (cursor.lastSequence !== message.sequence - 1 || attempt >= MAX_MARK_ATTEMPTS) {
+          throw new CursorMovedError(message.groupKey, message.sequence, { cause: error });
+        }
+        heldCount = cursor.heldCount;
+      }
+    }
+  }
+
+  private advanceItems(
+    message: MessageEnvelope,
+    heldSequence: number | undefined,
+    heldCount: number,
+  ): TransactItem[] {
     const table = this.options.inboxTableName;
+    const now = this.clock().toISOString();
+    const fromHeld = heldSequence !== undefined;
+    const first = message.sequence === 1;
+    return [
+      {
+        Update: {
+          TableName: table,
+          Key: inboxKeys.cursor(message.groupKey),
+          UpdateExpression: fromHeld
+            ? 'SET lastSequence = :sequence, updatedAt = :now ADD heldCount :minusOne'
+            : 'SET lastSequence = :sequence, updatedAt = :now',
+          ConditionExpression: `${first ? 'attribute_not_exists(lastSequence)' : 'lastSequence = :previous'} AND ${
+            heldCount === 0 ? '(attribute_not_exists(heldCount) OR heldCount = :held)' : 'heldCount = :held'
+          }`,
+          ExpressionAttributeValues: {
+            ':sequence': message.sequence,
+            ':now': now,
+            ':held': heldCount,
+            ...(first ? {} : { ':previous': message.sequence - 1 }),
+            ...(fromHeld ? { ':minusOne': -1 } : {}),
+          },
+        },
+      },
+      ...(fromHeld
+        ? [{ Delete: { TableName: table, Key: inboxKeys.held(message.groupKey, heldSequence) } }]
+        : []),
+    ];
+  }
+
+  /** Stores a message that arrived ahead of its predecessor; idempotent for redeliveries. */
+  private async hold(message: MessageEnvelope): Promise<void> {
+    const table = this.options.inboxTableName;
+    const now = this.clock().toISOString();
     try {
       await this.options.dynamodb.send(
         new TransactWriteCommand({
@@ -140,7 +259,9 @@ export class IdempotentOrderedConsumer {
                 Item: {
                   ...inboxKeys.held(message.groupKey, message.sequence),
                   message: JSON.stringify(message),
-                  heldAt: this.clock().toISOString(),
+                  heldAt: now,
+                  attention: 'HELD',
+                  since: now,
                 },
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
@@ -169,166 +290,21 @@ export class IdempotentOrderedConsumer {
     }
   }
 
-  /**
-   * Claims the messageId, runs the effect, then marks it done and moves the cursor in one transaction.
-   * `heldSequence` is set when the message comes from the held set, whose item is removed in that transaction.
-   * Returns the key's held count after the commit, or undefined when the message had already been applied.
-   */
-  private async applyOnce<TPayload>(
-    message: MessageEnvelope<TPayload>,
-    effect: Effect<TPayload>,
-    heldSequence: number | undefined,
-    seenHeldCount: number,
-  ): Promise<number | undefined> {
-    const claimed = await this.claim(message);
-    if (!claimed) return undefined;
-    try {
-      await effect(message);
-    } catch (error) {
-      await this.releaseClaim(message).catch(() => undefined);
-      throw error;
-    }
-    return this.markDone(message, heldSequence, seenHeldCount);
-  }
-
-  private async claim(message: MessageEnvelope<unknown>): Promise<boolean> {
-    const nowSeconds = Math.floor(this.clock().getTime() / 1000);
-    try {
-      await this.options.dynamodb.send(
-        new PutCommand({
-          TableName: this.options.inboxTableName,
-          Item: {
-            ...inboxKeys.message(message.messageId),
-            status: 'IN_PROGRESS',
-            groupKey: message.groupKey,
-            sequence: message.sequence,
-            claimExpiresAt: nowSeconds + this.options.claimSeconds,
-            expiresAt: nowSeconds + this.options.retentionSeconds,
-          },
-          ConditionExpression:
-            'attribute_not_exists(pk) OR (#status = :inProgress AND claimExpiresAt < :now)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':inProgress': 'IN_PROGRESS', ':now': nowSeconds },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      if (error.Item?.status?.S === 'COMPLETED') return false;
-      throw new MessageInProgressError(message.messageId);
-    }
-  }
-
-  private async releaseClaim(message: MessageEnvelope<unknown>): Promise<void> {
-    await this.options.dynamodb.send(
-      new DeleteCommand({
-        TableName: this.options.inboxTableName,
-        Key: inboxKeys.message(message.messageId),
-        ConditionExpression: '#status = :inProgress',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':inProgress': 'IN_PROGRESS' },
-      }),
-    );
-  }
-
-  /**
-   * Marks the message done and moves the cursor from n − 1 to n, in one transaction. The transaction is
-   * also conditional on the held count we last saw, so a message held back concurrently (while the effect
-   * ran) is noticed: we re-read the cursor and commit again, and the caller releases what is held.
-   */
-  private async markDone(
-    message: MessageEnvelope<unknown>,
-    heldSequence: number | undefined,
-    seenHeldCount: number,
-  ): Promise<number> {
-    let heldCount = seenHeldCount;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.options.dynamodb.send(
-          new TransactWriteCommand({ TransactItems: this.doneItems(message, heldSequence, heldCount) }),
-        );
-        return heldSequence === undefined ? heldCount : heldCount - 1;
-      } catch (error) {
-        const cursorConditionFailed =
-          error instanceof TransactionCanceledException &&
-          error.CancellationReasons?.[1]?.Code === 'ConditionalCheckFailed';
-        if (!cursorConditionFailed) throw error;
-        const cursor = await this.readCursor(message.groupKey);
-        if (cursor.lastSequence !== message.sequence - 1 || attempt >= MAX_MARK_ATTEMPTS) {
-          throw new CursorMovedError(message.groupKey, message.sequence, { cause: error });
-        }
-        heldCount = cursor.heldCount;
-      }
-    }
-  }
-
-  private doneItems(
-    message: MessageEnvelope<unknown>,
-    heldSequence: number | undefined,
-    heldCount: number,
-  ): TransactItem[] {
-    const table = this.options.inboxTableName;
-    const now = this.clock().toISOString();
-    const fromHeld = heldSequence !== undefined;
-    const first = message.sequence === 1;
-    return [
-      {
-        Update: {
-          TableName: table,
-          Key: inboxKeys.message(message.messageId),
-          UpdateExpression: 'SET #status = :completed, completedAt = :now REMOVE claimExpiresAt',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':completed': 'COMPLETED', ':now': now },
-        },
-      },
-      {
-        Update: {
-          TableName: table,
-          Key: inboxKeys.cursor(message.groupKey),
-          UpdateExpression: fromHeld
-            ? 'SET lastSequence = :sequence, updatedAt = :now ADD heldCount :minusOne'
-            : 'SET lastSequence = :sequence, updatedAt = :now',
-          ConditionExpression: `${first ? 'attribute_not_exists(lastSequence)' : 'lastSequence = :previous'} AND ${
-            heldCount === 0 ? '(attribute_not_exists(heldCount) OR heldCount = :held)' : 'heldCount = :held'
-          }`,
-          ExpressionAttributeValues: {
-            ':sequence': message.sequence,
-            ':now': now,
-            ':held': heldCount,
-            ...(first ? {} : { ':previous': message.sequence - 1 }),
-            ...(fromHeld ? { ':minusOne': -1 } : {}),
-          },
-        },
-      },
-      ...(fromHeld
-        ? [{ Delete: { TableName: table, Key: inboxKeys.held(message.groupKey, heldSequence) } }]
-        : []),
-    ];
-  }
-
-  /** Applies the held successors of `message`, in order, for as long as the next one is there. */
-  private async releaseHeld<TPayload>(
-    message: MessageEnvelope<TPayload>,
-    effect: Effect<TPayload>,
-  ): Promise<number[]> {
+  /** Applies the held successors of `after`, in order, for as long as the next one is there. */
+  private async releaseHeld(groupKey: string, after: number): Promise<number[]> {
     const released: number[] = [];
-    for (let next = message.sequence + 1; ; next++) {
-      const held = await this.readHeld<TPayload>(message.groupKey, next);
+    for (let next = after + 1; ; next++) {
+      const held = await this.readHeld(groupKey, next);
       if (held === undefined) return released;
-      const cursor = await this.readCursor(message.groupKey);
-      if (cursor.lastSequence !== next - 1) return released; // another delivery is releasing them
-      const heldCount = await this.applyOnce(held, effect, next, cursor.heldCount);
-      // Already applied by another path: still move the cursor past it and drop the held copy.
-      if (heldCount === undefined) await this.skipHeld(held, next);
+      const cursor = await this.readCursor(groupKey);
+      if (cursor.lastSequence !== next - 1 || cursor.parked) return released; // another delivery is on it
+      const heldCount = await this.applyNext(held, next, cursor.heldCount);
+      if (heldCount === 'PARKED') return released;
       released.push(next);
     }
   }
 
-  private async readHeld<TPayload>(
-    groupKey: string,
-    sequence: number,
-  ): Promise<MessageEnvelope<TPayload> | undefined> {
+  private async readHeld(groupKey: string, sequence: number): Promise<MessageEnvelope | undefined> {
     const response = await this.options.dynamodb.send(
       new GetCommand({
         TableName: this.options.inboxTableName,
@@ -338,30 +314,99 @@ export class IdempotentOrderedConsumer {
     );
     return response.Item === undefined
       ? undefined
-      : (JSON.parse(String(response.Item.message)) as MessageEnvelope<TPayload>);
+      : (JSON.parse(String(response.Item.message)) as MessageEnvelope);
   }
 
-  private async skipHeld(message: MessageEnvelope<unknown>, sequence: number): Promise<void> {
+  /** Counts a failed attempt of the message's effects; returns the count so far. */
+  private async countFailure(message: MessageEnvelope): Promise<number> {
+    const nowSeconds = Math.floor(this.clock().getTime() / 1000);
+    const response = await this.options.dynamodb.send(
+      new UpdateCommand({
+        TableName: this.options.inboxTableName,
+        Key: inboxKeys.failures(message.messageId),
+        UpdateExpression: 'ADD failures :one SET expiresAt = :expires',
+        ExpressionAttributeValues: { ':one': 1, ':expires': nowSeconds + this.options.retentionSeconds },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return Number(response.Attributes?.failures ?? 1);
+  }
+
+  /**
+   * Parks the message (and, through the cursor's flag, every later message of its key): the flag first, then the
+   * message, so a crash in between leaves the message unacknowledged and it is parked on its next delivery.
+   */
+  private async park(
+    message: MessageEnvelope,
+    reason: string,
+    heldSequence: number | undefined,
+    failures = 0,
+  ): Promise<void> {
     const table = this.options.inboxTableName;
+    const now = this.clock().toISOString();
+    let firstPark = true;
+    try {
+      await this.options.dynamodb.send(
+        new UpdateCommand({
+          TableName: table,
+          Key: inboxKeys.cursor(message.groupKey),
+          UpdateExpression:
+            'SET parked = :true, parkedAt = :now, parkedSequence = :sequence, parkedReason = :reason',
+          ConditionExpression: 'attribute_not_exists(parked) OR parked = :false',
+          ExpressionAttributeValues: {
+            ':true': true,
+            ':false': false,
+            ':now': now,
+            ':sequence': message.sequence,
+            ':reason': reason.slice(0, 1000),
+          },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      firstPark = false;
+    }
     await this.options.dynamodb.send(
       new TransactWriteCommand({
         TransactItems: [
           {
-            Update: {
+            Put: {
               TableName: table,
-              Key: inboxKeys.cursor(message.groupKey),
-              UpdateExpression: 'SET lastSequence = :sequence ADD heldCount :minusOne',
-              ConditionExpression: 'lastSequence = :previous',
-              ExpressionAttributeValues: {
-                ':sequence': sequence,
-                ':previous': sequence - 1,
-                ':minusOne': -1,
+              Item: {
+                ...inboxKeys.parked(message.groupKey, message.sequence),
+                message: JSON.stringify(message),
+                parkedAt: now,
+                reason: reason.slice(0, 1000),
+                attention: 'PARKED',
+                since: now,
               },
             },
           },
-          { Delete: { TableName: table, Key: inboxKeys.held(message.groupKey, sequence) } },
+          ...(heldSequence === undefined
+            ? []
+            : [
+                { Delete: { TableName: table, Key: inboxKeys.held(message.groupKey, heldSequence) } },
+                {
+                  Update: {
+                    TableName: table,
+                    Key: inboxKeys.cursor(message.groupKey),
+                    UpdateExpression: 'ADD heldCount :minusOne',
+                    ExpressionAttributeValues: { ':minusOne': -1 },
+                  },
+                },
+              ]),
         ],
       }),
     );
+    if (firstPark) {
+      await this.options.onParked?.({
+        groupKey: message.groupKey,
+        sequence: message.sequence,
+        messageId: message.messageId,
+        type: message.type,
+        failures,
+        error: reason,
+      });
+    }
   }
 }

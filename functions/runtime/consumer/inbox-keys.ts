@@ -6,7 +6,15 @@
  */
 export const inboxKeys = {
   message: (messageId: string) => ({ pk: `MSG#${messageId}`, sk: 'MSG' }),
+  /** A message's record for one of its effects (the `unique` and `transaction` strategies). */
+  effect: (messageId: string, effect: string) => ({ pk: `MSG#${messageId}`, sk: `EFFECT#${effect}` }),
+  /** How often a message's effects failed (decides when a key is parked). */
+  failures: (messageId: string) => ({ pk: `MSG#${messageId}`, sk: 'FAILURES' }),
   cursor: (groupKey: string) => ({ pk: `KEY#${groupKey}`, sk: 'CURSOR' }),
+  parked: (groupKey: string, sequence: number) => ({
+    pk: `KEY#${groupKey}`,
+    sk: `PARKED#${String(sequence).padStart(15, '0')}`,
+  }),
   held: (groupKey: string, sequence: number) => ({
     pk: `KEY#${groupKey}`,
     sk: `HELD#${String(sequence).padStart(15, '0')}`,

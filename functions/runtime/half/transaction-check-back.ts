@@ -90,11 +90,11 @@ export class TransactionCheckBack {
       totals.checked++;
       const result = await this.ask(leased);
       if (result === 'COMMIT') {
-        if (await this.resolve(() => this.options.producer.commit(leased.transactionId, 'check-back')))
-          totals.committed++;
+        const commit = () => this.options.producer.commit(leased.transactionId, 'check-back');
+        if (await this.resolve(async () => !(await commit()).alreadyCommitted)) totals.committed++;
       } else if (result === 'ROLLBACK') {
-        if (await this.resolve(() => this.options.producer.rollback(leased.transactionId, 'check-back')))
-          totals.rolledBack++;
+        const rollback = () => this.options.producer.rollback(leased.transactionId, 'check-back');
+        if (await this.resolve(async () => !(await rollback()).alreadyRolledBack)) totals.rolledBack++;
       } else {
         totals.unknown++;
         if (leased.checkCount >= this.policy.maxChecks) {
@@ -187,10 +187,9 @@ export class TransactionCheckBack {
   }
 
   /** Runs a commit or rollback; false when the producer (or an operator) resolved the transaction first. */
-  private async resolve(action: () => Promise<unknown>): Promise<boolean> {
+  private async resolve(action: () => Promise<boolean>): Promise<boolean> {
     try {
-      await action();
-      return true;
+      return await action();
     } catch (error) {
       if (error instanceof TransactionNotOpenError) return false;
       throw error;

@@ -1,0 +1,25 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { documentClient } from '../runtime/clients';
+import { type InboxReport, inspectInbox } from '../runtime/consumer/inbox-monitor';
+import { requiredEnv } from '../runtime/errors';
+
+const logger = new Logger({ serviceName: 'inbox-monitor' });
+const metrics = new Metrics({
+  namespace: process.env.METRICS_NAMESPACE ?? 'ReliableMessaging',
+  serviceName: 'inbox-monitor',
+});
+const dynamodb = documentClient();
+const inboxTableName = requiredEnv('INBOX_TABLE_NAME');
+
+/** Scheduled: publishes how long gaps have been open and what is parked, for the alarms. */
+export const handler = async (): Promise<InboxReport> => {
+  const report = await inspectInbox(dynamodb, inboxTableName);
+  metrics.addMetric('HeldMessages', MetricUnit.Count, report.heldMessages);
+  metrics.addMetric('OldestHeldAgeSeconds', MetricUnit.Seconds, report.oldestHeldAgeSeconds);
+  metrics.addMetric('ParkedMessages', MetricUnit.Count, report.parkedMessages);
+  metrics.addMetric('ParkedKeys', MetricUnit.Count, report.parkedKeys);
+  metrics.publishStoredMetrics();
+  logger.info('inbox inspected', { ...report });
+  return report;
+};
