@@ -52,6 +52,7 @@ new ReliableMessagingDemoStack(app, 'ReliableMessagingDemo', {
             checkerTimeout: Duration.seconds(3),
           },
           queueVisibilityTimeout: Duration.seconds(20),
+          parkAfterFailures: 2,
           consumerTimeout: Duration.seconds(15),
         },
       }

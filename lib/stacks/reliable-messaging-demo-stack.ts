@@ -51,6 +51,8 @@ export interface DemoTiming {
   readonly checkBack?: Pick<TransactionCheckBackProps, 'checkInterval' | 'maxChecks' | 'checkerTimeout'>;
   /** The queue's visibility timeout: how soon a failed delivery is retried. @default Duration.minutes(3) */
   readonly queueVisibilityTimeout?: Duration;
+  /** Failed attempts of one message before its key is parked. @default 3 */
+  readonly parkAfterFailures?: number;
   /** The consumer function's timeout (must stay under the visibility timeout). @default Duration.seconds(30) */
   readonly consumerTimeout?: Duration;
 }
@@ -143,6 +145,7 @@ export class ReliableMessagingDemoStack extends Stack {
       // The reference demonstrates all three strategies, one per effect (see ProjectionService).
       strategy: 'transaction',
       effectStrategies: { view: 'version', inventory: 'transaction', notifications: 'unique' },
+      parkAfterFailures: timing.parkAfterFailures,
     });
 
     const apiFunction = new BundledFunction(this, 'OrdersApi', {

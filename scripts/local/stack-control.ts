@@ -3,6 +3,7 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type ReplayResult, replayKey } from '../../functions/runtime/consumer/key-parking';
 import type { FaultConfig } from '../../functions/runtime/faults/fault-config';
 import type { CheckBackReport } from '../../functions/runtime/half/transaction-check-back';
 import { TransactionalProducer } from '../../functions/runtime/half/transactional-producer';
@@ -68,6 +69,19 @@ export async function checkBackNow(c: Connection): Promise<CheckBackReport> {
   const text = new TextDecoder().decode(response.Payload);
   if (response.FunctionError) throw new Error(`check-back failed: ${text}`);
   return (JSON.parse(text) as CheckBackReport[])[0]!;
+}
+
+/** Replays a parked key of the deployed stack (what `ops replay --key` does). */
+export function replayParkedKey(c: Connection, groupKey: string): Promise<ReplayResult> {
+  return replayKey(
+    {
+      dynamodb: c.dynamodb,
+      sqs: c.sqs,
+      inboxTableName: c.outputs.InboxTableName,
+      queueUrl: c.outputs.QueueUrl,
+    },
+    groupKey,
+  );
 }
 
 /** The transactional producer of the deployed stack, as an operator's tool uses it (resolve by hand). */
