@@ -35,6 +35,8 @@ const checkBack = new TransactionCheckBack({
     requiredEnv('CHECKER_FUNCTION_NAME'),
   ),
   policy: { checkIntervalSeconds: intervalSeconds, maxChecks: Number(requiredEnv('MAX_CHECKS')) },
+  onError: (transactionId, error) =>
+    logger.warn('could not resolve a transaction', { transactionId, error: error as Error }),
   onFailed: (failed) => logger.error('transaction FAILED: the checker never gave an answer', { ...failed }),
 });
 

@@ -110,6 +110,7 @@ function report(changes: Partial<CheckBackReport>): CheckBackReport {
     committed: 0,
     rolledBack: 0,
     unknown: 0,
+    errors: 0,
     failed: 0,
     ...changes,
   };
@@ -364,6 +365,29 @@ describe('TransactionCheckBack.checkOnce', () => {
         expect.objectContaining({ sequence: 2, messageId, type: 'PaymentCaptured', status: 'PENDING' }),
       ]);
       expect(db.item(ORDERS_TABLE, { orderId: 'order-1' })).toMatchObject({ version: 2, paid: true });
+    });
+
+    it('goes on with the other transactions when one cannot be committed, and makes that one FAILED after the last check', async () => {
+      // GIVEN two due transactions, the first of which lost its aggregate
+      await prepare('tx-1', 'order-1');
+      await prepare('tx-2', 'order-2');
+      db.remove(ORDERS_TABLE, { orderId: 'order-1' });
+      advance(PREPARE_TIMEOUT);
+      answers = ['COMMIT'];
+
+      // WHEN the check-back passes as often as it may check
+      const first = await newCheckBack().checkOnce();
+      for (let check = 2; check <= POLICY.maxChecks; check++) {
+        advance(POLICY.checkIntervalSeconds);
+        await newCheckBack().checkOnce();
+      }
+
+      // THEN the second transaction was committed in the first pass despite the first one's error
+      expect(first).toMatchObject({ checked: 2, committed: 1, errors: 1 });
+      expect(halfOf('tx-2')).toMatchObject({ status: 'COMMITTED' });
+      // AND the first one is FAILED after its last check, with an alert, never silently left open
+      expect(halfOf('tx-1')).toMatchObject({ status: 'FAILED', checkCount: POLICY.maxChecks });
+      expect(failedLog.map((failed) => failed.transactionId)).toEqual(['tx-1']);
     });
 
     it('ROLLBACK rolls back, resolved by the check-back, and writes no message', async () => {

@@ -29,6 +29,8 @@ export interface TransactionCheckBackOptions {
   readonly checker: (request: TransactionCheckRequest) => Promise<CheckResult>;
   readonly policy?: Partial<CheckBackPolicy>;
   readonly clock?: () => Date;
+  /** Told of each transaction whose commit or rollback failed (it is checked again at the next interval). */
+  readonly onError?: (transactionId: string, error: unknown) => void;
   /** Told of each transaction given up on (log it as an error). */
   readonly onFailed?: (failed: FailedTransaction) => void;
 }
@@ -52,6 +54,8 @@ export interface CheckBackReport {
   readonly committed: number;
   readonly rolledBack: number;
   readonly unknown: number;
+  /** Transactions whose resolution failed this pass (see `onError`). */
+  readonly errors: number;
   /** Transactions this pass turned FAILED (each with an error log and an SNS alert). */
   readonly failed: number;
 }
@@ -83,23 +87,32 @@ export class TransactionCheckBack {
     const nowSeconds = Math.floor(now.getTime() / 1000);
     const open = await this.scanPrepared();
     const due = open.filter((item) => item.prepareTimeoutAt <= nowSeconds && item.nextCheckAt <= nowSeconds);
-    const totals = { checked: 0, committed: 0, rolledBack: 0, unknown: 0, failed: 0 };
+    const totals = { checked: 0, committed: 0, rolledBack: 0, unknown: 0, errors: 0, failed: 0 };
     for (const item of due) {
       const leased = await this.lease(item, nowSeconds);
       if (leased === undefined) continue;
       totals.checked++;
       const result = await this.ask(leased);
-      if (result === 'COMMIT') {
-        const commit = () => this.options.producer.commit(leased.transactionId, 'check-back');
-        if (await this.resolve(async () => !(await commit()).alreadyCommitted)) totals.committed++;
-      } else if (result === 'ROLLBACK') {
-        const rollback = () => this.options.producer.rollback(leased.transactionId, 'check-back');
-        if (await this.resolve(async () => !(await rollback()).alreadyRolledBack)) totals.rolledBack++;
-      } else {
-        totals.unknown++;
-        if (leased.checkCount >= this.policy.maxChecks) {
-          if (await this.markFailed(leased)) totals.failed++;
+      try {
+        if (result === 'COMMIT') {
+          const commit = () => this.options.producer.commit(leased.transactionId, 'check-back');
+          if (await this.resolve(async () => !(await commit()).alreadyCommitted)) totals.committed++;
+          continue;
         }
+        if (result === 'ROLLBACK') {
+          const rollback = () => this.options.producer.rollback(leased.transactionId, 'check-back');
+          if (await this.resolve(async () => !(await rollback()).alreadyRolledBack)) totals.rolledBack++;
+          continue;
+        }
+        totals.unknown++;
+      } catch (error) {
+        // One transaction that cannot be resolved (its aggregate is gone, throttling) must not stop the pass; it
+        // counts as a failed check, and after the last one it becomes FAILED like an undecided one.
+        totals.errors++;
+        this.options.onError?.(leased.transactionId, error);
+      }
+      if (leased.checkCount >= this.policy.maxChecks) {
+        if (await this.markFailed(leased)) totals.failed++;
       }
     }
     const oldest = open.reduce((min, item) => Math.min(min, Date.parse(item.createdAt)), now.getTime());

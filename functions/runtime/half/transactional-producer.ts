@@ -170,7 +170,11 @@ export class TransactionalProducer {
                     'SET #version = :next',
                     ...sets.map((_, i) => `#set${i} = :set${i}`),
                   ].join(', '),
-                  ConditionExpression: '#version = :current',
+                  // An aggregate without a version attribute is at version 0.
+                  ConditionExpression:
+                    version === 0
+                      ? 'attribute_not_exists(#version) OR #version = :current'
+                      : '#version = :current',
                   ExpressionAttributeNames: {
                     '#version': versionAttribute,
                     ...Object.fromEntries(sets.map(([name], i) => [`#set${i}`, name])),
