@@ -29,6 +29,8 @@ new ReliableMessagingDemoStack(app, 'ReliableMessagingDemo', {
   ...(typeof emulatorEndpoint === 'string'
     ? {
         emulatorEndpoint,
+        // Local stacks count their billable units, for `npm run bench`.
+        unitAccounting: true,
         durability: {
           removalPolicy: RemovalPolicy.DESTROY,
           deletionProtection: false,

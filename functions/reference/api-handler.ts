@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { unitAccountantFromEnvironment } from '../runtime/accounting/unit-accounting';
 import { documentClient } from '../runtime/clients';
 import { requiredEnv } from '../runtime/errors';
 import { faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
@@ -15,6 +16,8 @@ import { ProjectionService } from './projection/projection-service';
 
 const logger = new Logger({ serviceName: 'orders-api' });
 const dynamodbClient = new DynamoDBClient({});
+const accountant = unitAccountantFromEnvironment('producer');
+accountant?.instrumentDynamoDb(dynamodbClient);
 let paymentHooks: PaymentHooks = {};
 // Fault injection exists only in test builds (see the relay's handler).
 if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
@@ -38,5 +41,13 @@ const api = new OrdersApi({
   onError: (error) => logger.error('request failed', { error: error as Error }),
 });
 
-export const handler = (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> =>
-  api.handle(event);
+export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+  const response = await api.handle(event);
+  if (accountant !== undefined) {
+    logger.info('unit accounting', {
+      unitAccounting: accountant.take(),
+      route: event.requestContext.http.method,
+    });
+  }
+  return response;
+};

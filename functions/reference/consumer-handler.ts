@@ -3,6 +3,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { unitAccountantFromEnvironment } from '../runtime/accounting/unit-accounting';
 import { documentClient } from '../runtime/clients';
 import { processFifoBatch } from '../runtime/consumer/fifo-batch';
 import { IdempotentOrderedConsumer, type ParkedKey } from '../runtime/consumer/idempotent-ordered-consumer';
@@ -20,6 +21,8 @@ const metrics = new Metrics({
   serviceName: 'orders-consumer',
 });
 const dynamodbClient = new DynamoDBClient({});
+const accountant = unitAccountantFromEnvironment('consumer');
+accountant?.instrumentDynamoDb(dynamodbClient);
 // Fault injection exists only in test builds (see the relay's handler).
 let faults: FaultSource | undefined;
 if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
@@ -28,6 +31,7 @@ if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
 }
 const dynamodb = documentClient(dynamodbClient);
 const sns = new SNSClient({});
+accountant?.instrumentSns(sns);
 const alertTopicArn = requiredEnv('ALERT_TOPIC_ARN');
 const projection = new ProjectionService(dynamodb, requiredEnv('PROJECTION_TABLE_NAME'));
 const strategies = parseStrategyConfig(requiredEnv('IDEMPOTENCY_STRATEGIES'));
@@ -81,5 +85,9 @@ async function consumeRecord(record: SQSRecord): Promise<void> {
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   const response = await processFifoBatch(event, consumeRecord, context);
   metrics.publishStoredMetrics();
+  if (accountant !== undefined) {
+    // The queue's ReceiveMessage and DeleteMessageBatch are made by the Lambda service: one each per invocation.
+    logger.info('unit accounting', { unitAccounting: accountant.take(), records: event.Records.length });
+  }
   return response;
 };

@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { unitAccountantFromEnvironment } from '../runtime/accounting/unit-accounting';
 import { documentClient } from '../runtime/clients';
 import { requiredEnv } from '../runtime/errors';
 import { type FaultSource, faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
@@ -14,6 +15,9 @@ const logger = new Logger({ serviceName: 'outbox-relay' });
 const queueUrl = requiredEnv('QUEUE_URL');
 const sqs = new SQSClient({});
 const dynamodbClient = new DynamoDBClient({});
+const accountant = unitAccountantFromEnvironment('relay');
+accountant?.instrumentDynamoDb(dynamodbClient);
+accountant?.instrumentSqs(sqs);
 // Fault injection exists only in test builds: in any other bundle FAULT_INJECTION_ENABLED is `false` and every
 // block guarded by it, with the fault code it calls, is removed by the bundler.
 let faults: FaultSource | undefined;
@@ -50,5 +54,6 @@ export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatch
     failed: result.failed.length,
     notDeleted: result.notDeleted,
   });
+  if (accountant !== undefined) logger.info('unit accounting', { unitAccounting: accountant.take() });
   return { batchItemFailures: result.failed.map((candidate) => ({ itemIdentifier: candidate.recordId })) };
 };

@@ -3,6 +3,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { unitAccountantFromEnvironment } from '../runtime/accounting/unit-accounting';
 import { documentClient } from '../runtime/clients';
 import { requiredEnv } from '../runtime/errors';
 import { faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
@@ -17,6 +18,9 @@ const metrics = new Metrics({
 });
 const sqs = new SQSClient({});
 const dynamodbClient = new DynamoDBClient({});
+const accountant = unitAccountantFromEnvironment('sweeper');
+accountant?.instrumentDynamoDb(dynamodbClient);
+accountant?.instrumentSqs(sqs);
 // Fault injection exists only in test builds (see the relay's handler).
 if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
   const faults = faultSourceFromEnvironment();
@@ -66,5 +70,6 @@ export const handler = async (): Promise<SweepReport> => {
   metrics.addMetric('SweepMarkedFailed', MetricUnit.Count, report.markedFailed);
   metrics.publishStoredMetrics();
   logger.info('swept', { ...report });
+  if (accountant !== undefined) logger.info('unit accounting', { unitAccounting: accountant.take() });
   return report;
 };

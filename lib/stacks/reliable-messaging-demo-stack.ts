@@ -36,6 +36,11 @@ export interface ReliableMessagingDemoStackProps extends StackProps {
    */
   readonly faultInjection?: boolean;
   /**
+   * Functions log, per invocation, the requests and capacity units they used (`npm run bench` reads them).
+   * @default false
+   */
+  readonly unitAccounting?: boolean;
+  /**
    * Timing of the compensation sweep and of redeliveries; tests shorten them to see recoveries in seconds.
    * @default the constructs' defaults
    */
@@ -235,6 +240,12 @@ export class ReliableMessagingDemoStack extends Stack {
     new CfnOutput(this, 'ConsumerFunctionName', { value: consumerFunction.functionName });
     new CfnOutput(this, 'PaymentsTableName', { value: payments.tableName });
     new CfnOutput(this, 'CheckBackFunctionName', { value: this.checkBack.function.functionName });
+    new CfnOutput(this, 'ApiFunctionName', { value: apiFunction.functionName });
+    if (props.unitAccounting) {
+      for (const fn of [apiFunction, consumerFunction, this.relay.function, this.sweeper.function]) {
+        fn.addEnvironment('UNIT_ACCOUNTING', 'true');
+      }
+    }
     new CfnOutput(this, 'DashboardName', { value: this.alarms.dashboard.dashboardName });
     if (this.faultInjection) {
       new CfnOutput(this, 'FaultsParameterName', { value: this.faultInjection.parameter.parameterName });

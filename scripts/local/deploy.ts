@@ -22,6 +22,7 @@ export interface StackOutputs {
   readonly SweeperFunctionName: string;
   readonly ConsumerFunctionName: string;
   readonly DashboardName: string;
+  readonly ApiFunctionName: string;
   readonly PaymentsTableName: string;
   readonly CheckBackFunctionName: string;
   /** Only in a stack deployed with fault injection. */

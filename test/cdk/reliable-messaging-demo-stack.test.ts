@@ -181,6 +181,7 @@ describe('ReliableMessagingDemo stack for AWS', () => {
   it('contains no emulator-only setting', () => {
     const text = JSON.stringify(template.toJSON());
     expect(text).not.toMatch(/127\.0\.0\.1|localhost|_aws\/execute-api|4566/);
+    expect(text).not.toContain('UNIT_ACCOUNTING');
     expect(JSON.stringify(template.toJSON().Resources)).not.toContain('"Delete"');
   });
 });

@@ -1,0 +1,69 @@
+import { AWS_PRICES_USD } from './aws-prices';
+
+/** Billable units per message, by kind. */
+export interface UnitsPerMessage {
+  readonly writeUnits: number;
+  readonly readUnits: number;
+  readonly sqsRequests: number;
+  readonly lambdaInvocations: number;
+  readonly apiRequests: number;
+}
+
+/** The billable units a design needs per message, at the least. */
+export interface FloorAssumptions {
+  /** Items in the producer's transaction: the business item and the outbox message. */
+  readonly producerTransactionItems: number;
+  /** Messages per SQS batch call (SendMessageBatch, ReceiveMessage, DeleteMessageBatch). */
+  readonly sqsBatchSize: number;
+  /** Messages per relay and per consumer invocation. */
+  readonly invocationBatchSize: number;
+}
+
+export const DEFAULT_FLOOR_ASSUMPTIONS: FloorAssumptions = {
+  producerTransactionItems: 2,
+  sqsBatchSize: 10,
+  invocationBatchSize: 10,
+};
+
+/**
+ * The floor of this design per message: the producer's transaction (2 WRU per transactional item), the outbox
+ * removal (1 WRU), one conditional consumer write (1 WRU: a version-checked effect that is also the cursor), the
+ * three batched SQS calls (send, receive, delete), one relay and one consumer invocation per batch, and the API call.
+ */
+export function floorUnitsPerMessage(
+  assumptions: FloorAssumptions = DEFAULT_FLOOR_ASSUMPTIONS,
+): UnitsPerMessage {
+  return {
+    writeUnits: 2 * assumptions.producerTransactionItems + 1 + 1,
+    readUnits: 0,
+    sqsRequests: 3 / assumptions.sqsBatchSize,
+    lambdaInvocations: 2 / assumptions.invocationBatchSize + 1,
+    apiRequests: 1,
+  };
+}
+
+/** US dollars per million messages for the given units per message. */
+export function usdPerMillion(units: UnitsPerMessage): number {
+  const p = AWS_PRICES_USD;
+  const perMessage =
+    (units.writeUnits * p.dynamodbWriteUnitPerMillion +
+      units.readUnits * p.dynamodbReadUnitPerMillion +
+      units.sqsRequests * p.sqsFifoRequestPerMillion +
+      units.lambdaInvocations * p.lambdaRequestPerMillion +
+      units.apiRequests * p.httpApiRequestPerMillion) /
+    1_000_000;
+  return Math.round(perMessage * 1_000_000 * 1_000_000) / 1_000_000;
+}
+
+/** DynamoDB units (reads + writes) per message: the figure compared with the floor. */
+export function capacityUnits(units: UnitsPerMessage): number {
+  return units.writeUnits + units.readUnits;
+}
+
+/** The value at a percentile (nearest rank) of unsorted samples; 0 for none. */
+export function percentile(samples: readonly number[], p: number): number {
+  if (samples.length === 0) return 0;
+  const sorted = [...samples].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
+  return sorted[rank - 1]!;
+}

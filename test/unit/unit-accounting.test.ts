@@ -1,0 +1,170 @@
+import {
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  TransactWriteItemsCommand,
+} from '@aws-sdk/client-dynamodb';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { describe, expect, it } from 'vitest';
+import {
+  addLedgers,
+  UnitAccountant,
+  unitAccountantFromEnvironment,
+} from '../../functions/runtime/accounting/unit-accounting';
+
+type Handler = (input: Record<string, unknown>) => Record<string, unknown>;
+
+/** A client whose requests never leave the process: the last middleware answers with `answer`. */
+function withAnswers<T extends DynamoDBClient | SQSClient>(
+  client: T,
+  answer: Handler,
+  seen: Array<Record<string, unknown>>,
+): T {
+  const stack = client.middlewareStack as SQSClient['middlewareStack'];
+  stack.add(
+    () => async (args) => {
+      const input = args.input as Record<string, unknown>;
+      seen.push(input);
+      return { output: { $metadata: {}, ...answer(input) } as never, response: {} };
+    },
+    { step: 'initialize', priority: 'low', name: 'answer' },
+  );
+  return client;
+}
+
+describe('UnitAccountant', () => {
+  it('asks DynamoDB for the consumed capacity and adds it up, reads and writes apart', async () => {
+    // GIVEN
+    const seen: Array<Record<string, unknown>> = [];
+    const units: Record<string, number> = { GetItem: 0.5, PutItem: 1, TransactWriteItems: 4 };
+    let next = '';
+    const client = withAnswers(
+      new DynamoDBClient({ region: 'us-east-1' }),
+      () => ({ ConsumedCapacity: { CapacityUnits: units[next] } }),
+      seen,
+    );
+    const accountant = new UnitAccountant('consumer');
+    accountant.instrumentDynamoDb(client);
+
+    // WHEN
+    next = 'GetItem';
+    await client.send(new GetItemCommand({ TableName: 't', Key: { pk: { S: 'a' } } }));
+    next = 'PutItem';
+    await client.send(new PutItemCommand({ TableName: 't', Item: { pk: { S: 'a' } } }));
+    next = 'TransactWriteItems';
+    await client.send(new TransactWriteItemsCommand({ TransactItems: [] }));
+
+    // THEN
+    expect(seen.every((input) => input.ReturnConsumedCapacity === 'TOTAL')).toBe(true);
+    expect(accountant.take()).toEqual({
+      component: 'consumer',
+      requests: { 'dynamodb:GetItem': 1, 'dynamodb:PutItem': 1, 'dynamodb:TransactWriteItems': 1 },
+      readUnits: 0.5,
+      writeUnits: 5,
+      sqsBilledRequests: 0,
+      snsPublishes: 0,
+    });
+  });
+
+  it('starts afresh after take()', async () => {
+    const client = withAnswers(
+      new DynamoDBClient({ region: 'us-east-1' }),
+      () => ({ ConsumedCapacity: { CapacityUnits: 1 } }),
+      [],
+    );
+    const accountant = new UnitAccountant('relay');
+    accountant.instrumentDynamoDb(client);
+    await client.send(new PutItemCommand({ TableName: 't', Item: { pk: { S: 'a' } } }));
+    accountant.take();
+    expect(accountant.take()).toMatchObject({ requests: {}, writeUnits: 0 });
+  });
+
+  it('counts a failed call by its error, without units', async () => {
+    const client = new DynamoDBClient({ region: 'us-east-1' });
+    (client.middlewareStack as SQSClient['middlewareStack']).add(
+      () => async () => {
+        throw Object.assign(new Error('conditional'), { name: 'ConditionalCheckFailedException' });
+      },
+      { step: 'initialize', priority: 'low', name: 'fail' },
+    );
+    const accountant = new UnitAccountant('consumer');
+    accountant.instrumentDynamoDb(client);
+    await expect(
+      client.send(new PutItemCommand({ TableName: 't', Item: { pk: { S: 'a' } } })),
+    ).rejects.toThrow('conditional');
+    expect(accountant.take()).toMatchObject({
+      requests: { 'dynamodb:PutItem:ConditionalCheckFailedException': 1 },
+      writeUnits: 0,
+    });
+  });
+
+  it('bills an SQS request once per 64 KiB of bodies', async () => {
+    // GIVEN
+    const client = withAnswers(
+      new SQSClient({ region: 'us-east-1' }),
+      () => ({ Successful: [], Failed: [] }),
+      [],
+    );
+    const accountant = new UnitAccountant('relay');
+    accountant.instrumentSqs(client);
+    const entry = (id: string, bytes: number) => ({
+      Id: id,
+      MessageBody: 'x'.repeat(bytes),
+      MessageGroupId: 'g',
+      MessageDeduplicationId: id,
+    });
+
+    // WHEN a small batch and a 100 KiB batch are sent
+    await client.send(
+      new SendMessageBatchCommand({ QueueUrl: 'q', Entries: [entry('1', 100), entry('2', 100)] }),
+    );
+    await client.send(
+      new SendMessageBatchCommand({ QueueUrl: 'q', Entries: [entry('3', 50 * 1024), entry('4', 50 * 1024)] }),
+    );
+
+    // THEN the first is one billed request, the second two
+    expect(accountant.take()).toMatchObject({
+      requests: { 'sqs:SendMessageBatch': 2 },
+      sqsBilledRequests: 3,
+    });
+  });
+});
+
+describe('unitAccountantFromEnvironment', () => {
+  it('is off unless UNIT_ACCOUNTING is true', () => {
+    expect(unitAccountantFromEnvironment('relay', {})).toBeUndefined();
+    expect(unitAccountantFromEnvironment('relay', { UNIT_ACCOUNTING: 'false' })).toBeUndefined();
+    expect(unitAccountantFromEnvironment('relay', { UNIT_ACCOUNTING: 'true' })).toBeInstanceOf(
+      UnitAccountant,
+    );
+  });
+});
+
+describe('addLedgers', () => {
+  it('adds requests and units of several ledgers', () => {
+    const one = {
+      component: 'a',
+      requests: { 'sqs:X': 1 },
+      readUnits: 1,
+      writeUnits: 2,
+      sqsBilledRequests: 1,
+      snsPublishes: 0,
+    };
+    const two = {
+      component: 'b',
+      requests: { 'sqs:X': 2, 'dynamodb:Y': 1 },
+      readUnits: 0.5,
+      writeUnits: 1,
+      sqsBilledRequests: 2,
+      snsPublishes: 1,
+    };
+    expect(addLedgers('total', [one, two])).toEqual({
+      component: 'total',
+      requests: { 'sqs:X': 3, 'dynamodb:Y': 1 },
+      readUnits: 1.5,
+      writeUnits: 3,
+      sqsBilledRequests: 3,
+      snsPublishes: 1,
+    });
+  });
+});
