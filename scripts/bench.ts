@@ -15,6 +15,8 @@ async function main(): Promise<void> {
       keys: { type: 'string', default: '50' },
       concurrency: { type: 'string', default: '16' },
       raw: { type: 'string', default: '1000' },
+      'drain-backlog': { type: 'string', default: '400' },
+      'drain-concurrency': { type: 'string', default: '2,5,10' },
       json: { type: 'boolean', default: false },
     },
     strict: true,
@@ -31,6 +33,11 @@ async function main(): Promise<void> {
     keys: number('keys', values.keys),
     concurrency: number('concurrency', values.concurrency),
     rawMessages: number('raw', values.raw),
+    drainBacklog: number('drain-backlog', values['drain-backlog']),
+    drainConcurrency: values['drain-concurrency']
+      .split(',')
+      .filter((part) => part.trim() !== '')
+      .map((part) => number('drain-concurrency', part.trim())),
     showProgress: !values.json,
   });
   if (values.json) {

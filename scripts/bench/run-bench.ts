@@ -1,12 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { addLedgers, type UnitLedger } from '../../functions/runtime/accounting/unit-accounting';
 import { projectRoot } from '../local/paths';
 import { ProgressBar } from '../local/progress';
 import type { Connection } from '../local/stack-control';
 import { PRICES_AS_OF } from './aws-prices';
+import { coldInitMs } from './cold-init';
 import {
   capacityUnits,
   floorUnitsPerMessage,
@@ -14,14 +13,20 @@ import {
   type UnitsPerMessage,
   usdPerMillion,
 } from './cost-model';
+import { type DrainResult, measureDrain } from './drain';
 import { functionLogs } from './function-logs';
 import { rawFifoRate } from './raw-fifo-rate';
+import { measureSweepCost, type SweepCostReport } from './sweep-cost';
+import { commitTraffic, waitApplied } from './traffic';
 
 export interface BenchOptions {
   readonly messages: number;
   readonly keys: number;
   readonly concurrency: number;
   readonly rawMessages: number;
+  /** Backlog size for the drain measurements, and the concurrency settings to drain it with (none: skipped). */
+  readonly drainBacklog: number;
+  readonly drainConcurrency: readonly number[];
   readonly showProgress: boolean;
 }
 
@@ -47,6 +52,10 @@ export interface BenchReport {
   readonly naiveUnitsPerMessage: null;
   readonly naiveUsdPerMillion: null;
   readonly bundleBytes: Readonly<Record<string, number>>;
+  /** Median time to load and initialise each handler's bundle in a fresh Node process on this machine. */
+  readonly coldInitMs: Readonly<Record<string, number>>;
+  readonly sweepCost: SweepCostReport;
+  readonly drain: readonly DrainResult[];
   readonly pricesAsOf: string;
 }
 
@@ -56,57 +65,24 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export async function runBench(c: Connection, options: BenchOptions): Promise<BenchReport> {
   const rawEmulatorPerSecond = await rawFifoRate(c, options.rawMessages);
 
-  const run = randomUUID().slice(0, 8);
   const perKey = Math.max(1, Math.floor(options.messages / options.keys));
-  const keys = Array.from({ length: options.keys }, (_, k) => `bench-${run}-${k}`);
-  const total = perKey * keys.length;
-  const committedAt = new Map<string, number>();
   const windowStart = Date.now() - 1000;
-  const progress = new ProgressBar('committing', total, options.showProgress);
-
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(options.concurrency, keys.length) }, async () => {
-      while (next < keys.length) {
-        const orderId = keys[next++]!;
-        const placed = await c.api.placeOrder({
-          customerId: 'bench',
-          items: [{ sku: `${orderId}-sku`, quantity: 1 }],
-          orderId,
-        });
-        if (placed.status !== 201) throw new Error(`POST /orders answered ${placed.status}`);
-        committedAt.set(placed.body.messageId, Date.now());
-        progress.update(committedAt.size);
-        for (let n = 1; n < perKey; n++) {
-          const added = await c.api.addNote(orderId, `note ${n}`);
-          if (added.status !== 201) throw new Error(`POST notes answered ${added.status}`);
-          committedAt.set(added.body.messageId, Date.now());
-          progress.update(committedAt.size);
-        }
-      }
-    }),
+  const traffic = await commitTraffic(
+    c,
+    options.keys,
+    perKey,
+    options.concurrency,
+    new ProgressBar('committing', perKey * options.keys, options.showProgress),
   );
-  progress.finish();
+  const { keys, committedAt } = traffic;
+  const total = perKey * keys.length;
   const firstCommit = Math.min(...committedAt.values());
-
-  // Applied when every key's cursor is at its last sequence.
-  const waiting = new ProgressBar('applying  ', keys.length, options.showProgress);
-  const pending = new Set(keys);
-  const deadline = Date.now() + 600_000;
-  while (pending.size > 0) {
-    for (const key of [...pending]) {
-      const cursor = await c.dynamodb.send(
-        new GetCommand({ TableName: c.outputs.InboxTableName, Key: { pk: `KEY#${key}`, sk: 'CURSOR' } }),
-      );
-      if (Number(cursor.Item?.lastSequence ?? 0) >= perKey) pending.delete(key);
-    }
-    waiting.update(keys.length - pending.size);
-    if (pending.size === 0) break;
-    if (Date.now() > deadline) throw new Error(`${pending.size} keys were not applied within 10 minutes`);
-    await sleep(500);
-  }
-  waiting.finish();
-  const allApplied = Date.now();
+  const allApplied = await waitApplied(
+    c,
+    traffic,
+    600_000,
+    new ProgressBar('applying  ', keys.length, options.showProgress),
+  );
   await sleep(2000); // let the last log lines land
 
   // Latency: from the API's answer to the consumer's log line for the same message.
@@ -156,6 +132,17 @@ export async function runBench(c: Connection, options: BenchOptions): Promise<Be
     { writeUnits: 0, readUnits: 0, sqsRequests: 0, lambdaInvocations: 0, apiRequests: 0 },
   );
   const floor = floorUnitsPerMessage();
+
+  // The sweep's cost is O(unsent): compare a sweep over 20 unsent messages before and after 500 more delivered.
+  const sweepCost = await measureSweepCost(c, 20, 500, async (count) => {
+    const more = await commitTraffic(c, 10, Math.max(1, Math.floor(count / 10)), options.concurrency);
+    await waitApplied(c, more);
+  });
+  const drain: DrainResult[] = [];
+  for (const concurrency of options.drainConcurrency) {
+    drain.push(await measureDrain(c, options.drainBacklog, 20, concurrency));
+  }
+  const bundles = bundleFiles();
   const throughput = total / ((allApplied - firstCommit) / 1000);
   return {
     messages: total,
@@ -178,16 +165,21 @@ export async function runBench(c: Connection, options: BenchOptions): Promise<Be
     floorUsdPerMillion: usdPerMillion(floor),
     naiveUnitsPerMessage: null,
     naiveUsdPerMillion: null,
-    bundleBytes: bundleSizes(),
+    bundleBytes: Object.fromEntries(
+      Object.entries(bundles).map(([name, file]) => [name, statSync(file).size]),
+    ),
+    coldInitMs: Object.fromEntries(Object.entries(bundles).map(([name, file]) => [name, coldInitMs(file)])),
+    sweepCost,
+    drain,
     pricesAsOf: PRICES_AS_OF,
   };
 }
 
 const round = (value: number) => Math.round(value * 1000) / 1000;
 
-/** Size of each handler's bundle in the emulator cloud assembly (`npm start` synthesizes it). */
-function bundleSizes(): Record<string, number> {
-  const sizes: Record<string, number> = {};
+/** Each handler's bundle in the emulator cloud assembly (`npm start` synthesizes it). */
+function bundleFiles(): Record<string, string> {
+  const files: Record<string, string> = {};
   const handlers: Record<string, string> = {
     'orders-api': 'OrdersApi',
     relay: 'RelayHandler',
@@ -197,20 +189,17 @@ function bundleSizes(): Record<string, number> {
     'payment-checker': 'PaymentChecker',
     'inbox-monitor': 'ConsumerMonitor',
   };
-  try {
-    const assembly = path.join(projectRoot, 'cdk.out.emulator');
-    const template = JSON.parse(
-      readFileSync(path.join(assembly, 'ReliableMessagingDemo.template.json'), 'utf8'),
-    ) as { Resources: Record<string, { Type: string; Metadata?: Record<string, string> }> };
-    for (const [logicalId, resource] of Object.entries(template.Resources)) {
-      if (resource.Type !== 'AWS::Lambda::Function') continue;
-      const asset = resource.Metadata?.['aws:asset:path'];
-      const name = Object.entries(handlers).find(([, prefix]) => logicalId.startsWith(prefix))?.[0];
-      if (asset === undefined || name === undefined) continue;
-      sizes[name] = statSync(path.join(assembly, asset, 'index.js')).size;
-    }
-  } catch {
-    // no cloud assembly: run `npm start` first
+  const assembly = path.join(projectRoot, 'cdk.out.emulator');
+  const templateFile = path.join(assembly, 'ReliableMessagingDemo.template.json');
+  if (!existsSync(templateFile)) return files;
+  const template = JSON.parse(readFileSync(templateFile, 'utf8')) as {
+    Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
+  };
+  for (const [logicalId, resource] of Object.entries(template.Resources)) {
+    if (resource.Type !== 'AWS::Lambda::Function') continue;
+    const asset = resource.Metadata?.['aws:asset:path'];
+    const name = Object.entries(handlers).find(([, prefix]) => logicalId.startsWith(prefix))?.[0];
+    if (asset !== undefined && name !== undefined) files[name] = path.join(assembly, asset, 'index.js');
   }
-  return sizes;
+  return files;
 }

@@ -128,10 +128,10 @@ describe('transactional ("half") messages', () => {
     // WHEN another note commits meanwhile, and the check-back runs after the prepare timeout
     await s.api.addNote(orderId, 'second');
     await sleep(PREPARE_TIMEOUT_MS);
-    const report = await checkBackNow(s);
+    // (the scheduled check-back may get there first: either way it is the check-back that resolves it)
+    await checkBackNow(s);
 
     // THEN the checker found the payment and the check-back committed it as the next version, delivered once
-    expect(report.committed).toBeGreaterThanOrEqual(1);
     expect(await transaction(s, half.transactionId)).toMatchObject({
       status: 'COMMITTED',
       resolvedBy: 'check-back',
