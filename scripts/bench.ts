@@ -71,10 +71,20 @@ async function main(): Promise<void> {
   );
   console.log('  naive baseline              not built yet (see the README)');
   console.log(
-    `\n  bundle sizes: ${Object.entries(report.bundleBytes)
-      .map(([name, bytes]) => `${name} ${(bytes / 1024).toFixed(0)} KiB`)
-      .join(', ')}`,
+    `\n  sweep cost: ${report.sweepCost.readUnitsUnsentOnly} RRU with ${report.sweepCost.unsent} unsent, ` +
+      `${report.sweepCost.readUnitsWithDelivered} RRU after ${report.sweepCost.delivered} more delivered: ratio ${report.sweepCost.ratio}`,
   );
+  for (const drained of report.drain) {
+    console.log(
+      `  backlog drain: ${drained.backlog} messages at maxConcurrency ${drained.maxConcurrency}: ${drained.seconds} s (${drained.perSecond} msg/s)`,
+    );
+  }
+  console.log('\n  handler            bundle   cold init');
+  for (const [name, bytes] of Object.entries(report.bundleBytes)) {
+    console.log(
+      `  ${name.padEnd(16)} ${`${(bytes / 1024).toFixed(0)} KiB`.padStart(8)} ${`${report.coldInitMs[name]} ms`.padStart(11)}`,
+    );
+  }
 }
 
 main().catch((error: unknown) => {
