@@ -1,10 +1,8 @@
-import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 
 /**
  * Some emulators leave `MessageGroupId` out of SQS event records. The relay puts the key in every body
- * (`groupKey`), so fill the attribute from there when it is missing; Powertools' FIFO processor needs it
- * to fail only the rest of the failed record's group.
+ * (`groupKey`), so fill the attribute from there when it is missing.
  */
 export function withGroupIds(event: SQSEvent): SQSEvent {
   return {
@@ -26,20 +24,43 @@ function groupKeyOf(record: SQSRecord): string {
 }
 
 /**
- * Processes a FIFO queue batch record by record, in order, with a partial batch response (design invariant 5):
- * a record is acknowledged only if its handler resolved; when one fails, every later record of the same
- * message group in the batch is reported failed too (they are not even attempted), other groups go on.
+ * Processes a FIFO queue batch with a partial batch response (design invariant 5): a record is acknowledged only
+ * if its handler resolved; when one fails, every later record of the same message group in the batch is reported
+ * failed too, without being run. The records of one group run one at a time, in batch order; different groups —
+ * independent keys — run at the same time, which is what FIFO allows and what makes a batch of many keys fast.
+ *
+ * (Powertools' `SqsFifoPartialProcessorAsync` has the same failure semantics but runs every record one after the
+ * other, groups included.)
  */
 export async function processFifoBatch(
   event: SQSEvent,
   recordHandler: (record: SQSRecord) => Promise<void>,
-  context: Context,
+  _context?: Context,
+  onFailed?: (record: SQSRecord, error: unknown) => void,
 ): Promise<SQSBatchResponse> {
-  const processor = new SqsFifoPartialProcessorAsync();
-  return processPartialResponse(withGroupIds(event), recordHandler, processor, {
-    context,
-    skipGroupOnError: true,
-    // Every record failing is a normal partial response, not a Lambda error (which would look like a bug).
-    throwOnFullBatchFailure: false,
-  });
+  const records = withGroupIds(event).Records;
+  const groups = new Map<string, SQSRecord[]>();
+  for (const record of records) {
+    const group = record.attributes.MessageGroupId;
+    groups.set(group, [...(groups.get(group) ?? []), record]);
+  }
+  const failed = new Set<string>();
+  await Promise.all(
+    [...groups.values()].map(async (group) => {
+      for (const [index, record] of group.entries()) {
+        try {
+          await recordHandler(record);
+        } catch (error) {
+          onFailed?.(record, error);
+          for (const rest of group.slice(index)) failed.add(rest.messageId);
+          return;
+        }
+      }
+    }),
+  );
+  return {
+    batchItemFailures: records
+      .filter((record) => failed.has(record.messageId))
+      .map((record) => ({ itemIdentifier: record.messageId })),
+  };
 }
