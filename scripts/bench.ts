@@ -69,7 +69,14 @@ async function main(): Promise<void> {
   console.log(
     `  $ per million messages      ${report.usdPerMillion.toFixed(2)} measured / ${report.floorUsdPerMillion.toFixed(2)} floor`,
   );
-  console.log('  naive baseline              not built yet (see the README)');
+  row('naive baseline', report.naive);
+  const versus =
+    report.cheaperThanNaive >= 1
+      ? `ours is ${report.cheaperThanNaive}× cheaper`
+      : `ours costs ${(1 / report.cheaperThanNaive).toFixed(2)}× as much`;
+  console.log(
+    `  naive baseline              ${report.naiveUnitsPerMessage} units, $${report.naiveUsdPerMillion.toFixed(2)} per million: ${versus}`,
+  );
   console.log(
     `\n  sweep cost: ${report.sweepCost.readUnitsUnsentOnly} RRU with ${report.sweepCost.unsent} unsent, ` +
       `${report.sweepCost.readUnitsWithDelivered} RRU after ${report.sweepCost.delivered} more delivered: ratio ${report.sweepCost.ratio}`,

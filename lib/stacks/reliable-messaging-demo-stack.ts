@@ -13,6 +13,7 @@ import { FaultInjection } from '../constructs/fault-injection';
 import { FifoChannel } from '../constructs/fifo-channel';
 import { IdempotentConsumer } from '../constructs/idempotent-consumer';
 import { MessagingAlarms } from '../constructs/messaging-alarms';
+import { NaiveBaseline } from '../constructs/naive-baseline';
 import { OutboxRelay } from '../constructs/outbox-relay';
 import { TransactionCheckBack, type TransactionCheckBackProps } from '../constructs/transaction-check-back';
 import { TransactionalOutbox } from '../constructs/transactional-outbox';
@@ -245,6 +246,10 @@ export class ReliableMessagingDemoStack extends Stack {
       for (const fn of [apiFunction, consumerFunction, this.relay.function, this.sweeper.function]) {
         fn.addEnvironment('UNIT_ACCOUNTING', 'true');
       }
+      const naive = new NaiveBaseline(this, 'NaiveBaseline');
+      new CfnOutput(this, 'NaiveQueueUrl', { value: naive.queue.queueUrl });
+      new CfnOutput(this, 'NaiveTableName', { value: naive.table.tableName });
+      new CfnOutput(this, 'NaiveConsumerFunctionName', { value: naive.consumer.functionName });
     }
     new CfnOutput(this, 'DashboardName', { value: this.alarms.dashboard.dashboardName });
     if (this.faultInjection) {

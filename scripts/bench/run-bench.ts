@@ -15,6 +15,7 @@ import {
 } from './cost-model';
 import { type DrainResult, measureDrain } from './drain';
 import { functionLogs } from './function-logs';
+import { runNaiveBaseline } from './naive-baseline';
 import { rawFifoRate } from './raw-fifo-rate';
 import { measureSweepCost, type SweepCostReport } from './sweep-cost';
 import { commitTraffic, waitApplied } from './traffic';
@@ -48,9 +49,12 @@ export interface BenchReport {
   readonly floor: UnitsPerMessage;
   readonly usdPerMillion: number;
   readonly floorUsdPerMillion: number;
-  /** Not measured yet: the naive baseline is not built (see the README). */
-  readonly naiveUnitsPerMessage: null;
-  readonly naiveUsdPerMillion: null;
+  /** The naive design, measured in the same run (see naive-baseline.ts). */
+  readonly naiveUnitsPerMessage: number;
+  readonly naiveUsdPerMillion: number;
+  readonly naive: UnitsPerMessage;
+  /** How many times cheaper than the naive design, in $. */
+  readonly cheaperThanNaive: number;
   readonly bundleBytes: Readonly<Record<string, number>>;
   /** Median time to load and initialise each handler's bundle in a fresh Node process on this machine. */
   readonly coldInitMs: Readonly<Record<string, number>>;
@@ -142,6 +146,7 @@ export async function runBench(c: Connection, options: BenchOptions): Promise<Be
   for (const concurrency of options.drainConcurrency) {
     drain.push(await measureDrain(c, options.drainBacklog, 20, concurrency));
   }
+  const naive = await runNaiveBaseline(c, Math.min(500, total), options.keys);
   const bundles = bundleFiles();
   const throughput = total / ((allApplied - firstCommit) / 1000);
   return {
@@ -163,8 +168,10 @@ export async function runBench(c: Connection, options: BenchOptions): Promise<Be
     floor,
     usdPerMillion: usdPerMillion(measured),
     floorUsdPerMillion: usdPerMillion(floor),
-    naiveUnitsPerMessage: null,
-    naiveUsdPerMillion: null,
+    naiveUnitsPerMessage: round(capacityUnits(naive.units)),
+    naiveUsdPerMillion: usdPerMillion(naive.units),
+    naive: naive.units,
+    cheaperThanNaive: round(usdPerMillion(naive.units) / usdPerMillion(measured)),
     bundleBytes: Object.fromEntries(
       Object.entries(bundles).map(([name, file]) => [name, statSync(file).size]),
     ),

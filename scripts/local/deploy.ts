@@ -23,6 +23,10 @@ export interface StackOutputs {
   readonly ConsumerFunctionName: string;
   readonly DashboardName: string;
   readonly ApiFunctionName: string;
+  /** Only in local stacks built with unit accounting (the bench's naive baseline). */
+  readonly NaiveQueueUrl?: string;
+  readonly NaiveTableName?: string;
+  readonly NaiveConsumerFunctionName?: string;
   readonly PaymentsTableName: string;
   readonly CheckBackFunctionName: string;
   /** Only in a stack deployed with fault injection. */

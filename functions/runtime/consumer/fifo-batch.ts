@@ -41,7 +41,7 @@ export async function processFifoBatch(
   const records = withGroupIds(event).Records;
   const groups = new Map<string, SQSRecord[]>();
   for (const record of records) {
-    const group = record.attributes.MessageGroupId;
+    const group = record.attributes.MessageGroupId ?? `message:${record.messageId}`;
     groups.set(group, [...(groups.get(group) ?? []), record]);
   }
   const failed = new Set<string>();
