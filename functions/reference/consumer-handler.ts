@@ -83,7 +83,12 @@ async function consumeRecord(record: SQSRecord): Promise<void> {
 
 /** FIFO queue → projection, once per message and in order per key; failures via partial batch response. */
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  const response = await processFifoBatch(event, consumeRecord, context);
+  const response = await processFifoBatch(event, consumeRecord, context, (record, error) =>
+    logger.warn('record failed; it and the rest of its group will be redelivered', {
+      messageId: record.messageId,
+      error: error as Error,
+    }),
+  );
   metrics.publishStoredMetrics();
   if (accountant !== undefined) {
     // The queue's ReceiveMessage and DeleteMessageBatch are made by the Lambda service: one each per invocation.
