@@ -96,7 +96,7 @@ describe('processFifoBatch', () => {
     let mostAtOnce = 0;
     const order: string[] = [];
     const handler = async (record: SQSRecord): Promise<void> => {
-      const group = record.attributes.MessageGroupId;
+      const group = record.attributes.MessageGroupId ?? '';
       running.set(group, (running.get(group) ?? 0) + 1);
       mostOfOneGroup = Math.max(mostOfOneGroup, running.get(group)!);
       mostAtOnce = Math.max(

@@ -1,861 +1,883 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
-  ConditionalCheckFailedException,
-  DynamoDBClient,
-  TransactionCanceledException,
-} from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  type DeleteCommandInput,
   DynamoDBDocumentClient,
   GetCommand,
   type GetCommandInput,
-  PutCommand,
-  type PutCommandInput,
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { OrderNoteAdded, OrderPlaced } from '../../functions/reference/orders/order-events';
+import { ProjectionService } from '../../functions/reference/projection/projection-service';
+import {
+  type DynamoEffect,
+  IDEMPOTENCY_STRATEGIES,
+  type IdempotencyStrategy,
+} from '../../functions/runtime/consumer/effect-strategies';
 import {
   CursorMovedError,
-  type Effect,
+  type GuardedEffect,
   IdempotentOrderedConsumer,
+  type IdempotentOrderedConsumerOptions,
+  type ParkedKey,
 } from '../../functions/runtime/consumer/idempotent-ordered-consumer';
-import { MessageInProgressError } from '../../functions/runtime/errors';
+import { inboxKeys } from '../../functions/runtime/consumer/inbox-keys';
+import { ReliableMessagingError } from '../../functions/runtime/errors';
 import type { MessageEnvelope } from '../../functions/runtime/outbox/outbox-message';
-
-// ---------------------------------------------------------------------------------------------------------
-// An in-memory inbox table behind the mocked document client. It evaluates the condition and update
-// expressions the way DynamoDB does (for the small grammar the consumer uses, and fails loudly on anything
-// else), and cancels a whole transaction when one of its conditions does not hold.
-// ---------------------------------------------------------------------------------------------------------
-
-const INBOX_TABLE = 'inbox-table';
-const RETENTION_SECONDS = 15 * 24 * 3600;
-const CLAIM_SECONDS = 120;
-
-type Item = Record<string, unknown>;
-type Names = Record<string, string> | undefined;
-type Values = Record<string, unknown> | undefined;
-type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
-type CommandKind = 'Get' | 'Put' | 'Delete' | 'TransactWrite';
-
-function tokenize(expression: string): string[] {
-  const tokens: string[] = [];
-  const pattern = /\s*(\(|\)|,|<>|<=|>=|=|<|>|[#:]?[A-Za-z_][A-Za-z0-9_]*)\s*/y;
-  let index = 0;
-  while (index < expression.length) {
-    pattern.lastIndex = index;
-    const match = pattern.exec(expression);
-    if (match === null) throw new Error(`fake inbox: cannot read "${expression}" at ${index}`);
-    tokens.push(match[1]!);
-    index = pattern.lastIndex;
-  }
-  return tokens;
-}
-
-class TokenReader {
-  private position = 0;
-  constructor(
-    private readonly tokens: readonly string[],
-    private readonly names: Names,
-    private readonly values: Values,
-  ) {}
-  peek(): string | undefined {
-    return this.tokens[this.position];
-  }
-  next(): string {
-    const token = this.tokens[this.position++];
-    if (token === undefined) throw new Error(`fake inbox: expression ended early: ${this.tokens.join(' ')}`);
-    return token;
-  }
-  expect(token: string): void {
-    const actual = this.next();
-    if (actual !== token) throw new Error(`fake inbox: expected ${token}, got ${actual}`);
-  }
-  done(): boolean {
-    return this.position >= this.tokens.length;
-  }
-  attributeName(token: string): string {
-    if (!token.startsWith('#')) return token;
-    const name = this.names?.[token];
-    if (name === undefined) throw new Error(`fake inbox: ${token} is not in ExpressionAttributeNames`);
-    return name;
-  }
-  value(token: string): unknown {
-    if (!token.startsWith(':') || this.values === undefined || !(token in this.values)) {
-      throw new Error(`fake inbox: ${token} is not in ExpressionAttributeValues`);
-    }
-    return this.values[token];
-  }
-}
-
-function compare(left: unknown, operator: string, right: unknown): boolean {
-  const comparable =
-    (typeof left === 'number' && typeof right === 'number') ||
-    (typeof left === 'string' && typeof right === 'string');
-  if (!comparable) return operator === '<>' && left !== undefined && right !== undefined;
-  const [a, b] = [left as number | string, right as number | string];
-  switch (operator) {
-    case '=':
-      return a === b;
-    case '<>':
-      return a !== b;
-    case '<':
-      return a < b;
-    case '<=':
-      return a <= b;
-    case '>':
-      return a > b;
-    case '>=':
-      return a >= b;
-    default:
-      throw new Error(`fake inbox: unknown comparator ${operator}`);
-  }
-}
-
-function conditionHolds(
-  expression: string | undefined,
-  item: Item | undefined,
-  names: Names,
-  values: Values,
-): boolean {
-  if (expression === undefined) return true;
-  const reader = new TokenReader(tokenize(expression), names, values);
-  const operand = (): unknown => {
-    const token = reader.next();
-    return token.startsWith(':') ? reader.value(token) : item?.[reader.attributeName(token)];
-  };
-  const primary = (): boolean => {
-    const token = reader.peek();
-    if (token === '(') {
-      reader.next();
-      const result = disjunction();
-      reader.expect(')');
-      return result;
-    }
-    if (token === 'attribute_not_exists' || token === 'attribute_exists') {
-      reader.next();
-      reader.expect('(');
-      const attribute = reader.attributeName(reader.next());
-      const exists = item?.[attribute] !== undefined;
-      reader.expect(')');
-      return token === 'attribute_exists' ? exists : !exists;
-    }
-    const left = operand();
-    const operator = reader.next();
-    return compare(left, operator, operand());
-  };
-  const conjunction = (): boolean => {
-    let result = primary();
-    while (reader.peek() === 'AND') {
-      reader.next();
-      const right = primary();
-      result = result && right;
-    }
-    return result;
-  };
-  const disjunction = (): boolean => {
-    let result = conjunction();
-    while (reader.peek() === 'OR') {
-      reader.next();
-      const right = conjunction();
-      result = result || right;
-    }
-    return result;
-  };
-  const result = disjunction();
-  if (!reader.done()) throw new Error(`fake inbox: trailing tokens in "${expression}"`);
-  return result;
-}
-
-function applyUpdate(
-  expression: string,
-  key: Item,
-  item: Item | undefined,
-  names: Names,
-  values: Values,
-): Item {
-  const reader = new TokenReader(tokenize(expression), names, values);
-  const updated: Item = { ...key, ...item };
-  let clause: string | undefined;
-  while (!reader.done()) {
-    const token = reader.next();
-    if (token === 'SET' || token === 'ADD' || token === 'REMOVE') {
-      clause = token;
-      continue;
-    }
-    if (token === ',') continue;
-    const attribute = reader.attributeName(token);
-    if (clause === 'SET') {
-      reader.expect('=');
-      updated[attribute] = reader.value(reader.next());
-    } else if (clause === 'ADD') {
-      const delta = reader.value(reader.next());
-      const current = updated[attribute] ?? 0;
-      if (typeof delta !== 'number' || typeof current !== 'number')
-        throw new Error('fake inbox: ADD needs numbers');
-      updated[attribute] = current + delta;
-    } else if (clause === 'REMOVE') {
-      delete updated[attribute];
-    } else {
-      throw new Error(`fake inbox: unsupported update expression "${expression}"`);
-    }
-  }
-  return updated;
-}
-
-class FakeInboxTable {
-  private readonly items = new Map<string, Item>();
-  private readonly interceptors = new Map<CommandKind, Array<() => void>>();
-
-  /** Runs `action` just before the next call of `kind` is served; if it throws, that call fails with its error. */
-  beforeNext(kind: CommandKind, action: () => void): void {
-    this.interceptors.set(kind, [...(this.interceptors.get(kind) ?? []), action]);
-  }
-
-  item(pk: string, sk: string): Item | undefined {
-    return this.items.get(`${pk}|${sk}`);
-  }
-
-  seed(item: Item): void {
-    this.items.set(this.keyOf(item), { ...item });
-  }
-
-  patch(pk: string, sk: string, changes: Item): void {
-    this.seed({ ...this.item(pk, sk), pk, sk, ...changes });
-  }
-
-  remove(pk: string, sk: string): void {
-    this.items.delete(`${pk}|${sk}`);
-  }
-
-  get(input: GetCommandInput): { Item?: Item } {
-    this.intercept('Get');
-    this.checkTable(input.TableName);
-    const item = this.items.get(this.keyOf(input.Key ?? {}));
-    return item === undefined ? {} : { Item: { ...item } };
-  }
-
-  put(input: PutCommandInput): object {
-    this.intercept('Put');
-    this.checkTable(input.TableName);
-    const item = input.Item ?? {};
-    const old = this.items.get(this.keyOf(item));
-    if (
-      !conditionHolds(
-        input.ConditionExpression,
-        old,
-        input.ExpressionAttributeNames,
-        input.ExpressionAttributeValues,
-      )
-    ) {
-      throw new ConditionalCheckFailedException({
-        message: 'The conditional request failed',
-        $metadata: {},
-        ...(input.ReturnValuesOnConditionCheckFailure === 'ALL_OLD' && old !== undefined
-          ? { Item: marshall(old) }
-          : {}),
-      });
-    }
-    this.items.set(this.keyOf(item), { ...item });
-    return {};
-  }
-
-  delete(input: DeleteCommandInput): object {
-    this.intercept('Delete');
-    this.checkTable(input.TableName);
-    const key = this.keyOf(input.Key ?? {});
-    if (
-      !conditionHolds(
-        input.ConditionExpression,
-        this.items.get(key),
-        input.ExpressionAttributeNames,
-        input.ExpressionAttributeValues,
-      )
-    ) {
-      throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
-    }
-    this.items.delete(key);
-    return {};
-  }
-
-  transactWrite(input: TransactWriteCommandInput): object {
-    this.intercept('TransactWrite');
-    const actions = input.TransactItems ?? [];
-    const touched = actions.map((action) => this.keyOf(this.targetKey(action)));
-    if (new Set(touched).size !== touched.length)
-      throw new Error('fake inbox: a transaction touches one item twice');
-    const reasons = actions.map((action, index) => {
-      const current = this.items.get(touched[index]!);
-      return { Code: this.transactConditionHolds(action, current) ? 'None' : 'ConditionalCheckFailed' };
-    });
-    if (reasons.some((reason) => reason.Code !== 'None')) {
-      throw new TransactionCanceledException({
-        message: 'Transaction cancelled',
-        $metadata: {},
-        CancellationReasons: reasons,
-      });
-    }
-    for (const [index, action] of actions.entries()) {
-      const key = touched[index]!;
-      if (action.Put) this.items.set(key, { ...action.Put.Item });
-      else if (action.Delete) this.items.delete(key);
-      else if (action.Update) {
-        const { UpdateExpression, Key, ExpressionAttributeNames, ExpressionAttributeValues } = action.Update;
-        this.items.set(
-          key,
-          applyUpdate(
-            UpdateExpression ?? '',
-            Key ?? {},
-            this.items.get(key),
-            ExpressionAttributeNames,
-            ExpressionAttributeValues,
-          ),
-        );
-      }
-    }
-    return {};
-  }
-
-  private transactConditionHolds(action: TransactItem, current: Item | undefined): boolean {
-    const operation = action.Put ?? action.Update ?? action.Delete ?? action.ConditionCheck;
-    this.checkTable(operation?.TableName);
-    return conditionHolds(
-      operation?.ConditionExpression,
-      current,
-      operation?.ExpressionAttributeNames,
-      operation?.ExpressionAttributeValues,
-    );
-  }
-
-  private targetKey(action: TransactItem): Item {
-    if (action.Put) return action.Put.Item ?? {};
-    return action.Update?.Key ?? action.Delete?.Key ?? action.ConditionCheck?.Key ?? {};
-  }
-
-  private intercept(kind: CommandKind): void {
-    const [action, ...rest] = this.interceptors.get(kind) ?? [];
-    this.interceptors.set(kind, rest);
-    action?.();
-  }
-
-  private checkTable(tableName: string | undefined): void {
-    if (tableName !== INBOX_TABLE) throw new Error(`fake inbox: unexpected table ${tableName}`);
-  }
-
-  private keyOf(key: Item): string {
-    if (typeof key.pk !== 'string' || typeof key.sk !== 'string')
-      throw new Error('fake inbox: key needs string pk and sk');
-    return `${key.pk}|${key.sk}`;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
+import type { InMemoryDynamoDb } from './support/in-memory-dynamodb';
+import {
+  CLAIM_SECONDS,
+  envelope,
+  INBOX_TABLE,
+  inboxOf,
+  newConsumerTables,
+  PROJECTION_TABLE,
+  RETENTION_SECONDS,
+  seconds,
+} from './support/inbox-fixtures';
 
 const ddb = mockClient(DynamoDBDocumentClient);
+const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
 const START = new Date('2026-03-01T12:00:00.000Z');
-const GROUP = 'order-1';
+const ORDER = 'order-1';
 
-interface Payload {
-  readonly note: string;
-}
-
-let inbox: FakeInboxTable;
+let db: InMemoryDynamoDb;
 let now: Date;
-let applied: number[];
+let projection: ProjectionService;
+/** Upcoming failures of `beforeEffects`, per messageId (a poison message). */
+let poisoned: Map<string, number>;
+let alerts: ParkedKey[];
 let consumer: IdempotentOrderedConsumer;
 
-const recordEffect: Effect<Payload> = async (message) => {
-  applied.push(message.sequence);
-};
-
-function message(sequence: number, groupKey = GROUP): MessageEnvelope<Payload> {
-  return {
-    messageId: `msg-${groupKey}-${sequence}`,
-    groupKey,
-    sequence,
-    type: 'OrderNoteAdded',
-    payload: { note: `note ${sequence}` },
-    createdAt: START.toISOString(),
-  };
+/** Message 1 of a key places the order (2 × sku-a); every later one adds the note `note <n>`. */
+function message(sequence: number, groupKey = ORDER): MessageEnvelope {
+  return sequence === 1
+    ? envelope<OrderPlaced>(groupKey, 1, 'OrderPlaced', {
+        orderId: groupKey,
+        customerId: 'customer-1',
+        items: [{ sku: 'sku-a', quantity: 2 }],
+      })
+    : envelope<OrderNoteAdded>(groupKey, sequence, 'OrderNoteAdded', {
+        orderId: groupKey,
+        text: `note ${sequence}`,
+      });
 }
 
-const cursorOf = (groupKey = GROUP) => inbox.item(`KEY#${groupKey}`, 'CURSOR');
-const heldOf = (sequence: number, groupKey = GROUP) =>
-  inbox.item(`KEY#${groupKey}`, `HELD#${String(sequence).padStart(15, '0')}`);
-const recordOf = (sequence: number, groupKey = GROUP) => inbox.item(`MSG#msg-${groupKey}-${sequence}`, 'MSG');
-const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
+/** The reference consumer's effects, each under the strategy it demonstrates. */
+const referenceEffects = (): GuardedEffect[] => [
+  { effect: projection.view, strategy: 'version' },
+  { effect: projection.inventory, strategy: 'transaction' },
+  { effect: projection.notifications, strategy: 'unique' },
+];
 
-function writeCalls(): number {
-  return ddb.calls().filter((call) => !(call.args[0] instanceof GetCommand)).length;
-}
-
-beforeEach(() => {
-  ddb.reset();
-  inbox = new FakeInboxTable();
-  now = START;
-  applied = [];
-  ddb.onAnyCommand().rejects(new Error('unexpected command'));
-  ddb.on(GetCommand).callsFake(async (input: GetCommandInput) => inbox.get(input));
-  ddb.on(PutCommand).callsFake(async (input: PutCommandInput) => inbox.put(input));
-  ddb.on(DeleteCommand).callsFake(async (input: DeleteCommandInput) => inbox.delete(input));
-  ddb
-    .on(TransactWriteCommand)
-    .callsFake(async (input: TransactWriteCommandInput) => inbox.transactWrite(input));
-  consumer = new IdempotentOrderedConsumer({
-    dynamodb: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })),
+function newConsumer(changes: Partial<IdempotentOrderedConsumerOptions> = {}): IdempotentOrderedConsumer {
+  return new IdempotentOrderedConsumer({
+    dynamodb,
     inboxTableName: INBOX_TABLE,
     retentionSeconds: RETENTION_SECONDS,
     claimSeconds: CLAIM_SECONDS,
     clock: () => now,
+    effects: referenceEffects(),
+    beforeEffects: async (delivered) => {
+      const remaining = poisoned.get(delivered.messageId) ?? 0;
+      if (remaining > 0) {
+        poisoned.set(delivered.messageId, remaining - 1);
+        throw new Error(`poison message ${delivered.sequence}`);
+      }
+    },
+    onParked: async (parked) => {
+      alerts.push(parked);
+    },
+    ...changes,
   });
+}
+
+const poison = (delivered: MessageEnvelope, times = Number.POSITIVE_INFINITY) =>
+  poisoned.set(delivered.messageId, times);
+const inbox = () => inboxOf(db);
+/** What the key's effects saw, in order: one `<sequence>:<type>` per application. */
+const appliedOf = async (groupKey = ORDER) => projection.getNotifications(groupKey);
+const notesOf = async (groupKey = ORDER) => (await projection.getView(groupKey))?.notes;
+const reservedOf = async () => (await projection.getInventory('sku-a')).reserved;
+
+const isCursorAdvance =
+  (sequence?: number) =>
+  (input: TransactWriteCommandInput): boolean => {
+    const update = input.TransactItems?.[0]?.Update;
+    return (
+      update?.Key?.sk === 'CURSOR' &&
+      (update.UpdateExpression ?? '').startsWith('SET lastSequence') &&
+      (sequence === undefined || update.ExpressionAttributeValues?.[':sequence'] === sequence)
+    );
+  };
+const cursorAdvances = (sequence?: number) =>
+  ddb
+    .commandCalls(TransactWriteCommand)
+    .map((call) => call.args[0].input)
+    .filter(isCursorAdvance(sequence));
+const isCursorRead = (input: GetCommandInput) => input.Key?.sk === 'CURSOR';
+const writes = () => ddb.calls().filter((call) => !(call.args[0] instanceof GetCommand));
+
+function crash(): never {
+  throw new Error('Lambda timed out');
+}
+
+async function consumeAll(...sequences: number[]): Promise<string[]> {
+  const outcomes: string[] = [];
+  for (const sequence of sequences) outcomes.push((await consumer.consume(message(sequence))).outcome);
+  return outcomes;
+}
+
+beforeEach(() => {
+  ddb.reset();
+  db = newConsumerTables();
+  db.install(ddb);
+  now = START;
+  projection = new ProjectionService(dynamodb, PROJECTION_TABLE);
+  poisoned = new Map();
+  alerts = [];
+  consumer = newConsumer();
 });
 
-describe('IdempotentOrderedConsumer.consume', () => {
-  describe('a message that is next in its key', () => {
-    it('runs the effect, records the messageId as COMPLETED and moves the cursor to its sequence', async () => {
-      // GIVEN an empty inbox
+describe('IdempotentOrderedConsumer', () => {
+  it('fails if parkAfterFailures is not an integer ≥ 1', () => {
+    expect(() => newConsumer({ parkAfterFailures: 0 })).toThrow(RangeError);
+    expect(() => newConsumer({ parkAfterFailures: 1.5 })).toThrow('parkAfterFailures must be an integer ≥ 1');
+    expect(() => newConsumer({ parkAfterFailures: 1 })).not.toThrow();
+  });
 
+  describe('a message that is next in its key', () => {
+    it('applies every effect of the first message and moves the cursor to 1', async () => {
       // WHEN
-      const result = await consumer.consume(message(1), recordEffect);
+      const result = await consumer.consume(message(1));
 
       // THEN
       expect(result).toEqual({ outcome: 'APPLIED', released: [] });
-      expect(applied).toEqual([1]);
-      expect(recordOf(1)).toEqual({
-        pk: `MSG#msg-${GROUP}-1`,
-        sk: 'MSG',
-        status: 'COMPLETED',
-        groupKey: GROUP,
-        sequence: 1,
-        expiresAt: seconds(START) + RETENTION_SECONDS,
-        completedAt: START.toISOString(),
+      expect(await projection.getView(ORDER)).toEqual({
+        orderId: ORDER,
+        status: 'PLACED',
+        version: 1,
+        notes: [],
+        paid: false,
       });
-      expect(cursorOf()).toMatchObject({ lastSequence: 1 });
+      expect(await reservedOf()).toBe(2);
+      expect(await appliedOf()).toEqual(['1:OrderPlaced']);
+      expect(inbox().cursor(ORDER)).toEqual({
+        pk: `KEY#${ORDER}`,
+        sk: 'CURSOR',
+        lastSequence: 1,
+        updatedAt: START.toISOString(),
+      });
     });
 
     it('applies consecutive messages one after the other', async () => {
       // WHEN
-      const outcomes = [];
-      for (const sequence of [1, 2, 3])
-        outcomes.push((await consumer.consume(message(sequence), recordEffect)).outcome);
+      const outcomes = await consumeAll(1, 2, 3);
 
       // THEN
       expect(outcomes).toEqual(['APPLIED', 'APPLIED', 'APPLIED']);
-      expect(applied).toEqual([1, 2, 3]);
-      expect(cursorOf()).toMatchObject({ lastSequence: 3 });
+      expect(await appliedOf()).toEqual(['1:OrderPlaced', '2:OrderNoteAdded', '3:OrderNoteAdded']);
+      expect(await projection.getView(ORDER)).toMatchObject({ version: 3, notes: ['note 2', 'note 3'] });
+      expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 3 });
     });
 
-    it('keeps one cursor per key', async () => {
+    it('keeps keys apart: each has its own cursor', async () => {
       // WHEN
-      await consumer.consume(message(1, 'a'), recordEffect);
-      await consumer.consume(message(1, 'b'), recordEffect);
-      await consumer.consume(message(2, 'a'), recordEffect);
+      await consumeAll(1, 2);
+      const other = await consumer.consume(message(1, 'order-2'));
 
       // THEN
-      expect(cursorOf('a')).toMatchObject({ lastSequence: 2 });
-      expect(cursorOf('b')).toMatchObject({ lastSequence: 1 });
+      expect(other.outcome).toBe('APPLIED');
+      expect(inbox().cursor('order-2')).toMatchObject({ lastSequence: 1 });
+      expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 2 });
+      expect(await reservedOf()).toBe(4);
     });
 
-    it('claims the messageId with a conditional put, IN_PROGRESS until claimSeconds, before the effect runs', async () => {
-      // GIVEN
-      let recordDuringEffect: unknown;
-      const effect: Effect<Payload> = async () => {
-        recordDuringEffect = recordOf(1);
-      };
-
-      // WHEN
-      await consumer.consume(message(1), effect);
-
-      // THEN
-      expect(recordDuringEffect).toMatchObject({
-        status: 'IN_PROGRESS',
-        claimExpiresAt: seconds(START) + CLAIM_SECONDS,
+    it('moves the cursor conditionally on the previous sequence: a cursor moved meanwhile fails with CursorMovedError', async () => {
+      // GIVEN another delivery moves the cursor to 2 while message 2's effects run
+      await consumeAll(1);
+      consumer = newConsumer({
+        beforeEffects: async () => db.patch(INBOX_TABLE, inboxKeys.cursor(ORDER), { lastSequence: 2 }),
       });
-      const put = ddb.commandCalls(PutCommand)[0]?.args[0].input;
-      expect(put?.ConditionExpression).toBe(
-        'attribute_not_exists(pk) OR (#status = :inProgress AND claimExpiresAt < :now)',
+
+      // WHEN
+      const consuming = consumer.consume(message(2));
+
+      // THEN
+      await expect(consuming).rejects.toBeInstanceOf(CursorMovedError);
+      await expect(consuming).rejects.toThrow(
+        `cursor of key ${ORDER} is no longer at 1; message 2 will be retried`,
       );
-      expect(put?.ExpressionAttributeValues).toEqual({
-        ':inProgress': 'IN_PROGRESS',
-        ':now': seconds(START),
+      expect(cursorAdvances(2)[0]?.TransactItems?.[0]?.Update).toMatchObject({
+        ConditionExpression:
+          'lastSequence = :previous AND (attribute_not_exists(heldCount) OR heldCount = :held)',
+        ExpressionAttributeValues: { ':previous': 1, ':sequence': 2, ':held': 0 },
       });
+      expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 2 });
+      expect(inbox().failures(message(2).messageId)).toBeUndefined();
     });
 
-    it('reads the cursor with a strongly consistent read', async () => {
-      // WHEN
-      await consumer.consume(message(1), recordEffect);
-
-      // THEN
-      const get = ddb.commandCalls(GetCommand)[0]?.args[0].input;
-      expect(get).toEqual({
-        TableName: INBOX_TABLE,
-        Key: { pk: `KEY#${GROUP}`, sk: 'CURSOR' },
-        ConsistentRead: true,
+    it('retries a message whose effects failed without applying again the effects already done', async () => {
+      // GIVEN a last effect that fails on the first attempt of message 2
+      let flakes = 1;
+      const flaky: DynamoEffect = {
+        name: 'flaky',
+        items: (delivered) => {
+          if (delivered.sequence === 2 && flakes-- > 0) throw new Error('flaky effect');
+          return [];
+        },
+      };
+      consumer = newConsumer({
+        effects: [...referenceEffects(), { effect: flaky, strategy: 'transaction' }],
       });
-    });
-
-    it('marks the message done and moves the cursor in one transaction, conditional on the previous sequence', async () => {
-      // GIVEN
-      await consumer.consume(message(1), recordEffect);
-      ddb.resetHistory();
+      await consumeAll(1);
 
       // WHEN
-      await consumer.consume(message(2), recordEffect);
+      const first = consumer.consume(message(2));
 
       // THEN
-      const [transaction] = ddb.commandCalls(TransactWriteCommand);
-      const cursorUpdate = transaction?.args[0].input.TransactItems?.[1]?.Update;
-      expect(cursorUpdate?.Key).toEqual({ pk: `KEY#${GROUP}`, sk: 'CURSOR' });
-      expect(cursorUpdate?.ConditionExpression).toContain('lastSequence = :previous');
-      expect(cursorUpdate?.ExpressionAttributeValues).toMatchObject({ ':previous': 1, ':sequence': 2 });
+      await expect(first).rejects.toThrow('flaky effect');
+      expect(await appliedOf()).toEqual(['1:OrderPlaced', '2:OrderNoteAdded']);
+      expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 1 });
+
+      // WHEN redelivered
+      const second = await consumer.consume(message(2));
+
+      // THEN
+      expect(second).toEqual({ outcome: 'APPLIED', released: [] });
+      expect(await appliedOf()).toEqual(['1:OrderPlaced', '2:OrderNoteAdded']);
+      expect(await notesOf()).toEqual(['note 2']);
+      expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 2 });
     });
   });
 
   describe('duplicates', () => {
-    it('acknowledges a message at or below the cursor as DUPLICATE without running its effect or writing', async () => {
+    it('acknowledges a message at or below the cursor as DUPLICATE, applying and writing nothing', async () => {
       // GIVEN
-      await consumer.consume(message(1), recordEffect);
-      await consumer.consume(message(2), recordEffect);
+      await consumeAll(1, 2);
       ddb.resetHistory();
 
       // WHEN
-      const again2 = await consumer.consume(message(2), recordEffect);
-      const again1 = await consumer.consume(message(1), recordEffect);
+      const again2 = await consumer.consume(message(2));
+      const again1 = await consumer.consume(message(1));
 
       // THEN
       expect(again2).toEqual({ outcome: 'DUPLICATE', released: [] });
       expect(again1).toEqual({ outcome: 'DUPLICATE', released: [] });
-      expect(applied).toEqual([1, 2]);
-      expect(writeCalls()).toBe(0);
+      expect(writes()).toHaveLength(0);
+      expect(await appliedOf()).toEqual(['1:OrderPlaced', '2:OrderNoteAdded']);
+      expect(await reservedOf()).toBe(2);
     });
 
-    it('never applies a messageId already COMPLETED, whatever the cursor says', async () => {
+    it('acknowledges a redelivery that comes after the cursor moved on', async () => {
       // GIVEN
-      inbox.seed({ pk: `MSG#msg-${GROUP}-1`, sk: 'MSG', status: 'COMPLETED', groupKey: GROUP, sequence: 1 });
+      await consumeAll(1, 2, 3, 4);
 
       // WHEN
-      const result = await consumer.consume(message(1), recordEffect);
+      const late = await consumer.consume(message(2));
 
       // THEN
-      expect(result).toEqual({ outcome: 'DUPLICATE', released: [] });
-      expect(applied).toEqual([]);
-      expect(cursorOf()).toBeUndefined();
+      expect(late.outcome).toBe('DUPLICATE');
+      expect(await notesOf()).toEqual(['note 2', 'note 3', 'note 4']);
+      expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 4 });
+    });
+
+    it('releases, in order, the held messages an interrupted release left behind', async () => {
+      // GIVEN 2 and 3 are held, and the release of 2 fails once after 1 is applied
+      await consumeAll(3, 2);
+      poison(message(2), 1);
+      await expect(consumer.consume(message(1))).rejects.toThrow('poison message 2');
+      expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 1, heldCount: 2 });
+
+      // WHEN message 1 is redelivered
+      const redelivery = await consumer.consume(message(1));
+
+      // THEN
+      expect(redelivery).toEqual({ outcome: 'DUPLICATE', released: [2, 3] });
+      expect(await appliedOf()).toEqual(['1:OrderPlaced', '2:OrderNoteAdded', '3:OrderNoteAdded']);
+      expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 3, heldCount: 0 });
+      expect(inbox().waiting(ORDER)).toEqual([]);
     });
   });
 
   describe('gaps', () => {
-    it('holds a message that arrives ahead of its predecessor, durably and without running its effect', async () => {
+    it('holds a message that arrives ahead of its predecessor, durably and without applying it', async () => {
       // WHEN
-      const result = await consumer.consume(message(2), recordEffect);
+      const result = await consumer.consume(message(2));
 
       // THEN
       expect(result).toEqual({ outcome: 'HELD', released: [] });
-      expect(applied).toEqual([]);
-      expect(heldOf(2)).toMatchObject({ heldAt: START.toISOString() });
-      expect(JSON.parse(String(heldOf(2)?.message))).toEqual(message(2));
-      expect(cursorOf()).toEqual({ pk: `KEY#${GROUP}`, sk: 'CURSOR', heldCount: 1 });
+      expect(inbox().held(ORDER, 2)).toEqual({
+        pk: `KEY#${ORDER}`,
+        sk: 'HELD#000000000000002',
+        message: JSON.stringify(message(2)),
+        heldAt: START.toISOString(),
+        attention: 'HELD',
+        since: START.toISOString(),
+      });
+      expect(inbox().cursor(ORDER)).toEqual({ pk: `KEY#${ORDER}`, sk: 'CURSOR', heldCount: 1 });
+      expect(await projection.getView(ORDER)).toBeUndefined();
+      expect(await appliedOf()).toEqual([]);
     });
 
-    it('applies the held successors, in order, right after the missing message', async () => {
+    it('holds a redelivery of a held message once', async () => {
       // GIVEN
-      await consumer.consume(message(3), recordEffect);
-      await consumer.consume(message(2), recordEffect);
+      await consumeAll(3);
+      now = new Date(START.getTime() + 5000);
 
       // WHEN
-      const result = await consumer.consume(message(1), recordEffect);
-
-      // THEN
-      expect(result).toEqual({ outcome: 'APPLIED', released: [2, 3] });
-      expect(applied).toEqual([1, 2, 3]);
-      expect(heldOf(2)).toBeUndefined();
-      expect(heldOf(3)).toBeUndefined();
-      expect(cursorOf()).toMatchObject({ lastSequence: 3, heldCount: 0 });
-      expect(recordOf(3)).toMatchObject({ status: 'COMPLETED' });
-    });
-
-    it('stops releasing at the next gap, and releases the rest when that gap is filled', async () => {
-      // GIVEN
-      await consumer.consume(message(2), recordEffect);
-      await consumer.consume(message(4), recordEffect);
-
-      // WHEN
-      const first = await consumer.consume(message(1), recordEffect);
-
-      // THEN
-      expect(first).toEqual({ outcome: 'APPLIED', released: [2] });
-      expect(cursorOf()).toMatchObject({ lastSequence: 2, heldCount: 1 });
-      expect(heldOf(4)).toBeDefined();
-
-      // WHEN
-      const second = await consumer.consume(message(3), recordEffect);
-
-      // THEN
-      expect(second).toEqual({ outcome: 'APPLIED', released: [4] });
-      expect(applied).toEqual([1, 2, 3, 4]);
-      expect(cursorOf()).toMatchObject({ lastSequence: 4, heldCount: 0 });
-    });
-
-    it('applies a held message delivered directly when it is next, removing its held copy', async () => {
-      // GIVEN 1 applied, 3 held, and 2 applied in a way that left 3 held (its release interrupted)
-      await consumer.consume(message(1), recordEffect);
-      await consumer.consume(message(3), recordEffect);
-      inbox.patch(`KEY#${GROUP}`, 'CURSOR', { lastSequence: 2, heldCount: 1 });
-
-      // WHEN 3 is delivered directly
-      const result = await consumer.consume(message(3), recordEffect);
-
-      // THEN it is applied once, and neither the held copy nor its count is left behind
-      expect(result.outcome).toBe('APPLIED');
-      expect(applied).toEqual([1, 3]);
-      expect(heldOf(3)).toBeUndefined();
-      expect(cursorOf()).toMatchObject({ lastSequence: 3, heldCount: 0 });
-    });
-
-    it('acknowledges a redelivery of a held message as HELD again without counting it twice', async () => {
-      // GIVEN
-      await consumer.consume(message(3), recordEffect);
-
-      // WHEN
-      const again = await consumer.consume(message(3), recordEffect);
+      const again = await consumer.consume(message(3));
 
       // THEN
       expect(again).toEqual({ outcome: 'HELD', released: [] });
-      expect(cursorOf()).toMatchObject({ heldCount: 1 });
-
-      // WHEN the gap is filled
-      await consumer.consume(message(1), recordEffect);
-      const released = await consumer.consume(message(2), recordEffect);
-
-      // THEN the held message is applied once
-      expect(released).toEqual({ outcome: 'APPLIED', released: [3] });
-      expect(applied).toEqual([1, 2, 3]);
+      expect(inbox().cursor(ORDER)).toMatchObject({ heldCount: 1 });
+      expect(inbox().held(ORDER, 3)).toMatchObject({ since: START.toISOString() });
     });
 
-    it('fails the hold with CursorMovedError when the predecessor was applied after the cursor was read', async () => {
-      // GIVEN message 1 gets applied between the cursor read and the hold of message 2
-      inbox.beforeNext('TransactWrite', () => inbox.patch(`KEY#${GROUP}`, 'CURSOR', { lastSequence: 1 }));
+    it('applies the held messages, in order, right after the missing one', async () => {
+      // GIVEN
+      await consumeAll(3, 2);
 
       // WHEN
-      const holding = consumer.consume(message(2), recordEffect);
+      const result = await consumer.consume(message(1));
 
       // THEN
-      await expect(holding).rejects.toBeInstanceOf(CursorMovedError);
-      expect(heldOf(2)).toBeUndefined();
-      expect(cursorOf()).toEqual({ pk: `KEY#${GROUP}`, sk: 'CURSOR', lastSequence: 1 });
-
-      // WHEN redelivered
-      const retried = await consumer.consume(message(2), recordEffect);
-
-      // THEN
-      expect(retried).toEqual({ outcome: 'APPLIED', released: [] });
-      expect(applied).toEqual([2]);
+      expect(result).toEqual({ outcome: 'APPLIED', released: [2, 3] });
+      expect(await appliedOf()).toEqual(['1:OrderPlaced', '2:OrderNoteAdded', '3:OrderNoteAdded']);
+      expect(await projection.getView(ORDER)).toMatchObject({ version: 3, notes: ['note 2', 'note 3'] });
+      expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 3, heldCount: 0 });
+      expect(inbox().waiting(ORDER)).toEqual([]);
     });
 
-    it('releases a successor that was held while the predecessor’s effect was running', async () => {
-      // GIVEN a delivery of message 2 arrives while the effect of message 1 runs
-      const holdResults: string[] = [];
-      const effect: Effect<Payload> = async (delivered) => {
-        if (delivered.sequence === 1) holdResults.push((await consumer.consume(message(2), effect)).outcome);
-        applied.push(delivered.sequence);
-      };
+    it('stops releasing at the next gap, and releases the rest once that gap is filled', async () => {
+      // GIVEN
+      await consumeAll(2, 4, 5);
 
       // WHEN
-      const result = await consumer.consume(message(1), effect);
+      const first = await consumer.consume(message(1));
 
       // THEN
-      expect(holdResults).toEqual(['HELD']);
-      expect(result).toEqual({ outcome: 'APPLIED', released: [2] });
-      expect(applied).toEqual([1, 2]);
-      expect(cursorOf()).toMatchObject({ lastSequence: 2, heldCount: 0 });
-      expect(heldOf(2)).toBeUndefined();
-    });
-
-    it('moves the cursor past a held message that another path already applied, without applying it again', async () => {
-      // GIVEN message 2 is held, but its messageId is already COMPLETED
-      await consumer.consume(message(2), recordEffect);
-      inbox.seed({ pk: `MSG#msg-${GROUP}-2`, sk: 'MSG', status: 'COMPLETED', groupKey: GROUP, sequence: 2 });
+      expect(first).toEqual({ outcome: 'APPLIED', released: [2] });
+      expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 2, heldCount: 2 });
+      expect(inbox().waiting(ORDER)).toEqual(['HELD#000000000000004', 'HELD#000000000000005']);
 
       // WHEN
-      const result = await consumer.consume(message(1), recordEffect);
+      const second = await consumer.consume(message(3));
 
       // THEN
-      expect(result).toEqual({ outcome: 'APPLIED', released: [2] });
-      expect(applied).toEqual([1]);
-      expect(cursorOf()).toMatchObject({ lastSequence: 2, heldCount: 0 });
-      expect(heldOf(2)).toBeUndefined();
+      expect(second).toEqual({ outcome: 'APPLIED', released: [4, 5] });
+      expect(await notesOf()).toEqual(['note 2', 'note 3', 'note 4', 'note 5']);
+      expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 5, heldCount: 0 });
     });
 
-    it('leaves the held successors to another delivery that released them first', async () => {
-      // GIVEN message 2 is held, and another delivery releases it just before this one reads the cursor again
-      await consumer.consume(message(2), recordEffect);
-      inbox.beforeNext('Get', () => undefined); // the cursor read of consume(1)
-      inbox.beforeNext('Get', () => undefined); // the read of held message 2
-      inbox.beforeNext('Get', () => {
-        // the cursor read before applying it: meanwhile, the other delivery applied message 2
-        inbox.seed({
-          pk: `MSG#msg-${GROUP}-2`,
-          sk: 'MSG',
-          status: 'COMPLETED',
-          groupKey: GROUP,
-          sequence: 2,
-        });
-        inbox.remove(`KEY#${GROUP}`, `HELD#${String(2).padStart(15, '0')}`);
-        inbox.patch(`KEY#${GROUP}`, 'CURSOR', { lastSequence: 2, heldCount: 0 });
-      });
+    it('applies a held message delivered directly once it is next, removing its held copy', async () => {
+      // GIVEN 3 is held, and its release after 2 failed
+      await consumeAll(1, 3);
+      poison(message(3), 1);
+      await expect(consumer.consume(message(2))).rejects.toThrow('poison message 3');
+      expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 2, heldCount: 1 });
 
-      // WHEN
-      const result = await consumer.consume(message(1), recordEffect);
+      // WHEN 3 itself is delivered (as a replay re-sends it)
+      const result = await consumer.consume(message(3));
 
       // THEN
       expect(result).toEqual({ outcome: 'APPLIED', released: [] });
-      expect(applied).toEqual([1]);
-      expect(cursorOf()).toMatchObject({ lastSequence: 2, heldCount: 0 });
+      expect(await appliedOf()).toEqual(['1:OrderPlaced', '2:OrderNoteAdded', '3:OrderNoteAdded']);
+      expect(inbox().held(ORDER, 3)).toBeUndefined();
+      expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 3, heldCount: 0 });
     });
 
-    it('resumes releasing held successors when the predecessor is redelivered after a release failed', async () => {
-      // GIVEN message 2 is held, and its effect fails once while message 1 releases it
-      await consumer.consume(message(2), recordEffect);
-      let failures = 0;
-      const flakyEffect: Effect<Payload> = async (delivered) => {
-        if (delivered.sequence === 2 && failures++ === 0) throw new Error('projection throttled');
-        applied.push(delivered.sequence);
-      };
-      await expect(consumer.consume(message(1), flakyEffect)).rejects.toThrow('projection throttled');
-      expect(cursorOf()).toMatchObject({ lastSequence: 1, heldCount: 1 });
+    it('fails the hold with CursorMovedError when the predecessor is applied meanwhile, then applies it', async () => {
+      // GIVEN message 1 gets applied between the cursor read and the hold of message 2
+      db.before(
+        'TransactWrite',
+        () => true,
+        () => consumeAll(1).then(() => undefined),
+      );
 
-      // WHEN SQS redelivers message 1, whose record was reported failed
-      const redelivery = await consumer.consume(message(1), flakyEffect);
+      // WHEN
+      const holding = consumer.consume(message(2));
 
       // THEN
-      expect(redelivery).toEqual({ outcome: 'DUPLICATE', released: [2] });
-      expect(applied).toEqual([1, 2]);
-      expect(cursorOf()).toMatchObject({ lastSequence: 2, heldCount: 0 });
-      expect(heldOf(2)).toBeUndefined();
+      await expect(holding).rejects.toBeInstanceOf(CursorMovedError);
+      expect(inbox().held(ORDER, 2)).toBeUndefined();
+      expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 1 });
+      expect(inbox().cursor(ORDER)?.heldCount).toBeUndefined();
+
+      // WHEN redelivered
+      const retried = await consumer.consume(message(2));
+
+      // THEN
+      expect(retried).toEqual({ outcome: 'APPLIED', released: [] });
+      expect(await appliedOf()).toEqual(['1:OrderPlaced', '2:OrderNoteAdded']);
     });
   });
 
-  describe('effect failures and claims', () => {
-    it('releases the claim and rethrows when the effect fails, so that a redelivery applies the message', async () => {
-      // GIVEN
-      const failure = new Error('effect failed');
-      const failingEffect: Effect<Payload> = async () => {
-        throw failure;
-      };
-
-      // WHEN
-      const first = consumer.consume(message(1), failingEffect);
-
-      // THEN
-      await expect(first).rejects.toBe(failure);
-      expect(recordOf(1)).toBeUndefined();
-      expect(cursorOf()).toBeUndefined();
-      const release = ddb.commandCalls(DeleteCommand)[0]?.args[0].input;
-      expect(release).toMatchObject({
-        Key: { pk: `MSG#msg-${GROUP}-1`, sk: 'MSG' },
-        ConditionExpression: '#status = :inProgress',
-        ExpressionAttributeValues: { ':inProgress': 'IN_PROGRESS' },
-      });
-
-      // WHEN redelivered
-      const second = await consumer.consume(message(1), recordEffect);
-
-      // THEN
-      expect(second).toEqual({ outcome: 'APPLIED', released: [] });
-      expect(applied).toEqual([1]);
-    });
-
-    it("rethrows the effect's error even when releasing the claim fails", async () => {
-      // GIVEN
-      const failure = new Error('effect failed');
-      inbox.beforeNext('Delete', () => {
-        throw new Error('delete throttled');
+  describe('concurrent deliveries of one key', () => {
+    it('notices a message held while the effects ran (cursor condition on heldCount) and releases it', async () => {
+      // GIVEN message 2 arrives, and is held, while the effects of message 1 run
+      const concurrent: string[] = [];
+      consumer = newConsumer({
+        beforeEffects: async (delivered) => {
+          if (delivered.sequence === 1) concurrent.push((await consumer.consume(message(2))).outcome);
+        },
       });
 
       // WHEN
-      const consuming = consumer.consume(message(1), async () => {
-        throw failure;
+      const result = await consumer.consume(message(1));
+
+      // THEN
+      expect(concurrent).toEqual(['HELD']);
+      expect(result).toEqual({ outcome: 'APPLIED', released: [2] });
+      expect(
+        cursorAdvances(1).map(
+          (input) => input.TransactItems?.[0]?.Update?.ExpressionAttributeValues?.[':held'],
+        ),
+      ).toEqual([0, 1]);
+      expect(await appliedOf()).toEqual(['1:OrderPlaced', '2:OrderNoteAdded']);
+      expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 2, heldCount: 0 });
+      expect(inbox().waiting(ORDER)).toEqual([]);
+    });
+
+    it('keeps the count of a later message held meanwhile, leaving it held', async () => {
+      // GIVEN message 3 is held while the effects of message 1 run
+      consumer = newConsumer({
+        beforeEffects: async (delivered) => {
+          if (delivered.sequence === 1) await consumer.consume(message(3));
+        },
       });
 
+      // WHEN
+      const result = await consumer.consume(message(1));
+
       // THEN
-      await expect(consuming).rejects.toBe(failure);
+      expect(result).toEqual({ outcome: 'APPLIED', released: [] });
+      expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 1, heldCount: 1 });
+
+      // WHEN the gap is filled
+      const filled = await consumer.consume(message(2));
+
+      // THEN
+      expect(filled).toEqual({ outcome: 'APPLIED', released: [3] });
+      expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 3, heldCount: 0 });
     });
 
-    it('refuses a delivery while another live delivery holds the claim, with MessageInProgressError', async () => {
-      // GIVEN a second delivery of message 1 arrives while the first one's effect runs
-      let concurrent: unknown;
-      const effect: Effect<Payload> = async (delivered) => {
-        concurrent = await consumer.consume(message(1), recordEffect).catch((error: unknown) => error);
-        applied.push(delivered.sequence);
-      };
+    it('gives up with CursorMovedError after 5 attempts that each see a new hold', async () => {
+      // GIVEN before each of its cursor writes, one more message is held
+      await consumeAll(1);
+      for (let hold = 1; hold <= 5; hold++) {
+        db.before('TransactWrite', isCursorAdvance(2), () => {
+          const held = Number(inbox().cursor(ORDER)?.heldCount ?? 0);
+          db.patch(INBOX_TABLE, inboxKeys.cursor(ORDER), { heldCount: held + 1 });
+        });
+      }
 
       // WHEN
-      const result = await consumer.consume(message(1), effect);
-
-      // THEN
-      expect(concurrent).toBeInstanceOf(MessageInProgressError);
-      expect(result.outcome).toBe('APPLIED');
-      expect(applied).toEqual([1]);
-    });
-
-    it('takes over the claim of a delivery that died between effect and mark, once claimSeconds have passed', async () => {
-      // GIVEN the first delivery ran the effect, then could not mark it done
-      inbox.beforeNext('TransactWrite', () => {
-        throw new Error('process killed');
-      });
-      await expect(consumer.consume(message(1), recordEffect)).rejects.toThrow('process killed');
-      expect(recordOf(1)).toMatchObject({ status: 'IN_PROGRESS' });
-
-      // WHEN redelivered within claimSeconds
-      now = new Date(START.getTime() + (CLAIM_SECONDS - 1) * 1000);
-      const early = consumer.consume(message(1), recordEffect);
-
-      // THEN
-      await expect(early).rejects.toBeInstanceOf(MessageInProgressError);
-
-      // WHEN redelivered after claimSeconds
-      now = new Date(START.getTime() + (CLAIM_SECONDS + 1) * 1000);
-      const late = await consumer.consume(message(1), recordEffect);
-
-      // THEN the effect runs again (the documented re-run after a crash) and the message completes
-      expect(late).toEqual({ outcome: 'APPLIED', released: [] });
-      expect(applied).toEqual([1, 1]);
-      expect(recordOf(1)).toMatchObject({ status: 'COMPLETED' });
-      expect(cursorOf()).toMatchObject({ lastSequence: 1 });
-    });
-
-    it('fails with CursorMovedError when the cursor moved while the effect ran', async () => {
-      // GIVEN
-      await consumer.consume(message(1), recordEffect);
-      ddb.resetHistory();
-      const effect: Effect<Payload> = async () => {
-        inbox.patch(`KEY#${GROUP}`, 'CURSOR', { lastSequence: 2 });
-      };
-
-      // WHEN
-      const consuming = consumer.consume(message(2), effect);
+      const consuming = consumer.consume(message(2));
 
       // THEN
       await expect(consuming).rejects.toBeInstanceOf(CursorMovedError);
-      expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
-      expect(recordOf(2)).toMatchObject({ status: 'IN_PROGRESS' });
+      expect(cursorAdvances(2)).toHaveLength(5);
+      expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 1 });
     });
 
-    it('propagates an inbox failure that is not a condition', async () => {
+    it('leaves the held messages to another delivery that moved the cursor first', async () => {
+      // GIVEN 2 is held; after 1 is applied, another delivery takes the cursor to 2 before this one releases it
+      await consumeAll(2);
+      db.before('Get', isCursorRead, () => undefined); // the first read of the cursor
+      db.before('Get', isCursorRead, () =>
+        db.patch(INBOX_TABLE, inboxKeys.cursor(ORDER), { lastSequence: 2, heldCount: 0 }),
+      );
+
+      // WHEN
+      const result = await consumer.consume(message(1));
+
+      // THEN
+      expect(result).toEqual({ outcome: 'APPLIED', released: [] });
+      expect(await appliedOf()).toEqual(['1:OrderPlaced']);
+    });
+  });
+
+  describe.each(IDEMPOTENCY_STRATEGIES)(
+    'a crash between the effects and the cursor (%s)',
+    (strategy: IdempotencyStrategy) => {
+      /** Appends `<sequence>:<type>` to the key's journal and versions it: supports every strategy. */
+      const journal: DynamoEffect = {
+        name: 'journal',
+        items: (delivered) => [
+          {
+            Update: {
+              TableName: PROJECTION_TABLE,
+              Key: { pk: `JOURNAL#${delivered.groupKey}`, sk: 'JOURNAL' },
+              UpdateExpression:
+                'SET entries = list_append(if_not_exists(entries, :empty), :entry), version = :version',
+              ExpressionAttributeValues: {
+                ':empty': [],
+                ':entry': [`${delivered.sequence}:${delivered.type}`],
+                ':version': delivered.sequence,
+              },
+            },
+          },
+        ],
+        versionTarget: (delivered) => ({
+          tableName: PROJECTION_TABLE,
+          key: { pk: `JOURNAL#${delivered.groupKey}`, sk: 'JOURNAL' },
+        }),
+      };
+      const journalOf = () => db.item(PROJECTION_TABLE, { pk: `JOURNAL#${ORDER}`, sk: 'JOURNAL' })?.entries;
+
+      beforeEach(() => {
+        consumer = newConsumer({
+          effects: [
+            { effect: projection.view, strategy },
+            { effect: journal, strategy },
+          ],
+        });
+      });
+
+      it('applies no effect twice when the message is redelivered', async () => {
+        // GIVEN the delivery of message 2 dies after its effects, before the cursor moves
+        await consumeAll(1);
+        db.before('TransactWrite', isCursorAdvance(2), crash);
+        await expect(consumer.consume(message(2))).rejects.toThrow('Lambda timed out');
+        expect(journalOf()).toEqual(['1:OrderPlaced', '2:OrderNoteAdded']);
+        expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 1 });
+
+        // WHEN redelivered
+        const result = await consumer.consume(message(2));
+
+        // THEN
+        expect(result).toEqual({ outcome: 'APPLIED', released: [] });
+        expect(journalOf()).toEqual(['1:OrderPlaced', '2:OrderNoteAdded']);
+        expect(await notesOf()).toEqual(['note 2']);
+        expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 2 });
+        expect(inbox().failures(message(2).messageId)).toBeUndefined();
+      });
+
+      it('applies no effect of a released message twice when its predecessor is redelivered', async () => {
+        // GIVEN 2 is held, and the release of 2 dies after its effects, before the cursor moves
+        await consumeAll(2);
+        db.before('TransactWrite', isCursorAdvance(2), crash);
+        await expect(consumer.consume(message(1))).rejects.toThrow('Lambda timed out');
+        expect(journalOf()).toEqual(['1:OrderPlaced', '2:OrderNoteAdded']);
+
+        // WHEN message 1 is redelivered
+        const result = await consumer.consume(message(1));
+
+        // THEN
+        expect(result).toEqual({ outcome: 'DUPLICATE', released: [2] });
+        expect(journalOf()).toEqual(['1:OrderPlaced', '2:OrderNoteAdded']);
+        expect(await notesOf()).toEqual(['note 2']);
+        expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 2, heldCount: 0 });
+        expect(inbox().held(ORDER, 2)).toBeUndefined();
+      });
+    },
+  );
+
+  describe('poison messages: parking a key', () => {
+    /** Message 2 of the key has a type no effect knows: every attempt fails. */
+    const unknown = (sequence = 2, groupKey = ORDER) =>
+      envelope(groupKey, sequence, 'OrderShipped', { orderId: groupKey });
+    const REASON = 'UnknownMessageTypeError: no projection handles message type OrderShipped';
+
+    it('alerts again on the redelivery when the first alert could not be sent, and only once it went out', async () => {
+      // GIVEN a key about to park, and an alert channel that fails once
+      await consumeAll(1);
+      let alertFailures = 1;
+      consumer = newConsumer({
+        parkAfterFailures: 1,
+        onParked: async (parked) => {
+          if (alertFailures-- > 0) throw new Error('SNS unavailable');
+          alerts.push(parked);
+        },
+      });
+
+      // WHEN the parking delivery fails on its alert, and the message comes back twice
+      await expect(consumer.consume(unknown())).rejects.toThrow('SNS unavailable');
+      const redelivered = await consumer.consume(unknown());
+      const again = await consumer.consume(unknown());
+
+      // THEN the key is parked, and exactly one alert went out, on the first redelivery
+      expect(redelivered.outcome).toBe('PARKED');
+      expect(again.outcome).toBe('PARKED');
+      expect(alerts).toHaveLength(1);
+      expect(inbox().cursor(ORDER)).toMatchObject({ parked: true, parkAlerted: true });
+    });
+
+    it('does not count a delivery that found the message claimed by another as a failure', async () => {
+      // GIVEN message 1 whose unique effect is claimed by a live delivery elsewhere
+      await consumer.consume(message(1));
+      const second = message(2);
+      db.seed(INBOX_TABLE, {
+        pk: `MSG#${second.messageId}`,
+        sk: 'EFFECT#notifications',
+        status: 'IN_PROGRESS',
+        claimExpiresAt: seconds(START) + 300,
+      });
+
+      // WHEN it is delivered
+      await expect(consumer.consume(second)).rejects.toThrow('being processed by another delivery');
+
+      // THEN no failure is counted towards parking
+      expect(inbox().failures(second.messageId)).toBeUndefined();
+    });
+
+    it('counts each failed attempt and rethrows, then parks the key at the third (by default)', async () => {
       // GIVEN
-      const failure = new Error('inbox unavailable');
-      inbox.beforeNext('Put', () => {
-        throw failure;
+      await consumeAll(1);
+
+      // WHEN
+      const first = consumer.consume(unknown());
+      await expect(first).rejects.toThrow('no projection handles message type OrderShipped');
+      const afterFirst = inbox().failures(unknown().messageId);
+      now = new Date(START.getTime() + 60_000);
+      await expect(consumer.consume(unknown())).rejects.toThrow('OrderShipped');
+      const afterSecond = inbox().failures(unknown().messageId);
+      const alertsBeforeThird = alerts.length;
+      const cursorBeforeThird = inbox().cursor(ORDER);
+      now = new Date(START.getTime() + 120_000);
+      const third = await consumer.consume(unknown());
+
+      // THEN
+      expect(afterFirst).toEqual({
+        pk: `MSG#${unknown().messageId}`,
+        sk: 'FAILURES',
+        failures: 1,
+        expiresAt: seconds(START) + RETENTION_SECONDS,
+      });
+      expect(afterSecond).toMatchObject({ failures: 2 });
+      expect(alertsBeforeThird).toBe(0);
+      expect(cursorBeforeThird?.parked).toBeUndefined();
+      expect(third).toEqual({ outcome: 'PARKED', released: [] });
+      expect(inbox().failures(unknown().messageId)).toMatchObject({
+        failures: 3,
+        expiresAt: seconds(now) + RETENTION_SECONDS,
+      });
+      expect(inbox().cursor(ORDER)).toMatchObject({
+        lastSequence: 1,
+        parked: true,
+        parkedAt: now.toISOString(),
+        parkedSequence: 2,
+        parkedReason: REASON,
+      });
+      expect(inbox().parked(ORDER, 2)).toEqual({
+        pk: `KEY#${ORDER}`,
+        sk: 'PARKED#000000000000002',
+        message: JSON.stringify(unknown()),
+        parkedAt: now.toISOString(),
+        reason: REASON,
+        attention: 'PARKED',
+        since: now.toISOString(),
+      });
+      expect(alerts).toEqual([
+        {
+          groupKey: ORDER,
+          sequence: 2,
+          messageId: unknown().messageId,
+          type: 'OrderShipped',
+          failures: 3,
+          error: REASON,
+        },
+      ]);
+    });
+
+    it('parks every later message of the parked key, without applying it, and alerts only once', async () => {
+      // GIVEN
+      consumer = newConsumer({ parkAfterFailures: 1 });
+      await consumeAll(1);
+      await consumer.consume(unknown());
+
+      // WHEN
+      const next = await consumer.consume(message(3));
+      const afterGap = await consumer.consume(message(5));
+
+      // THEN
+      expect(next).toEqual({ outcome: 'PARKED', released: [] });
+      expect(afterGap).toEqual({ outcome: 'PARKED', released: [] });
+      expect(inbox().parked(ORDER, 3)).toMatchObject({
+        message: JSON.stringify(message(3)),
+        reason: 'its key is parked',
+        attention: 'PARKED',
+      });
+      expect(inbox().waiting(ORDER)).toEqual([
+        'PARKED#000000000000002',
+        'PARKED#000000000000003',
+        'PARKED#000000000000005',
+      ]);
+      expect(inbox().cursor(ORDER)).toMatchObject({
+        lastSequence: 1,
+        parkedSequence: 2,
+        parkedReason: REASON,
+      });
+      expect(alerts).toHaveLength(1);
+      expect(await appliedOf()).toEqual(['1:OrderPlaced']);
+    });
+
+    it('parks on the first failure when parkAfterFailures is 1', async () => {
+      // GIVEN
+      consumer = newConsumer({ parkAfterFailures: 1 });
+
+      // WHEN
+      const result = await consumer.consume(unknown(1));
+
+      // THEN
+      expect(result.outcome).toBe('PARKED');
+      expect(alerts).toMatchObject([{ sequence: 1, failures: 1 }]);
+      expect(inbox().cursor(ORDER)).toMatchObject({ parked: true, parkedSequence: 1 });
+    });
+
+    it('keeps the other keys flowing', async () => {
+      // GIVEN
+      consumer = newConsumer({ parkAfterFailures: 1 });
+      await consumeAll(1);
+      await consumer.consume(unknown());
+
+      // WHEN
+      const other = [
+        await consumer.consume(message(1, 'order-2')),
+        await consumer.consume(message(3, 'order-2')),
+        await consumer.consume(message(2, 'order-2')),
+      ];
+
+      // THEN
+      expect(other.map((result) => result.outcome)).toEqual(['APPLIED', 'HELD', 'APPLIED']);
+      expect(await appliedOf('order-2')).toEqual(['1:OrderPlaced', '2:OrderNoteAdded', '3:OrderNoteAdded']);
+      expect(inbox().cursor('order-2')).toMatchObject({ lastSequence: 3 });
+      expect(inbox().cursor('order-2')?.parked).toBeUndefined();
+    });
+
+    it('counts failures per message: a message that recovers is applied, and others start from zero', async () => {
+      // GIVEN message 2 of order-1 fails twice, and message 1 of order-2 fails twice
+      await consumeAll(1);
+      poison(message(2), 2);
+      poison(message(1, 'order-2'), 2);
+      for (let attempt = 0; attempt < 2; attempt++) {
+        await expect(consumer.consume(message(2))).rejects.toThrow('poison message 2');
+        await expect(consumer.consume(message(1, 'order-2'))).rejects.toThrow('poison message 1');
+      }
+
+      // WHEN both are delivered once more
+      const recovered = await consumer.consume(message(2));
+      const alsoRecovered = await consumer.consume(message(1, 'order-2'));
+
+      // THEN
+      expect(recovered.outcome).toBe('APPLIED');
+      expect(alsoRecovered.outcome).toBe('APPLIED');
+      expect(inbox().failures(message(2).messageId)).toMatchObject({ failures: 2 });
+      expect(inbox().failures(message(1, 'order-2').messageId)).toMatchObject({ failures: 2 });
+      expect(alerts).toEqual([]);
+
+      // WHEN the next message fails twice
+      poison(message(3), 2);
+      await expect(consumer.consume(message(3))).rejects.toThrow('poison message 3');
+      await expect(consumer.consume(message(3))).rejects.toThrow('poison message 3');
+
+      // THEN it is not parked: its own count is 2
+      expect(inbox().failures(message(3).messageId)).toMatchObject({ failures: 2 });
+      expect(inbox().cursor(ORDER)?.parked).toBeUndefined();
+    });
+
+    it('counts failures of beforeEffects like failures of the effects', async () => {
+      // GIVEN
+      consumer = newConsumer({ parkAfterFailures: 2 });
+      await consumeAll(1);
+      poison(message(2));
+
+      // WHEN
+      await expect(consumer.consume(message(2))).rejects.toThrow('poison message 2');
+      const second = await consumer.consume(message(2));
+
+      // THEN
+      expect(second.outcome).toBe('PARKED');
+      expect(alerts).toEqual([
+        {
+          groupKey: ORDER,
+          sequence: 2,
+          messageId: message(2).messageId,
+          type: 'OrderNoteAdded',
+          failures: 2,
+          error: 'Error: poison message 2',
+        },
+      ]);
+      expect(await appliedOf()).toEqual(['1:OrderPlaced']);
+    });
+
+    it('parks a held message whose release keeps failing, removing its held copy', async () => {
+      // GIVEN 3 is held and poisoned; 1 and 2 are applied, and the release of 3 fails once
+      consumer = newConsumer({ parkAfterFailures: 2 });
+      await consumeAll(3, 4, 1);
+      poison(message(3));
+      await expect(consumer.consume(message(2))).rejects.toThrow('poison message 3');
+
+      // WHEN message 2 is redelivered and the release fails again
+      const result = await consumer.consume(message(2));
+
+      // THEN
+      expect(result).toEqual({ outcome: 'DUPLICATE', released: [] });
+      expect(inbox().waiting(ORDER)).toEqual(['HELD#000000000000004', 'PARKED#000000000000003']);
+      expect(inbox().cursor(ORDER)).toMatchObject({
+        lastSequence: 2,
+        heldCount: 1,
+        parked: true,
+        parkedSequence: 3,
+      });
+      expect(alerts).toMatchObject([{ sequence: 3, failures: 2, error: 'Error: poison message 3' }]);
+      expect(await appliedOf()).toEqual(['1:OrderPlaced', '2:OrderNoteAdded']);
+    });
+
+    it('releases nothing on a duplicate while the key is parked', async () => {
+      // GIVEN 1 applied, 3 held, and the key parked at 2
+      consumer = newConsumer({ parkAfterFailures: 1 });
+      await consumeAll(1, 3);
+      await consumer.consume(unknown());
+
+      // WHEN
+      const duplicate = await consumer.consume(message(1));
+
+      // THEN
+      expect(duplicate).toEqual({ outcome: 'DUPLICATE', released: [] });
+      expect(inbox().held(ORDER, 3)).toBeDefined();
+      expect(await appliedOf()).toEqual(['1:OrderPlaced']);
+    });
+
+    it('applies nothing of a parked message: effects done before the failure stay once', async () => {
+      // GIVEN a last effect that always fails
+      const broken: DynamoEffect = {
+        name: 'broken',
+        items: () => {
+          throw new Error('broken effect');
+        },
+      };
+      consumer = newConsumer({
+        parkAfterFailures: 2,
+        effects: [...referenceEffects(), { effect: broken, strategy: 'unique' }],
       });
 
       // WHEN
-      const consuming = consumer.consume(message(1), recordEffect);
+      await expect(consumer.consume(message(1))).rejects.toThrow('broken effect');
+      const parked = await consumer.consume(message(1));
 
       // THEN
-      await expect(consuming).rejects.toBe(failure);
-      expect(applied).toEqual([]);
+      expect(parked.outcome).toBe('PARKED');
+      expect(await appliedOf()).toEqual(['1:OrderPlaced']);
+      expect(await reservedOf()).toBe(2);
+      expect(alerts).toMatchObject([{ error: 'Error: broken effect' }]);
     });
+  });
+
+  it('raises the consumer’s errors as ReliableMessagingError', async () => {
+    // GIVEN
+    await consumeAll(1);
+    db.before('TransactWrite', isCursorAdvance(2), () =>
+      db.patch(INBOX_TABLE, inboxKeys.cursor(ORDER), { lastSequence: 2 }),
+    );
+
+    // WHEN
+    const error = await consumer.consume(message(2)).catch((caught: unknown) => caught);
+
+    // THEN
+    expect(error).toBeInstanceOf(ReliableMessagingError);
+    expect((error as Error).name).toBe('CursorMovedError');
   });
 });

@@ -7,34 +7,53 @@ import type {
   OrderNoteAdded,
   OrderPlaced,
 } from '../../functions/reference/orders/order-events';
+import type { PaymentCaptured } from '../../functions/reference/payments/payment-service';
 import {
   ProjectionService,
   UnknownMessageTypeError,
 } from '../../functions/reference/projection/projection-service';
 import type { MessageEnvelope } from '../../functions/runtime/outbox/outbox-message';
 import type { TransactItem } from '../../functions/runtime/outbox/outbox-writer';
+import { InMemoryDynamoDb } from './support/in-memory-dynamodb';
 
 const PROJECTION_TABLE = 'projection-table';
+const ORDER = 'order-1';
 
 const ddb = mockClient(DynamoDBDocumentClient);
+const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
 
-function newProjection(): ProjectionService {
-  return new ProjectionService(
-    DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })),
-    PROJECTION_TABLE,
-  );
-}
+let db: InMemoryDynamoDb;
+let projection: ProjectionService;
 
-function envelope<T>(type: string, sequence: number, payload: T): MessageEnvelope<T> {
+function envelope<T>(type: string, sequence: number, payload: T, orderId = ORDER): MessageEnvelope<T> {
   return {
-    messageId: `msg-${sequence}`,
-    groupKey: 'order-1',
+    messageId: `msg-${orderId}-${sequence}`,
+    groupKey: orderId,
     sequence,
     type,
     payload,
     createdAt: '2026-03-01T12:00:00.000Z',
   };
 }
+
+const placed = (sequence: number, items: OrderPlaced['items'], orderId = ORDER) =>
+  envelope<OrderPlaced>('OrderPlaced', sequence, { orderId, customerId: 'customer-1', items }, orderId);
+const noteAdded = (sequence: number, text: string) =>
+  envelope<OrderNoteAdded>('OrderNoteAdded', sequence, { orderId: ORDER, text });
+const cancelled = (sequence: number, items: OrderCancelled['items'], orderId = ORDER) =>
+  envelope<OrderCancelled>(
+    'OrderCancelled',
+    sequence,
+    { orderId, items, reason: 'changed my mind' },
+    orderId,
+  );
+const paymentCaptured = (sequence: number) =>
+  envelope<PaymentCaptured>('PaymentCaptured', sequence, {
+    orderId: ORDER,
+    transactionId: 'tx-1',
+    amount: 30,
+  });
+const shipped = (sequence: number) => envelope('OrderShipped', sequence, { orderId: ORDER });
 
 function inventoryUpdate(sku: string, delta: number): TransactItem {
   return {
@@ -47,42 +66,59 @@ function inventoryUpdate(sku: string, delta: number): TransactItem {
   };
 }
 
-function theTransaction(): TransactItem[] {
-  const calls = ddb.commandCalls(TransactWriteCommand);
-  expect(calls).toHaveLength(1);
-  return calls[0]!.args[0].input.TransactItems ?? [];
+function notification(sequence: number, type: string): TransactItem {
+  return {
+    Update: {
+      TableName: PROJECTION_TABLE,
+      Key: { pk: `ORDER#${ORDER}`, sk: 'NOTIFICATIONS' },
+      UpdateExpression: 'SET entries = list_append(if_not_exists(entries, :empty), :entry)',
+      ExpressionAttributeValues: { ':empty': [], ':entry': [`${sequence}:${type}`] },
+    },
+  };
+}
+
+/** Writes each effect's items for each message, one transaction per effect (as every strategy ends up doing). */
+async function project(...messages: MessageEnvelope[]): Promise<void> {
+  for (const message of messages) {
+    for (const effect of [projection.view, projection.inventory, projection.notifications]) {
+      const items = effect.items(message);
+      if (items.length > 0) await dynamodb.send(new TransactWriteCommand({ TransactItems: items }));
+    }
+  }
 }
 
 beforeEach(() => {
   ddb.reset();
-  ddb.on(TransactWriteCommand).resolves({});
+  db = new InMemoryDynamoDb({ [PROJECTION_TABLE]: ['pk', 'sk'] });
+  db.install(ddb);
+  projection = new ProjectionService(dynamodb, PROJECTION_TABLE);
 });
 
-describe('ProjectionService.apply', () => {
-  describe('OrderPlaced', () => {
-    it('creates the PLACED view at the message sequence and reserves each SKU, in one transaction', async () => {
-      // GIVEN
-      const placed: OrderPlaced = {
-        orderId: 'order-1',
-        customerId: 'customer-1',
-        items: [
-          { sku: 'sku-a', quantity: 2 },
-          { sku: 'sku-b', quantity: 5 },
-        ],
-      };
+describe('ProjectionService effects', () => {
+  it('are named view, inventory and notifications; only the view has a version target', () => {
+    expect([projection.view.name, projection.inventory.name, projection.notifications.name]).toEqual([
+      'view',
+      'inventory',
+      'notifications',
+    ]);
+    expect(projection.view.versionTarget?.(noteAdded(4, 'x'))).toEqual({
+      tableName: PROJECTION_TABLE,
+      key: { pk: `ORDER#${ORDER}`, sk: 'VIEW' },
+    });
+    expect(projection.inventory.versionTarget).toBeUndefined();
+    expect(projection.notifications.versionTarget).toBeUndefined();
+  });
 
-      // WHEN
-      await newProjection().apply(envelope('OrderPlaced', 1, placed));
-
-      // THEN
-      expect(theTransaction()).toEqual([
+  describe('the view', () => {
+    it('puts the whole PLACED view, at the message’s sequence, for OrderPlaced', () => {
+      expect(projection.view.items(placed(1, [{ sku: 'sku-a', quantity: 2 }]))).toEqual([
         {
           Put: {
             TableName: PROJECTION_TABLE,
             Item: {
-              pk: 'ORDER#order-1',
+              pk: `ORDER#${ORDER}`,
               sk: 'VIEW',
-              orderId: 'order-1',
+              orderId: ORDER,
               status: 'PLACED',
               version: 1,
               notes: [],
@@ -90,47 +126,15 @@ describe('ProjectionService.apply', () => {
             },
           },
         },
-        inventoryUpdate('sku-a', 2),
-        inventoryUpdate('sku-b', 5),
       ]);
     });
 
-    it('sums the quantities of a SKU that appears on several lines into one update', async () => {
-      // GIVEN
-      const placed: OrderPlaced = {
-        orderId: 'order-1',
-        customerId: 'customer-1',
-        items: [
-          { sku: 'sku-a', quantity: 2 },
-          { sku: 'sku-b', quantity: 1 },
-          { sku: 'sku-a', quantity: 3 },
-          { sku: 'sku-a', quantity: 4 },
-        ],
-      };
-
-      // WHEN
-      await newProjection().apply(envelope('OrderPlaced', 1, placed));
-
-      // THEN
-      const inventory = theTransaction().slice(1);
-      expect(inventory).toEqual([inventoryUpdate('sku-a', 9), inventoryUpdate('sku-b', 1)]);
-    });
-  });
-
-  describe('OrderNoteAdded', () => {
-    it('appends the note to the view and sets its version, touching no inventory', async () => {
-      // GIVEN
-      const note: OrderNoteAdded = { orderId: 'order-1', text: 'leave at the door' };
-
-      // WHEN
-      await newProjection().apply(envelope('OrderNoteAdded', 4, note));
-
-      // THEN
-      expect(theTransaction()).toEqual([
+    it('appends the note and sets the version for OrderNoteAdded', () => {
+      expect(projection.view.items(noteAdded(4, 'leave at the door'))).toEqual([
         {
           Update: {
             TableName: PROJECTION_TABLE,
-            Key: { pk: 'ORDER#order-1', sk: 'VIEW' },
+            Key: { pk: `ORDER#${ORDER}`, sk: 'VIEW' },
             UpdateExpression:
               'SET notes = list_append(if_not_exists(notes, :empty), :note), version = :version',
             ExpressionAttributeValues: { ':empty': [], ':note': ['leave at the door'], ':version': 4 },
@@ -138,125 +142,174 @@ describe('ProjectionService.apply', () => {
         },
       ]);
     });
-  });
 
-  describe('OrderCancelled', () => {
-    it('marks the view CANCELLED at the message sequence and releases the summed reservations', async () => {
-      // GIVEN
-      const cancelled: OrderCancelled = {
-        orderId: 'order-1',
-        items: [
-          { sku: 'sku-a', quantity: 2 },
-          { sku: 'sku-b', quantity: 5 },
-          { sku: 'sku-a', quantity: 1 },
-        ],
-        reason: 'changed my mind',
-      };
-
-      // WHEN
-      await newProjection().apply(envelope('OrderCancelled', 3, cancelled));
-
-      // THEN
-      expect(theTransaction()).toEqual([
+    it('marks the view CANCELLED and sets the version for OrderCancelled', () => {
+      expect(projection.view.items(cancelled(3, [{ sku: 'sku-a', quantity: 1 }]))).toEqual([
         {
           Update: {
             TableName: PROJECTION_TABLE,
-            Key: { pk: 'ORDER#order-1', sk: 'VIEW' },
+            Key: { pk: `ORDER#${ORDER}`, sk: 'VIEW' },
             UpdateExpression: 'SET #status = :cancelled, version = :version',
             ExpressionAttributeNames: { '#status': 'status' },
             ExpressionAttributeValues: { ':cancelled': 'CANCELLED', ':version': 3 },
           },
         },
-        inventoryUpdate('sku-a', -3),
-        inventoryUpdate('sku-b', -5),
       ]);
     });
 
-    it('only updates the view when the cancelled order had no lines', async () => {
-      // GIVEN
-      const cancelled: OrderCancelled = { orderId: 'order-1', items: [] };
+    it('marks the view paid and sets the version for PaymentCaptured', () => {
+      expect(projection.view.items(paymentCaptured(5))[0]?.Update).toMatchObject({
+        UpdateExpression: 'SET paid = :paid, version = :version',
+        ExpressionAttributeValues: { ':paid': true, ':version': 5 },
+      });
+    });
 
-      // WHEN
-      await newProjection().apply(envelope('OrderCancelled', 2, cancelled));
-
-      // THEN
-      expect(theTransaction()).toHaveLength(1);
+    it('throws UnknownMessageTypeError, naming the type, for a type it does not know', () => {
+      expect(() => projection.view.items(shipped(5))).toThrow(UnknownMessageTypeError);
+      expect(() => projection.view.items(shipped(5))).toThrow(
+        'no projection handles message type OrderShipped',
+      );
     });
   });
 
-  describe('failures', () => {
-    it('throws UnknownMessageTypeError for a type it does not know, writing nothing', async () => {
+  describe('the inventory', () => {
+    it('reserves each SKU of OrderPlaced once, with the quantities of its lines summed', () => {
       // GIVEN
-      const message = envelope('OrderShipped', 5, { orderId: 'order-1' });
+      const message = placed(1, [
+        { sku: 'sku-a', quantity: 2 },
+        { sku: 'sku-b', quantity: 1 },
+        { sku: 'sku-a', quantity: 3 },
+        { sku: 'sku-a', quantity: 4 },
+      ]);
 
       // WHEN
-      const applying = newProjection().apply(message);
+      const items = projection.inventory.items(message);
 
       // THEN
-      await expect(applying).rejects.toBeInstanceOf(UnknownMessageTypeError);
-      await expect(applying).rejects.toThrow('OrderShipped');
-      expect(ddb.calls()).toHaveLength(0);
+      expect(items).toEqual([inventoryUpdate('sku-a', 9), inventoryUpdate('sku-b', 1)]);
     });
 
-    it('rejects when the transaction fails, so the message is retried', async () => {
+    it('releases the summed reservations of OrderCancelled', () => {
       // GIVEN
-      const failure = new Error('throttled');
-      ddb.on(TransactWriteCommand).rejects(failure);
-      const note: OrderNoteAdded = { orderId: 'order-1', text: 'x' };
+      const message = cancelled(3, [
+        { sku: 'sku-a', quantity: 2 },
+        { sku: 'sku-b', quantity: 5 },
+        { sku: 'sku-a', quantity: 1 },
+      ]);
 
       // WHEN
-      const applying = newProjection().apply(envelope('OrderNoteAdded', 2, note));
+      const items = projection.inventory.items(message);
 
       // THEN
-      await expect(applying).rejects.toBe(failure);
+      expect(items).toEqual([inventoryUpdate('sku-a', -3), inventoryUpdate('sku-b', -5)]);
+    });
+
+    it('has no writes for an order without lines, a note or a payment', () => {
+      expect(projection.inventory.items(cancelled(2, []))).toEqual([]);
+      expect(projection.inventory.items(placed(1, []))).toEqual([]);
+      expect(projection.inventory.items(noteAdded(2, 'x'))).toEqual([]);
+      expect(projection.inventory.items(paymentCaptured(2))).toEqual([]);
+    });
+
+    it('throws UnknownMessageTypeError for a type it does not know', () => {
+      expect(() => projection.inventory.items(shipped(5))).toThrow(UnknownMessageTypeError);
+    });
+  });
+
+  describe('the notifications', () => {
+    it.each([
+      ['OrderPlaced', placed(1, [{ sku: 'sku-a', quantity: 1 }])],
+      ['OrderNoteAdded', noteAdded(2, 'x')],
+      ['OrderCancelled', cancelled(3, [])],
+      ['PaymentCaptured', paymentCaptured(4)],
+    ] as const)('appends one `<sequence>:%s` entry to the order’s log', (type, message) => {
+      expect(projection.notifications.items(message)).toEqual([notification(message.sequence, type)]);
+    });
+
+    it('throws UnknownMessageTypeError for a type it does not know', () => {
+      expect(() => projection.notifications.items(shipped(5))).toThrow(UnknownMessageTypeError);
+    });
+  });
+
+  describe('written to the table', () => {
+    it('builds the view, the notifications log and the reservations of an order’s life', async () => {
+      // WHEN
+      await project(
+        placed(1, [
+          { sku: 'sku-a', quantity: 2 },
+          { sku: 'sku-b', quantity: 1 },
+        ]),
+        noteAdded(2, 'leave at the door'),
+        paymentCaptured(3),
+        noteAdded(4, 'ring twice'),
+      );
+
+      // THEN
+      expect(await projection.getView(ORDER)).toEqual({
+        orderId: ORDER,
+        status: 'PLACED',
+        version: 4,
+        notes: ['leave at the door', 'ring twice'],
+        paid: true,
+      });
+      expect(await projection.getNotifications(ORDER)).toEqual([
+        '1:OrderPlaced',
+        '2:OrderNoteAdded',
+        '3:PaymentCaptured',
+        '4:OrderNoteAdded',
+      ]);
+      expect(await projection.getInventory('sku-a')).toEqual({ sku: 'sku-a', reserved: 2 });
+      expect(await projection.getInventory('sku-b')).toEqual({ sku: 'sku-b', reserved: 1 });
+    });
+
+    it('sums the reservations of several orders, and releases those of a cancelled one', async () => {
+      // WHEN
+      await project(
+        placed(1, [{ sku: 'sku-a', quantity: 2 }]),
+        placed(1, [{ sku: 'sku-a', quantity: 5 }], 'order-2'),
+        cancelled(2, [{ sku: 'sku-a', quantity: 2 }]),
+      );
+
+      // THEN
+      expect(await projection.getInventory('sku-a')).toEqual({ sku: 'sku-a', reserved: 5 });
+      expect(await projection.getView(ORDER)).toMatchObject({ status: 'CANCELLED', version: 2 });
+      expect(await projection.getView('order-2')).toMatchObject({ status: 'PLACED', version: 1 });
     });
   });
 });
 
 describe('ProjectionService reads', () => {
-  it('answers the view of an order, with notes and paid defaulted when absent', async () => {
+  it('answers the view of an order, with notes and paid defaulted when absent, read consistently', async () => {
     // GIVEN
-    ddb.on(GetCommand, { Key: { pk: 'ORDER#order-1', sk: 'VIEW' } }).resolves({
-      Item: { pk: 'ORDER#order-1', sk: 'VIEW', orderId: 'order-1', status: 'PLACED', version: 2 },
+    db.seed(PROJECTION_TABLE, {
+      pk: `ORDER#${ORDER}`,
+      sk: 'VIEW',
+      orderId: ORDER,
+      status: 'PLACED',
+      version: 2,
     });
 
     // WHEN
-    const view = await newProjection().getView('order-1');
+    const view = await projection.getView(ORDER);
 
     // THEN
-    expect(view).toEqual({ orderId: 'order-1', status: 'PLACED', version: 2, notes: [], paid: false });
+    expect(view).toEqual({ orderId: ORDER, status: 'PLACED', version: 2, notes: [], paid: false });
     expect(ddb.commandCalls(GetCommand)[0]?.args[0].input).toEqual({
       TableName: PROJECTION_TABLE,
-      Key: { pk: 'ORDER#order-1', sk: 'VIEW' },
+      Key: { pk: `ORDER#${ORDER}`, sk: 'VIEW' },
       ConsistentRead: true,
     });
   });
 
-  it('answers undefined for an order it has no view of', async () => {
-    // GIVEN
-    ddb.on(GetCommand).resolves({});
-
-    // WHEN
-    const view = await newProjection().getView('order-2');
-
-    // THEN
-    expect(view).toBeUndefined();
+  it('answers no view for an order it never saw', async () => {
+    expect(await projection.getView('order-2')).toBeUndefined();
   });
 
-  it('answers the reserved quantity of a SKU, 0 when it was never reserved', async () => {
-    // GIVEN
-    ddb
-      .on(GetCommand, { Key: { pk: 'SKU#sku-a', sk: 'INVENTORY' } })
-      .resolves({ Item: { sku: 'sku-a', reserved: 7 } });
-    ddb.on(GetCommand, { Key: { pk: 'SKU#sku-z', sk: 'INVENTORY' } }).resolves({});
-    const projection = newProjection();
+  it('answers 0 reserved for a SKU never reserved', async () => {
+    expect(await projection.getInventory('sku-z')).toEqual({ sku: 'sku-z', reserved: 0 });
+  });
 
-    // WHEN
-    const reserved = await projection.getInventory('sku-a');
-    const never = await projection.getInventory('sku-z');
-
-    // THEN
-    expect(reserved).toEqual({ sku: 'sku-a', reserved: 7 });
-    expect(never).toEqual({ sku: 'sku-z', reserved: 0 });
+  it('answers an empty notifications log for an order it never saw', async () => {
+    expect(await projection.getNotifications('order-2')).toEqual([]);
   });
 });

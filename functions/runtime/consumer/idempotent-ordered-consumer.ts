@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ReliableMessagingError } from '../errors';
+import { MessageInProgressError, ReliableMessagingError } from '../errors';
 import type { MessageEnvelope } from '../outbox/outbox-message';
 import type { TransactItem } from '../outbox/outbox-writer';
 import {
@@ -170,6 +170,8 @@ export class IdempotentOrderedConsumer {
         await applyEffect(effect, strategy, message, this.options);
       }
     } catch (error) {
+      // Another delivery holds the message's claim: not a failure of the message, just retry it later.
+      if (error instanceof MessageInProgressError) throw error;
       const failures = await this.countFailure(message);
       if (failures < this.parkAfterFailures) throw error;
       const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -344,7 +346,8 @@ export class IdempotentOrderedConsumer {
   ): Promise<void> {
     const table = this.options.inboxTableName;
     const now = this.clock().toISOString();
-    let firstPark = true;
+    // Alert once per parking: when this call parked the key, or when an earlier park's alert did not go out.
+    let alert = true;
     try {
       await this.options.dynamodb.send(
         new UpdateCommand({
@@ -360,11 +363,12 @@ export class IdempotentOrderedConsumer {
             ':sequence': message.sequence,
             ':reason': reason.slice(0, 1000),
           },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      firstPark = false;
+      alert = error.Item?.parkAlerted?.BOOL !== true;
     }
     await this.options.dynamodb.send(
       new TransactWriteCommand({
@@ -398,7 +402,7 @@ export class IdempotentOrderedConsumer {
         ],
       }),
     );
-    if (firstPark) {
+    if (alert) {
       await this.options.onParked?.({
         groupKey: message.groupKey,
         sequence: message.sequence,
@@ -407,6 +411,15 @@ export class IdempotentOrderedConsumer {
         failures,
         error: reason,
       });
+      // Only now is the alert out: a failure above leaves the record unacknowledged, and its redelivery alerts.
+      await this.options.dynamodb.send(
+        new UpdateCommand({
+          TableName: table,
+          Key: inboxKeys.cursor(message.groupKey),
+          UpdateExpression: 'SET parkAlerted = :true',
+          ExpressionAttributeValues: { ':true': true },
+        }),
+      );
     }
   }
 }

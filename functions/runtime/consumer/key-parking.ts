@@ -157,7 +157,7 @@ export async function replayKey(
     new UpdateCommand({
       TableName: table,
       Key: inboxKeys.cursor(groupKey),
-      UpdateExpression: 'REMOVE parked, parkedAt, parkedSequence, parkedReason',
+      UpdateExpression: 'REMOVE parked, parkedAt, parkedSequence, parkedReason, parkAlerted',
     }),
   );
 

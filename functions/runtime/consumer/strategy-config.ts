@@ -21,7 +21,7 @@ export function parseStrategyConfig(text: string): StrategyConfig {
   } catch (error) {
     throw new Error(`IDEMPOTENCY_STRATEGIES is not JSON: ${(error as Error).message}`);
   }
-  const config = json as { default?: unknown; effects?: unknown };
+  const config = (json ?? {}) as { default?: unknown; effects?: unknown };
   if (!isStrategy(config.default)) {
     throw new Error(
       `IDEMPOTENCY_STRATEGIES.default must be one of ${IDEMPOTENCY_STRATEGIES.join(', ')}; got ${JSON.stringify(config.default)}`,
@@ -41,5 +41,5 @@ export function parseStrategyConfig(text: string): StrategyConfig {
 
 /** The strategy configured for an effect, or the default. */
 export function strategyFor(config: StrategyConfig, effect: string): IdempotencyStrategy {
-  return config.effects[effect] ?? config.default;
+  return Object.hasOwn(config.effects, effect) ? config.effects[effect]! : config.default;
 }

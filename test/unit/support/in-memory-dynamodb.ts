@@ -1,5 +1,12 @@
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  type DeleteCommandInput,
+  type DeleteCommandOutput,
   type DynamoDBDocumentClient,
   GetCommand,
   type GetCommandInput,
@@ -7,6 +14,9 @@ import {
   PutCommand,
   type PutCommandInput,
   type PutCommandOutput,
+  QueryCommand,
+  type QueryCommandInput,
+  type QueryCommandOutput,
   ScanCommand,
   type ScanCommandInput,
   type ScanCommandOutput,
@@ -17,15 +27,20 @@ import {
   type UpdateCommandInput,
   type UpdateCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
 
 // ---------------------------------------------------------------------------------------------------------
-// Several in-memory tables (each with its own key schema) behind one mocked DynamoDBDocumentClient, for the
-// half-message code: producer, check-back, payment service and projection. It evaluates the condition, filter
-// and update expressions the way DynamoDB does for the small grammar that code uses — comparisons, IN, AND,
-// OR, NOT, parentheses, attribute_exists / attribute_not_exists, `SET a = :v, …` — and fails loudly on
-// anything else, including an unused or undefined expression attribute name or value (DynamoDB rejects
-// those too). A transaction is all-or-nothing: one failed condition cancels it with the reasons per item.
+// Several in-memory tables (each with its own key schema, and optionally global secondary indexes) behind one
+// mocked DynamoDBDocumentClient, for the half-message code, the projection and the consumer's inbox. It
+// evaluates the condition, filter, key-condition and update expressions the way DynamoDB does for the small
+// grammar that code uses — comparisons, IN, AND, OR, NOT, parentheses, attribute_exists / attribute_not_exists /
+// begins_with; `SET a = :v, b = list_append(if_not_exists(b, :empty), :x), c = c + :n`, `ADD n :delta`,
+// `REMOVE a, b` — and fails loudly on anything else, including an unused or undefined expression attribute name
+// or value (DynamoDB rejects those too). A transaction is all-or-nothing: one failed condition cancels it with
+// the reasons per item (with the old item when ReturnValuesOnConditionCheckFailure is ALL_OLD, marshalled, as
+// the real service returns it). A global secondary index is sparse (an item without its key attributes is not in
+// it), sorted by its sort key, and projects the keys only or everything.
 // ---------------------------------------------------------------------------------------------------------
 
 export type Item = Record<string, unknown>;
@@ -37,10 +52,19 @@ interface Inputs {
   Get: GetCommandInput;
   Put: PutCommandInput;
   Update: UpdateCommandInput;
+  Delete: DeleteCommandInput;
+  Query: QueryCommandInput;
   Scan: ScanCommandInput;
   TransactWrite: TransactWriteCommandInput;
 }
 export type CallKind = keyof Inputs;
+
+/** A global secondary index: its key attributes (partition key, then sort key if any) and what it projects. */
+export interface IndexSchema {
+  readonly keys: readonly string[];
+  /** @default 'ALL' */
+  readonly projection?: 'ALL' | 'KEYS_ONLY';
+}
 
 interface Hook<K extends CallKind> {
   readonly when: (input: Inputs[K]) => boolean;
@@ -56,7 +80,7 @@ class ValidationException extends Error {
 
 function tokenize(expression: string): string[] {
   const tokens: string[] = [];
-  const pattern = /\s*(\(|\)|,|<>|<=|>=|=|<|>|[#:]?[A-Za-z_][A-Za-z0-9_]*)\s*/y;
+  const pattern = /\s*(\(|\)|,|<>|<=|>=|=|<|>|\+|-|[#:]?[A-Za-z_][A-Za-z0-9_]*)\s*/y;
   let index = 0;
   while (index < expression.length) {
     pattern.lastIndex = index;
@@ -106,7 +130,7 @@ class Reader {
     return this.position >= this.tokens.length;
   }
   attribute(token: string): string {
-    if (token.startsWith(':') || /^[(),<>=]/.test(token))
+    if (token.startsWith(':') || /^[(),<>=+-]/.test(token))
       throw new ValidationException(`expected an attribute, got ${token}`);
     return token.startsWith('#') ? this.names![token]! : token;
   }
@@ -176,6 +200,15 @@ export function conditionHolds(
       reader.expect(')');
       return token === 'attribute_exists' ? exists : !exists;
     }
+    if (token === 'begins_with') {
+      reader.next();
+      reader.expect('(');
+      const value = operand();
+      reader.expect(',');
+      const prefix = operand();
+      reader.expect(')');
+      return typeof value === 'string' && typeof prefix === 'string' && value.startsWith(prefix);
+    }
     const left = operand();
     const operator = reader.next();
     if (operator === 'IN') {
@@ -213,21 +246,62 @@ export function conditionHolds(
   return result;
 }
 
-/** `SET a = :v, #b = :w` (values only: no functions, no arithmetic) and `REMOVE a, b`. */
+interface Updated {
+  readonly item: Item;
+  /** The attributes the update sets, adds to or removes. */
+  readonly touched: ReadonlySet<string>;
+}
+
+/**
+ * `SET a = :v, #b = list_append(if_not_exists(#b, :empty), :w), c = c + :n`, `ADD n :delta` (numbers) and
+ * `REMOVE a, b`, each clause at most once. Operands are read from the item as it was before the update.
+ */
 function applyUpdate(
   expression: string,
   current: Item,
   keyAttributes: readonly string[],
   names: Names,
   values: Values,
-): Item {
+): Updated {
   const reader = new Reader(tokenize(expression), names, values);
   const updated: Item = structuredClone(current);
   const touched = new Set<string>();
-  let clause: 'SET' | 'REMOVE' | undefined;
+  const clauses = new Set<string>();
+  const isClause = (token: string | undefined) =>
+    token === 'SET' || token === 'REMOVE' || token === 'ADD' || token === 'DELETE';
+  const unsupported = () => new ValidationException(`unsupported update expression "${expression}"`);
+  const operand = (): unknown => {
+    const token = reader.next();
+    if (token === 'if_not_exists') {
+      reader.expect('(');
+      const attribute = reader.attribute(reader.next());
+      reader.expect(',');
+      const fallback = operand();
+      reader.expect(')');
+      return current[attribute] ?? fallback;
+    }
+    if (token === 'list_append') {
+      reader.expect('(');
+      const first = operand();
+      reader.expect(',');
+      const second = operand();
+      reader.expect(')');
+      if (!Array.isArray(first) || !Array.isArray(second))
+        throw new ValidationException('list_append needs two lists');
+      return [...first, ...second];
+    }
+    if (token.startsWith(':')) return reader.value(token);
+    const value = current[reader.attribute(token)];
+    if (value === undefined)
+      throw new ValidationException(`the update refers to ${token}, which the item does not have`);
+    return value;
+  };
+  let clause: string | undefined;
   while (!reader.done()) {
     const token = reader.next();
-    if (token === 'SET' || token === 'REMOVE') {
+    if (isClause(token)) {
+      if (clauses.has(token)) throw new ValidationException(`two ${token} clauses in "${expression}"`);
+      clauses.add(token);
       clause = token;
       continue;
     }
@@ -239,26 +313,112 @@ function applyUpdate(
     touched.add(attribute);
     if (clause === 'SET') {
       reader.expect('=');
-      const valueToken = reader.next();
-      if (
-        reader.peek() !== undefined &&
-        reader.peek() !== ',' &&
-        reader.peek() !== 'REMOVE' &&
-        reader.peek() !== 'SET'
-      )
-        throw new ValidationException(`unsupported update expression "${expression}"`);
-      updated[attribute] = structuredClone(reader.value(valueToken));
+      let value = operand();
+      const operator = reader.peek();
+      if (operator === '+' || operator === '-') {
+        reader.next();
+        const right = operand();
+        if (typeof value !== 'number' || typeof right !== 'number')
+          throw new ValidationException(`${operator} needs two numbers`);
+        value = operator === '+' ? value + right : value - right;
+      }
+      updated[attribute] = structuredClone(value);
+    } else if (clause === 'ADD') {
+      const delta = reader.value(reader.next());
+      const existing = current[attribute] ?? 0;
+      if (typeof delta !== 'number' || typeof existing !== 'number')
+        throw new ValidationException('ADD is supported for numbers only');
+      updated[attribute] = existing + delta;
     } else if (clause === 'REMOVE') {
       delete updated[attribute];
     } else {
-      throw new ValidationException(`unsupported update expression "${expression}"`);
+      throw unsupported();
     }
+    const next = reader.peek();
+    if (next !== undefined && next !== ',' && !isClause(next)) throw unsupported();
   }
-  return updated;
+  return { item: updated, touched };
 }
 
-function conditionFailed(): ConditionalCheckFailedException {
-  return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+function picked(item: Item, attributes: Iterable<string>): Item {
+  const result: Item = {};
+  for (const attribute of attributes)
+    if (item[attribute] !== undefined) result[attribute] = structuredClone(item[attribute]);
+  return result;
+}
+
+/** An item as the service puts it into an error (ReturnValuesOnConditionCheckFailure): in DynamoDB JSON. */
+function marshalled(item: Item | undefined): Record<string, AttributeValue> | undefined {
+  return item === undefined ? undefined : marshall(item, { removeUndefinedValues: true });
+}
+
+function conditionFailed(old?: Item, returnOld?: string): ConditionalCheckFailedException {
+  const item = returnOld === 'ALL_OLD' ? marshalled(old) : undefined;
+  return new ConditionalCheckFailedException({
+    message: 'The conditional request failed',
+    $metadata: {},
+    ...(item === undefined ? {} : { Item: item }),
+  });
+}
+
+/** `pk = :pk AND begins_with(sk, :prefix)` and the like: the partition key by equality, maybe a sort key test. */
+function keyConditionHolds(
+  expression: string | undefined,
+  keys: readonly string[],
+  names: Names,
+  values: Values,
+): (item: Item) => boolean {
+  if (expression === undefined) throw new ValidationException('a Query needs a KeyConditionExpression');
+  const [partitionKey, sortKey] = keys;
+  const reader = new Reader(tokenize(expression), names, values);
+  const tests: Array<{ attribute: string; holds: (value: unknown) => boolean }> = [];
+  do {
+    if (tests.length > 0) reader.expect('AND');
+    if (reader.peek() === 'begins_with') {
+      reader.next();
+      reader.expect('(');
+      const attribute = reader.attribute(reader.next());
+      reader.expect(',');
+      const prefix = reader.value(reader.next());
+      reader.expect(')');
+      if (attribute !== sortKey)
+        throw new ValidationException(`begins_with on ${attribute}, not the sort key`);
+      tests.push({
+        attribute,
+        holds: (value) => typeof value === 'string' && typeof prefix === 'string' && value.startsWith(prefix),
+      });
+      continue;
+    }
+    const attribute = reader.attribute(reader.next());
+    const operator = reader.next();
+    if (!['=', '<', '<=', '>', '>='].includes(operator))
+      throw new ValidationException(`unsupported key condition "${expression}"`);
+    const right = reader.value(reader.next());
+    if (attribute !== sortKey && !(attribute === partitionKey && operator === '='))
+      throw new ValidationException(`${attribute} ${operator} is not a key condition of this table or index`);
+    tests.push({ attribute, holds: (value) => compare(value, operator, right) });
+  } while (!reader.done());
+  if (!tests.some((test) => test.attribute === partitionKey))
+    throw new ValidationException('the key condition must test the partition key');
+  if (new Set(tests.map((test) => test.attribute)).size !== tests.length)
+    throw new ValidationException(`a key attribute is tested twice in "${expression}"`);
+  return (item) => tests.every((test) => test.holds(item[test.attribute]));
+}
+
+/** `a, #b` (top-level attributes only). */
+function projectionOf(expression: string, names: Names): string[] {
+  const reader = new Reader(tokenize(expression), names, undefined);
+  const attributes: string[] = [];
+  while (!reader.done()) {
+    if (attributes.length > 0) reader.expect(',');
+    attributes.push(reader.attribute(reader.next()));
+  }
+  return attributes;
+}
+
+function compareKeys(left: unknown, right: unknown): number {
+  if (left === right) return 0;
+  return compare(left, '<', right) ? -1 : 1;
 }
 
 export class InMemoryDynamoDb {
@@ -266,27 +426,39 @@ export class InMemoryDynamoDb {
   latency: () => Promise<void> = async () => {};
   /** Items per Scan page, counted before the filter (as DynamoDB's Limit). */
   scanPageSize = Number.POSITIVE_INFINITY;
+  /** Items per Query page, counted before the filter (as DynamoDB's Limit). */
+  queryPageSize = Number.POSITIVE_INFINITY;
 
   private readonly tables = new Map<string, Map<string, Item>>();
   private readonly hooks: { [K in CallKind]: Hook<K>[] } = {
     Get: [],
     Put: [],
     Update: [],
+    Delete: [],
+    Query: [],
     Scan: [],
     TransactWrite: [],
   };
 
-  /** `schemas`: table name → its key attributes (partition key, then sort key if any). */
-  constructor(private readonly schemas: Readonly<Record<string, readonly string[]>>) {
+  /**
+   * `schemas`: table name → its key attributes (partition key, then sort key if any); `indexes`: table name →
+   * index name → its global secondary index.
+   */
+  constructor(
+    private readonly schemas: Readonly<Record<string, readonly string[]>>,
+    private readonly indexes: Readonly<Record<string, Readonly<Record<string, IndexSchema>>>> = {},
+  ) {
     for (const name of Object.keys(schemas)) this.tables.set(name, new Map());
   }
 
-  /** Serves Get, Put, Update, Scan and TransactWrite of `client` from these tables; anything else fails. */
+  /** Serves Get, Put, Update, Delete, Query, Scan and TransactWrite of `client` from these tables; anything else fails. */
   install(client: AwsClientStub<DynamoDBDocumentClient>): void {
     client.onAnyCommand().rejects(new Error('in-memory dynamodb: unexpected command'));
     client.on(GetCommand).callsFake((input: GetCommandInput) => this.get(input));
     client.on(PutCommand).callsFake((input: PutCommandInput) => this.put(input));
     client.on(UpdateCommand).callsFake((input: UpdateCommandInput) => this.update(input));
+    client.on(DeleteCommand).callsFake((input: DeleteCommandInput) => this.delete(input));
+    client.on(QueryCommand).callsFake((input: QueryCommandInput) => this.query(input));
     client.on(ScanCommand).callsFake((input: ScanCommandInput) => this.scan(input));
     client
       .on(TransactWriteCommand)
@@ -346,10 +518,16 @@ export class InMemoryDynamoDb {
     checkPlaceholders([input.ConditionExpression], names, values);
     const item = input.Item ?? {};
     const key = this.keyOf(tableName, item);
-    if (!conditionHolds(input.ConditionExpression, this.table(tableName).get(key), names, values))
-      throw conditionFailed();
+    const old = this.table(tableName).get(key);
+    if (!conditionHolds(input.ConditionExpression, old, names, values))
+      throw conditionFailed(old, input.ReturnValuesOnConditionCheckFailure);
     this.table(tableName).set(key, structuredClone(item));
-    return { $metadata: {} };
+    if (input.ReturnValues !== undefined && input.ReturnValues !== 'NONE' && input.ReturnValues !== 'ALL_OLD')
+      throw new ValidationException(`ReturnValues ${input.ReturnValues} is not supported by a Put`);
+    return {
+      $metadata: {},
+      ...(input.ReturnValues === 'ALL_OLD' && old !== undefined ? { Attributes: structuredClone(old) } : {}),
+    };
   }
 
   async update(input: UpdateCommandInput): Promise<UpdateCommandOutput> {
@@ -360,14 +538,113 @@ export class InMemoryDynamoDb {
     checkPlaceholders([input.UpdateExpression, input.ConditionExpression], names, values);
     const key = this.exactKeyOf(tableName, input.Key);
     const current = this.table(tableName).get(key);
-    if (!conditionHolds(input.ConditionExpression, current, names, values)) throw conditionFailed();
-    const updated = this.updated(tableName, input.Key ?? {}, current, input.UpdateExpression, names, values);
+    if (!conditionHolds(input.ConditionExpression, current, names, values))
+      throw conditionFailed(current, input.ReturnValuesOnConditionCheckFailure);
+    const { item: updated, touched } = this.updated(
+      tableName,
+      input.Key ?? {},
+      current,
+      input.UpdateExpression,
+      names,
+      values,
+    );
     this.table(tableName).set(key, updated);
-    if (input.ReturnValues !== undefined && input.ReturnValues !== 'NONE' && input.ReturnValues !== 'ALL_NEW')
-      throw new ValidationException(`ReturnValues ${input.ReturnValues} is not supported`);
+    const attributes = (() => {
+      switch (input.ReturnValues ?? 'NONE') {
+        case 'NONE':
+          return undefined;
+        case 'ALL_NEW':
+          return structuredClone(updated);
+        case 'ALL_OLD':
+          return current === undefined ? undefined : structuredClone(current);
+        case 'UPDATED_NEW':
+          return picked(updated, touched);
+        case 'UPDATED_OLD':
+          return current === undefined ? undefined : picked(current, touched);
+        default:
+          throw new ValidationException(`ReturnValues ${input.ReturnValues} is not supported`);
+      }
+    })();
+    return { $metadata: {}, ...(attributes === undefined ? {} : { Attributes: attributes }) };
+  }
+
+  async delete(input: DeleteCommandInput): Promise<DeleteCommandOutput> {
+    await this.serve('Delete', input);
+    const tableName = this.tableNameOf(input.TableName);
+    const names = input.ExpressionAttributeNames;
+    const values = input.ExpressionAttributeValues;
+    checkPlaceholders([input.ConditionExpression], names, values);
+    const key = this.exactKeyOf(tableName, input.Key);
+    const old = this.table(tableName).get(key);
+    if (!conditionHolds(input.ConditionExpression, old, names, values))
+      throw conditionFailed(old, input.ReturnValuesOnConditionCheckFailure);
+    this.table(tableName).delete(key);
+    if (input.ReturnValues !== undefined && input.ReturnValues !== 'NONE' && input.ReturnValues !== 'ALL_OLD')
+      throw new ValidationException(`ReturnValues ${input.ReturnValues} is not supported by a Delete`);
     return {
       $metadata: {},
-      ...(input.ReturnValues === 'ALL_NEW' ? { Attributes: structuredClone(updated) } : {}),
+      ...(input.ReturnValues === 'ALL_OLD' && old !== undefined ? { Attributes: structuredClone(old) } : {}),
+    };
+  }
+
+  async query(input: QueryCommandInput): Promise<QueryCommandOutput> {
+    await this.serve('Query', input);
+    const tableName = this.tableNameOf(input.TableName);
+    const names = input.ExpressionAttributeNames;
+    const values = input.ExpressionAttributeValues;
+    checkPlaceholders(
+      [input.KeyConditionExpression, input.FilterExpression, input.ProjectionExpression],
+      names,
+      values,
+    );
+    const tableKeys = this.schemas[tableName]!;
+    let index: IndexSchema | undefined;
+    if (input.IndexName !== undefined) {
+      index = this.indexes[tableName]?.[input.IndexName];
+      if (index === undefined) throw new ValidationException(`${tableName} has no index ${input.IndexName}`);
+      if (input.ConsistentRead === true)
+        throw new ValidationException('consistent reads are not supported on global secondary indexes');
+    }
+    const keys = index?.keys ?? tableKeys;
+    const allKeys = [...new Set([...tableKeys, ...keys])];
+    const holds = keyConditionHolds(input.KeyConditionExpression, keys, names, values);
+    const [, sortKey] = keys;
+    const forward = input.ScanIndexForward ?? true;
+    const matching = [...this.table(tableName).values()]
+      .filter((item) => keys.every((attribute) => item[attribute] !== undefined) && holds(item))
+      .sort((left, right) => {
+        const order = sortKey === undefined ? 0 : compareKeys(left[sortKey], right[sortKey]);
+        const tieBreak =
+          order !== 0 ? order : compareKeys(this.keyOf(tableName, left), this.keyOf(tableName, right));
+        return forward ? tieBreak : -tieBreak;
+      });
+    let start = 0;
+    if (input.ExclusiveStartKey !== undefined) {
+      const startKey = this.exactKeyOf(tableName, picked(input.ExclusiveStartKey, tableKeys));
+      start = matching.findIndex((item) => this.keyOf(tableName, item) === startKey) + 1;
+      if (start === 0) throw new Error('in-memory dynamodb: ExclusiveStartKey is not an item of this query');
+    }
+    const pageSize = Math.min(this.queryPageSize, input.Limit ?? Number.POSITIVE_INFINITY);
+    const page = matching.slice(start, start + pageSize);
+    const last = page.at(-1);
+    const more = start + page.length < matching.length;
+    const visible = (item: Item): Item => (index?.projection === 'KEYS_ONLY' ? picked(item, allKeys) : item);
+    let projected: (item: Item) => Item = (item) => structuredClone(visible(item));
+    if (input.ProjectionExpression !== undefined) {
+      const attributes = projectionOf(input.ProjectionExpression, names);
+      if (index?.projection === 'KEYS_ONLY') {
+        const missing = attributes.filter((attribute) => !allKeys.includes(attribute));
+        if (missing.length > 0)
+          throw new ValidationException(`${input.IndexName} does not project ${missing.join(', ')}`);
+      }
+      projected = (item) => picked(item, attributes);
+    }
+    return {
+      $metadata: {},
+      Items: page
+        .filter((item) => conditionHolds(input.FilterExpression, visible(item), names, values))
+        .map(projected),
+      ...(more && last !== undefined ? { LastEvaluatedKey: picked(last, allKeys) } : {}),
     };
   }
 
@@ -416,15 +693,21 @@ export class InMemoryDynamoDb {
         operation?.ExpressionAttributeNames,
         operation?.ExpressionAttributeValues,
       );
+      const current = this.table(tableName).get(key);
       const holds = conditionHolds(
         operation?.ConditionExpression,
-        this.table(tableName).get(key),
+        current,
         operation?.ExpressionAttributeNames,
         operation?.ExpressionAttributeValues,
       );
-      return holds
-        ? { Code: 'None' }
-        : { Code: 'ConditionalCheckFailed', Message: 'The conditional request failed' };
+      if (holds) return { Code: 'None' };
+      const old =
+        operation?.ReturnValuesOnConditionCheckFailure === 'ALL_OLD' ? marshalled(current) : undefined;
+      return {
+        Code: 'ConditionalCheckFailed',
+        Message: 'The conditional request failed',
+        ...(old === undefined ? {} : { Item: old }),
+      };
     });
     if (reasons.some((reason) => reason.Code !== 'None')) {
       throw new TransactionCanceledException({
@@ -449,7 +732,7 @@ export class InMemoryDynamoDb {
             UpdateExpression,
             ExpressionAttributeNames,
             ExpressionAttributeValues,
-          ),
+          ).item,
         );
       }
     }
@@ -463,7 +746,7 @@ export class InMemoryDynamoDb {
     expression: string | undefined,
     names: Names,
     values: Values,
-  ): Item {
+  ): Updated {
     if (expression === undefined) throw new ValidationException('an update needs an UpdateExpression');
     const keyAttributes = this.schemas[tableName]!;
     return applyUpdate(expression, { ...current, ...key }, keyAttributes, names, values);

@@ -1,0 +1,267 @@
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { InMemoryDynamoDb } from './support/in-memory-dynamodb';
+
+// The fake stands in for DynamoDB in the consumer's tests: these pin down the parts those tests rely on.
+
+const TABLE = 'table';
+const ddb = mockClient(DynamoDBDocumentClient);
+const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
+
+let db: InMemoryDynamoDb;
+
+const KEY = { pk: 'A', sk: 'ONE' };
+const update = (UpdateExpression: string, values: Record<string, unknown>, extra: object = {}) =>
+  dynamodb.send(
+    new UpdateCommand({
+      TableName: TABLE,
+      Key: KEY,
+      UpdateExpression,
+      ExpressionAttributeValues: values,
+      ...extra,
+    }),
+  );
+const query = (input: Omit<QueryCommandInput, 'TableName'>) =>
+  dynamodb.send(new QueryCommand({ TableName: TABLE, ...input }));
+
+beforeEach(() => {
+  ddb.reset();
+  db = new InMemoryDynamoDb(
+    { [TABLE]: ['pk', 'sk'] },
+    {
+      [TABLE]: {
+        byState: { keys: ['state', 'since'], projection: 'KEYS_ONLY' },
+        byOwner: { keys: ['owner'] },
+      },
+    },
+  );
+  db.install(ddb);
+});
+
+describe('InMemoryDynamoDb updates', () => {
+  it('appends to a list that may not exist yet, and adds to a number that may not exist yet', async () => {
+    // WHEN
+    for (const entry of ['x', 'y']) {
+      await update('SET entries = list_append(if_not_exists(entries, :empty), :entry) ADD n :two', {
+        ':empty': [],
+        ':entry': [entry],
+        ':two': 2,
+      });
+    }
+
+    // THEN
+    expect(db.item(TABLE, KEY)).toEqual({ ...KEY, entries: ['x', 'y'], n: 4 });
+  });
+
+  it('answers UPDATED_NEW with the attributes the update touched, and ALL_OLD with the item before', async () => {
+    // GIVEN
+    db.seed(TABLE, { ...KEY, n: 1, other: 'kept' });
+
+    // WHEN
+    const added = await update(
+      'ADD n :one SET at = :at',
+      { ':one': 1, ':at': 't' },
+      { ReturnValues: 'UPDATED_NEW' },
+    );
+    const old = await update(
+      'REMOVE at',
+      {},
+      { ReturnValues: 'ALL_OLD', ExpressionAttributeValues: undefined },
+    );
+
+    // THEN
+    expect(added.Attributes).toEqual({ n: 2, at: 't' });
+    expect(old.Attributes).toEqual({ ...KEY, n: 2, other: 'kept', at: 't' });
+    expect(db.item(TABLE, KEY)).toEqual({ ...KEY, n: 2, other: 'kept' });
+  });
+
+  it('rejects a clause given twice and arithmetic on a missing attribute', async () => {
+    await expect(update('SET a = :v SET b = :v', { ':v': 1 })).rejects.toThrow('two SET clauses');
+    await expect(update('SET a = missing + :v', { ':v': 1 })).rejects.toThrow('does not have');
+  });
+});
+
+describe('InMemoryDynamoDb failed conditions', () => {
+  it('returns the old item, in DynamoDB JSON, from a Put, Update or Delete that asked for ALL_OLD', async () => {
+    // GIVEN
+    db.seed(TABLE, { ...KEY, status: 'COMPLETED', n: 3 });
+    const condition = {
+      ConditionExpression: 'attribute_not_exists(pk)',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+    };
+
+    // WHEN
+    const failures = await Promise.all([
+      dynamodb
+        .send(new PutCommand({ TableName: TABLE, Item: KEY, ...condition }))
+        .catch((error: unknown) => error),
+      update('SET n = :n', { ':n': 1 }, condition).catch((error: unknown) => error),
+      dynamodb
+        .send(new DeleteCommand({ TableName: TABLE, Key: KEY, ...condition }))
+        .catch((error: unknown) => error),
+      dynamodb
+        .send(
+          new PutCommand({ TableName: TABLE, Item: KEY, ConditionExpression: 'attribute_not_exists(pk)' }),
+        )
+        .catch((error: unknown) => error),
+    ]);
+
+    // THEN
+    const expected = { pk: { S: 'A' }, sk: { S: 'ONE' }, status: { S: 'COMPLETED' }, n: { N: '3' } };
+    for (const failure of failures.slice(0, 3)) {
+      expect(failure).toBeInstanceOf(ConditionalCheckFailedException);
+      expect((failure as ConditionalCheckFailedException).Item).toEqual(expected);
+    }
+    expect((failures[3] as ConditionalCheckFailedException).Item).toBeUndefined();
+    expect(db.item(TABLE, KEY)).toEqual({ ...KEY, status: 'COMPLETED', n: 3 });
+  });
+
+  it('cancels a transaction with a reason per item, the old item on those that asked for it', async () => {
+    // GIVEN
+    db.seed(TABLE, { ...KEY, version: 4 });
+
+    // WHEN
+    const error = await dynamodb
+      .send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: { TableName: TABLE, Item: { pk: 'B', sk: 'ONE' } } },
+            {
+              Update: {
+                TableName: TABLE,
+                Key: KEY,
+                UpdateExpression: 'SET version = :next',
+                ConditionExpression: 'version = :previous',
+                ExpressionAttributeValues: { ':next': 3, ':previous': 2 },
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            },
+          ],
+        }),
+      )
+      .catch((caught: unknown) => caught);
+
+    // THEN
+    expect(error).toBeInstanceOf(TransactionCanceledException);
+    expect((error as TransactionCanceledException).CancellationReasons).toEqual([
+      { Code: 'None' },
+      {
+        Code: 'ConditionalCheckFailed',
+        Message: 'The conditional request failed',
+        Item: { pk: { S: 'A' }, sk: { S: 'ONE' }, version: { N: '4' } },
+      },
+    ]);
+    expect(db.item(TABLE, { pk: 'B', sk: 'ONE' })).toBeUndefined();
+  });
+});
+
+describe('InMemoryDynamoDb queries', () => {
+  beforeEach(() => {
+    db.seed(
+      TABLE,
+      { pk: 'K', sk: 'HELD#10', state: 'HELD', since: '2026-03-01T10:00:00Z', owner: 'o-1' },
+      { pk: 'K', sk: 'HELD#02', state: 'HELD', since: '2026-03-01T12:00:00Z' },
+      { pk: 'K', sk: 'CURSOR', owner: 'o-1' },
+      { pk: 'K', sk: 'PARKED#03', state: 'PARKED', since: '2026-03-01T11:00:00Z' },
+      { pk: 'L', sk: 'HELD#01', state: 'HELD', since: '2026-03-01T09:00:00Z' },
+    );
+  });
+
+  it('answers the items of a partition whose sort key begins with a prefix, in sort key order', async () => {
+    // WHEN
+    const page = await query({
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :held)',
+      ExpressionAttributeValues: { ':pk': 'K', ':held': 'HELD#' },
+    });
+
+    // THEN
+    expect(page.Items?.map((item) => item.sk)).toEqual(['HELD#02', 'HELD#10']);
+    expect(page.LastEvaluatedKey).toBeUndefined();
+  });
+
+  it('pages by queryPageSize, resuming after LastEvaluatedKey', async () => {
+    // GIVEN
+    db.queryPageSize = 1;
+    const input = { KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': 'K' } };
+
+    // WHEN
+    const first = await query(input);
+    const second = await query({ ...input, ExclusiveStartKey: first.LastEvaluatedKey });
+
+    // THEN
+    expect(first.Items?.map((item) => item.sk)).toEqual(['CURSOR']);
+    expect(first.LastEvaluatedKey).toEqual({ pk: 'K', sk: 'CURSOR' });
+    expect(second.Items?.map((item) => item.sk)).toEqual(['HELD#02']);
+  });
+
+  it('reads a sparse index, sorted by its sort key, projecting only the keys', async () => {
+    // WHEN
+    const page = await query({
+      IndexName: 'byState',
+      KeyConditionExpression: 'state = :state',
+      ExpressionAttributeValues: { ':state': 'HELD' },
+    });
+
+    // THEN
+    expect(page.Items).toEqual([
+      { pk: 'L', sk: 'HELD#01', state: 'HELD', since: '2026-03-01T09:00:00Z' },
+      { pk: 'K', sk: 'HELD#10', state: 'HELD', since: '2026-03-01T10:00:00Z' },
+      { pk: 'K', sk: 'HELD#02', state: 'HELD', since: '2026-03-01T12:00:00Z' },
+    ]);
+  });
+
+  it('projects every attribute of an ALL index, and only the asked ones with a ProjectionExpression', async () => {
+    // WHEN
+    const all = await query({
+      IndexName: 'byOwner',
+      KeyConditionExpression: 'owner = :owner',
+      ExpressionAttributeValues: { ':owner': 'o-1' },
+    });
+    const projected = await query({
+      IndexName: 'byState',
+      KeyConditionExpression: 'state = :state',
+      ExpressionAttributeValues: { ':state': 'PARKED' },
+      ProjectionExpression: 'pk, since',
+    });
+
+    // THEN
+    expect(all.Items).toHaveLength(2);
+    expect(all.Items).toContainEqual({
+      pk: 'K',
+      sk: 'HELD#10',
+      state: 'HELD',
+      since: '2026-03-01T10:00:00Z',
+      owner: 'o-1',
+    });
+    expect(projected.Items).toEqual([{ pk: 'K', since: '2026-03-01T11:00:00Z' }]);
+  });
+
+  it('rejects what DynamoDB rejects: a consistent read of an index, an unknown index, an attribute a keys-only index lacks, a key condition on another attribute', async () => {
+    const onState = {
+      KeyConditionExpression: 'state = :state',
+      ExpressionAttributeValues: { ':state': 'HELD' },
+    };
+    await expect(query({ IndexName: 'byState', ConsistentRead: true, ...onState })).rejects.toThrow(
+      'consistent reads are not supported',
+    );
+    await expect(query({ IndexName: 'nope', ...onState })).rejects.toThrow('has no index nope');
+    await expect(
+      query({ IndexName: 'byState', ProjectionExpression: 'message', ...onState }),
+    ).rejects.toThrow('does not project message');
+    await expect(query(onState)).rejects.toThrow('is not a key condition');
+  });
+});
