@@ -1,4 +1,3 @@
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
@@ -7,7 +6,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { WriteConditionError, writeAtomically } from '../atomic-write';
 import { MessageInProgressError, ReliableMessagingError } from '../errors';
 import type { MessageEnvelope } from '../outbox/outbox-message';
 import type { TransactItem } from '../outbox/outbox-writer';
@@ -143,15 +142,11 @@ async function applyVersioned<TPayload>(
   const guarded = [...items];
   guarded[index] = withVersionCondition(items[index]!, attribute, message.sequence);
   try {
-    await options.dynamodb.send(new TransactWriteCommand({ TransactItems: guarded }));
+    await writeAtomically(options.dynamodb, guarded);
     return 'APPLIED';
   } catch (error) {
-    const reason =
-      error instanceof TransactionCanceledException ? error.CancellationReasons?.[index] : undefined;
-    if (reason?.Code !== 'ConditionalCheckFailed') throw error;
-    const old =
-      reason.Item === undefined ? undefined : unmarshall(reason.Item as Record<string, AttributeValue>);
-    const found = old?.[attribute] === undefined ? undefined : Number(old[attribute]);
+    if (!(error instanceof WriteConditionError) || error.index !== index) throw error;
+    const found = error.oldItem?.[attribute] === undefined ? undefined : Number(error.oldItem[attribute]);
     if (found !== undefined && found >= message.sequence) return 'DUPLICATE';
     throw new VersionMismatchError(effect.name, message.sequence, found, { cause: error });
   }
@@ -216,7 +211,7 @@ async function applyUnique<TPayload>(
     throw new MessageInProgressError(message.messageId);
   }
   try {
-    await options.dynamodb.send(new TransactWriteCommand({ TransactItems: items }));
+    await writeAtomically(options.dynamodb, items);
   } catch (error) {
     await options.dynamodb
       .send(

@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { WriteConditionError, writeAtomically } from '../atomic-write';
 import { MessageInProgressError, ReliableMessagingError } from '../errors';
 import type { MessageEnvelope } from '../outbox/outbox-message';
 import type { TransactItem } from '../outbox/outbox-writer';
@@ -194,14 +195,10 @@ export class IdempotentOrderedConsumer {
     let heldCount = seenHeldCount;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.options.dynamodb.send(
-          new TransactWriteCommand({ TransactItems: this.advanceItems(message, heldSequence, heldCount) }),
-        );
+        await writeAtomically(this.options.dynamodb, this.advanceItems(message, heldSequence, heldCount));
         return heldSequence === undefined ? heldCount : heldCount - 1;
       } catch (error) {
-        const cursorConditionFailed =
-          error instanceof TransactionCanceledException &&
-          error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed';
+        const cursorConditionFailed = error instanceof WriteConditionError && error.index === 0;
         if (!cursorConditionFailed) throw error;
         const cursor = await this.readCursor(message.groupKey);
         if (cursor.lastSequence !== message.sequence - 1 || attempt >= MAX_MARK_ATTEMPTS) {
