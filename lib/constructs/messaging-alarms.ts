@@ -9,7 +9,7 @@ import type { FifoChannel } from './fifo-channel';
 import type { IdempotentConsumer } from './idempotent-consumer';
 import type { OutboxRelay } from './outbox-relay';
 import type { TransactionCheckBack } from './transaction-check-back';
-import { validateDuration } from './validation';
+import { validateDuration, validateRange } from './validation';
 
 export interface MessagingAlarmThresholds {
   /**
@@ -17,6 +17,11 @@ export interface MessagingAlarmThresholds {
    * @default Duration.minutes(5)
    */
   readonly oldestQueuedMessageAge?: Duration;
+  /**
+   * Messages waiting in the queue: a backlog that consumers are not draining.
+   * @default 10000
+   */
+  readonly queueBacklog?: number;
   /**
    * How far the relay is behind the outbox stream.
    * @default Duration.minutes(1)
@@ -83,6 +88,7 @@ export class MessagingAlarms extends Construct {
       Duration.seconds(1),
       Duration.days(14),
     );
+    validateRange('queueBacklog', thresholds.queueBacklog, 1, 100_000_000);
     validateDuration('relayIteratorAge', thresholds.relayIteratorAge, Duration.seconds(1), Duration.days(1));
     validateDuration('oldestUnsentAge', thresholds.oldestUnsentAge, Duration.seconds(1), Duration.days(14));
     validateDuration(
@@ -119,6 +125,12 @@ export class MessagingAlarms extends Construct {
       props.channel.metricOldestMessageAge({ period }),
       (thresholds.oldestQueuedMessageAge ?? Duration.minutes(5)).toSeconds(),
       'The oldest queued message is older than the threshold: consumers are not keeping up or a key is blocked.',
+    );
+    add(
+      'QueueBacklog',
+      props.channel.metricBacklog({ period }),
+      thresholds.queueBacklog ?? 10_000,
+      'The queue holds more messages than the threshold: raise the consumer maxConcurrency or look at its errors.',
     );
     add(
       'RelayIteratorAge',

@@ -88,6 +88,19 @@ describe('compensation sweeper, alarms and dashboard (AWS synth)', () => {
     });
   });
 
+  it('alarms on a queue backlog of more than 10,000 messages', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [
+        {
+          Name: 'QueueName',
+          Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ChannelQueue'), 'QueueName'] },
+        },
+      ],
+      Threshold: 10_000,
+    });
+  });
+
   it('lets CloudWatch use the key of the encrypted alert topic', () => {
     template.hasResourceProperties('AWS::KMS::Key', {
       KeyPolicy: {
