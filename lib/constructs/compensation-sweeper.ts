@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -9,11 +9,9 @@ import { Construct } from 'constructs';
 import { BundledFunction } from './bundled-function';
 import type { FaultInjection } from './fault-injection';
 import type { FifoChannel } from './fifo-channel';
+import { libraryMetric, METRICS_NAMESPACE } from './library-metric';
 import type { TransactionalOutbox } from './transactional-outbox';
 import { validateDuration, validateRange } from './validation';
-
-/** The CloudWatch namespace of the metrics the library's functions publish (EMF). */
-export const METRICS_NAMESPACE = 'ReliableMessaging';
 
 export interface CompensationSweeperProps {
   readonly outbox: TransactionalOutbox;
@@ -99,14 +97,7 @@ export class CompensationSweeper extends Construct {
   }
 
   private metric(name: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: METRICS_NAMESPACE,
-      metricName: name,
-      dimensionsMap: { service: 'compensation-sweeper' },
-      statistic: 'Maximum',
-      period: Duration.minutes(1),
-      ...props,
-    });
+    return libraryMetric('compensation-sweeper', name, props);
   }
 
   /** Age of the oldest message not yet sent (seconds). */

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -16,9 +16,9 @@ import {
 } from '../../functions/runtime/consumer/effect-strategies';
 import { ATTENTION_INDEX } from '../../functions/runtime/consumer/key-parking';
 import { BundledFunction } from './bundled-function';
-import { METRICS_NAMESPACE } from './compensation-sweeper';
 import { type DurabilityProps, DurableTable } from './durable-table';
 import { keyOrNew } from './encryption-key';
+import { libraryMetric, METRICS_NAMESPACE } from './library-metric';
 import { validateDuration, validateRange } from './validation';
 
 export type { IdempotencyStrategy };
@@ -165,25 +165,14 @@ export class IdempotentConsumer extends Construct {
     });
   }
 
-  private metric(service: string, name: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: METRICS_NAMESPACE,
-      metricName: name,
-      dimensionsMap: { service },
-      statistic: 'Maximum',
-      period: Duration.minutes(1),
-      ...props,
-    });
-  }
-
   /** How long the oldest gap has been open (seconds): a message waiting for its predecessor. */
   metricOldestHeldAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('inbox-monitor', 'OldestHeldAgeSeconds', props);
+    return libraryMetric('inbox-monitor', 'OldestHeldAgeSeconds', props);
   }
 
   /** Keys parked and waiting for a replay. */
   metricParkedKeys(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('inbox-monitor', 'ParkedKeys', props);
+    return libraryMetric('inbox-monitor', 'ParkedKeys', props);
   }
 
   metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -8,7 +8,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { BundledFunction } from './bundled-function';
-import { METRICS_NAMESPACE } from './compensation-sweeper';
+import { libraryMetric, METRICS_NAMESPACE } from './library-metric';
 import type { TransactionalOutbox } from './transactional-outbox';
 import { validateDuration, validateRange } from './validation';
 
@@ -97,14 +97,7 @@ export class TransactionCheckBack extends Construct {
   }
 
   private metric(name: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: METRICS_NAMESPACE,
-      metricName: name,
-      dimensionsMap: { service: 'transaction-check-back' },
-      statistic: 'Maximum',
-      period: Duration.minutes(1),
-      ...props,
-    });
+    return libraryMetric('transaction-check-back', name, props);
   }
 
   /** Transactions prepared and not yet resolved. */

@@ -67,3 +67,17 @@ export function percentile(samples: readonly number[], p: number): number {
   const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
   return sorted[rank - 1]!;
 }
+
+/** Adds units per message of several components. */
+export function sumUnits(parts: readonly UnitsPerMessage[]): UnitsPerMessage {
+  return parts.reduce<UnitsPerMessage>(
+    (acc, u) => ({
+      writeUnits: acc.writeUnits + u.writeUnits,
+      readUnits: acc.readUnits + u.readUnits,
+      sqsRequests: acc.sqsRequests + u.sqsRequests,
+      lambdaInvocations: acc.lambdaInvocations + u.lambdaInvocations,
+      apiRequests: acc.apiRequests + u.apiRequests,
+    }),
+    { writeUnits: 0, readUnits: 0, sqsRequests: 0, lambdaInvocations: 0, apiRequests: 0 },
+  );
+}

@@ -8,7 +8,7 @@ import {
   type UnitLedger,
 } from '../../functions/runtime/accounting/unit-accounting';
 import type { Connection } from '../local/stack-control';
-import type { UnitsPerMessage } from './cost-model';
+import { sumUnits, type UnitsPerMessage } from './cost-model';
 import { functionLogs } from './function-logs';
 
 export interface NaiveReport {
@@ -91,15 +91,6 @@ export async function runNaiveBaseline(c: Connection, messages: number, keys: nu
       apiRequests: 0,
     },
   };
-  const units = Object.values(byComponent).reduce<UnitsPerMessage>(
-    (acc, u) => ({
-      writeUnits: acc.writeUnits + u.writeUnits,
-      readUnits: acc.readUnits + u.readUnits,
-      sqsRequests: acc.sqsRequests + u.sqsRequests,
-      lambdaInvocations: acc.lambdaInvocations + u.lambdaInvocations,
-      apiRequests: acc.apiRequests + u.apiRequests,
-    }),
-    { writeUnits: 0, readUnits: 0, sqsRequests: 0, lambdaInvocations: 0, apiRequests: 0 },
-  );
+  const units = sumUnits(Object.values(byComponent));
   return { messages, units, byComponent };
 }

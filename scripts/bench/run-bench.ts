@@ -10,6 +10,7 @@ import {
   capacityUnits,
   floorUnitsPerMessage,
   percentile,
+  sumUnits,
   type UnitsPerMessage,
   usdPerMillion,
 } from './cost-model';
@@ -125,16 +126,7 @@ export async function runBench(c: Connection, options: BenchOptions): Promise<Be
       apiRequests: component === 'producer' ? invocations / total : 0,
     };
   }
-  const measured = Object.values(byComponent).reduce<UnitsPerMessage>(
-    (acc, u) => ({
-      writeUnits: acc.writeUnits + u.writeUnits,
-      readUnits: acc.readUnits + u.readUnits,
-      sqsRequests: acc.sqsRequests + u.sqsRequests,
-      lambdaInvocations: acc.lambdaInvocations + u.lambdaInvocations,
-      apiRequests: acc.apiRequests + u.apiRequests,
-    }),
-    { writeUnits: 0, readUnits: 0, sqsRequests: 0, lambdaInvocations: 0, apiRequests: 0 },
-  );
+  const measured = sumUnits(Object.values(byComponent));
   const floor = floorUnitsPerMessage();
 
   // The sweep's cost is O(unsent): compare a sweep over 20 unsent messages before and after 500 more delivered.
