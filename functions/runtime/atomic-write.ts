@@ -40,6 +40,7 @@ export async function writeAtomically(
       if (only.Put !== undefined) await dynamodb.send(new PutCommand(only.Put));
       else if (only.Update !== undefined) await dynamodb.send(new UpdateCommand(only.Update));
       else if (only.Delete !== undefined) await dynamodb.send(new DeleteCommand(only.Delete));
+      else throw new RangeError('a write needs one of Put, Update, Delete or ConditionCheck');
       return;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;

@@ -1,4 +1,5 @@
 import {
+  ConditionalCheckFailedException,
   DynamoDBClient,
   ProvisionedThroughputExceededException,
   TransactionCanceledException,
@@ -12,6 +13,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { WriteConditionError } from '../../functions/runtime/atomic-write';
 import {
   applyEffect,
   type DynamoEffect,
@@ -386,7 +388,13 @@ describe('the version strategy', () => {
     );
     const error = await applying.catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ReliableMessagingError);
-    expect((error as Error).cause).toBeInstanceOf(TransactionCanceledException);
+    const cause = (error as Error).cause;
+    expect(cause).toBeInstanceOf(WriteConditionError);
+    expect(cause).toMatchObject({
+      index: 0,
+      oldItem: { ...journalKey(GROUP), entries: ['note 2'], version: 2 },
+    });
+    expect((cause as Error).cause).toBeInstanceOf(TransactionCanceledException);
     expect(journalOf()).toMatchObject({ version: 2 });
     expect(tallyOf()).toBe(0);
   });
@@ -427,10 +435,12 @@ describe('the version strategy', () => {
 
     // THEN
     expect(outcome).toBe('APPLIED');
-    expect(transactItems()?.[0]?.Update).toMatchObject({
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input).toMatchObject({
       ConditionExpression: '(#state = :open) AND #effectVersion = :effectPrevious',
       ExpressionAttributeNames: { '#state': 'state', '#effectVersion': 'version' },
       ExpressionAttributeValues: { ':open': 'OPEN', ':effectPrevious': 1, ':version': 2 },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
 
     // WHEN the journal is closed
@@ -499,9 +509,44 @@ describe('the version strategy', () => {
     // WHEN
     const applying = apply(guarded, 'version', message(1));
 
-    // THEN
-    await expect(applying).rejects.toBeInstanceOf(TransactionCanceledException);
+    // THEN the failure of the tally's own condition (item 1) is rethrown as is, not read as a version answer
+    await expect(applying).rejects.toBeInstanceOf(WriteConditionError);
+    const error = await applying.catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ index: 1 });
+    expect((error as Error).cause).toBeInstanceOf(TransactionCanceledException);
     expect(journalOf()).toBeUndefined();
+    expect(tallyOf()).toBe(0);
+  });
+
+  it('writes an effect of a single write as one plain conditional write, and reads the version from its failure', async () => {
+    // GIVEN an effect of one write, the journal's, which is at version 3
+    const single: DynamoEffect<Note> = { ...journal, items: (delivered) => [journalWrite(delivered)] };
+    seedJournal(3);
+
+    // WHEN message 4 is applied, redelivered, a stale message 2 comes, then message 6 ahead of 5
+    const applied = await apply(single, 'version', message(4));
+    const redelivered = await apply(single, 'version', message(4));
+    const stale = await apply(single, 'version', message(2));
+    const ahead = apply(single, 'version', message(6));
+
+    // THEN
+    expect([applied, redelivered, stale]).toEqual(['APPLIED', 'DUPLICATE', 'DUPLICATE']);
+    await expect(ahead).rejects.toThrow('effect journal: target is at version 4, expected 5 for sequence 6');
+    const error = await ahead.catch((caught: unknown) => caught);
+    expect((error as Error).cause).toBeInstanceOf(WriteConditionError);
+    expect(((error as Error).cause as Error).cause).toBeInstanceOf(ConditionalCheckFailedException);
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input).toEqual({
+      ...journalWrite(message(4)).Update,
+      ConditionExpression: '#effectVersion = :effectPrevious',
+      ExpressionAttributeNames: { '#effectVersion': 'version' },
+      ExpressionAttributeValues: {
+        ...journalWrite(message(4)).Update!.ExpressionAttributeValues,
+        ':effectPrevious': 3,
+      },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+    expect(journalOf()).toMatchObject({ entries: ['note 3', 'note 4'], version: 4 });
   });
 
   it('fails if the effect has no versionTarget, writing nothing', async () => {
@@ -724,6 +769,41 @@ describe('the unique strategy', () => {
 
     // THEN
     expect(recordOf(message(1))).toMatchObject({ status: 'COMPLETED' });
+  });
+
+  it('writes an effect of a single write as one plain write, not a transaction', async () => {
+    // GIVEN
+    const single: DynamoEffect<Note> = { name: 'journal', items: (delivered) => [journalWrite(delivered)] };
+
+    // WHEN
+    const outcome = await apply(single, 'unique', message(1));
+
+    // THEN
+    expect(outcome).toBe('APPLIED');
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input).toEqual(journalWrite(message(1)).Update);
+    expect(journalOf()).toMatchObject({ entries: ['note 1'], version: 1 });
+    expect(recordOf(message(1))).toMatchObject({ status: 'COMPLETED' });
+  });
+
+  it('releases the claim and rethrows WriteConditionError when the single write of the effect fails its condition', async () => {
+    // GIVEN an effect of one write that needs the journal to exist already
+    const guarded: DynamoEffect<Note> = {
+      name: 'journal',
+      items: (delivered) => [
+        { Update: { ...journalWrite(delivered).Update!, ConditionExpression: 'attribute_exists(pk)' } },
+      ],
+    };
+
+    // WHEN
+    const applying = apply(guarded, 'unique', message(1));
+
+    // THEN
+    await expect(applying).rejects.toBeInstanceOf(WriteConditionError);
+    await expect(applying).rejects.toMatchObject({ index: 0 });
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+    expect(recordOf(message(1))).toBeUndefined();
+    expect(journalOf()).toBeUndefined();
   });
 
   it('propagates a failure of the claim that is not a condition, applying nothing', async () => {

@@ -5,11 +5,13 @@ import {
   type GetCommandInput,
   TransactWriteCommand,
   type TransactWriteCommandInput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { OrderNoteAdded, OrderPlaced } from '../../functions/reference/orders/order-events';
 import { ProjectionService } from '../../functions/reference/projection/projection-service';
+import { WriteConditionError } from '../../functions/runtime/atomic-write';
 import {
   type DynamoEffect,
   IDEMPOTENCY_STRATEGIES,
@@ -101,21 +103,49 @@ const appliedOf = async (groupKey = ORDER) => projection.getNotifications(groupK
 const notesOf = async (groupKey = ORDER) => (await projection.getView(groupKey))?.notes;
 const reservedOf = async () => (await projection.getInventory('sku-a')).reserved;
 
+/** The update of a cursor, whether sent as a plain UpdateCommand or as an item of a TransactWriteCommand. */
+interface CursorUpdate {
+  readonly TableName?: string | undefined;
+  readonly Key?: Record<string, unknown> | undefined;
+  readonly UpdateExpression?: string | undefined;
+  readonly ConditionExpression?: string | undefined;
+  readonly ExpressionAttributeValues?: Record<string, unknown> | undefined;
+}
+
+/** An attempt to move a cursor: a plain UpdateCommand (a message not held), or a transaction (cursor + held copy). */
+interface CursorAdvance {
+  readonly command: 'Update' | 'TransactWrite';
+  readonly update: CursorUpdate;
+  /** The transaction's items, the cursor update first; none for a plain UpdateCommand. */
+  readonly transactItems: TransactWriteCommandInput['TransactItems'];
+}
+
+/** Holds for an update that moves a cursor (to `sequence`, if given): an UpdateCommand's input. */
 const isCursorAdvance =
   (sequence?: number) =>
-  (input: TransactWriteCommandInput): boolean => {
-    const update = input.TransactItems?.[0]?.Update;
-    return (
-      update?.Key?.sk === 'CURSOR' &&
-      (update.UpdateExpression ?? '').startsWith('SET lastSequence') &&
-      (sequence === undefined || update.ExpressionAttributeValues?.[':sequence'] === sequence)
-    );
-  };
-const cursorAdvances = (sequence?: number) =>
-  ddb
-    .commandCalls(TransactWriteCommand)
-    .map((call) => call.args[0].input)
-    .filter(isCursorAdvance(sequence));
+  (update: CursorUpdate | undefined): boolean =>
+    update?.TableName === INBOX_TABLE &&
+    update.Key?.sk === 'CURSOR' &&
+    (update.UpdateExpression ?? '').startsWith('SET lastSequence') &&
+    (sequence === undefined || update.ExpressionAttributeValues?.[':sequence'] === sequence);
+/** Holds for a transaction that moves a cursor (a message released from the held set): a TransactWriteCommand's input. */
+const isTransactedCursorAdvance =
+  (sequence?: number) =>
+  (input: TransactWriteCommandInput): boolean =>
+    isCursorAdvance(sequence)(input.TransactItems?.[0]?.Update);
+/** Every attempt to move a cursor (to `sequence`, if given), in order, whichever command carried it. */
+const cursorAdvances = (sequence?: number): CursorAdvance[] =>
+  ddb.calls().flatMap((call): CursorAdvance[] => {
+    const command = call.args[0];
+    if (command instanceof UpdateCommand && isCursorAdvance(sequence)(command.input)) {
+      return [{ command: 'Update', update: command.input, transactItems: undefined }];
+    }
+    if (command instanceof TransactWriteCommand && isTransactedCursorAdvance(sequence)(command.input)) {
+      const items = command.input.TransactItems;
+      return [{ command: 'TransactWrite', update: items?.[0]?.Update ?? {}, transactItems: items }];
+    }
+    return [];
+  });
 const isCursorRead = (input: GetCommandInput) => input.Key?.sk === 'CURSOR';
 const writes = () => ddb.calls().filter((call) => !(call.args[0] instanceof GetCommand));
 
@@ -209,13 +239,68 @@ describe('IdempotentOrderedConsumer', () => {
       await expect(consuming).rejects.toThrow(
         `cursor of key ${ORDER} is no longer at 1; message 2 will be retried`,
       );
-      expect(cursorAdvances(2)[0]?.TransactItems?.[0]?.Update).toMatchObject({
+      const error = await consuming.catch((caught: unknown) => caught);
+      expect((error as Error).cause).toBeInstanceOf(WriteConditionError);
+      expect((error as Error).cause).toMatchObject({ index: 0 });
+      const advances = cursorAdvances(2);
+      expect(advances.map((advance) => advance.command)).toEqual(['Update']);
+      expect(advances[0]?.update).toMatchObject({
         ConditionExpression:
           'lastSequence = :previous AND (attribute_not_exists(heldCount) OR heldCount = :held)',
         ExpressionAttributeValues: { ':previous': 1, ':sequence': 2, ':held': 0 },
       });
       expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 2 });
       expect(inbox().failures(message(2).messageId)).toBeUndefined();
+    });
+
+    it('moves the cursor with one plain UpdateCommand when the message was not held, and in one transaction with the removal of its held copy when it was', async () => {
+      // GIVEN message 2 is held
+      await consumeAll(2);
+
+      // WHEN message 1 arrives, which releases 2
+      const result = await consumer.consume(message(1));
+
+      // THEN 1 moved the cursor alone (no held copy to remove)
+      expect(result).toEqual({ outcome: 'APPLIED', released: [2] });
+      expect(cursorAdvances(1)).toEqual([
+        {
+          command: 'Update',
+          update: {
+            TableName: INBOX_TABLE,
+            Key: inboxKeys.cursor(ORDER),
+            UpdateExpression: 'SET lastSequence = :sequence, updatedAt = :now',
+            ConditionExpression: 'attribute_not_exists(lastSequence) AND heldCount = :held',
+            ExpressionAttributeValues: { ':sequence': 1, ':now': START.toISOString(), ':held': 1 },
+          },
+          transactItems: undefined,
+        },
+      ]);
+      // AND 2 moved it and removed its held copy, all or nothing
+      const cursorUpdate = {
+        TableName: INBOX_TABLE,
+        Key: inboxKeys.cursor(ORDER),
+        UpdateExpression: 'SET lastSequence = :sequence, updatedAt = :now ADD heldCount :minusOne',
+        ConditionExpression: 'lastSequence = :previous AND heldCount = :held',
+        ExpressionAttributeValues: {
+          ':sequence': 2,
+          ':now': START.toISOString(),
+          ':held': 1,
+          ':previous': 1,
+          ':minusOne': -1,
+        },
+      };
+      expect(cursorAdvances(2)).toEqual([
+        {
+          command: 'TransactWrite',
+          update: cursorUpdate,
+          transactItems: [
+            { Update: cursorUpdate },
+            { Delete: { TableName: INBOX_TABLE, Key: inboxKeys.held(ORDER, 2) } },
+          ],
+        },
+      ]);
+      expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 2, heldCount: 0 });
+      expect(inbox().held(ORDER, 2)).toBeUndefined();
     });
 
     it('retries a message whose effects failed without applying again the effects already done', async () => {
@@ -431,10 +516,14 @@ describe('IdempotentOrderedConsumer', () => {
       expect(concurrent).toEqual(['HELD']);
       expect(result).toEqual({ outcome: 'APPLIED', released: [2] });
       expect(
-        cursorAdvances(1).map(
-          (input) => input.TransactItems?.[0]?.Update?.ExpressionAttributeValues?.[':held'],
-        ),
-      ).toEqual([0, 1]);
+        cursorAdvances(1).map((advance) => [
+          advance.command,
+          advance.update.ExpressionAttributeValues?.[':held'],
+        ]),
+      ).toEqual([
+        ['Update', 0],
+        ['Update', 1],
+      ]);
       expect(await appliedOf()).toEqual(['1:OrderPlaced', '2:OrderNoteAdded']);
       expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 2, heldCount: 0 });
       expect(inbox().waiting(ORDER)).toEqual([]);
@@ -467,7 +556,7 @@ describe('IdempotentOrderedConsumer', () => {
       // GIVEN before each of its cursor writes, one more message is held
       await consumeAll(1);
       for (let hold = 1; hold <= 5; hold++) {
-        db.before('TransactWrite', isCursorAdvance(2), () => {
+        db.before('Update', isCursorAdvance(2), () => {
           const held = Number(inbox().cursor(ORDER)?.heldCount ?? 0);
           db.patch(INBOX_TABLE, inboxKeys.cursor(ORDER), { heldCount: held + 1 });
         });
@@ -539,7 +628,7 @@ describe('IdempotentOrderedConsumer', () => {
       it('applies no effect twice when the message is redelivered', async () => {
         // GIVEN the delivery of message 2 dies after its effects, before the cursor moves
         await consumeAll(1);
-        db.before('TransactWrite', isCursorAdvance(2), crash);
+        db.before('Update', isCursorAdvance(2), crash);
         await expect(consumer.consume(message(2))).rejects.toThrow('Lambda timed out');
         expect(journalOf()).toEqual(['1:OrderPlaced', '2:OrderNoteAdded']);
         expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 1 });
@@ -558,7 +647,7 @@ describe('IdempotentOrderedConsumer', () => {
       it('applies no effect of a released message twice when its predecessor is redelivered', async () => {
         // GIVEN 2 is held, and the release of 2 dies after its effects, before the cursor moves
         await consumeAll(2);
-        db.before('TransactWrite', isCursorAdvance(2), crash);
+        db.before('TransactWrite', isTransactedCursorAdvance(2), crash);
         await expect(consumer.consume(message(1))).rejects.toThrow('Lambda timed out');
         expect(journalOf()).toEqual(['1:OrderPlaced', '2:OrderNoteAdded']);
 
@@ -869,7 +958,7 @@ describe('IdempotentOrderedConsumer', () => {
   it('raises the consumer’s errors as ReliableMessagingError', async () => {
     // GIVEN
     await consumeAll(1);
-    db.before('TransactWrite', isCursorAdvance(2), () =>
+    db.before('Update', isCursorAdvance(2), () =>
       db.patch(INBOX_TABLE, inboxKeys.cursor(ORDER), { lastSequence: 2 }),
     );
 
