@@ -40,7 +40,7 @@ export async function listFailed(
 
 /**
  * Puts FAILED messages back to PENDING with a fresh attempt budget, so the next compensation sweep re-sends
- * them (same messageId: any copy that did get through is absorbed by deduplication); their maximum age counts
+ * them (same messageId, so a copy that did get through is absorbed by deduplication); their maximum age counts
  * afresh from `now`. Returns the messages it put back. The operator's repair after fixing whatever made them
  * fail (`ops retry-failed`).
  */
