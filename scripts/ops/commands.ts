@@ -1,0 +1,186 @@
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+} from '@aws-sdk/client-sqs';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { type InboxReport, inspectInbox } from '../../functions/runtime/consumer/inbox-monitor';
+import { listParkedKeys, type ReplayResult } from '../../functions/runtime/consumer/key-parking';
+import type { MessageEnvelope, OutboxItem } from '../../functions/runtime/outbox/outbox-message';
+import { retryFailed } from '../../functions/runtime/sweeper/outbox-repair';
+import { type Connection, replayParkedKey, transactionalProducer } from '../local/stack-control';
+import { queueDepth } from '../local/stack-queries';
+
+export interface OutboxCounts {
+  readonly pending: number;
+  readonly prepared: number;
+  readonly failed: number;
+  readonly oldestPendingAgeSeconds: number;
+  readonly oldestPreparedAgeSeconds: number;
+}
+
+export interface StatusReport {
+  readonly outbox: OutboxCounts;
+  readonly queue: { readonly visible: number; readonly inFlight: number };
+  readonly deadLetterQueue: { readonly visible: number; readonly inFlight: number };
+  readonly inbox: InboxReport;
+  readonly parkedKeys: readonly string[];
+  readonly alarms: Readonly<Record<string, string>>;
+}
+
+/** `ops status`: the state of every stage, and the alarms. */
+export async function status(c: Connection, now = new Date()): Promise<StatusReport> {
+  const items: OutboxItem[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await c.dynamodb.send(
+      new ScanCommand({
+        TableName: c.outputs.OutboxTableName,
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    items.push(...((page.Items ?? []) as OutboxItem[]));
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined);
+  const age = (status: string) => {
+    const oldest = items
+      .filter((i) => i.status === status)
+      .reduce((min, i) => Math.min(min, Date.parse(i.createdAt)), now.getTime());
+    return Math.max(0, Math.round((now.getTime() - oldest) / 1000));
+  };
+  const alarms = await new CloudWatchClient(c.config).send(
+    new DescribeAlarmsCommand({ AlarmNamePrefix: 'ReliableMessagingDemo-' }),
+  );
+  return {
+    outbox: {
+      pending: items.filter((i) => i.status === 'PENDING').length,
+      prepared: items.filter((i) => i.status === 'PREPARED').length,
+      failed: items.filter((i) => i.status === 'FAILED').length,
+      oldestPendingAgeSeconds: age('PENDING'),
+      oldestPreparedAgeSeconds: age('PREPARED'),
+    },
+    queue: await queueDepth(c, c.outputs.QueueUrl),
+    deadLetterQueue: await queueDepth(c, c.outputs.DeadLetterQueueUrl),
+    inbox: await inspectInbox(c.dynamodb, c.outputs.InboxTableName, now),
+    parkedKeys: await listParkedKeys({ dynamodb: c.dynamodb, inboxTableName: c.outputs.InboxTableName }),
+    alarms: Object.fromEntries(
+      (alarms.MetricAlarms ?? []).map((alarm) => [
+        (alarm.AlarmName ?? '')
+          .replace(/^ReliableMessagingDemo-Alarms/, '')
+          .replace(/[A-F0-9]{8}-[A-Z0-9]+$/, ''),
+        alarm.StateValue ?? 'UNKNOWN',
+      ]),
+    ),
+  };
+}
+
+/** `ops retry-failed [--key K] [--message M]`: FAILED messages back to PENDING; the next sweep sends them. */
+export async function retryFailedMessages(c: Connection, filter: { groupKey?: string; messageId?: string }) {
+  const retried = await retryFailed(c.dynamodb, c.outputs.OutboxTableName, filter);
+  return {
+    retried: retried.map((item) => ({
+      groupKey: item.groupKey,
+      sequence: item.sequence,
+      messageId: item.messageId,
+    })),
+  };
+}
+
+/** `ops replay --key K`: a parked key's messages applied again, in order. */
+export function replay(c: Connection, groupKey: string): Promise<ReplayResult> {
+  return replayParkedKey(c, groupKey);
+}
+
+/** `ops resolve --transaction T --commit|--rollback`: a transaction resolved by hand (PREPARED or FAILED). */
+export async function resolve(c: Connection, transactionId: string, outcome: 'commit' | 'rollback') {
+  const producer = transactionalProducer(c);
+  return outcome === 'commit'
+    ? { outcome, ...(await producer.commit(transactionId, 'operator')) }
+    : { outcome, ...(await producer.rollback(transactionId, 'operator')) };
+}
+
+export interface RedriveResult {
+  readonly dryRun: boolean;
+  /** The messages found in the dead-letter queue, in the order they are (or would be) sent back. */
+  readonly messages: ReadonlyArray<{ groupKey: string; sequence: number; messageId: string }>;
+}
+
+/**
+ * `ops redrive [--dry-run]`: every message of the dead-letter queue back to the queue, each key's messages in
+ * sequence order (a new deduplication id each, so SQS does not drop them; the consumer deduplicates by sequence).
+ * A dry run only lists them (they become visible again in the dead-letter queue after its visibility timeout).
+ */
+export async function redrive(c: Connection, dryRun: boolean): Promise<RedriveResult> {
+  const attributes = await c.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: c.outputs.DeadLetterQueueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages'],
+    }),
+  );
+  const expected = Number(attributes.Attributes?.ApproximateNumberOfMessages ?? 0);
+  const received: Array<{ envelope: MessageEnvelope; body: string; receipt: string }> = [];
+  for (let empty = 0; empty < 2 && received.length < expected + 100; ) {
+    const batch = await c.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: c.outputs.DeadLetterQueueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        // A dry run lets the messages come back to the dead-letter queue soon; a redrive holds them while it works.
+        VisibilityTimeout: dryRun ? 2 : 60,
+      }),
+    );
+    if ((batch.Messages ?? []).length === 0) {
+      empty++;
+      continue;
+    }
+    for (const message of batch.Messages ?? []) {
+      if (received.some((seen) => seen.body === message.Body)) continue; // came back during a dry run
+      received.push({
+        envelope: JSON.parse(message.Body ?? '{}') as MessageEnvelope,
+        body: message.Body ?? '',
+        receipt: message.ReceiptHandle!,
+      });
+    }
+  }
+  received.sort((a, b) =>
+    a.envelope.groupKey === b.envelope.groupKey
+      ? a.envelope.sequence - b.envelope.sequence
+      : a.envelope.groupKey < b.envelope.groupKey
+        ? -1
+        : 1,
+  );
+  if (!dryRun) {
+    for (const message of received) {
+      await c.sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: c.outputs.QueueUrl,
+          Entries: [
+            {
+              Id: '0',
+              MessageBody: message.body,
+              MessageGroupId: message.envelope.groupKey,
+              MessageDeduplicationId: `${message.envelope.messageId}:redrive:${Date.now()}`,
+            },
+          ],
+        }),
+      );
+      await c.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: c.outputs.DeadLetterQueueUrl,
+          Entries: [{ Id: '0', ReceiptHandle: message.receipt }],
+        }),
+      );
+    }
+  }
+  return {
+    dryRun,
+    messages: received.map((m) => ({
+      groupKey: m.envelope.groupKey,
+      sequence: m.envelope.sequence,
+      messageId: m.envelope.messageId,
+    })),
+  };
+}
