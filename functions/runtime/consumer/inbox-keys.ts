@@ -1,11 +1,12 @@
 /**
  * Items of the inbox table (partition key `pk`, sort key `sk`, TTL attribute `expiresAt`):
- * - a message's idempotency record:  pk = MSG#<messageId>, sk = MSG      (expires after the replay horizon)
+ * - an effect's idempotency record:  pk = MSG#<messageId>, sk = EFFECT#<effect>  (expires after the replay horizon)
+ * - a message's failure count:       pk = MSG#<messageId>, sk = FAILURES
  * - a key's cursor:                  pk = KEY#<groupKey>,  sk = CURSOR   (last applied sequence, held count)
  * - a message held back by a gap:    pk = KEY#<groupKey>,  sk = HELD#<sequence, zero-padded>
+ * - a message of a parked key:       pk = KEY#<groupKey>,  sk = PARKED#<sequence, zero-padded>
  */
 export const inboxKeys = {
-  message: (messageId: string) => ({ pk: `MSG#${messageId}`, sk: 'MSG' }),
   /** A message's record for one of its effects (the `unique` and `transaction` strategies). */
   effect: (messageId: string, effect: string) => ({ pk: `MSG#${messageId}`, sk: `EFFECT#${effect}` }),
   /** How often a message's effects failed (decides when a key is parked). */
