@@ -4,6 +4,7 @@ import { WriteConditionError, writeAtomically } from '../atomic-write';
 import { MessageInProgressError, ReliableMessagingError } from '../errors';
 import type { MessageEnvelope } from '../outbox/outbox-message';
 import type { TransactItem } from '../outbox/outbox-writer';
+import { type CursorEffect, type CursorLocation, cursorEffectUpdate, inboxCursor } from './cursor-location';
 import {
   applyEffect,
   type DynamoEffect,
@@ -63,6 +64,19 @@ export interface IdempotentOrderedConsumerOptions extends EffectGuardOptions {
   readonly beforeEffects?: (message: MessageEnvelope) => Promise<void>;
   /** Told once when a key becomes parked (send the alert here). */
   readonly onParked?: (parked: ParkedKey) => Promise<void>;
+  /**
+   * Where each key's cursor is kept. Put it on an item of your own table (one per key) and give a
+   * `cursorEffect`: the effect and the cursor then move in ONE conditional write.
+   * @default the inbox table's `KEY#<groupKey>` / `CURSOR` item
+   */
+  readonly cursor?: CursorLocation;
+  /**
+   * An effect applied in the same write that moves the cursor (attributes SET on the cursor's item): ordered and
+   * once by the cursor's own condition, with no idempotency record. With no other `effects`, a message whose key
+   * has nothing held or parked costs exactly one conditional write and no read (the lean path).
+   * @default none
+   */
+  readonly cursorEffect?: CursorEffect;
 }
 
 /** The key's cursor moved under us (a concurrent delivery of the same key). */
@@ -97,13 +111,20 @@ interface Cursor {
  * effects and the cursor is simply applied again: the effects already done answer DUPLICATE and the cursor moves.
  * A message whose effects fail `parkAfterFailures` times parks its key: it and every later message of the key
  * are stored and acknowledged, other keys keep flowing, and `onParked` raises the alert.
+ *
+ * Lean path: with no `effects` but a `cursorEffect` (or none: order only), a message n whose key has nothing held
+ * or parked is one conditional write — the effect and the cursor's move from n − 1 to n together — and no read.
+ * Only when that condition fails (a duplicate, a gap, held or parked messages) is the cursor read and the full
+ * path above taken.
  */
 export class IdempotentOrderedConsumer {
   private readonly clock: () => Date;
   private readonly parkAfterFailures: number;
+  private readonly cursor: CursorLocation;
 
   constructor(private readonly options: IdempotentOrderedConsumerOptions) {
     this.clock = options.clock ?? (() => new Date());
+    this.cursor = options.cursor ?? inboxCursor(options.inboxTableName);
     this.parkAfterFailures = options.parkAfterFailures ?? 3;
     if (!Number.isInteger(this.parkAfterFailures) || this.parkAfterFailures < 1) {
       throw new RangeError(`parkAfterFailures must be an integer ≥ 1; got ${this.parkAfterFailures}`);
@@ -111,6 +132,10 @@ export class IdempotentOrderedConsumer {
   }
 
   async consume(message: MessageEnvelope): Promise<ConsumeResult> {
+    if (this.options.effects.length === 0) {
+      const lean = await this.applyOnCleanCursor(message);
+      if (lean !== 'NOT_CLEAN') return { outcome: lean, released: [] };
+    }
     const cursor = await this.readCursor(message.groupKey);
     if (message.sequence <= cursor.lastSequence) {
       // A redelivery after a failed or interrupted release (effect error, crash): finish releasing what is
@@ -141,11 +166,58 @@ export class IdempotentOrderedConsumer {
     return { outcome: 'APPLIED', released };
   }
 
+  /**
+   * The lean path, when every effect rides on the cursor's write: one conditional write that moves the cursor from
+   * n − 1 to n (with the cursor effect) on condition that nothing of the key is held or parked. When the condition
+   * fails (a duplicate, a gap, held or parked messages) the caller takes the full path; nothing was written.
+   */
+  private async applyOnCleanCursor(message: MessageEnvelope): Promise<'APPLIED' | 'PARKED' | 'NOT_CLEAN'> {
+    const first = message.sequence === 1;
+    try {
+      const effect = this.cursorEffectOf(message);
+      await this.options.beforeEffects?.(message);
+      await this.options.dynamodb.send(
+        new UpdateCommand({
+          TableName: this.cursor.tableName,
+          Key: this.cursor.key(message.groupKey),
+          UpdateExpression: `SET lastSequence = :sequence, updatedAt = :now${effect.set}`,
+          ConditionExpression: `${first ? 'attribute_not_exists(lastSequence)' : 'lastSequence = :previous'} AND (attribute_not_exists(heldCount) OR heldCount = :zero) AND (attribute_not_exists(parked) OR parked = :false)`,
+          ...(effect.names === undefined ? {} : { ExpressionAttributeNames: effect.names }),
+          ExpressionAttributeValues: {
+            ':sequence': message.sequence,
+            ':now': this.clock().toISOString(),
+            ':zero': 0,
+            ':false': false,
+            ...(first ? {} : { ':previous': message.sequence - 1 }),
+            ...effect.values,
+          },
+        }),
+      );
+      return 'APPLIED';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'NOT_CLEAN';
+      if (error instanceof MessageInProgressError) throw error;
+      const failures = await this.countFailure(message);
+      if (failures < this.parkAfterFailures) throw error;
+      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      await this.park(message, reason, undefined, failures);
+      return 'PARKED';
+    }
+  }
+
+  private cursorEffectOf(message: MessageEnvelope) {
+    return cursorEffectUpdate(
+      this.options.cursorEffect,
+      message,
+      Object.keys(this.cursor.key(message.groupKey)),
+    );
+  }
+
   private async readCursor(groupKey: string): Promise<Cursor> {
     const response = await this.options.dynamodb.send(
       new GetCommand({
-        TableName: this.options.inboxTableName,
-        Key: inboxKeys.cursor(groupKey),
+        TableName: this.cursor.tableName,
+        Key: this.cursor.key(groupKey),
         ConsistentRead: true,
       }),
     );
@@ -218,14 +290,16 @@ export class IdempotentOrderedConsumer {
     const now = this.clock().toISOString();
     const fromHeld = heldSequence !== undefined;
     const first = message.sequence === 1;
+    const effect = this.cursorEffectOf(message);
     return [
       {
         Update: {
-          TableName: table,
-          Key: inboxKeys.cursor(message.groupKey),
+          TableName: this.cursor.tableName,
+          Key: this.cursor.key(message.groupKey),
           UpdateExpression: fromHeld
-            ? 'SET lastSequence = :sequence, updatedAt = :now ADD heldCount :minusOne'
-            : 'SET lastSequence = :sequence, updatedAt = :now',
+            ? `SET lastSequence = :sequence, updatedAt = :now${effect.set} ADD heldCount :minusOne`
+            : `SET lastSequence = :sequence, updatedAt = :now${effect.set}`,
+          ...(effect.names === undefined ? {} : { ExpressionAttributeNames: effect.names }),
           ConditionExpression: `${first ? 'attribute_not_exists(lastSequence)' : 'lastSequence = :previous'} AND ${
             heldCount === 0 ? '(attribute_not_exists(heldCount) OR heldCount = :held)' : 'heldCount = :held'
           }`,
@@ -235,6 +309,7 @@ export class IdempotentOrderedConsumer {
             ':held': heldCount,
             ...(first ? {} : { ':previous': message.sequence - 1 }),
             ...(fromHeld ? { ':minusOne': -1 } : {}),
+            ...effect.values,
           },
         },
       },
@@ -267,8 +342,8 @@ export class IdempotentOrderedConsumer {
             },
             {
               Update: {
-                TableName: table,
-                Key: inboxKeys.cursor(message.groupKey),
+                TableName: this.cursor.tableName,
+                Key: this.cursor.key(message.groupKey),
                 UpdateExpression: 'ADD heldCount :one',
                 // The predecessor may have been applied meanwhile: then this is no gap any more.
                 ConditionExpression: 'attribute_not_exists(lastSequence) OR lastSequence < :previous',
@@ -348,8 +423,8 @@ export class IdempotentOrderedConsumer {
     try {
       await this.options.dynamodb.send(
         new UpdateCommand({
-          TableName: table,
-          Key: inboxKeys.cursor(message.groupKey),
+          TableName: this.cursor.tableName,
+          Key: this.cursor.key(message.groupKey),
           UpdateExpression:
             'SET parked = :true, parkedAt = :now, parkedSequence = :sequence, parkedReason = :reason',
           ConditionExpression: 'attribute_not_exists(parked) OR parked = :false',
@@ -389,8 +464,8 @@ export class IdempotentOrderedConsumer {
                 { Delete: { TableName: table, Key: inboxKeys.held(message.groupKey, heldSequence) } },
                 {
                   Update: {
-                    TableName: table,
-                    Key: inboxKeys.cursor(message.groupKey),
+                    TableName: this.cursor.tableName,
+                    Key: this.cursor.key(message.groupKey),
                     UpdateExpression: 'ADD heldCount :minusOne',
                     ExpressionAttributeValues: { ':minusOne': -1 },
                   },
@@ -411,8 +486,8 @@ export class IdempotentOrderedConsumer {
       // Only now is the alert out: a failure above leaves the record unacknowledged, and its redelivery alerts.
       await this.options.dynamodb.send(
         new UpdateCommand({
-          TableName: table,
-          Key: inboxKeys.cursor(message.groupKey),
+          TableName: this.cursor.tableName,
+          Key: this.cursor.key(message.groupKey),
           UpdateExpression: 'SET parkAlerted = :true',
           ExpressionAttributeValues: { ':true': true },
         }),

@@ -9,6 +9,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { MessageEnvelope } from '../outbox/outbox-message';
+import { type CursorLocation, inboxCursor } from './cursor-location';
 import { inboxKeys } from './inbox-keys';
 
 /** The name of the inbox table's index of items that need attention (HELD and PARKED messages, oldest first). */
@@ -25,6 +26,8 @@ export interface ParkedMessage {
 export interface InboxLocation {
   readonly dynamodb: DynamoDBDocumentClient;
   readonly inboxTableName: string;
+  /** Where the consumer keeps each key's cursor (its `cursor` option). @default the inbox's cursor item */
+  readonly cursor?: CursorLocation;
 }
 
 /** The parked messages of one key, in sequence order. */
@@ -95,6 +98,7 @@ export async function replayKey(
   groupKey: string,
 ): Promise<ReplayResult> {
   const table = inbox.inboxTableName;
+  const cursorAt = inbox.cursor ?? inboxCursor(table);
   const parked = await listParked(inbox, groupKey);
   const replayed: number[] = [];
   for (const message of parked) {
@@ -127,8 +131,8 @@ export async function replayKey(
             { Delete: { TableName: table, Key: inboxKeys.parked(groupKey, message.sequence) } },
             {
               Update: {
-                TableName: table,
-                Key: inboxKeys.cursor(groupKey),
+                TableName: cursorAt.tableName,
+                Key: cursorAt.key(groupKey),
                 UpdateExpression: 'ADD heldCount :one',
                 ExpressionAttributeValues: { ':one': 1 },
               },
@@ -155,15 +159,15 @@ export async function replayKey(
   }
   await inbox.dynamodb.send(
     new UpdateCommand({
-      TableName: table,
-      Key: inboxKeys.cursor(groupKey),
+      TableName: cursorAt.tableName,
+      Key: cursorAt.key(groupKey),
       UpdateExpression: 'REMOVE parked, parkedAt, parkedSequence, parkedReason, parkAlerted',
     }),
   );
 
   // Restart the key: re-send its next message, which the consumer applies and then releases the rest.
   const cursor = await inbox.dynamodb.send(
-    new GetCommand({ TableName: table, Key: inboxKeys.cursor(groupKey), ConsistentRead: true }),
+    new GetCommand({ TableName: cursorAt.tableName, Key: cursorAt.key(groupKey), ConsistentRead: true }),
   );
   const next = Number(cursor.Item?.lastSequence ?? 0) + 1;
   const held = await inbox.dynamodb.send(
