@@ -641,8 +641,86 @@ describe('OrdersApi', () => {
     });
   });
 
+  describe('POST /orders/{orderId}/payments', () => {
+    it.each([
+      ['a missing amount', {}],
+      ['a zero amount', { amount: 0 }],
+      ['a negative amount', { amount: -5 }],
+      ['an amount given as text', { amount: '10' }],
+      ['an amount over 1,000,000,000', { amount: 1_000_000_001 }],
+      ['an amount too small for DynamoDB to store', { amount: 1e-200 }],
+      ['an unknown field', { amount: 10, currency: 'EUR' }],
+    ])('fails with 400, writing nothing, if the body has %s', async (_case, body) => {
+      // GIVEN
+      existingOrder('order-1');
+
+      // WHEN
+      const response = await api.handle(request('POST', '/orders/order-1/payments', body));
+
+      // THEN
+      expectBadRequest(response, 'invalid request body');
+    });
+  });
+
+  describe('text fields', () => {
+    it.each([
+      ['a note with a lone surrogate', '/orders/order-1/notes', { text: 'a\ud800b' }, 'text'],
+      ['a blank note', '/orders/order-1/notes', { text: ' \n ' }, 'text'],
+      ['a note with a NUL character', '/orders/order-1/notes', { text: 'a\u0000b' }, 'text'],
+      ['an empty cancel reason', '/orders/order-1/cancel', { reason: '' }, 'reason'],
+      [
+        'a customerId with a control character',
+        '/orders',
+        { customerId: 'c\u0007d', items: [{ sku: 'sku-a', quantity: 1 }] },
+        'customerId',
+      ],
+    ])('fails with 400, writing nothing, if the body has %s', async (_case, path, body, field) => {
+      // GIVEN
+      existingOrder('order-1');
+
+      // WHEN
+      const response = await api.handle(request('POST', path, body));
+
+      // THEN
+      expectBadRequest(response, 'invalid request body', [field]);
+    });
+
+    it('keeps tabs and line breaks in a note', async () => {
+      // GIVEN
+      existingOrder('order-1');
+
+      // WHEN
+      const response = await api.handle(
+        request('POST', '/orders/order-1/notes', { text: 'first\tline\r\nsecond' }),
+      );
+
+      // THEN
+      expect(response.statusCode).toBe(201);
+      expect(transactions()[0]?.[0]?.Update?.ExpressionAttributeValues?.[':note']).toEqual([
+        'first\tline\r\nsecond',
+      ]);
+    });
+  });
+
+  describe('body encoding', () => {
+    it('answers 400 for a base64 body that is not UTF-8, writing nothing', async () => {
+      // GIVEN a note whose text holds the byte 0xFF
+      existingOrder('order-1');
+      const bytes = Buffer.concat([Buffer.from('{"text":"a'), Buffer.from([0xff]), Buffer.from('"}')]);
+
+      // WHEN
+      const response = await api.handle(
+        request('POST', '/orders/order-1/notes', bytes.toString('base64'), { isBase64Encoded: true }),
+      );
+
+      // THEN
+      expectBadRequest(response, 'malformed body', ['']);
+    });
+  });
+
   describe('path ids', () => {
     it.each([
+      ['POST', '/orders//payments', { amount: 1 }],
       ['POST', '/orders/bad%20id/notes', { text: 'hi' }],
       ['POST', '/orders/bad.id/cancel', undefined],
       ['POST', `/orders/${'x'.repeat(65)}/notes`, { text: 'hi' }],

@@ -34,7 +34,9 @@ type Route = {
 
 /**
  * The reference application's HTTP contract (design.md, "Reference application contract"). Routes are matched
- * on the request path, so the same code serves explicit API Gateway routes and a catch-all route.
+ * on the request path, so the same code serves explicit API Gateway routes and a catch-all route. A route checks
+ * its path parameters and its whole body before it reads or writes anything: bad input is a 400 that wrote
+ * nothing (see request-body.ts for the body limit and the checks every body gets).
  */
 export class OrdersApi {
   private readonly routes: readonly Route[];
@@ -50,7 +52,7 @@ export class OrdersApi {
       },
       {
         method: 'POST',
-        pattern: /^\/orders\/([^/]+)\/notes$/,
+        pattern: /^\/orders\/([^/]*)\/notes$/,
         handle: async (event, [id]) => {
           const key = orderId(id!);
           return json(201, await orders.addNote(key, parseBody(event, addNoteSchema)));
@@ -58,7 +60,7 @@ export class OrdersApi {
       },
       {
         method: 'POST',
-        pattern: /^\/orders\/([^/]+)\/cancel$/,
+        pattern: /^\/orders\/([^/]*)\/cancel$/,
         handle: async (event, [id]) => {
           const key = orderId(id!);
           return json(200, await orders.cancelOrder(key, parseBody(event, cancelOrderSchema, true)));
@@ -66,7 +68,7 @@ export class OrdersApi {
       },
       {
         method: 'POST',
-        pattern: /^\/orders\/([^/]+)\/payments$/,
+        pattern: /^\/orders\/([^/]*)\/payments$/,
         handle: async (event, [id]) => {
           const key = orderId(id!);
           const { amount } = parseBody(event, capturePaymentSchema);
@@ -75,7 +77,7 @@ export class OrdersApi {
       },
       {
         method: 'GET',
-        pattern: /^\/orders\/([^/]+)$/,
+        pattern: /^\/orders\/([^/]*)$/,
         handle: async (_event, [id]) => {
           const key = orderId(id!);
           const order = await orders.getOrder(key);
@@ -84,7 +86,7 @@ export class OrdersApi {
       },
       {
         method: 'GET',
-        pattern: /^\/orders\/([^/]+)\/view$/,
+        pattern: /^\/orders\/([^/]*)\/view$/,
         handle: async (_event, [id]) => {
           const key = orderId(id!);
           const view = await projection.getView(key);
@@ -93,7 +95,7 @@ export class OrdersApi {
       },
       {
         method: 'GET',
-        pattern: /^\/inventory\/([^/]+)$/,
+        pattern: /^\/inventory\/([^/]*)$/,
         handle: async (_event, [sku]) =>
           json(200, await projection.getInventory(parsePathParameter('sku', sku!, skuSchema))),
       },

@@ -10,8 +10,45 @@ export const skuSchema = z
 
 export const MAX_ITEMS_PER_ORDER = 50;
 
+/** A lone UTF-16 surrogate (from a `\ud800` escape): not Unicode text, and no UTF-8 store can keep it. */
+const LONE_SURROGATE = /\p{Cs}/u;
+/** Control characters (C0, DEL, C1). */
+const CONTROL = /\p{Cc}/u;
+/** Control characters other than tab, line feed and carriage return. */
+const CONTROL_BUT_LINE_BREAKS = /[^\P{Cc}\t\n\r]/u;
+
+/** Free text: well-formed Unicode, no control characters but line breaks and tabs, not blank. */
+function freeText(max: number) {
+  return z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((text) => !LONE_SURROGATE.test(text), 'must be well-formed Unicode (no lone surrogates)')
+    .refine((text) => !CONTROL_BUT_LINE_BREAKS.test(text), 'must not contain control characters')
+    .refine((text) => text.trim() !== '', 'must not be blank');
+}
+
+/**
+ * The customer's id: 1 to 128 characters once trimmed, any printable Unicode (it is stored and echoed, never
+ * used in a key or a URL).
+ */
+const customerIdSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(128)
+  .refine((text) => !LONE_SURROGATE.test(text), 'must be well-formed Unicode (no lone surrogates)')
+  .refine((text) => !CONTROL.test(text), 'must not contain control characters');
+
+/**
+ * DynamoDB stores numbers of magnitude 1e-130 to 1e126: a smaller amount would be refused by the payment's write,
+ * after its half message was prepared.
+ */
+export const MIN_PAYMENT_AMOUNT = 1e-130;
+export const MAX_PAYMENT_AMOUNT = 1_000_000_000;
+
 export const placeOrderSchema = z.strictObject({
-  customerId: z.string().trim().min(1).max(128),
+  customerId: customerIdSchema,
   items: z
     .array(
       z.strictObject({
@@ -25,17 +62,20 @@ export const placeOrderSchema = z.strictObject({
 });
 
 export const addNoteSchema = z.strictObject({
-  text: z.string().min(1).max(2000),
+  text: freeText(2000),
   /** Optimistic concurrency: when given, the note is added only if the order is at this version (else 409). */
   expectedVersion: z.number().int().min(1).optional(),
 });
 
 export const cancelOrderSchema = z.strictObject({
-  reason: z.string().max(500).optional(),
+  reason: freeText(500).optional(),
 });
 
 export const capturePaymentSchema = z.strictObject({
-  amount: z.number().positive().max(1_000_000_000),
+  amount: z
+    .number()
+    .min(MIN_PAYMENT_AMOUNT, 'must be greater than 0 (at least 1e-130, the smallest number DynamoDB stores)')
+    .max(MAX_PAYMENT_AMOUNT),
 });
 
 export type PlaceOrderInput = z.infer<typeof placeOrderSchema>;
