@@ -11,8 +11,10 @@ export const AWS_PRICES_USD = {
   dynamodbReadUnitPerMillion: 0.125,
   /** SQS FIFO, per million requests (64 KiB chunks). */
   sqsFifoRequestPerMillion: 0.5,
-  /** Lambda, per million requests (duration is not counted here). */
+  /** Lambda, per million requests. */
   lambdaRequestPerMillion: 0.2,
+  /** Lambda duration on arm64, per GB-second (first 7.5 billion GB-s a month). */
+  lambdaArmGbSecond: 0.0000133334,
   /** API Gateway HTTP API, per million requests (first 300 million). */
   httpApiRequestPerMillion: 1.0,
 } as const;

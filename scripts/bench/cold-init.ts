@@ -7,6 +7,7 @@ const PLACEHOLDER_ENV: Record<string, string> = {
   OUTBOX_TABLE_NAME: 'outbox',
   ORDERS_TABLE_NAME: 'orders',
   PROJECTION_TABLE_NAME: 'projection',
+  VIEW_TABLE_NAME: 'view',
   PAYMENTS_TABLE_NAME: 'payments',
   INBOX_TABLE_NAME: 'inbox',
   INBOX_RETENTION_SECONDS: '1296000',

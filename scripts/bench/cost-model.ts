@@ -6,6 +6,8 @@ export interface UnitsPerMessage {
   readonly readUnits: number;
   readonly sqsRequests: number;
   readonly lambdaInvocations: number;
+  /** Lambda duration: billed milliseconds × memory, in GB-seconds. */
+  readonly lambdaGbSeconds: number;
   readonly apiRequests: number;
 }
 
@@ -29,6 +31,8 @@ export const DEFAULT_FLOOR_ASSUMPTIONS: FloorAssumptions = {
  * The floor of this design per message: the producer's transaction (2 WRU per transactional item), the outbox
  * removal (1 WRU), one conditional consumer write (1 WRU: a version-checked effect that is also the cursor), the
  * three batched SQS calls (send, receive, delete), one relay and one consumer invocation per batch, and the API call.
+ * Lambda duration has no floor that can be derived (it depends on the code and the service's latency): it is 0
+ * here, so the floor's $ is a true lower bound of what any implementation of the design costs.
  */
 export function floorUnitsPerMessage(
   assumptions: FloorAssumptions = DEFAULT_FLOOR_ASSUMPTIONS,
@@ -38,6 +42,7 @@ export function floorUnitsPerMessage(
     readUnits: 0,
     sqsRequests: 3 / assumptions.sqsBatchSize,
     lambdaInvocations: 2 / assumptions.invocationBatchSize + 1,
+    lambdaGbSeconds: 0,
     apiRequests: 1,
   };
 }
@@ -51,7 +56,8 @@ export function usdPerMillion(units: UnitsPerMessage): number {
       units.sqsRequests * p.sqsFifoRequestPerMillion +
       units.lambdaInvocations * p.lambdaRequestPerMillion +
       units.apiRequests * p.httpApiRequestPerMillion) /
-    1_000_000;
+      1_000_000 +
+    units.lambdaGbSeconds * p.lambdaArmGbSecond;
   return Math.round(perMessage * 1_000_000 * 1_000_000) / 1_000_000;
 }
 
@@ -76,8 +82,54 @@ export function sumUnits(parts: readonly UnitsPerMessage[]): UnitsPerMessage {
       readUnits: acc.readUnits + u.readUnits,
       sqsRequests: acc.sqsRequests + u.sqsRequests,
       lambdaInvocations: acc.lambdaInvocations + u.lambdaInvocations,
+      lambdaGbSeconds: acc.lambdaGbSeconds + u.lambdaGbSeconds,
       apiRequests: acc.apiRequests + u.apiRequests,
     }),
-    { writeUnits: 0, readUnits: 0, sqsRequests: 0, lambdaInvocations: 0, apiRequests: 0 },
+    { writeUnits: 0, readUnits: 0, sqsRequests: 0, lambdaInvocations: 0, lambdaGbSeconds: 0, apiRequests: 0 },
   );
+}
+
+/** What a function's invocations were billed for, from its REPORT log lines. */
+export interface BilledDuration {
+  readonly invocations: number;
+  readonly gbSeconds: number;
+}
+
+const TEXT_REPORT = /^REPORT RequestId:.*?Billed Duration: ([\d.]+) ms\s+Memory Size: (\d+) MB/;
+
+/**
+ * Sums the billed duration of REPORT lines, in either form Lambda writes them: the text line
+ * (`REPORT RequestId: … Billed Duration: 12 ms Memory Size: 512 MB …`) or, with JSON logging, a `platform.report`
+ * record (`record.metrics.billedDurationMs`, `memorySizeMB`). Other lines are ignored.
+ */
+export function billedDuration(lines: readonly string[]): BilledDuration {
+  let invocations = 0;
+  let gbSeconds = 0;
+  const add = (billedMs: number, memoryMb: number) => {
+    if (!Number.isFinite(billedMs) || !Number.isFinite(memoryMb)) return;
+    invocations += 1;
+    gbSeconds += (billedMs / 1000) * (memoryMb / 1024);
+  };
+  for (const raw of lines) {
+    const line = raw.trim();
+    const text = TEXT_REPORT.exec(line);
+    if (text !== null) {
+      add(Number(text[1]), Number(text[2]));
+      continue;
+    }
+    if (!line.startsWith('{') || !line.includes('platform.report')) continue;
+    try {
+      const record = JSON.parse(line) as {
+        type?: string;
+        record?: { metrics?: { billedDurationMs?: number; memorySizeMB?: number } };
+      };
+      const metrics = record.record?.metrics;
+      if (record.type === 'platform.report' && metrics !== undefined) {
+        add(Number(metrics.billedDurationMs), Number(metrics.memorySizeMB));
+      }
+    } catch {
+      // not JSON after all
+    }
+  }
+  return { invocations, gbSeconds };
 }

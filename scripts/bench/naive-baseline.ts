@@ -9,7 +9,7 @@ import {
 } from '../../functions/runtime/accounting/unit-accounting';
 import type { Connection } from '../local/stack-control';
 import { sumUnits, type UnitsPerMessage } from './cost-model';
-import { functionLogs } from './function-logs';
+import { functionBilledDuration, functionLogs } from './function-logs';
 
 export interface NaiveReport {
   readonly messages: number;
@@ -21,9 +21,15 @@ export interface NaiveReport {
  * Runs the naive baseline in the same stack: the producer (this process, standing for an API Lambda) writes its
  * item, then sends one SendMessage per message; the consumer runs once per message with a Powertools-style
  * idempotency record. Counted like our pipeline, plus the requests a real deployment would add: one API request and
- * one Lambda invocation per produced message, one ReceiveMessage and one DeleteMessage per consumed message.
+ * one Lambda invocation per produced message (billed `producerGbSecondsPerMessage` of duration), one ReceiveMessage
+ * and one DeleteMessage per consumed message.
  */
-export async function runNaiveBaseline(c: Connection, messages: number, keys: number): Promise<NaiveReport> {
+export async function runNaiveBaseline(
+  c: Connection,
+  messages: number,
+  keys: number,
+  producerGbSecondsPerMessage: number,
+): Promise<NaiveReport> {
   const {
     NaiveQueueUrl: queueUrl,
     NaiveTableName: tableName,
@@ -74,6 +80,7 @@ export async function runNaiveBaseline(c: Connection, messages: number, keys: nu
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
   const consumer_ = addLedgers('naive-consumer', consumed);
+  const consumerBilled = await functionBilledDuration(c, consumer, started, Date.now() + 1000);
   const per = (value: number) => value / messages;
   const byComponent: Record<string, UnitsPerMessage> = {
     producer: {
@@ -81,6 +88,7 @@ export async function runNaiveBaseline(c: Connection, messages: number, keys: nu
       readUnits: per(produced.readUnits),
       sqsRequests: per(produced.sqsBilledRequests),
       lambdaInvocations: 1,
+      lambdaGbSeconds: producerGbSecondsPerMessage,
       apiRequests: 1,
     },
     consumer: {
@@ -88,6 +96,7 @@ export async function runNaiveBaseline(c: Connection, messages: number, keys: nu
       readUnits: per(consumer_.readUnits),
       sqsRequests: per(2 * consumed.length),
       lambdaInvocations: per(consumed.length),
+      lambdaGbSeconds: per(consumerBilled.gbSeconds),
       apiRequests: 0,
     },
   };

@@ -15,7 +15,8 @@ import {
   usdPerMillion,
 } from './cost-model';
 import { type DrainResult, measureDrain } from './drain';
-import { functionLogs } from './function-logs';
+import { functionBilledDuration, functionLogs } from './function-logs';
+import { runLeanPipeline } from './lean-pipeline';
 import { runNaiveBaseline } from './naive-baseline';
 import { rawFifoRate } from './raw-fifo-rate';
 import { measureSweepCost, type SweepCostReport } from './sweep-cost';
@@ -40,22 +41,37 @@ export interface BenchReport {
   /** Our pipeline's rate as a fraction of the emulator's raw FIFO rate. */
   readonly throughputRatio: number;
   readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number };
-  /** DynamoDB capacity units (reads + writes) per message, measured. */
+  /**
+   * DynamoDB capacity units (reads + writes) per message, measured on the library in the configuration the floor
+   * describes (the lean pipeline: one consumer effect, riding on the key's cursor).
+   */
   readonly unitsPerMessage: number;
   readonly floorUnitsPerMessage: number;
   readonly unitsOverFloor: number;
-  /** Per component, per message. */
+  /** The lean pipeline per component, per message. */
   readonly byComponent: Readonly<Record<string, UnitsPerMessage>>;
   readonly measured: UnitsPerMessage;
   readonly floor: UnitsPerMessage;
   readonly usdPerMillion: number;
   readonly floorUsdPerMillion: number;
+  /** The lean pipeline's rate (commit → applied), for comparison with the reference application's. */
+  readonly leanThroughputPerSecond: number;
+  /**
+   * The reference application through its API: three effects per message, each under its own idempotency strategy,
+   * plus the cursor — what a richer consumer costs on top of the floor.
+   */
+  readonly referenceUnitsPerMessage: number;
+  readonly referenceUsdPerMillion: number;
+  readonly reference: UnitsPerMessage;
+  readonly referenceByComponent: Readonly<Record<string, UnitsPerMessage>>;
   /** The naive design, measured in the same run (see naive-baseline.ts). */
   readonly naiveUnitsPerMessage: number;
   readonly naiveUsdPerMillion: number;
   readonly naive: UnitsPerMessage;
-  /** How many times cheaper than the naive design, in $. */
+  /** How many times cheaper than the naive design, in $ (the lean pipeline). */
   readonly cheaperThanNaive: number;
+  /** How many times cheaper than the naive design the floor itself is: no implementation of the design does better. */
+  readonly floorCheaperThanNaive: number;
   readonly bundleBytes: Readonly<Record<string, number>>;
   /** Median time to load and initialise each handler's bundle in a fresh Node process on this machine. */
   readonly coldInitMs: Readonly<Record<string, number>>;
@@ -108,6 +124,9 @@ export async function runBench(c: Connection, options: BenchOptions): Promise<Be
     ['consumer', c.outputs.ConsumerFunctionName],
   ];
   const byComponent: Record<string, UnitsPerMessage> = {};
+  // The lean and naive producers are this process standing for an API function: they are billed the duration the
+  // reference API function was billed per request.
+  let producerGbSecondsPerRequest = 0;
   for (const [component, functionName] of components) {
     const records =
       component === 'consumer' ? consumerLogs : await functionLogs(c, functionName, windowStart, windowEnd);
@@ -116,6 +135,10 @@ export async function runBench(c: Connection, options: BenchOptions): Promise<Be
       .filter((ledger): ledger is UnitLedger => ledger !== undefined);
     const sum = addLedgers(component, ledgers);
     const invocations = ledgers.length;
+    const billed = await functionBilledDuration(c, functionName, windowStart, windowEnd);
+    if (component === 'producer' && billed.invocations > 0) {
+      producerGbSecondsPerRequest = billed.gbSeconds / billed.invocations;
+    }
     // The consumer's queue calls are the Lambda service's: one ReceiveMessage and one DeleteMessageBatch per batch.
     const serviceSqs = component === 'consumer' ? 2 * invocations : 0;
     byComponent[component] = {
@@ -123,11 +146,24 @@ export async function runBench(c: Connection, options: BenchOptions): Promise<Be
       readUnits: sum.readUnits / total,
       sqsRequests: (sum.sqsBilledRequests + serviceSqs) / total,
       lambdaInvocations: invocations / total,
+      lambdaGbSeconds: billed.gbSeconds / total,
       apiRequests: component === 'producer' ? invocations / total : 0,
     };
   }
-  const measured = sumUnits(Object.values(byComponent));
+  const reference = sumUnits(Object.values(byComponent));
   const floor = floorUnitsPerMessage();
+  const lean = await runLeanPipeline(
+    c,
+    total,
+    options.keys,
+    options.concurrency,
+    producerGbSecondsPerRequest,
+    {
+      commit: new ProgressBar('lean commit', total, options.showProgress),
+      apply: new ProgressBar('lean apply ', options.keys, options.showProgress),
+    },
+  );
+  const measured = lean.units;
 
   // The sweep's cost is O(unsent): compare a sweep over 20 unsent messages before and after 500 more delivered.
   const sweepCost = await measureSweepCost(c, 20, 500, async (count) => {
@@ -138,7 +174,7 @@ export async function runBench(c: Connection, options: BenchOptions): Promise<Be
   for (const concurrency of options.drainConcurrency) {
     drain.push(await measureDrain(c, options.drainBacklog, 20, concurrency));
   }
-  const naive = await runNaiveBaseline(c, Math.min(500, total), options.keys);
+  const naive = await runNaiveBaseline(c, Math.min(500, total), options.keys, producerGbSecondsPerRequest);
   const bundles = bundleFiles();
   const throughput = total / ((allApplied - firstCommit) / 1000);
   return {
@@ -155,15 +191,21 @@ export async function runBench(c: Connection, options: BenchOptions): Promise<Be
     unitsPerMessage: round(capacityUnits(measured)),
     floorUnitsPerMessage: round(capacityUnits(floor)),
     unitsOverFloor: round(capacityUnits(measured) / capacityUnits(floor)),
-    byComponent,
+    byComponent: lean.byComponent,
     measured,
     floor,
     usdPerMillion: usdPerMillion(measured),
     floorUsdPerMillion: usdPerMillion(floor),
+    leanThroughputPerSecond: round(lean.throughputPerSecond),
+    referenceUnitsPerMessage: round(capacityUnits(reference)),
+    referenceUsdPerMillion: usdPerMillion(reference),
+    reference,
+    referenceByComponent: byComponent,
     naiveUnitsPerMessage: round(capacityUnits(naive.units)),
     naiveUsdPerMillion: usdPerMillion(naive.units),
     naive: naive.units,
     cheaperThanNaive: round(usdPerMillion(naive.units) / usdPerMillion(measured)),
+    floorCheaperThanNaive: round(usdPerMillion(naive.units) / usdPerMillion(floor)),
     bundleBytes: Object.fromEntries(
       Object.entries(bundles).map(([name, file]) => [name, statSync(file).size]),
     ),
@@ -187,6 +229,7 @@ function bundleFiles(): Record<string, string> {
     'check-back': 'CheckBackHandler',
     'payment-checker': 'PaymentChecker',
     'inbox-monitor': 'ConsumerMonitor',
+    'lean-consumer (bench)': 'LeanBenchPipelineConsumer',
   };
   const assembly = path.join(projectRoot, 'cdk.out.emulator');
   const templateFile = path.join(assembly, 'ReliableMessagingDemo.template.json');

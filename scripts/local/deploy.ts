@@ -10,6 +10,8 @@ const cloudAssemblyDir = path.join(projectRoot, 'cdk.out.emulator');
 /** The stack outputs of design.md's contract (and the extra ones this stack adds). */
 export interface StackOutputs {
   readonly ApiUrl: string;
+  /** Only in emulator stacks: the same API with IAM (SigV4) authorization, as deployed to AWS. */
+  readonly SignedApiUrl?: string;
   readonly OrdersTableName: string;
   readonly OutboxTableName: string;
   readonly InboxTableName: string;
@@ -27,6 +29,12 @@ export interface StackOutputs {
   readonly NaiveQueueUrl?: string;
   readonly NaiveTableName?: string;
   readonly NaiveConsumerFunctionName?: string;
+  /** Only in local stacks built with unit accounting (the bench's lean pipeline). */
+  readonly LeanOutboxTableName?: string;
+  readonly LeanBusinessTableName?: string;
+  readonly LeanViewTableName?: string;
+  readonly LeanRelayFunctionName?: string;
+  readonly LeanConsumerFunctionName?: string;
   readonly PaymentsTableName: string;
   readonly CheckBackFunctionName: string;
   /** Only in a stack deployed with fault injection. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AWS_PRICES_USD } from '../../scripts/bench/aws-prices';
 import {
+  billedDuration,
   capacityUnits,
   floorUnitsPerMessage,
   percentile,
@@ -17,6 +18,7 @@ describe('the floor of this design', () => {
       readUnits: 0,
       sqsRequests: 0.3,
       lambdaInvocations: 1.2,
+      lambdaGbSeconds: 0,
       apiRequests: 1,
     });
     expect(capacityUnits(floor)).toBe(6);
@@ -33,6 +35,7 @@ describe('the floor of this design', () => {
       readUnits: 0,
       sqsRequests: 3,
       lambdaInvocations: 3,
+      lambdaGbSeconds: 0,
       apiRequests: 1,
     });
   });
@@ -41,24 +44,101 @@ describe('the floor of this design', () => {
 describe('usdPerMillion', () => {
   it('prices each unit at the list price', () => {
     // GIVEN one of each unit per message
-    const units = { writeUnits: 1, readUnits: 1, sqsRequests: 1, lambdaInvocations: 1, apiRequests: 1 };
+    const units = {
+      writeUnits: 1,
+      readUnits: 1,
+      sqsRequests: 1,
+      lambdaInvocations: 1,
+      lambdaGbSeconds: 0,
+      apiRequests: 1,
+    };
     // THEN a million messages cost the sum of the per-million prices
-    const expected = Object.values(AWS_PRICES_USD).reduce((sum, price) => sum + price, 0);
+    const p = AWS_PRICES_USD;
+    const expected =
+      p.dynamodbWriteUnitPerMillion +
+      p.dynamodbReadUnitPerMillion +
+      p.sqsFifoRequestPerMillion +
+      p.lambdaRequestPerMillion +
+      p.httpApiRequestPerMillion;
     expect(usdPerMillion(units)).toBeCloseTo(expected, 6);
   });
 
   it('is 0 for nothing', () => {
     expect(
-      usdPerMillion({ writeUnits: 0, readUnits: 0, sqsRequests: 0, lambdaInvocations: 0, apiRequests: 0 }),
+      usdPerMillion({
+        writeUnits: 0,
+        readUnits: 0,
+        sqsRequests: 0,
+        lambdaInvocations: 0,
+        lambdaGbSeconds: 0,
+        apiRequests: 0,
+      }),
     ).toBe(0);
   });
 
   it('scales with the write units', () => {
-    const base = { writeUnits: 0, readUnits: 0, sqsRequests: 0, lambdaInvocations: 0, apiRequests: 0 };
+    const base = {
+      writeUnits: 0,
+      readUnits: 0,
+      sqsRequests: 0,
+      lambdaInvocations: 0,
+      lambdaGbSeconds: 0,
+      apiRequests: 0,
+    };
     expect(usdPerMillion({ ...base, writeUnits: 6 })).toBeCloseTo(
       6 * AWS_PRICES_USD.dynamodbWriteUnitPerMillion,
       6,
     );
+  });
+
+  it('prices Lambda duration per GB-second: a million messages of 0.01 GB-s each cost 10,000 GB-s', () => {
+    const base = {
+      writeUnits: 0,
+      readUnits: 0,
+      sqsRequests: 0,
+      lambdaInvocations: 0,
+      lambdaGbSeconds: 0,
+      apiRequests: 0,
+    };
+    expect(usdPerMillion({ ...base, lambdaGbSeconds: 0.01 })).toBeCloseTo(
+      10_000 * AWS_PRICES_USD.lambdaArmGbSecond,
+      6,
+    );
+  });
+});
+
+describe('billedDuration', () => {
+  it('sums the text REPORT lines: billed ms × memory', () => {
+    // GIVEN two invocations of a 512 MB function, billed 100 ms and 300 ms, among other lines
+    const lines = [
+      'START RequestId: a Version: $LATEST',
+      '{"level":"INFO","message":"consumed"}',
+      'REPORT RequestId: a\tDuration: 99.2 ms\tBilled Duration: 100 ms\tMemory Size: 512 MB\tMax Memory Used: 80 MB',
+      'REPORT RequestId: b\tDuration: 299.1 ms\tBilled Duration: 300 ms\tMemory Size: 512 MB\tMax Memory Used: 81 MB',
+    ];
+    // THEN 0.4 s × 0.5 GB = 0.2 GB-s over 2 invocations
+    const billed = billedDuration(lines);
+    expect(billed.invocations).toBe(2);
+    expect(billed.gbSeconds).toBeCloseTo(0.2, 9);
+  });
+
+  it('reads the platform.report records of JSON logging', () => {
+    const line = JSON.stringify({
+      time: '2026-11-29T12:00:00.000Z',
+      type: 'platform.report',
+      record: { requestId: 'a', metrics: { durationMs: 9.5, billedDurationMs: 10, memorySizeMB: 1024 } },
+    });
+    expect(billedDuration([line])).toEqual({ invocations: 1, gbSeconds: 0.01 });
+  });
+
+  it('ignores lines that only look alike', () => {
+    expect(
+      billedDuration([
+        'REPORT something else',
+        '{"type":"platform.start","record":{}}',
+        '{"message":"platform.report is a word here"}',
+      ]),
+    ).toEqual({ invocations: 0, gbSeconds: 0 });
   });
 });
 
