@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-import { App, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib';
+import { emulatorStackProps, testStackProps } from '../lib/stacks/demo-stack-configurations';
 import { ReliableMessagingDemoStack } from '../lib/stacks/reliable-messaging-demo-stack';
 
 /**
  * The CDK app. `cdk deploy` deploys the reference application to the account and region of the current
  * credentials, with production durability and no fault code. Context switches what `npm start` and the tests use:
- * - `-c emulatorEndpoint=<url>`: deployed to a local emulator; the API URL output takes the emulator's form and the
- *   stateful resources are removable, so a local stack can be thrown away;
+ * - `-c emulatorEndpoint=<url>`: deployed to a local emulator; the API URL output takes the emulator's form, the
+ *   stateful resources are removable, so a local stack can be thrown away, and `ApiUrl` takes unsigned calls while
+ *   `SignedApiUrl` requires SigV4;
  * - `-c faults=true`: a TEST stack with the fault-injection kit and short recovery timings.
  */
 const app = new App();
@@ -26,37 +28,8 @@ const faultInjection = faults === true || faults === 'true';
 new ReliableMessagingDemoStack(app, 'ReliableMessagingDemo', {
   description: 'Reliable messaging on AWS serverless: reference application',
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
-  ...(typeof emulatorEndpoint === 'string'
-    ? {
-        emulatorEndpoint,
-        // Local stacks count their billable units, for `npm run bench`.
-        unitAccounting: true,
-        durability: {
-          removalPolicy: RemovalPolicy.DESTROY,
-          deletionProtection: false,
-          pointInTimeRecovery: false,
-        },
-      }
-    : {}),
-  ...(faultInjection
-    ? {
-        faultInjection: true,
-        timing: {
-          sweeper: {
-            gracePeriod: Duration.seconds(10),
-            maxAttempts: 4,
-            backoff: Duration.seconds(1),
-            maxBackoff: Duration.seconds(2),
-          },
-          checkBack: {
-            checkInterval: Duration.seconds(10),
-            maxChecks: 3,
-            checkerTimeout: Duration.seconds(3),
-          },
-          queueVisibilityTimeout: Duration.seconds(20),
-          parkAfterFailures: 2,
-          consumerTimeout: Duration.seconds(15),
-        },
-      }
-    : {}),
+  // On the emulator the API is open (see emulatorStackProps): the contract's tests call ApiUrl unsigned and MiniStack
+  // rejects unsigned calls to IAM routes; SignedApiUrl keeps IAM. On AWS every route needs SigV4 (the default).
+  ...(typeof emulatorEndpoint === 'string' ? emulatorStackProps(emulatorEndpoint) : {}),
+  ...(faultInjection ? testStackProps() : {}),
 });

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -90,6 +90,11 @@ export class OutboxRelay extends Construct {
       retentionPeriod: Duration.days(14),
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    Validations.of(this.failureQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        "It is itself a dead-letter destination (the stream mapping's on-failure queue); nothing consumes it automatically",
+    });
 
     this.eventSource = new sources.DynamoEventSource(props.outbox.table, {
       startingPosition: lambda.StartingPosition.TRIM_HORIZON,
@@ -109,6 +114,13 @@ export class OutboxRelay extends Construct {
       ],
     });
     this.function.addEventSource(this.eventSource);
+    if (this.function.role !== undefined) {
+      Validations.of(this.function.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Besides X-Ray, dynamodb:ListStreams, which the stream event source grants on * (it lists streams, reads none)',
+      });
+    }
   }
 
   /** How far behind the stream the relay is (milliseconds). */

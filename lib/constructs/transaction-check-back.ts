@@ -4,6 +4,7 @@ import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
@@ -86,7 +87,10 @@ export class TransactionCheckBack extends Construct {
     }).function;
     props.outbox.grantReadWriteMessages(this.function);
     for (const table of props.aggregateTables) table.grantReadWriteData(this.function);
-    props.checker.grantInvoke(this.function);
+    // It invokes the checker by its unqualified name: no grant on its versions and aliases (`grantInvoke` adds `<arn>:*`).
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [props.checker.functionArn] }),
+    );
     props.alertTopic.grantPublish(this.function);
 
     this.rule = new events.Rule(this, 'Schedule', {

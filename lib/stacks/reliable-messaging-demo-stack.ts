@@ -1,7 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
-import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
-import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { CfnOutput, Duration, Fn, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
@@ -12,8 +11,10 @@ import { type DurabilityProps, DurableTable } from '../constructs/durable-table'
 import { FaultInjection } from '../constructs/fault-injection';
 import { FifoChannel } from '../constructs/fifo-channel';
 import { IdempotentConsumer } from '../constructs/idempotent-consumer';
+import { LeanBenchPipeline } from '../constructs/lean-bench-pipeline';
 import { MessagingAlarms } from '../constructs/messaging-alarms';
 import { NaiveBaseline } from '../constructs/naive-baseline';
+import { OrdersHttpApi } from '../constructs/orders-http-api';
 import { OutboxRelay } from '../constructs/outbox-relay';
 import { TransactionCheckBack, type TransactionCheckBackProps } from '../constructs/transaction-check-back';
 import { TransactionalOutbox } from '../constructs/transactional-outbox';
@@ -25,6 +26,12 @@ export interface ReliableMessagingDemoStackProps extends StackProps {
    * @default deployed to AWS: `ApiUrl` is the API's execute-api URL
    */
   readonly emulatorEndpoint?: string;
+  /**
+   * Who may call the orders API (output `ApiUrl`). A stack deployed to an emulator also gets a second instance of the
+   * API with the default IAM authorization (output `SignedApiUrl`), to show IAM enforced.
+   * @default IAM (SigV4): `new HttpIamAuthorizer()`; callers need `execute-api:Invoke` (`ordersApi.grantInvoke`)
+   */
+  readonly apiAuthorizer?: apigwv2.IHttpRouteAuthorizer;
   /**
    * Durability of the tables and queues. Relax it only for throw-away stacks.
    * @default RETAIN, deletion protection and point-in-time recovery on
@@ -74,7 +81,12 @@ export class ReliableMessagingDemoStack extends Stack {
   public readonly channel: FifoChannel;
   public readonly relay: OutboxRelay;
   public readonly consumer: IdempotentConsumer;
+  /** The orders API's HTTP API (output `ApiUrl`). */
   public readonly api: apigwv2.HttpApi;
+  /** The orders API: routes, stage, access logs, `grantInvoke`. */
+  public readonly ordersApi: OrdersHttpApi;
+  /** Set only in a stack deployed to an emulator: the same API with IAM authorization (output `SignedApiUrl`). */
+  public readonly signedOrdersApi?: OrdersHttpApi;
   public readonly sweeper: CompensationSweeper;
   public readonly alarms: MessagingAlarms;
   public readonly checkBack: TransactionCheckBack;
@@ -202,32 +214,48 @@ export class ReliableMessagingDemoStack extends Stack {
       functions: { OrdersApi: apiFunction, OrdersConsumer: consumerFunction, PaymentChecker: checker },
     });
 
-    this.api = new apigwv2.HttpApi(this, 'HttpApi', {
-      description: 'Reliable messaging reference application',
+    this.ordersApi = new OrdersHttpApi(this, 'HttpApi', {
+      handler: apiFunction,
+      authorizer: props.apiAuthorizer,
     });
-    const integration = new integrations.HttpLambdaIntegration('OrdersIntegration', apiFunction);
-    const routes: ReadonlyArray<[apigwv2.HttpMethod, string]> = [
-      [apigwv2.HttpMethod.POST, '/orders'],
-      [apigwv2.HttpMethod.GET, '/orders/{orderId}'],
-      [apigwv2.HttpMethod.POST, '/orders/{orderId}/notes'],
-      [apigwv2.HttpMethod.POST, '/orders/{orderId}/cancel'],
-      [apigwv2.HttpMethod.POST, '/orders/{orderId}/payments'],
-      [apigwv2.HttpMethod.GET, '/orders/{orderId}/view'],
-      [apigwv2.HttpMethod.GET, '/inventory/{sku}'],
-    ];
-    for (const [method, path] of routes) this.api.addRoutes({ path, methods: [method], integration });
+    this.api = this.ordersApi.httpApi;
+    const emulatorEndpoint = props.emulatorEndpoint;
+    const apiUrl = (api: apigwv2.HttpApi) =>
+      emulatorEndpoint === undefined
+        ? `${api.apiEndpoint}/`
+        : Fn.join('', [emulatorEndpoint.replace(/\/+$/, ''), '/_aws/execute-api/', api.apiId, '/']);
+    if (emulatorEndpoint !== undefined) {
+      // On the emulator, ApiUrl is open (the contract's tests call it unsigned); this twin shows IAM enforced.
+      this.signedOrdersApi = new OrdersHttpApi(this, 'SignedHttpApi', {
+        handler: apiFunction,
+        description: 'Reliable messaging reference application, IAM-authorized (emulator only)',
+      });
+      if (this.ordersApi.authorizationType === 'NONE') {
+        Validations.of(this.ordersApi).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason:
+            "Emulator stack only: the contract's acceptance tests call ApiUrl unsigned; SignedApiUrl serves the same routes with IAM",
+        });
+      }
+    }
+    if (emulatorEndpoint !== undefined && durability.pointInTimeRecovery === false) {
+      Validations.of(this).acknowledge({
+        id: 'AwsSolutions-DDB3',
+        reason:
+          'Emulator stack only: throw-away local tables (bin/app.ts relaxes durability); MiniStack keeps no backups',
+      });
+    }
 
-    const apiUrl =
-      props.emulatorEndpoint === undefined
-        ? `${this.api.apiEndpoint}/`
-        : Fn.join('', [
-            props.emulatorEndpoint.replace(/\/+$/, ''),
-            '/_aws/execute-api/',
-            this.api.apiId,
-            '/',
-          ]);
-
-    new CfnOutput(this, 'ApiUrl', { value: apiUrl, description: 'Base URL of the orders API (ends with /)' });
+    new CfnOutput(this, 'ApiUrl', {
+      value: apiUrl(this.api),
+      description: 'Base URL of the orders API (ends with /)',
+    });
+    if (this.signedOrdersApi) {
+      new CfnOutput(this, 'SignedApiUrl', {
+        value: apiUrl(this.signedOrdersApi.httpApi),
+        description: 'Base URL of the same orders API with IAM (SigV4) authorization (ends with /)',
+      });
+    }
     new CfnOutput(this, 'OrdersTableName', { value: orders.tableName });
     new CfnOutput(this, 'OutboxTableName', { value: this.outbox.table.tableName });
     new CfnOutput(this, 'InboxTableName', { value: this.consumer.inboxTable.tableName });
@@ -250,6 +278,15 @@ export class ReliableMessagingDemoStack extends Stack {
       new CfnOutput(this, 'NaiveQueueUrl', { value: naive.queue.queueUrl });
       new CfnOutput(this, 'NaiveTableName', { value: naive.table.tableName });
       new CfnOutput(this, 'NaiveConsumerFunctionName', { value: naive.consumer.functionName });
+      const lean = new LeanBenchPipeline(this, 'LeanBenchPipeline', {
+        encryptionKey: key,
+        alertTopic: alerts.topic,
+      });
+      new CfnOutput(this, 'LeanOutboxTableName', { value: lean.outbox.table.tableName });
+      new CfnOutput(this, 'LeanBusinessTableName', { value: lean.businessTable.tableName });
+      new CfnOutput(this, 'LeanViewTableName', { value: lean.viewTable.tableName });
+      new CfnOutput(this, 'LeanRelayFunctionName', { value: lean.relay.function.functionName });
+      new CfnOutput(this, 'LeanConsumerFunctionName', { value: lean.consumerFunction.functionName });
     }
     new CfnOutput(this, 'DashboardName', { value: this.alarms.dashboard.dashboardName });
     if (this.faultInjection) {

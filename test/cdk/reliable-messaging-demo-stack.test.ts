@@ -131,7 +131,7 @@ describe('ReliableMessagingDemo stack for AWS', () => {
     const functions = template.findResources('AWS::Lambda::Function');
     expect(Object.keys(functions).length).toBeGreaterThanOrEqual(3);
     for (const fn of Object.values(functions)) {
-      expect(fn.Properties.Runtime).toBe('nodejs22.x');
+      expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
     }
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
@@ -197,7 +197,7 @@ describe('ReliableMessagingDemo stack for the emulator', () => {
   it('makes its tables removable so a local stack can be thrown away', () => {
     for (const table of Object.values(template.findResources('AWS::DynamoDB::Table'))) {
       expect(table.DeletionPolicy).toBe('Delete');
-      expect(table.Properties.DeletionProtectionEnabled).toBe(false);
+      expect(table.Properties.DeletionProtectionEnabled).not.toBe(true);
     }
   });
 });

@@ -1,5 +1,6 @@
-import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { emulatorStackProps, testStackProps } from '../../lib/stacks/demo-stack-configurations';
 import {
   ReliableMessagingDemoStack,
   type ReliableMessagingDemoStackProps,
@@ -14,19 +15,31 @@ export function testStack(): Stack {
   return new Stack(testApp(), 'TestStack');
 }
 
+export const EMULATOR_ENDPOINT = 'http://127.0.0.1:4566';
+
+/** The demo stack's props in each configuration bin/app.ts builds. */
+export const stackConfigurations = {
+  /** `cdk deploy`: to AWS, default props. */
+  aws: (): ReliableMessagingDemoStackProps => ({}),
+  /** `npm start`: to the emulator. */
+  emulator: (): ReliableMessagingDemoStackProps => emulatorStackProps(EMULATOR_ENDPOINT),
+  /** The integration tests (`-c faults=true`): to the emulator, with fault injection and short timings. */
+  test: (): ReliableMessagingDemoStackProps => ({
+    ...emulatorStackProps(EMULATOR_ENDPOINT),
+    ...testStackProps(),
+  }),
+} as const;
+
+export function demoStack(props: ReliableMessagingDemoStackProps = {}): ReliableMessagingDemoStack {
+  return new ReliableMessagingDemoStack(testApp(), 'ReliableMessagingDemo', props);
+}
+
 /** The demo stack as `cdk deploy` synthesizes it for AWS. */
 export function awsTemplate(props: ReliableMessagingDemoStackProps = {}): Template {
-  return Template.fromStack(new ReliableMessagingDemoStack(testApp(), 'ReliableMessagingDemo', props));
+  return Template.fromStack(demoStack(props));
 }
 
 /** The demo stack as `npm start` synthesizes it for the emulator. */
 export function emulatorTemplate(): Template {
-  return awsTemplate({
-    emulatorEndpoint: 'http://127.0.0.1:4566',
-    durability: {
-      removalPolicy: RemovalPolicy.DESTROY,
-      deletionProtection: false,
-      pointInTimeRecovery: false,
-    },
-  });
+  return awsTemplate(stackConfigurations.emulator());
 }

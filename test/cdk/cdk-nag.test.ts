@@ -1,0 +1,125 @@
+import { type Stack, Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { describe, expect, it } from 'vitest';
+import { demoStack, stackConfigurations, testStack } from './synth';
+
+interface Finding {
+  readonly rule: string;
+  readonly severity: string;
+  readonly path: string;
+  readonly description: string;
+}
+
+/**
+ * Runs cdk-nag's AwsSolutions pack over a synthesized stack and returns its unacknowledged findings, errors and
+ * warnings alike. (cdk-nag 3 is a policy validation plugin, not an Aspect: `validateScope` walks the construct tree,
+ * and `Validations.of(construct).acknowledge` is how a finding is suppressed.)
+ */
+function awsSolutionsFindings(stack: Stack): Finding[] {
+  Template.fromStack(stack);
+  const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(stack);
+  return report.violations.flatMap((violation) =>
+    violation.violatingResources.map((resource) => ({
+      rule: violation.ruleName,
+      severity: violation.severity ?? 'error',
+      path: resource.constructPath ?? '?',
+      description: violation.description,
+    })),
+  );
+}
+
+function readable(findings: readonly Finding[]): string {
+  return `${findings.length} cdk-nag finding(s):\n${findings
+    .map((f) => `  [${f.severity}] ${f.rule} at ${f.path}\n      ${f.description.split('\n')[0]}`)
+    .join('\n')}`;
+}
+
+/** Every acknowledgment in the stack: rule id → reasons. */
+function acknowledgments(scope: IConstruct): Map<string, string[]> {
+  const found = new Map<string, string[]>();
+  for (const construct of scope.node.findAll()) {
+    for (const entry of construct.node.metadata) {
+      if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+      for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) {
+        const rule = id.replace(/^annotation::/i, '');
+        found.set(rule, [...(found.get(rule) ?? []), reason]);
+      }
+    }
+  }
+  return found;
+}
+
+describe('cdk-nag AwsSolutions checks', () => {
+  for (const [name, props] of Object.entries(stackConfigurations)) {
+    it(`finds nothing unacknowledged in the ${name} stack (errors and warnings)`, () => {
+      // GIVEN
+      const stack = demoStack(props());
+      // WHEN
+      const findings = awsSolutionsFindings(stack);
+      // THEN
+      expect(findings, readable(findings)).toEqual([]);
+    });
+  }
+
+  it('fails if a resource breaks a rule: a bare, unencrypted queue is reported', () => {
+    // GIVEN
+    const stack = testStack();
+    new sqs.Queue(stack, 'Bare', { encryption: sqs.QueueEncryption.UNENCRYPTED });
+    // WHEN
+    const rules = awsSolutionsFindings(stack).map((finding) => finding.rule);
+    // THEN
+    expect(rules).toEqual(
+      expect.arrayContaining(['AwsSolutions-SQS2', 'AwsSolutions-SQS3', 'AwsSolutions-SQS4']),
+    );
+  });
+
+  it('acknowledges only named findings in the AWS stack, each with a reason', () => {
+    // GIVEN
+    const stack = demoStack(stackConfigurations.aws());
+    // WHEN
+    const acknowledged = acknowledgments(stack);
+    // THEN
+    expect([...acknowledged.keys()].sort()).toEqual([
+      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
+      'AwsSolutions-IAM5[Resource::*]',
+      'AwsSolutions-IAM5[Resource::<ConsumerInboxTable291A1428.Arn>/index/*]',
+      'AwsSolutions-SQS3',
+    ]);
+    for (const reasons of acknowledged.values()) {
+      for (const reason of reasons) expect(reason.length).toBeGreaterThan(30);
+    }
+  });
+
+  it('keeps the emulator-only relaxations (no point-in-time recovery, an open API) out of the AWS stack', () => {
+    // GIVEN
+    const aws = acknowledgments(demoStack(stackConfigurations.aws()));
+    const emulator = acknowledgments(demoStack(stackConfigurations.emulator()));
+    // THEN
+    for (const rule of ['AwsSolutions-DDB3', 'AwsSolutions-APIG4']) {
+      expect(aws.has(rule)).toBe(false);
+      expect(emulator.has(rule)).toBe(true);
+    }
+  });
+
+  it('fails if a statement other than X-Ray and the stream listing is granted on every resource', () => {
+    // GIVEN: the acknowledged `Resource::*` findings of the functions' roles stand for these actions only
+    const allowed = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'dynamodb:ListStreams']);
+    for (const [name, props] of Object.entries(stackConfigurations)) {
+      const template = Template.fromStack(demoStack(props()));
+      // WHEN
+      const onEveryResource: string[] = [];
+      for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+        for (const statement of policy.Properties.PolicyDocument.Statement) {
+          if (![statement.Resource].flat().includes('*')) continue;
+          onEveryResource.push(...[statement.Action].flat().filter((action: string) => !allowed.has(action)));
+        }
+      }
+      // THEN
+      expect(onEveryResource, `${name} stack`).toEqual([]);
+    }
+  });
+});
