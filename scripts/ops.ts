@@ -1,72 +1,48 @@
-import { parseArgs } from 'node:util';
-import { readOutputs } from './local/deploy';
 import { connect } from './local/stack-control';
-import { redrive, replay, resolve, retryFailedMessages, status } from './ops/commands';
+import { parseCommandLine, SHORT_USAGE, USAGE } from './ops/cli-args';
+import { OpsError, UsageError } from './ops/errors';
+import { defaultTargetDependencies, resolveTarget } from './ops/outputs';
+import { stderrProgress } from './ops/progress';
+import { runCommand } from './ops/run';
 
-const USAGE = `usage: npm run ops -- <command> [options] [--json]
-  status                                   outbox, queue, DLQ, inbox (held, parked) and alarm states
-  retry-failed [--key K] [--message M]     FAILED outbox messages back to PENDING (the next sweep sends them)
-  replay --key K                           a parked key's messages applied again, in order
-  resolve --transaction T --commit|--rollback   resolve a transactional message by hand
-  redrive [--dry-run]                      dead-letter queue back to the queue, per-key order kept`;
-
-/** `npm run ops`: see and repair the stack `npm start` deployed (its outputs are read from .local/outputs.json). */
-async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      json: { type: 'boolean', default: false },
-      key: { type: 'string' },
-      message: { type: 'string' },
-      transaction: { type: 'string' },
-      commit: { type: 'boolean', default: false },
-      rollback: { type: 'boolean', default: false },
-      'dry-run': { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
-  const [command] = positionals;
-  const endpoint = process.env.AWS_ENDPOINT_URL ?? 'http://127.0.0.1:4566';
-  const c = connect(readOutputs(), endpoint.replace(/\/+$/, ''));
-  let result: unknown;
-  switch (command) {
-    case 'status':
-      result = await status(c);
-      break;
-    case 'retry-failed':
-      result = await retryFailedMessages(c, {
-        ...(values.key === undefined ? {} : { groupKey: values.key }),
-        ...(values.message === undefined ? {} : { messageId: values.message }),
-      });
-      break;
-    case 'replay':
-      if (values.key === undefined) throw new Error(`replay needs --key\n${USAGE}`);
-      result = await replay(c, values.key);
-      break;
-    case 'resolve':
-      if (values.transaction === undefined || values.commit === values.rollback) {
-        throw new Error(`resolve needs --transaction and exactly one of --commit, --rollback\n${USAGE}`);
-      }
-      result = await resolve(c, values.transaction, values.commit ? 'commit' : 'rollback');
-      break;
-    case 'redrive':
-      result = await redrive(c, values['dry-run']);
-      break;
-    default:
-      throw new Error(`unknown command ${command ?? '(none)'}\n${USAGE}`);
+/**
+ * `npm run ops -- <command>` (or the package's `reliable-messaging-ops` bin): see and repair a deployed stack.
+ * Exit codes: 0 done, 1 failed, 2 bad command line, 3 `reconcile` found messages that are not terminal.
+ */
+async function main(argv: readonly string[]): Promise<number> {
+  const invocation = parseCommandLine(argv);
+  if (invocation.kind === 'help') {
+    console.log(USAGE);
+    return 0;
   }
-  console.log(values.json ? JSON.stringify(result) : render(result));
+  const target = await resolveTarget(invocation.target, defaultTargetDependencies());
+  const c = connect(target.outputs, target.endpoint, target.region);
+  const progress = stderrProgress(invocation.json);
+  const outcome = await runCommand(c, invocation.command, {
+    stackName: target.stackName,
+    ...(progress === undefined ? {} : { progress }),
+  });
+  console.log(invocation.json ? JSON.stringify(outcome.result) : outcome.text);
+  return outcome.exitCode;
 }
 
-/** A readable rendering: one `path  value` line per leaf. */
-function render(value: unknown, path = ''): string {
-  if (value === null || typeof value !== 'object') return `${path.padEnd(44)} ${String(value)}`;
-  const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
-  if (entries.length === 0) return `${path.padEnd(44)} (none)`;
-  return entries.map(([key, child]) => render(child, path === '' ? key : `${path}.${key}`)).join('\n');
-}
-
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exitCode = 1;
-});
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      console.error(`error: ${error.message}\n${SHORT_USAGE}`);
+    } else if (error instanceof OpsError) {
+      console.error(`error: ${error.message}`);
+    } else {
+      // Unexpected (an SDK or network failure): its name and message; the stack with OPS_DEBUG=1.
+      console.error(
+        process.env.OPS_DEBUG === '1' || !(error instanceof Error)
+          ? error
+          : `error: ${error.name}: ${error.message}`,
+      );
+    }
+    process.exitCode = error instanceof OpsError ? error.exitCode : 1;
+  },
+);

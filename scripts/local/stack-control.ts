@@ -14,16 +14,32 @@ import type { StackOutputs } from './deploy';
 /** The functions re-read the fault configuration at most every second. */
 const FAULT_CONFIG_TTL_MS = 1000;
 
-/** SDK clients and the API client of a stack deployed to an emulator (the tests', the chaos run's, the tools'). */
-export function connect(outputs: StackOutputs, endpoint: string) {
-  const config = {
-    endpoint,
-    region: process.env.AWS_REGION ?? 'us-east-1',
-    credentials: {
-      accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'test',
-      secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
-    },
-  };
+/** The configuration every SDK client of a connection gets. */
+export interface ClientConfig {
+  readonly endpoint?: string;
+  readonly region?: string;
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+}
+
+/**
+ * SDK clients and the API client of a deployed stack (the tests', the chaos run's, the tools'). With an `endpoint`
+ * (an emulator): test credentials unless the environment has some, region AWS_REGION or us-east-1. Without one
+ * (AWS): the SDK's defaults (credential chain; `region`, else the SDK's region chain).
+ */
+export function connect(outputs: StackOutputs, endpoint: string | undefined, region?: string) {
+  const config: ClientConfig =
+    endpoint === undefined
+      ? region === undefined
+        ? {}
+        : { region }
+      : {
+          endpoint,
+          region: region ?? process.env.AWS_REGION ?? 'us-east-1',
+          credentials: {
+            accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'test',
+            secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
+          },
+        };
   return {
     outputs,
     endpoint,

@@ -1,17 +1,14 @@
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import {
-  DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageBatchCommand,
-} from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { type InboxReport, inspectInbox } from '../../functions/runtime/consumer/inbox-monitor';
 import { listParkedKeys, type ReplayResult } from '../../functions/runtime/consumer/key-parking';
-import type { MessageEnvelope, OutboxItem } from '../../functions/runtime/outbox/outbox-message';
+import type { OutboxItem } from '../../functions/runtime/outbox/outbox-message';
 import { retryFailed } from '../../functions/runtime/sweeper/outbox-repair';
+import { STACK_NAME } from '../local/deploy';
 import { type Connection, replayParkedKey, transactionalProducer } from '../local/stack-control';
 import { queueDepth } from '../local/stack-queries';
+import { receiveDeadLetters } from './dead-letters';
 
 export interface OutboxCounts {
   readonly pending: number;
@@ -30,8 +27,8 @@ export interface StatusReport {
   readonly alarms: Readonly<Record<string, string>>;
 }
 
-/** `ops status`: the state of every stage, and the alarms. */
-export async function status(c: Connection, now = new Date()): Promise<StatusReport> {
+/** `ops status`: the state of every stage, and the alarms (those named after the stack). */
+export async function status(c: Connection, now = new Date(), stackName = STACK_NAME): Promise<StatusReport> {
   const items: OutboxItem[] = [];
   let start: Record<string, unknown> | undefined;
   do {
@@ -52,7 +49,7 @@ export async function status(c: Connection, now = new Date()): Promise<StatusRep
     return Math.max(0, Math.round((now.getTime() - oldest) / 1000));
   };
   const alarms = await new CloudWatchClient(c.config).send(
-    new DescribeAlarmsCommand({ AlarmNamePrefix: 'ReliableMessagingDemo-' }),
+    new DescribeAlarmsCommand({ AlarmNamePrefix: `${stackName}-` }),
   );
   return {
     outbox: {
@@ -68,13 +65,15 @@ export async function status(c: Connection, now = new Date()): Promise<StatusRep
     parkedKeys: await listParkedKeys({ dynamodb: c.dynamodb, inboxTableName: c.outputs.InboxTableName }),
     alarms: Object.fromEntries(
       (alarms.MetricAlarms ?? []).map((alarm) => [
-        (alarm.AlarmName ?? '')
-          .replace(/^ReliableMessagingDemo-Alarms/, '')
-          .replace(/[A-F0-9]{8}-[A-Z0-9]+$/, ''),
+        withoutPrefix(alarm.AlarmName ?? '', `${stackName}-Alarms`).replace(/[A-F0-9]{8}-[A-Z0-9]+$/, ''),
         alarm.StateValue ?? 'UNKNOWN',
       ]),
     ),
   };
+}
+
+function withoutPrefix(text: string, prefix: string): string {
+  return text.startsWith(prefix) ? text.slice(prefix.length) : text;
 }
 
 /** `ops retry-failed [--key K] [--message M]`: FAILED messages back to PENDING; the next sweep sends them. */
@@ -111,47 +110,11 @@ export interface RedriveResult {
 /**
  * `ops redrive [--dry-run]`: every message of the dead-letter queue back to the queue, each key's messages in
  * sequence order (a new deduplication id each, so SQS does not drop them; the consumer deduplicates by sequence).
- * A dry run only lists them (they become visible again in the dead-letter queue after its visibility timeout).
+ * A dry run only lists them (they become visible again in the dead-letter queue after a few seconds).
  */
 export async function redrive(c: Connection, dryRun: boolean): Promise<RedriveResult> {
-  const attributes = await c.sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: c.outputs.DeadLetterQueueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages'],
-    }),
-  );
-  const expected = Number(attributes.Attributes?.ApproximateNumberOfMessages ?? 0);
-  const received: Array<{ envelope: MessageEnvelope; body: string; receipt: string }> = [];
-  for (let empty = 0; empty < 2 && received.length < expected + 100; ) {
-    const batch = await c.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: c.outputs.DeadLetterQueueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 1,
-        // A dry run lets the messages come back to the dead-letter queue soon; a redrive holds them while it works.
-        VisibilityTimeout: dryRun ? 2 : 60,
-      }),
-    );
-    if ((batch.Messages ?? []).length === 0) {
-      empty++;
-      continue;
-    }
-    for (const message of batch.Messages ?? []) {
-      if (received.some((seen) => seen.body === message.Body)) continue; // came back during a dry run
-      received.push({
-        envelope: JSON.parse(message.Body ?? '{}') as MessageEnvelope,
-        body: message.Body ?? '',
-        receipt: message.ReceiptHandle!,
-      });
-    }
-  }
-  received.sort((a, b) =>
-    a.envelope.groupKey === b.envelope.groupKey
-      ? a.envelope.sequence - b.envelope.sequence
-      : a.envelope.groupKey < b.envelope.groupKey
-        ? -1
-        : 1,
-  );
+  // A dry run lets the messages come back to the dead-letter queue soon; a redrive holds them while it works.
+  const received = await receiveDeadLetters(c, dryRun ? 2 : 60);
   if (!dryRun) {
     for (const message of received) {
       await c.sqs.send(

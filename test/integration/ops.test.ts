@@ -1,11 +1,14 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { inboxKeys } from '../../functions/runtime/consumer/inbox-keys';
 import { projectRoot } from '../../scripts/local/paths';
 import { sweepNow, transactionalProducer } from '../../scripts/local/stack-control';
 import { redrive, resolve, retryFailedMessages, type StatusReport, status } from '../../scripts/ops/commands';
+import type { LoadReport } from '../../scripts/ops/load';
+import type { ReconcileReport } from '../../scripts/ops/reconcile';
 import { eventually, outboxItems, queueDepth, type Stack, stack, uniquePrefix } from './support/aws';
 
 async function viewAt(s: Stack, orderId: string, version: number) {
@@ -133,14 +136,249 @@ describe('ops commands against the deployed stack', () => {
     expect(Object.keys(report.alarms).length).toBeGreaterThan(5);
   });
 
-  it('fails with its usage for an unknown command', () => {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/ops.ts', 'fix-everything'], {
-      cwd: projectRoot,
-      env: { ...process.env, AWS_ENDPOINT_URL: s.endpoint, NODE_NO_WARNINGS: '1' },
-      encoding: 'utf8',
+  it('fails with exit code 2 and its usage for an unknown command or flag', async () => {
+    // WHEN the operator mistypes a command, then a flag
+    const command = await ops(s, ['fix-everything']);
+    const flag = await ops(s, ['status', '--dryrun']);
+
+    // THEN each says what is wrong, shows the usage, and exits with 2
+    expect(command).toMatchObject({ status: 2 });
+    expect(command.stderr).toContain('unknown command "fix-everything"');
+    expect(command.stderr).toContain('usage: npm run ops');
+    expect(flag).toMatchObject({ status: 2 });
+    expect(flag.stderr).toContain("Unknown option '--dryrun'");
+  });
+
+  it('status prints readable tables by default', async () => {
+    const run = await ops(s, ['status']);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/STAGE\s+MESSAGES\s+COUNT\s+OLDEST \(s\)/);
+    expect(run.stdout).toMatch(/outbox\s+FAILED\s+\d+/);
+    expect(run.stdout).toMatch(/ALARM\s+STATE/);
+  });
+
+  it('status --stack reads the outputs from CloudFormation (the SDK pointed at the emulator by AWS_ENDPOINT_URL)', async () => {
+    // GIVEN no outputs file to fall back on: the outputs must come from DescribeStacks
+    const run = await ops(
+      s,
+      ['status', '--json', '--stack', 'ReliableMessagingDemo', '--region', 'us-east-1'],
+      {
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+      },
+    );
+    expect(run.stderr).not.toMatch(/error/i);
+    expect(run.status).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ outbox: { failed: expect.any(Number) } });
+
+    const missing = await ops(s, ['status', '--stack', 'NoSuchStack', '--region', 'us-east-1'], {
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
     });
-    expect(run.status).toBe(1);
-    expect(run.stderr).toContain('unknown command fix-everything');
-    expect(run.stderr).toContain('usage: npm run ops');
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/error: stack NoSuchStack in us-east-1 does not exist/);
+  });
+
+  it('load drives N messages over K keys through the API; they land in the projection', async () => {
+    // WHEN 11 messages over 3 keys are loaded, 3 clients at once, waiting until applied
+    const prefix = uniquePrefix('ops-load');
+    const run = await ops(s, [
+      'load',
+      '--keys',
+      '3',
+      '--messages',
+      '11',
+      '--concurrency',
+      '3',
+      '--prefix',
+      prefix,
+      '--wait',
+      '--json',
+    ]);
+
+    // THEN it reports what it sent, and every key's view holds its order and notes, in order
+    expect(run.status).toBe(0);
+    const report = JSON.parse(run.stdout) as LoadReport;
+    expect(report).toMatchObject({ keys: 3, messages: 11, orders: 3, notes: 8, concurrency: 3 });
+    expect(report.runPrefix.startsWith(`${prefix}-`)).toBe(true);
+    expect(report.perSecond).toBeGreaterThan(0);
+    expect(report.applied?.perSecond).toBeGreaterThan(0);
+    const expected = [4, 4, 3]; // 11 over 3 keys: the first 11 % 3 keys one more
+    for (const [k, version] of expected.entries()) {
+      const view = await viewAt(s, `${report.runPrefix}${k}`, version);
+      expect(view.notes).toEqual(Array.from({ length: version - 1 }, (_, n) => `note ${n + 1}`));
+    }
+  });
+
+  it('reconcile: all terminal (exit 0) after traffic drains; lists a FAILED message and a parked key with their repairs (exit 3); clean again once repaired', async () => {
+    // GIVEN traffic on 3 keys, drained
+    const loaded = await ops(s, [
+      'load',
+      '--keys',
+      '3',
+      '--messages',
+      '9',
+      '--prefix',
+      uniquePrefix('ops-rec'),
+      '--wait',
+      '--json',
+    ]);
+    expect(loaded.status).toBe(0);
+    const { runPrefix } = JSON.parse(loaded.stdout) as LoadReport;
+    const [failedKey, parkedKey] = [`${runPrefix}0`, `${runPrefix}1`];
+
+    // WHEN reconciled
+    const clean = await ops(s, ['reconcile', '--prefix', runPrefix, '--json']);
+
+    // THEN every committed message is terminal
+    expect(clean.status).toBe(0);
+    expect(JSON.parse(clean.stdout)).toMatchObject({
+      keysChecked: 3,
+      messagesCommitted: 9,
+      applied: 9,
+      notTerminal: 0,
+      allTerminal: true,
+      messages: [],
+    });
+
+    // GIVEN then a FAILED message of one key (as the sweep leaves one) and a parked message of another
+    await commitVersion(s, failedKey, 4);
+    await s.dynamodb.send(
+      new PutCommand({
+        TableName: s.outputs.OutboxTableName,
+        Item: {
+          ...outboxFields(note(failedKey, 4, 'stuck')),
+          createdAt: new Date(Date.now() - 60_000).toISOString(),
+          status: 'FAILED',
+          attempts: 4,
+          lastError: 'QueueUnreachableError',
+        },
+      }),
+    );
+    await parkMessage(s, note(parkedKey, 4, 'poison'));
+
+    // WHEN reconciled, as JSON and as tables
+    const dirty = await ops(s, ['reconcile', '--prefix', runPrefix, '--json']);
+    const table = await ops(s, ['reconcile', '--prefix', runPrefix]);
+
+    // THEN exit 3, both listed where they are with the command that repairs each
+    expect(dirty.status).toBe(3);
+    const report = JSON.parse(dirty.stdout) as ReconcileReport;
+    expect(report).toMatchObject({ messagesCommitted: 11, applied: 9, notTerminal: 2, allTerminal: false });
+    expect(report.byState).toMatchObject({ OUTBOX_FAILED: 1, PARKED: 1 });
+    expect(report.messages).toEqual([
+      expect.objectContaining({
+        groupKey: failedKey,
+        fromSequence: 4,
+        state: 'OUTBOX_FAILED',
+        repair: `retry-failed --key ${failedKey}`,
+      }),
+      expect.objectContaining({
+        groupKey: parkedKey,
+        fromSequence: 4,
+        state: 'PARKED',
+        repair: `replay --key ${parkedKey}`,
+      }),
+    ]);
+    expect(table.status).toBe(3);
+    expect(table.stdout).toMatch(/not terminal\s+2 \(OUTBOX_FAILED 1, PARKED 1\)/);
+    expect(table.stdout).toMatch(
+      new RegExp(`${failedKey}\\s+4\\s+1\\s+OUTBOX_FAILED\\s+.*retry-failed --key ${failedKey}`),
+    );
+
+    // WHEN the operator runs the repairs it names
+    expect((await ops(s, ['retry-failed', '--key', failedKey])).status).toBe(0);
+    await sweepNow(s);
+    expect((await ops(s, ['replay', '--key', parkedKey])).status).toBe(0);
+
+    // THEN both are applied and reconcile is clean again
+    expect(await viewAt(s, failedKey, 4)).toMatchObject({ notes: ['note 1', 'note 2', 'stuck'] });
+    expect(await viewAt(s, parkedKey, 4)).toMatchObject({ notes: ['note 1', 'note 2', 'poison'] });
+    const repaired = await ops(s, ['reconcile', '--prefix', runPrefix, '--json']);
+    expect(repaired.status).toBe(0);
+    expect(JSON.parse(repaired.stdout)).toMatchObject({ messagesCommitted: 11, applied: 11, notTerminal: 0 });
   });
 });
+
+/** Runs the ops CLI against the test stack (through its bin launcher); never throws on a non-zero exit. */
+function ops(
+  s: Stack,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['scripts/ops-cli.mjs', ...args], {
+      cwd: projectRoot,
+      env: { ...process.env, AWS_ENDPOINT_URL: s.endpoint, NODE_NO_WARNINGS: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+const outboxFields = (message: ReturnType<typeof note>) => ({
+  groupKey: message.groupKey,
+  sequence: message.sequence,
+  messageId: message.messageId,
+  type: message.type,
+  payload: JSON.stringify(message.payload),
+  createdAt: message.createdAt,
+});
+
+/** The order's version moved to `version`, as the producer's commit of a message with that sequence does. */
+async function commitVersion(s: Stack, orderId: string, version: number): Promise<void> {
+  await s.dynamodb.send(
+    new UpdateCommand({
+      TableName: s.outputs.OrdersTableName,
+      Key: { orderId },
+      UpdateExpression: 'SET version = :next',
+      ConditionExpression: 'version = :previous',
+      ExpressionAttributeValues: { ':next': version, ':previous': version - 1 },
+    }),
+  );
+}
+
+/**
+ * Commits a note on the order (its version to the message's sequence) and leaves the message parked in the inbox,
+ * with the key's cursor flagged parked: what the consumer leaves when a message keeps failing.
+ */
+async function parkMessage(s: Stack, message: ReturnType<typeof note>): Promise<void> {
+  await commitVersion(s, message.groupKey, message.sequence);
+  const now = new Date().toISOString();
+  await s.dynamodb.send(
+    new UpdateCommand({
+      TableName: s.outputs.InboxTableName,
+      Key: inboxKeys.cursor(message.groupKey),
+      UpdateExpression:
+        'SET parked = :true, parkedAt = :now, parkedSequence = :sequence, parkedReason = :reason',
+      ExpressionAttributeValues: {
+        ':true': true,
+        ':now': now,
+        ':sequence': message.sequence,
+        ':reason': 'poison',
+      },
+    }),
+  );
+  await s.dynamodb.send(
+    new PutCommand({
+      TableName: s.outputs.InboxTableName,
+      Item: {
+        ...inboxKeys.parked(message.groupKey, message.sequence),
+        message: JSON.stringify(message),
+        parkedAt: now,
+        reason: 'poison',
+        attention: 'PARKED',
+        since: now,
+      },
+    }),
+  );
+}
