@@ -1,4 +1,9 @@
-/** A small client of the reference application's HTTP API, for the demo, the tests and the tools. */
+import type { RequestSigner } from './sigv4';
+
+/**
+ * A small client of the reference application's HTTP API, for the demo, the tests and the tools. Give it a `signer`
+ * for an IAM-authorized API (the default on AWS; `SignedApiUrl` on the emulator).
+ */
 export interface ApiResponse<T = unknown> {
   readonly status: number;
   readonly body: T;
@@ -7,7 +12,10 @@ export interface ApiResponse<T = unknown> {
 export class OrdersApiClient {
   private readonly base: string;
 
-  constructor(apiUrl: string) {
+  constructor(
+    apiUrl: string,
+    private readonly signer?: RequestSigner,
+  ) {
     this.base = apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/`;
   }
 
@@ -21,7 +29,12 @@ export class OrdersApiClient {
     const init: RequestInit = { method, signal: AbortSignal.timeout(30_000) };
     if (rawBody !== undefined) init.body = rawBody;
     else if (body !== undefined) init.body = JSON.stringify(body);
-    if (init.body !== undefined) init.headers = { 'content-type': 'application/json' };
+    const headers: Record<string, string> =
+      init.body === undefined ? {} : { 'content-type': 'application/json' };
+    init.headers =
+      this.signer === undefined
+        ? headers
+        : await this.signer(method, url, headers, typeof init.body === 'string' ? init.body : undefined);
     for (let attempt = 1; ; attempt++) {
       try {
         const response = await fetch(url, init);

@@ -10,6 +10,7 @@ import { TransactionalProducer } from '../../functions/runtime/half/transactiona
 import type { SweepReport } from '../../functions/runtime/sweeper/compensation-sweeper';
 import { OrdersApiClient } from './api-client';
 import type { StackOutputs } from './deploy';
+import { executeApiSigner } from './sigv4';
 
 /** The functions re-read the fault configuration at most every second. */
 const FAULT_CONFIG_TTL_MS = 1000;
@@ -40,15 +41,23 @@ export function connect(outputs: StackOutputs, endpoint: string | undefined, reg
             secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
           },
         };
+  const dynamodbClient = new DynamoDBClient(config);
   return {
     outputs,
     endpoint,
     config,
-    dynamodb: DynamoDBDocumentClient.from(new DynamoDBClient(config)),
+    dynamodb: DynamoDBDocumentClient.from(dynamodbClient),
     sqs: new SQSClient(config),
     ssm: new SSMClient(config),
     lambda: new LambdaClient(config),
-    api: new OrdersApiClient(outputs.ApiUrl),
+    // On AWS the API takes SigV4-signed calls only (IAM authorization is the default): sign with the same
+    // credentials and region as every other client. The emulator's ApiUrl is open (see demo-stack-configurations).
+    api: new OrdersApiClient(
+      outputs.ApiUrl,
+      endpoint === undefined
+        ? executeApiSigner(dynamodbClient.config.region, dynamodbClient.config.credentials)
+        : undefined,
+    ),
   };
 }
 

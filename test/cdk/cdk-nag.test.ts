@@ -123,3 +123,25 @@ describe('cdk-nag AwsSolutions checks', () => {
     }
   });
 });
+
+describe('no secrets in environment variables', () => {
+  const SECRET_NAME = /SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIAL|PRIVATE|ACCESS_KEY/i;
+  const SECRET_VALUE = /AKIA[0-9A-Z]{16}|-----BEGIN|aws_secret_access_key/i;
+
+  for (const [name, props] of Object.entries(stackConfigurations)) {
+    it(`holds only names, numbers and settings in every function's environment in the ${name} stack`, () => {
+      // GIVEN
+      const functions = Template.fromStack(demoStack(props())).findResources('AWS::Lambda::Function');
+      // WHEN
+      const suspicious = Object.entries(functions).flatMap(([id, resource]) => {
+        const variables = (resource.Properties?.Environment?.Variables ?? {}) as Record<string, unknown>;
+        return Object.entries(variables)
+          .filter(([key, value]) => SECRET_NAME.test(key) || SECRET_VALUE.test(JSON.stringify(value)))
+          .map(([key]) => `${id}.${key}`);
+      });
+      // THEN
+      expect(Object.keys(functions).length).toBeGreaterThan(5);
+      expect(suspicious).toEqual([]);
+    });
+  }
+});
