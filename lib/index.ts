@@ -2,6 +2,7 @@ export * from './constructs/alert-topic';
 export * from './constructs/bundled-function';
 export * from './constructs/compensation-sweeper';
 export * from './constructs/durable-table';
+export * from './constructs/explicit-kms-actions';
 export * from './constructs/fault-injection';
 export * from './constructs/fifo-channel';
 export * from './constructs/idempotent-consumer';

@@ -1,9 +1,10 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Aspects, Duration, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { ExplicitKmsActions } from './explicit-kms-actions';
 import type { FaultInjection } from './fault-injection';
 
 export interface BundledFunctionProps {
@@ -54,23 +55,14 @@ export class BundledFunction extends Construct {
     });
     // The function's log group exists (above), so writing its streams is all it needs: no logs:CreateLogGroup.
     this.logGroup.grantWrite(this.role);
-    Validations.of(this.role).acknowledge(
-      {
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'Only for xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing): X-Ray has no resource-level permissions',
-      },
-      {
-        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-        reason:
-          "Added by CDK's grants on KMS-encrypted tables, queues and topics; scoped to that customer-managed key's ARN",
-      },
-      {
-        id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
-        reason:
-          "Added by CDK's grants on KMS-encrypted tables, queues and topics; scoped to that customer-managed key's ARN",
-      },
-    );
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Only for xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing): X-Ray has no resource-level permissions',
+    });
+    // CDK's grants on KMS-encrypted tables, queues and topics write `kms:GenerateDataKey*` and `kms:ReEncrypt*`:
+    // the role's policies get the explicit actions instead (no wildcard action anywhere).
+    Aspects.of(this.role).add(new ExplicitKmsActions());
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       entry: props.entry,
       handler: props.handler ?? 'handler',

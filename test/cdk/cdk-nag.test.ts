@@ -4,6 +4,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
+import { expandKmsWildcards } from '../../lib/constructs/explicit-kms-actions';
 import { demoStack, stackConfigurations, testStack } from './synth';
 
 interface Finding {
@@ -83,8 +84,6 @@ describe('cdk-nag AwsSolutions checks', () => {
     const acknowledged = acknowledgments(stack);
     // THEN
     expect([...acknowledged.keys()].sort()).toEqual([
-      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
       'AwsSolutions-IAM5[Resource::*]',
       'AwsSolutions-IAM5[Resource::<ConsumerInboxTable291A1428.Arn>/index/*]',
       'AwsSolutions-SQS3',
@@ -121,6 +120,84 @@ describe('cdk-nag AwsSolutions checks', () => {
       // THEN
       expect(onEveryResource, `${name} stack`).toEqual([]);
     }
+  });
+});
+
+describe('least privilege', () => {
+  for (const [name, props] of Object.entries(stackConfigurations)) {
+    it(`grants no wildcard action in any IAM policy of the ${name} stack`, () => {
+      // GIVEN
+      const template = Template.fromStack(demoStack(props()));
+      // WHEN
+      const wildcards: string[] = [];
+      const policies = template.findResources('AWS::IAM::Policy');
+      for (const [id, policy] of Object.entries(policies)) {
+        for (const statement of policy.Properties.PolicyDocument.Statement) {
+          for (const action of [statement.Action].flat() as string[]) {
+            if (action.includes('*')) wildcards.push(`${id}: ${action}`);
+          }
+        }
+      }
+      // THEN
+      expect(Object.keys(policies).length).toBeGreaterThan(5);
+      expect(wildcards).toEqual([]);
+    });
+  }
+
+  it('grants the explicit KMS actions a wildcard stood for (so encrypted tables, queues and topics still work)', () => {
+    // GIVEN the AWS stack, whose consumer writes to a KMS-encrypted inbox
+    const template = Template.fromStack(demoStack(stackConfigurations.aws()));
+    // WHEN
+    const kmsActions = new Set<string>();
+    for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+      for (const statement of policy.Properties.PolicyDocument.Statement) {
+        for (const action of [statement.Action].flat() as string[]) {
+          if (action.startsWith('kms:')) kmsActions.add(action);
+        }
+      }
+    }
+    // THEN
+    for (const action of [
+      'kms:Decrypt',
+      'kms:Encrypt',
+      'kms:GenerateDataKey',
+      'kms:GenerateDataKeyWithoutPlaintext',
+      'kms:ReEncryptFrom',
+      'kms:ReEncryptTo',
+    ]) {
+      expect(kmsActions).toContain(action);
+    }
+  });
+});
+
+describe('expandKmsWildcards', () => {
+  it('replaces each KMS wildcard by its actions and keeps everything else', () => {
+    const document = {
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Resource: 'arn:key' },
+        { Effect: 'Allow', Action: 'kms:ReEncrypt*', Resource: 'arn:key' },
+        { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: 'arn:queue' },
+      ],
+    };
+    expect(expandKmsWildcards(document)).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: [
+            'kms:Decrypt',
+            'kms:GenerateDataKey',
+            'kms:GenerateDataKeyPair',
+            'kms:GenerateDataKeyPairWithoutPlaintext',
+            'kms:GenerateDataKeyWithoutPlaintext',
+          ],
+          Resource: 'arn:key',
+        },
+        { Effect: 'Allow', Action: ['kms:ReEncryptFrom', 'kms:ReEncryptTo'], Resource: 'arn:key' },
+        { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: 'arn:queue' },
+      ],
+    });
   });
 });
 
