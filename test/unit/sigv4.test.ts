@@ -74,6 +74,6 @@ describe('OrdersApiClient with a signer', () => {
       return new Response('{}', { status: 200 });
     });
     await new OrdersApiClient('http://127.0.0.1:4566/_aws/execute-api/x/').getOrder('o-1');
-    expect((calls[0]?.headers as Record<string, string>).authorization).toBeUndefined();
+    expect(((calls[0]?.headers ?? {}) as Record<string, string>).authorization).toBeUndefined();
   });
 });
