@@ -1,3 +1,4 @@
+import type { UnitLedger } from '../../functions/runtime/accounting/unit-accounting';
 import { AWS_PRICES_USD } from './aws-prices';
 
 /** Billable units per message, by kind. */
@@ -132,4 +133,30 @@ export function billedDuration(lines: readonly string[]): BilledDuration {
     }
   }
   return { invocations, gbSeconds };
+}
+
+/** What a component was billed for besides what its SDK clients counted. */
+export interface BilledBesides {
+  readonly invocations: number;
+  readonly gbSeconds: number;
+  /** Requests the Lambda service made for it (an SQS event source's ReceiveMessage and DeleteMessageBatch). */
+  readonly serviceSqsRequests?: number;
+  readonly apiRequests?: number;
+}
+
+/** A component's units per message: its counted requests and capacity, plus invocations, duration and the rest. */
+export function perMessage(
+  ledger: Pick<UnitLedger, 'writeUnits' | 'readUnits' | 'sqsBilledRequests'>,
+  messages: number,
+  besides: BilledBesides,
+): UnitsPerMessage {
+  const per = (value: number) => (messages === 0 ? 0 : value / messages);
+  return {
+    writeUnits: per(ledger.writeUnits),
+    readUnits: per(ledger.readUnits),
+    sqsRequests: per(ledger.sqsBilledRequests + (besides.serviceSqsRequests ?? 0)),
+    lambdaInvocations: per(besides.invocations),
+    lambdaGbSeconds: per(besides.gbSeconds),
+    apiRequests: per(besides.apiRequests ?? 0),
+  };
 }

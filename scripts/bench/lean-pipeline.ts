@@ -9,7 +9,7 @@ import {
 import { OutboxWriter } from '../../functions/runtime/outbox/outbox-writer';
 import type { ProgressBar } from '../local/progress';
 import type { Connection } from '../local/stack-control';
-import { sumUnits, type UnitsPerMessage } from './cost-model';
+import { perMessage, sumUnits, type UnitsPerMessage } from './cost-model';
 import { functionBilledDuration, functionLogs } from './function-logs';
 
 export interface LeanReport {
@@ -125,33 +125,19 @@ export async function runLeanPipeline(
   const consumerBilled = await functionBilledDuration(c, consumerFunction, started, Date.now());
   const relay = addLedgers('lean-relay', relayLedgers);
   const consumer = addLedgers('lean-consumer', consumerLedgers);
-  const per = (value: number) => value / total;
   const byComponent: Record<string, UnitsPerMessage> = {
-    producer: {
-      writeUnits: per(produced.writeUnits),
-      readUnits: per(produced.readUnits),
-      sqsRequests: per(produced.sqsBilledRequests),
-      lambdaInvocations: 1,
-      lambdaGbSeconds: producerGbSecondsPerMessage,
-      apiRequests: 1,
-    },
-    relay: {
-      writeUnits: per(relay.writeUnits),
-      readUnits: per(relay.readUnits),
-      sqsRequests: per(relay.sqsBilledRequests),
-      lambdaInvocations: per(relayLedgers.length),
-      lambdaGbSeconds: per(relayBilled.gbSeconds),
-      apiRequests: 0,
-    },
-    consumer: {
-      writeUnits: per(consumer.writeUnits),
-      readUnits: per(consumer.readUnits),
-      // The Lambda service's ReceiveMessage and DeleteMessageBatch: one each per batch.
-      sqsRequests: per(consumer.sqsBilledRequests + 2 * consumerLedgers.length),
-      lambdaInvocations: per(consumerLedgers.length),
-      lambdaGbSeconds: per(consumerBilled.gbSeconds),
-      apiRequests: 0,
-    },
+    producer: perMessage(produced, total, {
+      invocations: total,
+      gbSeconds: producerGbSecondsPerMessage * total,
+      apiRequests: total,
+    }),
+    relay: perMessage(relay, total, { invocations: relayLedgers.length, gbSeconds: relayBilled.gbSeconds }),
+    // The Lambda service's ReceiveMessage and DeleteMessageBatch: one each per batch.
+    consumer: perMessage(consumer, total, {
+      invocations: consumerLedgers.length,
+      gbSeconds: consumerBilled.gbSeconds,
+      serviceSqsRequests: 2 * consumerLedgers.length,
+    }),
   };
   return {
     messages: total,

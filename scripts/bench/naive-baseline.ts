@@ -8,7 +8,7 @@ import {
   type UnitLedger,
 } from '../../functions/runtime/accounting/unit-accounting';
 import type { Connection } from '../local/stack-control';
-import { sumUnits, type UnitsPerMessage } from './cost-model';
+import { perMessage, sumUnits, type UnitsPerMessage } from './cost-model';
 import { functionBilledDuration, functionLogs } from './function-logs';
 
 export interface NaiveReport {
@@ -81,24 +81,18 @@ export async function runNaiveBaseline(
   }
   const consumer_ = addLedgers('naive-consumer', consumed);
   const consumerBilled = await functionBilledDuration(c, consumer, started, Date.now() + 1000);
-  const per = (value: number) => value / messages;
   const byComponent: Record<string, UnitsPerMessage> = {
-    producer: {
-      writeUnits: per(produced.writeUnits),
-      readUnits: per(produced.readUnits),
-      sqsRequests: per(produced.sqsBilledRequests),
-      lambdaInvocations: 1,
-      lambdaGbSeconds: producerGbSecondsPerMessage,
-      apiRequests: 1,
-    },
-    consumer: {
-      writeUnits: per(consumer_.writeUnits),
-      readUnits: per(consumer_.readUnits),
-      sqsRequests: per(2 * consumed.length),
-      lambdaInvocations: per(consumed.length),
-      lambdaGbSeconds: per(consumerBilled.gbSeconds),
-      apiRequests: 0,
-    },
+    producer: perMessage(produced, messages, {
+      invocations: messages,
+      gbSeconds: producerGbSecondsPerMessage * messages,
+      apiRequests: messages,
+    }),
+    // One invocation per message; the Lambda service's ReceiveMessage and DeleteMessage for each.
+    consumer: perMessage(consumer_, messages, {
+      invocations: consumed.length,
+      gbSeconds: consumerBilled.gbSeconds,
+      serviceSqsRequests: 2 * consumed.length,
+    }),
   };
   const units = sumUnits(Object.values(byComponent));
   return { messages, units, byComponent };

@@ -10,6 +10,7 @@ import {
   capacityUnits,
   floorUnitsPerMessage,
   percentile,
+  perMessage,
   sumUnits,
   type UnitsPerMessage,
   usdPerMillion,
@@ -140,15 +141,12 @@ export async function runBench(c: Connection, options: BenchOptions): Promise<Be
       producerGbSecondsPerRequest = billed.gbSeconds / billed.invocations;
     }
     // The consumer's queue calls are the Lambda service's: one ReceiveMessage and one DeleteMessageBatch per batch.
-    const serviceSqs = component === 'consumer' ? 2 * invocations : 0;
-    byComponent[component] = {
-      writeUnits: sum.writeUnits / total,
-      readUnits: sum.readUnits / total,
-      sqsRequests: (sum.sqsBilledRequests + serviceSqs) / total,
-      lambdaInvocations: invocations / total,
-      lambdaGbSeconds: billed.gbSeconds / total,
-      apiRequests: component === 'producer' ? invocations / total : 0,
-    };
+    byComponent[component] = perMessage(sum, total, {
+      invocations,
+      gbSeconds: billed.gbSeconds,
+      serviceSqsRequests: component === 'consumer' ? 2 * invocations : 0,
+      apiRequests: component === 'producer' ? invocations : 0,
+    });
   }
   const reference = sumUnits(Object.values(byComponent));
   const floor = floorUnitsPerMessage();

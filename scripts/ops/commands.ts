@@ -1,6 +1,5 @@
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { DeleteMessageBatchCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { type InboxReport, inspectInbox } from '../../functions/runtime/consumer/inbox-monitor';
 import { listParkedKeys, type ReplayResult } from '../../functions/runtime/consumer/key-parking';
 import type { OutboxItem } from '../../functions/runtime/outbox/outbox-message';
@@ -9,6 +8,7 @@ import { STACK_NAME } from '../local/deploy';
 import { type Connection, replayParkedKey, transactionalProducer } from '../local/stack-control';
 import { queueDepth } from '../local/stack-queries';
 import { receiveDeadLetters } from './dead-letters';
+import { scanOutbox } from './outbox-scan';
 
 export interface OutboxCounts {
   readonly pending: number;
@@ -29,19 +29,7 @@ export interface StatusReport {
 
 /** `ops status`: the state of every stage, and the alarms (those named after the stack). */
 export async function status(c: Connection, now = new Date(), stackName = STACK_NAME): Promise<StatusReport> {
-  const items: OutboxItem[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await c.dynamodb.send(
-      new ScanCommand({
-        TableName: c.outputs.OutboxTableName,
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    items.push(...((page.Items ?? []) as OutboxItem[]));
-    start = page.LastEvaluatedKey;
-  } while (start !== undefined);
+  const items = (await scanOutbox(c)) as OutboxItem[];
   const age = (status: string) => {
     const oldest = items
       .filter((i) => i.status === status)

@@ -4,6 +4,7 @@ import { ATTENTION_INDEX } from '../../functions/runtime/consumer/key-parking';
 import type { Connection } from '../local/stack-control';
 import { queueDepth } from '../local/stack-queries';
 import { peekDeadLetters } from './dead-letters';
+import { scanOutbox } from './outbox-scan';
 import type { Progress } from './progress';
 
 /**
@@ -384,22 +385,9 @@ export async function gatherReconcileData(
   }
 
   // 2. The outbox: only unsent, prepared and failed messages (and tombstones), so O(unsent).
-  const outbox: OutboxRecord[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await c.dynamodb.send(
-      new ScanCommand({
-        TableName: c.outputs.OutboxTableName,
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      const record = toOutboxRecord(item);
-      if (wanted(record.targetGroupKey ?? record.groupKey)) outbox.push(record);
-    }
-    start = page.LastEvaluatedKey;
-  } while (start !== undefined);
+  const outbox = (await scanOutbox(c))
+    .map(toOutboxRecord)
+    .filter((record) => wanted(record.targetGroupKey ?? record.groupKey));
 
   // 3. The queues: depths, and the dead-letter queue's messages when it has any.
   const queue = await queueDepth(c, c.outputs.QueueUrl);

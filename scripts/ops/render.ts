@@ -117,24 +117,26 @@ export function renderReconcile(report: ReconcileReport): string {
   ].join('\n');
 }
 
+/** One row per message: its key, sequence and id. */
+function messagesTable(
+  messages: ReadonlyArray<{ groupKey: string; sequence: number; messageId: string }>,
+): string {
+  return renderTable(
+    [
+      { header: 'KEY', value: (row) => row.groupKey },
+      { header: 'SEQUENCE', value: (row) => row.sequence },
+      { header: 'MESSAGE', value: (row) => row.messageId },
+    ],
+    messages,
+  );
+}
+
 export function renderRetried(result: {
   retried: ReadonlyArray<{ groupKey: string; sequence: number; messageId: string }>;
 }): string {
   return [
     `${result.retried.length} FAILED message(s) back to PENDING; the next sweep (every minute) sends them`,
-    ...(result.retried.length === 0
-      ? []
-      : [
-          '',
-          renderTable(
-            [
-              { header: 'KEY', value: (row) => row.groupKey },
-              { header: 'SEQUENCE', value: (row) => row.sequence },
-              { header: 'MESSAGE', value: (row) => row.messageId },
-            ],
-            result.retried,
-          ),
-        ]),
+    ...(result.retried.length === 0 ? [] : ['', messagesTable(result.retried)]),
   ].join('\n');
 }
 
@@ -163,19 +165,7 @@ export function renderRedrive(result: RedriveResult): string {
     result.dryRun
       ? `${result.messages.length} message(s) in the dead-letter queue (dry run: nothing moved)`
       : `${result.messages.length} message(s) sent back to the queue, each key in sequence order`,
-    ...(result.messages.length === 0
-      ? []
-      : [
-          '',
-          renderTable(
-            [
-              { header: 'KEY', value: (row) => row.groupKey },
-              { header: 'SEQUENCE', value: (row) => row.sequence },
-              { header: 'MESSAGE', value: (row) => row.messageId },
-            ],
-            result.messages,
-          ),
-        ]),
+    ...(result.messages.length === 0 ? [] : ['', messagesTable(result.messages)]),
   ].join('\n');
 }
 

@@ -5,8 +5,20 @@ import {
   capacityUnits,
   floorUnitsPerMessage,
   percentile,
+  perMessage,
+  type UnitsPerMessage,
   usdPerMillion,
 } from '../../scripts/bench/cost-model';
+
+/** No units at all: each test adds the ones it is about. */
+const NOTHING: UnitsPerMessage = {
+  writeUnits: 0,
+  readUnits: 0,
+  sqsRequests: 0,
+  lambdaInvocations: 0,
+  lambdaGbSeconds: 0,
+  apiRequests: 0,
+};
 
 describe('the floor of this design', () => {
   it('is 2 WRU per producer transaction item, 1 for the outbox removal and 1 consumer write: 6 WRU, no reads', () => {
@@ -45,11 +57,11 @@ describe('usdPerMillion', () => {
   it('prices each unit at the list price', () => {
     // GIVEN one of each unit per message
     const units = {
+      ...NOTHING,
       writeUnits: 1,
       readUnits: 1,
       sqsRequests: 1,
       lambdaInvocations: 1,
-      lambdaGbSeconds: 0,
       apiRequests: 1,
     };
     // THEN a million messages cost the sum of the per-million prices
@@ -64,43 +76,18 @@ describe('usdPerMillion', () => {
   });
 
   it('is 0 for nothing', () => {
-    expect(
-      usdPerMillion({
-        writeUnits: 0,
-        readUnits: 0,
-        sqsRequests: 0,
-        lambdaInvocations: 0,
-        lambdaGbSeconds: 0,
-        apiRequests: 0,
-      }),
-    ).toBe(0);
+    expect(usdPerMillion(NOTHING)).toBe(0);
   });
 
   it('scales with the write units', () => {
-    const base = {
-      writeUnits: 0,
-      readUnits: 0,
-      sqsRequests: 0,
-      lambdaInvocations: 0,
-      lambdaGbSeconds: 0,
-      apiRequests: 0,
-    };
-    expect(usdPerMillion({ ...base, writeUnits: 6 })).toBeCloseTo(
+    expect(usdPerMillion({ ...NOTHING, writeUnits: 6 })).toBeCloseTo(
       6 * AWS_PRICES_USD.dynamodbWriteUnitPerMillion,
       6,
     );
   });
 
   it('prices Lambda duration per GB-second: a million messages of 0.01 GB-s each cost 10,000 GB-s', () => {
-    const base = {
-      writeUnits: 0,
-      readUnits: 0,
-      sqsRequests: 0,
-      lambdaInvocations: 0,
-      lambdaGbSeconds: 0,
-      apiRequests: 0,
-    };
-    expect(usdPerMillion({ ...base, lambdaGbSeconds: 0.01 })).toBeCloseTo(
+    expect(usdPerMillion({ ...NOTHING, lambdaGbSeconds: 0.01 })).toBeCloseTo(
       10_000 * AWS_PRICES_USD.lambdaArmGbSecond,
       6,
     );
@@ -154,5 +141,31 @@ describe('percentile', () => {
   it('is 0 without samples and the only value with one', () => {
     expect(percentile([], 99)).toBe(0);
     expect(percentile([42], 50)).toBe(42);
+  });
+});
+
+describe('perMessage', () => {
+  it('divides what a component was counted and billed for by the messages, adding the service-made requests', () => {
+    // GIVEN a consumer that served 100 messages in 10 batches: 100 WRU, 10 RRU, no SQS calls of its own, 2 GB-s
+    const units = perMessage({ writeUnits: 100, readUnits: 10, sqsBilledRequests: 0 }, 100, {
+      invocations: 10,
+      gbSeconds: 2,
+      serviceSqsRequests: 20,
+    });
+    // THEN
+    expect(units).toEqual({
+      writeUnits: 1,
+      readUnits: 0.1,
+      sqsRequests: 0.2,
+      lambdaInvocations: 0.1,
+      lambdaGbSeconds: 0.02,
+      apiRequests: 0,
+    });
+  });
+
+  it('is all zeros for no messages rather than infinite', () => {
+    expect(
+      perMessage({ writeUnits: 5, readUnits: 0, sqsBilledRequests: 0 }, 0, { invocations: 1, gbSeconds: 1 }),
+    ).toEqual(NOTHING);
   });
 });

@@ -196,13 +196,25 @@ export class IdempotentOrderedConsumer {
       return 'APPLIED';
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return 'NOT_CLEAN';
-      if (error instanceof MessageInProgressError) throw error;
-      const failures = await this.countFailure(message);
-      if (failures < this.parkAfterFailures) throw error;
-      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      await this.park(message, reason, undefined, failures);
-      return 'PARKED';
+      return this.failed(message, error, undefined);
     }
+  }
+
+  /**
+   * A failure of the message's effects: counted; rethrown (the record is redelivered) until it has failed
+   * `parkAfterFailures` times, then the key is parked. Another delivery holding a claim is not a failure.
+   */
+  private async failed(
+    message: MessageEnvelope,
+    error: unknown,
+    heldSequence: number | undefined,
+  ): Promise<'PARKED'> {
+    if (error instanceof MessageInProgressError) throw error;
+    const failures = await this.countFailure(message);
+    if (failures < this.parkAfterFailures) throw error;
+    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    await this.park(message, reason, heldSequence, failures);
+    return 'PARKED';
   }
 
   private cursorEffectOf(message: MessageEnvelope) {
@@ -243,13 +255,7 @@ export class IdempotentOrderedConsumer {
         await applyEffect(effect, strategy, message, this.options);
       }
     } catch (error) {
-      // Another delivery holds the message's claim: not a failure of the message, just retry it later.
-      if (error instanceof MessageInProgressError) throw error;
-      const failures = await this.countFailure(message);
-      if (failures < this.parkAfterFailures) throw error;
-      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      await this.park(message, reason, heldSequence, failures);
-      return 'PARKED';
+      return this.failed(message, error, heldSequence);
     }
     return this.advance(message, heldSequence, seenHeldCount);
   }
