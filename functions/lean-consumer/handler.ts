@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { unitAccountantFromEnvironment } from '../runtime/accounting/unit-accounting';
 import { documentClient } from '../runtime/clients';
 import { processFifoBatch } from '../runtime/consumer/fifo-batch';
@@ -44,8 +44,8 @@ async function consumeRecord(record: SQSRecord): Promise<void> {
   });
 }
 
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  const response = await processFifoBatch(event, consumeRecord, context, (record, error) =>
+export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
+  const response = await processFifoBatch(event, consumeRecord, (record, error) =>
     logger.warn('record failed', { messageId: record.messageId, error: error as Error }),
   );
   if (accountant !== undefined) {

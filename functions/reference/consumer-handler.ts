@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { unitAccountantFromEnvironment } from '../runtime/accounting/unit-accounting';
 import { documentClient } from '../runtime/clients';
 import { processFifoBatch } from '../runtime/consumer/fifo-batch';
@@ -82,8 +82,8 @@ async function consumeRecord(record: SQSRecord): Promise<void> {
 }
 
 /** FIFO queue → projection, once per message and in order per key; failures via partial batch response. */
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  const response = await processFifoBatch(event, consumeRecord, context, (record, error) =>
+export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
+  const response = await processFifoBatch(event, consumeRecord, (record, error) =>
     logger.warn('record failed; it and the rest of its group will be redelivered', {
       messageId: record.messageId,
       error: error as Error,

@@ -1,23 +1,8 @@
-import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { processFifoBatch, withGroupIds } from '../../functions/runtime/consumer/fifo-batch';
 
 const QUEUE_ARN = 'arn:aws:sqs:us-east-1:123456789012:orders.fifo';
-
-const context: Context = {
-  callbackWaitsForEmptyEventLoop: true,
-  functionName: 'orders-consumer',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:orders-consumer',
-  memoryLimitInMB: '256',
-  awsRequestId: 'request-1',
-  logGroupName: '/aws/lambda/orders-consumer',
-  logStreamName: '2026/03/01/[$LATEST]abc',
-  getRemainingTimeInMillis: () => 30_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-};
 
 interface RecordSpec {
   readonly id: string;
@@ -81,7 +66,6 @@ describe('processFifoBatch', () => {
     const response = await processFifoBatch(
       event({ id: 'a1', group: 'a' }, { id: 'b1', group: 'b' }),
       handler,
-      context,
     );
 
     // THEN
@@ -118,7 +102,6 @@ describe('processFifoBatch', () => {
         { id: 'a3', group: 'a' },
       ),
       handler,
-      context,
     );
 
     // THEN a group never runs two records at once, and keeps its order; the three groups ran together
@@ -143,7 +126,6 @@ describe('processFifoBatch', () => {
         { id: 'a4', group: 'a' },
       ),
       handler,
-      context,
     );
 
     // THEN
@@ -164,7 +146,6 @@ describe('processFifoBatch', () => {
         { id: 'b2', group: 'b' },
       ),
       handler,
-      context,
     );
 
     // THEN
@@ -180,7 +161,6 @@ describe('processFifoBatch', () => {
     const response = await processFifoBatch(
       event({ id: 'a1', groupKey: 'a' }, { id: 'b1', groupKey: 'b' }, { id: 'a2', groupKey: 'a' }),
       handler,
-      context,
     );
 
     // THEN
@@ -196,7 +176,6 @@ describe('processFifoBatch', () => {
     const response = await processFifoBatch(
       event({ id: 'bad1', groupKey: null }, { id: 'bad2', groupKey: null }, { id: 'a1', groupKey: 'a' }),
       handler,
-      context,
     );
 
     // THEN
@@ -212,7 +191,6 @@ describe('processFifoBatch', () => {
     const response = await processFifoBatch(
       event({ id: 'a1', group: 'a' }, { id: 'b1', group: 'b' }),
       handler,
-      context,
     );
 
     // THEN
@@ -269,13 +247,9 @@ describe('withGroupIds', () => {
     const seen: Array<string | undefined> = [];
 
     // WHEN
-    await processFifoBatch(
-      event({ id: 'a1', groupKey: 'order-1' }),
-      async (record) => {
-        seen.push(record.attributes.MessageGroupId);
-      },
-      context,
-    );
+    await processFifoBatch(event({ id: 'a1', groupKey: 'order-1' }), async (record) => {
+      seen.push(record.attributes.MessageGroupId);
+    });
 
     // THEN
     expect(seen).toEqual(['order-1']);

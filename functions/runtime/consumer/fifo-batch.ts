@@ -1,4 +1,4 @@
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 
 /**
  * Some emulators leave `MessageGroupId` out of SQS event records. The relay puts the key in every body
@@ -35,7 +35,6 @@ function groupKeyOf(record: SQSRecord): string {
 export async function processFifoBatch(
   event: SQSEvent,
   recordHandler: (record: SQSRecord) => Promise<void>,
-  _context?: Context,
   onFailed?: (record: SQSRecord, error: unknown) => void,
 ): Promise<SQSBatchResponse> {
   const records = withGroupIds(event).Records;
