@@ -7,11 +7,8 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import {
-  BatchWriteCommand,
-  type BatchWriteCommandInput,
   DynamoDBDocumentClient,
   ScanCommand,
-  type ScanCommandInput,
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
@@ -25,7 +22,8 @@ import {
   type SweepPolicy,
   type SweepReport,
 } from '../../functions/runtime/sweeper/compensation-sweeper';
-import { FakeOutboxTable, type Item } from './support/fake-outbox-table';
+import type { Item } from './support/in-memory-dynamodb';
+import { type OutboxTable, outboxTable } from './support/outbox-table';
 
 const OUTBOX_TABLE = 'outbox-table';
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/orders.fifo';
@@ -51,7 +49,7 @@ interface SentMessage {
   readonly sequence: number;
 }
 
-let table: FakeOutboxTable;
+let table: OutboxTable;
 let now: Date;
 /** Every message SQS accepted, in the order it accepted them. */
 let sent: SentMessage[];
@@ -144,16 +142,13 @@ beforeEach(() => {
   ddb.reset();
   sqs.reset();
   sns.reset();
-  table = new FakeOutboxTable(OUTBOX_TABLE);
+  table = outboxTable(OUTBOX_TABLE);
   now = START;
   sent = [];
   rejected = new Map();
   beforeSend = [];
   failedLog = [];
-  ddb.onAnyCommand().rejects(new Error('unexpected DynamoDB command'));
-  ddb.on(ScanCommand).callsFake((input: ScanCommandInput) => table.scan(input));
-  ddb.on(UpdateCommand).callsFake((input: UpdateCommandInput) => table.update(input));
-  ddb.on(BatchWriteCommand).callsFake((input: BatchWriteCommandInput) => table.batchWrite(input));
+  table.db.install(ddb);
   sqs.onAnyCommand().rejects(new Error('unexpected SQS command'));
   sqs.on(SendMessageBatchCommand).callsFake(fakeSqs);
   sns.onAnyCommand().rejects(new Error('unexpected SNS command'));
@@ -164,8 +159,8 @@ describe('CompensationSweeper.sweep', () => {
   describe('reading the outbox', () => {
     it('scans the whole table with consistent reads, page after page, and adds up the read capacity', async () => {
       // GIVEN five messages served two per page
-      table.pageSize = 2;
-      table.capacityPerPage = 1.5;
+      table.db.scanPageSize = 2;
+      table.db.scanCapacityUnitsPerPage = 1.5;
       table.seed(
         ...[1, 2, 3, 4, 5].map((sequence) => message('order-1', sequence, { createdAt: secondsAgo(10) })),
       );
@@ -641,7 +636,7 @@ describe('CompensationSweeper.sweep', () => {
     it('neither alerts nor counts a message another sweep changed before this one could turn it FAILED', async () => {
       // GIVEN
       table.seed(message('order-1', 1, { attempts: 4, lastAttemptAt: secondsAgo(900) }));
-      table.before(
+      table.db.before(
         'Update',
         () => true,
         () => table.patch('order-1', 1, { status: 'FAILED', failedAt: secondsAgo(1) }),
@@ -702,7 +697,7 @@ describe('CompensationSweeper.sweep', () => {
     it('loses the lease when another sweep took the message after the scan, and then stops the key', async () => {
       // GIVEN another sweep leases order-1/1 between this sweep's scan and its lease
       table.seed(message('order-1', 1), message('order-1', 2), message('order-2', 1));
-      table.before('Update', isLeaseOf('order-1', 1), () =>
+      table.db.before('Update', isLeaseOf('order-1', 1), () =>
         table.patch('order-1', 1, {
           attempts: 1,
           lastAttemptAt: now.toISOString(),
@@ -725,7 +720,7 @@ describe('CompensationSweeper.sweep', () => {
       async (seed) => {
         // GIVEN 6 keys × 4 messages, and a table whose answers come back in a shuffled order
         const random = seededRandom(seed);
-        table.latency = async () => {
+        table.db.latency = async () => {
           for (let turns = Math.floor(random() * 4); turns > 0; turns--) await nextTurn();
         };
         const keys = ['a', 'b', 'c', 'd', 'e', 'f'];
@@ -800,7 +795,7 @@ describe('CompensationSweeper.sweep', () => {
       );
       const [a, b] = [newSweeper(), newSweeper()];
       let reportOfB: SweepReport | undefined;
-      table.before('Update', isLeaseOf('order-1', 2), async () => {
+      table.db.before('Update', isLeaseOf('order-1', 2), async () => {
         reportOfB = await b.sweep();
       });
 

@@ -4,11 +4,13 @@ import {
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import {
+  BatchWriteCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
+  ScanCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -263,5 +265,75 @@ describe('InMemoryDynamoDb queries', () => {
       query({ IndexName: 'byState', ProjectionExpression: 'message', ...onState }),
     ).rejects.toThrow('does not project message');
     await expect(query(onState)).rejects.toThrow('is not a key condition');
+  });
+});
+
+describe('InMemoryDynamoDb scans', () => {
+  it('pages by scanPageSize, reporting scanCapacityUnitsPerPage per page when asked, and filters after paging', async () => {
+    // GIVEN
+    db.seed(TABLE, { pk: 'A', sk: '1', n: 1 }, { pk: 'A', sk: '2', n: 2 }, { pk: 'B', sk: '1', n: 3 });
+    db.scanPageSize = 2;
+    db.scanCapacityUnitsPerPage = 1.5;
+    const scan = (ExclusiveStartKey?: Record<string, unknown>) =>
+      dynamodb.send(
+        new ScanCommand({
+          TableName: TABLE,
+          FilterExpression: 'n <> :two',
+          ExpressionAttributeValues: { ':two': 2 },
+          ReturnConsumedCapacity: 'TOTAL',
+          ExclusiveStartKey,
+        }),
+      );
+
+    // WHEN
+    const first = await scan();
+    const second = await scan(first.LastEvaluatedKey);
+    const unmetered = await dynamodb.send(new ScanCommand({ TableName: TABLE }));
+
+    // THEN
+    expect(first.Items?.map((item) => item.n)).toEqual([1]);
+    expect(first.LastEvaluatedKey).toEqual({ pk: 'A', sk: '2' });
+    expect(first.ConsumedCapacity).toEqual({ TableName: TABLE, CapacityUnits: 1.5 });
+    expect(second.Items?.map((item) => item.n)).toEqual([3]);
+    expect(second.LastEvaluatedKey).toBeUndefined();
+    expect(unmetered.ConsumedCapacity).toBeUndefined();
+  });
+});
+
+describe('InMemoryDynamoDb batch writes', () => {
+  const batch = (requests: Record<string, unknown>[]) =>
+    dynamodb.send(new BatchWriteCommand({ RequestItems: { [TABLE]: requests } }));
+
+  it('puts and deletes unconditionally, leaves nothing unprocessed, and records what it deleted', async () => {
+    // GIVEN
+    db.seed(TABLE, { pk: 'A', sk: '1', n: 1 }, { pk: 'A', sk: '2', n: 2 });
+
+    // WHEN
+    const output = await batch([
+      { DeleteRequest: { Key: { pk: 'A', sk: '1' } } },
+      { DeleteRequest: { Key: { pk: 'A', sk: '9' } } },
+      { PutRequest: { Item: { pk: 'A', sk: '2', n: 20 } } },
+      { PutRequest: { Item: { pk: 'B', sk: '1' } } },
+    ]);
+    await dynamodb.send(new DeleteCommand({ TableName: TABLE, Key: { pk: 'B', sk: '1' } }));
+
+    // THEN
+    expect(output.UnprocessedItems).toEqual({});
+    expect(db.all(TABLE)).toEqual([{ pk: 'A', sk: '2', n: 20 }]);
+    expect(db.deleted(TABLE)).toEqual([
+      { pk: 'A', sk: '1', n: 1 },
+      { pk: 'B', sk: '1' },
+    ]);
+  });
+
+  it('rejects what DynamoDB rejects: two requests on one item, more than 25, a key that is not the key', async () => {
+    const deleteOf = (sk: string) => ({ DeleteRequest: { Key: { pk: 'A', sk } } });
+    await expect(batch([deleteOf('1'), deleteOf('1')])).rejects.toThrow('duplicates');
+    await expect(batch(Array.from({ length: 26 }, (_, i) => deleteOf(String(i))))).rejects.toThrow(
+      '1 to 25 requests',
+    );
+    await expect(batch([{ DeleteRequest: { Key: { pk: 'A' } } }])).rejects.toThrow(
+      'does not match the schema',
+    );
   });
 });

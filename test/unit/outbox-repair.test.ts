@@ -7,11 +7,8 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import {
-  BatchWriteCommand,
-  type BatchWriteCommandInput,
   DynamoDBDocumentClient,
   ScanCommand,
-  type ScanCommandInput,
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
@@ -21,7 +18,8 @@ import type { OutboxItem } from '../../functions/runtime/outbox/outbox-message';
 import { OutboxRelay } from '../../functions/runtime/relay/outbox-relay';
 import { CompensationSweeper, type SweepPolicy } from '../../functions/runtime/sweeper/compensation-sweeper';
 import { listFailed, retryFailed } from '../../functions/runtime/sweeper/outbox-repair';
-import { FakeOutboxTable, type Item } from './support/fake-outbox-table';
+import type { Item } from './support/in-memory-dynamodb';
+import { type OutboxTable, outboxTable } from './support/outbox-table';
 
 const OUTBOX_TABLE = 'outbox-table';
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/orders.fifo';
@@ -32,7 +30,7 @@ const ddb = mockClient(DynamoDBDocumentClient);
 const sqs = mockClient(SQSClient);
 const sns = mockClient(SNSClient);
 
-let table: FakeOutboxTable;
+let table: OutboxTable;
 let dynamodb: DynamoDBDocumentClient;
 
 function outboxItem(groupKey: string, sequence: number, changes: Partial<OutboxItem> & Item = {}): Item {
@@ -71,12 +69,9 @@ beforeEach(() => {
   ddb.reset();
   sqs.reset();
   sns.reset();
-  table = new FakeOutboxTable(OUTBOX_TABLE);
+  table = outboxTable(OUTBOX_TABLE);
   dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
-  ddb.onAnyCommand().rejects(new Error('unexpected DynamoDB command'));
-  ddb.on(ScanCommand).callsFake((input: ScanCommandInput) => table.scan(input));
-  ddb.on(UpdateCommand).callsFake((input: UpdateCommandInput) => table.update(input));
-  ddb.on(BatchWriteCommand).callsFake((input: BatchWriteCommandInput) => table.batchWrite(input));
+  table.db.install(ddb);
   sqs.onAnyCommand().rejects(new Error('unexpected SQS command'));
   sns.onAnyCommand().rejects(new Error('unexpected SNS command'));
 });
@@ -105,7 +100,7 @@ describe('listFailed', () => {
 
   it('reads every page, including pages the status filter left empty', async () => {
     // GIVEN two items per page: the first page holds no FAILED item
-    table.pageSize = 2;
+    table.db.scanPageSize = 2;
     table.seed(
       outboxItem('order-1', 1),
       outboxItem('order-1', 2),
@@ -224,8 +219,8 @@ describe('retryFailed', () => {
     // GIVEN another operator retries order-1/1 (and a sweep sends it) meanwhile, and order-1/2 is deleted
     table.seed(failedItem('order-1', 1), failedItem('order-1', 2), failedItem('order-1', 3));
     const theirs = outboxItem('order-1', 1, { attempts: 1, lastAttemptAt: NOW.toISOString() });
-    table.before('Update', isUpdateOf('order-1', 1), () => table.seed(theirs));
-    table.before('Update', isUpdateOf('order-1', 2), () => table.remove('order-1', 2));
+    table.db.before('Update', isUpdateOf('order-1', 1), () => table.seed(theirs));
+    table.db.before('Update', isUpdateOf('order-1', 2), () => table.remove('order-1', 2));
 
     // WHEN
     const retried = await retryFailed(dynamodb, OUTBOX_TABLE, {}, NOW);

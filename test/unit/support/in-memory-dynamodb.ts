@@ -4,6 +4,9 @@ import {
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import {
+  BatchWriteCommand,
+  type BatchWriteCommandInput,
+  type BatchWriteCommandOutput,
   DeleteCommand,
   type DeleteCommandInput,
   type DeleteCommandOutput,
@@ -32,7 +35,8 @@ import type { AwsClientStub } from 'aws-sdk-client-mock';
 
 // ---------------------------------------------------------------------------------------------------------
 // Several in-memory tables (each with its own key schema, and optionally global secondary indexes) behind one
-// mocked DynamoDBDocumentClient, for the half-message code, the projection and the consumer's inbox. It
+// mocked DynamoDBDocumentClient, for the half-message code, the outbox (its relay, sweeper and repair tool; see
+// outbox-table.ts), the projection and the consumer's inbox. It
 // evaluates the condition, filter, key-condition and update expressions the way DynamoDB does for the small
 // grammar that code uses — comparisons, IN, AND, OR, NOT, parentheses, attribute_exists / attribute_not_exists /
 // begins_with; `SET a = :v, b = list_append(if_not_exists(b, :empty), :x), c = c + :n`, `ADD n :delta`,
@@ -40,7 +44,9 @@ import type { AwsClientStub } from 'aws-sdk-client-mock';
 // or value (DynamoDB rejects those too). A transaction is all-or-nothing: one failed condition cancels it with
 // the reasons per item (with the old item when ReturnValuesOnConditionCheckFailure is ALL_OLD, marshalled, as
 // the real service returns it). A global secondary index is sparse (an item without its key attributes is not in
-// it), sorted by its sort key, and projects the keys only or everything.
+// it), sorted by its sort key, and projects the keys only or everything. A BatchWriteItem puts and deletes (up
+// to 25 items, each once) with no conditions and leaves nothing unprocessed. A Scan that asks for
+// ReturnConsumedCapacity reports scanCapacityUnitsPerPage per page.
 // ---------------------------------------------------------------------------------------------------------
 
 export type Item = Record<string, unknown>;
@@ -56,6 +62,7 @@ interface Inputs {
   Query: QueryCommandInput;
   Scan: ScanCommandInput;
   TransactWrite: TransactWriteCommandInput;
+  BatchWrite: BatchWriteCommandInput;
 }
 export type CallKind = keyof Inputs;
 
@@ -428,8 +435,12 @@ export class InMemoryDynamoDb {
   scanPageSize = Number.POSITIVE_INFINITY;
   /** Items per Query page, counted before the filter (as DynamoDB's Limit). */
   queryPageSize = Number.POSITIVE_INFINITY;
+  /** Read capacity each Scan page reports when the call asks for ReturnConsumedCapacity. */
+  scanCapacityUnitsPerPage = 0.5;
 
   private readonly tables = new Map<string, Map<string, Item>>();
+  /** Per table: every item a Delete, BatchWrite or transaction deleted, as it was just before. */
+  private readonly deletedItems = new Map<string, Item[]>();
   private readonly hooks: { [K in CallKind]: Hook<K>[] } = {
     Get: [],
     Put: [],
@@ -438,6 +449,7 @@ export class InMemoryDynamoDb {
     Query: [],
     Scan: [],
     TransactWrite: [],
+    BatchWrite: [],
   };
 
   /**
@@ -448,10 +460,16 @@ export class InMemoryDynamoDb {
     private readonly schemas: Readonly<Record<string, readonly string[]>>,
     private readonly indexes: Readonly<Record<string, Readonly<Record<string, IndexSchema>>>> = {},
   ) {
-    for (const name of Object.keys(schemas)) this.tables.set(name, new Map());
+    for (const name of Object.keys(schemas)) {
+      this.tables.set(name, new Map());
+      this.deletedItems.set(name, []);
+    }
   }
 
-  /** Serves Get, Put, Update, Delete, Query, Scan and TransactWrite of `client` from these tables; anything else fails. */
+  /**
+   * Serves Get, Put, Update, Delete, Query, Scan, TransactWrite and BatchWrite of `client` from these tables;
+   * anything else fails.
+   */
   install(client: AwsClientStub<DynamoDBDocumentClient>): void {
     client.onAnyCommand().rejects(new Error('in-memory dynamodb: unexpected command'));
     client.on(GetCommand).callsFake((input: GetCommandInput) => this.get(input));
@@ -463,6 +481,7 @@ export class InMemoryDynamoDb {
     client
       .on(TransactWriteCommand)
       .callsFake((input: TransactWriteCommandInput) => this.transactWrite(input));
+    client.on(BatchWriteCommand).callsFake((input: BatchWriteCommandInput) => this.batchWrite(input));
   }
 
   seed(tableName: string, ...items: readonly Item[]): void {
@@ -476,6 +495,12 @@ export class InMemoryDynamoDb {
 
   all(tableName: string): Item[] {
     return [...this.table(tableName).values()].map((item) => structuredClone(item));
+  }
+
+  /** Every item a served Delete, BatchWrite or transaction deleted from the table, as it was just before, in order. */
+  deleted(tableName: string): Item[] {
+    this.table(tableName);
+    return this.deletedItems.get(tableName)!.map((item) => structuredClone(item));
   }
 
   patch(tableName: string, key: Item, changes: Item): void {
@@ -578,9 +603,9 @@ export class InMemoryDynamoDb {
     const old = this.table(tableName).get(key);
     if (!conditionHolds(input.ConditionExpression, old, names, values))
       throw conditionFailed(old, input.ReturnValuesOnConditionCheckFailure);
-    this.table(tableName).delete(key);
     if (input.ReturnValues !== undefined && input.ReturnValues !== 'NONE' && input.ReturnValues !== 'ALL_OLD')
       throw new ValidationException(`ReturnValues ${input.ReturnValues} is not supported by a Delete`);
+    this.deleteItem(tableName, key);
     return {
       $metadata: {},
       ...(input.ReturnValues === 'ALL_OLD' && old !== undefined ? { Attributes: structuredClone(old) } : {}),
@@ -673,6 +698,9 @@ export class InMemoryDynamoDb {
         .map(([, item]) => structuredClone(item))
         .filter((item) => conditionHolds(input.FilterExpression, item, names, values)),
       ...(more && last !== undefined ? { LastEvaluatedKey: this.keyAttributesOf(tableName, last) } : {}),
+      ...(input.ReturnConsumedCapacity === 'TOTAL' || input.ReturnConsumedCapacity === 'INDEXES'
+        ? { ConsumedCapacity: { TableName: tableName, CapacityUnits: this.scanCapacityUnitsPerPage } }
+        : {}),
     };
   }
 
@@ -720,7 +748,7 @@ export class InMemoryDynamoDb {
       const { tableName, key } = targets[index]!;
       const table = this.table(tableName);
       if (action.Put) table.set(key, structuredClone(action.Put.Item ?? {}));
-      else if (action.Delete) table.delete(key);
+      else if (action.Delete) this.deleteItem(tableName, key);
       else if (action.Update) {
         const { Key, UpdateExpression, ExpressionAttributeNames, ExpressionAttributeValues } = action.Update;
         table.set(
@@ -737,6 +765,41 @@ export class InMemoryDynamoDb {
       }
     }
     return { $metadata: {} };
+  }
+
+  /** Puts and deletes, unconditionally; every request is processed (UnprocessedItems is always empty). */
+  async batchWrite(input: BatchWriteCommandInput): Promise<BatchWriteCommandOutput> {
+    await this.serve('BatchWrite', input);
+    const writes = Object.entries(input.RequestItems ?? {}).flatMap(([tableName, requests]) =>
+      requests.map((request) => {
+        this.tableNameOf(tableName);
+        const { PutRequest, DeleteRequest } = request;
+        if ((PutRequest === undefined) === (DeleteRequest === undefined))
+          throw new ValidationException('a batch write request needs one PutRequest or DeleteRequest');
+        const key = PutRequest
+          ? this.keyOf(tableName, PutRequest.Item ?? {})
+          : this.exactKeyOf(tableName, DeleteRequest?.Key);
+        return { tableName, key, item: PutRequest?.Item };
+      }),
+    );
+    if (writes.length === 0 || writes.length > 25)
+      throw new ValidationException(`a batch write has 1 to 25 requests, got ${writes.length}`);
+    const ids = writes.map(({ tableName, key }) => `${tableName}|${key}`);
+    if (new Set(ids).size !== ids.length)
+      throw new ValidationException('provided list of item keys contains duplicates');
+    for (const { tableName, key, item } of writes) {
+      if (item === undefined) this.deleteItem(tableName, key);
+      else this.table(tableName).set(key, structuredClone(item));
+    }
+    return { $metadata: {}, UnprocessedItems: {} };
+  }
+
+  private deleteItem(tableName: string, key: string): void {
+    const table = this.table(tableName);
+    const old = table.get(key);
+    if (old === undefined) return;
+    this.deletedItems.get(tableName)!.push(structuredClone(old));
+    table.delete(key);
   }
 
   private updated(
