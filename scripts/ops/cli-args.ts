@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from './errors';
+import type { LoadOptions } from './load';
 import type { TargetOptions } from './outputs';
 
 export const USAGE = `usage: npm run ops -- <command> [options]      (or: reliable-messaging-ops <command> [options])
@@ -43,15 +44,7 @@ export type Command =
   | { readonly name: 'replay'; readonly key: string }
   | { readonly name: 'resolve'; readonly transaction: string; readonly outcome: 'commit' | 'rollback' }
   | { readonly name: 'redrive'; readonly dryRun: boolean }
-  | {
-      readonly name: 'load';
-      readonly keys: number;
-      readonly messages: number;
-      readonly concurrency: number;
-      readonly prefix: string;
-      readonly wait: boolean;
-      readonly timeoutSeconds: number;
-    };
+  | ({ readonly name: 'load' } & LoadOptions);
 
 export type CommandName = Command['name'];
 
