@@ -1,16 +1,11 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { OrdersApi } from '../../functions/reference/http/orders-api';
+import type { OrdersApi } from '../../functions/reference/http/orders-api';
 import { MAX_BODY_BYTES, MAX_ERROR_DETAILS } from '../../functions/reference/http/request-body';
-import { type Order, OrderService } from '../../functions/reference/orders/order-service';
-import { PaymentService } from '../../functions/reference/payments/payment-service';
-import { ProjectionService } from '../../functions/reference/projection/projection-service';
-import { TransactionalProducer } from '../../functions/runtime/half/transactional-producer';
-import { OutboxWriter } from '../../functions/runtime/outbox/outbox-writer';
+import type { Order } from '../../functions/reference/orders/order-service';
 import { InMemoryDynamoDb, type Item } from './support/in-memory-dynamodb';
 import {
   CURRENT_VERSION,
@@ -21,6 +16,13 @@ import {
   pathOf,
   validBody,
 } from './support/orders-api-arbitraries';
+import {
+  ORDERS_TABLE,
+  OUTBOX_TABLE,
+  ordersApiAt,
+  PAYMENTS_TABLE,
+  PROJECTION_TABLE,
+} from './support/orders-api-wiring';
 
 // Property-based: generated bad input of every class, on every POST route, is a 400 that wrote nothing; generated
 // good input is accepted (so the generators are not vacuous). Seeded, with a fixed number of runs: deterministic.
@@ -28,10 +30,6 @@ const SEED = 20_260_801;
 const RUNS = 40;
 const run = { seed: SEED, numRuns: RUNS } as const;
 
-const ORDERS_TABLE = 'orders-table';
-const OUTBOX_TABLE = 'outbox-table';
-const PROJECTION_TABLE = 'projection-table';
-const PAYMENTS_TABLE = 'payments-table';
 const TABLES = [ORDERS_TABLE, OUTBOX_TABLE, PROJECTION_TABLE, PAYMENTS_TABLE];
 const ORDER_ID = 'order-1';
 const NOW = new Date('2026-03-01T12:00:00.000Z');
@@ -64,21 +62,7 @@ function freshWorld(): void {
   };
   db.seed(ORDERS_TABLE, { ...order });
   unexpectedErrors = [];
-  const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
-  const clock = () => NOW;
-  api = new OrdersApi({
-    orders: new OrderService(dynamodb, ORDERS_TABLE, new OutboxWriter(dynamodb, OUTBOX_TABLE, clock), clock),
-    projection: new ProjectionService(dynamodb, PROJECTION_TABLE),
-    payments: new PaymentService(
-      dynamodb,
-      ORDERS_TABLE,
-      PAYMENTS_TABLE,
-      new TransactionalProducer({ dynamodb, outboxTableName: OUTBOX_TABLE, clock }),
-      {},
-      clock,
-    ),
-    onError: (error) => unexpectedErrors.push(error),
-  });
+  api = ordersApiAt(NOW, (error) => unexpectedErrors.push(error));
 }
 
 /** How API Gateway may hand a body over: as text or base64-encoded, under whatever content type the client sent. */

@@ -1,4 +1,4 @@
-import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
   GetCommand,
@@ -9,18 +9,12 @@ import {
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { OrdersApi } from '../../functions/reference/http/orders-api';
+import type { OrdersApi } from '../../functions/reference/http/orders-api';
 import { MAX_BODY_BYTES } from '../../functions/reference/http/request-body';
-import { type Order, OrderService } from '../../functions/reference/orders/order-service';
-import { PaymentService } from '../../functions/reference/payments/payment-service';
-import { ProjectionService } from '../../functions/reference/projection/projection-service';
-import { TransactionalProducer } from '../../functions/runtime/half/transactional-producer';
-import { OutboxWriter, type TransactItem } from '../../functions/runtime/outbox/outbox-writer';
+import type { Order } from '../../functions/reference/orders/order-service';
+import type { TransactItem } from '../../functions/runtime/outbox/outbox-writer';
+import { ORDERS_TABLE, OUTBOX_TABLE, ordersApiAt, PROJECTION_TABLE } from './support/orders-api-wiring';
 
-const ORDERS_TABLE = 'orders-table';
-const OUTBOX_TABLE = 'outbox-table';
-const PROJECTION_TABLE = 'projection-table';
-const PAYMENTS_TABLE = 'payments-table';
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -139,21 +133,7 @@ beforeEach(() => {
     return order === undefined ? {} : { Item: { ...order } };
   });
   ddb.on(TransactWriteCommand).resolves({});
-  const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
-  const clock = () => NOW;
-  api = new OrdersApi({
-    orders: new OrderService(dynamodb, ORDERS_TABLE, new OutboxWriter(dynamodb, OUTBOX_TABLE, clock), clock),
-    projection: new ProjectionService(dynamodb, PROJECTION_TABLE),
-    payments: new PaymentService(
-      dynamodb,
-      ORDERS_TABLE,
-      PAYMENTS_TABLE,
-      new TransactionalProducer({ dynamodb, outboxTableName: OUTBOX_TABLE, clock }),
-      {},
-      clock,
-    ),
-    onError: (error) => unexpectedErrors.push(error),
-  });
+  api = ordersApiAt(NOW, (error) => unexpectedErrors.push(error));
 });
 
 describe('OrdersApi', () => {
