@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -8,12 +8,10 @@ import { requiredEnv } from '../runtime/errors';
 import { lambdaChecker } from '../runtime/half/lambda-checker';
 import { type CheckBackReport, TransactionCheckBack } from '../runtime/half/transaction-check-back';
 import { TransactionalProducer } from '../runtime/half/transactional-producer';
+import { libraryMetrics } from '../runtime/library-metrics';
 
 const logger = new Logger({ serviceName: 'transaction-check-back' });
-const metrics = new Metrics({
-  namespace: process.env.METRICS_NAMESPACE ?? 'ReliableMessaging',
-  serviceName: 'transaction-check-back',
-});
+const metrics = libraryMetrics('transaction-check-back');
 const dynamodb = documentClient();
 const outboxTableName = requiredEnv('OUTBOX_TABLE_NAME');
 const checkerTimeoutMs = Number(process.env.CHECKER_TIMEOUT_SECONDS ?? '5') * 1000;

@@ -1,14 +1,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { documentClient } from '../runtime/clients';
 import { type InboxReport, inspectInbox } from '../runtime/consumer/inbox-monitor';
 import { requiredEnv } from '../runtime/errors';
+import { libraryMetrics } from '../runtime/library-metrics';
 
 const logger = new Logger({ serviceName: 'inbox-monitor' });
-const metrics = new Metrics({
-  namespace: process.env.METRICS_NAMESPACE ?? 'ReliableMessaging',
-  serviceName: 'inbox-monitor',
-});
+const metrics = libraryMetrics('inbox-monitor');
 const dynamodb = documentClient();
 const inboxTableName = requiredEnv('INBOX_TABLE_NAME');
 

@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -12,14 +12,12 @@ import { requiredEnv } from '../runtime/errors';
 import { failIfPoison, maybeCrashAfterEffect } from '../runtime/faults/consumer-faults';
 import { type FaultSource, faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
 import { injectThrottling } from '../runtime/faults/service-faults';
+import { libraryMetrics } from '../runtime/library-metrics';
 import { parseEnvelope } from '../runtime/outbox/outbox-message';
 import { ProjectionService } from './projection/projection-service';
 
 const logger = new Logger({ serviceName: 'orders-consumer' });
-const metrics = new Metrics({
-  namespace: process.env.METRICS_NAMESPACE ?? 'ReliableMessaging',
-  serviceName: 'orders-consumer',
-});
+const metrics = libraryMetrics('orders-consumer');
 const dynamodbClient = new DynamoDBClient({});
 const accountant = unitAccountantFromEnvironment('consumer');
 accountant?.instrumentDynamoDb(dynamodbClient);

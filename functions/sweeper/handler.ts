@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -8,14 +8,12 @@ import { documentClient } from '../runtime/clients';
 import { requiredEnv } from '../runtime/errors';
 import { faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
 import { injectSendFaults, injectThrottling } from '../runtime/faults/service-faults';
+import { libraryMetrics } from '../runtime/library-metrics';
 import { OutboxRelay } from '../runtime/relay/outbox-relay';
 import { CompensationSweeper, type SweepReport } from '../runtime/sweeper/compensation-sweeper';
 
 const logger = new Logger({ serviceName: 'compensation-sweeper' });
-const metrics = new Metrics({
-  namespace: process.env.METRICS_NAMESPACE ?? 'ReliableMessaging',
-  serviceName: 'compensation-sweeper',
-});
+const metrics = libraryMetrics('compensation-sweeper');
 const sqs = new SQSClient({});
 const dynamodbClient = new DynamoDBClient({});
 const accountant = unitAccountantFromEnvironment('sweeper');

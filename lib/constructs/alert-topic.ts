@@ -1,3 +1,4 @@
+import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -6,25 +7,69 @@ import { keyOrNew } from './encryption-key';
 
 export interface AlertTopicProps {
   /**
-   * Key that encrypts the topic. CloudWatch alarms are allowed to use it (to publish to the topic).
+   * Key that encrypts the topic. CloudWatch alarms of this account and region are allowed to use it (to publish to
+   * the topic); a key passed here must be a `kms.Key` of this app for that statement to reach its key policy.
    * @default a new customer-managed KMS key with rotation
    */
   readonly encryptionKey?: kms.IKey;
+  /**
+   * Who receives the alerts: e.g. `new subscriptions.EmailSubscription('ops@example.com')` (confirmed by a link
+   * in the first mail), an SQS queue or a chat webhook behind HTTPS.
+   * @default no subscription: subscribe to the topic (output `AlertTopicArn`) yourself
+   */
+  readonly subscriptions?: readonly sns.ITopicSubscription[];
 }
 
-/** The SNS topic every alarm and alert of this library publishes to: KMS-encrypted and TLS-only. */
+const CLOUDWATCH = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
+
+/**
+ * The SNS topic every alarm and alert of this library publishes to: KMS-encrypted and TLS-only.
+ *
+ * `enforceSSL` gives the topic a resource policy, which replaces SNS's default one: so the policy also allows
+ * CloudWatch to publish, but only for alarms of this account and region (the confused-deputy conditions
+ * `aws:SourceAccount` and `aws:SourceArn`); the key policy allows the same. Functions publish through their roles.
+ */
 export class AlertTopic extends Construct {
   public readonly topic: sns.Topic;
 
   constructor(scope: Construct, id: string, props: AlertTopicProps = {}) {
     super(scope, id);
     const key = keyOrNew(this, 'Key', props.encryptionKey, 'Encrypts the alert topic');
-    // CloudWatch publishes alarm notifications to the encrypted topic with this key.
-    key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    const fromAlarms = alarmsOfThisAccount(Stack.of(this));
+    // CloudWatch encrypts the alarm notification it publishes to the topic with this key.
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToPublishToTheAlertTopic',
+        principals: [CLOUDWATCH],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+        conditions: fromAlarms,
+      }),
+    );
     this.topic = new sns.Topic(this, 'Topic', {
       displayName: 'Reliable messaging alerts',
       masterKey: key,
       enforceSSL: true,
     });
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToPublish',
+        principals: [CLOUDWATCH],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: fromAlarms,
+      }),
+    );
+    for (const subscription of props.subscriptions ?? []) this.topic.addSubscription(subscription);
   }
+}
+
+/** The conditions that limit a service principal to CloudWatch alarms of the stack's account and region. */
+function alarmsOfThisAccount(stack: Stack): Record<string, Record<string, string>> {
+  return {
+    StringEquals: { 'aws:SourceAccount': stack.account },
+    ArnLike: {
+      'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*`,
+    },
+  };
 }

@@ -4,8 +4,10 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { acknowledgeCfnLint } from './cfn-lint-acknowledgment';
 import { ExplicitKmsActions } from './explicit-kms-actions';
 import type { FaultInjection } from './fault-injection';
+import { publishLibraryMetrics } from './library-metric';
 
 export interface BundledFunctionProps {
   /** Path of the handler's TypeScript entry file. */
@@ -89,6 +91,18 @@ export class BundledFunction extends Construct {
         define: { FAULT_INJECTION_ENABLED: props.faultInjection === undefined ? 'false' : 'true' },
       },
     });
+    publishLibraryMetrics(this.function);
+    const cfnFunction = this.function.node.defaultChild as lambda.CfnFunction;
+    acknowledgeCfnLint(
+      cfnFunction,
+      'WS1004',
+      'Its log group is its own LogGroup with a retention, attached by LoggingConfig.LogGroup; the rule looks for one named /aws/lambda/<function> only',
+    );
+    acknowledgeCfnLint(
+      cfnFunction,
+      'W3005',
+      "CDK makes the function depend on its role and the role's policy; the role dependency is also implied by Fn::GetAtt: redundant, harmless",
+    );
     props.faultInjection?.configure(this.function);
   }
 }

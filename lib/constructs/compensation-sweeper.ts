@@ -1,15 +1,15 @@
 import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as events from 'aws-cdk-lib/aws-events';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { BundledFunction } from './bundled-function';
 import type { FaultInjection } from './fault-injection';
 import type { FifoChannel } from './fifo-channel';
-import { libraryMetric, METRICS_NAMESPACE } from './library-metric';
+import { libraryMetric } from './library-metric';
+import { runOnSchedule } from './scheduled-run';
 import type { TransactionalOutbox } from './transactional-outbox';
 import { validateDuration, validateRange } from './validation';
 
@@ -76,7 +76,6 @@ export class CompensationSweeper extends Construct {
         OUTBOX_TABLE_NAME: props.outbox.table.tableName,
         QUEUE_URL: props.channel.queue.queueUrl,
         ALERT_TOPIC_ARN: props.alertTopic.topicArn,
-        METRICS_NAMESPACE,
         POWERTOOLS_SERVICE_NAME: 'compensation-sweeper',
         SWEEP_GRACE_PERIOD_SECONDS: String((props.gracePeriod ?? Duration.minutes(2)).toSeconds()),
         SWEEP_MAX_ATTEMPTS: String(props.maxAttempts ?? 8),
@@ -89,15 +88,14 @@ export class CompensationSweeper extends Construct {
     props.channel.grantSendMessages(this.function);
     props.alertTopic.grantPublish(this.function);
 
-    this.rule = new events.Rule(this, 'Schedule', {
+    this.rule = runOnSchedule(this, 'Schedule', this.function, {
+      every: props.schedule ?? Duration.minutes(1),
       description: 'Runs the outbox compensation sweep',
-      schedule: events.Schedule.rate(props.schedule ?? Duration.minutes(1)),
-      targets: [new targets.LambdaFunction(this.function, { retryAttempts: 2 })],
     });
   }
 
   private metric(name: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return libraryMetric('compensation-sweeper', name, props);
+    return libraryMetric(this, 'compensation-sweeper', name, props);
   }
 
   /** Age of the oldest message not yet sent (seconds). */

@@ -4,6 +4,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { acknowledgeCfnLint } from './cfn-lint-acknowledgment';
 import { keyOrNew } from './encryption-key';
 import { validateDuration, validateRange } from './validation';
 
@@ -74,6 +75,11 @@ export class FifoChannel extends Construct {
       ...common,
       retentionPeriod: Duration.days(14),
     });
+    acknowledgeCfnLint(
+      this.deadLetterQueue.node.defaultChild as sqs.CfnQueue,
+      'ES6000',
+      'It is the dead-letter queue: its messages wait for an operator (alarm DeadLetterMessages, npm run ops -- redrive)',
+    );
     this.queue = new sqs.Queue(this, 'Queue', {
       ...common,
       visibilityTimeout: props.visibilityTimeout ?? Duration.minutes(3),

@@ -2,10 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -16,9 +14,12 @@ import {
 } from '../../functions/runtime/consumer/effect-strategies';
 import { ATTENTION_INDEX } from '../../functions/runtime/consumer/key-parking';
 import { BundledFunction } from './bundled-function';
+import { acknowledgeCfnLint } from './cfn-lint-acknowledgment';
 import { type DurabilityProps, DurableTable } from './durable-table';
 import { keyOrNew } from './encryption-key';
-import { libraryMetric, METRICS_NAMESPACE } from './library-metric';
+import { libraryMetric, publishLibraryMetrics } from './library-metric';
+import { runOnSchedule } from './scheduled-run';
+import { grantIndexQuery, grantItemActions } from './table-grants';
 import { validateDuration, validateRange } from './validation';
 
 export type { IdempotencyStrategy };
@@ -127,7 +128,8 @@ export class IdempotentConsumer extends Construct {
       sortKey: { name: 'since', type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.KEYS_ONLY,
     });
-    this.inboxTable.grantReadWriteData(props.handler);
+    // What the runtime's consumer calls on its inbox: no Query, no Scan, no batch writes.
+    grantItemActions(this.inboxTable, props.handler, 'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem');
     props.alertTopic.grantPublish(props.handler);
 
     const retention = props.retention ?? Duration.days(15);
@@ -139,7 +141,7 @@ export class IdempotentConsumer extends Construct {
     props.handler.addEnvironment('IDEMPOTENCY_STRATEGIES', JSON.stringify(strategies));
     props.handler.addEnvironment('PARK_AFTER_FAILURES', String(props.parkAfterFailures ?? 3));
     props.handler.addEnvironment('ALERT_TOPIC_ARN', props.alertTopic.topicArn);
-    props.handler.addEnvironment('METRICS_NAMESPACE', METRICS_NAMESPACE);
+    publishLibraryMetrics(props.handler);
 
     this.eventSource = new sources.SqsEventSource(props.queue, {
       batchSize: props.batchSize ?? 10,
@@ -147,42 +149,53 @@ export class IdempotentConsumer extends Construct {
       maxConcurrency: props.maxConcurrency ?? 10,
     });
     props.handler.addEventSource(this.eventSource);
+    for (const mapping of props.handler.node.findAll()) {
+      if (
+        !(mapping instanceof lambda.CfnEventSourceMapping) ||
+        mapping.eventSourceArn !== props.queue.queueArn
+      )
+        continue;
+      acknowledgeCfnLint(
+        mapping,
+        'ES1001',
+        "An SQS mapping takes no on-failure destination: the queue's redrive policy moves a failing message to its dead-letter queue",
+      );
+    }
 
     this.monitor = new BundledFunction(this, 'Monitor', {
       entry: fileURLToPath(new URL('../../functions/inbox-monitor/handler.ts', import.meta.url)),
       timeout: Duration.minutes(1),
       environment: {
         INBOX_TABLE_NAME: this.inboxTable.tableName,
-        METRICS_NAMESPACE,
         POWERTOOLS_SERVICE_NAME: 'inbox-monitor',
       },
     }).function;
-    this.inboxTable.grantReadData(this.monitor);
+    // The monitor reads the sparse attention index only.
+    grantIndexQuery(this.inboxTable, ATTENTION_INDEX, this.monitor);
     // CDK's table grants cover `<table>/index/*`; this table has one index, the sparse, keys-only attention index.
     const inboxIndexes = `Resource::<${Stack.of(this).getLogicalId(this.inboxTable.node.defaultChild as dynamodb.CfnTable)}.Arn>/index/*`;
-    for (const role of [props.handler.role, this.monitor.role]) {
-      if (role === undefined) continue;
+    const role = props.handler.role;
+    if (role !== undefined) {
       Validations.of(role).acknowledge({
         id: `AwsSolutions-IAM5[${inboxIndexes}]`,
         reason:
           "The inbox table's indexes only: its one index (attention) is sparse and keys-only, of the same table",
       });
     }
-    new events.Rule(this, 'MonitorSchedule', {
+    runOnSchedule(this, 'MonitorSchedule', this.monitor, {
+      every: Duration.minutes(1),
       description: 'Publishes the inbox gaps and parked keys',
-      schedule: events.Schedule.rate(Duration.minutes(1)),
-      targets: [new targets.LambdaFunction(this.monitor, { retryAttempts: 2 })],
     });
   }
 
   /** How long the oldest gap has been open (seconds): a message waiting for its predecessor. */
   metricOldestHeldAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return libraryMetric('inbox-monitor', 'OldestHeldAgeSeconds', props);
+    return libraryMetric(this, 'inbox-monitor', 'OldestHeldAgeSeconds', props);
   }
 
   /** Keys parked and waiting for a replay. */
   metricParkedKeys(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return libraryMetric('inbox-monitor', 'ParkedKeys', props);
+    return libraryMetric(this, 'inbox-monitor', 'ParkedKeys', props);
   }
 
   metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {

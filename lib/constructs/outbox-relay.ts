@@ -6,6 +6,7 @@ import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BundledFunction } from './bundled-function';
+import { acknowledgeCfnLint } from './cfn-lint-acknowledgment';
 import type { FaultInjection } from './fault-injection';
 import type { FifoChannel } from './fifo-channel';
 import type { TransactionalOutbox } from './transactional-outbox';
@@ -95,6 +96,12 @@ export class OutboxRelay extends Construct {
       reason:
         "It is itself a dead-letter destination (the stream mapping's on-failure queue); nothing consumes it automatically",
     });
+
+    acknowledgeCfnLint(
+      this.failureQueue.node.defaultChild as sqs.CfnQueue,
+      'ES6000',
+      "It is itself a dead-letter destination (the stream mapping's on-failure queue); its messages stay for an operator",
+    );
 
     this.eventSource = new sources.DynamoEventSource(props.outbox.table, {
       startingPosition: lambda.StartingPosition.TRIM_HORIZON,

@@ -2,14 +2,15 @@ import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { BundledFunction } from './bundled-function';
-import { libraryMetric, METRICS_NAMESPACE } from './library-metric';
+import { libraryMetric } from './library-metric';
+import { runOnSchedule } from './scheduled-run';
+import { grantItemActions } from './table-grants';
 import type { TransactionalOutbox } from './transactional-outbox';
 import { validateDuration, validateRange } from './validation';
 
@@ -81,27 +82,27 @@ export class TransactionCheckBack extends Construct {
         MAX_CHECKS: String(props.maxChecks ?? 15),
         CHECKER_TIMEOUT_SECONDS: String(checkerTimeout.toSeconds()),
         PASSES_PER_INVOCATION: String(passes),
-        METRICS_NAMESPACE,
         POWERTOOLS_SERVICE_NAME: 'transaction-check-back',
       },
     }).function;
     props.outbox.grantReadWriteMessages(this.function);
-    for (const table of props.aggregateTables) table.grantReadWriteData(this.function);
+    // A commit reads the aggregate's version and bumps it (in the commit's transaction): nothing else.
+    for (const table of props.aggregateTables)
+      grantItemActions(table, this.function, 'GetItem', 'UpdateItem');
     // It invokes the checker by its unqualified name: no grant on its versions and aliases (`grantInvoke` adds `<arn>:*`).
     this.function.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [props.checker.functionArn] }),
     );
     props.alertTopic.grantPublish(this.function);
 
-    this.rule = new events.Rule(this, 'Schedule', {
+    this.rule = runOnSchedule(this, 'Schedule', this.function, {
+      every: schedule,
       description: 'Checks transactional messages left open',
-      schedule: events.Schedule.rate(schedule),
-      targets: [new targets.LambdaFunction(this.function, { retryAttempts: 2 })],
     });
   }
 
   private metric(name: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return libraryMetric('transaction-check-back', name, props);
+    return libraryMetric(this, 'transaction-check-back', name, props);
   }
 
   /** Transactions prepared and not yet resolved. */

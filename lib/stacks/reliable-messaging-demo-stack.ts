@@ -16,6 +16,7 @@ import { MessagingAlarms } from '../constructs/messaging-alarms';
 import { NaiveBaseline } from '../constructs/naive-baseline';
 import { OrdersHttpApi } from '../constructs/orders-http-api';
 import { OutboxRelay } from '../constructs/outbox-relay';
+import { grantItemActions } from '../constructs/table-grants';
 import { TransactionCheckBack, type TransactionCheckBackProps } from '../constructs/transaction-check-back';
 import { TransactionalOutbox } from '../constructs/transactional-outbox';
 
@@ -153,7 +154,8 @@ export class ReliableMessagingDemoStack extends Stack {
         POWERTOOLS_SERVICE_NAME: 'orders-consumer',
       },
     }).function;
-    projection.grantReadWriteData(consumerFunction);
+    // The projection reads and writes its views and inventory items (ProjectionService): no Query, Scan or delete.
+    grantItemActions(projection, consumerFunction, 'GetItem', 'PutItem', 'UpdateItem');
     this.consumer = new IdempotentConsumer(this, 'Consumer', {
       ...durability,
       queue: this.channel.queue,
