@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { App } from 'aws-cdk-lib';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { emulatorStackProps, testStackProps } from '../lib/stacks/demo-stack-configurations';
 import { ReliableMessagingDemoStack } from '../lib/stacks/reliable-messaging-demo-stack';
 
@@ -9,7 +10,9 @@ import { ReliableMessagingDemoStack } from '../lib/stacks/reliable-messaging-dem
  * - `-c emulatorEndpoint=<url>`: deployed to a local emulator; the API URL output takes the emulator's form, the
  *   stateful resources are removable, so a local stack can be thrown away, and `ApiUrl` takes unsigned calls while
  *   `SignedApiUrl` requires SigV4;
- * - `-c faults=true`: a TEST stack with the fault-injection kit and short recovery timings.
+ * - `-c faults=true`: a TEST stack with the fault-injection kit and short recovery timings;
+ * - `-c alertEmail=ops@example.com`: the alert topic mails every alarm and alert there (AWS sends a confirmation
+ *   link first; nothing arrives until it is clicked).
  */
 const app = new App();
 const emulatorEndpoint: unknown = app.node.tryGetContext('emulatorEndpoint');
@@ -24,6 +27,15 @@ if (faults !== undefined && faults !== 'true' && faults !== 'false' && typeof fa
   throw new Error(`context faults must be true or false; got ${JSON.stringify(faults)}`);
 }
 const faultInjection = faults === true || faults === 'true';
+const alertEmail: unknown = app.node.tryGetContext('alertEmail');
+if (
+  alertEmail !== undefined &&
+  (typeof alertEmail !== 'string' || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(alertEmail))
+) {
+  throw new Error(
+    `context alertEmail must be an email address such as ops@example.com; got ${JSON.stringify(alertEmail)}`,
+  );
+}
 
 new ReliableMessagingDemoStack(app, 'ReliableMessagingDemo', {
   description: 'Reliable messaging on AWS serverless: reference application',
@@ -32,4 +44,5 @@ new ReliableMessagingDemoStack(app, 'ReliableMessagingDemo', {
   // rejects unsigned calls to IAM routes; SignedApiUrl keeps IAM. On AWS every route needs SigV4 (the default).
   ...(typeof emulatorEndpoint === 'string' ? emulatorStackProps(emulatorEndpoint) : {}),
   ...(faultInjection ? testStackProps() : {}),
+  ...(typeof alertEmail === 'string' ? { alertSubscriptions: [new EmailSubscription(alertEmail)] } : {}),
 });

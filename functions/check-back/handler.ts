@@ -31,6 +31,8 @@ const checkBack = new TransactionCheckBack({
       requestHandler: new NodeHttpHandler({ requestTimeout: checkerTimeoutMs }),
     }),
     requiredEnv('CHECKER_FUNCTION_NAME'),
+    // Logged before the check counts as UNKNOWN: the error and its cause (a missing permission, a timeout, …).
+    (problem) => logger.warn('checker gave no answer', { ...problem }),
   ),
   policy: { checkIntervalSeconds: intervalSeconds, maxChecks: Number(requiredEnv('MAX_CHECKS')) },
   onError: (transactionId, error) =>

@@ -1,4 +1,4 @@
-import { Token } from 'aws-cdk-lib';
+import { Stack, Token } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -43,6 +43,11 @@ export interface OrdersHttpApiProps {
   readonly accessLogRetention?: logs.RetentionDays;
   /** @default 'Reliable messaging reference application' */
   readonly description?: string;
+  /**
+   * The API's name, as the console and `aws apigatewayv2 get-apis` show it (API names need not be unique).
+   * @default `<stack name>-<construct id>`, e.g. `ReliableMessagingDemo-HttpApi`
+   */
+  readonly apiName?: string;
 }
 
 /** The routes of the reference application's contract (design.md), all served by one function. */
@@ -85,6 +90,8 @@ export class OrdersHttpApi extends Construct {
 
     // The id `Default` keeps the API's resources where they were before this construct wrapped it (same logical ids).
     this.httpApi = new apigwv2.HttpApi(this, 'Default', {
+      // Without a name, CDK would name the API after its construct id: `Default`.
+      apiName: props.apiName ?? `${Stack.of(this).stackName}-${id}`,
       description: props.description ?? 'Reliable messaging reference application',
       createDefaultStage: false,
     });

@@ -3,6 +3,7 @@ import { CfnOutput, Duration, Fn, Stack, type StackProps, Validations } from 'aw
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { AlertTopic } from '../constructs/alert-topic';
 import { BundledFunction } from '../constructs/bundled-function';
@@ -49,6 +50,12 @@ export interface ReliableMessagingDemoStackProps extends StackProps {
    * @default false
    */
   readonly unitAccounting?: boolean;
+  /**
+   * Who receives the alarms and alerts (the alert topic's subscriptions), e.g.
+   * `new subscriptions.EmailSubscription('ops@example.com')`; `cdk deploy -c alertEmail=…` sets an email one.
+   * @default none: subscribe to the topic of output `AlertTopicArn` yourself
+   */
+  readonly alertSubscriptions?: readonly sns.ITopicSubscription[];
   /**
    * Timing of the compensation sweep and of redeliveries; tests shorten them to see recoveries in seconds.
    * @default the constructs' defaults
@@ -136,7 +143,10 @@ export class ReliableMessagingDemoStack extends Stack {
       channel: this.channel,
       faultInjection,
     });
-    const alerts = new AlertTopic(this, 'Alerts', { encryptionKey: key });
+    const alerts = new AlertTopic(this, 'Alerts', {
+      encryptionKey: key,
+      subscriptions: props.alertSubscriptions,
+    });
     this.sweeper = new CompensationSweeper(this, 'Sweeper', {
       outbox: this.outbox,
       channel: this.channel,

@@ -2,7 +2,7 @@ import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { CheckResult, TransactionCheckRequest } from '../../functions/runtime/half/half-message';
-import { lambdaChecker } from '../../functions/runtime/half/lambda-checker';
+import { type CheckerProblem, lambdaChecker } from '../../functions/runtime/half/lambda-checker';
 
 const CHECKER_FUNCTION = 'payment-checker';
 
@@ -27,8 +27,8 @@ function answers(output: Partial<InvokeCommandOutput>): void {
   lambda.on(InvokeCommand).resolves({ StatusCode: 200, ...output });
 }
 
-function check(): Promise<CheckResult> {
-  return lambdaChecker(new LambdaClient({ region: 'us-east-1' }), CHECKER_FUNCTION)(REQUEST);
+function check(onProblem?: (problem: CheckerProblem) => void): Promise<CheckResult> {
+  return lambdaChecker(new LambdaClient({ region: 'us-east-1' }), CHECKER_FUNCTION, onProblem)(REQUEST);
 }
 
 beforeEach(() => {
@@ -127,5 +127,65 @@ describe('lambdaChecker', () => {
 
     // THEN
     await expect(result).resolves.toBe('UNKNOWN');
+  });
+
+  it('tells the invoke error, with its cause, before the check counts as UNKNOWN', async () => {
+    // GIVEN
+    const cause = Object.assign(new Error('User is not authorized to perform: lambda:InvokeFunction'), {
+      name: 'AccessDeniedException',
+    });
+    const error = new Error('invoke failed', { cause });
+    lambda.on(InvokeCommand).rejects(error);
+    const problems: CheckerProblem[] = [];
+
+    // WHEN
+    const result = await check((problem) => problems.push(problem));
+
+    // THEN
+    expect(result).toBe('UNKNOWN');
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({
+      transactionId: REQUEST.transactionId,
+      functionName: CHECKER_FUNCTION,
+      problem: 'invoke failed',
+    });
+    expect(problems[0]!.error).toBeInstanceOf(Error);
+    expect((problems[0]!.error as Error).message).toBe('invoke failed');
+    expect((problems[0]!.error as Error).cause).toBe(cause);
+  });
+
+  it('tells the function error (its type and message) before the check counts as UNKNOWN', async () => {
+    // GIVEN
+    answers({
+      FunctionError: 'Unhandled',
+      Payload: payload('{"errorType":"TypeError","errorMessage":"payments is undefined"}'),
+    });
+    const problems: CheckerProblem[] = [];
+
+    // WHEN
+    const result = await check((problem) => problems.push(problem));
+
+    // THEN
+    expect(result).toBe('UNKNOWN');
+    expect(problems).toEqual([
+      {
+        transactionId: REQUEST.transactionId,
+        functionName: CHECKER_FUNCTION,
+        problem: 'checker function failed',
+        error: { functionError: 'Unhandled', errorType: 'TypeError', errorMessage: 'payments is undefined' },
+      },
+    ]);
+  });
+
+  it('tells nothing when the checker answered, even UNKNOWN', async () => {
+    // GIVEN
+    answers({ Payload: payload('{"status":"UNKNOWN"}') });
+    const problems: CheckerProblem[] = [];
+
+    // WHEN
+    await check((problem) => problems.push(problem));
+
+    // THEN
+    expect(problems).toEqual([]);
   });
 });
