@@ -1,14 +1,14 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { localDir } from './paths';
+import { PythonVenv } from './python-venv';
 
 /** The emulator the project is tested with: MiniStack, pinned, in a project-local virtualenv. */
 export const MINISTACK_VERSION = '1.5.33';
 export const DEFAULT_PORT = 4566;
 
-const venvDir = path.join(localDir, 'venv');
-const venvBin = (name: string) => path.join(venvDir, 'bin', name);
+const venv = new PythonVenv(path.join(localDir, 'venv'), { ministack: MINISTACK_VERSION }, 'emulator');
 export const pidFile = path.join(localDir, 'ministack.pid');
 export const logFile = path.join(localDir, 'ministack.log');
 
@@ -23,43 +23,9 @@ function log(message: string): void {
   process.stderr.write(`[emulator] ${message}\n`);
 }
 
-function run(command: string, args: readonly string[]): void {
-  const result = spawnSync(command, args, { stdio: ['ignore', 'inherit', 'inherit'] });
-  if (result.status !== 0) {
-    throw new Error(`${command} ${args.join(' ')} failed with exit code ${result.status ?? result.signal}`);
-  }
-}
-
-function installedVersion(): string | undefined {
-  if (!existsSync(venvBin('python'))) return undefined;
-  const result = spawnSync(
-    venvBin('python'),
-    ['-c', 'import importlib.metadata as m; print(m.version("ministack"))'],
-    {
-      encoding: 'utf8',
-    },
-  );
-  return result.status === 0 ? result.stdout.trim() : undefined;
-}
-
 /** Installs the pinned MiniStack into .local/venv unless it is there already. */
 export function ensureInstalled(): void {
-  if (installedVersion() === MINISTACK_VERSION) return;
-  mkdirSync(localDir, { recursive: true });
-  const python = process.env.PYTHON ?? 'python3';
-  if (!existsSync(venvBin('python'))) {
-    log(`creating virtualenv ${venvDir}`);
-    run(python, ['-m', 'venv', venvDir]);
-  }
-  log(`installing ministack==${MINISTACK_VERSION}`);
-  run(venvBin('python'), [
-    '-m',
-    'pip',
-    'install',
-    '--quiet',
-    '--disable-pip-version-check',
-    `ministack==${MINISTACK_VERSION}`,
-  ]);
+  venv.ensureInstalled();
 }
 
 export async function isHealthy(endpoint: string): Promise<boolean> {
@@ -116,7 +82,7 @@ export async function startEmulator(port = DEFAULT_PORT): Promise<EmulatorHandle
 
   ensureInstalled();
   const out = openSync(logFile, 'a');
-  const child = spawn(venvBin('ministack'), [], {
+  const child = spawn(venv.bin('ministack'), [], {
     detached: true,
     stdio: ['ignore', out, out],
     env: {

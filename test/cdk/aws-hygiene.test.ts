@@ -1,0 +1,123 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { awsSynth, type CfnTemplate } from './aws-synth';
+import {
+  actionsOn,
+  asList,
+  functionOfService,
+  functionRole,
+  logicalIdOf,
+  property,
+  resourceOfOutput,
+  resourcesOfType,
+  roleStatements,
+} from './support/template-access';
+
+let template: CfnTemplate;
+let stackName: string;
+
+beforeAll(async () => {
+  const [stack] = await awsSynth();
+  template = stack!.template;
+  stackName = stack!.stackName;
+}, 600_000);
+
+const RATE_SECONDS: Record<string, number> = {
+  minute: 60,
+  minutes: 60,
+  hour: 3600,
+  hours: 3600,
+  day: 86400,
+  days: 86400,
+};
+
+function rateSeconds(expression: unknown): number {
+  const match = /^rate\((\d+) (\w+)\)$/.exec(String(expression));
+  if (match === null) throw new Error(`not a rate expression: ${String(expression)}`);
+  return Number(match[1]) * RATE_SECONDS[match[2]!]!;
+}
+
+/** The table actions (without `dynamodb:`) the role of the function of `service` has on the table of `output`. */
+function tableActions(service: string, output: string): string[] {
+  const role = functionRole(template, functionOfService(template, service))!;
+  return actionsOn(roleStatements(template, role), resourceOfOutput(template, output))
+    .filter((action) => action.startsWith('dynamodb:'))
+    .map((action) => action.replace('dynamodb:', ''));
+}
+
+describe('AWS hygiene of the AWS synth (cdk synth of bin/app.ts with cdk.json)', () => {
+  it('never retries a scheduled run: EventBridge and Lambda give up at once, within one period', () => {
+    // GIVEN
+    const rules = resourcesOfType(template, 'AWS::Events::Rule');
+    expect(rules).toHaveLength(3);
+    for (const [ruleId, rule] of rules) {
+      const period = rateSeconds(property(rule, 'ScheduleExpression'));
+      for (const target of asList(property(rule, 'Targets') as readonly Record<string, unknown>[])) {
+        // THEN: EventBridge delivers once
+        const retry = target.RetryPolicy as {
+          MaximumRetryAttempts?: number;
+          MaximumEventAgeInSeconds?: number;
+        };
+        expect(retry?.MaximumRetryAttempts, ruleId).toBe(0);
+        expect(retry?.MaximumEventAgeInSeconds, ruleId).toBeLessThanOrEqual(period);
+        // THEN: Lambda runs the asynchronous invocation once
+        const fn = logicalIdOf(target.Arn)!;
+        const configs = resourcesOfType(template, 'AWS::Lambda::EventInvokeConfig').filter(
+          ([, config]) => logicalIdOf(property(config, 'FunctionName')) === fn,
+        );
+        expect(configs, `${fn} has no EventInvokeConfig`).toHaveLength(1);
+        expect(property(configs[0]![1], 'MaximumRetryAttempts'), fn).toBe(0);
+        expect(property(configs[0]![1], 'MaximumEventAgeInSeconds'), fn).toBeLessThanOrEqual(period);
+      }
+    }
+  });
+
+  it("watches only its own stack's custom metrics: every library alarm and function carry the stack's name", () => {
+    // GIVEN
+    const alarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm').filter(
+      ([, alarm]) => property(alarm, 'Namespace') === 'ReliableMessaging',
+    );
+    const publishers = resourcesOfType(template, 'AWS::Lambda::Function')
+      .map(([, fn]) => (property(fn, 'Environment') as { Variables: Record<string, unknown> }).Variables)
+      .filter((variables) => variables.METRICS_NAMESPACE !== undefined);
+    expect(alarms.length).toBeGreaterThan(0);
+    expect(publishers.length).toBeGreaterThanOrEqual(4);
+    // THEN
+    for (const [alarmId, alarm] of alarms) {
+      expect(property(alarm, 'Dimensions'), alarmId).toContainEqual({ Name: 'stack', Value: stackName });
+    }
+    for (const variables of publishers) {
+      expect(variables.METRICS_STACK_NAME, String(variables.POWERTOOLS_SERVICE_NAME)).toBe(stackName);
+    }
+  });
+
+  it.each([
+    ['orders-consumer', 'InboxTableName', ['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem']],
+    ['orders-consumer', 'ProjectionTableName', ['GetItem', 'PutItem', 'UpdateItem']],
+    ['transaction-check-back', 'OrdersTableName', ['GetItem', 'UpdateItem']],
+    ['inbox-monitor', 'InboxTableName', ['Query']],
+  ])('grants %s on the table of %s only what its code calls: %j', (service, output, expected) => {
+    // WHEN
+    const actions = tableActions(service, output);
+    // THEN
+    expect(actions).toEqual(expected);
+  });
+
+  it('lets the inbox monitor query the attention index only, not the table', () => {
+    // GIVEN
+    const role = functionRole(template, functionOfService(template, 'inbox-monitor'))!;
+    const inbox = resourceOfOutput(template, 'InboxTableName');
+    // WHEN
+    const resources = roleStatements(template, role)
+      .filter((statement) => asList(statement.Action).some((action) => action.startsWith('dynamodb:')))
+      .flatMap((statement) => asList(statement.Resource));
+    // THEN
+    expect(resources).toEqual([{ 'Fn::Join': ['', [{ 'Fn::GetAtt': [inbox, 'Arn'] }, '/index/attention']] }]);
+  });
+
+  it('names the HTTP API after its stack', () => {
+    // WHEN
+    const names = resourcesOfType(template, 'AWS::ApiGatewayV2::Api').map(([, api]) => property(api, 'Name'));
+    // THEN
+    expect(names).toEqual([`${stackName}-HttpApi`]);
+  });
+});

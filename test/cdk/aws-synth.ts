@@ -1,0 +1,113 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { projectRoot } from '../../scripts/local/paths';
+
+/** A CloudFormation template as `cdk synth` writes it. */
+export interface CfnTemplate {
+  readonly Resources: Record<string, CfnResource>;
+  readonly Outputs?: Record<string, { readonly Value: unknown }>;
+}
+
+export interface CfnResource {
+  readonly Type: string;
+  readonly Properties?: Record<string, unknown>;
+  readonly Metadata?: Record<string, unknown>;
+}
+
+/** One stack of the synthesized app: its template and the file it was written to. */
+export interface SynthesizedStack {
+  readonly stackName: string;
+  readonly templateFile: string;
+  readonly template: CfnTemplate;
+}
+
+/** What decides the synthesized templates: the app, the constructs, the functions, cdk.json and the locked packages. */
+const INPUTS = ['bin', 'lib', 'functions', 'cdk.json', 'package-lock.json'];
+
+/**
+ * The stacks `cdk synth` writes for AWS: the cdk CLI runs bin/app.ts (cdk.json's `app`) with cdk.json's context and
+ * no emulator context, into a directory under the system's temp dir. Synthesized once per change of the inputs: test
+ * files that run in parallel share one synthesis (the first takes a lock, the others wait for its output).
+ */
+export async function awsSynth(): Promise<SynthesizedStack[]> {
+  const outdir = path.join(os.tmpdir(), `reliable-messaging-aws-synth-${inputsHash()}`);
+  const manifest = path.join(outdir, 'manifest.json');
+  const lock = `${outdir}.lock`;
+  for (let waited = 0; !existsSync(manifest); waited += 500) {
+    if (tryLock(lock)) {
+      try {
+        if (!existsSync(manifest)) synthesize(outdir);
+      } finally {
+        rmSync(lock, { recursive: true, force: true });
+      }
+    } else {
+      if (waited > 300_000) throw new Error(`waited 5 minutes for another synthesis into ${outdir}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+  return stacksOf(outdir);
+}
+
+function synthesize(outdir: string): void {
+  const partial = `${outdir}.partial`;
+  rmSync(partial, { recursive: true, force: true });
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([name]) => !name.startsWith('AWS_ENDPOINT_URL') && !name.startsWith('CDK_'),
+    ),
+  );
+  const result = spawnSync(
+    path.join(projectRoot, 'node_modules', '.bin', 'cdk'),
+    ['synth', '--quiet', '--no-notices', '--output', partial],
+    // No instance metadata lookups for credentials: without them the stack is account-agnostic, as in CI.
+    { cwd: projectRoot, encoding: 'utf8', env: { ...env, AWS_EC2_METADATA_DISABLED: 'true' } },
+  );
+  if (result.status !== 0) {
+    throw new Error(`cdk synth failed (exit ${result.status ?? result.signal}):\n${result.stderr}`);
+  }
+  renameSync(partial, outdir);
+}
+
+/** Takes the lock (a directory: creating it is atomic), or breaks one older than 10 minutes left by a dead run. */
+function tryLock(lock: string): boolean {
+  try {
+    mkdirSync(lock);
+    return true;
+  } catch {
+    if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 600_000) rmSync(lock, { recursive: true });
+    return false;
+  }
+}
+
+function stacksOf(outdir: string): SynthesizedStack[] {
+  const manifest = JSON.parse(readFileSync(path.join(outdir, 'manifest.json'), 'utf8')) as {
+    artifacts: Record<string, { type: string; properties?: { templateFile?: string; stackName?: string } }>;
+  };
+  return Object.entries(manifest.artifacts)
+    .filter(([, artifact]) => artifact.type === 'aws:cloudformation:stack')
+    .map(([id, artifact]) => {
+      const templateFile = path.join(outdir, artifact.properties?.templateFile ?? `${id}.template.json`);
+      return {
+        stackName: artifact.properties?.stackName ?? id,
+        templateFile,
+        template: JSON.parse(readFileSync(templateFile, 'utf8')) as CfnTemplate,
+      };
+    });
+}
+
+function inputsHash(): string {
+  const hash = createHash('sha256');
+  const add = (relative: string) => {
+    const full = path.join(projectRoot, relative);
+    if (statSync(full).isDirectory()) {
+      for (const entry of readdirSync(full).sort()) add(path.join(relative, entry));
+    } else {
+      hash.update(relative).update('\0').update(readFileSync(full)).update('\0');
+    }
+  };
+  for (const input of INPUTS) add(input);
+  return hash.digest('hex').slice(0, 16);
+}
