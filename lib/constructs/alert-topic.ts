@@ -36,12 +36,13 @@ export class AlertTopic extends Construct {
     super(scope, id);
     const key = keyOrNew(this, 'Key', props.encryptionKey, 'Encrypts the alert topic');
     const fromAlarms = alarmsOfThisAccount(Stack.of(this));
-    // CloudWatch encrypts the alarm notification it publishes to the topic with this key.
+    // CloudWatch encrypts the alarm notification it publishes to the topic with this key (the actions AWS documents
+    // for alarms that notify an encrypted topic).
     key.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'AllowCloudWatchAlarmsToPublishToTheAlertTopic',
         principals: [CLOUDWATCH],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
         conditions: fromAlarms,
       }),

@@ -218,3 +218,19 @@ describe('the demo stack API', () => {
     expect([...uris][0]).toMatch(/OrdersApiFunction/);
   });
 });
+
+describe('OrdersHttpApi name', () => {
+  it("is named after its stack and construct id (not CDK's `Default`)", () => {
+    // GIVEN
+    const { stack } = api();
+    // WHEN / THEN
+    Template.fromStack(stack).hasResourceProperties('AWS::ApiGatewayV2::Api', { Name: 'TestStack-Api' });
+  });
+
+  it('takes the name it is given', () => {
+    // GIVEN
+    const { stack } = api({ apiName: 'orders' });
+    // WHEN / THEN
+    Template.fromStack(stack).hasResourceProperties('AWS::ApiGatewayV2::Api', { Name: 'orders' });
+  });
+});

@@ -101,13 +101,17 @@ describe('compensation sweeper, alarms and dashboard (AWS synth)', () => {
     });
   });
 
-  it('lets CloudWatch use the key of the encrypted alert topic', () => {
+  it("lets CloudWatch, for this account's alarms only, use the key of the encrypted alert topic", () => {
     template.hasResourceProperties('AWS::KMS::Key', {
       KeyPolicy: {
         Statement: Match.arrayWith([
           Match.objectLike({
             Principal: { Service: 'cloudwatch.amazonaws.com' },
             Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+              ArnLike: { 'aws:SourceArn': Match.anyValue() },
+            },
           }),
         ]),
       },

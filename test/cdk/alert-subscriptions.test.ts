@@ -1,0 +1,78 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Template } from 'aws-cdk-lib/assertions';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { describe, expect, it } from 'vitest';
+import { AlertTopic } from '../../lib/constructs/alert-topic';
+import { projectRoot } from '../../scripts/local/paths';
+import { testStack } from './synth';
+
+/** Runs bin/app.ts as `cdk synth -c …` would (cdk.json's context plus `context`), without bundling the functions. */
+function synthApp(context: Record<string, unknown>) {
+  const cdkJson = JSON.parse(readFileSync(path.join(projectRoot, 'cdk.json'), 'utf8')) as {
+    context: Record<string, unknown>;
+  };
+  const outdir = mkdtempSync(path.join(os.tmpdir(), 'alert-subscriptions-'));
+  const result = spawnSync(path.join(projectRoot, 'node_modules', '.bin', 'tsx'), ['bin/app.ts'], {
+    cwd: projectRoot,
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      CDK_OUTDIR: outdir,
+      CDK_CONTEXT_JSON: JSON.stringify({ ...cdkJson.context, ...context, 'aws:cdk:bundling-stacks': [] }),
+    },
+  });
+  const template = () =>
+    JSON.parse(readFileSync(path.join(outdir, 'ReliableMessagingDemo.template.json'), 'utf8')) as {
+      Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+    };
+  return { status: result.status, stderr: result.stderr, template };
+}
+
+describe('alert subscriptions', () => {
+  it('subscribes what AlertTopic is given to the topic', () => {
+    // GIVEN
+    const stack = testStack();
+    // WHEN
+    new AlertTopic(stack, 'Alerts', { subscriptions: [new EmailSubscription('ops@example.com')] });
+    // THEN
+    Template.fromStack(stack).hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+    });
+  });
+
+  it('has no subscription by default', () => {
+    // GIVEN
+    const stack = testStack();
+    // WHEN
+    new AlertTopic(stack, 'Alerts');
+    // THEN
+    Template.fromStack(stack).resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it('mails the alerts to the address of `cdk deploy -c alertEmail=…`', () => {
+    // WHEN
+    const synth = synthApp({ alertEmail: 'ops@example.com' });
+    // THEN
+    expect(synth.status, synth.stderr).toBe(0);
+    const subscriptions = Object.values(synth.template().Resources).filter(
+      (resource) => resource.Type === 'AWS::SNS::Subscription',
+    );
+    expect(subscriptions.map((s) => [s.Properties?.Protocol, s.Properties?.Endpoint])).toEqual([
+      ['email', 'ops@example.com'],
+    ]);
+  });
+
+  it('fails the synth, saying what was given, if alertEmail is not an email address', () => {
+    // WHEN
+    const synth = synthApp({ alertEmail: 'ops at example' });
+    // THEN
+    expect(synth.status).not.toBe(0);
+    expect(synth.stderr).toContain(
+      'context alertEmail must be an email address such as ops@example.com; got "ops at example"',
+    );
+  });
+});
