@@ -1,6 +1,8 @@
 import { CloudWatchClient, DescribeAlarmsCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { STACK_DIMENSION } from '../../functions/runtime/library-metrics';
 import { AlertSubscriber } from '../../scripts/local/alert-subscriber';
+import { STACK_NAME } from '../../scripts/local/deploy';
 import { eventually, type Stack, stack, uniquePrefix } from './support/aws';
 
 /**
@@ -26,7 +28,11 @@ describe('alarms notify the alert topic', () => {
         MetricData: [
           {
             MetricName: 'OutboxFailed',
-            Dimensions: [{ Name: 'service', Value: 'compensation-sweeper' }],
+            // As the sweeper's Powertools Metrics publish it: its service and its stack (libraryMetrics).
+            Dimensions: [
+              { Name: 'service', Value: 'compensation-sweeper' },
+              { Name: STACK_DIMENSION, Value: STACK_NAME },
+            ],
             Value: value,
             Unit: 'Count',
             Timestamp: new Date(Date.now() - secondsAgo * 1000),
