@@ -1,5 +1,6 @@
 export * from './constructs/alert-topic';
 export * from './constructs/bundled-function';
+export * from './constructs/cfn-lint-acknowledgment';
 export * from './constructs/compensation-sweeper';
 export * from './constructs/durable-table';
 export * from './constructs/explicit-kms-actions';
@@ -11,6 +12,8 @@ export * from './constructs/messaging-alarms';
 export * from './constructs/naive-baseline';
 export * from './constructs/orders-http-api';
 export * from './constructs/outbox-relay';
+export * from './constructs/scheduled-run';
+export * from './constructs/table-grants';
 export * from './constructs/transaction-check-back';
 export * from './constructs/transactional-outbox';
 export * from './stacks/demo-stack-configurations';

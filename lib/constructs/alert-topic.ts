@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { Annotations, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -38,7 +38,7 @@ export class AlertTopic extends Construct {
     const fromAlarms = alarmsOfThisAccount(Stack.of(this));
     // CloudWatch encrypts the alarm notification it publishes to the topic with this key (the actions AWS documents
     // for alarms that notify an encrypted topic).
-    key.addToResourcePolicy(
+    const { statementAdded } = key.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'AllowCloudWatchAlarmsToPublishToTheAlertTopic',
         principals: [CLOUDWATCH],
@@ -47,6 +47,12 @@ export class AlertTopic extends Construct {
         conditions: fromAlarms,
       }),
     );
+    if (!statementAdded) {
+      Annotations.of(this).addWarningV2(
+        'reliable-messaging:alertKeyPolicy',
+        "The alert topic's key is imported: its key policy must let cloudwatch.amazonaws.com kms:Decrypt and kms:GenerateDataKey*, or no alarm reaches the topic",
+      );
+    }
     this.topic = new sns.Topic(this, 'Topic', {
       displayName: 'Reliable messaging alerts',
       masterKey: key,

@@ -24,6 +24,8 @@ export interface SynthesizedStack {
   readonly template: CfnTemplate;
 }
 
+const SYNTH_DIR_PREFIX = 'reliable-messaging-aws-synth-';
+
 /** What decides the synthesized templates: the app, the constructs, the functions, cdk.json and the locked packages. */
 const INPUTS = ['bin', 'lib', 'functions', 'cdk.json', 'package-lock.json'];
 
@@ -33,7 +35,7 @@ const INPUTS = ['bin', 'lib', 'functions', 'cdk.json', 'package-lock.json'];
  * files that run in parallel share one synthesis (the first takes a lock, the others wait for its output).
  */
 export async function awsSynth(): Promise<SynthesizedStack[]> {
-  const outdir = path.join(os.tmpdir(), `reliable-messaging-aws-synth-${inputsHash()}`);
+  const outdir = path.join(os.tmpdir(), `${SYNTH_DIR_PREFIX}${inputsHash()}`);
   const manifest = path.join(outdir, 'manifest.json');
   const lock = `${outdir}.lock`;
   for (let waited = 0; !existsSync(manifest); waited += 500) {
@@ -69,6 +71,16 @@ function synthesize(outdir: string): void {
     throw new Error(`cdk synth failed (exit ${result.status ?? result.signal}):\n${result.stderr}`);
   }
   renameSync(partial, outdir);
+  removeOldSyntheses();
+}
+
+/** Syntheses of earlier inputs, a day old or more, go (each is a few megabytes of bundles). */
+function removeOldSyntheses(): void {
+  for (const entry of readdirSync(os.tmpdir())) {
+    if (!entry.startsWith(SYNTH_DIR_PREFIX) || entry.endsWith('.lock')) continue;
+    const full = path.join(os.tmpdir(), entry);
+    if (Date.now() - statSync(full).mtimeMs > 86_400_000) rmSync(full, { recursive: true, force: true });
+  }
 }
 
 /** Takes the lock (a directory: creating it is atomic), or breaks one older than 10 minutes left by a dead run. */
@@ -99,7 +111,8 @@ function stacksOf(outdir: string): SynthesizedStack[] {
 }
 
 function inputsHash(): string {
-  const hash = createHash('sha256');
+  // The checkout's path too: two checkouts on one machine never share a synthesis.
+  const hash = createHash('sha256').update(projectRoot).update('\0');
   const add = (relative: string) => {
     const full = path.join(projectRoot, relative);
     if (statSync(full).isDirectory()) {

@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { describe, expect, it } from 'vitest';
 import { AlertTopic } from '../../lib/constructs/alert-topic';
@@ -31,7 +32,7 @@ function synthApp(context: Record<string, unknown>) {
   return { status: result.status, stderr: result.stderr, template };
 }
 
-describe('alert subscriptions', () => {
+describe('AlertTopic: who is told', () => {
   it('subscribes what AlertTopic is given to the topic', () => {
     // GIVEN
     const stack = testStack();
@@ -73,6 +74,23 @@ describe('alert subscriptions', () => {
     expect(synth.status).not.toBe(0);
     expect(synth.stderr).toContain(
       'context alertEmail must be an email address such as ops@example.com; got "ops at example"',
+    );
+  });
+
+  it("warns that an imported key's policy must let CloudWatch use it (CDK cannot add the statement)", () => {
+    // GIVEN
+    const stack = testStack();
+    const imported = kms.Key.fromKeyArn(
+      stack,
+      'Imported',
+      'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555',
+    );
+    // WHEN
+    new AlertTopic(stack, 'Alerts', { encryptionKey: imported });
+    // THEN
+    Annotations.fromStack(stack).hasWarning(
+      '/TestStack/Alerts',
+      Match.stringLikeRegexp('cloudwatch.amazonaws.com'),
     );
   });
 });
