@@ -19,11 +19,9 @@ beforeAll(async () => {
 }, 600_000);
 
 /** A copy of the template in which `change` may edit anything. */
-function mutated(
-  change: (copy: { Resources: Record<string, { Properties?: Record<string, unknown> }> }) => void,
-) {
-  const copy = structuredClone(template) as CfnTemplate;
-  change(copy as unknown as Parameters<typeof change>[0]);
+function mutated(change: (copy: CfnTemplate) => void): CfnTemplate {
+  const copy = structuredClone(template);
+  change(copy);
   return copy;
 }
 

@@ -2,11 +2,6 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { describe, expect, it } from 'vitest';
 import { libraryMetrics, METRICS_STACK_ENV, STACK_DIMENSION } from '../../functions/runtime/library-metrics';
 
-interface EmfDocument {
-  readonly _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][] }[] };
-  readonly [key: string]: unknown;
-}
-
 describe('libraryMetrics', () => {
   it("publishes every metric with the function's stack as a dimension, beside its service", () => {
     // GIVEN
@@ -14,7 +9,7 @@ describe('libraryMetrics', () => {
 
     // WHEN
     metrics.addMetric('OutboxFailed', MetricUnit.Count, 1);
-    const emf = metrics.serializeMetrics() as unknown as EmfDocument;
+    const emf = metrics.serializeMetrics();
 
     // THEN
     const [directive] = emf._aws.CloudWatchMetrics;
@@ -33,7 +28,7 @@ describe('libraryMetrics', () => {
 
     // WHEN
     metrics.addMetric('ParkedKeys', MetricUnit.Count, 0);
-    const emf = metrics.serializeMetrics() as unknown as EmfDocument;
+    const emf = metrics.serializeMetrics();
 
     // THEN
     expect(emf._aws.CloudWatchMetrics[0]?.Namespace).toBe('Custom');
