@@ -65,7 +65,17 @@ function synthesize(outdir: string): void {
     path.join(projectRoot, 'node_modules', '.bin', 'cdk'),
     ['synth', '--quiet', '--no-notices', '--output', partial],
     // No instance metadata lookups for credentials: without them the stack is account-agnostic, as in CI.
-    { cwd: projectRoot, encoding: 'utf8', env: { ...env, AWS_EC2_METADATA_DISABLED: 'true' } },
+    {
+      cwd: projectRoot,
+      encoding: 'utf8',
+      // A test sends no CLI telemetry and checks no CLI version.
+      env: {
+        ...env,
+        AWS_EC2_METADATA_DISABLED: 'true',
+        CDK_DISABLE_CLI_TELEMETRY: 'true',
+        CDK_DISABLE_VERSION_CHECK: '1',
+      },
+    },
   );
   if (result.status !== 0) {
     throw new Error(`cdk synth failed (exit ${result.status ?? result.signal}):\n${result.stderr}`);
