@@ -7,7 +7,7 @@ import { documentClient } from '../runtime/clients';
 import { requiredEnv } from '../runtime/errors';
 import { type FaultSource, faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
 import { dropSkippedRecords, relayFaultHooks } from '../runtime/faults/relay-faults';
-import { injectSendFaults, injectThrottling } from '../runtime/faults/service-faults';
+import { injectSendFaults, injectServiceFaults, injectThrottling } from '../runtime/faults/service-faults';
 import { OutboxRelay, type RelayHooks } from '../runtime/relay/outbox-relay';
 import { relayCandidates } from '../runtime/relay/stream-records';
 
@@ -27,6 +27,8 @@ if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
   injectSendFaults(sqs, faults);
   injectThrottling(sqs, faults);
   injectThrottling(dynamodbClient, faults);
+  injectServiceFaults(sqs, faults);
+  injectServiceFaults(dynamodbClient, faults);
   hooks = relayFaultHooks(faults, sqs, queueUrl);
 }
 const relay = new OutboxRelay({
