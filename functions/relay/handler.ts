@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { unitAccountantFromEnvironment } from '../runtime/accounting/unit-accounting';
 import { documentClient } from '../runtime/clients';
 import { requiredEnv } from '../runtime/errors';
@@ -41,7 +41,10 @@ const relay = new OutboxRelay({
 });
 
 /** Outbox stream → FIFO queue. Failed records go back through the partial batch response. */
-export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+export const handler = async (
+  event: DynamoDBStreamEvent,
+  context: Context,
+): Promise<DynamoDBBatchResponse> => {
   let candidates = relayCandidates(event.Records);
   if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED && faults !== undefined) {
     const { kept, dropped } = await dropSkippedRecords(faults, candidates);
@@ -49,7 +52,8 @@ export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatch
       logger.warn('injected fault: records dropped unprocessed', { count: dropped.length });
     candidates = kept;
   }
-  const result = await relay.relay(candidates);
+  // Transient failures of the sends and deletes are retried in-process, within the time this invocation has left.
+  const result = await relay.relay(candidates, { remainingTimeMs: () => context.getRemainingTimeInMillis() });
   logger.info('relayed', {
     records: event.Records.length,
     sent: result.sent.length,
