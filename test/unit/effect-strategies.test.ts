@@ -805,6 +805,32 @@ describe('the unique strategy', () => {
     expect(await apply(journal, 'unique', message(1))).toBe('APPLIED');
   });
 
+  it('marks the claim COMPLETED through a transient failure of the mark, so the effect is never applied again', async () => {
+    // GIVEN the effect goes through, and the first attempt to mark it done meets a 5xx
+    db.before(
+      'Update',
+      (input) => input.TableName === INBOX_TABLE,
+      () => {
+        throw Object.assign(new Error('internal error'), {
+          name: 'InternalServerError',
+          $fault: 'server',
+          $metadata: { httpStatusCode: 500 },
+        });
+      },
+    );
+
+    // WHEN
+    const outcome = await apply(journal, 'unique', message(1));
+    now = new Date(START.getTime() + (CLAIM_SECONDS + 1) * 1000);
+    const redelivered = await apply(journal, 'unique', message(1));
+
+    // THEN
+    expect(outcome).toBe('APPLIED');
+    expect(recordOf(message(1))).toMatchObject({ status: 'COMPLETED' });
+    expect(redelivered).toBe('DUPLICATE');
+    expect(tallyOf()).toBe(1);
+  });
+
   it('does not release a claim that another delivery completed meanwhile', async () => {
     // GIVEN the effect fails, and another delivery (which took the claim over) completes it before the release
     db.before(

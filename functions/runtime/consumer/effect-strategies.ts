@@ -263,14 +263,18 @@ async function applyUnique<TPayload>(
     ).catch(() => undefined);
     throw error;
   }
-  await options.dynamodb.send(
-    new UpdateCommand({
-      TableName: options.inboxTableName,
-      Key: key,
-      UpdateExpression: 'SET #status = :completed REMOVE claimExpiresAt',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: { ':completed': 'COMPLETED' },
-    }),
+  // The effect is done: mark it so through transient failures too, else a redelivery would find the claim live,
+  // wait for it to expire, and apply the effect again.
+  await retryTransient(() =>
+    options.dynamodb.send(
+      new UpdateCommand({
+        TableName: options.inboxTableName,
+        Key: key,
+        UpdateExpression: 'SET #status = :completed REMOVE claimExpiresAt',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':completed': 'COMPLETED' },
+      }),
+    ),
   );
   return 'APPLIED';
 }
