@@ -43,6 +43,10 @@ const consumer = new IdempotentOrderedConsumer({
   retentionSeconds: Number(requiredEnv('INBOX_RETENTION_SECONDS')),
   claimSeconds: Number(requiredEnv('INBOX_CLAIM_SECONDS')),
   parkAfterFailures: Number(requiredEnv('PARK_AFTER_FAILURES')),
+  transientRetry: {
+    onRetry: (error, attempt, delayMs) =>
+      logger.warn('transient failure; retrying in-process', { attempt, delayMs, error: error as Error }),
+  },
   effects: [projection.view, projection.inventory, projection.notifications].map((effect) => ({
     effect,
     strategy: strategyFor(strategies, effect.name),

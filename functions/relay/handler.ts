@@ -38,6 +38,10 @@ const relay = new OutboxRelay({
   outboxTableName: requiredEnv('OUTBOX_TABLE_NAME'),
   onProblem: (problem) => logger.warn('relay problem', { ...problem }),
   hooks,
+  transientRetry: {
+    onRetry: (error, attempt, delayMs) =>
+      logger.warn('transient failure; retrying in-process', { attempt, delayMs, error: error as Error }),
+  },
 });
 
 /** Outbox stream → FIFO queue. Failed records go back through the partial batch response. */
