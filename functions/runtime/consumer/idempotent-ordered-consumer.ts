@@ -128,8 +128,10 @@ interface Cursor {
  *
  * Each effect is idempotent on its own (`unique`, `version` or `transaction`), so a delivery that dies between the
  * effects and the cursor is simply applied again: the effects already done answer DUPLICATE and the cursor moves.
- * A message whose effects fail `parkAfterFailures` times parks its key: it and every later message of the key
- * are stored and acknowledged, other keys keep flowing, and `onParked` raises the alert.
+ * A message whose effects fail deterministically in `parkAfterFailures` deliveries parks its key: it and every
+ * later message of the key are stored and acknowledged, other keys keep flowing, and `onParked` raises the alert.
+ * A transient failure (a `TransactionConflict`, throttling or a 5xx the SDK gave up on, a timeout) is retried
+ * in-process and, if it outlasts that, fails the delivery without counting toward parking.
  *
  * Lean path: with no `effects` but a `cursorEffect` (or none: order only), a message n whose key has nothing held
  * or parked is one conditional write — the effect and the cursor's move from n − 1 to n together — and no read.
