@@ -30,13 +30,13 @@ export const faultConfigSchema = z.strictObject({
   /** Every function: per DynamoDB or SQS request, the service answers ThrottlingException (the SDK retries it). */
   throttleRate: z.number().min(0).max(1).optional(),
   /**
-   * Every function: per TransactWriteItems attempt, DynamoDB cancels the transaction for a conflict with another
+   * Relay, sweeper, consumer and API: per TransactWriteItems attempt, DynamoDB cancels the transaction for a conflict with another
    * one (`TransactionCanceledException`, reason `TransactionConflict`; the SDK does not retry it).
    */
   transactionConflictRate: z.number().min(0).max(1).optional(),
-  /** Every function: per DynamoDB or SQS request, every attempt answers 500 InternalServerError (the SDK gives up). */
+  /** Relay, sweeper, consumer and API: per DynamoDB or SQS request, every attempt answers 500 (the SDK gives up). */
   serviceErrorRate: z.number().min(0).max(1).optional(),
-  /** Every function: per DynamoDB or SQS request, every attempt is throttled (throttling outlasts the SDK's retries). */
+  /** Relay, sweeper, consumer and API: per DynamoDB or SQS request, every attempt is throttled (the SDK gives up). */
   throttleBurstRate: z.number().min(0).max(1).optional(),
 });
 
