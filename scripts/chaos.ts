@@ -48,6 +48,7 @@ async function main(): Promise<void> {
     ['duplicate effects', report.duplicateEffects],
     ['order violations', report.orderViolations],
     ['non-terminal', report.nonTerminal],
+    ['parked keys', report.parkedKeys],
     ['FAILED (kept, alerted)', report.failed],
     ['alerts', report.alerts],
     ['dead-lettered', report.deadLettered],
@@ -58,10 +59,12 @@ async function main(): Promise<void> {
     report.lost === 0 &&
     report.duplicateEffects === 0 &&
     report.orderViolations === 0 &&
-    report.nonTerminal === 0;
+    report.nonTerminal === 0 &&
+    report.parkedKeys === 0 &&
+    report.delivered + report.failed === report.committed;
   console.log(
     healthy
-      ? '\nOK: nothing lost, nothing applied twice, nothing out of order.'
+      ? '\nOK: nothing lost, nothing applied twice, nothing out of order, no key parked.'
       : '\nPROBLEM: see the figures above.',
   );
   if (!healthy) process.exitCode = 1;

@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { unitAccountantFromEnvironment } from '../runtime/accounting/unit-accounting';
 import { documentClient } from '../runtime/clients';
 import { processFifoBatch } from '../runtime/consumer/fifo-batch';
@@ -34,9 +34,12 @@ const consumer = new IdempotentOrderedConsumer({
   onParked: async (parked) => logger.error('key parked', { ...parked }),
 });
 
-async function consumeRecord(record: SQSRecord): Promise<void> {
+async function consumeRecord(record: SQSRecord, context: Context): Promise<void> {
   const message = parseEnvelope(record.body);
-  const result = await consumer.consume(message);
+  // Transient failures are retried in-process, within the time this invocation has left.
+  const result = await consumer.consume(message, {
+    remainingTimeMs: () => context.getRemainingTimeInMillis(),
+  });
   logger.info('consumed', {
     messageId: message.messageId,
     sequence: message.sequence,
@@ -44,9 +47,11 @@ async function consumeRecord(record: SQSRecord): Promise<void> {
   });
 }
 
-export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
-  const response = await processFifoBatch(event, consumeRecord, (record, error) =>
-    logger.warn('record failed', { messageId: record.messageId, error: error as Error }),
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  const response = await processFifoBatch(
+    event,
+    (record) => consumeRecord(record, context),
+    (record, error) => logger.warn('record failed', { messageId: record.messageId, error: error as Error }),
   );
   if (accountant !== undefined) {
     logger.info('unit accounting', { unitAccounting: accountant.take(), records: event.Records.length });

@@ -6,7 +6,7 @@ import { documentClient } from '../runtime/clients';
 import { requiredEnv } from '../runtime/errors';
 import { faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
 import { paymentFaultHooks } from '../runtime/faults/producer-faults';
-import { injectThrottling } from '../runtime/faults/service-faults';
+import { injectServiceFaults, injectThrottling } from '../runtime/faults/service-faults';
 import { TransactionalProducer } from '../runtime/half/transactional-producer';
 import { OutboxWriter } from '../runtime/outbox/outbox-writer';
 import { OrdersApi } from './http/orders-api';
@@ -23,6 +23,7 @@ let paymentHooks: PaymentHooks = {};
 if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
   const faults = faultSourceFromEnvironment();
   injectThrottling(dynamodbClient, faults);
+  injectServiceFaults(dynamodbClient, faults);
   paymentHooks = paymentFaultHooks(faults);
 }
 const dynamodb = documentClient(dynamodbClient);

@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { unitAccountantFromEnvironment } from '../runtime/accounting/unit-accounting';
 import { documentClient } from '../runtime/clients';
 import { processFifoBatch } from '../runtime/consumer/fifo-batch';
@@ -11,7 +11,7 @@ import { parseStrategyConfig, strategyFor } from '../runtime/consumer/strategy-c
 import { requiredEnv } from '../runtime/errors';
 import { failIfPoison, maybeCrashAfterEffect } from '../runtime/faults/consumer-faults';
 import { type FaultSource, faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
-import { injectThrottling } from '../runtime/faults/service-faults';
+import { injectServiceFaults, injectThrottling } from '../runtime/faults/service-faults';
 import { libraryMetrics } from '../runtime/library-metrics';
 import { parseEnvelope } from '../runtime/outbox/outbox-message';
 import { ProjectionService } from './projection/projection-service';
@@ -26,6 +26,7 @@ let faults: FaultSource | undefined;
 if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
   faults = faultSourceFromEnvironment();
   injectThrottling(dynamodbClient, faults);
+  injectServiceFaults(dynamodbClient, faults);
 }
 const dynamodb = documentClient(dynamodbClient);
 const sns = new SNSClient({});
@@ -40,6 +41,10 @@ const consumer = new IdempotentOrderedConsumer({
   retentionSeconds: Number(requiredEnv('INBOX_RETENTION_SECONDS')),
   claimSeconds: Number(requiredEnv('INBOX_CLAIM_SECONDS')),
   parkAfterFailures: Number(requiredEnv('PARK_AFTER_FAILURES')),
+  transientRetry: {
+    onRetry: (error, attempt, delayMs) =>
+      logger.warn('transient failure; retrying in-process', { attempt, delayMs, error: error as Error }),
+  },
   effects: [projection.view, projection.inventory, projection.notifications].map((effect) => ({
     effect,
     strategy: strategyFor(strategies, effect.name),
@@ -63,9 +68,12 @@ const consumer = new IdempotentOrderedConsumer({
   },
 });
 
-async function consumeRecord(record: SQSRecord): Promise<void> {
+async function consumeRecord(record: SQSRecord, context: Context): Promise<void> {
   const message = parseEnvelope(record.body);
-  const result = await consumer.consume(message);
+  // Transient failures are retried in-process, within the time this invocation has left.
+  const result = await consumer.consume(message, {
+    remainingTimeMs: () => context.getRemainingTimeInMillis(),
+  });
   logger.info('consumed', {
     messageId: message.messageId,
     groupKey: message.groupKey,
@@ -80,12 +88,15 @@ async function consumeRecord(record: SQSRecord): Promise<void> {
 }
 
 /** FIFO queue → projection, once per message and in order per key; failures via partial batch response. */
-export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
-  const response = await processFifoBatch(event, consumeRecord, (record, error) =>
-    logger.warn('record failed; it and the rest of its group will be redelivered', {
-      messageId: record.messageId,
-      error: error as Error,
-    }),
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  const response = await processFifoBatch(
+    event,
+    (record) => consumeRecord(record, context),
+    (record, error) =>
+      logger.warn('record failed; it and the rest of its group will be redelivered', {
+        messageId: record.messageId,
+        error: error as Error,
+      }),
   );
   metrics.publishStoredMetrics();
   if (accountant !== undefined) {

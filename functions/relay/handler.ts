@@ -1,13 +1,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { unitAccountantFromEnvironment } from '../runtime/accounting/unit-accounting';
 import { documentClient } from '../runtime/clients';
 import { requiredEnv } from '../runtime/errors';
 import { type FaultSource, faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
 import { dropSkippedRecords, relayFaultHooks } from '../runtime/faults/relay-faults';
-import { injectSendFaults, injectThrottling } from '../runtime/faults/service-faults';
+import { injectSendFaults, injectServiceFaults, injectThrottling } from '../runtime/faults/service-faults';
 import { OutboxRelay, type RelayHooks } from '../runtime/relay/outbox-relay';
 import { relayCandidates } from '../runtime/relay/stream-records';
 
@@ -27,6 +27,8 @@ if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
   injectSendFaults(sqs, faults);
   injectThrottling(sqs, faults);
   injectThrottling(dynamodbClient, faults);
+  injectServiceFaults(sqs, faults);
+  injectServiceFaults(dynamodbClient, faults);
   hooks = relayFaultHooks(faults, sqs, queueUrl);
 }
 const relay = new OutboxRelay({
@@ -36,10 +38,17 @@ const relay = new OutboxRelay({
   outboxTableName: requiredEnv('OUTBOX_TABLE_NAME'),
   onProblem: (problem) => logger.warn('relay problem', { ...problem }),
   hooks,
+  transientRetry: {
+    onRetry: (error, attempt, delayMs) =>
+      logger.warn('transient failure; retrying in-process', { attempt, delayMs, error: error as Error }),
+  },
 });
 
 /** Outbox stream → FIFO queue. Failed records go back through the partial batch response. */
-export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+export const handler = async (
+  event: DynamoDBStreamEvent,
+  context: Context,
+): Promise<DynamoDBBatchResponse> => {
   let candidates = relayCandidates(event.Records);
   if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED && faults !== undefined) {
     const { kept, dropped } = await dropSkippedRecords(faults, candidates);
@@ -47,7 +56,8 @@ export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatch
       logger.warn('injected fault: records dropped unprocessed', { count: dropped.length });
     candidates = kept;
   }
-  const result = await relay.relay(candidates);
+  // Transient failures of the sends and deletes are retried in-process, within the time this invocation has left.
+  const result = await relay.relay(candidates, { remainingTimeMs: () => context.getRemainingTimeInMillis() });
   logger.info('relayed', {
     records: event.Records.length,
     sent: result.sent.length,

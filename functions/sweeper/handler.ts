@@ -7,7 +7,7 @@ import { unitAccountantFromEnvironment } from '../runtime/accounting/unit-accoun
 import { documentClient } from '../runtime/clients';
 import { requiredEnv } from '../runtime/errors';
 import { faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
-import { injectSendFaults, injectThrottling } from '../runtime/faults/service-faults';
+import { injectSendFaults, injectServiceFaults, injectThrottling } from '../runtime/faults/service-faults';
 import { libraryMetrics } from '../runtime/library-metrics';
 import { OutboxRelay } from '../runtime/relay/outbox-relay';
 import { CompensationSweeper, type SweepReport } from '../runtime/sweeper/compensation-sweeper';
@@ -25,6 +25,8 @@ if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
   injectSendFaults(sqs, faults);
   injectThrottling(sqs, faults);
   injectThrottling(dynamodbClient, faults);
+  injectServiceFaults(sqs, faults);
+  injectServiceFaults(dynamodbClient, faults);
 }
 const dynamodb = documentClient(dynamodbClient);
 const outboxTableName = requiredEnv('OUTBOX_TABLE_NAME');

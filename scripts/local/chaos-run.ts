@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { FaultConfig } from '../../functions/runtime/faults/fault-config';
 import { AlertSubscriber } from './alert-subscriber';
 import type { ApiResponse } from './api-client';
+import { checkEffects } from './chaos-oracle';
 import { ProgressBar } from './progress';
 import { type Connection, setFaults, sweepNow } from './stack-control';
 import { queueDepth } from './stack-queries';
@@ -16,6 +17,9 @@ export const ALL_FAULTS: FaultConfig = {
   reorderDelivery: 0.2,
   consumerCrashAfterEffect: 0.03,
   throttleRate: 0.03,
+  transactionConflictRate: 0.05,
+  serviceErrorRate: 0.02,
+  throttleBurstRate: 0.02,
 };
 
 export interface ChaosOptions {
@@ -33,13 +37,16 @@ export interface ChaosOptions {
 export interface ChaosReport {
   /** Messages the producer committed (from its own table: the orders' versions). */
   readonly committed: number;
-  /** Messages whose effect the consumer applied (each key's cursor). */
+  /** Committed messages whose every effect is there (view, notification, inventory), compared exactly. */
   readonly delivered: number;
-  /** Committed messages in no known state: not delivered, not FAILED, not pending, not dead-lettered. */
+  /**
+   * Missing effects (a note not in the view, a notification not in the log, a reservation not on the SKU) of
+   * committed messages that are nowhere else: not pending or FAILED in the outbox, not held or parked in the inbox.
+   */
   readonly lost: number;
-  /** Effects applied more than once (extra notes, extra inventory). */
+  /** Effects applied more than once, or never committed (extra notes, notifications, inventory). */
   readonly duplicateEffects: number;
-  /** Notes applied out of their commit order. */
+  /** Notes and notifications applied out of their commit order. */
   readonly orderViolations: number;
   /** Messages still on their way when the run ended (pending in the outbox, in the queue, held in the inbox). */
   readonly nonTerminal: number;
@@ -49,6 +56,8 @@ export interface ChaosReport {
   readonly failed: number;
   /** Messages dead-lettered by the consumer's queue during the run. */
   readonly deadLettered: number;
+  /** Keys of the run parked at the end (a message kept failing deterministically): 0 without a poison key. */
+  readonly parkedKeys: number;
   readonly keys: number;
   readonly requestRetries: number;
   readonly seconds: number;
@@ -160,65 +169,72 @@ export async function runChaos(c: Connection, options: ChaosOptions): Promise<Ch
   const totals = {
     committed: 0,
     delivered: 0,
+    lost: 0,
     duplicateEffects: 0,
     orderViolations: 0,
     failed: 0,
     pending: 0,
     held: 0,
+    parkedKeys: 0,
   };
   const runMessageIds = new Set<string>();
   for (const [index, plan] of plans.entries()) {
     const order = await c.api.getOrder(plan.orderId);
-    const committedNotes = (order.body.notes ?? []) as string[];
-    const committed = Number(order.body.version ?? 0);
-    totals.committed += committed;
+    const committed = {
+      version: order.status === 200 ? Number(order.body.version ?? 0) : 0,
+      notes: (order.body.notes ?? []) as string[],
+      quantity: plan.quantity,
+    };
+    totals.committed += committed.version;
 
-    const cursor = await c.dynamodb.send(
-      new GetCommand({
-        TableName: c.outputs.InboxTableName,
-        Key: { pk: `KEY#${plan.orderId}`, sk: 'CURSOR' },
-      }),
-    );
-    totals.delivered += Math.min(committed, Number(cursor.Item?.lastSequence ?? 0));
-    totals.held += Number(cursor.Item?.heldCount ?? 0);
-
-    const view = await c.api.getView(plan.orderId);
-    if (view.status === 200) {
-      const appliedNotes = view.body.notes;
-      const expectedNotes = Math.max(0, view.body.version - 1);
-      totals.duplicateEffects += Math.max(0, appliedNotes.length - expectedNotes);
-      totals.orderViolations += appliedNotes.filter((note, i) => note !== committedNotes[i]).length;
+    // Where the messages not (fully) applied are: the outbox (PENDING or FAILED), the inbox (HELD or PARKED).
+    const accounted = new Set<number>();
+    const outbox = await queryAll(c, {
+      TableName: c.outputs.OutboxTableName,
+      KeyConditionExpression: 'groupKey = :key',
+      ExpressionAttributeValues: { ':key': plan.orderId },
+    });
+    for (const item of outbox) {
+      if (item.status === 'FAILED') totals.failed++;
+      else totals.pending++;
+      accounted.add(Number(item.sequence));
+      runMessageIds.add(String(item.messageId));
     }
-    // The notification log (the `unique` strategy's effect): one entry per applied message, in sequence order.
+    const inbox = await queryAll(c, {
+      TableName: c.outputs.InboxTableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': `KEY#${plan.orderId}` },
+    });
+    for (const item of inbox) {
+      const [kind, sequence] = String(item.sk).split('#');
+      if (kind === 'HELD') totals.held++;
+      if (kind === 'HELD' || kind === 'PARKED') accounted.add(Number(sequence));
+      if (kind === 'CURSOR' && item.parked === true) totals.parkedKeys++;
+    }
+
+    // What the consumer applied: the view, the notifications log, the SKU's reservations.
+    const view = await c.api.getView(plan.orderId);
     const log = await c.dynamodb.send(
       new GetCommand({
         TableName: c.outputs.ProjectionTableName,
         Key: { pk: `ORDER#${plan.orderId}`, sk: 'NOTIFICATIONS' },
-      }),
-    );
-    const entries = ((log.Item?.entries ?? []) as string[]).map((entry) => Number(entry.split(':')[0]));
-    const appliedCount = Math.min(committed, Number(cursor.Item?.lastSequence ?? 0));
-    totals.duplicateEffects += Math.max(0, entries.length - appliedCount);
-    totals.orderViolations += entries.filter((sequence, i) => sequence !== i + 1).length;
-
-    const inventory = await c.api.getInventory(plan.sku);
-    if (inventory.body.reserved > plan.quantity) {
-      totals.duplicateEffects += Math.round((inventory.body.reserved - plan.quantity) / plan.quantity);
-    }
-
-    const outbox = await c.dynamodb.send(
-      new QueryCommand({
-        TableName: c.outputs.OutboxTableName,
-        KeyConditionExpression: 'groupKey = :key',
-        ExpressionAttributeValues: { ':key': plan.orderId },
         ConsistentRead: true,
       }),
     );
-    for (const item of outbox.Items ?? []) {
-      if (item.status === 'FAILED') totals.failed++;
-      else totals.pending++;
-      runMessageIds.add(String(item.messageId));
-    }
+    const inventory = await c.api.getInventory(plan.sku);
+    const check = checkEffects(
+      committed,
+      {
+        view: view.status === 200 ? { notes: view.body.notes } : undefined,
+        notifications: (log.Item?.entries ?? []) as string[],
+        reserved: inventory.body.reserved,
+      },
+      accounted,
+    );
+    totals.delivered += check.delivered;
+    totals.lost += check.lost;
+    totals.duplicateEffects += check.duplicateEffects;
+    totals.orderViolations += check.orderViolations;
     verify.update(index + 1);
   }
   verify.finish();
@@ -234,17 +250,17 @@ export async function runChaos(c: Connection, options: ChaosOptions): Promise<Ch
   const deadLettered = Math.max(0, deadLetteredAfter.visible - deadLetteredBefore.visible);
   const inQueue = depth.visible + depth.inFlight;
   const nonTerminal = totals.pending + totals.held + inQueue;
-  const lost = Math.max(0, totals.committed - totals.delivered - totals.failed - deadLettered - nonTerminal);
   return {
     committed: totals.committed,
     delivered: totals.delivered,
-    lost,
+    lost: totals.lost,
     duplicateEffects: totals.duplicateEffects,
     orderViolations: totals.orderViolations,
     nonTerminal,
     alerts,
     failed: totals.failed,
     deadLettered,
+    parkedKeys: totals.parkedKeys,
     keys: plans.length,
     requestRetries: counter.retries,
     seconds: Math.round((Date.now() - started) / 1000),
@@ -268,4 +284,21 @@ async function countPending(c: Connection, plans: readonly KeyPlan[]): Promise<n
     pending += outbox.Count ?? 0;
   }
   return pending;
+}
+
+/** Every item a (consistent) query answers, over all its pages. */
+async function queryAll(
+  c: Connection,
+  input: Pick<QueryCommandInput, 'TableName' | 'KeyConditionExpression' | 'ExpressionAttributeValues'>,
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await c.dynamodb.send(
+      new QueryCommand({ ...input, ConsistentRead: true, ExclusiveStartKey: start }),
+    );
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined);
+  return items;
 }

@@ -9,6 +9,13 @@ import { eventually, type Stack, stack, uniquePrefix } from './support/aws';
  * On AWS the sweeper's EMF log lines become these metrics; the emulator does not extract EMF, so the test puts
  * the data point the sweeper would have produced, and checks the rest of the path: alarm → SNS → subscriber.
  */
+/** What CloudWatch publishes to the alarm's topic on a state change. */
+interface AlarmNotification {
+  readonly AlarmName?: string;
+  readonly NewStateValue?: string;
+  readonly Trigger?: { readonly MetricName?: string; readonly Namespace?: string };
+}
+
 describe('alarms notify the alert topic', () => {
   let s: Stack;
   let cloudwatch: CloudWatchClient;
@@ -64,10 +71,13 @@ describe('alarms notify the alert topic', () => {
 
     // THEN the alarm is in ALARM and its notification reaches the subscriber
     const alarm = await eventually('the alarm notification', async () => {
-      const received = (await subscriber.receive()) as Array<{ AlarmName?: string; NewStateValue?: string }>;
+      const received = (await subscriber.receive()) as AlarmNotification[];
       return received.find((n) => n.AlarmName?.includes('FailedMessages') && n.NewStateValue === 'ALARM');
     });
-    expect(alarm).toBeDefined();
+    expect(alarm).toMatchObject({
+      NewStateValue: 'ALARM',
+      Trigger: { MetricName: 'OutboxFailed', Namespace: 'ReliableMessaging' },
+    });
     const described = await cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [alarm!.AlarmName!] }));
     expect(described.MetricAlarms?.[0]?.StateValue).toBe('ALARM');
 

@@ -4,6 +4,7 @@ import { type HalfMessageItem, TransactionNotOpenError } from '../../functions/r
 import { AlertSubscriber } from '../../scripts/local/alert-subscriber';
 import { checkBackNow, setFaults, transactionalProducer } from '../../scripts/local/stack-control';
 import { eventually, outboxItems, type Stack, stack, uniquePrefix } from './support/aws';
+import { queueDrained } from './support/drain';
 
 /** The producer's prepare timeout: the check-back leaves younger transactions alone. */
 const PREPARE_TIMEOUT_MS = 6_000;
@@ -121,7 +122,7 @@ describe('transactional ("half") messages', () => {
     // THEN the message is PREPARED and invisible: no PENDING message of the key, the view not paid
     expect(half.status).toBe('PREPARED');
     await viewAt(s, orderId, 2);
-    await sleep(1500);
+    await queueDrained(s);
     expect((await s.api.getView(orderId)).body).toMatchObject({ version: 2, paid: false });
     expect((await outboxItems(s, orderId)).filter((item) => item.status === 'PENDING')).toEqual([]);
 
@@ -195,6 +196,7 @@ describe('transactional ("half") messages', () => {
       return received.find((a) => a.transactionId === half.transactionId);
     });
     expect(alert).toMatchObject({ alert: 'TransactionCheckFailed', groupKey: orderId, checkCount: 3 });
+    await queueDrained(s);
     expect((await s.api.getView(orderId)).body).toMatchObject({ version: 1, paid: false });
 
     // WHEN an operator, having checked the payment exists, commits it by hand
@@ -261,7 +263,7 @@ describe('transactional ("half") messages', () => {
         // no PaymentCaptured message was written (the order's own OrderPlaced may still be on its way)
         expect((await outboxItems(s, orderId)).filter((item) => item.type === 'PaymentCaptured')).toEqual([]);
         await viewAt(s, orderId, 1);
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        await queueDrained(s);
         expect((await s.api.getView(orderId)).body).toMatchObject({ version: 1, paid: false });
       }
     }

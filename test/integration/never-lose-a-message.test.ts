@@ -4,6 +4,7 @@ import { retryFailed } from '../../functions/runtime/sweeper/outbox-repair';
 import { AlertSubscriber } from '../../scripts/local/alert-subscriber';
 import { setFaults, sweepNow } from '../../scripts/local/stack-control';
 import { eventually, outboxItems, queueDepth, type Stack, stack, uniquePrefix } from './support/aws';
+import { queueDrained } from './support/drain';
 
 /** The test stack's sweeper leaves messages younger than this to the relay (bin/app.ts, faults profile). */
 const GRACE_MS = 10_000;
@@ -130,7 +131,7 @@ describe('no message is lost: relay faults, sweeper, FAILED + alert, repair', ()
       items: [{ sku: `${orderId}-sku`, quantity: 1 }],
       orderId,
     });
-    await sleep(2000);
+    await queueDrained(s);
 
     // THEN nothing was delivered, and the message waits in the outbox, PENDING
     expect((await s.api.getView(orderId)).status).toBe(404);

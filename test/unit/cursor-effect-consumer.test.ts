@@ -198,6 +198,23 @@ describe('IdempotentOrderedConsumer with a cursor effect (the lean path)', () =>
     expect(view()?.parked).toBeUndefined();
   });
 
+  it('does not apply a redelivered message of a parked key, though the key’s cursor is right before it', async () => {
+    // GIVEN message 2 parked its key (the cursor stays at 1, nothing held), and its cause went away
+    const consumer = newConsumer({ parkAfterFailures: 1 });
+    await consumer.consume(message(1));
+    failing.add(2);
+    await consumer.consume(message(2));
+    failing.delete(2);
+
+    // WHEN message 2 is delivered again
+    const result = await consumer.consume(message(2));
+
+    // THEN it joins the parked set: the lean write finds the key parked and the view still shows message 1
+    expect(result.outcome).toBe('PARKED');
+    expect(view()).toMatchObject({ lastSequence: 1, latestText: 'note 1', parked: true });
+    expect(inboxOf(db).waiting(KEY)).toEqual(['PARKED#000000000000002']);
+  });
+
   it('retries (without counting a failure) when a concurrent delivery moved the cursor', async () => {
     // GIVEN two consumers racing on message 1 of a new key
     const consumer = newConsumer();

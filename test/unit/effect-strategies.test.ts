@@ -130,7 +130,7 @@ beforeEach(() => {
 });
 
 describe('applyEffect, whatever the strategy', () => {
-  it.each(IDEMPOTENCY_STRATEGIES)(
+  it.each(IDEMPOTENCY_STRATEGIES.filter((strategy) => strategy !== 'version'))(
     'answers NONE and writes nothing when the effect has no writes (%s)',
     async (strategy) => {
       // GIVEN
@@ -549,6 +549,40 @@ describe('the version strategy', () => {
     expect(journalOf()).toMatchObject({ entries: ['note 3', 'note 4'], version: 4 });
   });
 
+  it('moves the target’s version when the effect has nothing to write for a message, so the next one applies', async () => {
+    // GIVEN a journal that has nothing to write for message 2 (the message does not concern it)
+    const skipsTwo: DynamoEffect<Note> = {
+      ...journal,
+      items: (delivered) => (delivered.sequence === 2 ? [] : journal.items(delivered)),
+    };
+    await apply(skipsTwo, 'version', message(1));
+
+    // WHEN
+    const second = await apply(skipsTwo, 'version', message(2));
+    const third = await apply(skipsTwo, 'version', message(3));
+    const redelivered = await apply(skipsTwo, 'version', message(2));
+
+    // THEN the version moved past 2 without any other write, and message 3 found it at 2
+    expect(second).toBe('NONE');
+    expect(third).toBe('APPLIED');
+    expect(redelivered).toBe('DUPLICATE');
+    expect(journalOf()).toMatchObject({ entries: ['note 1', 'note 3'], version: 3 });
+    expect(tallyOf()).toBe(2);
+  });
+
+  it('fails with VersionMismatchError when the effect has nothing to write and the target is behind', async () => {
+    // GIVEN
+    seedJournal(1);
+    const unconcerned: DynamoEffect<Note> = { ...journal, items: () => [] };
+
+    // WHEN
+    const applying = apply(unconcerned, 'version', message(3));
+
+    // THEN
+    await expect(applying).rejects.toBeInstanceOf(VersionMismatchError);
+    expect(journalOf()).toMatchObject({ version: 1 });
+  });
+
   it('fails if the effect has no versionTarget, writing nothing', async () => {
     // GIVEN
     const unversioned: DynamoEffect<Note> = { name: 'unversioned', items: journal.items };
@@ -742,6 +776,59 @@ describe('the unique strategy', () => {
     // THEN
     await expect(applying).rejects.toBe(failure);
     expect(recordOf(message(1))).toMatchObject({ status: 'IN_PROGRESS' });
+  });
+
+  it('releases the claim through a transient failure of the release, so that a retry can claim again at once', async () => {
+    // GIVEN the effect fails, and so does the first attempt to release its claim, for a transient reason
+    const failure = throttled();
+    db.before(
+      'TransactWrite',
+      () => true,
+      () => {
+        throw failure;
+      },
+    );
+    db.before(
+      'Delete',
+      () => true,
+      () => {
+        throw throttled();
+      },
+    );
+
+    // WHEN
+    const applying = apply(journal, 'unique', message(1));
+
+    // THEN
+    await expect(applying).rejects.toBe(failure);
+    expect(recordOf(message(1))).toBeUndefined();
+    expect(await apply(journal, 'unique', message(1))).toBe('APPLIED');
+  });
+
+  it('marks the claim COMPLETED through a transient failure of the mark, so the effect is never applied again', async () => {
+    // GIVEN the effect goes through, and the first attempt to mark it done meets a 5xx
+    db.before(
+      'Update',
+      (input) => input.TableName === INBOX_TABLE,
+      () => {
+        throw Object.assign(new Error('internal error'), {
+          name: 'InternalServerError',
+          $fault: 'server',
+          $metadata: { httpStatusCode: 500 },
+        });
+      },
+    );
+
+    // WHEN
+    const outcome = await apply(journal, 'unique', message(1));
+    now = new Date(START.getTime() + (CLAIM_SECONDS + 1) * 1000);
+    const redelivered = await apply(journal, 'unique', message(1));
+
+    // THEN
+    expect(outcome).toBe('APPLIED');
+    expect(recordOf(message(1))).toMatchObject({ status: 'COMPLETED' });
+    expect(redelivered).toBe('DUPLICATE');
+    expect(tallyOf()).toBe(1);
   });
 
   it('does not release a claim that another delivery completed meanwhile', async () => {

@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBClient,
+  GetItemCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+} from '@aws-sdk/client-dynamodb';
 import {
   GetQueueAttributesCommand,
   SendMessageBatchCommand,
@@ -27,10 +32,15 @@ import {
   ParameterFaultSource,
 } from '../../functions/runtime/faults/fault-injector';
 import { dropSkippedRecords, relayFaultHooks } from '../../functions/runtime/faults/relay-faults';
-import { injectSendFaults, injectThrottling } from '../../functions/runtime/faults/service-faults';
+import {
+  injectSendFaults,
+  injectServiceFaults,
+  injectThrottling,
+} from '../../functions/runtime/faults/service-faults';
 import type { MessageEnvelope, OutboxItem } from '../../functions/runtime/outbox/outbox-message';
 import { OutboxRelay } from '../../functions/runtime/relay/outbox-relay';
 import type { RelayCandidate } from '../../functions/runtime/relay/stream-records';
+import { isTransientError } from '../../functions/runtime/transient-errors';
 
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/orders.fifo';
 const REGION = 'us-east-1';
@@ -72,6 +82,9 @@ describe('parseFaultConfig', () => {
       consumerCrashAfterEffect: 0.05,
       poisonKey: 'order-13',
       throttleRate: 0.01,
+      transactionConflictRate: 0.05,
+      serviceErrorRate: 0.02,
+      throttleBurstRate: 0.02,
     };
 
     // WHEN / THEN
@@ -867,5 +880,104 @@ describe('injectThrottling', () => {
     expect(output.Item).toEqual({ pk: { S: 'x' } });
     expect(output.$metadata.attempts).toBe(1);
     expect(endpoint.calls.map((call) => call.target)).toEqual(['DynamoDB_20120810.GetItem']);
+  });
+});
+
+describe('injectServiceFaults', () => {
+  const dynamodbWith = (endpoint: ReturnType<typeof fakeEndpoint>, maxAttempts = 2) =>
+    new DynamoDBClient({
+      region: REGION,
+      credentials: CREDENTIALS,
+      requestHandler: endpoint.requestHandler,
+      maxAttempts,
+    });
+  const transactionOf = (items: number) =>
+    new TransactWriteItemsCommand({
+      TransactItems: Array.from({ length: items }, (_, index) => ({
+        Put: { TableName: 't', Item: { pk: { S: `item-${index}` } } },
+      })),
+    });
+  const getItem = () => new GetItemCommand({ TableName: 't', Key: { pk: { S: 'x' } } });
+
+  it('cancels a transaction for a TransactionConflict, as DynamoDB does: one reason per item, not retried by the SDK', async () => {
+    // GIVEN
+    const endpoint = fakeEndpoint(() => ({}));
+    const dynamodb = dynamodbWith(endpoint, 3);
+    injectServiceFaults(dynamodb, faultsOf({ transactionConflictRate: 1 }), randomOf(0.99, 0.4));
+
+    // WHEN
+    const error = await dynamodb.send(transactionOf(3)).catch((caught: unknown) => caught);
+
+    // THEN a real TransactionCanceledException, which the SDK did not retry and nothing reached the service
+    expect(error).toBeInstanceOf(TransactionCanceledException);
+    expect(error).toMatchObject({
+      name: 'TransactionCanceledException',
+      $metadata: { httpStatusCode: 400, attempts: 1 },
+      CancellationReasons: [{ Code: 'None' }, { Code: 'TransactionConflict' }, { Code: 'None' }],
+    });
+    expect(isTransientError(error)).toBe(true);
+    expect(endpoint.calls).toEqual([]);
+  });
+
+  it('conflicts only transactions', async () => {
+    // GIVEN
+    const endpoint = fakeEndpoint(() => ({ Item: { pk: { S: 'x' } } }));
+    const dynamodb = dynamodbWith(endpoint);
+    injectServiceFaults(dynamodb, faultsOf({ transactionConflictRate: 1 }));
+
+    // WHEN
+    const output = await dynamodb.send(getItem());
+
+    // THEN
+    expect(output.Item).toEqual({ pk: { S: 'x' } });
+  });
+
+  it('with serviceErrorRate, fails every attempt of the request with a 500 the SDK retries, then gives up on', async () => {
+    // GIVEN
+    const endpoint = fakeEndpoint(() => ({}));
+    const dynamodb = dynamodbWith(endpoint, 2);
+    injectServiceFaults(dynamodb, faultsOf({ serviceErrorRate: 1 }));
+
+    // WHEN
+    const error = await dynamodb.send(getItem()).catch((caught: unknown) => caught);
+
+    // THEN
+    expect(error).toMatchObject({
+      name: 'InternalServerError',
+      $fault: 'server',
+      $metadata: { httpStatusCode: 500, attempts: 2 },
+    });
+    expect(isTransientError(error)).toBe(true);
+    expect(endpoint.calls).toEqual([]);
+  });
+
+  it('with throttleBurstRate, throttles every attempt of a request drawn once per request: the SDK gives up on it', async () => {
+    // GIVEN the first request is drawn for a burst, the second is not
+    const endpoint = fakeSqs();
+    const sqs = sqsClient(endpoint.requestHandler, 2);
+    injectServiceFaults(sqs, faultsOf({ throttleBurstRate: 0.5 }), randomOf(0.1, 0.9));
+
+    // WHEN
+    const first = await sqs.send(batchOf('0')).catch((caught: unknown) => caught);
+    const second = await sqs.send(batchOf('1'));
+
+    // THEN
+    expect(first).toMatchObject({ name: 'ThrottlingException', $metadata: { attempts: 2 } });
+    expect(second.$metadata.attempts).toBe(1);
+    expect(endpoint.calls.map(entryIds)).toEqual([['1']]);
+  });
+
+  it('lets every request through without the faults', async () => {
+    // GIVEN
+    const endpoint = fakeEndpoint(() => ({}));
+    const dynamodb = dynamodbWith(endpoint);
+    injectServiceFaults(dynamodb, faultsOf({}));
+
+    // WHEN
+    const output = await dynamodb.send(transactionOf(2));
+
+    // THEN
+    expect(output.$metadata.attempts).toBe(1);
+    expect(endpoint.calls.map((call) => call.target)).toEqual(['DynamoDB_20120810.TransactWriteItems']);
   });
 });

@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
   GetCommand,
@@ -8,7 +8,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { OrderNoteAdded, OrderPlaced } from '../../functions/reference/orders/order-events';
 import { ProjectionService } from '../../functions/reference/projection/projection-service';
 import { WriteConditionError } from '../../functions/runtime/atomic-write';
@@ -27,6 +27,7 @@ import {
 import { inboxKeys } from '../../functions/runtime/consumer/inbox-keys';
 import { ReliableMessagingError } from '../../functions/runtime/errors';
 import type { MessageEnvelope } from '../../functions/runtime/outbox/outbox-message';
+import { TransientFailureError } from '../../functions/runtime/transient-errors';
 import type { InMemoryDynamoDb } from './support/in-memory-dynamodb';
 import {
   CLAIM_SECONDS,
@@ -952,6 +953,215 @@ describe('IdempotentOrderedConsumer', () => {
       expect(await appliedOf()).toEqual(['1:OrderPlaced']);
       expect(await reservedOf()).toBe(2);
       expect(alerts).toMatchObject([{ error: 'Error: broken effect' }]);
+    });
+  });
+
+  describe('transient failures: retried, never poison', () => {
+    /** DynamoDB's answer when another transaction touched the SKU's item at the same time. */
+    const conflict = () =>
+      new TransactionCanceledException({
+        message:
+          'Transaction cancelled, please refer cancellation reasons for specific reasons [None, TransactionConflict]',
+        $metadata: { httpStatusCode: 400 },
+        CancellationReasons: [{ Code: 'None' }, { Code: 'TransactionConflict' }],
+      });
+    /** The next `times` writes of the inventory effect (the transaction strategy) are cancelled for a conflict. */
+    const conflictOnInventory = (times: number) => {
+      for (let i = 0; i < times; i++) {
+        db.before(
+          'TransactWrite',
+          (input) => (input.TransactItems ?? []).some((item) => item.Update?.Key?.pk === 'SKU#sku-a'),
+          () => {
+            throw conflict();
+          },
+        );
+      }
+    };
+    const noWait = { sleep: async () => {}, random: () => 0.5 };
+
+    it('retries a message whose effect was cancelled for a TransactionConflict, in-process, and applies it once', async () => {
+      // GIVEN
+      consumer = newConsumer({ transientRetry: noWait });
+      conflictOnInventory(2);
+
+      // WHEN
+      const result = await consumer.consume(message(1));
+
+      // THEN
+      expect(result.outcome).toBe('APPLIED');
+      expect(await reservedOf()).toBe(2);
+      expect(await appliedOf()).toEqual(['1:OrderPlaced']);
+      expect(inbox().failures(message(1).messageId)).toBeUndefined();
+    });
+
+    it('fails with TransientFailureError when the conflicts outlast the retries, counting nothing toward parking', async () => {
+      // GIVEN more conflicts than attempts, over more deliveries than parkAfterFailures
+      consumer = newConsumer({ transientRetry: { ...noWait, maxAttempts: 2 } });
+      conflictOnInventory(8);
+
+      // WHEN
+      const deliveries = [];
+      for (let i = 0; i < 4; i++) {
+        deliveries.push(await consumer.consume(message(1)).catch((error: unknown) => error));
+      }
+      const afterwards = await consumer.consume(message(1));
+
+      // THEN every delivery failed for a transient reason, none counted, the key never parked, and then it applied
+      for (const failure of deliveries) {
+        expect(failure).toBeInstanceOf(TransientFailureError);
+        expect((failure as TransientFailureError).cause).toBeInstanceOf(TransactionCanceledException);
+      }
+      expect(inbox().failures(message(1).messageId)).toBeUndefined();
+      expect(alerts).toEqual([]);
+      expect(afterwards.outcome).toBe('APPLIED');
+      expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 1 });
+      expect(inbox().cursor(ORDER)?.parked).toBeUndefined();
+      expect(await reservedOf()).toBe(2);
+      expect(await appliedOf()).toEqual(['1:OrderPlaced']);
+    });
+
+    it('does not count a throttled or failed service (5xx) that outlasted the SDK’s retries either', async () => {
+      // GIVEN a delivery whose cursor read is throttled, then one whose view write meets a 5xx
+      consumer = newConsumer({ parkAfterFailures: 1, transientRetry: { ...noWait, maxAttempts: 1 } });
+      db.before('Get', isCursorRead, () => {
+        throw Object.assign(new Error('Rate exceeded'), {
+          name: 'ThrottlingException',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 400, attempts: 3 },
+        });
+      });
+
+      // WHEN
+      const throttled = await consumer.consume(message(1)).catch((error: unknown) => error);
+      db.before(
+        'Put',
+        (input) => input.TableName === PROJECTION_TABLE,
+        () => {
+          throw Object.assign(new Error('internal error'), {
+            name: 'InternalServerError',
+            $fault: 'server',
+            $metadata: { httpStatusCode: 500, attempts: 3 },
+          });
+        },
+      );
+      const failed = await consumer.consume(message(1)).catch((error: unknown) => error);
+      const applied = await consumer.consume(message(1));
+
+      // THEN
+      expect(throttled).toBeInstanceOf(TransientFailureError);
+      expect(failed).toBeInstanceOf(TransientFailureError);
+      expect(inbox().failures(message(1).messageId)).toBeUndefined();
+      expect(applied.outcome).toBe('APPLIED');
+      expect(alerts).toEqual([]);
+    });
+
+    it('still counts a deterministic failure, and parks at parkAfterFailures', async () => {
+      // GIVEN
+      let attempts = 0;
+      consumer = newConsumer({
+        parkAfterFailures: 2,
+        transientRetry: noWait,
+        beforeEffects: async () => {
+          attempts++;
+          throw new Error('poison message');
+        },
+      });
+
+      // WHEN
+      await expect(consumer.consume(message(1))).rejects.toThrow('poison message');
+      const second = await consumer.consume(message(1));
+
+      // THEN one attempt per delivery (no in-process retry of a deterministic failure), then parked
+      expect(attempts).toBe(2);
+      expect(inbox().failures(message(1).messageId)).toMatchObject({ failures: 2 });
+      expect(second.outcome).toBe('PARKED');
+    });
+
+    it('starts no retry the time left cannot hold', async () => {
+      // GIVEN an invocation with less than the reserve left
+      consumer = newConsumer({ transientRetry: noWait });
+      conflictOnInventory(1);
+
+      // WHEN
+      const failure = await consumer
+        .consume(message(1), { remainingTimeMs: () => 500 })
+        .catch((error: unknown) => error);
+
+      // THEN
+      expect(failure).toBeInstanceOf(TransientFailureError);
+      expect((failure as TransientFailureError).attempts).toBe(1);
+      expect(inbox().failures(message(1).messageId)).toBeUndefined();
+    });
+  });
+
+  describe('a version effect with nothing to write for some messages', () => {
+    /** The view, except that it has nothing to write for a note (the version strategy must still move it). */
+    const viewIgnoringNotes = (): DynamoEffect => ({
+      ...projection.view,
+      name: 'view',
+      items: (delivered) => (delivered.type === 'OrderNoteAdded' ? [] : projection.view.items(delivered)),
+    });
+    const cancelled = (sequence: number) =>
+      envelope(ORDER, sequence, 'OrderCancelled', {
+        orderId: ORDER,
+        items: [{ sku: 'sku-a', quantity: 2 }],
+      });
+
+    it('applies the message after one the effect had nothing to write for, without parking the key', async () => {
+      // GIVEN
+      consumer = newConsumer({
+        parkAfterFailures: 1,
+        effects: [{ effect: viewIgnoringNotes(), strategy: 'version' }],
+      });
+
+      // WHEN
+      const outcomes = [
+        (await consumer.consume(message(1))).outcome,
+        (await consumer.consume(message(2))).outcome,
+        (await consumer.consume(cancelled(3))).outcome,
+      ];
+
+      // THEN
+      expect(outcomes).toEqual(['APPLIED', 'APPLIED', 'APPLIED']);
+      expect(alerts).toEqual([]);
+      expect(await projection.getView(ORDER)).toMatchObject({ status: 'CANCELLED', version: 3, notes: [] });
+    });
+  });
+
+  describe('built without a clock (as the reference handler builds it)', () => {
+    const NOW = new Date('2026-05-04T10:00:00.000Z');
+
+    beforeEach(() => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime(NOW);
+    });
+
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('stamps the cursor, the effect records, failures and parked messages with the current time', async () => {
+      // GIVEN
+      consumer = newConsumer({ clock: undefined, parkAfterFailures: 2 });
+
+      // WHEN
+      await consumer.consume(message(1));
+      poison(message(2));
+      await expect(consumer.consume(message(2))).rejects.toThrow('poison message 2');
+      await consumer.consume(message(2));
+
+      // THEN
+      expect(inbox().cursor(ORDER)).toMatchObject({
+        updatedAt: NOW.toISOString(),
+        parkedAt: NOW.toISOString(),
+      });
+      expect(inbox().effect(message(1).messageId, 'inventory')).toMatchObject({
+        expiresAt: seconds(NOW) + RETENTION_SECONDS,
+      });
+      expect(inbox().failures(message(2).messageId)).toMatchObject({
+        expiresAt: seconds(NOW) + RETENTION_SECONDS,
+      });
+      expect(inbox().parked(ORDER, 2)).toMatchObject({ parkedAt: NOW.toISOString() });
     });
   });
 

@@ -1,4 +1,8 @@
-import { DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBClient,
+  ProvisionedThroughputExceededException,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -415,6 +419,40 @@ describe('replayKey', () => {
     await expect(replaying).rejects.toBe(failure);
     expect(inbox().waiting(ORDER)).toEqual(['PARKED#000000000000002']);
     expect(inbox().cursor(ORDER)).toMatchObject({ parked: true });
+  });
+
+  it('keeps the parked copy of a message whose move was cancelled for a TransactionConflict (it is not held yet)', async () => {
+    // GIVEN the move of message 2 meets another transaction on the key's cursor
+    seedParkedCursor(1);
+    seedParked(2);
+    seedParked(3);
+    const conflict = new TransactionCanceledException({
+      message:
+        'Transaction cancelled, please refer cancellation reasons for specific reasons [None, None, TransactionConflict]',
+      $metadata: { httpStatusCode: 400 },
+      CancellationReasons: [{ Code: 'None' }, { Code: 'None' }, { Code: 'TransactionConflict' }],
+    });
+    db.before(
+      'TransactWrite',
+      () => true,
+      () => {
+        throw conflict;
+      },
+    );
+
+    // WHEN
+    const replaying = replayKey(replayLocation(), ORDER);
+
+    // THEN the replay fails (to be run again), and no message lost its parked copy without being held
+    await expect(replaying).rejects.toBe(conflict);
+    expect(inbox().waiting(ORDER)).toEqual(['PARKED#000000000000002', 'PARKED#000000000000003']);
+    expect(inbox().cursor(ORDER)).toMatchObject({ parked: true });
+    expect(inbox().cursor(ORDER)?.heldCount).toBeUndefined();
+    expect(sends()).toEqual([]);
+
+    // and running it again moves them all
+    await replayKey(replayLocation(), ORDER);
+    expect(inbox().waiting(ORDER)).toEqual(['HELD#000000000000002', 'HELD#000000000000003']);
   });
 
   it('lets the consumer apply the replayed key in order once the cause is fixed', async () => {

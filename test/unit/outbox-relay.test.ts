@@ -118,6 +118,15 @@ function deletedKeys(): string[] {
 }
 
 /** Runs the relay to the end, letting the retry back-off timers pass instantly. */
+/** Throttling that outlasted the SDK's retries. */
+function throttled(): Error {
+  return Object.assign(new Error('Rate exceeded'), {
+    name: 'ThrottlingException',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400, attempts: 3 },
+  });
+}
+
 async function relayWithFakeTimers(
   relay: OutboxRelay,
   candidates: readonly RelayCandidate[],
@@ -240,14 +249,20 @@ describe('OutboxRelay.relay', () => {
     });
 
     it('fails every message of a chunk whose SendMessageBatch threw, and goes on with the next chunk', async () => {
-      // GIVEN
+      // GIVEN a deterministic error (retrying it would not help)
       const problems: RelayProblem[] = [];
       const relay = newRelay(problems);
       const firstChunk = Array.from({ length: 10 }, (_, index) => candidate(`key-${index}`, 1));
       const secondChunk = [candidate('other', 1)];
       sqs
         .on(SendMessageBatchCommand)
-        .rejectsOnce(Object.assign(new Error('connection reset'), { name: 'NetworkingError' }))
+        .rejectsOnce(
+          Object.assign(new Error('not authorized'), {
+            name: 'AccessDeniedException',
+            $fault: 'client',
+            $metadata: { httpStatusCode: 400 },
+          }),
+        )
         .callsFake(sqsRejecting());
 
       // WHEN
@@ -263,8 +278,57 @@ describe('OutboxRelay.relay', () => {
         messageId: 'msg-key-0-1',
         groupKey: 'key-0',
         sequence: 1,
-        error: 'NetworkingError: connection reset',
+        error: 'AccessDeniedException: not authorized',
       });
+    });
+
+    it('retries a SendMessageBatch that failed for a transient reason, in-process, and counts its messages sent', async () => {
+      // GIVEN throttling that outlasted the SDK's retries, then a connection reset
+      const problems: RelayProblem[] = [];
+      const relay = newRelay(problems);
+      const candidates = [candidate('a', 1), candidate('a', 2), candidate('b', 1)];
+      sqs
+        .on(SendMessageBatchCommand)
+        .rejectsOnce(throttled())
+        .rejectsOnce(Object.assign(new Error('connection reset'), { name: 'NetworkingError' }))
+        .callsFake(sqsRejecting());
+      ddb.on(BatchWriteCommand).resolves({ UnprocessedItems: {} });
+
+      // WHEN
+      const result = await relayWithFakeTimers(relay, candidates);
+
+      // THEN the same batch went out three times (SQS deduplicates by messageId), and nothing failed
+      expect(sentDeduplicationIds()).toEqual([
+        ['msg-a-1', 'msg-a-2', 'msg-b-1'],
+        ['msg-a-1', 'msg-a-2', 'msg-b-1'],
+        ['msg-a-1', 'msg-a-2', 'msg-b-1'],
+      ]);
+      expect(result.sent).toEqual(candidates);
+      expect(result.failed).toEqual([]);
+      expect(problems).toEqual([]);
+    });
+
+    it('fails the chunk, reporting the last error, when a transient failure outlasts the time left', async () => {
+      // GIVEN
+      const problems: RelayProblem[] = [];
+      const relay = newRelay(problems);
+      sqs.on(SendMessageBatchCommand).rejects(throttled());
+
+      // WHEN the invocation has less than the reserve left
+      const result = await relay.relay([candidate('a', 1)], { remainingTimeMs: () => 500 });
+
+      // THEN one attempt, and the message fails (its stream record is retried)
+      expect(sentBatches()).toHaveLength(1);
+      expect(result.failed).toEqual([candidate('a', 1)]);
+      expect(problems).toEqual([
+        {
+          kind: 'send-failed',
+          messageId: 'msg-a-1',
+          groupKey: 'a',
+          sequence: 1,
+          error: 'ThrottlingException: Rate exceeded',
+        },
+      ]);
     });
   });
 
@@ -472,7 +536,16 @@ describe('OutboxRelay.relay', () => {
       // GIVEN
       const problems: RelayProblem[] = [];
       const relay = newRelay(problems);
-      ddb.on(BatchWriteCommand).rejectsOnce(new Error('blip')).resolves({ UnprocessedItems: {} });
+      ddb
+        .on(BatchWriteCommand)
+        .rejectsOnce(
+          Object.assign(new Error('internal error'), {
+            name: 'InternalServerError',
+            $fault: 'server',
+            $metadata: { httpStatusCode: 500 },
+          }),
+        )
+        .resolves({ UnprocessedItems: {} });
 
       // WHEN
       const result = await relayWithFakeTimers(relay, [candidate('a', 1)]);
@@ -481,6 +554,29 @@ describe('OutboxRelay.relay', () => {
       expect(deleteRequests()).toHaveLength(2);
       expect(result.notDeleted).toBe(0);
       expect(problems).toEqual([]);
+    });
+
+    it('gives up at once on a deterministic delete error, reporting it', async () => {
+      // GIVEN
+      const problems: RelayProblem[] = [];
+      const relay = newRelay(problems);
+      ddb.on(BatchWriteCommand).rejects(
+        Object.assign(new Error('no such table'), {
+          name: 'ResourceNotFoundException',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 400 },
+        }),
+      );
+
+      // WHEN
+      const result = await relayWithFakeTimers(relay, [candidate('a', 1)]);
+
+      // THEN
+      expect(deleteRequests()).toHaveLength(1);
+      expect(result.notDeleted).toBe(1);
+      expect(problems).toEqual([
+        { kind: 'delete-failed', count: 1, error: 'ResourceNotFoundException: no such table' },
+      ]);
     });
   });
 });

@@ -10,6 +10,7 @@ import { WriteConditionError, writeAtomically } from '../atomic-write';
 import { MessageInProgressError, ReliableMessagingError } from '../errors';
 import type { MessageEnvelope } from '../outbox/outbox-message';
 import type { TransactItem } from '../outbox/outbox-writer';
+import { retryTransient } from '../transient-errors';
 import { inboxKeys } from './inbox-keys';
 
 /**
@@ -33,7 +34,10 @@ export interface VersionTarget {
 /** An effect on DynamoDB: the writes a message causes. Any strategy can guard it. */
 export interface DynamoEffect<TPayload = unknown> {
   readonly name: string;
-  /** The effect's writes for a message; none means the message does not concern this effect. At most 99. */
+  /**
+   * The effect's writes for a message; none means the message does not concern this effect (under the `version`
+   * strategy its target's version still moves to the message's sequence, alone). At most 99.
+   */
   readonly items: (message: MessageEnvelope<TPayload>) => TransactItem[];
   /** Required by the `version` strategy: the written item that carries the aggregate's version. */
   readonly versionTarget?: (message: MessageEnvelope<TPayload>) => VersionTarget;
@@ -62,7 +66,11 @@ export class VersionMismatchError extends ReliableMessagingError {
   }
 }
 
-/** Applies one effect of a message under a strategy; DUPLICATE when it had been applied already. */
+/**
+ * Applies one effect of a message under a strategy; DUPLICATE when it had been applied already, NONE when the
+ * message does not concern the effect. Under `version`, a message the effect has nothing to write for still moves
+ * its target's version (else the next message would find the target a version behind and fail for good).
+ */
 export async function applyEffect<TPayload>(
   effect: DynamoEffect<TPayload>,
   strategy: IdempotencyStrategy,
@@ -70,7 +78,11 @@ export async function applyEffect<TPayload>(
   options: EffectGuardOptions,
 ): Promise<EffectOutcome> {
   const items = effect.items(message);
-  if (items.length === 0) return 'NONE';
+  if (items.length === 0) {
+    if (strategy !== 'version') return 'NONE';
+    const moved = await applyVersioned(effect, message, [versionOnlyWrite(effect, message)], options);
+    return moved === 'APPLIED' ? 'NONE' : moved;
+  }
   if (items.length > 99)
     throw new RangeError(`effect ${effect.name} has ${items.length} writes; at most 99 fit`);
   switch (strategy) {
@@ -127,10 +139,7 @@ async function applyVersioned<TPayload>(
   items: TransactItem[],
   options: EffectGuardOptions,
 ): Promise<EffectOutcome> {
-  if (effect.versionTarget === undefined) {
-    throw new Error(`effect ${effect.name} has no versionTarget: it cannot use the version strategy`);
-  }
-  const target = effect.versionTarget(message);
+  const target = versionTargetOf(effect, message);
   const attribute = target.versionAttribute ?? 'version';
   const index = items.findIndex((item) => {
     const write = item.Update ?? item.Put;
@@ -150,6 +159,33 @@ async function applyVersioned<TPayload>(
     if (found !== undefined && found >= message.sequence) return 'DUPLICATE';
     throw new VersionMismatchError(effect.name, message.sequence, found, { cause: error });
   }
+}
+
+function versionTargetOf<TPayload>(
+  effect: DynamoEffect<TPayload>,
+  message: MessageEnvelope<TPayload>,
+): VersionTarget {
+  if (effect.versionTarget === undefined) {
+    throw new Error(`effect ${effect.name} has no versionTarget: it cannot use the version strategy`);
+  }
+  return effect.versionTarget(message);
+}
+
+/** The write of a `version` effect that has nothing else to write for a message: its target's version, alone. */
+function versionOnlyWrite<TPayload>(
+  effect: DynamoEffect<TPayload>,
+  message: MessageEnvelope<TPayload>,
+): TransactItem {
+  const target = versionTargetOf(effect, message);
+  return {
+    Update: {
+      TableName: target.tableName,
+      Key: target.key,
+      UpdateExpression: 'SET #effectVersion = :effectSequence',
+      ExpressionAttributeNames: { '#effectVersion': target.versionAttribute ?? 'version' },
+      ExpressionAttributeValues: { ':effectSequence': message.sequence },
+    },
+  };
 }
 
 /**
@@ -213,8 +249,9 @@ async function applyUnique<TPayload>(
   try {
     await writeAtomically(options.dynamodb, items);
   } catch (error) {
-    await options.dynamodb
-      .send(
+    // Release the claim (through transient failures too), so that a retry of this delivery can claim again at once.
+    await retryTransient(() =>
+      options.dynamodb.send(
         new DeleteCommand({
           TableName: options.inboxTableName,
           Key: key,
@@ -222,18 +259,22 @@ async function applyUnique<TPayload>(
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':inProgress': 'IN_PROGRESS' },
         }),
-      )
-      .catch(() => undefined);
+      ),
+    ).catch(() => undefined);
     throw error;
   }
-  await options.dynamodb.send(
-    new UpdateCommand({
-      TableName: options.inboxTableName,
-      Key: key,
-      UpdateExpression: 'SET #status = :completed REMOVE claimExpiresAt',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: { ':completed': 'COMPLETED' },
-    }),
+  // The effect is done: mark it so through transient failures too, else a redelivery would find the claim live,
+  // wait for it to expire, and apply the effect again.
+  await retryTransient(() =>
+    options.dynamodb.send(
+      new UpdateCommand({
+        TableName: options.inboxTableName,
+        Key: key,
+        UpdateExpression: 'SET #status = :completed REMOVE claimExpiresAt',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':completed': 'COMPLETED' },
+      }),
+    ),
   );
   return 'APPLIED';
 }

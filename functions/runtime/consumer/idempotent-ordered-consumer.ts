@@ -4,6 +4,7 @@ import { WriteConditionError, writeAtomically } from '../atomic-write';
 import { MessageInProgressError, ReliableMessagingError } from '../errors';
 import type { MessageEnvelope } from '../outbox/outbox-message';
 import type { TransactItem } from '../outbox/outbox-writer';
+import { isTransientError, type RetryTransientOptions, retryTransient } from '../transient-errors';
 import { type CursorEffect, type CursorLocation, cursorEffectUpdate, inboxCursor } from './cursor-location';
 import {
   applyEffect,
@@ -77,6 +78,24 @@ export interface IdempotentOrderedConsumerOptions extends EffectGuardOptions {
    * @default none
    */
   readonly cursorEffect?: CursorEffect;
+  /**
+   * How a delivery that fails with a transient error (`isTransientError`: a `TransactionConflict`, throttling that
+   * outlasted the SDK's retries, a 5xx, a timeout) is retried in-process, within the time the call to `consume`
+   * allows. A transient failure never counts toward parking the key; if it outlasts these retries, `consume` fails
+   * with a `TransientFailureError` and the record is redelivered.
+   * @default `retryTransient`'s defaults (5 attempts, jittered backoff from 50 ms up to 2 s, 1 s kept in reserve)
+   */
+  readonly transientRetry?: Omit<RetryTransientOptions, 'remainingTimeMs'>;
+}
+
+/** What `consume` may know of the invocation it runs in. */
+export interface ConsumeContext {
+  /**
+   * Milliseconds the invocation has left (e.g. the Lambda context's `getRemainingTimeInMillis`): no in-process
+   * retry of a transient failure starts that could not end in time.
+   * @default no deadline
+   */
+  readonly remainingTimeMs?: () => number;
 }
 
 /** The key's cursor moved under us (a concurrent delivery of the same key). */
@@ -109,8 +128,10 @@ interface Cursor {
  *
  * Each effect is idempotent on its own (`unique`, `version` or `transaction`), so a delivery that dies between the
  * effects and the cursor is simply applied again: the effects already done answer DUPLICATE and the cursor moves.
- * A message whose effects fail `parkAfterFailures` times parks its key: it and every later message of the key
- * are stored and acknowledged, other keys keep flowing, and `onParked` raises the alert.
+ * A message whose effects fail deterministically in `parkAfterFailures` deliveries parks its key: it and every
+ * later message of the key are stored and acknowledged, other keys keep flowing, and `onParked` raises the alert.
+ * A transient failure (a `TransactionConflict`, throttling or a 5xx the SDK gave up on, a timeout) is retried
+ * in-process and, if it outlasts that, fails the delivery without counting toward parking.
  *
  * Lean path: with no `effects` but a `cursorEffect` (or none: order only), a message n whose key has nothing held
  * or parked is one conditional write — the effect and the cursor's move from n − 1 to n together — and no read.
@@ -131,7 +152,19 @@ export class IdempotentOrderedConsumer {
     }
   }
 
-  async consume(message: MessageEnvelope): Promise<ConsumeResult> {
+  /**
+   * Consumes one delivery. A transient failure is retried here (every step is idempotent, so a retry picks up where
+   * the failed attempt stopped) and never counts toward parking; a deterministic one counts, and parks the key after
+   * `parkAfterFailures` deliveries.
+   */
+  async consume(message: MessageEnvelope, context: ConsumeContext = {}): Promise<ConsumeResult> {
+    return retryTransient(() => this.consumeOnce(message), {
+      ...this.options.transientRetry,
+      ...(context.remainingTimeMs === undefined ? {} : { remainingTimeMs: context.remainingTimeMs }),
+    });
+  }
+
+  private async consumeOnce(message: MessageEnvelope): Promise<ConsumeResult> {
     if (this.options.effects.length === 0) {
       const lean = await this.applyOnCleanCursor(message);
       if (lean !== 'NOT_CLEAN') return { outcome: lean, released: [] };
@@ -202,14 +235,15 @@ export class IdempotentOrderedConsumer {
 
   /**
    * A failure of the message's effects: counted; rethrown (the record is redelivered) until it has failed
-   * `parkAfterFailures` times, then the key is parked. Another delivery holding a claim is not a failure.
+   * `parkAfterFailures` times, then the key is parked. Another delivery holding a claim is not a failure, and
+   * neither is a transient error (the caller retries it; only deterministic failures are poison).
    */
   private async failed(
     message: MessageEnvelope,
     error: unknown,
     heldSequence: number | undefined,
   ): Promise<'PARKED'> {
-    if (error instanceof MessageInProgressError) throw error;
+    if (error instanceof MessageInProgressError || isTransientError(error)) throw error;
     const failures = await this.countFailure(message);
     if (failures < this.parkAfterFailures) throw error;
     const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

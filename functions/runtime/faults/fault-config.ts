@@ -29,6 +29,15 @@ export const faultConfigSchema = z.strictObject({
   checkerAlwaysUnknown: z.boolean().optional(),
   /** Every function: per DynamoDB or SQS request, the service answers ThrottlingException (the SDK retries it). */
   throttleRate: z.number().min(0).max(1).optional(),
+  /**
+   * Relay, sweeper, consumer and API: per TransactWriteItems attempt, DynamoDB cancels the transaction for a conflict with another
+   * one (`TransactionCanceledException`, reason `TransactionConflict`; the SDK does not retry it).
+   */
+  transactionConflictRate: z.number().min(0).max(1).optional(),
+  /** Relay, sweeper, consumer and API: per DynamoDB or SQS request, every attempt answers 500 (the SDK gives up). */
+  serviceErrorRate: z.number().min(0).max(1).optional(),
+  /** Relay, sweeper, consumer and API: per DynamoDB or SQS request, every attempt is throttled (the SDK gives up). */
+  throttleBurstRate: z.number().min(0).max(1).optional(),
 });
 
 export type FaultConfig = z.infer<typeof faultConfigSchema>;

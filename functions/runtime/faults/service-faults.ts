@@ -1,4 +1,4 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type {
   SendMessageBatchCommandInput,
   SendMessageBatchCommandOutput,
@@ -12,6 +12,33 @@ function throttlingError(): Error {
     name: 'ThrottlingException',
     $fault: 'client',
     $metadata: { httpStatusCode: 400 },
+  });
+}
+
+/** What a service failing on its side answers (a 5xx): the SDK's retry strategy retries it. */
+function serviceError(): Error {
+  return Object.assign(new Error('We encountered an internal error. Please try again. (injected fault)'), {
+    name: 'InternalServerError',
+    $fault: 'server',
+    $metadata: { httpStatusCode: 500 },
+  });
+}
+
+/**
+ * What DynamoDB answers when another transaction touched one of the items at the same time: one reason per item,
+ * `TransactionConflict` for one of them and `None` for the rest. A client error: the SDK does not retry it.
+ */
+function transactionConflict(items: number, random: () => number): TransactionCanceledException {
+  const conflicting = Math.floor(random() * items);
+  const reasons = Array.from({ length: Math.max(1, items) }, (_, index) =>
+    index === conflicting
+      ? { Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item (injected fault)' }
+      : { Code: 'None' },
+  );
+  return new TransactionCanceledException({
+    message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((reason) => reason.Code).join(', ')}]`,
+    $metadata: { httpStatusCode: 400 },
+    CancellationReasons: reasons,
   });
 }
 
@@ -35,6 +62,47 @@ export function injectThrottling(client: SQSClient | DynamoDBClient, faults: Fau
       return next(args);
     },
     { step: 'finalizeRequest', priority: 'low', name: 'faultInjectionThrottling' },
+  );
+}
+
+/**
+ * Injects the failures of a service under contention into every request of a client, below the SDK's retry
+ * middleware, so the SDK handles each as it would on AWS:
+ * - `transactionConflictRate`: per TransactWriteItems attempt, a `TransactionConflict` cancellation (not retried by
+ *   the SDK: the caller sees it);
+ * - `serviceErrorRate` / `throttleBurstRate`: drawn once per request, then EVERY attempt of that request answers
+ *   500 InternalServerError / ThrottlingException: the SDK retries with its backoff, gives up, and the caller sees
+ *   the error. (Nothing is written: the request never reaches the service.)
+ */
+export function injectServiceFaults(
+  client: SQSClient | DynamoDBClient,
+  faults: FaultSource,
+  random: () => number = Math.random,
+): void {
+  const stack = client.middlewareStack as SQSClient['middlewareStack'];
+  stack.add(
+    (next, context) => {
+      // One middleware instance per request: what is drawn here holds for all of its attempts.
+      let outage: (() => Error) | null | undefined;
+      return async (args) => {
+        const config = await faults.current();
+        if (outage === undefined) {
+          if (chance(config.serviceErrorRate, random)) outage = serviceError;
+          else if (chance(config.throttleBurstRate, random)) outage = throttlingError;
+          else outage = null;
+        }
+        if (outage !== null) throw outage();
+        if (
+          context.commandName === 'TransactWriteItemsCommand' &&
+          chance(config.transactionConflictRate, random)
+        ) {
+          const { TransactItems } = args.input as { TransactItems?: readonly unknown[] };
+          throw transactionConflict(TransactItems?.length ?? 1, random);
+        }
+        return next(args);
+      };
+    },
+    { step: 'finalizeRequest', priority: 'low', name: 'faultInjectionServiceFailures' },
   );
 }
 

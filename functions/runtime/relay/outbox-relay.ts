@@ -5,6 +5,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { toEnvelope } from '../outbox/outbox-message';
+import { type RetryTransientOptions, retryTransient, TransientFailureError } from '../transient-errors';
 import type { RelayCandidate } from './stream-records';
 
 const BLOCKED = 'not sent: an earlier message of its key failed';
@@ -25,6 +26,23 @@ export interface OutboxRelayOptions {
   readonly onProblem?: (problem: RelayProblem) => void;
   /** Fault injection points; only a stack built with fault injection sets them. */
   readonly hooks?: RelayHooks;
+  /**
+   * How a SendMessageBatch or a delete that fails with a transient error (`isTransientError`: throttling that
+   * outlasted the SDK's retries, a 5xx, a timeout) is retried in-process, within the time `relay` is given. Both are
+   * safe to repeat: SQS deduplicates by messageId, and deleting twice is deleting once.
+   * @default `retryTransient`'s defaults (5 attempts, jittered backoff from 50 ms up to 2 s, 1 s kept in reserve)
+   */
+  readonly transientRetry?: Omit<RetryTransientOptions, 'remainingTimeMs'>;
+}
+
+/** What `relay` may know of the invocation it runs in. */
+export interface RelayContext {
+  /**
+   * Milliseconds the invocation has left (e.g. the Lambda context's `getRemainingTimeInMillis`): no in-process
+   * retry starts that could not end in time.
+   * @default no deadline
+   */
+  readonly remainingTimeMs?: () => number;
 }
 
 /** Where a test stack injects relay faults. */
@@ -79,7 +97,11 @@ export interface RelayResult {
 export class OutboxRelay {
   constructor(private readonly options: OutboxRelayOptions) {}
 
-  async relay(candidates: readonly RelayCandidate[]): Promise<RelayResult> {
+  async relay(candidates: readonly RelayCandidate[], context: RelayContext = {}): Promise<RelayResult> {
+    const retry: RetryTransientOptions = {
+      ...this.options.transientRetry,
+      ...(context.remainingTimeMs === undefined ? {} : { remainingTimeMs: context.remainingTimeMs }),
+    };
     const blockedKeys = new Set<string>();
     const sent: RelayCandidate[] = [];
     const failed = new Map<RelayCandidate, string>();
@@ -93,7 +115,7 @@ export class OutboxRelay {
       });
       if (toSend.length === 0) continue;
 
-      const errors = await this.send(toSend);
+      const errors = await this.send(toSend, retry);
       for (const [index, candidate] of toSend.entries()) {
         const error = errors.get(index);
         if (error !== undefined) {
@@ -112,7 +134,7 @@ export class OutboxRelay {
     }
 
     await this.options.hooks?.beforeDelete?.();
-    const notDeleted = await this.deleteFromOutbox(sent);
+    const notDeleted = await this.deleteFromOutbox(sent, retry);
     const failures = candidates.flatMap((candidate) => {
       const error = failed.get(candidate);
       return error === undefined ? [] : [{ candidate, error }];
@@ -120,8 +142,14 @@ export class OutboxRelay {
     return { sent, failed: failures.map((failure) => failure.candidate), failures, notDeleted };
   }
 
-  /** Sends one SendMessageBatch; returns the error text of each entry (by position) that SQS did not accept. */
-  private async send(candidates: readonly RelayCandidate[]): Promise<Map<number, string>> {
+  /**
+   * Sends one SendMessageBatch (retrying transient failures of the call); returns the error text of each entry (by
+   * position) that SQS did not accept.
+   */
+  private async send(
+    candidates: readonly RelayCandidate[],
+    retry: RetryTransientOptions,
+  ): Promise<Map<number, string>> {
     let entries: SendMessageBatchRequestEntry[] = candidates.map((candidate, index) => ({
       Id: String(index),
       MessageBody: JSON.stringify(toEnvelope(candidate.item)),
@@ -131,8 +159,13 @@ export class OutboxRelay {
     const errors = new Map<number, string>();
     try {
       if (this.options.hooks?.beforeSend) entries = await this.options.hooks.beforeSend(entries);
-      const response = await this.options.sqs.send(
-        new SendMessageBatchCommand({ QueueUrl: this.options.queueUrl, Entries: entries }),
+      const batch = entries;
+      const response = await retryTransient(
+        () =>
+          this.options.sqs.send(
+            new SendMessageBatchCommand({ QueueUrl: this.options.queueUrl, Entries: batch }),
+          ),
+        retry,
       );
       const accepted = new Set((response.Successful ?? []).map((entry) => entry.Id));
       for (const failure of response.Failed ?? []) {
@@ -146,23 +179,29 @@ export class OutboxRelay {
       }
       await this.options.hooks?.afterSend?.(entries.filter((entry) => accepted.has(entry.Id)));
     } catch (error) {
-      const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      const text = errorText(error);
       for (const index of candidates.keys()) errors.set(index, text);
     }
     return errors;
   }
 
-  /** Deletes sent messages, 25 per BatchWriteItem in parallel, retrying unprocessed items; returns how many remain. */
-  private async deleteFromOutbox(sent: readonly RelayCandidate[]): Promise<number> {
+  /**
+   * Deletes sent messages, 25 per BatchWriteItem in parallel, retrying unprocessed items and transient failures;
+   * returns how many remain.
+   */
+  private async deleteFromOutbox(
+    sent: readonly RelayCandidate[],
+    retry: RetryTransientOptions,
+  ): Promise<number> {
     const chunks: RelayCandidate[][] = [];
     for (let start = 0; start < sent.length; start += MAX_DELETES_PER_WRITE) {
       chunks.push(sent.slice(start, start + MAX_DELETES_PER_WRITE));
     }
-    const remaining = await Promise.all(chunks.map((chunk) => this.deleteChunk(chunk)));
+    const remaining = await Promise.all(chunks.map((chunk) => this.deleteChunk(chunk, retry)));
     return remaining.reduce((sum, count) => sum + count, 0);
   }
 
-  private async deleteChunk(chunk: readonly RelayCandidate[]): Promise<number> {
+  private async deleteChunk(chunk: readonly RelayCandidate[], retry: RetryTransientOptions): Promise<number> {
     const table = this.options.outboxTableName;
     let requests = chunk.map((candidate) => ({
       DeleteRequest: { Key: { groupKey: candidate.item.groupKey, sequence: candidate.item.sequence } },
@@ -171,12 +210,16 @@ export class OutboxRelay {
     for (let round = 0; round < MAX_DELETE_ROUNDS && requests.length > 0; round++) {
       if (round > 0) await sleep(25 * 2 ** round);
       try {
-        const response = await this.options.dynamodb.send(
-          new BatchWriteCommand({ RequestItems: { [table]: requests } }),
+        const batch = requests;
+        const response = await retryTransient(
+          () => this.options.dynamodb.send(new BatchWriteCommand({ RequestItems: { [table]: batch } })),
+          retry,
         );
         requests = (response.UnprocessedItems?.[table] ?? []) as typeof requests;
       } catch (error) {
-        lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        // A deterministic error, or a transient one that outlasted its retries: the sweeper re-sends these later.
+        lastError = errorText(error);
+        break;
       }
     }
     if (requests.length > 0) this.report({ kind: 'delete-failed', count: requests.length, error: lastError });
@@ -186,6 +229,12 @@ export class OutboxRelay {
   private report(problem: RelayProblem): void {
     this.options.onProblem?.(problem);
   }
+}
+
+/** `<name>: <message>` of an error; of the last error, for a transient failure that outlasted its retries. */
+function errorText(error: unknown): string {
+  const shown = error instanceof TransientFailureError ? error.cause : error;
+  return shown instanceof Error ? `${shown.name}: ${shown.message}` : String(shown);
 }
 
 function keyOf(candidate: RelayCandidate) {

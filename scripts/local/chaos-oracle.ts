@@ -1,0 +1,111 @@
+/**
+ * The reliability run's oracle for one key: the effects the reference consumer applied, compared EXACTLY with what
+ * the producer committed — never with the consumer's own bookkeeping (its cursor), so an effect lost while the cursor
+ * moved on is seen.
+ *
+ * A key of the run is an order (sequence 1, `OrderPlaced` of `quantity` × its own SKU) and its notes (sequence n ≥ 2
+ * adds the (n − 1)th committed note). The consumer's effects per message:
+ * - the view (`version` strategy): the order's view exists (n = 1) / holds the note (n ≥ 2), notes in commit order;
+ * - the notifications log (`unique` strategy): one entry `<n>:<type>`, in sequence order;
+ * - the inventory (`transaction` strategy, n = 1 only): `quantity` reserved on the order's SKU.
+ */
+
+/** What the producer committed for a key (its order, as the orders table has it). */
+export interface CommittedKey {
+  /** The order's version: the key's last committed sequence (0 if the order was never placed). */
+  readonly version: number;
+  /** The order's notes, in commit order: note i (from 0) is message i + 2. */
+  readonly notes: readonly string[];
+  /** What the order reserved on its SKU. */
+  readonly quantity: number;
+}
+
+/** What the consumer applied for the key. */
+export interface AppliedKey {
+  /** The order's view, if it exists. */
+  readonly view: { readonly notes: readonly string[] } | undefined;
+  /** The notifications log's entries (`<sequence>:<type>`), in applied order. */
+  readonly notifications: readonly string[];
+  /** What is reserved on the order's SKU. */
+  readonly reserved: number;
+}
+
+export interface EffectCheck {
+  /** Committed messages whose every effect is there. */
+  readonly delivered: number;
+  /** Missing effects of committed messages that are nowhere else known (not in `accounted`). */
+  readonly lost: number;
+  /** Missing effects of committed messages that are known to be on their way or kept (in `accounted`). */
+  readonly accountedMissing: number;
+  /** Effects applied more than once, or never committed. */
+  readonly duplicateEffects: number;
+  /** Effects applied after an effect of a later message (adjacent inversions). */
+  readonly orderViolations: number;
+}
+
+/** Adjacent inversions of the first occurrences of positions: how often a later one comes before an earlier one. */
+function inversions(positions: readonly number[]): number {
+  const first = positions.filter((position, i) => positions.indexOf(position) === i);
+  return first.filter((position, i) => i > 0 && position < first[i - 1]!).length;
+}
+
+/** Occurrences beyond the first of each value, plus values that are not expected at all. */
+function extras(applied: readonly string[], expected: ReadonlySet<string>): number {
+  const seen = new Set<string>();
+  let count = 0;
+  for (const value of applied) {
+    if (!expected.has(value) || seen.has(value)) count++;
+    seen.add(value);
+  }
+  return count;
+}
+
+/** The type of message `sequence` of a key of the run. */
+const typeOf = (sequence: number) => (sequence === 1 ? 'OrderPlaced' : 'OrderNoteAdded');
+
+/**
+ * Compares one key's applied effects with what was committed. `accounted` holds the sequences known to be elsewhere
+ * (pending or FAILED in the outbox, held or parked in the inbox): their missing effects are not lost.
+ */
+export function checkEffects(
+  committed: CommittedKey,
+  applied: AppliedKey,
+  accounted: ReadonlySet<number>,
+): EffectCheck {
+  const appliedNotes = applied.view?.notes ?? [];
+  const noteSet = new Set(appliedNotes);
+  const entrySet = new Set(applied.notifications);
+  let delivered = 0;
+  let lost = 0;
+  let accountedMissing = 0;
+  for (let sequence = 1; sequence <= committed.version; sequence++) {
+    const effects =
+      sequence === 1
+        ? [applied.view !== undefined, applied.reserved >= committed.quantity]
+        : [noteSet.has(committed.notes[sequence - 2] ?? `missing note of ${sequence}`)];
+    effects.push(entrySet.has(`${sequence}:${typeOf(sequence)}`));
+    const missing = effects.filter((present) => !present).length;
+    if (missing === 0) delivered++;
+    else if (accounted.has(sequence)) accountedMissing += missing;
+    else lost += missing;
+  }
+
+  const expectedEntries = new Set(
+    Array.from({ length: committed.version }, (_, i) => `${i + 1}:${typeOf(i + 1)}`),
+  );
+  const surplus = committed.version >= 1 ? applied.reserved - committed.quantity : applied.reserved;
+  const duplicateEffects =
+    extras(appliedNotes, new Set(committed.notes.slice(0, Math.max(0, committed.version - 1)))) +
+    extras(applied.notifications, expectedEntries) +
+    (surplus > 0 ? Math.ceil(surplus / Math.max(1, committed.quantity)) : 0);
+
+  const notePositions = appliedNotes
+    .map((note) => committed.notes.indexOf(note))
+    .filter((position) => position >= 0);
+  const entrySequences = applied.notifications
+    .filter((entry) => expectedEntries.has(entry))
+    .map((entry) => Number(entry.split(':')[0]));
+  const orderViolations = inversions(notePositions) + inversions(entrySequences);
+
+  return { delivered, lost, accountedMissing, duplicateEffects, orderViolations };
+}
