@@ -607,10 +607,14 @@ describe('TransactionalProducer.commit', () => {
       expect(orderNow()).toEqual(order(8));
     });
 
-    it('passes on a failure other than a cancellation without retrying', async () => {
+    it('passes on a deterministic failure other than a cancellation without retrying', async () => {
       // GIVEN
       await producer.prepare(prepareInput());
-      const failure = throttled();
+      const failure = Object.assign(new Error('bad request'), {
+        name: 'ValidationException',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 400 },
+      });
       db.before(
         'TransactWrite',
         () => true,

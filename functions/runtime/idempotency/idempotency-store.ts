@@ -26,6 +26,13 @@ export interface IdempotencyClaim {
   readonly expiresAt: number;
 }
 
+/** A request made under a claimed key: its change's transaction stores `response(result)` with the key. */
+export interface IdempotentRequest<T> {
+  readonly claim: IdempotencyClaim;
+  /** The response the change's success implies, from what the change produced (ids, versions). */
+  readonly response: (result: T) => StoredResponse;
+}
+
 export type ClaimOutcome =
   | { readonly kind: 'claimed'; readonly claim: IdempotencyClaim }
   | { readonly kind: 'replay'; readonly response: StoredResponse };
@@ -162,8 +169,9 @@ export class IdempotencyStore {
   }
 
   /**
-   * Gives the key up after a request that committed nothing, so a retry need not wait for the lease. Best effort:
-   * a failure only delays the retry until the lease ends; it never lets two requests commit.
+   * Gives the key up after a request that committed nothing, so a retry need not wait for the lease. A key bound to
+   * a half message is left alone (that transaction's commit or rollback resolves it). Best effort: a failure only
+   * delays the retry until the lease ends; it never lets two requests commit.
    */
   async release(claim: IdempotencyClaim): Promise<void> {
     await this.options.dynamodb
@@ -171,7 +179,7 @@ export class IdempotencyStore {
         new DeleteCommand({
           TableName: claim.tableName,
           Key: { idempotencyKey: claim.idempotencyKey },
-          ConditionExpression: '#status = :inProgress AND #owner = :owner',
+          ConditionExpression: '#status = :inProgress AND #owner = :owner AND attribute_not_exists(transactionId)',
           ExpressionAttributeNames: NAMES,
           ExpressionAttributeValues: { ':inProgress': 'IN_PROGRESS', ':owner': claim.owner },
         }),

@@ -7,11 +7,7 @@ import {
 import { ReliableMessagingError, TransactionConflictError } from '../errors';
 import { newMessageId } from '../ids';
 import { clientRequestToken, IdempotencyKeyInProgressError } from '../idempotency/idempotency-key';
-import {
-  type IdempotencyClaim,
-  idempotencyCompletion,
-  type StoredResponse,
-} from '../idempotency/idempotency-store';
+import { idempotencyCompletion, type IdempotentRequest } from '../idempotency/idempotency-store';
 import { isOutcomeUnknown, isTransientError, type RetryTransientOptions, retryTransient } from '../transient-errors';
 import type { OutboxItem } from './outbox-message';
 
@@ -65,16 +61,13 @@ export class OutboxOutcomeUnknownError extends ReliableMessagingError {
   }
 }
 
-/** Makes a commit idempotent under a claimed key (see IdempotencyStore). */
-export interface IdempotentCommit {
-  readonly claim: IdempotencyClaim;
-  /** The response the commit's success implies; stored with the key in the same transaction, replayed to retries. */
-  readonly response: (message: CommittedMessage) => StoredResponse;
-}
-
 export interface CommitOptions {
-  /** @default none: each commit is its own request */
-  readonly idempotency?: IdempotentCommit;
+  /**
+   * Commit under a claimed idempotency key (see IdempotencyStore): the key's record is completed, with the response
+   * the commit implies, in the same transaction as the change and its message.
+   * @default none: each commit is its own request
+   */
+  readonly idempotency?: IdempotentRequest<CommittedMessage>;
 }
 
 /** The outbox item for a message committed at `now`. */
