@@ -298,22 +298,25 @@ describe('OutboxWriter.commit', () => {
         }),
       ],
       ['a reset connection', Object.assign(new Error('reset'), { code: 'ECONNRESET' })],
-    ])('throws OutboxOutcomeUnknownError, never "nothing was written", after %s, without repeating the call', async (_, failure) => {
-      // GIVEN
-      const writer = newWriter();
-      ddb.on(TransactWriteCommand).rejects(failure);
+    ])(
+      'throws OutboxOutcomeUnknownError, never "nothing was written", after %s, without repeating the call',
+      async (_, failure) => {
+        // GIVEN
+        const writer = newWriter();
+        ddb.on(TransactWriteCommand).rejects(failure);
 
-      // WHEN
-      const error = await writer
-        .commit([orderUpdate('a', 1)], { groupKey: 'a', sequence: 2, type: 'T', payload: {} })
-        .catch((caught: unknown) => caught);
+        // WHEN
+        const error = await writer
+          .commit([orderUpdate('a', 1)], { groupKey: 'a', sequence: 2, type: 'T', payload: {} })
+          .catch((caught: unknown) => caught);
 
-      // THEN
-      expect(error).toBeInstanceOf(OutboxOutcomeUnknownError);
-      expect(error).not.toBeInstanceOf(OutboxCommitError);
-      expect(error).toMatchObject({ cause: failure });
-      expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
-    });
+        // THEN
+        expect(error).toBeInstanceOf(OutboxOutcomeUnknownError);
+        expect(error).not.toBeInstanceOf(OutboxCommitError);
+        expect(error).toMatchObject({ cause: failure });
+        expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
+      },
+    );
 
     it('sends a ClientRequestToken (the message id), so the SDK’s retry of a call that committed is not applied twice', async () => {
       // WHEN

@@ -1,17 +1,13 @@
-import {
-  DynamoDBClient,
-  ProvisionedThroughputExceededException,
-} from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import {
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  TransactWriteCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { OrderConflictError, OrderNotFoundError } from '../../functions/reference/orders/order-errors';
+import {
+  PaymentNotRecordedError,
+  PaymentOutcomeUnknownError,
+} from '../../functions/reference/payments/payment-errors';
 import {
   type PaymentHooks,
   type PaymentRecord,
@@ -20,7 +16,6 @@ import {
 import type { FaultConfig } from '../../functions/runtime/faults/fault-config';
 import { type FaultSource, InjectedFaultError } from '../../functions/runtime/faults/fault-injector';
 import { paymentFaultHooks } from '../../functions/runtime/faults/producer-faults';
-import { PaymentNotRecordedError, PaymentOutcomeUnknownError } from '../../functions/reference/payments/payment-errors';
 import { halfMessageKey, LocalStepCompletedError } from '../../functions/runtime/half/half-message';
 import { TransactionCheckBack } from '../../functions/runtime/half/transaction-check-back';
 import { TransactionalProducer } from '../../functions/runtime/half/transactional-producer';
@@ -328,7 +323,10 @@ describe('PaymentService.checkPayment', () => {
     });
 
     // WHEN
-    const answer = await newPayments().checkPayment({ transactionId: 'tx-1', preparedAt: START.toISOString() });
+    const answer = await newPayments().checkPayment({
+      transactionId: 'tx-1',
+      preparedAt: START.toISOString(),
+    });
 
     // THEN
     expect(answer).toBe('COMMIT');
@@ -370,7 +368,9 @@ describe('PaymentService.checkPayment', () => {
     advance(60);
 
     // WHEN / THEN
-    expect(await newPayments().checkPayment({ transactionId: 'tx-1', preparedAt: 'yesterday' })).toBe('UNKNOWN');
+    expect(await newPayments().checkPayment({ transactionId: 'tx-1', preparedAt: 'yesterday' })).toBe(
+      'UNKNOWN',
+    );
   });
 });
 
@@ -463,7 +463,9 @@ describe('PaymentService: a local step fenced against its transaction', () => {
 
   it('refuses a rollback once the payment is recorded; the check-back then commits it', async () => {
     // GIVEN a producer that died after recording the payment
-    await expect(newPayments({ beforeCommit: crash('crash before commit') }).capture(ORDER, 30)).rejects.toThrow();
+    await expect(
+      newPayments({ beforeCommit: crash('crash before commit') }).capture(ORDER, 30),
+    ).rejects.toThrow();
     const { transactionId } = theHalf();
 
     // WHEN anyone (a late checker answer, an operator) tries to roll it back

@@ -29,6 +29,10 @@ export const faultConfigSchema = z.strictObject({
   checkerAlwaysUnknown: z.boolean().optional(),
   /** Every function: per DynamoDB or SQS request, the service answers ThrottlingException (the SDK retries it). */
   throttleRate: z.number().min(0).max(1).optional(),
+  /** Producer (orders API): per TransactWriteItems, the transaction commits, then the call fails as if timed out. */
+  ambiguousCommitRate: z.number().min(0).max(1).optional(),
+  /** Producer of a half message: the local step starts this many milliseconds late (longer than the prepare timeout). */
+  slowLocalStepMs: z.number().int().min(0).max(900_000).optional(),
 });
 
 export type FaultConfig = z.infer<typeof faultConfigSchema>;

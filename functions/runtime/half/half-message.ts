@@ -115,7 +115,10 @@ export class LocalStepCompletedError extends ReliableMessagingError {
     public readonly transactionId: string,
     options?: { cause?: unknown },
   ) {
-    super(`transaction ${transactionId}: its local step happened, so it cannot be rolled back (commit it)`, options);
+    super(
+      `transaction ${transactionId}: its local step happened, so it cannot be rolled back (commit it)`,
+      options,
+    );
     this.name = 'LocalStepCompletedError';
   }
 }
@@ -129,7 +132,10 @@ export class CommitOutcomeUnknownError extends ReliableMessagingError {
     public readonly transactionId: string,
     options?: { cause?: unknown },
   ) {
-    super(`transaction ${transactionId}: the commit's outcome is unknown (the check-back settles it)`, options);
+    super(
+      `transaction ${transactionId}: the commit's outcome is unknown (the check-back settles it)`,
+      options,
+    );
     this.name = 'CommitOutcomeUnknownError';
   }
 }

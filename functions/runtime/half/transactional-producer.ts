@@ -6,14 +6,14 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { newMessageId } from '../ids';
 import { clientRequestToken, IdempotencyKeyInProgressError } from '../idempotency/idempotency-key';
 import {
+  type IdempotentRequest,
   idempotencyAttachment,
   idempotencyCompletion,
-  type IdempotentRequest,
   idempotencyReleaseItem,
 } from '../idempotency/idempotency-store';
+import { newMessageId } from '../ids';
 import { newOutboxItem, type TransactItem } from '../outbox/outbox-writer';
 import { isOutcomeUnknown, isTransientError } from '../transient-errors';
 import {
@@ -22,8 +22,8 @@ import {
   CommitOutcomeUnknownError,
   type HalfMessageItem,
   halfMessageKey,
-  type LocalStepRef,
   LocalStepCompletedError,
+  type LocalStepRef,
   TransactionNotOpenError,
 } from './half-message';
 
@@ -321,7 +321,8 @@ export class TransactionalProducer {
     const update = {
       TableName: this.options.outboxTableName,
       Key: halfMessageKey(transactionId),
-      UpdateExpression: 'SET #status = :rolledBack, resolvedAt = :now, resolvedBy = :by, expiresAt = :expires',
+      UpdateExpression:
+        'SET #status = :rolledBack, resolvedAt = :now, resolvedBy = :by, expiresAt = :expires',
       ConditionExpression: '#status IN (:prepared, :failed)',
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: {

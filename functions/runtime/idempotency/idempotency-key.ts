@@ -50,10 +50,7 @@ export function validateIdempotencyKey(key: string): string {
 
 /** What identifies "the same request" for a key: method, path and body, hashed (SHA-256, hex). */
 export function requestFingerprint(method: string, path: string, body: string): string {
-  return createHash('sha256')
-    .update(`${method.toUpperCase()}\u0000${path}\u0000`)
-    .update(body)
-    .digest('hex');
+  return createHash('sha256').update(`${method.toUpperCase()}\u0000${path}\u0000`).update(body).digest('hex');
 }
 
 /**

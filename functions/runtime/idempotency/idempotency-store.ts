@@ -130,7 +130,11 @@ export class IdempotencyStore {
             ConditionExpression:
               'attribute_not_exists(idempotencyKey) OR expiresAt <= :now OR (#status = :inProgress AND fingerprint = :fingerprint AND leaseExpiresAt <= :now)',
             ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':now': nowSeconds, ':inProgress': 'IN_PROGRESS', ':fingerprint': fingerprint },
+            ExpressionAttributeValues: {
+              ':now': nowSeconds,
+              ':inProgress': 'IN_PROGRESS',
+              ':fingerprint': fingerprint,
+            },
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         );
@@ -149,7 +153,8 @@ export class IdempotencyStore {
             ? await this.read(idempotencyKey)
             : (unmarshall(error.Item as Record<string, AttributeValue>) as IdempotencyRecord);
       }
-      const live = existing !== undefined && !(existing.expiresAt !== undefined && existing.expiresAt <= nowSeconds);
+      const live =
+        existing !== undefined && !(existing.expiresAt !== undefined && existing.expiresAt <= nowSeconds);
       if (live && existing !== undefined) {
         if (existing.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError(idempotencyKey);
         if (existing.status === 'COMPLETED') {
@@ -179,7 +184,8 @@ export class IdempotencyStore {
         new DeleteCommand({
           TableName: claim.tableName,
           Key: { idempotencyKey: claim.idempotencyKey },
-          ConditionExpression: '#status = :inProgress AND #owner = :owner AND attribute_not_exists(transactionId)',
+          ConditionExpression:
+            '#status = :inProgress AND #owner = :owner AND attribute_not_exists(transactionId)',
           ExpressionAttributeNames: NAMES,
           ExpressionAttributeValues: { ':inProgress': 'IN_PROGRESS', ':owner': claim.owner },
         }),
@@ -201,7 +207,11 @@ export class IdempotencyStore {
  * still owning the key (or the record being gone, e.g. released after an ambiguous failure): a transaction of a
  * claim that was taken over cancels instead of committing a second change.
  */
-export function idempotencyCompletion(claim: IdempotencyClaim, response: StoredResponse, now: Date): TransactItem {
+export function idempotencyCompletion(
+  claim: IdempotencyClaim,
+  response: StoredResponse,
+  now: Date,
+): TransactItem {
   const record: IdempotencyRecord = {
     idempotencyKey: claim.idempotencyKey,
     fingerprint: claim.fingerprint,
@@ -217,7 +227,8 @@ export function idempotencyCompletion(claim: IdempotencyClaim, response: StoredR
     Put: {
       TableName: claim.tableName,
       Item: { ...record },
-      ConditionExpression: 'attribute_not_exists(idempotencyKey) OR (#status = :inProgress AND #owner = :owner)',
+      ConditionExpression:
+        'attribute_not_exists(idempotencyKey) OR (#status = :inProgress AND #owner = :owner)',
       ExpressionAttributeNames: NAMES,
       ExpressionAttributeValues: { ':inProgress': 'IN_PROGRESS', ':owner': claim.owner },
     },
@@ -236,7 +247,11 @@ export function idempotencyAttachment(claim: IdempotencyClaim, transactionId: st
       UpdateExpression: 'SET transactionId = :transactionId REMOVE leaseExpiresAt, expiresAt',
       ConditionExpression: '#status = :inProgress AND #owner = :owner',
       ExpressionAttributeNames: NAMES,
-      ExpressionAttributeValues: { ':inProgress': 'IN_PROGRESS', ':owner': claim.owner, ':transactionId': transactionId },
+      ExpressionAttributeValues: {
+        ':inProgress': 'IN_PROGRESS',
+        ':owner': claim.owner,
+        ':transactionId': transactionId,
+      },
     },
   };
 }
@@ -247,7 +262,8 @@ export function idempotencyReleaseItem(claim: IdempotencyClaim): TransactItem {
     Delete: {
       TableName: claim.tableName,
       Key: { idempotencyKey: claim.idempotencyKey },
-      ConditionExpression: 'attribute_not_exists(idempotencyKey) OR (#status = :inProgress AND #owner = :owner)',
+      ConditionExpression:
+        'attribute_not_exists(idempotencyKey) OR (#status = :inProgress AND #owner = :owner)',
       ExpressionAttributeNames: NAMES,
       ExpressionAttributeValues: { ':inProgress': 'IN_PROGRESS', ':owner': claim.owner },
     },

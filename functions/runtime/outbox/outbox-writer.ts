@@ -5,10 +5,15 @@ import {
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { ReliableMessagingError, TransactionConflictError } from '../errors';
-import { newMessageId } from '../ids';
 import { clientRequestToken, IdempotencyKeyInProgressError } from '../idempotency/idempotency-key';
-import { idempotencyCompletion, type IdempotentRequest } from '../idempotency/idempotency-store';
-import { isOutcomeUnknown, isTransientError, type RetryTransientOptions, retryTransient } from '../transient-errors';
+import { type IdempotentRequest, idempotencyCompletion } from '../idempotency/idempotency-store';
+import { newMessageId } from '../ids';
+import {
+  isOutcomeUnknown,
+  isTransientError,
+  type RetryTransientOptions,
+  retryTransient,
+} from '../transient-errors';
 import type { OutboxItem } from './outbox-message';
 
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -142,7 +147,9 @@ export class OutboxWriter {
     };
     const idempotency = options.idempotency;
     const keyItems =
-      idempotency === undefined ? [] : [idempotencyCompletion(idempotency.claim, idempotency.response(committed), now)];
+      idempotency === undefined
+        ? []
+        : [idempotencyCompletion(idempotency.claim, idempotency.response(committed), now)];
     const command = new TransactWriteCommand({
       TransactItems: [...businessItems, outboxPut, ...keyItems],
       // One token per call (its message id is unique): the SDK's retry of a call that did commit is answered
