@@ -16,6 +16,7 @@ export const ALL_FAULTS: FaultConfig = {
   reorderDelivery: 0.2,
   consumerCrashAfterEffect: 0.03,
   throttleRate: 0.03,
+  ambiguousCommitRate: 0.05,
 };
 
 export interface ChaosOptions {
@@ -39,6 +40,8 @@ export interface ChaosReport {
   readonly lost: number;
   /** Effects applied more than once (extra notes, extra inventory). */
   readonly duplicateEffects: number;
+  /** Changes the producer committed more than once (a retried request applied twice: extra notes on the order). */
+  readonly duplicateCommits: number;
   /** Notes applied out of their commit order. */
   readonly orderViolations: number;
   /** Messages still on their way when the run ended (pending in the outbox, in the queue, held in the inbox). */
@@ -56,7 +59,11 @@ export interface ChaosReport {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Retries what the API answers when nothing was written (503) and connection failures. */
+/**
+ * Retries, under the request's one Idempotency-Key, what the API answers with a 5xx (nothing written, or outcome
+ * unknown), a 409 for the key's first attempt still running, and connection failures: the key makes every retry
+ * safe, so no request needs an `expectedVersion` to avoid applying twice.
+ */
 async function withRetries<T>(
   call: () => Promise<ApiResponse<T>>,
   counter: { retries: number },
@@ -64,7 +71,10 @@ async function withRetries<T>(
   for (let attempt = 1; ; attempt++) {
     try {
       const response = await call();
-      if (response.status < 500 || attempt >= 10) return response;
+      const keyInProgress =
+        response.status === 409 &&
+        String((response.body as { error?: unknown })?.error).includes('in progress');
+      if ((response.status < 500 && !keyInProgress) || attempt >= 10) return response;
     } catch (error) {
       if (attempt >= 10) throw error;
     }
@@ -114,27 +124,26 @@ export async function runChaos(c: Connection, options: ChaosOptions): Promise<Ch
       Array.from({ length: Math.min(options.concurrency, plans.length) }, async () => {
         while (next < plans.length) {
           const plan = plans[next++]!;
+          const order = { customerId: 'chaos', items: [{ sku: plan.sku, quantity: plan.quantity }] };
           const placed = await withRetries(
             () =>
-              c.api.placeOrder({
-                customerId: 'chaos',
-                items: [{ sku: plan.sku, quantity: plan.quantity }],
-                orderId: plan.orderId,
+              c.api.request('POST', 'orders', { ...order, orderId: plan.orderId }, undefined, {
+                'Idempotency-Key': `${plan.orderId}-place`,
               }),
             counter,
           );
-          if (placed.status !== 201 && placed.status !== 409)
-            throw new Error(`POST /orders answered ${placed.status}`);
+          if (placed.status !== 201) throw new Error(`POST /orders answered ${placed.status}`);
           progress.update(++sent);
           for (const [index, text] of plan.notes.entries()) {
-            // expectedVersion makes a retried note safe: if the first attempt did commit, the retry gets 409.
-            const expectedVersion = index + 1;
+            // No expectedVersion: the Idempotency-Key alone makes a retried note safe (design.md "Retries").
             const added = await withRetries(
-              () => c.api.request('POST', `orders/${plan.orderId}/notes`, { text, expectedVersion }),
+              () =>
+                c.api.request('POST', `orders/${plan.orderId}/notes`, { text }, undefined, {
+                  'Idempotency-Key': `${plan.orderId}-note-${index + 1}`,
+                }),
               counter,
             );
-            if (added.status !== 201 && added.status !== 409)
-              throw new Error(`POST notes answered ${added.status}`);
+            if (added.status !== 201) throw new Error(`POST notes answered ${added.status}`);
             progress.update(++sent);
           }
         }
@@ -161,6 +170,7 @@ export async function runChaos(c: Connection, options: ChaosOptions): Promise<Ch
     committed: 0,
     delivered: 0,
     duplicateEffects: 0,
+    duplicateCommits: 0,
     orderViolations: 0,
     failed: 0,
     pending: 0,
@@ -172,6 +182,8 @@ export async function runChaos(c: Connection, options: ChaosOptions): Promise<Ch
     const committedNotes = (order.body.notes ?? []) as string[];
     const committed = Number(order.body.version ?? 0);
     totals.committed += committed;
+    // Each request was sent (and retried) under its own Idempotency-Key: each note must be committed exactly once.
+    totals.duplicateCommits += Math.max(0, committedNotes.length - plan.notes.length);
 
     const cursor = await c.dynamodb.send(
       new GetCommand({
@@ -240,6 +252,7 @@ export async function runChaos(c: Connection, options: ChaosOptions): Promise<Ch
     delivered: totals.delivered,
     lost,
     duplicateEffects: totals.duplicateEffects,
+    duplicateCommits: totals.duplicateCommits,
     orderViolations: totals.orderViolations,
     nonTerminal,
     alerts,

@@ -59,7 +59,8 @@ const bodyOf = (response: APIGatewayProxyStructuredResultV2) => JSON.parse(Strin
 const order = () => db.item(ORDERS_TABLE, { orderId: ORDER });
 const messages = () => db.all(OUTBOX_TABLE).filter((item) => !String(item.groupKey).startsWith('TX#'));
 const keys = () => db.all(IDEMPOTENCY_TABLE);
-const timeout = () => Object.assign(new Error('socket timed out after the request was sent'), { name: 'TimeoutError' });
+const timeout = () =>
+  Object.assign(new Error('socket timed out after the request was sent'), { name: 'TimeoutError' });
 /** The next TransactWriteItems commits, and then its answer is lost (the producer sees a timeout). */
 function commitThenTimeOut(): void {
   db.before(
@@ -268,7 +269,9 @@ describe('Idempotency-Key: lifetime', () => {
     const missing = await api.handle(post('/orders/order-2/notes', { text: 'x' }, 'key-1'));
 
     // WHEN the order exists and the client retries with the same key
-    await api.handle(post('/orders', { customerId: 'c', items: [{ sku: 's', quantity: 1 }], orderId: 'order-2' }));
+    await api.handle(
+      post('/orders', { customerId: 'c', items: [{ sku: 's', quantity: 1 }], orderId: 'order-2' }),
+    );
     const retry = await api.handle(post('/orders/order-2/notes', { text: 'x' }, 'key-1'));
 
     // THEN
@@ -420,7 +423,10 @@ describe('Idempotency-Key on payments (a half message)', () => {
       'TransactWrite',
       (input) => input.TransactItems?.[0]?.Put?.TableName === PAYMENTS_TABLE,
       () => {
-        throw Object.assign(new Error('bad'), { name: 'ValidationException', $metadata: { httpStatusCode: 400 } });
+        throw Object.assign(new Error('bad'), {
+          name: 'ValidationException',
+          $metadata: { httpStatusCode: 400 },
+        });
       },
     );
     const first = await api.handle(post(`/orders/${ORDER}/payments`, { amount: 30 }, 'pay-1'));
