@@ -1,6 +1,10 @@
-import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, ScanCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type HalfMessageItem, TransactionNotOpenError } from '../../functions/runtime/half/half-message';
+import {
+  type HalfMessageItem,
+  LocalStepCompletedError,
+  TransactionNotOpenError,
+} from '../../functions/runtime/half/half-message';
 import { AlertSubscriber } from '../../scripts/local/alert-subscriber';
 import { checkBackNow, setFaults, transactionalProducer } from '../../scripts/local/stack-control';
 import { eventually, outboxItems, type Stack, stack, uniquePrefix } from './support/aws';
@@ -245,6 +249,58 @@ describe('transactional ("half") messages', () => {
 
     // THEN it is delivered
     expect(outcome).toMatchObject({ sequence: 2, alreadyCommitted: false });
+    expect(await viewAt(s, orderId, 2)).toMatchObject({ paid: true });
+  });
+
+  it('the fence on the emulator: a local step after the rollback is refused, a rollback after the local step is refused', async () => {
+    // GIVEN two prepared transactions that name their local step's record (a payment keyed by the transaction)
+    const producer = transactionalProducer(s);
+    const orderId = await placeOrder(s, 'fence');
+    const prepare = (name: string) => {
+      const transactionId = uniquePrefix(name);
+      return producer.prepare({
+        transactionId,
+        groupKey: orderId,
+        type: 'PaymentCaptured',
+        payload: { orderId, transactionId, amount: 1 },
+        aggregate: { tableName: s.outputs.OrdersTableName, key: { orderId }, set: { paid: true } },
+        localStep: { tableName: s.outputs.PaymentsTableName, key: { transactionId } },
+      });
+    };
+    const recordPayment = (transactionId: string) =>
+      s.dynamodb.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: s.outputs.PaymentsTableName,
+                Item: { transactionId, orderId, amount: 1, capturedAt: new Date().toISOString() },
+                ConditionExpression: 'attribute_not_exists(transactionId)',
+              },
+            },
+            producer.localStepFence(transactionId),
+          ],
+        }),
+      );
+    const rolledBackFirst = await prepare('fence-rb');
+    const paidFirst = await prepare('fence-paid');
+
+    // WHEN one is rolled back before its payment, the other's payment is recorded before a rollback
+    await producer.rollback(rolledBackFirst.transactionId, 'check-back');
+    const latePayment = recordPayment(rolledBackFirst.transactionId);
+    await recordPayment(paidFirst.transactionId);
+    const lateRollback = producer.rollback(paidFirst.transactionId, 'check-back');
+
+    // THEN the late payment is refused (no payment), and the late rollback too (the transaction stays open)
+    await expect(latePayment).rejects.toMatchObject({ name: 'TransactionCanceledException' });
+    await expect(lateRollback).rejects.toBeInstanceOf(LocalStepCompletedError);
+    const payment = (transactionId: string) =>
+      s.dynamodb.send(new GetCommand({ TableName: s.outputs.PaymentsTableName, Key: { transactionId } }));
+    expect((await payment(rolledBackFirst.transactionId)).Item).toBeUndefined();
+    expect((await payment(paidFirst.transactionId)).Item).toBeDefined();
+    expect(await transaction(s, paidFirst.transactionId)).toMatchObject({ status: 'PREPARED' });
+    // AND the paid one can only be committed
+    await producer.commit(paidFirst.transactionId, 'check-back');
     expect(await viewAt(s, orderId, 2)).toMatchObject({ paid: true });
   });
 
