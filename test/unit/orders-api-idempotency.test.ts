@@ -445,3 +445,53 @@ describe('Idempotency-Key on payments (a half message)', () => {
     });
   });
 });
+
+describe('transient failures (item 1, producer side)', () => {
+  const throttled = () =>
+    Object.assign(new Error('Rate exceeded'), {
+      name: 'ThrottlingException',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+    });
+
+  it('retries a throttled transaction in-process, and commits', async () => {
+    // GIVEN the first attempt is throttled (after the SDK's own retries)
+    db.before(
+      'TransactWrite',
+      () => true,
+      () => {
+        throw throttled();
+      },
+    );
+
+    // WHEN
+    const response = await api.handle(post(`/orders/${ORDER}/notes`, { text: 'through' }, 'key-1'));
+
+    // THEN
+    expect(response.statusCode).toBe(201);
+    expect(order()).toMatchObject({ version: 2, notes: ['through'] });
+  });
+
+  it('answers 503 "nothing was written" with Retry-After when throttling outlasts the retries, and gives the key up', async () => {
+    // GIVEN every attempt is throttled
+    for (let i = 0; i < 5; i++) {
+      db.before(
+        'TransactWrite',
+        () => true,
+        () => {
+          throw throttled();
+        },
+      );
+    }
+
+    // WHEN
+    const response = await api.handle(post(`/orders/${ORDER}/notes`, { text: 'later' }, 'key-1'));
+
+    // THEN
+    expect(response.statusCode).toBe(503);
+    expect(bodyOf(response)).toEqual({ error: expect.stringContaining('nothing was written') });
+    expect(response.headers).toMatchObject({ 'retry-after': '1' });
+    expect(order()).toMatchObject({ version: 1 });
+    expect(keys()).toEqual([]);
+  });
+});
