@@ -46,18 +46,20 @@ async function main(): Promise<void> {
     ['delivered', report.delivered],
     ['lost', report.lost],
     ['duplicate effects', report.duplicateEffects],
+    ['duplicate commits (retries)', report.duplicateCommits],
     ['order violations', report.orderViolations],
     ['non-terminal', report.nonTerminal],
     ['parked keys', report.parkedKeys],
     ['FAILED (kept, alerted)', report.failed],
     ['alerts', report.alerts],
     ['dead-lettered', report.deadLettered],
-    ['API retries (503/connection)', report.requestRetries],
+    ['API retries (503/409/connection)', report.requestRetries],
   ];
   for (const [name, value] of rows) console.log(`  ${name.padEnd(30)} ${String(value).padStart(8)}`);
   const healthy =
     report.lost === 0 &&
     report.duplicateEffects === 0 &&
+    report.duplicateCommits === 0 &&
     report.orderViolations === 0 &&
     report.nonTerminal === 0 &&
     report.parkedKeys === 0 &&

@@ -6,8 +6,13 @@ import { documentClient } from '../runtime/clients';
 import { requiredEnv } from '../runtime/errors';
 import { faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
 import { paymentFaultHooks } from '../runtime/faults/producer-faults';
-import { injectServiceFaults, injectThrottling } from '../runtime/faults/service-faults';
+import {
+  injectAmbiguousCommits,
+  injectServiceFaults,
+  injectThrottling,
+} from '../runtime/faults/service-faults';
 import { TransactionalProducer } from '../runtime/half/transactional-producer';
+import { IdempotencyStore } from '../runtime/idempotency/idempotency-store';
 import { OutboxWriter } from '../runtime/outbox/outbox-writer';
 import { OrdersApi } from './http/orders-api';
 import { OrderService } from './orders/order-service';
@@ -24,11 +29,14 @@ if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
   const faults = faultSourceFromEnvironment();
   injectThrottling(dynamodbClient, faults);
   injectServiceFaults(dynamodbClient, faults);
+  injectAmbiguousCommits(dynamodbClient, faults);
   paymentHooks = paymentFaultHooks(faults);
 }
 const dynamodb = documentClient(dynamodbClient);
 const ordersTableName = requiredEnv('ORDERS_TABLE_NAME');
 const outboxTableName = requiredEnv('OUTBOX_TABLE_NAME');
+/** This function's timeout: a request's claim on its idempotency key lasts as long as the request can. */
+const lifetimeSeconds = Number(requiredEnv('PRODUCER_LIFETIME_SECONDS'));
 const api = new OrdersApi({
   orders: new OrderService(dynamodb, ordersTableName, new OutboxWriter(dynamodb, outboxTableName)),
   projection: new ProjectionService(dynamodb, requiredEnv('PROJECTION_TABLE_NAME')),
@@ -36,9 +44,18 @@ const api = new OrdersApi({
     dynamodb,
     ordersTableName,
     requiredEnv('PAYMENTS_TABLE_NAME'),
-    new TransactionalProducer({ dynamodb, outboxTableName }),
+    new TransactionalProducer({
+      dynamodb,
+      outboxTableName,
+      prepareTimeoutSeconds: Number(requiredEnv('PREPARE_TIMEOUT_SECONDS')),
+    }),
     paymentHooks,
   ),
+  idempotency: new IdempotencyStore({
+    dynamodb,
+    tableName: requiredEnv('IDEMPOTENCY_TABLE_NAME'),
+    leaseSeconds: lifetimeSeconds,
+  }),
   onError: (error) => logger.error('request failed', { error: error as Error }),
 });
 

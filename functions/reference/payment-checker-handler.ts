@@ -13,6 +13,9 @@ const payments = new PaymentService(
   requiredEnv('ORDERS_TABLE_NAME'),
   requiredEnv('PAYMENTS_TABLE_NAME'),
   new TransactionalProducer({ dynamodb, outboxTableName: requiredEnv('OUTBOX_TABLE_NAME') }),
+  {},
+  undefined,
+  { producerLifetimeSeconds: Number(requiredEnv('PRODUCER_LIFETIME_SECONDS')) },
 );
 let faults: FaultSource | undefined;
 if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED)
@@ -23,7 +26,7 @@ export const handler = async (request: TransactionCheckRequest): Promise<Transac
   if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED && faults !== undefined) {
     if ((await faults.current()).checkerAlwaysUnknown) return { status: 'UNKNOWN' };
   }
-  const status = await payments.checkPayment(request.transactionId);
+  const status = await payments.checkPayment(request);
   logger.info('checked', { transactionId: request.transactionId, status });
   return { status };
 };

@@ -170,6 +170,12 @@ export interface RetryTransientOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Called before each retry (for a log line or a metric). */
   readonly onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+  /**
+   * Which transient errors to retry; the others are rethrown at once, unchanged (e.g. a write whose outcome is
+   * unknown, when the caller would rather answer than repeat it).
+   * @default every transient error
+   */
+  readonly retryable?: (error: unknown) => boolean;
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -196,7 +202,7 @@ export async function retryTransient<T>(
     try {
       return await operation();
     } catch (error) {
-      if (!isTransientError(error)) throw error;
+      if (!isTransientError(error) || options.retryable?.(error) === false) throw error;
       const delayMs = Math.floor(random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)));
       const timeLeft = options.remainingTimeMs?.() ?? Number.POSITIVE_INFINITY;
       if (attempt >= maxAttempts || timeLeft - delayMs < reserveMs) {

@@ -23,6 +23,12 @@ export interface TransactionCheckBackProps {
   readonly checker: lambda.IFunction;
   /** The tables whose items half messages commit to (their version is bumped by a commit). */
   readonly aggregateTables: readonly dynamodb.ITable[];
+  /**
+   * The tables where producers record their local steps (`localStep` of a prepared transaction): a rollback checks,
+   * in its own transaction, that the step's record does not exist, so it needs `ConditionCheckItem` on them.
+   * @default none (transactions prepared without a `localStep`)
+   */
+  readonly localStepTables?: readonly dynamodb.ITable[];
   readonly alertTopic: sns.ITopic;
   /**
    * Time between two checks of one open transaction (10 s to 1 hour). When shorter than `schedule`, each run makes
@@ -45,18 +51,64 @@ export interface TransactionCheckBackProps {
    * @default Duration.minutes(1)
    */
   readonly schedule?: Duration;
+  /**
+   * The functions that prepare transactions (the producers). Each gets `PREPARE_TIMEOUT_SECONDS` in its
+   * environment, and none may live longer than the prepare timeout: a producer still running its local step when the
+   * check-back starts asking would race the checker.
+   * @default none
+   */
+  readonly producers?: readonly lambda.Function[];
+  /**
+   * How long after its prepare a transaction is left to its producer before the check-back asks the checker. At
+   * least the longest producer's timeout (refused at synth otherwise).
+   * @default the longest producer's timeout, and at least 6 seconds (RocketMQ's transaction timeout)
+   */
+  readonly prepareTimeout?: Duration;
+}
+
+/** RocketMQ's transaction timeout: the shortest prepare timeout this construct derives. */
+const MIN_DERIVED_PREPARE_TIMEOUT = Duration.seconds(6);
+
+/** A Lambda function's timeout when none is set. */
+const LAMBDA_DEFAULT_TIMEOUT = Duration.seconds(3);
+
+/**
+ * The prepare timeout: `requested`, refused when shorter than a producer's timeout, or derived from the producers.
+ */
+function prepareTimeoutFor(requested: Duration | undefined, producers: readonly lambda.Function[]): Duration {
+  const lifetimes = producers.map((fn) => ({ fn, timeout: fn.timeout ?? LAMBDA_DEFAULT_TIMEOUT }));
+  if (requested === undefined) {
+    const longest = Math.max(
+      MIN_DERIVED_PREPARE_TIMEOUT.toSeconds(),
+      ...lifetimes.map((l) => l.timeout.toSeconds()),
+    );
+    return Duration.seconds(longest);
+  }
+  if (requested.isUnresolved()) return requested;
+  for (const { fn, timeout } of lifetimes) {
+    if (!timeout.isUnresolved() && requested.toSeconds() < timeout.toSeconds()) {
+      throw new Error(
+        `prepareTimeout (${requested.toHumanString()}) is shorter than the timeout of producer ${fn.node.path} ` +
+          `(${timeout.toHumanString()}): the check-back could roll back a transaction whose producer is still ` +
+          `running its local step; use a prepareTimeout of at least ${timeout.toHumanString()}, or leave it unset`,
+      );
+    }
+  }
+  return requested;
 }
 
 /**
  * The check-back of transactional ("half") messages (design invariant 8), after RocketMQ: a scheduled function
- * that asks the producer's checker about transactions PREPARED for longer than their timeout (6 s by default, set by
- * the producer), every `checkInterval`, up to `maxChecks` times; COMMIT and ROLLBACK resolve the transaction as the
+ * that asks the producer's checker about transactions PREPARED for longer than their timeout (`prepareTimeout`: at
+ * least the producers' own timeout, handed to them as `PREPARE_TIMEOUT_SECONDS`), every `checkInterval`, up to `maxChecks` times; COMMIT and ROLLBACK resolve the transaction as the
  * producer would, and after the last undecided check it becomes FAILED with an error log and an SNS alert.
  * Metrics: `OpenHalfMessages`, `OldestHalfMessageAgeSeconds`, `HalfMessagesFailed` (service `transaction-check-back`).
  */
 export class TransactionCheckBack extends Construct {
   public readonly function: lambda.Function;
   public readonly rule: events.Rule;
+  /** How long a transaction is left to its producer before the check-back asks (see `prepareTimeout`). */
+  public readonly prepareTimeout: Duration;
 
   constructor(scope: Construct, id: string, props: TransactionCheckBackProps) {
     super(scope, id);
@@ -64,6 +116,11 @@ export class TransactionCheckBack extends Construct {
     validateDuration('checkInterval', props.checkInterval, Duration.seconds(10), Duration.hours(1));
     validateDuration('checkerTimeout', props.checkerTimeout, Duration.seconds(1), Duration.minutes(1));
     validateDuration('schedule', props.schedule, Duration.minutes(1), Duration.days(1));
+    validateDuration('prepareTimeout', props.prepareTimeout, Duration.seconds(1), Duration.hours(1));
+    this.prepareTimeout = prepareTimeoutFor(props.prepareTimeout, props.producers ?? []);
+    for (const producer of props.producers ?? []) {
+      producer.addEnvironment('PREPARE_TIMEOUT_SECONDS', String(this.prepareTimeout.toSeconds()));
+    }
 
     const schedule = props.schedule ?? Duration.minutes(1);
     const interval = props.checkInterval ?? Duration.seconds(30);
@@ -86,9 +143,14 @@ export class TransactionCheckBack extends Construct {
       },
     }).function;
     props.outbox.grantReadWriteMessages(this.function);
+    // A transaction prepared under an idempotency key completes (or releases) the key when it is resolved.
+    props.outbox.grantIdempotencyKeys(this.function);
     // A commit reads the aggregate's version and bumps it (in the commit's transaction): nothing else.
     for (const table of props.aggregateTables)
       grantItemActions(table, this.function, 'GetItem', 'UpdateItem');
+    // A rollback checks, in its transaction, that the local step's record does not exist.
+    for (const table of props.localStepTables ?? [])
+      grantItemActions(table, this.function, 'ConditionCheckItem');
     // It invokes the checker by its unqualified name: no grant on its versions and aliases (`grantInvoke` adds `<arn>:*`).
     this.function.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [props.checker.functionArn] }),

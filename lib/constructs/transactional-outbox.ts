@@ -11,6 +11,13 @@ export interface TransactionalOutboxProps extends DurabilityProps {
    * @default a new customer-managed KMS key with rotation
    */
   readonly encryptionKey?: kms.IKey;
+  /**
+   * Add a table of idempotency keys (`idempotencyTable`: partition key `idempotencyKey`, TTL `expiresAt`, no
+   * stream), for producers that accept an `Idempotency-Key`: a key's record is written in the same transaction as
+   * the change and its outbox message. It lives in its own table so the relay's stream and the sweeper never see it.
+   * @default false
+   */
+  readonly idempotencyKeys?: boolean;
 }
 
 /**
@@ -23,6 +30,8 @@ export interface TransactionalOutboxProps extends DurabilityProps {
 export class TransactionalOutbox extends Construct {
   public readonly table: dynamodb.Table;
   public readonly encryptionKey: kms.IKey;
+  /** Set when built with `idempotencyKeys`: the producers' idempotency keys. */
+  public readonly idempotencyTable?: dynamodb.Table;
 
   constructor(scope: Construct, id: string, props: TransactionalOutboxProps = {}) {
     super(scope, id);
@@ -36,6 +45,32 @@ export class TransactionalOutbox extends Construct {
       timeToLiveAttribute: 'expiresAt',
       encryptionKey: this.encryptionKey,
     }).table;
+    if (props.idempotencyKeys) {
+      this.idempotencyTable = new DurableTable(this, 'IdempotencyKeys', {
+        ...props,
+        partitionKey: { name: 'idempotencyKey', type: dynamodb.AttributeType.STRING },
+        // Records expire 24 hours after their first request; one past it but not yet deleted counts as absent.
+        timeToLiveAttribute: 'expiresAt',
+        encryptionKey: this.encryptionKey,
+      }).table;
+    }
+  }
+
+  /**
+   * Lets a producer claim, complete and release idempotency keys (inside its transactions, too), and a check-back
+   * complete or release the keys of the transactions it resolves. A no-op without `idempotencyKeys`.
+   */
+  grantIdempotencyKeys(grantee: iam.IGrantable): iam.Grant | undefined {
+    if (this.idempotencyTable === undefined) return undefined;
+    this.encryptionKey.grantEncryptDecrypt(grantee);
+    return this.idempotencyTable.grant(
+      grantee,
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:ConditionCheckItem',
+    );
   }
 
   /** Lets a producer put outbox messages inside its transactions (and nothing else). */

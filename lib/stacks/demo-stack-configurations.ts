@@ -42,6 +42,8 @@ export function testStackProps(): ReliableMessagingDemoStackProps {
       queueVisibilityTimeout: Duration.seconds(20),
       parkAfterFailures: 2,
       consumerTimeout: Duration.seconds(15),
+      // Half messages' prepare timeout follows it: recoveries are seen sooner.
+      producerTimeout: Duration.seconds(10),
     },
   };
 }

@@ -76,6 +76,11 @@ export interface DemoTiming {
   readonly parkAfterFailures?: number;
   /** The consumer function's timeout (must stay under the visibility timeout). @default Duration.seconds(30) */
   readonly consumerTimeout?: Duration;
+  /**
+   * The orders API function's timeout: the producer's maximum lifetime, so also the half messages' prepare timeout
+   * and an idempotency key's lease. @default Duration.seconds(15)
+   */
+  readonly producerTimeout?: Duration;
 }
 
 const functionsDir = (file: string) => fileURLToPath(new URL(`../../functions/${file}`, import.meta.url));
@@ -132,7 +137,12 @@ export class ReliableMessagingDemoStack extends Stack {
       encryptionKey: key,
     }).table;
 
-    this.outbox = new TransactionalOutbox(this, 'Outbox', { ...durability, encryptionKey: key });
+    this.outbox = new TransactionalOutbox(this, 'Outbox', {
+      ...durability,
+      encryptionKey: key,
+      idempotencyKeys: true,
+    });
+    const idempotencyTable = this.outbox.idempotencyTable!;
     this.channel = new FifoChannel(this, 'Channel', {
       encryptionKey: key,
       removalPolicy: durability.removalPolicy,
@@ -178,21 +188,25 @@ export class ReliableMessagingDemoStack extends Stack {
       parkAfterFailures: timing.parkAfterFailures,
     });
 
+    const producerTimeout = timing.producerTimeout ?? Duration.seconds(15);
     const apiFunction = new BundledFunction(this, 'OrdersApi', {
       entry: functionsDir('reference/api-handler.ts'),
-      timeout: Duration.seconds(15),
+      timeout: producerTimeout,
       faultInjection,
       environment: {
         ORDERS_TABLE_NAME: orders.tableName,
         OUTBOX_TABLE_NAME: this.outbox.table.tableName,
         PROJECTION_TABLE_NAME: projection.tableName,
         PAYMENTS_TABLE_NAME: payments.tableName,
+        IDEMPOTENCY_TABLE_NAME: idempotencyTable.tableName,
+        PRODUCER_LIFETIME_SECONDS: String(producerTimeout.toSeconds()),
         POWERTOOLS_SERVICE_NAME: 'orders-api',
       },
     }).function;
     orders.grantReadWriteData(apiFunction);
     this.outbox.grantWriteMessages(apiFunction);
     this.outbox.grantTransactionalMessages(apiFunction);
+    this.outbox.grantIdempotencyKeys(apiFunction);
     projection.grantReadData(apiFunction);
     payments.grantReadWriteData(apiFunction);
 
@@ -204,6 +218,7 @@ export class ReliableMessagingDemoStack extends Stack {
         ORDERS_TABLE_NAME: orders.tableName,
         OUTBOX_TABLE_NAME: this.outbox.table.tableName,
         PAYMENTS_TABLE_NAME: payments.tableName,
+        PRODUCER_LIFETIME_SECONDS: String(producerTimeout.toSeconds()),
         POWERTOOLS_SERVICE_NAME: 'payment-checker',
       },
     }).function;
@@ -212,7 +227,9 @@ export class ReliableMessagingDemoStack extends Stack {
       outbox: this.outbox,
       checker,
       aggregateTables: [orders],
+      localStepTables: [payments],
       alertTopic: alerts.topic,
+      producers: [apiFunction],
       ...timing.checkBack,
     });
 
@@ -280,6 +297,7 @@ export class ReliableMessagingDemoStack extends Stack {
     new CfnOutput(this, 'SweeperFunctionName', { value: this.sweeper.function.functionName });
     new CfnOutput(this, 'ConsumerFunctionName', { value: consumerFunction.functionName });
     new CfnOutput(this, 'PaymentsTableName', { value: payments.tableName });
+    new CfnOutput(this, 'IdempotencyTableName', { value: idempotencyTable.tableName });
     new CfnOutput(this, 'CheckBackFunctionName', { value: this.checkBack.function.functionName });
     new CfnOutput(this, 'ApiFunctionName', { value: apiFunction.functionName });
     if (props.unitAccounting) {

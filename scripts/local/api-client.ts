@@ -24,13 +24,16 @@ export class OrdersApiClient {
     path: string,
     body?: unknown,
     rawBody?: string,
+    extraHeaders: Readonly<Record<string, string>> = {},
   ): Promise<ApiResponse<T>> {
     const url = new URL(path.replace(/^\//, ''), this.base);
     const init: RequestInit = { method, signal: AbortSignal.timeout(30_000) };
     if (rawBody !== undefined) init.body = rawBody;
     else if (body !== undefined) init.body = JSON.stringify(body);
-    const headers: Record<string, string> =
-      init.body === undefined ? {} : { 'content-type': 'application/json' };
+    const headers: Record<string, string> = {
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...extraHeaders,
+    };
     init.headers =
       this.signer === undefined
         ? headers

@@ -20,6 +20,7 @@ export const ALL_FAULTS: FaultConfig = {
   transactionConflictRate: 0.05,
   serviceErrorRate: 0.02,
   throttleBurstRate: 0.02,
+  ambiguousCommitRate: 0.05,
 };
 
 export interface ChaosOptions {
@@ -46,6 +47,8 @@ export interface ChaosReport {
   readonly lost: number;
   /** Effects applied more than once, or never committed (extra notes, notifications, inventory). */
   readonly duplicateEffects: number;
+  /** Changes the producer committed more than once (a retried request applied twice: extra notes on the order). */
+  readonly duplicateCommits: number;
   /** Notes and notifications applied out of their commit order. */
   readonly orderViolations: number;
   /** Messages still on their way when the run ended (pending in the outbox, in the queue, held in the inbox). */
@@ -65,7 +68,11 @@ export interface ChaosReport {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Retries what the API answers when nothing was written (503) and connection failures. */
+/**
+ * Retries, under the request's one Idempotency-Key, what the API answers with a 5xx (nothing written, or outcome
+ * unknown), a 409 for the key's first attempt still running, and connection failures: the key makes every retry
+ * safe, so no request needs an `expectedVersion` to avoid applying twice.
+ */
 async function withRetries<T>(
   call: () => Promise<ApiResponse<T>>,
   counter: { retries: number },
@@ -73,7 +80,10 @@ async function withRetries<T>(
   for (let attempt = 1; ; attempt++) {
     try {
       const response = await call();
-      if (response.status < 500 || attempt >= 10) return response;
+      const keyInProgress =
+        response.status === 409 &&
+        String((response.body as { error?: unknown })?.error).includes('in progress');
+      if ((response.status < 500 && !keyInProgress) || attempt >= 10) return response;
     } catch (error) {
       if (attempt >= 10) throw error;
     }
@@ -123,27 +133,26 @@ export async function runChaos(c: Connection, options: ChaosOptions): Promise<Ch
       Array.from({ length: Math.min(options.concurrency, plans.length) }, async () => {
         while (next < plans.length) {
           const plan = plans[next++]!;
+          const order = { customerId: 'chaos', items: [{ sku: plan.sku, quantity: plan.quantity }] };
           const placed = await withRetries(
             () =>
-              c.api.placeOrder({
-                customerId: 'chaos',
-                items: [{ sku: plan.sku, quantity: plan.quantity }],
-                orderId: plan.orderId,
+              c.api.request('POST', 'orders', { ...order, orderId: plan.orderId }, undefined, {
+                'Idempotency-Key': `${plan.orderId}-place`,
               }),
             counter,
           );
-          if (placed.status !== 201 && placed.status !== 409)
-            throw new Error(`POST /orders answered ${placed.status}`);
+          if (placed.status !== 201) throw new Error(`POST /orders answered ${placed.status}`);
           progress.update(++sent);
           for (const [index, text] of plan.notes.entries()) {
-            // expectedVersion makes a retried note safe: if the first attempt did commit, the retry gets 409.
-            const expectedVersion = index + 1;
+            // No expectedVersion: the Idempotency-Key alone makes a retried note safe (design.md "Retries").
             const added = await withRetries(
-              () => c.api.request('POST', `orders/${plan.orderId}/notes`, { text, expectedVersion }),
+              () =>
+                c.api.request('POST', `orders/${plan.orderId}/notes`, { text }, undefined, {
+                  'Idempotency-Key': `${plan.orderId}-note-${index + 1}`,
+                }),
               counter,
             );
-            if (added.status !== 201 && added.status !== 409)
-              throw new Error(`POST notes answered ${added.status}`);
+            if (added.status !== 201) throw new Error(`POST notes answered ${added.status}`);
             progress.update(++sent);
           }
         }
@@ -171,6 +180,7 @@ export async function runChaos(c: Connection, options: ChaosOptions): Promise<Ch
     delivered: 0,
     lost: 0,
     duplicateEffects: 0,
+    duplicateCommits: 0,
     orderViolations: 0,
     failed: 0,
     pending: 0,
@@ -186,6 +196,8 @@ export async function runChaos(c: Connection, options: ChaosOptions): Promise<Ch
       quantity: plan.quantity,
     };
     totals.committed += committed.version;
+    // Each request was sent (and retried) under its own Idempotency-Key: each note must be committed exactly once.
+    totals.duplicateCommits += Math.max(0, committed.notes.length - plan.notes.length);
 
     // Where the messages not (fully) applied are: the outbox (PENDING or FAILED), the inbox (HELD or PARKED).
     const accounted = new Set<number>();
@@ -255,6 +267,7 @@ export async function runChaos(c: Connection, options: ChaosOptions): Promise<Ch
     delivered: totals.delivered,
     lost: totals.lost,
     duplicateEffects: totals.duplicateEffects,
+    duplicateCommits: totals.duplicateCommits,
     orderViolations: totals.orderViolations,
     nonTerminal,
     alerts,

@@ -36,6 +36,7 @@ export interface StackOutputs {
   readonly LeanRelayFunctionName?: string;
   readonly LeanConsumerFunctionName?: string;
   readonly PaymentsTableName: string;
+  readonly IdempotencyTableName: string;
   readonly CheckBackFunctionName: string;
   /** Only in a stack deployed with fault injection. */
   readonly FaultsParameterName?: string;

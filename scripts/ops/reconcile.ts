@@ -1,6 +1,7 @@
 import { BatchGetCommand, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { inboxKeys } from '../../functions/runtime/consumer/inbox-keys';
 import { ATTENTION_INDEX } from '../../functions/runtime/consumer/key-parking';
+import type { LocalStepRef } from '../../functions/runtime/half/half-message';
 import type { Connection } from '../local/stack-control';
 import { queueDepth } from '../local/stack-queries';
 import { peekDeadLetters } from './dead-letters';
@@ -21,6 +22,7 @@ export const NON_TERMINAL_STATES = [
   'OUTBOX_FAILED',
   'TRANSACTION_OPEN',
   'TRANSACTION_FAILED',
+  'LOCAL_STEP_WITHOUT_MESSAGE',
   'DEAD_LETTERED',
   'PARKED',
   'HELD',
@@ -41,6 +43,11 @@ export interface OutboxRecord {
   /** Set on half messages (groupKey `TX#<transactionId>`). */
   readonly transactionId?: string;
   readonly targetGroupKey?: string;
+  /**
+   * A rolled-back half message whose local step's record exists nonetheless (e.g. a payment recorded after its
+   * transaction was rolled back, by a producer without the fence): money taken, no message. Never terminal.
+   */
+  readonly localStepRecorded?: boolean;
 }
 
 export interface MessageRef {
@@ -140,9 +147,25 @@ export function classify(data: ReconcileData): ReconcileReport {
   for (const item of data.outbox) {
     if (item.transactionId !== undefined || item.groupKey.startsWith('TX#')) {
       const target = item.targetGroupKey ?? item.groupKey;
+      const transactionId = item.transactionId ?? item.groupKey.replace(/^TX#/, '');
+      if (item.status === 'ROLLED_BACK' && item.localStepRecorded === true) {
+        keysWithTransactions.add(target);
+        messages.push({
+          groupKey: target,
+          fromSequence: null,
+          toSequence: null,
+          count: 1,
+          state: 'LOCAL_STEP_WITHOUT_MESSAGE',
+          where: 'local step recorded (e.g. a payment), but its transaction was rolled back: no message',
+          repair: 'investigate: undo the local step (e.g. refund) or announce it by hand; see the runbook',
+          messageId: item.messageId,
+          transactionId,
+        });
+        byState.LOCAL_STEP_WITHOUT_MESSAGE++;
+        continue;
+      }
       if (item.status === 'ROLLED_BACK') rolledBack++;
       if (item.status !== 'PREPARED' && item.status !== 'FAILED') continue; // COMMITTED: its message is PENDING
-      const transactionId = item.transactionId ?? item.groupKey.replace(/^TX#/, '');
       keysWithTransactions.add(target);
       const open = item.status === 'PREPARED';
       const state: NonTerminalState = open ? 'TRANSACTION_OPEN' : 'TRANSACTION_FAILED';
@@ -384,10 +407,13 @@ export async function gatherReconcileData(
     counter?.finish(committed.size);
   }
 
-  // 2. The outbox: only unsent, prepared and failed messages (and tombstones), so O(unsent).
-  const outbox = (await scanOutbox(c))
-    .map(toOutboxRecord)
-    .filter((record) => wanted(record.targetGroupKey ?? record.groupKey));
+  // 2. The outbox: only unsent, prepared and failed messages (and tombstones), so O(unsent); for each rolled-back
+  // transaction that names its local step, whether that step's record exists all the same.
+  const outbox = await Promise.all(
+    (await scanOutbox(c))
+      .filter((item) => wanted(String(item.targetGroupKey ?? item.groupKey)))
+      .map(async (item) => ({ ...toOutboxRecord(item), ...(await localStepOfRollback(c, item)) })),
+  );
 
   // 3. The queues: depths, and the dead-letter queue's messages when it has any.
   const queue = await queueDepth(c, c.outputs.QueueUrl);
@@ -419,6 +445,19 @@ export async function gatherReconcileData(
 /** `ops reconcile`: reads the stack and classifies every committed message. */
 export async function reconcile(c: Connection, options: ReconcileOptions = {}): Promise<ReconcileReport> {
   return classify(await gatherReconcileData(c, options));
+}
+
+/** For a ROLLED_BACK half message that names its local step's record: whether that record exists. */
+async function localStepOfRollback(
+  c: Connection,
+  item: Record<string, unknown>,
+): Promise<{ localStepRecorded?: boolean }> {
+  const localStep = item.localStep as LocalStepRef | undefined;
+  if (item.status !== 'ROLLED_BACK' || localStep === undefined) return {};
+  const got = await c.dynamodb.send(
+    new GetCommand({ TableName: localStep.tableName, Key: localStep.key, ConsistentRead: true }),
+  );
+  return { localStepRecorded: got.Item !== undefined };
 }
 
 function toOutboxRecord(item: Record<string, unknown>): OutboxRecord {

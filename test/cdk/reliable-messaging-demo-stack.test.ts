@@ -68,8 +68,8 @@ describe('ReliableMessagingDemo stack for AWS', () => {
 
   it('keeps every table: KMS, point-in-time recovery, deletion protection, RETAIN', () => {
     const tables = template.findResources('AWS::DynamoDB::Table');
-    // orders, payments, outbox, inbox, projection
-    expect(Object.keys(tables)).toHaveLength(5);
+    // orders, payments, outbox, idempotency keys, inbox, projection
+    expect(Object.keys(tables)).toHaveLength(6);
     for (const table of Object.values(tables)) {
       expect(table.DeletionPolicy).toBe('Retain');
       expect(table.UpdateReplacePolicy).toBe('Retain');
@@ -80,6 +80,24 @@ describe('ReliableMessagingDemo stack for AWS', () => {
         SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: expect.anything() },
       });
     }
+  });
+
+  it('keeps idempotency keys in their own table (no stream, TTL expiresAt), and tells the producers its name', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'idempotencyKey', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      StreamSpecification: Match.absent(),
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Timeout: 15,
+      Environment: {
+        Variables: Match.objectLike({
+          IDEMPOTENCY_TABLE_NAME: Match.anyValue(),
+          PRODUCER_LIFETIME_SECONDS: '15',
+          PREPARE_TIMEOUT_SECONDS: '15',
+        }),
+      },
+    });
   });
 
   it('keys the outbox by groupKey and sequence and streams new images', () => {

@@ -23,6 +23,96 @@ function parts() {
   return { stack, outbox, checker, aggregates, alertTopic };
 }
 
+function producer(stack: ReturnType<typeof testStack>, timeout?: Duration): lambda.Function {
+  return new lambda.Function(stack, 'Producer', {
+    runtime: lambda.Runtime.NODEJS_22_X,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline('exports.handler = async () => ({})'),
+    timeout,
+  });
+}
+
+describe('TransactionCheckBack: the prepare timeout against the producers’ lifetime', () => {
+  it('fails at synth if the prepare timeout is shorter than a producer’s timeout, naming both', () => {
+    // GIVEN a producer that may run for 15 s
+    const { stack, outbox, checker, aggregates, alertTopic } = parts();
+    const api = producer(stack, Duration.seconds(15));
+
+    // WHEN / THEN
+    expect(
+      () =>
+        new TransactionCheckBack(stack, 'CheckBack', {
+          outbox,
+          checker,
+          aggregateTables: [aggregates],
+          alertTopic,
+          producers: [api],
+          prepareTimeout: Duration.seconds(6),
+        }),
+    ).toThrow(
+      /prepareTimeout \(6 seconds\) is shorter than the timeout of producer .*Producer \(15 seconds\)/,
+    );
+  });
+
+  it('derives the prepare timeout from the longest producer, and hands it to every producer', () => {
+    // GIVEN
+    const { stack, outbox, checker, aggregates, alertTopic } = parts();
+    const api = producer(stack, Duration.seconds(15));
+
+    // WHEN
+    const checkBack = new TransactionCheckBack(stack, 'CheckBack', {
+      outbox,
+      checker,
+      aggregateTables: [aggregates],
+      alertTopic,
+      producers: [api],
+    });
+
+    // THEN
+    expect(checkBack.prepareTimeout.toSeconds()).toBe(15);
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+      Timeout: 15,
+      Environment: { Variables: { PREPARE_TIMEOUT_SECONDS: '15' } },
+    });
+  });
+
+  it('accepts a prepare timeout equal to or longer than the producers’ timeouts', () => {
+    // GIVEN
+    const { stack, outbox, checker, aggregates, alertTopic } = parts();
+    const api = producer(stack, Duration.seconds(15));
+
+    // WHEN
+    const checkBack = new TransactionCheckBack(stack, 'CheckBack', {
+      outbox,
+      checker,
+      aggregateTables: [aggregates],
+      alertTopic,
+      producers: [api],
+      prepareTimeout: Duration.seconds(20),
+    });
+
+    // THEN
+    expect(checkBack.prepareTimeout.toSeconds()).toBe(20);
+  });
+
+  it('derives at least RocketMQ’s 6 s, counting a producer without a timeout as Lambda’s 3 s', () => {
+    // GIVEN
+    const { stack, outbox, checker, aggregates, alertTopic } = parts();
+
+    // WHEN
+    const checkBack = new TransactionCheckBack(stack, 'CheckBack', {
+      outbox,
+      checker,
+      aggregateTables: [aggregates],
+      alertTopic,
+      producers: [producer(stack)],
+    });
+
+    // THEN
+    expect(checkBack.prepareTimeout.toSeconds()).toBe(6);
+  });
+});
+
 describe('TransactionCheckBack', () => {
   it('defaults after RocketMQ: checks every 30 s (two passes a minute), at most 15 times, checker timeout 5 s', () => {
     // GIVEN

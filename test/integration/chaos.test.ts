@@ -24,6 +24,7 @@ describe('reliability run (npm run chaos) at a small size', () => {
     expect(report.committed).toBe(300);
     expect(report.lost).toBe(0);
     expect(report.duplicateEffects).toBe(0);
+    expect(report.duplicateCommits).toBe(0);
     expect(report.orderViolations).toBe(0);
     expect(report.nonTerminal).toBe(0);
     expect(report.parkedKeys).toBe(0);

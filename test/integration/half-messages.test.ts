@@ -1,13 +1,20 @@
-import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, ScanCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type HalfMessageItem, TransactionNotOpenError } from '../../functions/runtime/half/half-message';
+import {
+  type HalfMessageItem,
+  LocalStepCompletedError,
+  TransactionNotOpenError,
+} from '../../functions/runtime/half/half-message';
 import { AlertSubscriber } from '../../scripts/local/alert-subscriber';
 import { checkBackNow, setFaults, transactionalProducer } from '../../scripts/local/stack-control';
 import { eventually, outboxItems, type Stack, stack, uniquePrefix } from './support/aws';
 import { queueDrained } from './support/drain';
 
-/** The producer's prepare timeout: the check-back leaves younger transactions alone. */
-const PREPARE_TIMEOUT_MS = 6_000;
+/**
+ * The producer's prepare timeout: the check-back leaves younger transactions alone. Derived from the orders API's
+ * timeout (the test stack's `producerTimeout`, 10 s), which is also the checker's "producer lifetime".
+ */
+const PREPARE_TIMEOUT_MS = 10_000;
 /** The test stack's check interval (bin/app.ts, faults profile). */
 const CHECK_INTERVAL_MS = 10_000;
 
@@ -22,6 +29,13 @@ async function viewAt(s: Stack, orderId: string, version: number) {
 
 /** The half message of the order's (only) open transaction. */
 async function openTransaction(s: Stack, orderId: string): Promise<HalfMessageItem> {
+  const items = await outboxItemsOfTransactions(s, orderId);
+  expect(items).toHaveLength(1);
+  return items[0]!;
+}
+
+/** The order's half messages, in whatever state. */
+async function outboxItemsOfTransactions(s: Stack, orderId: string): Promise<HalfMessageItem[]> {
   const page = await s.dynamodb.send(
     new ScanCommand({
       TableName: s.outputs.OutboxTableName,
@@ -30,9 +44,7 @@ async function openTransaction(s: Stack, orderId: string): Promise<HalfMessageIt
       ExpressionAttributeValues: { ':key': orderId },
     }),
   );
-  const items = (page.Items ?? []) as HalfMessageItem[];
-  expect(items).toHaveLength(1);
-  return items[0]!;
+  return (page.Items ?? []) as HalfMessageItem[];
 }
 
 async function transaction(s: Stack, transactionId: string): Promise<HalfMessageItem | undefined> {
@@ -170,6 +182,40 @@ describe('transactional ("half") messages', () => {
     expect((await s.api.getOrder(orderId)).body.paid).toBeUndefined();
   });
 
+  it('a local step slower than the prepare timeout: rolled back by the check-back, the late payment refused — never paid without its message', async () => {
+    // GIVEN a payment whose local step starts after the prepare timeout (and the producer's lifetime)
+    const orderId = await placeOrder(s, 'slow-step');
+    await setFaults(s, { slowLocalStepMs: PREPARE_TIMEOUT_MS + 4_000 });
+    const paying = s.api.request('POST', `orders/${orderId}/payments`, { amount: 9 });
+    const half = await eventually('the prepared transaction', async () =>
+      (await outboxItemsOfTransactions(s, orderId)).find((item) => item.status === 'PREPARED'),
+    );
+
+    // WHEN the check-back asks after the prepare timeout, while the producer still waits to record the payment
+    await sleep(PREPARE_TIMEOUT_MS + 500);
+    await checkBackNow(s);
+    const response = await paying;
+    await setFaults(s, {});
+
+    // THEN the checker found no payment (and no producer that may still record it): rolled back
+    expect(await transaction(s, half.transactionId)).toMatchObject({
+      status: 'ROLLED_BACK',
+      resolvedBy: 'check-back',
+    });
+    // AND the late payment was refused by the fence (or its producer timed out first): no payment, not paid
+    expect(response.status).toBeGreaterThanOrEqual(500);
+    const payment = await s.dynamodb.send(
+      new GetCommand({ TableName: s.outputs.PaymentsTableName, Key: { transactionId: half.transactionId } }),
+    );
+    expect(payment.Item).toBeUndefined();
+    expect((await s.api.getOrder(orderId)).body).toMatchObject({ version: 1 });
+    expect((await s.api.getOrder(orderId)).body.paid).toBeUndefined();
+    // AND a payment retried afterwards goes through: paid, with its message
+    const retry = await s.api.request('POST', `orders/${orderId}/payments`, { amount: 9 });
+    expect(retry.status).toBe(202);
+    expect(await viewAt(s, orderId, 2)).toMatchObject({ paid: true });
+  });
+
   it('a checker that always answers UNKNOWN: FAILED after the last check, alerted, then resolved by hand', async () => {
     // GIVEN an on-call subscriber, a producer that dies before commit and a checker that never knows
     const subscriber = await AlertSubscriber.create(s, uniquePrefix('tx-alerts'));
@@ -205,6 +251,58 @@ describe('transactional ("half") messages', () => {
 
     // THEN it is delivered
     expect(outcome).toMatchObject({ sequence: 2, alreadyCommitted: false });
+    expect(await viewAt(s, orderId, 2)).toMatchObject({ paid: true });
+  });
+
+  it('the fence on the emulator: a local step after the rollback is refused, a rollback after the local step is refused', async () => {
+    // GIVEN two prepared transactions that name their local step's record (a payment keyed by the transaction)
+    const producer = transactionalProducer(s);
+    const orderId = await placeOrder(s, 'fence');
+    const prepare = (name: string) => {
+      const transactionId = uniquePrefix(name);
+      return producer.prepare({
+        transactionId,
+        groupKey: orderId,
+        type: 'PaymentCaptured',
+        payload: { orderId, transactionId, amount: 1 },
+        aggregate: { tableName: s.outputs.OrdersTableName, key: { orderId }, set: { paid: true } },
+        localStep: { tableName: s.outputs.PaymentsTableName, key: { transactionId } },
+      });
+    };
+    const recordPayment = (transactionId: string) =>
+      s.dynamodb.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: s.outputs.PaymentsTableName,
+                Item: { transactionId, orderId, amount: 1, capturedAt: new Date().toISOString() },
+                ConditionExpression: 'attribute_not_exists(transactionId)',
+              },
+            },
+            producer.localStepFence(transactionId),
+          ],
+        }),
+      );
+    const rolledBackFirst = await prepare('fence-rb');
+    const paidFirst = await prepare('fence-paid');
+
+    // WHEN one is rolled back before its payment, the other's payment is recorded before a rollback
+    await producer.rollback(rolledBackFirst.transactionId, 'check-back');
+    const latePayment = recordPayment(rolledBackFirst.transactionId);
+    await recordPayment(paidFirst.transactionId);
+    const lateRollback = producer.rollback(paidFirst.transactionId, 'check-back');
+
+    // THEN the late payment is refused (no payment), and the late rollback too (the transaction stays open)
+    await expect(latePayment).rejects.toMatchObject({ name: 'TransactionCanceledException' });
+    await expect(lateRollback).rejects.toBeInstanceOf(LocalStepCompletedError);
+    const payment = (transactionId: string) =>
+      s.dynamodb.send(new GetCommand({ TableName: s.outputs.PaymentsTableName, Key: { transactionId } }));
+    expect((await payment(rolledBackFirst.transactionId)).Item).toBeUndefined();
+    expect((await payment(paidFirst.transactionId)).Item).toBeDefined();
+    expect(await transaction(s, paidFirst.transactionId)).toMatchObject({ status: 'PREPARED' });
+    // AND the paid one can only be committed
+    await producer.commit(paidFirst.transactionId, 'check-back');
     expect(await viewAt(s, orderId, 2)).toMatchObject({ paid: true });
   });
 

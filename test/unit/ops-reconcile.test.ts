@@ -255,6 +255,38 @@ describe('reconcile: is every committed message terminal?', () => {
     ]);
   });
 
+  it('reports a recorded payment whose transaction was rolled back (no message) as not terminal', () => {
+    // GIVEN an applied key with two rolled-back transactions: one without its payment, one whose payment exists
+    const rolledBack = (id: string, localStepRecorded: boolean) => ({
+      groupKey: `TX#${id}`,
+      sequence: 0,
+      messageId: `m-${id}`,
+      status: 'ROLLED_BACK',
+      transactionId: id,
+      targetGroupKey: 'o',
+      localStepRecorded,
+    });
+    const report = classify(
+      data({
+        committed: new Map([['o', 2]]),
+        outbox: [rolledBack('t1', false), rolledBack('t2', true)],
+        cursors: cursors({ o: 2 }),
+      }),
+    );
+
+    // THEN only the clean rollback is terminal; the payment without its message is listed
+    expect(report).toMatchObject({ rolledBack: 1, notTerminal: 1, allTerminal: false });
+    expect(report.byState).toMatchObject({ LOCAL_STEP_WITHOUT_MESSAGE: 1 });
+    expect(report.messages).toEqual([
+      expect.objectContaining({
+        groupKey: 'o',
+        state: 'LOCAL_STEP_WITHOUT_MESSAGE',
+        transactionId: 't2',
+        repair: expect.stringContaining('investigate'),
+      }),
+    ]);
+  });
+
   it('repairs whatever waits on a parked key with replay, and notes keys the consumer is ahead on', () => {
     const report = classify(
       data({

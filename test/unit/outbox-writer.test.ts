@@ -14,6 +14,7 @@ import { TransactionConflictError } from '../../functions/runtime/errors';
 import {
   MAX_BUSINESS_ITEMS,
   OutboxCommitError,
+  OutboxOutcomeUnknownError,
   OutboxWriter,
   type TransactItem,
 } from '../../functions/runtime/outbox/outbox-writer';
@@ -29,6 +30,7 @@ function newWriter(): OutboxWriter {
     DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })),
     OUTBOX_TABLE,
     () => NOW,
+    { sleep: async () => {}, maxAttempts: 3 },
   );
 }
 
@@ -221,7 +223,7 @@ describe('OutboxWriter.commit', () => {
       await expect(committing).rejects.toMatchObject({ failedItemIndexes: [0, 2] });
     });
 
-    it('throws OutboxCommitError when the transaction was cancelled for a reason other than a condition', async () => {
+    it('retries a transaction cancelled for a TransactionConflict, then throws a transient OutboxCommitError', async () => {
       // GIVEN
       const writer = newWriter();
       const failure = cancelled(['TransactionConflict', 'None']);
@@ -232,16 +234,46 @@ describe('OutboxWriter.commit', () => {
         .commit([orderUpdate('a', 1)], { groupKey: 'a', sequence: 2, type: 'T', payload: {} })
         .catch((caught: unknown) => caught);
 
-      // THEN
+      // THEN three attempts, then "nothing was written", transient (503 with Retry-After)
+      expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(3);
       expect(error).toBeInstanceOf(OutboxCommitError);
       expect(error).not.toBeInstanceOf(TransactionConflictError);
-      expect(error).toMatchObject({ cause: failure, message: expect.stringContaining('a#2') });
+      expect(error).toMatchObject({
+        transient: true,
+        cause: { name: 'TransientFailureError', cause: failure },
+        message: expect.stringContaining('a#2'),
+      });
     });
 
-    it('throws OutboxCommitError, with the SDK error as cause, for any other failure', async () => {
+    it('commits when a retry after throttling succeeds', async () => {
       // GIVEN
       const writer = newWriter();
-      const failure = new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} });
+      ddb
+        .on(TransactWriteCommand)
+        .rejectsOnce(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }))
+        .resolves({});
+
+      // WHEN
+      const committed = await writer.commit([orderUpdate('a', 1)], {
+        groupKey: 'a',
+        sequence: 2,
+        type: 'T',
+        payload: {},
+      });
+
+      // THEN
+      expect(committed).toMatchObject({ groupKey: 'a', sequence: 2 });
+      expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(2);
+    });
+
+    it('throws a deterministic OutboxCommitError, with the SDK error as cause, for a validation error', async () => {
+      // GIVEN
+      const writer = newWriter();
+      const failure = Object.assign(new Error('bad request'), {
+        name: 'ValidationException',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 400 },
+      });
       ddb.on(TransactWriteCommand).rejects(failure);
 
       // WHEN
@@ -251,7 +283,55 @@ describe('OutboxWriter.commit', () => {
 
       // THEN
       expect(error).toBeInstanceOf(OutboxCommitError);
-      expect(error).toMatchObject({ cause: failure });
+      expect(error).toMatchObject({ cause: failure, transient: false });
+      expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
+    });
+
+    it.each([
+      ['a timeout', Object.assign(new Error('socket timed out'), { name: 'TimeoutError' })],
+      [
+        'a 5xx',
+        Object.assign(new Error('internal'), {
+          name: 'InternalServerError',
+          $fault: 'server',
+          $metadata: { httpStatusCode: 500 },
+        }),
+      ],
+      ['a reset connection', Object.assign(new Error('reset'), { code: 'ECONNRESET' })],
+    ])(
+      'throws OutboxOutcomeUnknownError, never "nothing was written", after %s, without repeating the call',
+      async (_, failure) => {
+        // GIVEN
+        const writer = newWriter();
+        ddb.on(TransactWriteCommand).rejects(failure);
+
+        // WHEN
+        const error = await writer
+          .commit([orderUpdate('a', 1)], { groupKey: 'a', sequence: 2, type: 'T', payload: {} })
+          .catch((caught: unknown) => caught);
+
+        // THEN
+        expect(error).toBeInstanceOf(OutboxOutcomeUnknownError);
+        expect(error).not.toBeInstanceOf(OutboxCommitError);
+        expect(error).toMatchObject({ cause: failure });
+        expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
+      },
+    );
+
+    it('sends a ClientRequestToken (the message id), so the SDK’s retry of a call that committed is not applied twice', async () => {
+      // WHEN
+      await newWriter().commit([orderUpdate('a', 1)], {
+        groupKey: 'a',
+        sequence: 2,
+        type: 'T',
+        payload: {},
+        messageId: '0190a0b0-0000-7000-8000-000000000001',
+      });
+
+      // THEN
+      expect(ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.ClientRequestToken).toBe(
+        '0190a0b0-0000-7000-8000-000000000001',
+      );
     });
   });
 

@@ -1,19 +1,13 @@
-import {
-  ConditionalCheckFailedException,
-  DynamoDBClient,
-  ProvisionedThroughputExceededException,
-} from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import {
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { OrderConflictError, OrderNotFoundError } from '../../functions/reference/orders/order-errors';
+import {
+  PaymentNotRecordedError,
+  PaymentOutcomeUnknownError,
+} from '../../functions/reference/payments/payment-errors';
 import {
   type PaymentHooks,
   type PaymentRecord,
@@ -22,7 +16,7 @@ import {
 import type { FaultConfig } from '../../functions/runtime/faults/fault-config';
 import { type FaultSource, InjectedFaultError } from '../../functions/runtime/faults/fault-injector';
 import { paymentFaultHooks } from '../../functions/runtime/faults/producer-faults';
-import { halfMessageKey } from '../../functions/runtime/half/half-message';
+import { halfMessageKey, LocalStepCompletedError } from '../../functions/runtime/half/half-message';
 import { TransactionCheckBack } from '../../functions/runtime/half/transaction-check-back';
 import { TransactionalProducer } from '../../functions/runtime/half/transactional-producer';
 import { InMemoryDynamoDb, type Item } from './support/in-memory-dynamodb';
@@ -74,6 +68,8 @@ const theHalf = () => {
   expect(all).toHaveLength(1);
   return all[0]!;
 };
+const isPaymentWrite = (input: { TransactItems?: readonly { Put?: { TableName?: string } }[] }) =>
+  input.TransactItems?.[0]?.Put?.TableName === PAYMENTS_TABLE;
 const writes = () => ddb.calls().filter((call) => !(call.args[0] instanceof GetCommand)).length;
 
 function crash(what: string): () => Promise<void> {
@@ -175,7 +171,7 @@ describe('PaymentService.capture', () => {
               ? 'TransactWrite'
               : command.constructor.name,
         );
-      expect(kinds).toEqual([`Put ${OUTBOX_TABLE}`, `Put ${PAYMENTS_TABLE}`, 'TransactWrite']);
+      expect(kinds).toEqual([`Put ${OUTBOX_TABLE}`, 'TransactWrite', 'TransactWrite']);
     });
 
     it('records the payment only if none exists under its transactionId, reading the order consistently', async () => {
@@ -184,9 +180,10 @@ describe('PaymentService.capture', () => {
 
       // THEN
       const paymentPut = ddb
-        .commandCalls(PutCommand)
-        .map((call) => call.args[0].input)
-        .find((input) => input.TableName === PAYMENTS_TABLE);
+        .commandCalls(TransactWriteCommand)
+        .flatMap((call) => call.args[0].input.TransactItems ?? [])
+        .map((item) => item.Put)
+        .find((put) => put?.TableName === PAYMENTS_TABLE);
       expect(paymentPut?.ConditionExpression).toBe('attribute_not_exists(transactionId)');
       expect(ddb.commandCalls(GetCommand)[0]?.args[0].input).toEqual({
         TableName: ORDERS_TABLE,
@@ -266,7 +263,7 @@ describe('PaymentService.capture', () => {
       expect(payments()).toHaveLength(1);
       expect(messages()).toEqual([]);
       expect(orderNow()).toEqual(order());
-      expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+      expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1); // the payment's, not a commit
     });
   });
 
@@ -274,13 +271,9 @@ describe('PaymentService.capture', () => {
     it('rolls the transaction back and throws the local step’s error', async () => {
       // GIVEN
       const failure = new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} });
-      db.before(
-        'Put',
-        (input) => input.TableName === PAYMENTS_TABLE,
-        () => {
-          throw failure;
-        },
-      );
+      db.before('TransactWrite', isPaymentWrite, () => {
+        throw failure;
+      });
 
       // WHEN
       const attempt = newPayments().capture(ORDER, 30);
@@ -295,16 +288,12 @@ describe('PaymentService.capture', () => {
 
     it('still throws the local step’s error when the rollback fails too (the check-back rolls back later)', async () => {
       // GIVEN
-      const failure = new ConditionalCheckFailedException({ message: 'payment exists', $metadata: {} });
+      const failure = new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} });
+      db.before('TransactWrite', isPaymentWrite, () => {
+        throw failure;
+      });
       db.before(
-        'Put',
-        (input) => input.TableName === PAYMENTS_TABLE,
-        () => {
-          throw failure;
-        },
-      );
-      db.before(
-        'Update',
+        'TransactWrite',
         () => true,
         () => {
           throw new Error('network down');
@@ -316,7 +305,7 @@ describe('PaymentService.capture', () => {
 
       // THEN
       await expect(attempt).rejects.toBe(failure);
-      expect(ddb.commandCalls(UpdateCommand)).toHaveLength(1);
+      expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(2);
       expect(theHalf()).toMatchObject({ status: 'PREPARED' });
       expect(messages()).toEqual([]);
     });
@@ -334,7 +323,10 @@ describe('PaymentService.checkPayment', () => {
     });
 
     // WHEN
-    const answer = await newPayments().checkPayment('tx-1');
+    const answer = await newPayments().checkPayment({
+      transactionId: 'tx-1',
+      preparedAt: START.toISOString(),
+    });
 
     // THEN
     expect(answer).toBe('COMMIT');
@@ -345,17 +337,40 @@ describe('PaymentService.checkPayment', () => {
     });
   });
 
-  it('answers ROLLBACK when there is no payment', async () => {
-    // GIVEN a payment of another transaction
+  it('answers ROLLBACK when there is no payment and the producer cannot be running any more', async () => {
+    // GIVEN a payment of another transaction, and a transaction prepared 15 s ago (the producer's lifetime)
     db.seed(PAYMENTS_TABLE, {
       transactionId: 'tx-2',
       orderId: ORDER,
       amount: 30,
       capturedAt: START.toISOString(),
     });
+    advance(15);
 
     // WHEN / THEN
-    expect(await newPayments().checkPayment('tx-1')).toBe('ROLLBACK');
+    expect(await newPayments().checkPayment({ transactionId: 'tx-1', preparedAt: START.toISOString() })).toBe(
+      'ROLLBACK',
+    );
+  });
+
+  it('answers UNKNOWN, not ROLLBACK, when there is no payment yet but its producer may still be running', async () => {
+    // GIVEN a transaction prepared 14 s ago: its producer (15 s lifetime) may be about to record the payment
+    advance(14);
+
+    // WHEN / THEN
+    expect(await newPayments().checkPayment({ transactionId: 'tx-1', preparedAt: START.toISOString() })).toBe(
+      'UNKNOWN',
+    );
+  });
+
+  it('answers UNKNOWN when the preparation time cannot be read', async () => {
+    // GIVEN
+    advance(60);
+
+    // WHEN / THEN
+    expect(await newPayments().checkPayment({ transactionId: 'tx-1', preparedAt: 'yesterday' })).toBe(
+      'UNKNOWN',
+    );
   });
 });
 
@@ -367,7 +382,7 @@ describe('PaymentService with the check-back', () => {
       producer,
       outboxTableName: OUTBOX_TABLE,
       alertTopicArn: 'arn:aws:sns:us-east-1:123456789012:alerts',
-      checker: (request) => payments.checkPayment(request.transactionId),
+      checker: (request) => payments.checkPayment(request),
       clock: () => now,
     });
   }
@@ -398,7 +413,7 @@ describe('PaymentService with the check-back', () => {
     // GIVEN
     const crashing = newPayments({ beforeLocalStep: crash('crash before the local step') });
     await expect(crashing.capture(ORDER, 30)).rejects.toBeInstanceOf(InjectedFaultError);
-    advance(6);
+    advance(15);
 
     // WHEN
     const report = await newCheckBack(newPayments()).checkOnce();
@@ -408,6 +423,116 @@ describe('PaymentService with the check-back', () => {
     expect(theHalf()).toMatchObject({ status: 'ROLLED_BACK', resolvedBy: 'check-back' });
     expect(messages()).toEqual([]);
     expect(orderNow()).toEqual(order());
+  });
+});
+
+describe('PaymentService: a local step fenced against its transaction', () => {
+  function checkBack(): TransactionCheckBack {
+    return new TransactionCheckBack({
+      dynamodb,
+      sns: new SNSClient({ region: 'us-east-1' }),
+      producer,
+      outboxTableName: OUTBOX_TABLE,
+      alertTopicArn: 'arn:aws:sns:us-east-1:123456789012:alerts',
+      checker: (request) => newPayments().checkPayment(request),
+      clock: () => now,
+    });
+  }
+  const timeout = () =>
+    Object.assign(new Error('socket timed out (the write may have landed)'), { name: 'TimeoutError' });
+
+  it('refuses a payment slower than the prepare timeout once the check-back rolled its transaction back', async () => {
+    // GIVEN a local step so slow that the check-back (after the producer's lifetime) rolls the transaction back first
+    const slow = newPayments({
+      beforeLocalStep: async () => {
+        advance(20);
+        expect(await checkBack().checkOnce()).toMatchObject({ rolledBack: 1 });
+      },
+    });
+
+    // WHEN the payment's write finally comes
+    const attempt = slow.capture(ORDER, 30);
+
+    // THEN it is refused: not paid, no payment, no message — never a payment without its message
+    await expect(attempt).rejects.toBeInstanceOf(PaymentNotRecordedError);
+    expect(payments()).toEqual([]);
+    expect(theHalf()).toMatchObject({ status: 'ROLLED_BACK', resolvedBy: 'check-back' });
+    expect(messages()).toEqual([]);
+    expect(orderNow()).toEqual(order());
+  });
+
+  it('refuses a rollback once the payment is recorded; the check-back then commits it', async () => {
+    // GIVEN a producer that died after recording the payment
+    await expect(
+      newPayments({ beforeCommit: crash('crash before commit') }).capture(ORDER, 30),
+    ).rejects.toThrow();
+    const { transactionId } = theHalf();
+
+    // WHEN anyone (a late checker answer, an operator) tries to roll it back
+    const rollback = producer.rollback(String(transactionId), 'ops');
+
+    // THEN the rollback is refused, and the transaction stays open for the commit
+    await expect(rollback).rejects.toBeInstanceOf(LocalStepCompletedError);
+    expect(theHalf()).toMatchObject({ status: 'PREPARED' });
+    advance(20);
+    expect(await checkBack().checkOnce()).toMatchObject({ committed: 1 });
+    expect(orderNow()).toMatchObject({ version: 3, paid: true });
+    expect(messages()).toEqual([expect.objectContaining({ type: 'PaymentCaptured', sequence: 3 })]);
+  });
+
+  it('never rolls back on a local step whose outcome is unknown: the check-back decides', async () => {
+    // GIVEN the payment's write times out without landing
+    db.before('TransactWrite', isPaymentWrite, () => {
+      throw timeout();
+    });
+
+    // WHEN
+    const attempt = newPayments().capture(ORDER, 30);
+
+    // THEN outcome unknown, the transaction still PREPARED (not rolled back by the producer)
+    await expect(attempt).rejects.toBeInstanceOf(PaymentOutcomeUnknownError);
+    expect(theHalf()).toMatchObject({ status: 'PREPARED' });
+    // AND the check-back, finding no payment after the producer's lifetime, rolls it back
+    advance(20);
+    expect(await checkBack().checkOnce()).toMatchObject({ rolledBack: 1 });
+    expect(payments()).toEqual([]);
+    expect(orderNow()).toEqual(order());
+  });
+
+  it('commits a payment whose write landed although it answered a timeout', async () => {
+    // GIVEN the payment's write lands, then the answer is lost
+    db.before('TransactWrite', isPaymentWrite, () => {
+      const { transactionId } = theHalf();
+      db.seed(PAYMENTS_TABLE, { transactionId, orderId: ORDER, amount: 30, capturedAt: START.toISOString() });
+      throw timeout();
+    });
+
+    // WHEN
+    await expect(newPayments().capture(ORDER, 30)).rejects.toBeInstanceOf(PaymentOutcomeUnknownError);
+
+    // THEN the check-back commits it: paid, with its message
+    advance(20);
+    expect(await checkBack().checkOnce()).toMatchObject({ committed: 1 });
+    expect(orderNow()).toMatchObject({ version: 3, paid: true });
+    expect(payments()).toHaveLength(1);
+  });
+
+  it('answers outcome unknown when the commit keeps failing after the payment was recorded', async () => {
+    // GIVEN every commit attempt times out
+    for (let i = 0; i < 10; i++) {
+      db.before(
+        'TransactWrite',
+        (input) => !isPaymentWrite(input),
+        () => {
+          throw timeout();
+        },
+      );
+    }
+
+    // WHEN / THEN
+    await expect(newPayments().capture(ORDER, 30)).rejects.toBeInstanceOf(PaymentOutcomeUnknownError);
+    expect(theHalf()).toMatchObject({ status: 'PREPARED' });
+    expect(payments()).toHaveLength(1);
   });
 });
 

@@ -18,6 +18,7 @@ import { ReliableMessagingError } from '../../functions/runtime/errors';
 import {
   AggregateNotFoundError,
   type AggregateRef,
+  CommitOutcomeUnknownError,
   halfMessageKey,
   TransactionNotOpenError,
 } from '../../functions/runtime/half/half-message';
@@ -607,10 +608,14 @@ describe('TransactionalProducer.commit', () => {
       expect(orderNow()).toEqual(order(8));
     });
 
-    it('passes on a failure other than a cancellation without retrying', async () => {
+    it('passes on a deterministic failure other than a cancellation without retrying', async () => {
       // GIVEN
       await producer.prepare(prepareInput());
-      const failure = throttled();
+      const failure = Object.assign(new Error('bad request'), {
+        name: 'ValidationException',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 400 },
+      });
       db.before(
         'TransactWrite',
         () => true,
@@ -905,5 +910,67 @@ describe('TransactionalProducer.read', () => {
     // WHEN / THEN
     expect(await producer.read(TX)).toEqual(halfOf());
     expect(await producer.read('tx-never')).toBeUndefined();
+  });
+});
+
+describe('TransactionalProducer.commit with an answer lost', () => {
+  const timeout = () => Object.assign(new Error('socket timed out'), { name: 'TimeoutError' });
+
+  it('settles a commit whose answer was lost by reading the transaction again: it committed, once', async () => {
+    // GIVEN the commit lands, then its answer is lost
+    await producer.prepare(prepareInput());
+    db.before(
+      'TransactWrite',
+      () => true,
+      async () => {
+        await db.transactWrite({ TransactItems: transactWrites().at(-1)!.args[0].input.TransactItems });
+        throw timeout();
+      },
+    );
+
+    // WHEN
+    const outcome = await producer.commit(TX);
+
+    // THEN
+    expect(outcome).toMatchObject({ sequence: 4, alreadyCommitted: true });
+    expect(halfOf()).toMatchObject({ status: 'COMMITTED', committedSequence: 4 });
+    expect(messages()).toHaveLength(1);
+  });
+
+  it('retries a commit whose answer was lost and that did not land', async () => {
+    // GIVEN
+    await producer.prepare(prepareInput());
+    db.before(
+      'TransactWrite',
+      () => true,
+      () => {
+        throw timeout();
+      },
+    );
+
+    // WHEN
+    const outcome = await producer.commit(TX);
+
+    // THEN
+    expect(outcome).toMatchObject({ sequence: 4, alreadyCommitted: false });
+    expect(messages()).toHaveLength(1);
+  });
+
+  it('throws CommitOutcomeUnknownError (never a plain failure that invites a rollback) when it still cannot tell', async () => {
+    // GIVEN every attempt times out
+    await producer.prepare(prepareInput());
+    for (let i = 0; i < 10; i++) {
+      db.before(
+        'TransactWrite',
+        () => true,
+        () => {
+          throw timeout();
+        },
+      );
+    }
+
+    // WHEN / THEN
+    await expect(producer.commit(TX)).rejects.toBeInstanceOf(CommitOutcomeUnknownError);
+    expect(halfOf()).toMatchObject({ status: 'PREPARED' });
   });
 });

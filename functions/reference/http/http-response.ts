@@ -20,3 +20,11 @@ export function errorResponse(
 ): APIGatewayProxyStructuredResultV2 {
   return json(statusCode, details === undefined ? { error } : { error, details });
 }
+
+/** The response with a `Retry-After` header (seconds): the client may retry the same request after it. */
+export function retryAfter(
+  response: APIGatewayProxyStructuredResultV2,
+  seconds: number,
+): APIGatewayProxyStructuredResultV2 {
+  return { ...response, headers: { ...response.headers, 'retry-after': String(seconds) } };
+}

@@ -1,7 +1,8 @@
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { TransactionConflictError } from '../../runtime/errors';
+import type { IdempotentRequest } from '../../runtime/idempotency/idempotency-store';
 import { newMessageId } from '../../runtime/ids';
-import type { OutboxWriter, TransactItem } from '../../runtime/outbox/outbox-writer';
+import type { CommitOptions, OutboxWriter, TransactItem } from '../../runtime/outbox/outbox-writer';
 import { OrderConflictError, OrderNotFoundError } from './order-errors';
 import type { OrderCancelled, OrderNoteAdded, OrderPlaced } from './order-events';
 import type { AddNoteInput, CancelOrderInput, OrderLine, PlaceOrderInput } from './order-schemas';
@@ -31,9 +32,25 @@ export interface OrderChange {
 /** How often a note is retried when another change of the same order won the race for its version. */
 const MAX_VERSION_RACES = 5;
 
+/** Commits under the request's idempotency key, if it has one: the key stores the change's answer. */
+function underKey(
+  orderId: string,
+  version: number,
+  idempotency: IdempotentRequest<OrderChange> | undefined,
+): CommitOptions {
+  if (idempotency === undefined) return {};
+  return {
+    idempotency: {
+      claim: idempotency.claim,
+      response: (message) => idempotency.response({ orderId, version, messageId: message.messageId }),
+    },
+  };
+}
+
 /**
  * The reference producer. Every change writes the order (conditional on its old version) and the outbox
- * message announcing it (sequence = new version) in one transaction, and returns only after the commit.
+ * message announcing it (sequence = new version) in one transaction, and returns only after the commit. A change
+ * made under an idempotency key completes the key in that same transaction.
  */
 export class OrderService {
   constructor(
@@ -43,7 +60,10 @@ export class OrderService {
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
-  async placeOrder(input: PlaceOrderInput): Promise<OrderChange> {
+  async placeOrder(
+    input: PlaceOrderInput,
+    idempotency?: IdempotentRequest<OrderChange>,
+  ): Promise<OrderChange> {
     const orderId = input.orderId ?? newMessageId();
     const now = this.clock().toISOString();
     const order: Order = {
@@ -69,6 +89,7 @@ export class OrderService {
           },
         ],
         { groupKey: orderId, sequence: 1, type: 'OrderPlaced', payload },
+        underKey(orderId, 1, idempotency),
       );
       return { orderId, version: 1, messageId: message.messageId };
     } catch (error) {
@@ -79,7 +100,11 @@ export class OrderService {
     }
   }
 
-  async addNote(orderId: string, input: AddNoteInput): Promise<OrderChange> {
+  async addNote(
+    orderId: string,
+    input: AddNoteInput,
+    idempotency?: IdempotentRequest<OrderChange>,
+  ): Promise<OrderChange> {
     for (let race = 1; ; race++) {
       const order = await this.requireOrder(orderId);
       if (input.expectedVersion !== undefined && input.expectedVersion !== order.version) {
@@ -92,7 +117,7 @@ export class OrderService {
         ':note': [input.text],
       });
       try {
-        return await this.commitChange(order, update, 'OrderNoteAdded', payload);
+        return await this.commitChange(order, update, 'OrderNoteAdded', payload, idempotency);
       } catch (error) {
         if (!(error instanceof TransactionConflictError)) throw error;
         if (input.expectedVersion !== undefined || race >= MAX_VERSION_RACES) {
@@ -102,7 +127,11 @@ export class OrderService {
     }
   }
 
-  async cancelOrder(orderId: string, input: CancelOrderInput): Promise<OrderChange> {
+  async cancelOrder(
+    orderId: string,
+    input: CancelOrderInput,
+    idempotency?: IdempotentRequest<OrderChange>,
+  ): Promise<OrderChange> {
     const order = await this.requireOrder(orderId);
     if (order.status === 'CANCELLED') throw new OrderConflictError(`order ${orderId} is already cancelled`);
     const payload: OrderCancelled = {
@@ -112,7 +141,7 @@ export class OrderService {
     };
     const update = this.versionedUpdate(order, 'SET #status = :cancelled', { ':cancelled': 'CANCELLED' });
     try {
-      return await this.commitChange(order, update, 'OrderCancelled', payload);
+      return await this.commitChange(order, update, 'OrderCancelled', payload, idempotency);
     } catch (error) {
       if (error instanceof TransactionConflictError) {
         throw new OrderConflictError(`order ${orderId} changed concurrently; retry`, { cause: error });
@@ -158,14 +187,14 @@ export class OrderService {
     update: TransactItem,
     type: string,
     payload: unknown,
+    idempotency: IdempotentRequest<OrderChange> | undefined,
   ): Promise<OrderChange> {
     const version = order.version + 1;
-    const message = await this.outbox.commit([update], {
-      groupKey: order.orderId,
-      sequence: version,
-      type,
-      payload,
-    });
+    const message = await this.outbox.commit(
+      [update],
+      { groupKey: order.orderId, sequence: version, type, payload },
+      underKey(order.orderId, version, idempotency),
+    );
     return { orderId: order.orderId, version, messageId: message.messageId };
   }
 }

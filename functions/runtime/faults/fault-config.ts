@@ -38,6 +38,10 @@ export const faultConfigSchema = z.strictObject({
   serviceErrorRate: z.number().min(0).max(1).optional(),
   /** Relay, sweeper, consumer and API: per DynamoDB or SQS request, every attempt is throttled (the SDK gives up). */
   throttleBurstRate: z.number().min(0).max(1).optional(),
+  /** Producer (orders API): per TransactWriteItems, the transaction commits, then the call fails as if timed out. */
+  ambiguousCommitRate: z.number().min(0).max(1).optional(),
+  /** Producer of a half message: the local step starts this many milliseconds late (longer than the prepare timeout). */
+  slowLocalStepMs: z.number().int().min(0).max(900_000).optional(),
 });
 
 export type FaultConfig = z.infer<typeof faultConfigSchema>;

@@ -1,10 +1,21 @@
 import type { PaymentHooks } from '../../reference/payments/payment-service';
 import { chance, type FaultSource, InjectedFaultError } from './fault-injector';
 
-/** The crashes a half-message producer can suffer: before its local step, and between it and the commit. */
-export function paymentFaultHooks(faults: FaultSource, random: () => number = Math.random): PaymentHooks {
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The faults a half-message producer can suffer: a local step that starts late (`slowLocalStepMs`), a crash before
+ * its local step, and one between it and the commit.
+ */
+export function paymentFaultHooks(
+  faults: FaultSource,
+  random: () => number = Math.random,
+  sleep: (ms: number) => Promise<void> = defaultSleep,
+): PaymentHooks {
   return {
     async beforeLocalStep() {
+      const { slowLocalStepMs } = await faults.current();
+      if (slowLocalStepMs !== undefined && slowLocalStepMs > 0) await sleep(slowLocalStepMs);
       if (chance((await faults.current()).producerCrashBeforeLocalStep, random)) {
         throw new InjectedFaultError('producer crashed after prepare, before the local step');
       }

@@ -144,3 +144,27 @@ export function injectSendFaults(client: SQSClient, faults: FaultSource): void {
     { step: 'initialize', name: 'faultInjectionSend' },
   );
 }
+
+/** What a producer sees when its request timed out: the SDK's error for an aborted request. */
+function timedOutError(): Error {
+  return Object.assign(new Error('request timed out after the transaction was sent (injected fault)'), {
+    name: 'TimeoutError',
+    $metadata: {},
+  });
+}
+
+/**
+ * `ambiguousCommitRate`: per TransactWriteItems, the transaction commits and then the caller gets a timeout, as if
+ * the answer had been lost. Added above the SDK's retry middleware, so the caller sees it as the SDK's last word.
+ */
+export function injectAmbiguousCommits(client: DynamoDBClient, faults: FaultSource): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      if (context.commandName !== 'TransactWriteItemsCommand') return result;
+      if (chance((await faults.current()).ambiguousCommitRate)) throw timedOutError();
+      return result;
+    },
+    { step: 'initialize', name: 'faultInjectionAmbiguousCommit' },
+  );
+}

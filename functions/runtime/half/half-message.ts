@@ -1,4 +1,5 @@
 import { ReliableMessagingError } from '../errors';
+import type { IdempotencyClaim, StoredResponse } from '../idempotency/idempotency-store';
 
 /** Where a half message's commit bumps the aggregate's version (and sets whatever else the commit implies). */
 export interface AggregateRef {
@@ -9,6 +10,23 @@ export interface AggregateRef {
   readonly versionAttribute?: string;
   /** Attributes the commit sets on the aggregate, e.g. `{ paid: true }`. @default none */
   readonly set?: Record<string, unknown>;
+}
+
+/**
+ * Where the producer's local step records that it happened (e.g. the payment's item, keyed by the transaction id).
+ * A rollback is conditional on that item NOT existing, and the local step's write is conditional on the transaction
+ * still being PREPARED (see `TransactionalProducer.localStepFence`): whichever comes first, the other cannot follow.
+ */
+export interface LocalStepRef {
+  readonly tableName: string;
+  readonly key: Record<string, string | number>;
+}
+
+/** The idempotency key a half message was prepared under: its commit completes the key, its rollback releases it. */
+export interface HalfMessageIdempotency {
+  readonly claim: IdempotencyClaim;
+  /** The response the commit implies (replayed to every retry under the key). */
+  readonly response: StoredResponse;
 }
 
 /** The states of a half message's item. COMMITTED and ROLLED_BACK are tombstones that expire. */
@@ -25,6 +43,10 @@ export interface HalfMessageItem {
   readonly type: string;
   readonly payload: string;
   readonly aggregate: AggregateRef;
+  /** Set when the producer names its local step's record: the rollback is fenced against it. */
+  readonly localStep?: LocalStepRef;
+  /** Set when the transaction was prepared under an idempotency key. */
+  readonly idempotency?: HalfMessageIdempotency;
   readonly status: HalfMessageStatus;
   readonly createdAt: string;
   /** Epoch seconds after which the check-back may ask the checker. */
@@ -84,5 +106,36 @@ export class AggregateNotFoundError extends ReliableMessagingError {
   constructor(transactionId: string, options?: { cause?: unknown }) {
     super(`the aggregate of transaction ${transactionId} does not exist`, options);
     this.name = 'AggregateNotFoundError';
+  }
+}
+
+/** A rollback was refused because the local step's record exists: the step happened, so only a commit is right. */
+export class LocalStepCompletedError extends ReliableMessagingError {
+  constructor(
+    public readonly transactionId: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `transaction ${transactionId}: its local step happened, so it cannot be rolled back (commit it)`,
+      options,
+    );
+    this.name = 'LocalStepCompletedError';
+  }
+}
+
+/**
+ * The transaction's commit was sent and no answer says whether it landed (a timeout, a 5xx): it may have. The
+ * check-back (or a retry of the commit, which is idempotent) settles it; never roll back on this.
+ */
+export class CommitOutcomeUnknownError extends ReliableMessagingError {
+  constructor(
+    public readonly transactionId: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `transaction ${transactionId}: the commit's outcome is unknown (the check-back settles it)`,
+      options,
+    );
+    this.name = 'CommitOutcomeUnknownError';
   }
 }

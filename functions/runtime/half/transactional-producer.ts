@@ -6,13 +6,24 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { clientRequestToken, IdempotencyKeyInProgressError } from '../idempotency/idempotency-key';
+import {
+  type IdempotentRequest,
+  idempotencyAttachment,
+  idempotencyCompletion,
+  idempotencyReleaseItem,
+} from '../idempotency/idempotency-store';
 import { newMessageId } from '../ids';
-import { newOutboxItem } from '../outbox/outbox-writer';
+import { newOutboxItem, type TransactItem } from '../outbox/outbox-writer';
+import { isOutcomeUnknown, isTransientError } from '../transient-errors';
 import {
   AggregateNotFoundError,
   type AggregateRef,
+  CommitOutcomeUnknownError,
   type HalfMessageItem,
   halfMessageKey,
+  LocalStepCompletedError,
+  type LocalStepRef,
   TransactionNotOpenError,
 } from './half-message';
 
@@ -41,6 +52,22 @@ export interface PrepareInput {
   readonly payload: unknown;
   /** The aggregate whose version the commit bumps; its new version is the message's sequence. */
   readonly aggregate: AggregateRef;
+  /**
+   * Where the local step records that it happened. Name it, and fence the step's write with
+   * {@link TransactionalProducer.localStepFence}: then a rollback (by anyone) is refused once the step happened,
+   * and the step is refused once the transaction was rolled back.
+   * @default none: a rollback does not look for the step
+   */
+  readonly localStep?: LocalStepRef;
+}
+
+export interface PrepareOptions {
+  /**
+   * Prepare under a claimed idempotency key: the key is bound to the transaction in the same write as the prepare,
+   * completed (with `response`) in the commit's transaction, and released by a rollback.
+   * @default none
+   */
+  readonly idempotency?: IdempotentRequest<PreparedTransaction>;
 }
 
 export interface PreparedTransaction {
@@ -84,35 +111,55 @@ export class TransactionalProducer {
     this.resolvedRetentionSeconds = options.resolvedRetentionSeconds ?? 7 * 24 * 3600;
   }
 
-  async prepare(input: PrepareInput): Promise<PreparedTransaction> {
+  async prepare(input: PrepareInput, options: PrepareOptions = {}): Promise<PreparedTransaction> {
     const transactionId = input.transactionId ?? newMessageId();
     const now = this.clock();
     const nowSeconds = Math.floor(now.getTime() / 1000);
+    const messageId = newMessageId();
+    const prepared: PreparedTransaction = { transactionId, messageId, groupKey: input.groupKey };
+    const claim = options.idempotency?.claim;
     const item: HalfMessageItem = {
       ...halfMessageKey(transactionId),
       transactionId,
       targetGroupKey: input.groupKey,
-      messageId: newMessageId(),
+      messageId,
       type: input.type,
       payload: JSON.stringify(input.payload ?? null),
       aggregate: input.aggregate,
+      ...(input.localStep === undefined ? {} : { localStep: input.localStep }),
+      ...(options.idempotency === undefined || claim === undefined
+        ? {}
+        : { idempotency: { claim, response: options.idempotency.response(prepared) } }),
       status: 'PREPARED',
       createdAt: now.toISOString(),
       prepareTimeoutAt: nowSeconds + this.prepareTimeoutSeconds,
       checkCount: 0,
       nextCheckAt: nowSeconds + this.prepareTimeoutSeconds,
     };
+    const put = {
+      TableName: this.options.outboxTableName,
+      Item: { ...item },
+      ConditionExpression: 'attribute_not_exists(groupKey)',
+    };
     try {
-      await this.options.dynamodb.send(
-        new PutCommand({
-          TableName: this.options.outboxTableName,
-          Item: { ...item },
-          ConditionExpression: 'attribute_not_exists(groupKey)',
-        }),
-      );
-      return { transactionId, messageId: item.messageId, groupKey: input.groupKey };
+      if (claim === undefined) await this.options.dynamodb.send(new PutCommand(put));
+      else {
+        await this.options.dynamodb.send(
+          new TransactWriteCommand({
+            TransactItems: [{ Put: put }, idempotencyAttachment(claim, transactionId)],
+            ClientRequestToken: clientRequestToken(claim.idempotencyKey, transactionId),
+          }),
+        );
+      }
+      return prepared;
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const reasons = error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : [];
+      if (claim !== undefined && reasons[1]?.Code === 'ConditionalCheckFailed') {
+        throw new IdempotencyKeyInProgressError(claim.idempotencyKey, { cause: error });
+      }
+      const exists =
+        error instanceof ConditionalCheckFailedException || reasons[0]?.Code === 'ConditionalCheckFailed';
+      if (!exists) throw error;
       const existing = await this.read(transactionId);
       if (
         existing?.status === 'PREPARED' &&
@@ -127,7 +174,28 @@ export class TransactionalProducer {
     }
   }
 
-  /** Commits an open (PREPARED or FAILED) transaction; a no-op for a committed one. */
+  /**
+   * The item a local step's TransactWriteItems carries so that it happens only while the transaction is still
+   * PREPARED: after a rollback (or after the check-back gave up on it) the step is refused, with a
+   * `ConditionalCheckFailed` reason at this item's index.
+   */
+  localStepFence(transactionId: string): TransactItem {
+    return {
+      ConditionCheck: {
+        TableName: this.options.outboxTableName,
+        Key: halfMessageKey(transactionId),
+        ConditionExpression: '#status = :prepared',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':prepared': 'PREPARED' },
+      },
+    };
+  }
+
+  /**
+   * Commits an open (PREPARED or FAILED) transaction; a no-op for a committed one. Idempotent, so a failure whose
+   * outcome is unknown is settled by reading the transaction again.
+   * @throws CommitOutcomeUnknownError when the last attempt's outcome is unknown (never roll back on it)
+   */
   async commit(transactionId: string, resolvedBy = 'producer'): Promise<CommitOutcome> {
     for (let race = 1; ; race++) {
       const half = await this.read(transactionId);
@@ -158,6 +226,10 @@ export class TransactionalProducer {
         payload: half.payload,
       };
       const sets = Object.entries(aggregate.set ?? {});
+      const keyItems =
+        half.idempotency === undefined
+          ? []
+          : [idempotencyCompletion(half.idempotency.claim, half.idempotency.response, now)];
       try {
         await this.options.dynamodb.send(
           new TransactWriteCommand({
@@ -212,6 +284,7 @@ export class TransactionalProducer {
                   },
                 },
               },
+              ...keyItems,
             ],
           }),
         );
@@ -223,40 +296,67 @@ export class TransactionalProducer {
           alreadyCommitted: false,
         };
       } catch (error) {
-        // A condition failed: the aggregate moved, or someone resolved the transaction meanwhile. Read again.
-        if (!(error instanceof TransactionCanceledException) || race >= MAX_COMMIT_RACES) throw error;
+        // A condition failed (the aggregate moved, or someone resolved the transaction meanwhile), a transient
+        // failure, or one whose outcome is unknown: read again — a commit that landed reads as COMMITTED.
+        const again = error instanceof TransactionCanceledException || isTransientError(error);
+        if (again && race < MAX_COMMIT_RACES) continue;
+        if (isOutcomeUnknown(error)) throw new CommitOutcomeUnknownError(transactionId, { cause: error });
+        throw error;
       }
     }
   }
 
-  /** Rolls back an open (PREPARED or FAILED) transaction; a no-op for a rolled-back one. */
+  /**
+   * Rolls back an open (PREPARED or FAILED) transaction; a no-op for a rolled-back one. When the transaction names
+   * its local step's record, the rollback is conditional on that record not existing.
+   * @throws LocalStepCompletedError when the local step's record exists (only a commit is right)
+   */
   async rollback(transactionId: string, resolvedBy = 'producer'): Promise<RollbackOutcome> {
+    const half = await this.read(transactionId);
+    if (half?.status === 'ROLLED_BACK') return { transactionId, alreadyRolledBack: true };
+    if (half === undefined || half.status === 'COMMITTED') {
+      throw new TransactionNotOpenError(transactionId, half?.status ?? 'UNKNOWN_TRANSACTION');
+    }
     const now = this.clock();
+    const update = {
+      TableName: this.options.outboxTableName,
+      Key: halfMessageKey(transactionId),
+      UpdateExpression:
+        'SET #status = :rolledBack, resolvedAt = :now, resolvedBy = :by, expiresAt = :expires',
+      ConditionExpression: '#status IN (:prepared, :failed)',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':rolledBack': 'ROLLED_BACK',
+        ':now': now.toISOString(),
+        ':by': resolvedBy,
+        ':expires': this.expiry(now),
+        ':prepared': OPEN[0],
+        ':failed': OPEN[1],
+      },
+    };
+    const fences = [
+      ...(half.localStep === undefined ? [] : [localStepAbsent(half.localStep)]),
+      ...(half.idempotency === undefined ? [] : [idempotencyReleaseItem(half.idempotency.claim)]),
+    ];
     try {
-      await this.options.dynamodb.send(
-        new UpdateCommand({
-          TableName: this.options.outboxTableName,
-          Key: halfMessageKey(transactionId),
-          UpdateExpression:
-            'SET #status = :rolledBack, resolvedAt = :now, resolvedBy = :by, expiresAt = :expires',
-          ConditionExpression: '#status IN (:prepared, :failed)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':rolledBack': 'ROLLED_BACK',
-            ':now': now.toISOString(),
-            ':by': resolvedBy,
-            ':expires': this.expiry(now),
-            ':prepared': OPEN[0],
-            ':failed': OPEN[1],
-          },
-        }),
-      );
+      if (fences.length === 0) await this.options.dynamodb.send(new UpdateCommand(update));
+      else {
+        await this.options.dynamodb.send(
+          new TransactWriteCommand({ TransactItems: [{ Update: update }, ...fences] }),
+        );
+      }
       return { transactionId, alreadyRolledBack: false };
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const half = await this.read(transactionId);
-      if (half?.status === 'ROLLED_BACK') return { transactionId, alreadyRolledBack: true };
-      throw new TransactionNotOpenError(transactionId, half?.status ?? 'UNKNOWN_TRANSACTION', {
+      const reasons = error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : [];
+      const resolved =
+        error instanceof ConditionalCheckFailedException || reasons[0]?.Code === 'ConditionalCheckFailed';
+      if (!resolved && half.localStep !== undefined && reasons[1]?.Code === 'ConditionalCheckFailed') {
+        throw new LocalStepCompletedError(transactionId, { cause: error });
+      }
+      if (!resolved) throw error;
+      const current = await this.read(transactionId);
+      if (current?.status === 'ROLLED_BACK') return { transactionId, alreadyRolledBack: true };
+      throw new TransactionNotOpenError(transactionId, current?.status ?? 'UNKNOWN_TRANSACTION', {
         cause: error,
       });
     }
@@ -277,4 +377,18 @@ export class TransactionalProducer {
   private expiry(now: Date): number {
     return Math.floor(now.getTime() / 1000) + this.resolvedRetentionSeconds;
   }
+}
+
+/** A ConditionCheck that the local step's record does not exist. */
+function localStepAbsent(localStep: LocalStepRef): TransactItem {
+  const [keyAttribute] = Object.keys(localStep.key);
+  if (keyAttribute === undefined) throw new RangeError('localStep.key needs at least one attribute');
+  return {
+    ConditionCheck: {
+      TableName: localStep.tableName,
+      Key: localStep.key,
+      ConditionExpression: 'attribute_not_exists(#key)',
+      ExpressionAttributeNames: { '#key': keyAttribute },
+    },
+  };
 }

@@ -5,20 +5,22 @@ import { OrderService } from '../../../functions/reference/orders/order-service'
 import { PaymentService } from '../../../functions/reference/payments/payment-service';
 import { ProjectionService } from '../../../functions/reference/projection/projection-service';
 import { TransactionalProducer } from '../../../functions/runtime/half/transactional-producer';
+import { IdempotencyStore } from '../../../functions/runtime/idempotency/idempotency-store';
 import { OutboxWriter } from '../../../functions/runtime/outbox/outbox-writer';
 
 export const ORDERS_TABLE = 'orders-table';
 export const OUTBOX_TABLE = 'outbox-table';
 export const PROJECTION_TABLE = 'projection-table';
 export const PAYMENTS_TABLE = 'payments-table';
+export const IDEMPOTENCY_TABLE = 'idempotency-table';
 
 /**
  * The reference API wired as its handler wires it, over a DynamoDB client the test mocks (aws-sdk-client-mock on
  * DynamoDBDocumentClient), at a fixed time; unexpected errors go to `onError`.
  */
-export function ordersApiAt(now: Date, onError: (error: unknown) => void): OrdersApi {
+export function ordersApiAt(now: Date | (() => Date), onError: (error: unknown) => void): OrdersApi {
   const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
-  const clock = () => now;
+  const clock = typeof now === 'function' ? now : () => now;
   return new OrdersApi({
     orders: new OrderService(dynamodb, ORDERS_TABLE, new OutboxWriter(dynamodb, OUTBOX_TABLE, clock), clock),
     projection: new ProjectionService(dynamodb, PROJECTION_TABLE),
@@ -30,6 +32,7 @@ export function ordersApiAt(now: Date, onError: (error: unknown) => void): Order
       {},
       clock,
     ),
+    idempotency: new IdempotencyStore({ dynamodb, tableName: IDEMPOTENCY_TABLE, clock }),
     onError,
   });
 }

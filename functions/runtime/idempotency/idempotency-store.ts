@@ -1,0 +1,271 @@
+import { type AttributeValue, ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { newMessageId } from '../ids';
+import type { TransactItem } from '../outbox/outbox-writer';
+import { IdempotencyKeyInProgressError, IdempotencyKeyReusedError } from './idempotency-key';
+
+/** The first response to a request, as replayed to every retry under the same key. */
+export interface StoredResponse {
+  readonly statusCode: number;
+  /** The response body, as sent. */
+  readonly body: string;
+}
+
+/**
+ * One request's hold on an idempotency key. Only a transaction carrying this claim's completion (see
+ * {@link idempotencyCompletion}) can complete the key, and only while the claim still owns it.
+ */
+export interface IdempotencyClaim {
+  readonly tableName: string;
+  readonly idempotencyKey: string;
+  readonly fingerprint: string;
+  /** Unique per claim (a takeover after a crash gets a new one). */
+  readonly owner: string;
+  /** When the key's record expires (epoch seconds; the table's TTL attribute): `retentionSeconds` after the claim. */
+  readonly expiresAt: number;
+}
+
+/** A request made under a claimed key: its change's transaction stores `response(result)` with the key. */
+export interface IdempotentRequest<T> {
+  readonly claim: IdempotencyClaim;
+  /** The response the change's success implies, from what the change produced (ids, versions). */
+  readonly response: (result: T) => StoredResponse;
+}
+
+export type ClaimOutcome =
+  | { readonly kind: 'claimed'; readonly claim: IdempotencyClaim }
+  | { readonly kind: 'replay'; readonly response: StoredResponse };
+
+/** The key's record in the idempotency table (partition key `idempotencyKey`, TTL attribute `expiresAt`). */
+export interface IdempotencyRecord {
+  readonly idempotencyKey: string;
+  readonly fingerprint: string;
+  readonly status: 'IN_PROGRESS' | 'COMPLETED';
+  readonly owner: string;
+  readonly createdAt: string;
+  /** TTL (epoch seconds). Absent while a half message holds the key (it is set when the transaction commits). */
+  readonly expiresAt?: number;
+  /** IN_PROGRESS only: after it (epoch seconds) a retry may take the key over. Absent while a half message holds it. */
+  readonly leaseExpiresAt?: number;
+  /** Set while a transactional (half) message holds the key: the key is resolved with that transaction. */
+  readonly transactionId?: string;
+  readonly responseStatus?: number;
+  readonly responseBody?: string;
+  readonly completedAt?: string;
+}
+
+export interface IdempotencyStoreOptions {
+  readonly dynamodb: DynamoDBDocumentClient;
+  readonly tableName: string;
+  /**
+   * How long a claim holds the key before a retry may take it over: at least the producer's maximum lifetime (its
+   * function's timeout). Only the 409-versus-takeover timing depends on it; a late transaction of a taken-over claim
+   * cannot commit (its completion is conditional on still owning the key).
+   * @default 30
+   */
+  readonly leaseSeconds?: number;
+  /**
+   * How long a key's first response is kept (from the first request).
+   * @default 24 hours
+   */
+  readonly retentionSeconds?: number;
+  readonly clock?: () => Date;
+}
+
+const MAX_CLAIM_RACES = 3;
+
+const NAMES = { '#status': 'status', '#owner': 'owner' };
+
+/**
+ * Idempotency keys for producers (design.md "Retries"; the IETF httpapi `Idempotency-Key` draft). A request
+ * `claim`s its key (a conditional put of an IN_PROGRESS record with a lease and a unique owner); the transaction
+ * that makes the change carries the claim's {@link idempotencyCompletion}, which turns the record COMPLETED with
+ * the response that transaction's success implies — so the key is completed if and only if the change committed.
+ * A retry then gets the stored response; a retry while the claim holds gets 409; a request with another
+ * fingerprint gets 422. A request that ends without committing `release`s the key.
+ */
+export class IdempotencyStore {
+  private readonly leaseSeconds: number;
+  private readonly retentionSeconds: number;
+  private readonly clock: () => Date;
+
+  constructor(private readonly options: IdempotencyStoreOptions) {
+    this.leaseSeconds = options.leaseSeconds ?? 30;
+    this.retentionSeconds = options.retentionSeconds ?? 24 * 3600;
+    this.clock = options.clock ?? (() => new Date());
+    if (!(this.leaseSeconds > 0)) throw new RangeError(`leaseSeconds must be > 0; got ${this.leaseSeconds}`);
+    if (!(this.retentionSeconds > this.leaseSeconds)) {
+      throw new RangeError(
+        `retentionSeconds must be > leaseSeconds (${this.leaseSeconds}); got ${this.retentionSeconds}`,
+      );
+    }
+  }
+
+  /**
+   * Claims `idempotencyKey` for a request with `fingerprint`, or answers the first request's response.
+   * @throws IdempotencyKeyReusedError when the key was used with another fingerprint (nothing written)
+   * @throws IdempotencyKeyInProgressError when another claim holds the key
+   */
+  async claim(idempotencyKey: string, fingerprint: string): Promise<ClaimOutcome> {
+    for (let race = 1; ; race++) {
+      const now = this.clock();
+      const nowSeconds = Math.floor(now.getTime() / 1000);
+      const record: IdempotencyRecord = {
+        idempotencyKey,
+        fingerprint,
+        status: 'IN_PROGRESS',
+        owner: newMessageId(),
+        createdAt: now.toISOString(),
+        expiresAt: nowSeconds + this.retentionSeconds,
+        leaseExpiresAt: nowSeconds + this.leaseSeconds,
+      };
+      let existing: IdempotencyRecord | undefined;
+      try {
+        await this.options.dynamodb.send(
+          new PutCommand({
+            TableName: this.options.tableName,
+            Item: { ...record },
+            // Absent, expired (past its TTL but not yet deleted), or an abandoned claim of the same request.
+            ConditionExpression:
+              'attribute_not_exists(idempotencyKey) OR expiresAt <= :now OR (#status = :inProgress AND fingerprint = :fingerprint AND leaseExpiresAt <= :now)',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':now': nowSeconds,
+              ':inProgress': 'IN_PROGRESS',
+              ':fingerprint': fingerprint,
+            },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        const claim: IdempotencyClaim = {
+          tableName: this.options.tableName,
+          idempotencyKey,
+          fingerprint,
+          owner: record.owner,
+          expiresAt: record.expiresAt!,
+        };
+        return { kind: 'claimed', claim };
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        existing =
+          error.Item === undefined
+            ? await this.read(idempotencyKey)
+            : (unmarshall(error.Item as Record<string, AttributeValue>) as IdempotencyRecord);
+      }
+      const live =
+        existing !== undefined && !(existing.expiresAt !== undefined && existing.expiresAt <= nowSeconds);
+      if (live && existing !== undefined) {
+        if (existing.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError(idempotencyKey);
+        if (existing.status === 'COMPLETED') {
+          return {
+            kind: 'replay',
+            response: { statusCode: Number(existing.responseStatus), body: existing.responseBody ?? '' },
+          };
+        }
+        if (race >= MAX_CLAIM_RACES || (existing.leaseExpiresAt ?? Number.POSITIVE_INFINITY) > nowSeconds) {
+          throw new IdempotencyKeyInProgressError(idempotencyKey);
+        }
+      } else if (race >= MAX_CLAIM_RACES) {
+        throw new IdempotencyKeyInProgressError(idempotencyKey);
+      }
+      // The record went away (or its lease ran out) between the put and the read: claim again.
+    }
+  }
+
+  /**
+   * Gives the key up after a request that committed nothing, so a retry need not wait for the lease. A key bound to
+   * a half message is left alone (that transaction's commit or rollback resolves it). Best effort: a failure only
+   * delays the retry until the lease ends; it never lets two requests commit.
+   */
+  async release(claim: IdempotencyClaim): Promise<void> {
+    await this.options.dynamodb
+      .send(
+        new DeleteCommand({
+          TableName: claim.tableName,
+          Key: { idempotencyKey: claim.idempotencyKey },
+          ConditionExpression:
+            '#status = :inProgress AND #owner = :owner AND attribute_not_exists(transactionId)',
+          ExpressionAttributeNames: NAMES,
+          ExpressionAttributeValues: { ':inProgress': 'IN_PROGRESS', ':owner': claim.owner },
+        }),
+      )
+      .catch(() => undefined);
+  }
+
+  async read(idempotencyKey: string): Promise<IdempotencyRecord | undefined> {
+    const response = await this.options.dynamodb.send(
+      new GetCommand({ TableName: this.options.tableName, Key: { idempotencyKey }, ConsistentRead: true }),
+    );
+    return response.Item as IdempotencyRecord | undefined;
+  }
+}
+
+/**
+ * The item a transaction carries to complete `claim` with `response`: the key's record becomes COMPLETED in the
+ * same TransactWriteItems as the change, so it exists exactly when the change committed. Conditional on the claim
+ * still owning the key (or the record being gone, e.g. released after an ambiguous failure): a transaction of a
+ * claim that was taken over cancels instead of committing a second change.
+ */
+export function idempotencyCompletion(
+  claim: IdempotencyClaim,
+  response: StoredResponse,
+  now: Date,
+): TransactItem {
+  const record: IdempotencyRecord = {
+    idempotencyKey: claim.idempotencyKey,
+    fingerprint: claim.fingerprint,
+    status: 'COMPLETED',
+    owner: claim.owner,
+    createdAt: now.toISOString(),
+    expiresAt: claim.expiresAt,
+    responseStatus: response.statusCode,
+    responseBody: response.body,
+    completedAt: now.toISOString(),
+  };
+  return {
+    Put: {
+      TableName: claim.tableName,
+      Item: { ...record },
+      ConditionExpression:
+        'attribute_not_exists(idempotencyKey) OR (#status = :inProgress AND #owner = :owner)',
+      ExpressionAttributeNames: NAMES,
+      ExpressionAttributeValues: { ':inProgress': 'IN_PROGRESS', ':owner': claim.owner },
+    },
+  };
+}
+
+/**
+ * The item a half message's prepare carries: the claim is bound to the transaction (no lease, no TTL), so no retry
+ * can take the key over while the transaction is open; its commit completes the key, its rollback releases it.
+ */
+export function idempotencyAttachment(claim: IdempotencyClaim, transactionId: string): TransactItem {
+  return {
+    Update: {
+      TableName: claim.tableName,
+      Key: { idempotencyKey: claim.idempotencyKey },
+      UpdateExpression: 'SET transactionId = :transactionId REMOVE leaseExpiresAt, expiresAt',
+      ConditionExpression: '#status = :inProgress AND #owner = :owner',
+      ExpressionAttributeNames: NAMES,
+      ExpressionAttributeValues: {
+        ':inProgress': 'IN_PROGRESS',
+        ':owner': claim.owner,
+        ':transactionId': transactionId,
+      },
+    },
+  };
+}
+
+/** The item a rollback carries: the key is given up with the transaction (a retry may then start afresh). */
+export function idempotencyReleaseItem(claim: IdempotencyClaim): TransactItem {
+  return {
+    Delete: {
+      TableName: claim.tableName,
+      Key: { idempotencyKey: claim.idempotencyKey },
+      ConditionExpression:
+        'attribute_not_exists(idempotencyKey) OR (#status = :inProgress AND #owner = :owner)',
+      ExpressionAttributeNames: NAMES,
+      ExpressionAttributeValues: { ':inProgress': 'IN_PROGRESS', ':owner': claim.owner },
+    },
+  };
+}
