@@ -289,13 +289,15 @@ describe('transactional ("half") messages', () => {
 
     // WHEN one is rolled back before its payment, the other's payment is recorded before a rollback
     await producer.rollback(rolledBackFirst.transactionId, 'check-back');
-    const latePayment = recordPayment(rolledBackFirst.transactionId);
+    const latePayment = await recordPayment(rolledBackFirst.transactionId).catch((error: unknown) => error);
     await recordPayment(paidFirst.transactionId);
-    const lateRollback = producer.rollback(paidFirst.transactionId, 'check-back');
+    const lateRollback = await producer
+      .rollback(paidFirst.transactionId, 'check-back')
+      .catch((error: unknown) => error);
 
     // THEN the late payment is refused (no payment), and the late rollback too (the transaction stays open)
-    await expect(latePayment).rejects.toMatchObject({ name: 'TransactionCanceledException' });
-    await expect(lateRollback).rejects.toBeInstanceOf(LocalStepCompletedError);
+    expect(latePayment).toMatchObject({ name: 'TransactionCanceledException' });
+    expect(lateRollback).toBeInstanceOf(LocalStepCompletedError);
     const payment = (transactionId: string) =>
       s.dynamodb.send(new GetCommand({ TableName: s.outputs.PaymentsTableName, Key: { transactionId } }));
     expect((await payment(rolledBackFirst.transactionId)).Item).toBeUndefined();
