@@ -3,13 +3,18 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context } from 'aws-lambda';
 import { unitAccountantFromEnvironment } from '../runtime/accounting/unit-accounting';
 import { documentClient } from '../runtime/clients';
 import { requiredEnv } from '../runtime/errors';
 import { faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
 import { injectSendFaults, injectThrottling } from '../runtime/faults/service-faults';
 import { OutboxRelay } from '../runtime/relay/outbox-relay';
-import { CompensationSweeper, type SweepReport } from '../runtime/sweeper/compensation-sweeper';
+import {
+  CompensationSweeper,
+  SweepFailedError,
+  type SweepReport,
+} from '../runtime/sweeper/compensation-sweeper';
 
 const logger = new Logger({ serviceName: 'compensation-sweeper' });
 const metrics = new Metrics({
@@ -58,18 +63,38 @@ const sweeper = new CompensationSweeper({
   onFailed: (failed) => logger.error('outbox message FAILED: gave up re-sending it', { ...failed }),
 });
 
-/** Scheduled: re-send stale PENDING messages, give up loudly on exhausted ones, and publish the outbox's state. */
-export const handler = async (): Promise<SweepReport> => {
-  const report = await sweeper.sweep();
+/**
+ * Scheduled: re-send stale PENDING messages, give up loudly on exhausted ones, and publish the outbox's state. A run
+ * stops before its timeout and the next one continues. Each run that ends without an error publishes the
+ * `SweepCompleted` heartbeat, whose absence alarms; a run that could not sweep some keys still publishes what it saw,
+ * then fails.
+ */
+export const handler = async (
+  _event?: unknown,
+  context?: Pick<Context, 'getRemainingTimeInMillis'>,
+): Promise<SweepReport> => {
+  try {
+    const report = await sweeper.sweep({
+      remainingTimeMs: context && (() => context.getRemainingTimeInMillis()),
+    });
+    metrics.addMetric('SweepCompleted', MetricUnit.Count, 1);
+    publish(report);
+    logger.info('swept', { ...report });
+    return report;
+  } catch (error) {
+    if (error instanceof SweepFailedError) publish(error.report);
+    throw error;
+  } finally {
+    if (accountant !== undefined) logger.info('unit accounting', { unitAccounting: accountant.take() });
+  }
+};
+
+function publish(report: SweepReport): void {
   metrics.addMetric('OutboxPending', MetricUnit.Count, report.pending);
   metrics.addMetric('OutboxFailed', MetricUnit.Count, report.failed);
-  metrics.addMetric('OutboxPrepared', MetricUnit.Count, report.prepared);
   metrics.addMetric('OldestPendingAgeSeconds', MetricUnit.Seconds, report.oldestPendingAgeSeconds);
   metrics.addMetric('SweepResent', MetricUnit.Count, report.resent);
   metrics.addMetric('SweepSendFailures', MetricUnit.Count, report.sendFailures);
   metrics.addMetric('SweepMarkedFailed', MetricUnit.Count, report.markedFailed);
   metrics.publishStoredMetrics();
-  logger.info('swept', { ...report });
-  if (accountant !== undefined) logger.info('unit accounting', { unitAccounting: accountant.take() });
-  return report;
-};
+}

@@ -2,6 +2,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { UNSENT_INDEX, UNSENT_INDEX_ATTRIBUTES } from '../../functions/runtime/outbox/unsent-index';
 import { type DurabilityProps, DurableTable } from './durable-table';
 import { keyOrNew } from './encryption-key';
 
@@ -18,7 +19,8 @@ export interface TransactionalOutboxProps extends DurabilityProps {
  * change, and its stream (new images), which feeds the relay.
  *
  * Key: `groupKey` (string, the ordering key) + `sequence` (number, the aggregate's version), so one key's
- * messages share a partition and the stream yields them in commit order.
+ * messages share a partition and the stream yields them in commit order. A sparse, sharded index (`unsent`) lists
+ * the unsent messages and open transactions, for the compensation sweep and the check-back.
  */
 export class TransactionalOutbox extends Construct {
   public readonly table: dynamodb.Table;
@@ -36,6 +38,15 @@ export class TransactionalOutbox extends Construct {
       timeToLiveAttribute: 'expiresAt',
       encryptionKey: this.encryptionKey,
     }).table;
+    // Sparse and sharded: only unsent messages and open transactions carry `sweepShard`, so the compensation sweep
+    // and the check-back read O(unsent + open), never the delivered history or resolved transactions.
+    this.table.addGlobalSecondaryIndex({
+      indexName: UNSENT_INDEX,
+      partitionKey: { name: 'sweepShard', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sweepOrder', type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: [...UNSENT_INDEX_ATTRIBUTES],
+    });
   }
 
   /** Lets a producer put outbox messages inside its transactions (and nothing else). */

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { newMessageId } from '../ids';
 import { newOutboxItem } from '../outbox/outbox-writer';
+import { openTransactionAttributes } from '../outbox/unsent-index';
 import {
   AggregateNotFoundError,
   type AggregateRef,
@@ -101,6 +102,8 @@ export class TransactionalProducer {
       prepareTimeoutAt: nowSeconds + this.prepareTimeoutSeconds,
       checkCount: 0,
       nextCheckAt: nowSeconds + this.prepareTimeoutSeconds,
+      // In the check-back's sparse index while open; a resolution removes it (tombstones are read by no one).
+      ...openTransactionAttributes(transactionId),
     };
     try {
       await this.options.dynamodb.send(
@@ -198,7 +201,7 @@ export class TransactionalProducer {
                   TableName: this.options.outboxTableName,
                   Key: halfMessageKey(transactionId),
                   UpdateExpression:
-                    'SET #status = :committed, committedSequence = :sequence, resolvedAt = :now, resolvedBy = :by, expiresAt = :expires',
+                    'SET #status = :committed, committedSequence = :sequence, resolvedAt = :now, resolvedBy = :by, expiresAt = :expires REMOVE sweepShard, sweepOrder',
                   ConditionExpression: '#status IN (:prepared, :failed)',
                   ExpressionAttributeNames: { '#status': 'status' },
                   ExpressionAttributeValues: {
@@ -238,7 +241,7 @@ export class TransactionalProducer {
           TableName: this.options.outboxTableName,
           Key: halfMessageKey(transactionId),
           UpdateExpression:
-            'SET #status = :rolledBack, resolvedAt = :now, resolvedBy = :by, expiresAt = :expires',
+            'SET #status = :rolledBack, resolvedAt = :now, resolvedBy = :by, expiresAt = :expires REMOVE sweepShard, sweepOrder',
           ConditionExpression: '#status IN (:prepared, :failed)',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {

@@ -7,6 +7,7 @@ import {
 import { ReliableMessagingError, TransactionConflictError } from '../errors';
 import { newMessageId } from '../ids';
 import type { OutboxItem } from './outbox-message';
+import { unsentMessageAttributes } from './unsent-index';
 
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -53,6 +54,8 @@ export function newOutboxItem(message: NewOutboxMessage, now: Date): OutboxItem 
     status: 'PENDING',
     attempts: 0,
     createdAt: now.toISOString(),
+    // In the sweep's sparse index until it is sent (and deleted).
+    ...unsentMessageAttributes(message.groupKey, message.sequence),
   };
 }
 

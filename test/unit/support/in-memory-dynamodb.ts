@@ -44,9 +44,11 @@ import type { AwsClientStub } from 'aws-sdk-client-mock';
 // or value (DynamoDB rejects those too). A transaction is all-or-nothing: one failed condition cancels it with
 // the reasons per item (with the old item when ReturnValuesOnConditionCheckFailure is ALL_OLD, marshalled, as
 // the real service returns it). A global secondary index is sparse (an item without its key attributes is not in
-// it), sorted by its sort key, and projects the keys only or everything. A BatchWriteItem puts and deletes (up
-// to 25 items, each once) with no conditions and leaves nothing unprocessed. A Scan that asks for
-// ReturnConsumedCapacity reports scanCapacityUnitsPerPage per page.
+// it), sorted by its sort key, and projects the keys only, the keys and some attributes, or everything. A
+// BatchWriteItem puts and deletes (up to 25 items, each once) with no conditions and leaves nothing unprocessed. A
+// Scan that asks for ReturnConsumedCapacity reports scanCapacityUnitsPerPage per page; a Query reports what
+// DynamoDB bills: the size of the items it read (as the index projects them, before any filter), in 4 KB units,
+// rounded up, half a unit each for an eventually consistent read, at least one such unit per page.
 // ---------------------------------------------------------------------------------------------------------
 
 export type Item = Record<string, unknown>;
@@ -69,8 +71,10 @@ export type CallKind = keyof Inputs;
 /** A global secondary index: its key attributes (partition key, then sort key if any) and what it projects. */
 export interface IndexSchema {
   readonly keys: readonly string[];
-  /** @default 'ALL' */
-  readonly projection?: 'ALL' | 'KEYS_ONLY';
+  /** `INCLUDE` projects the keys and `include`. @default 'ALL' */
+  readonly projection?: 'ALL' | 'KEYS_ONLY' | 'INCLUDE';
+  /** The non-key attributes an `INCLUDE` index projects. */
+  readonly include?: readonly string[];
 }
 
 interface Hook<K extends CallKind> {
@@ -352,6 +356,28 @@ function picked(item: Item, attributes: Iterable<string>): Item {
   for (const attribute of attributes)
     if (item[attribute] !== undefined) result[attribute] = structuredClone(item[attribute]);
   return result;
+}
+
+/** An item's size as DynamoDB counts it: each attribute's name plus its value (strings in UTF-8 bytes). */
+export function itemSize(item: Item): number {
+  return Object.entries(item).reduce(
+    (bytes, [name, value]) => bytes + Buffer.byteLength(name) + valueSize(value),
+    0,
+  );
+}
+
+function valueSize(value: unknown): number {
+  if (typeof value === 'string') return Buffer.byteLength(value);
+  if (typeof value === 'number') return Math.ceil(String(value).replace(/^-|\./g, '').length / 2) + 1;
+  if (Array.isArray(value))
+    return 3 + value.reduce((bytes: number, entry) => bytes + 1 + valueSize(entry), 0);
+  if (typeof value === 'object' && value !== null) return 3 + itemSize(value as Item);
+  return 1;
+}
+
+/** Read units of `bytes` read by one request: 4 KB units, rounded up, halved unless consistent; at least one. */
+function readUnits(bytes: number, consistent: boolean): number {
+  return Math.max(1, Math.ceil(bytes / 4096)) * (consistent ? 1 : 0.5);
 }
 
 /** An item as the service puts it into an error (ReturnValuesOnConditionCheckFailure): in DynamoDB JSON. */
@@ -643,22 +669,39 @@ export class InMemoryDynamoDb {
           order !== 0 ? order : compareKeys(this.keyOf(tableName, left), this.keyOf(tableName, right));
         return forward ? tieBreak : -tieBreak;
       });
+    // A page starts after its ExclusiveStartKey's position, whether or not that item is still there (as DynamoDB).
     let start = 0;
     if (input.ExclusiveStartKey !== undefined) {
-      const startKey = this.exactKeyOf(tableName, picked(input.ExclusiveStartKey, tableKeys));
-      start = matching.findIndex((item) => this.keyOf(tableName, item) === startKey) + 1;
-      if (start === 0) throw new Error('in-memory dynamodb: ExclusiveStartKey is not an item of this query');
+      const startItem = input.ExclusiveStartKey;
+      if (allKeys.some((attribute) => startItem[attribute] === undefined))
+        throw new ValidationException(`ExclusiveStartKey needs ${allKeys.join(', ')}`);
+      this.exactKeyOf(tableName, picked(startItem, tableKeys));
+      const after = (item: Item) => {
+        const order = sortKey === undefined ? 0 : compareKeys(item[sortKey], startItem[sortKey]);
+        const position =
+          order !== 0 ? order : compareKeys(this.keyOf(tableName, item), this.keyOf(tableName, startItem));
+        return forward ? position > 0 : position < 0;
+      };
+      start = matching.findIndex(after);
+      if (start < 0) start = matching.length;
     }
     const pageSize = Math.min(this.queryPageSize, input.Limit ?? Number.POSITIVE_INFINITY);
     const page = matching.slice(start, start + pageSize);
     const last = page.at(-1);
     const more = start + page.length < matching.length;
-    const visible = (item: Item): Item => (index?.projection === 'KEYS_ONLY' ? picked(item, allKeys) : item);
+    const projectedAttributes =
+      index?.projection === 'KEYS_ONLY'
+        ? allKeys
+        : index?.projection === 'INCLUDE'
+          ? [...allKeys, ...(index.include ?? [])]
+          : undefined;
+    const visible = (item: Item): Item =>
+      projectedAttributes === undefined ? item : picked(item, projectedAttributes);
     let projected: (item: Item) => Item = (item) => structuredClone(visible(item));
     if (input.ProjectionExpression !== undefined) {
       const attributes = projectionOf(input.ProjectionExpression, names);
-      if (index?.projection === 'KEYS_ONLY') {
-        const missing = attributes.filter((attribute) => !allKeys.includes(attribute));
+      if (projectedAttributes !== undefined) {
+        const missing = attributes.filter((attribute) => !projectedAttributes.includes(attribute));
         if (missing.length > 0)
           throw new ValidationException(`${input.IndexName} does not project ${missing.join(', ')}`);
       }
@@ -670,6 +713,17 @@ export class InMemoryDynamoDb {
         .filter((item) => conditionHolds(input.FilterExpression, visible(item), names, values))
         .map(projected),
       ...(more && last !== undefined ? { LastEvaluatedKey: picked(last, allKeys) } : {}),
+      ...(input.ReturnConsumedCapacity === 'TOTAL' || input.ReturnConsumedCapacity === 'INDEXES'
+        ? {
+            ConsumedCapacity: {
+              TableName: tableName,
+              CapacityUnits: readUnits(
+                page.reduce((bytes, item) => bytes + itemSize(visible(item)), 0),
+                input.ConsistentRead === true,
+              ),
+            },
+          }
+        : {}),
     };
   }
 

@@ -1,8 +1,9 @@
+import { UNSENT_INDEX, UNSENT_INDEX_ATTRIBUTES } from '../../../functions/runtime/outbox/unsent-index';
 import { InMemoryDynamoDb, type Item } from './in-memory-dynamodb';
 
 // ---------------------------------------------------------------------------------------------------------
 // The transactional outbox as an InMemoryDynamoDb table (lib/constructs/transactional-outbox.ts: key groupKey +
-// sequence, no secondary index), with shorthands that address an item by its groupKey and sequence. Calls go
+// sequence, and the sparse `unsent` index on sweepShard + sweepOrder), with shorthands that address an item by its groupKey and sequence. Calls go
 // through `db` (install it on the mocked DynamoDBDocumentClient; its hooks, latency and paging apply).
 // ---------------------------------------------------------------------------------------------------------
 
@@ -13,7 +14,18 @@ export class OutboxTable {
   readonly db: InMemoryDynamoDb;
 
   constructor(readonly tableName: string) {
-    this.db = new InMemoryDynamoDb({ [tableName]: OUTBOX_KEY });
+    this.db = new InMemoryDynamoDb(
+      { [tableName]: OUTBOX_KEY },
+      {
+        [tableName]: {
+          [UNSENT_INDEX]: {
+            keys: ['sweepShard', 'sweepOrder'],
+            projection: 'INCLUDE',
+            include: UNSENT_INDEX_ATTRIBUTES,
+          },
+        },
+      },
+    );
   }
 
   seed(...items: readonly Item[]): void {
