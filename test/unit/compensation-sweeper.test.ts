@@ -7,6 +7,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import {
+  BatchWriteCommand,
   DynamoDBDocumentClient,
   QueryCommand,
   ScanCommand,
@@ -26,6 +27,7 @@ import { OutboxRelay } from '../../functions/runtime/relay/outbox-relay';
 import {
   CompensationSweeper,
   type FailedMessage,
+  SweepFailedError,
   type SweepPolicy,
   type SweepReport,
 } from '../../functions/runtime/sweeper/compensation-sweeper';
@@ -875,6 +877,156 @@ describe('CompensationSweeper.sweep', () => {
       expect(reportOfA.resent).toBe(2);
       expect(reportOfB).toMatchObject({ resent: 0, markedFailed: 0 });
       expect(alerts()).toEqual([]);
+    });
+  });
+
+  describe('at scale', () => {
+    it('drains 100,000 unsent messages of one key in order over as many runs as it needs, each stopping before its time is up', async () => {
+      // GIVEN one key with 100,000 due messages, and runs of 20 s in which every DynamoDB call takes 1 ms
+      const total = 100_000;
+      for (let sequence = 1; sequence <= total; sequence++) table.seed(message('hot', sequence));
+      let clockMs = 0;
+      table.db.latency = async () => {
+        clockMs++;
+      };
+      const sweeper = newSweeper({ ...POLICY, stopBeforeTimeoutSeconds: 1 });
+
+      // WHEN runs follow one another until the key is drained
+      const runs: SweepReport[] = [];
+      let lowestRemainingMs = Number.POSITIVE_INFINITY;
+      while (sent.length < total && runs.length < 50) {
+        const deadline = clockMs + 20_000;
+        const remainingTimeMs = () => {
+          lowestRemainingMs = Math.min(lowestRemainingMs, deadline - clockMs);
+          return deadline - clockMs;
+        };
+        runs.push(await sweeper.sweep({ remainingTimeMs }));
+        advance(60);
+      }
+
+      // THEN every message went out once, in sequence order, over several runs; each run but the last stopped
+      // at its budget with time to spare, and no page was larger than pageSize
+      expect(sent).toHaveLength(total);
+      expect(sent.every((m, i) => m.sequence === i + 1)).toBe(true);
+      expect(runs.length).toBeGreaterThan(2);
+      expect(runs.slice(0, -1).every((run) => !run.complete && run.resent > 0)).toBe(true);
+      expect(runs.at(-1)?.complete).toBe(true);
+      expect(runs.reduce((sum, run) => sum + run.resent, 0)).toBe(total);
+      expect(lowestRemainingMs).toBeGreaterThan(0);
+      expect(queries().every((query) => query.Limit === POLICY.pageSize)).toBe(true);
+      expect(
+        sqs.commandCalls(SendMessageBatchCommand).every((call) => call.args[0].input.Entries?.length === 10),
+      ).toBe(true);
+    }, 600_000);
+
+    it('sends a key 10 messages per SendMessageBatch and deletes each batch in one BatchWriteItem', async () => {
+      // GIVEN
+      table.seed(...Array.from({ length: 25 }, (_, i) => message('order-1', i + 1)));
+
+      // WHEN
+      const report = await newSweeper().sweep();
+
+      // THEN
+      expect(
+        sqs.commandCalls(SendMessageBatchCommand).map((call) => call.args[0].input.Entries?.length),
+      ).toEqual([10, 10, 5]);
+      expect(
+        ddb
+          .commandCalls(BatchWriteCommand)
+          .map((call) => call.args[0].input.RequestItems?.[OUTBOX_TABLE]?.length),
+      ).toEqual([10, 10, 5]);
+      expect(sent.map((m) => m.sequence)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+      expect(report.resent).toBe(25);
+    });
+
+    it('leases the messages of different keys at the same time', async () => {
+      // GIVEN 8 keys of one message each, and a table that answers after a turn of the event loop
+      table.seed(...Array.from({ length: 8 }, (_, i) => message(`order-${i}`, 1)));
+      let inFlight = 0;
+      let mostInFlight = 0;
+      ddb.on(UpdateCommand).callsFake(async (input: UpdateCommandInput) => {
+        inFlight++;
+        mostInFlight = Math.max(mostInFlight, inFlight);
+        await nextTurn();
+        inFlight--;
+        return table.db.update(input);
+      });
+
+      // WHEN
+      const report = await newSweeper({ ...POLICY, concurrency: 4 }).sweep();
+
+      // THEN
+      expect(report.resent).toBe(8);
+      expect(mostInFlight).toBeGreaterThan(1);
+    });
+
+    it('reads nothing and reports an incomplete run when its time is already up', async () => {
+      // GIVEN
+      table.seed(message('order-1', 1));
+
+      // WHEN
+      const report = await newSweeper().sweep({ remainingTimeMs: () => 14_000 });
+
+      // THEN
+      expect(report).toMatchObject({ complete: false, resent: 0 });
+      expect(queries()).toEqual([]);
+    });
+  });
+
+  describe('errors', () => {
+    it('does not lease a message another sweep attempted since the index was read (attempts = :seen)', async () => {
+      // GIVEN between this sweep's read and its lease, another sweep tried order-1/1, failed and ended its lease
+      table.seed(message('order-1', 1));
+      table.db.before('Update', isLeaseOf('order-1', 1), () =>
+        table.patch('order-1', 1, { attempts: 1, lastAttemptAt: now.toISOString(), lastError: 'queue down' }),
+      );
+
+      // WHEN
+      const report = await newSweeper().sweep();
+
+      // THEN it is not sent again before its backoff
+      expect(sentIds()).toEqual([]);
+      expect(report).toMatchObject({ resent: 0, leasedElsewhere: 1 });
+      expect(table.item('order-1', 1)).toMatchObject({ attempts: 1 });
+    });
+
+    it('fails the run, not as "leased elsewhere", when a lease fails for a reason other than its condition', async () => {
+      // GIVEN the lease of order-1/1 is refused by a deterministic error
+      table.seed(message('order-1', 1), message('order-2', 1));
+      const refused = Object.assign(new Error('One or more parameter values were invalid'), {
+        name: 'ValidationException',
+      });
+      table.db.before('Update', isLeaseOf('order-1', 1), () => {
+        throw refused;
+      });
+
+      // WHEN
+      const run = newSweeper().sweep();
+
+      // THEN the other key is swept, and the run fails with the cause
+      await expect(run).rejects.toThrow(SweepFailedError);
+      await run.catch((error: SweepFailedError) => {
+        expect(error.cause).toBe(refused);
+        expect(error.report).toMatchObject({ resent: 1, leasedElsewhere: 0 });
+      });
+      expect(sentIds()).toEqual(['msg-order-2-1']);
+    });
+
+    it('retries a transient error in-process and sends the message in the same run', async () => {
+      // GIVEN the lease of order-1/1 is throttled once
+      table.seed(message('order-1', 1));
+      table.db.before('Update', isLeaseOf('order-1', 1), () => {
+        throw Object.assign(new Error('Throughput exceeds the current capacity'), {
+          name: 'ProvisionedThroughputExceededException',
+        });
+      });
+
+      // WHEN
+      const report = await newSweeper().sweep();
+
+      // THEN
+      expect(sentIds()).toEqual(['msg-order-1-1']);
+      expect(report).toMatchObject({ resent: 1, leasedElsewhere: 0 });
     });
   });
 

@@ -255,7 +255,7 @@ describe('retryFailed', () => {
   });
 
   describe('followed by a compensation sweep', () => {
-    const policy: SweepPolicy = {
+    const policy: Partial<SweepPolicy> = {
       gracePeriodSeconds: 120,
       maxAttempts: 4,
       maxAgeSeconds: 24 * 3600,

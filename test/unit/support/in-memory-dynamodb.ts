@@ -465,6 +465,11 @@ export class InMemoryDynamoDb {
   scanCapacityUnitsPerPage = 0.5;
 
   private readonly tables = new Map<string, Map<string, Item>>();
+  /**
+   * Per table and index: the keys of the items in the index, in index order, as of the last insert or change of an
+   * index key attribute (a deleted item is skipped when read), so a Query need not sort the table each time.
+   */
+  private readonly indexOrder = new Map<string, string[]>();
   /** Per table: every item a Delete, BatchWrite or transaction deleted, as it was just before. */
   private readonly deletedItems = new Map<string, Item[]>();
   private readonly hooks: { [K in CallKind]: Hook<K>[] } = {
@@ -511,7 +516,7 @@ export class InMemoryDynamoDb {
   }
 
   seed(tableName: string, ...items: readonly Item[]): void {
-    for (const item of items) this.table(tableName).set(this.keyOf(tableName, item), structuredClone(item));
+    for (const item of items) this.store(tableName, this.keyOf(tableName, item), structuredClone(item));
   }
 
   item(tableName: string, key: Item): Item | undefined {
@@ -572,7 +577,7 @@ export class InMemoryDynamoDb {
     const old = this.table(tableName).get(key);
     if (!conditionHolds(input.ConditionExpression, old, names, values))
       throw conditionFailed(old, input.ReturnValuesOnConditionCheckFailure);
-    this.table(tableName).set(key, structuredClone(item));
+    this.store(tableName, key, structuredClone(item));
     if (input.ReturnValues !== undefined && input.ReturnValues !== 'NONE' && input.ReturnValues !== 'ALL_OLD')
       throw new ValidationException(`ReturnValues ${input.ReturnValues} is not supported by a Put`);
     return {
@@ -599,7 +604,7 @@ export class InMemoryDynamoDb {
       names,
       values,
     );
-    this.table(tableName).set(key, updated);
+    this.store(tableName, key, updated);
     const attributes = (() => {
       switch (input.ReturnValues ?? 'NONE') {
         case 'NONE':
@@ -661,14 +666,18 @@ export class InMemoryDynamoDb {
     const holds = keyConditionHolds(input.KeyConditionExpression, keys, names, values);
     const [, sortKey] = keys;
     const forward = input.ScanIndexForward ?? true;
-    const matching = [...this.table(tableName).values()]
-      .filter((item) => keys.every((attribute) => item[attribute] !== undefined) && holds(item))
-      .sort((left, right) => {
-        const order = sortKey === undefined ? 0 : compareKeys(left[sortKey], right[sortKey]);
-        const tieBreak =
-          order !== 0 ? order : compareKeys(this.keyOf(tableName, left), this.keyOf(tableName, right));
-        return forward ? tieBreak : -tieBreak;
-      });
+    const matching =
+      input.IndexName !== undefined
+        ? this.indexItems(tableName, input.IndexName, keys).filter(holds)
+        : [...this.table(tableName).values()]
+            .filter((item) => keys.every((attribute) => item[attribute] !== undefined) && holds(item))
+            .sort((left, right) => {
+              const order = sortKey === undefined ? 0 : compareKeys(left[sortKey], right[sortKey]);
+              return order !== 0
+                ? order
+                : compareKeys(this.keyOf(tableName, left), this.keyOf(tableName, right));
+            });
+    if (!forward) matching.reverse();
     // A page starts after its ExclusiveStartKey's position, whether or not that item is still there (as DynamoDB).
     let start = 0;
     if (input.ExclusiveStartKey !== undefined) {
@@ -801,11 +810,12 @@ export class InMemoryDynamoDb {
     for (const [index, action] of actions.entries()) {
       const { tableName, key } = targets[index]!;
       const table = this.table(tableName);
-      if (action.Put) table.set(key, structuredClone(action.Put.Item ?? {}));
+      if (action.Put) this.store(tableName, key, structuredClone(action.Put.Item ?? {}));
       else if (action.Delete) this.deleteItem(tableName, key);
       else if (action.Update) {
         const { Key, UpdateExpression, ExpressionAttributeNames, ExpressionAttributeValues } = action.Update;
-        table.set(
+        this.store(
+          tableName,
           key,
           this.updated(
             tableName,
@@ -843,9 +853,41 @@ export class InMemoryDynamoDb {
       throw new ValidationException('provided list of item keys contains duplicates');
     for (const { tableName, key, item } of writes) {
       if (item === undefined) this.deleteItem(tableName, key);
-      else this.table(tableName).set(key, structuredClone(item));
+      else this.store(tableName, key, structuredClone(item));
     }
     return { $metadata: {}, UnprocessedItems: {} };
+  }
+
+  /** Stores an item; a new item, or one whose index key attributes changed, reorders the table's indexes. */
+  private store(tableName: string, key: string, item: Item): void {
+    const table = this.table(tableName);
+    const old = table.get(key);
+    const indexKeys = Object.values(this.indexes[tableName] ?? {}).flatMap((index) => index.keys);
+    if (old === undefined || indexKeys.some((attribute) => old[attribute] !== item[attribute])) {
+      for (const indexName of Object.keys(this.indexes[tableName] ?? {}))
+        this.indexOrder.delete(`${tableName}|${indexName}`);
+    }
+    table.set(key, item);
+  }
+
+  /** The items of an index, in its order (by its sort key, then by the table's key). */
+  private indexItems(tableName: string, indexName: string, keys: readonly string[]): Item[] {
+    const table = this.table(tableName);
+    const id = `${tableName}|${indexName}`;
+    let order = this.indexOrder.get(id);
+    if (order === undefined) {
+      const [, sortKey] = keys;
+      order = [...table.entries()]
+        .filter(([, item]) => keys.every((attribute) => item[attribute] !== undefined))
+        .map(([key, item]) => ({ key, sort: sortKey === undefined ? undefined : item[sortKey] }))
+        .sort((left, right) => compareKeys(left.sort, right.sort) || compareKeys(left.key, right.key))
+        .map(({ key }) => key);
+      this.indexOrder.set(id, order);
+    }
+    return order.flatMap((key) => {
+      const item = table.get(key);
+      return item === undefined ? [] : [item];
+    });
   }
 
   private deleteItem(tableName: string, key: string): void {
