@@ -1,5 +1,5 @@
 import { UNSENT_INDEX, UNSENT_INDEX_ATTRIBUTES } from '../../../functions/runtime/outbox/unsent-index';
-import { InMemoryDynamoDb, type Item } from './in-memory-dynamodb';
+import { type IndexSchema, InMemoryDynamoDb, type Item } from './in-memory-dynamodb';
 
 // ---------------------------------------------------------------------------------------------------------
 // The transactional outbox as an InMemoryDynamoDb table (lib/constructs/transactional-outbox.ts: key groupKey +
@@ -10,22 +10,20 @@ import { InMemoryDynamoDb, type Item } from './in-memory-dynamodb';
 /** The outbox's key attributes: partition key, then sort key. */
 export const OUTBOX_KEY = ['groupKey', 'sequence'] as const;
 
+/** The outbox's global secondary indexes, for an InMemoryDynamoDb that holds an outbox table. */
+export const OUTBOX_INDEXES: Readonly<Record<string, IndexSchema>> = {
+  [UNSENT_INDEX]: {
+    keys: ['sweepShard', 'sweepOrder'],
+    projection: 'INCLUDE',
+    include: UNSENT_INDEX_ATTRIBUTES,
+  },
+};
+
 export class OutboxTable {
   readonly db: InMemoryDynamoDb;
 
   constructor(readonly tableName: string) {
-    this.db = new InMemoryDynamoDb(
-      { [tableName]: OUTBOX_KEY },
-      {
-        [tableName]: {
-          [UNSENT_INDEX]: {
-            keys: ['sweepShard', 'sweepOrder'],
-            projection: 'INCLUDE',
-            include: UNSENT_INDEX_ATTRIBUTES,
-          },
-        },
-      },
-    );
+    this.db = new InMemoryDynamoDb({ [tableName]: OUTBOX_KEY }, { [tableName]: OUTBOX_INDEXES });
   }
 
   seed(...items: readonly Item[]): void {
