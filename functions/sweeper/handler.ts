@@ -74,9 +74,7 @@ export const handler = async (
   context?: Pick<Context, 'getRemainingTimeInMillis'>,
 ): Promise<SweepReport> => {
   try {
-    const report = await sweeper.sweep({
-      remainingTimeMs: context && (() => context.getRemainingTimeInMillis()),
-    });
+    const report = await sweeper.sweep({ remainingTimeMs: runBudget(context) });
     metrics.addMetric('SweepCompleted', MetricUnit.Count, 1);
     publish(report);
     logger.info('swept', { ...report });
@@ -88,6 +86,14 @@ export const handler = async (
     if (accountant !== undefined) logger.info('unit accounting', { unitAccounting: accountant.take() });
   }
 };
+
+/** Time left for this run: until the invocation's timeout or the end of its schedule period, whichever is first. */
+function runBudget(context: Pick<Context, 'getRemainingTimeInMillis'> | undefined): () => number {
+  const runSeconds = numberFromEnv('SWEEP_RUN_SECONDS');
+  const runEnds = runSeconds === undefined ? Number.POSITIVE_INFINITY : Date.now() + runSeconds * 1000;
+  return () =>
+    Math.min(context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY, runEnds - Date.now());
+}
 
 function publish(report: SweepReport): void {
   metrics.addMetric('OutboxPending', MetricUnit.Count, report.pending);
