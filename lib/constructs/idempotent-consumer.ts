@@ -14,7 +14,7 @@ import {
   IDEMPOTENCY_STRATEGIES,
   type IdempotencyStrategy,
 } from '../../functions/runtime/consumer/effect-strategies';
-import { ATTENTION_INDEX } from '../../functions/runtime/consumer/key-parking';
+import { ATTENTION_INDEX } from '../../functions/runtime/consumer/attention-index';
 import { BundledFunction } from './bundled-function';
 import { type DurabilityProps, DurableTable } from './durable-table';
 import { keyOrNew } from './encryption-key';
@@ -120,7 +120,8 @@ export class IdempotentConsumer extends Construct {
       timeToLiveAttribute: 'expiresAt',
       encryptionKey: key,
     }).table;
-    // Sparse: only HELD and PARKED items carry `attention`, so reading it costs O(held + parked).
+    // Sparse: only HELD and PARKED items carry `attention`, so reading it costs O(held + parked); its values are
+    // sharded by key hash (`HELD#07`), so no one partition takes every hold and release (attention-index.ts).
     this.inboxTable.addGlobalSecondaryIndex({
       indexName: ATTENTION_INDEX,
       partitionKey: { name: 'attention', type: dynamodb.AttributeType.STRING },

@@ -12,6 +12,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { OrderNoteAdded, OrderPlaced } from '../../functions/reference/orders/order-events';
 import { ProjectionService } from '../../functions/reference/projection/projection-service';
 import { WriteConditionError } from '../../functions/runtime/atomic-write';
+import { attentionOf } from '../../functions/runtime/consumer/attention-index';
 import {
   type DynamoEffect,
   IDEMPOTENCY_STRATEGIES,
@@ -398,7 +399,7 @@ describe('IdempotentOrderedConsumer', () => {
         sk: 'HELD#000000000000002',
         message: JSON.stringify(message(2)),
         heldAt: START.toISOString(),
-        attention: 'HELD',
+        attention: attentionOf('HELD', ORDER),
         since: START.toISOString(),
       });
       expect(inbox().cursor(ORDER)).toEqual({ pk: `KEY#${ORDER}`, sk: 'CURSOR', heldCount: 1 });
@@ -756,7 +757,7 @@ describe('IdempotentOrderedConsumer', () => {
         message: JSON.stringify(unknown()),
         parkedAt: now.toISOString(),
         reason: REASON,
-        attention: 'PARKED',
+        attention: attentionOf('PARKED', ORDER),
         since: now.toISOString(),
       });
       expect(alerts).toEqual([
@@ -787,7 +788,7 @@ describe('IdempotentOrderedConsumer', () => {
       expect(inbox().parked(ORDER, 3)).toMatchObject({
         message: JSON.stringify(message(3)),
         reason: 'its key is parked',
-        attention: 'PARKED',
+        attention: attentionOf('PARKED', ORDER),
       });
       expect(inbox().waiting(ORDER)).toEqual([
         'PARKED#000000000000002',

@@ -4,6 +4,7 @@ import { WriteConditionError, writeAtomically } from '../atomic-write';
 import { MessageInProgressError, ReliableMessagingError } from '../errors';
 import type { MessageEnvelope } from '../outbox/outbox-message';
 import type { TransactItem } from '../outbox/outbox-writer';
+import { attentionOf } from './attention-index';
 import { type CursorEffect, type CursorLocation, cursorEffectUpdate, inboxCursor } from './cursor-location';
 import {
   applyEffect,
@@ -340,7 +341,7 @@ export class IdempotentOrderedConsumer {
                   ...inboxKeys.held(message.groupKey, message.sequence),
                   message: JSON.stringify(message),
                   heldAt: now,
-                  attention: 'HELD',
+                  attention: attentionOf('HELD', message.groupKey),
                   since: now,
                 },
                 ConditionExpression: 'attribute_not_exists(pk)',
@@ -459,7 +460,7 @@ export class IdempotentOrderedConsumer {
                 message: JSON.stringify(message),
                 parkedAt: now,
                 reason: reason.slice(0, 1000),
-                attention: 'PARKED',
+                attention: attentionOf('PARKED', message.groupKey),
                 since: now,
               },
             },
