@@ -2,11 +2,13 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { unitAccountantFromEnvironment } from '../runtime/accounting/unit-accounting';
 import { documentClient } from '../runtime/clients';
 import { processFifoBatch } from '../runtime/consumer/fifo-batch';
 import { IdempotentOrderedConsumer, type ParkedKey } from '../runtime/consumer/idempotent-ordered-consumer';
+import { resendToContinue } from '../runtime/consumer/release-continuation';
 import { parseStrategyConfig, strategyFor } from '../runtime/consumer/strategy-config';
 import { requiredEnv } from '../runtime/errors';
 import { failIfPoison, maybeCrashAfterEffect } from '../runtime/faults/consumer-faults';
@@ -42,6 +44,7 @@ const consumer = new IdempotentOrderedConsumer({
   retentionSeconds: Number(requiredEnv('INBOX_RETENTION_SECONDS')),
   claimSeconds: Number(requiredEnv('INBOX_CLAIM_SECONDS')),
   parkAfterFailures: Number(requiredEnv('PARK_AFTER_FAILURES')),
+  continueRelease: resendToContinue(new SQSClient({}), requiredEnv('QUEUE_URL')),
   effects: [projection.view, projection.inventory, projection.notifications].map((effect) => ({
     effect,
     strategy: strategyFor(strategies, effect.name),
