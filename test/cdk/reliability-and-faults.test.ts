@@ -105,7 +105,10 @@ describe('compensation sweeper, alarms and dashboard (AWS synth)', () => {
             { AttributeName: 'sweepShard', KeyType: 'HASH' },
             { AttributeName: 'sweepOrder', KeyType: 'RANGE' },
           ],
-          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: Match.arrayWith(['status', 'attempts']) },
+          Projection: {
+            ProjectionType: 'INCLUDE',
+            NonKeyAttributes: Match.arrayWith(['status', 'attempts']),
+          },
         },
       ],
     });
