@@ -17,6 +17,9 @@ async function main(): Promise<void> {
       raw: { type: 'string', default: '1000' },
       'drain-backlog': { type: 'string', default: '400' },
       'drain-concurrency': { type: 'string', default: '2,5,10' },
+      'recovery-messages': { type: 'string', default: '2000' },
+      'recovery-keys': { type: 'string', default: '20' },
+      'hot-key': { type: 'string', default: '10000' },
       json: { type: 'boolean', default: false },
     },
     strict: true,
@@ -38,6 +41,9 @@ async function main(): Promise<void> {
       .split(',')
       .filter((part) => part.trim() !== '')
       .map((part) => number('drain-concurrency', part.trim())),
+    recoveryMessages: number('recovery-messages', values['recovery-messages']),
+    recoveryKeys: number('recovery-keys', values['recovery-keys']),
+    hotKeyMessages: number('hot-key', values['hot-key']),
     showProgress: !values.json,
   });
   if (values.json) {
@@ -51,6 +57,9 @@ async function main(): Promise<void> {
   console.log(`  throughput                 ${f(report.throughputPerSecond, 1)} msg/s`);
   console.log(
     `  emulator raw FIFO rate     ${f(report.rawEmulatorPerSecond, 1)} msg/s   (pipeline = ${(report.throughputRatio * 100).toFixed(1)}% of it)`,
+  );
+  console.log(
+    `  API ceiling (trivial fn)   ${f(report.rawApiPerSecond, 1)} msg/s   (pipeline = ${(report.apiThroughputRatio * 100).toFixed(1)}% of it; target ≥ 60%)`,
   );
   console.log(
     `  API → effect latency       p50 ${report.latencyMs.p50} ms, p95 ${report.latencyMs.p95} ms, p99 ${report.latencyMs.p99} ms`,
@@ -94,6 +103,19 @@ async function main(): Promise<void> {
   console.log(
     `\n  sweep cost: ${report.sweepCost.readUnitsUnsentOnly} RRU with ${report.sweepCost.unsent} unsent, ` +
       `${report.sweepCost.readUnitsWithDelivered} RRU after ${report.sweepCost.delivered} more delivered: ratio ${report.sweepCost.ratio}`,
+  );
+  console.log(
+    `  sweep read ratio: ${report.sweepRead.readUnitsWithHistory} RRU beside ${report.sweepRead.delivered} delivered + ` +
+      `${report.sweepRead.resolvedHalfMessages} resolved half messages ÷ ${report.sweepRead.readUnitsUnsentOnly} RRU with ` +
+      `${report.sweepRead.unsent} unsent only = ${report.sweepReadRatio} (target ≤ 1.2; a Scan would read ${report.sweepRead.readUnitsOfAScan} RRU; in-memory table)`,
+  );
+  console.log(
+    `  recovery: the sweep alone ${report.recovery.sweepPerSecond} msg/s vs the relay ${report.recovery.relayPerSecond} msg/s ` +
+      `(${report.recovery.messages} messages over ${report.recovery.keys} keys): ratio ${report.recoveryRatio} (target ≥ 0.5)`,
+  );
+  console.log(
+    `  hot key: ${report.recovery.hotKeyMessages} unsent on one key drained by the sweep in ${report.hotKeyDrainSeconds} s ` +
+      `(${report.recovery.hotKeySweeps} sweep runs)`,
   );
   for (const drained of report.drain) {
     console.log(

@@ -3,6 +3,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { Context } from 'aws-lambda';
 import { documentClient } from '../runtime/clients';
 import { requiredEnv } from '../runtime/errors';
 import { lambdaChecker } from '../runtime/half/lambda-checker';
@@ -42,19 +43,38 @@ const checkBack = new TransactionCheckBack({
 
 /**
  * Scheduled: checks transactions left open. When the check interval is shorter than the schedule, one invocation
- * runs several passes, `interval` apart.
+ * runs several passes, `interval` apart; a pass stops before the invocation's timeout and the next one continues.
+ * Each pass that ends without an error counts in the `CheckBackCompleted` heartbeat, whose absence alarms.
  */
-export const handler = async (event?: { passes?: number }): Promise<CheckBackReport[]> => {
+export const handler = async (
+  event?: { passes?: number },
+  context?: Pick<Context, 'getRemainingTimeInMillis'>,
+): Promise<CheckBackReport[]> => {
   const reports: CheckBackReport[] = [];
+  const remainingTimeMs = context && (() => context.getRemainingTimeInMillis());
   // An operator (or a test) may ask for a single pass now: `{ "passes": 1 }`.
   const runs = typeof event?.passes === 'number' && event.passes >= 1 ? Math.floor(event.passes) : passes;
-  for (let pass = 0; pass < runs; pass++) {
-    if (pass > 0) await new Promise((resolve) => setTimeout(resolve, intervalSeconds * 1000));
-    const report = await checkBack.checkOnce();
-    reports.push(report);
-    logger.info('checked open transactions', { ...report });
+  try {
+    for (let pass = 0; pass < runs; pass++) {
+      if (pass > 0) {
+        if ((remainingTimeMs?.() ?? Number.POSITIVE_INFINITY) < intervalSeconds * 1000 + 15_000) break;
+        await new Promise((resolve) => setTimeout(resolve, intervalSeconds * 1000));
+      }
+      const report = await checkBack.checkOnce({ remainingTimeMs });
+      reports.push(report);
+      logger.info('checked open transactions', { ...report });
+      if (!report.complete) break;
+    }
+  } finally {
+    publish(reports);
   }
-  const last = reports[reports.length - 1]!;
+  return reports;
+};
+
+function publish(reports: readonly CheckBackReport[]): void {
+  const last = reports.at(-1);
+  if (last === undefined) return;
+  metrics.addMetric('CheckBackCompleted', MetricUnit.Count, reports.length);
   metrics.addMetric('OpenHalfMessages', MetricUnit.Count, last.open);
   metrics.addMetric('OldestHalfMessageAgeSeconds', MetricUnit.Seconds, last.oldestOpenAgeSeconds);
   metrics.addMetric(
@@ -63,5 +83,4 @@ export const handler = async (event?: { passes?: number }): Promise<CheckBackRep
     reports.reduce((sum, r) => sum + r.failed, 0),
   );
   metrics.publishStoredMetrics();
-  return reports;
-};
+}

@@ -1,10 +1,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { unitAccountantFromEnvironment } from '../runtime/accounting/unit-accounting';
 import { documentClient } from '../runtime/clients';
 import { processFifoBatch } from '../runtime/consumer/fifo-batch';
 import { IdempotentOrderedConsumer } from '../runtime/consumer/idempotent-ordered-consumer';
+import { resendToContinue } from '../runtime/consumer/release-continuation';
 import { requiredEnv } from '../runtime/errors';
 import { parseEnvelope } from '../runtime/outbox/outbox-message';
 
@@ -25,6 +27,7 @@ const consumer = new IdempotentOrderedConsumer({
   retentionSeconds: Number(requiredEnv('INBOX_RETENTION_SECONDS')),
   claimSeconds: Number(requiredEnv('INBOX_CLAIM_SECONDS')),
   parkAfterFailures: Number(requiredEnv('PARK_AFTER_FAILURES')),
+  continueRelease: resendToContinue(new SQSClient({}), requiredEnv('QUEUE_URL')),
   effects: [],
   cursor: { tableName: viewTableName, key: (groupKey) => ({ pk: groupKey }) },
   cursorEffect: {

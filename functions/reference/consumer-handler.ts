@@ -2,11 +2,13 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { unitAccountantFromEnvironment } from '../runtime/accounting/unit-accounting';
 import { documentClient } from '../runtime/clients';
 import { processFifoBatch } from '../runtime/consumer/fifo-batch';
 import { IdempotentOrderedConsumer, type ParkedKey } from '../runtime/consumer/idempotent-ordered-consumer';
+import { resendToContinue } from '../runtime/consumer/release-continuation';
 import { parseStrategyConfig, strategyFor } from '../runtime/consumer/strategy-config';
 import { requiredEnv } from '../runtime/errors';
 import { failIfPoison, maybeCrashAfterEffect } from '../runtime/faults/consumer-faults';
@@ -45,6 +47,7 @@ const consumer = new IdempotentOrderedConsumer({
     onRetry: (error, attempt, delayMs) =>
       logger.warn('transient failure; retrying in-process', { attempt, delayMs, error: error as Error }),
   },
+  continueRelease: resendToContinue(new SQSClient({}), requiredEnv('QUEUE_URL')),
   effects: [projection.view, projection.inventory, projection.notifications].map((effect) => ({
     effect,
     strategy: strategyFor(strategies, effect.name),

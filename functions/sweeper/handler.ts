@@ -3,6 +3,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context } from 'aws-lambda';
 import { unitAccountantFromEnvironment } from '../runtime/accounting/unit-accounting';
 import { documentClient } from '../runtime/clients';
 import { requiredEnv } from '../runtime/errors';
@@ -10,7 +11,11 @@ import { faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
 import { injectSendFaults, injectServiceFaults, injectThrottling } from '../runtime/faults/service-faults';
 import { libraryMetrics } from '../runtime/library-metrics';
 import { OutboxRelay } from '../runtime/relay/outbox-relay';
-import { CompensationSweeper, type SweepReport } from '../runtime/sweeper/compensation-sweeper';
+import {
+  CompensationSweeper,
+  SweepFailedError,
+  type SweepReport,
+} from '../runtime/sweeper/compensation-sweeper';
 
 const logger = new Logger({ serviceName: 'compensation-sweeper' });
 const metrics = libraryMetrics('compensation-sweeper');
@@ -58,18 +63,44 @@ const sweeper = new CompensationSweeper({
   onFailed: (failed) => logger.error('outbox message FAILED: gave up re-sending it', { ...failed }),
 });
 
-/** Scheduled: re-send stale PENDING messages, give up loudly on exhausted ones, and publish the outbox's state. */
-export const handler = async (): Promise<SweepReport> => {
-  const report = await sweeper.sweep();
+/**
+ * Scheduled: re-send stale PENDING messages, give up loudly on exhausted ones, and publish the outbox's state. A run
+ * stops before its timeout and the next one continues. Each run that ends without an error publishes the
+ * `SweepCompleted` heartbeat, whose absence alarms; a run that could not sweep some keys still publishes what it saw,
+ * then fails.
+ */
+export const handler = async (
+  _event?: unknown,
+  context?: Pick<Context, 'getRemainingTimeInMillis'>,
+): Promise<SweepReport> => {
+  try {
+    const report = await sweeper.sweep({ remainingTimeMs: runBudget(context) });
+    metrics.addMetric('SweepCompleted', MetricUnit.Count, 1);
+    publish(report);
+    logger.info('swept', { ...report });
+    return report;
+  } catch (error) {
+    if (error instanceof SweepFailedError) publish(error.report);
+    throw error;
+  } finally {
+    if (accountant !== undefined) logger.info('unit accounting', { unitAccounting: accountant.take() });
+  }
+};
+
+/** Time left for this run: until the invocation's timeout or the end of its schedule period, whichever is first. */
+function runBudget(context: Pick<Context, 'getRemainingTimeInMillis'> | undefined): () => number {
+  const runSeconds = numberFromEnv('SWEEP_RUN_SECONDS');
+  const runEnds = runSeconds === undefined ? Number.POSITIVE_INFINITY : Date.now() + runSeconds * 1000;
+  return () =>
+    Math.min(context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY, runEnds - Date.now());
+}
+
+function publish(report: SweepReport): void {
   metrics.addMetric('OutboxPending', MetricUnit.Count, report.pending);
   metrics.addMetric('OutboxFailed', MetricUnit.Count, report.failed);
-  metrics.addMetric('OutboxPrepared', MetricUnit.Count, report.prepared);
   metrics.addMetric('OldestPendingAgeSeconds', MetricUnit.Seconds, report.oldestPendingAgeSeconds);
   metrics.addMetric('SweepResent', MetricUnit.Count, report.resent);
   metrics.addMetric('SweepSendFailures', MetricUnit.Count, report.sendFailures);
   metrics.addMetric('SweepMarkedFailed', MetricUnit.Count, report.markedFailed);
   metrics.publishStoredMetrics();
-  logger.info('swept', { ...report });
-  if (accountant !== undefined) logger.info('unit accounting', { unitAccounting: accountant.take() });
-  return report;
-};
+}

@@ -58,6 +58,8 @@ export interface CompensationSweeperProps {
 export class CompensationSweeper extends Construct {
   public readonly function: lambda.Function;
   public readonly rule: events.Rule;
+  /** How often the sweep runs. */
+  public readonly schedule: Duration;
 
   constructor(scope: Construct, id: string, props: CompensationSweeperProps) {
     super(scope, id);
@@ -68,6 +70,7 @@ export class CompensationSweeper extends Construct {
     validateDuration('backoff', props.backoff, Duration.seconds(0), Duration.hours(6));
     validateDuration('maxBackoff', props.maxBackoff, Duration.seconds(0), Duration.days(1));
 
+    this.schedule = props.schedule ?? Duration.minutes(1);
     this.function = new BundledFunction(this, 'Handler', {
       entry: fileURLToPath(new URL('../../functions/sweeper/handler.ts', import.meta.url)),
       timeout: Duration.minutes(5),
@@ -82,6 +85,8 @@ export class CompensationSweeper extends Construct {
         SWEEP_MAX_AGE_SECONDS: String((props.maxAge ?? Duration.hours(24)).toSeconds()),
         SWEEP_BACKOFF_BASE_SECONDS: String((props.backoff ?? Duration.seconds(30)).toSeconds()),
         SWEEP_BACKOFF_MAX_SECONDS: String((props.maxBackoff ?? Duration.minutes(15)).toSeconds()),
+        // A run ends before the next one starts (and before its timeout): runs do not overlap and fight over keys.
+        SWEEP_RUN_SECONDS: String(Math.min(this.schedule.toSeconds(), Duration.minutes(5).toSeconds())),
       },
     }).function;
     props.outbox.grantReadWriteMessages(this.function);
@@ -111,6 +116,11 @@ export class CompensationSweeper extends Construct {
   /** Messages given up on (FAILED, waiting for an operator). */
   metricFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('OutboxFailed', props);
+  }
+
+  /** Sweep runs that ended without an error (the heartbeat), summed per schedule period. */
+  metricPassesCompleted(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('SweepCompleted', { statistic: 'Sum', period: this.schedule, ...props });
   }
 
   /** Messages re-sent by sweeps. */

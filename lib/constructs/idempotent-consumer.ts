@@ -8,11 +8,11 @@ import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { ATTENTION_INDEX } from '../../functions/runtime/consumer/attention-index';
 import {
   IDEMPOTENCY_STRATEGIES,
   type IdempotencyStrategy,
 } from '../../functions/runtime/consumer/effect-strategies';
-import { ATTENTION_INDEX } from '../../functions/runtime/consumer/key-parking';
 import { BundledFunction } from './bundled-function';
 import { acknowledgeCfnLint } from './cfn-lint-acknowledgment';
 import { type DurabilityProps, DurableTable } from './durable-table';
@@ -30,8 +30,8 @@ export interface IdempotentConsumerProps extends DurabilityProps {
   /**
    * The consumer function. It uses the runtime's `IdempotentOrderedConsumer`; this construct puts in its environment
    * the inbox table (`INBOX_TABLE_NAME`), the retention (`INBOX_RETENTION_SECONDS`), the claim time
-   * (`INBOX_CLAIM_SECONDS`), the strategies (`IDEMPOTENCY_STRATEGIES`), when to park (`PARK_AFTER_FAILURES`) and
-   * where to alert (`ALERT_TOPIC_ARN`).
+   * (`INBOX_CLAIM_SECONDS`), the strategies (`IDEMPOTENCY_STRATEGIES`), when to park (`PARK_AFTER_FAILURES`),
+   * where to alert (`ALERT_TOPIC_ARN`) and the queue (`QUEUE_URL`, which it may send to, to continue a release).
    */
   readonly handler: lambda.Function;
   /** Where a parked key is announced. */
@@ -121,7 +121,8 @@ export class IdempotentConsumer extends Construct {
       timeToLiveAttribute: 'expiresAt',
       encryptionKey: key,
     }).table;
-    // Sparse: only HELD and PARKED items carry `attention`, so reading it costs O(held + parked).
+    // Sparse: only HELD and PARKED items carry `attention`, so reading it costs O(held + parked); its values are
+    // sharded by key hash (`HELD#07`), so no one partition takes every hold and release (attention-index.ts).
     this.inboxTable.addGlobalSecondaryIndex({
       indexName: ATTENTION_INDEX,
       partitionKey: { name: 'attention', type: dynamodb.AttributeType.STRING },
@@ -142,6 +143,10 @@ export class IdempotentConsumer extends Construct {
     props.handler.addEnvironment('PARK_AFTER_FAILURES', String(props.parkAfterFailures ?? 3));
     props.handler.addEnvironment('ALERT_TOPIC_ARN', props.alertTopic.topicArn);
     publishLibraryMetrics(props.handler);
+    // A long held chain is released in bounded steps, each continued by putting the next held message back on the
+    // queue (`resendToContinue`).
+    props.handler.addEnvironment('QUEUE_URL', props.queue.queueUrl);
+    props.queue.grantSendMessages(props.handler);
 
     this.eventSource = new sources.SqsEventSource(props.queue, {
       batchSize: props.batchSize ?? 10,

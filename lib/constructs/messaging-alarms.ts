@@ -6,6 +6,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { CompensationSweeper } from './compensation-sweeper';
 import type { FifoChannel } from './fifo-channel';
+import { heartbeatAlarm } from './heartbeat-alarm';
 import type { IdempotentConsumer } from './idempotent-consumer';
 import type { OutboxRelay } from './outbox-relay';
 import type { TransactionCheckBack } from './transaction-check-back';
@@ -138,11 +139,13 @@ export class MessagingAlarms extends Construct {
       (thresholds.relayIteratorAge ?? Duration.minutes(1)).toMilliseconds(),
       'The relay is behind the outbox stream.',
     );
+    // New give-ups in the period (messages sent to the failure queue), not its depth: nothing drains that queue,
+    // so a depth alarm would stay in ALARM for its 14-day retention after one give-up and hide every later one.
     add(
       'RelayFailures',
-      props.relay.failureQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
+      props.relay.failureQueue.metricNumberOfMessagesSent({ period, statistic: 'Sum' }),
       0,
-      'The relay gave up on stream records; their messages stay PENDING in the outbox for the sweeper.',
+      'The relay gave up on stream records in the last minute; their messages stay PENDING in the outbox for the sweeper.',
     );
     add(
       'OldestUnsentMessageAge',
@@ -185,6 +188,33 @@ export class MessagingAlarms extends Construct {
         'Keys are parked: one of their messages kept failing. Repair: fix the cause, then replay the key.',
       );
     }
+    // The safety net watches itself: no completed sweep (or check-back pass) in three schedule periods alarms.
+    const heartbeats: Record<string, cloudwatch.Alarm> = {
+      SweeperHeartbeat: heartbeatAlarm(
+        this,
+        'SweeperHeartbeat',
+        props.sweeper.metricPassesCompleted(),
+        props.sweeper.schedule,
+        'No compensation sweep completed in three schedule periods: nothing re-sends what the relay left behind.',
+      ),
+      ...(props.checkBack === undefined
+        ? {}
+        : {
+            CheckBackHeartbeat: heartbeatAlarm(
+              this,
+              'CheckBackHeartbeat',
+              props.checkBack.metricPassesCompleted(),
+              props.checkBack.schedule,
+              'No check-back pass completed in three schedule periods: open transactions are not being resolved.',
+            ),
+          }),
+    };
+    for (const [name, alarm] of Object.entries(heartbeats)) {
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
+      alarms[name] = alarm;
+    }
+
     const functions: Record<string, lambda.IFunction> = {
       Relay: props.relay.function,
       Sweeper: props.sweeper.function,

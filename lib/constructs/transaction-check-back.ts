@@ -109,6 +109,8 @@ export class TransactionCheckBack extends Construct {
   public readonly rule: events.Rule;
   /** How long a transaction is left to its producer before the check-back asks (see `prepareTimeout`). */
   public readonly prepareTimeout: Duration;
+  /** How often the check-back is invoked. */
+  public readonly schedule: Duration;
 
   constructor(scope: Construct, id: string, props: TransactionCheckBackProps) {
     super(scope, id);
@@ -123,6 +125,7 @@ export class TransactionCheckBack extends Construct {
     }
 
     const schedule = props.schedule ?? Duration.minutes(1);
+    this.schedule = schedule;
     const interval = props.checkInterval ?? Duration.seconds(30);
     const checkerTimeout = props.checkerTimeout ?? Duration.seconds(5);
     const passes = Math.max(1, Math.floor(schedule.toSeconds() / interval.toSeconds()));
@@ -180,5 +183,10 @@ export class TransactionCheckBack extends Construct {
   /** Transactions given up on. */
   metricFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('HalfMessagesFailed', { statistic: 'Sum', ...props });
+  }
+
+  /** Check-back passes that ended without an error (the heartbeat), summed per schedule period. */
+  metricPassesCompleted(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('CheckBackCompleted', { statistic: 'Sum', period: this.schedule, ...props });
   }
 }

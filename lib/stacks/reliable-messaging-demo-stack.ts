@@ -6,6 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { AlertTopic } from '../constructs/alert-topic';
+import { ApiCeilingProbe } from '../constructs/api-ceiling-probe';
 import { BundledFunction } from '../constructs/bundled-function';
 import { CompensationSweeper, type CompensationSweeperProps } from '../constructs/compensation-sweeper';
 import { type DurabilityProps, DurableTable } from '../constructs/durable-table';
@@ -304,6 +305,8 @@ export class ReliableMessagingDemoStack extends Stack {
       for (const fn of [apiFunction, consumerFunction, this.relay.function, this.sweeper.function]) {
         fn.addEnvironment('UNIT_ACCOUNTING', 'true');
       }
+      const ceiling = new ApiCeilingProbe(this, 'ApiCeilingProbe', { api: this.api });
+      new CfnOutput(this, 'ApiCeilingFunctionName', { value: ceiling.function.functionName });
       const naive = new NaiveBaseline(this, 'NaiveBaseline');
       new CfnOutput(this, 'NaiveQueueUrl', { value: naive.queue.queueUrl });
       new CfnOutput(this, 'NaiveTableName', { value: naive.table.tableName });

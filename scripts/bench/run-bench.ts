@@ -19,8 +19,11 @@ import { type DrainResult, measureDrain } from './drain';
 import { functionBilledDuration, functionLogs } from './function-logs';
 import { runLeanPipeline } from './lean-pipeline';
 import { runNaiveBaseline } from './naive-baseline';
+import { rawApiRate } from './raw-api-rate';
 import { rawFifoRate } from './raw-fifo-rate';
+import { measureRecovery, type RecoveryReport } from './recovery';
 import { measureSweepCost, type SweepCostReport } from './sweep-cost';
+import { measureSweepReadRatio, type SweepReadRatio } from './sweep-read-ratio';
 import { commitTraffic, waitApplied } from './traffic';
 
 export interface BenchOptions {
@@ -31,6 +34,10 @@ export interface BenchOptions {
   /** Backlog size for the drain measurements, and the concurrency settings to drain it with (none: skipped). */
   readonly drainBacklog: number;
   readonly drainConcurrency: readonly number[];
+  /** Messages and keys of the recovery measurement, and the hot key's backlog. */
+  readonly recoveryMessages: number;
+  readonly recoveryKeys: number;
+  readonly hotKeyMessages: number;
   readonly showProgress: boolean;
 }
 
@@ -41,6 +48,18 @@ export interface BenchReport {
   readonly rawEmulatorPerSecond: number;
   /** Our pipeline's rate as a fraction of the emulator's raw FIFO rate. */
   readonly throughputRatio: number;
+  /** A trivial function behind the same API gateway, same client concurrency: the ceiling of the API path. */
+  readonly rawApiPerSecond: number;
+  /** throughputPerSecond ÷ rawApiPerSecond (target ≥ 0.6). */
+  readonly apiThroughputRatio: number;
+  /** Read units of a sweep beside 100,000 delivered and 100,000 resolved half messages ÷ with 10 unsent only. */
+  readonly sweepReadRatio: number;
+  readonly sweepRead: SweepReadRatio;
+  /** The sweep's recovery rate ÷ the relay's normal rate (target ≥ 0.5). */
+  readonly recoveryRatio: number;
+  /** Seconds the sweep takes to drain the hot key's backlog (`recovery.hotKeyMessages` on one key). */
+  readonly hotKeyDrainSeconds: number;
+  readonly recovery: RecoveryReport;
   readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number };
   /**
    * DynamoDB capacity units (reads + writes) per message, measured on the library in the configuration the floor
@@ -172,6 +191,14 @@ export async function runBench(c: Connection, options: BenchOptions): Promise<Be
   for (const concurrency of options.drainConcurrency) {
     drain.push(await measureDrain(c, options.drainBacklog, 20, concurrency));
   }
+  const rawApiPerSecond = await rawApiRate(c, Math.min(total, 2000), options.concurrency);
+  const recovery = await measureRecovery(
+    c,
+    options.recoveryMessages,
+    options.recoveryKeys,
+    options.hotKeyMessages,
+  );
+  const sweepRead = await measureSweepReadRatio();
   const naive = await runNaiveBaseline(c, Math.min(500, total), options.keys, producerGbSecondsPerRequest);
   const bundles = bundleFiles();
   const throughput = total / ((allApplied - firstCommit) / 1000);
@@ -181,6 +208,13 @@ export async function runBench(c: Connection, options: BenchOptions): Promise<Be
     throughputPerSecond: round(throughput),
     rawEmulatorPerSecond: round(rawEmulatorPerSecond),
     throughputRatio: round(throughput / rawEmulatorPerSecond),
+    rawApiPerSecond: round(rawApiPerSecond),
+    apiThroughputRatio: round(throughput / rawApiPerSecond),
+    sweepReadRatio: sweepRead.ratio,
+    sweepRead,
+    recoveryRatio: recovery.recoveryRatio,
+    hotKeyDrainSeconds: recovery.hotKeyDrainSeconds,
+    recovery,
     latencyMs: {
       p50: percentile(latencies, 50),
       p95: percentile(latencies, 95),

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { newOutboxItem } from '../../functions/runtime/outbox/outbox-writer';
 import { type Connection, sweepNow } from '../local/stack-control';
 
 export interface SweepCostReport {
@@ -26,14 +27,8 @@ export async function measureSweepCost(
 ): Promise<SweepCostReport> {
   const key = `bench-sweep-${randomUUID().slice(0, 8)}`;
   const items = Array.from({ length: unsent }, (_, i) => ({
-    groupKey: key,
-    sequence: i + 1,
-    messageId: randomUUID(),
-    type: 'BenchUnsent',
-    payload: '{}',
+    ...newOutboxItem({ groupKey: key, sequence: i + 1, type: 'BenchUnsent', payload: {} }, new Date()),
     status: 'FAILED',
-    attempts: 0,
-    createdAt: new Date().toISOString(),
   }));
   const write = async (requests: Array<Record<string, unknown>>) => {
     for (let start = 0; start < requests.length; start += 25) {

@@ -1,6 +1,6 @@
-import { BatchGetCommand, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { type AttentionKind, readAttention } from '../../functions/runtime/consumer/attention-index';
 import { inboxKeys } from '../../functions/runtime/consumer/inbox-keys';
-import { ATTENTION_INDEX } from '../../functions/runtime/consumer/key-parking';
 import type { LocalStepRef } from '../../functions/runtime/half/half-message';
 import type { Connection } from '../local/stack-control';
 import { queueDepth } from '../local/stack-queries';
@@ -477,25 +477,12 @@ function toOutboxRecord(item: Record<string, unknown>): OutboxRecord {
   };
 }
 
-async function attention(c: Connection, kind: 'HELD' | 'PARKED'): Promise<MessageRef[]> {
+async function attention(c: Connection, kind: AttentionKind): Promise<MessageRef[]> {
   const refs: MessageRef[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await c.dynamodb.send(
-      new QueryCommand({
-        TableName: c.outputs.InboxTableName,
-        IndexName: ATTENTION_INDEX,
-        KeyConditionExpression: 'attention = :kind',
-        ExpressionAttributeValues: { ':kind': kind },
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      const sequence = Number(String(item.sk).replace(/^[A-Z]+#/, ''));
-      if (Number.isFinite(sequence)) refs.push({ groupKey: String(item.pk).replace(/^KEY#/, ''), sequence });
-    }
-    start = page.LastEvaluatedKey;
-  } while (start !== undefined);
+  for (const item of await readAttention(c.dynamodb, c.outputs.InboxTableName, kind)) {
+    const sequence = Number(String(item.sk).replace(/^[A-Z]+#/, ''));
+    if (Number.isFinite(sequence)) refs.push({ groupKey: String(item.pk).replace(/^KEY#/, ''), sequence });
+  }
   return refs;
 }
 

@@ -66,8 +66,73 @@ describe('compensation sweeper, alarms and dashboard (AWS synth)', () => {
     for (const alarm of Object.values(alarms)) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^AlertsTopic/) }]);
       expect(alarm.Properties.OKActions).toEqual([{ Ref: expect.stringMatching(/^AlertsTopic/) }]);
-      expect(alarm.Properties.TreatMissingData).toBe('notBreaching');
+      const heartbeat = ['SweepCompleted', 'CheckBackCompleted'].includes(alarm.Properties.MetricName);
+      expect(alarm.Properties.TreatMissingData).toBe(heartbeat ? 'breaching' : 'notBreaching');
     }
+  });
+
+  it.each([
+    ['SweepCompleted', 'compensation-sweeper'],
+    ['CheckBackCompleted', 'transaction-check-back'],
+  ])(
+    'alarms when no %s heartbeat came in three schedule periods, missing data breaching',
+    (metric, service) => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'ReliableMessaging',
+        MetricName: metric,
+        Dimensions: Match.arrayWith([{ Name: 'service', Value: service }]),
+        Statistic: 'Sum',
+        Period: 60,
+        EvaluationPeriods: 3,
+        DatapointsToAlarm: 3,
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+      });
+    },
+  );
+
+  it('gives the outbox a sparse index of unsent messages and open transactions, keys and decision attributes only', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: 'groupKey', KeyType: 'HASH' },
+        { AttributeName: 'sequence', KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'unsent',
+          KeySchema: [
+            { AttributeName: 'sweepShard', KeyType: 'HASH' },
+            { AttributeName: 'sweepOrder', KeyType: 'RANGE' },
+          ],
+          Projection: {
+            ProjectionType: 'INCLUDE',
+            NonKeyAttributes: Match.arrayWith(['status', 'attempts']),
+          },
+        },
+      ],
+    });
+  });
+
+  it('alarms on new relay give-ups (messages sent to the failure queue in the minute), not on its depth', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'NumberOfMessagesSent',
+      Dimensions: [
+        {
+          Name: 'QueueName',
+          Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^RelayFailureQueue'), 'QueueName'] },
+        },
+      ],
+      Statistic: 'Sum',
+      Threshold: 0,
+    });
+    const onFailureQueueDepth = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter(
+      (alarm) =>
+        alarm.Properties.MetricName === 'ApproximateNumberOfMessagesVisible' &&
+        JSON.stringify(alarm.Properties.Dimensions).includes('RelayFailureQueue'),
+    );
+    expect(onFailureQueueDepth).toEqual([]);
   });
 
   it('alarms on any FAILED message and any dead-lettered message (threshold 0)', () => {

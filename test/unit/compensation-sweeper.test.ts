@@ -7,7 +7,9 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import {
+  BatchWriteCommand,
   DynamoDBDocumentClient,
+  QueryCommand,
   ScanCommand,
   UpdateCommand,
   type UpdateCommandInput,
@@ -15,10 +17,17 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type OutboxItem, parseEnvelope } from '../../functions/runtime/outbox/outbox-message';
+import {
+  MESSAGE_SHARDS,
+  openTransactionAttributes,
+  UNSENT_INDEX,
+  unsentMessageAttributes,
+} from '../../functions/runtime/outbox/unsent-index';
 import { OutboxRelay } from '../../functions/runtime/relay/outbox-relay';
 import {
   CompensationSweeper,
   type FailedMessage,
+  SweepFailedError,
   type SweepPolicy,
   type SweepReport,
 } from '../../functions/runtime/sweeper/compensation-sweeper';
@@ -37,6 +46,9 @@ const POLICY: SweepPolicy = {
   backoffBaseSeconds: 30,
   backoffMaxSeconds: 300,
   leaseSeconds: 60,
+  concurrency: 4,
+  pageSize: 500,
+  stopBeforeTimeoutSeconds: 15,
 };
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -76,6 +88,7 @@ function message(groupKey: string, sequence: number, changes: Partial<OutboxItem
     status: 'PENDING',
     attempts: 0,
     createdAt: secondsAgo(600),
+    ...unsentMessageAttributes(groupKey, sequence),
     ...changes,
   };
 }
@@ -130,6 +143,7 @@ async function fakeSqs(input: SendMessageBatchCommandInput): Promise<SendMessage
 const sentIds = () => sent.map((m) => m.messageId);
 const updates = () => ddb.commandCalls(UpdateCommand).map((call) => call.args[0].input);
 const scans = () => ddb.commandCalls(ScanCommand).map((call) => call.args[0].input);
+const queries = () => ddb.commandCalls(QueryCommand).map((call) => call.args[0].input);
 const alerts = (): PublishCommandInput[] =>
   sns.commandCalls(PublishCommand).map((call) => call.args[0].input);
 const alertBodies = (): unknown[] => alerts().map((alert) => JSON.parse(alert.Message ?? '') as unknown);
@@ -157,59 +171,110 @@ beforeEach(() => {
 
 describe('CompensationSweeper.sweep', () => {
   describe('reading the outbox', () => {
-    it('scans the whole table with consistent reads, page after page, and adds up the read capacity', async () => {
-      // GIVEN five messages served two per page
-      table.db.scanPageSize = 2;
-      table.db.scanCapacityUnitsPerPage = 1.5;
-      table.seed(
-        ...[1, 2, 3, 4, 5].map((sequence) => message('order-1', sequence, { createdAt: secondsAgo(10) })),
-      );
+    it('reads only the unsent index, every shard of it, page after page, and adds up the read capacity', async () => {
+      // GIVEN five due messages of one key, served two per page
+      table.db.queryPageSize = 2;
+      table.seed(...[1, 2, 3, 4, 5].map((sequence) => message('order-1', sequence)));
 
       // WHEN
       const report = await newSweeper().sweep();
 
-      // THEN
-      expect(scans()).toHaveLength(3);
-      for (const scan of scans()) {
-        expect(scan).toMatchObject({
+      // THEN every shard was queried, the key's shard three times (2 + 2 + 1), and the table never scanned
+      const shard = unsentMessageAttributes('order-1', 1).sweepShard;
+      expect(scans()).toEqual([]);
+      expect(queries()).toHaveLength(MESSAGE_SHARDS + 2);
+      expect(new Set(queries().map((query) => query.ExpressionAttributeValues?.[':shard'])).size).toBe(
+        MESSAGE_SHARDS,
+      );
+      for (const query of queries()) {
+        expect(query).toMatchObject({
           TableName: OUTBOX_TABLE,
-          ConsistentRead: true,
+          IndexName: UNSENT_INDEX,
+          Limit: POLICY.pageSize,
           ReturnConsumedCapacity: 'TOTAL',
         });
       }
-      expect(scans().map((scan) => scan.ExclusiveStartKey)).toEqual([
-        undefined,
-        { groupKey: 'order-1', sequence: 2 },
-        { groupKey: 'order-1', sequence: 4 },
-      ]);
-      expect(report.pending).toBe(5);
-      expect(report.readCapacityUnits).toBe(4.5);
+      const ofKey = queries().filter((query) => query.ExpressionAttributeValues?.[':shard'] === shard);
+      expect(ofKey.map((query) => query.ExclusiveStartKey?.sequence)).toEqual([undefined, 2, 4]);
+      expect(sent.map((m) => m.sequence)).toEqual([1, 2, 3, 4, 5]);
+      expect(report).toMatchObject({ pending: 5, resent: 5, complete: true });
+      expect(report.readCapacityUnits).toBe((MESSAGE_SHARDS + 2) * 0.5);
     });
 
-    it('counts the items by status and reports the age of the oldest PENDING message', async () => {
-      // GIVEN
+    it('skips the rest of a key unread once its next message is not due, and reads on after it', async () => {
+      // GIVEN two keys in one shard: the first one's messages are too young, the second one's are due
+      table.db.queryPageSize = 2;
+      const [young, due] = keysInOneShard(2);
       table.seed(
-        message('order-1', 1, { createdAt: secondsAgo(30) }),
-        message('order-2', 1, { createdAt: secondsAgo(90) }),
-        message('order-3', 1, { status: 'PREPARED', createdAt: secondsAgo(5000) }),
-        message('order-4', 1, { status: 'FAILED', createdAt: secondsAgo(7000) }),
-        message('order-4', 2, { status: 'FAILED', createdAt: secondsAgo(7000) }),
+        ...[1, 2, 3, 4, 5].map((sequence) => message(young!, sequence, { createdAt: secondsAgo(10) })),
+        message(due!, 1),
       );
 
       // WHEN
       const report = await newSweeper().sweep();
 
+      // THEN the second page starts after the young key: its messages 3 to 5 are never read
+      const shard = unsentMessageAttributes(young!, 1).sweepShard;
+      const ofShard = queries().filter((query) => query.ExpressionAttributeValues?.[':shard'] === shard);
+      expect(ofShard).toHaveLength(2);
+      expect(ofShard[1]?.KeyConditionExpression).toBe('sweepShard = :shard AND sweepOrder > :after');
+      expect(ofShard[1]?.ExclusiveStartKey).toBeUndefined();
+      expect(sentIds()).toEqual([`msg-${due}-1`]);
+      expect(report).toMatchObject({ pending: 3, resent: 1 });
+    });
+
+    it('counts the unsent messages by status, reports the oldest PENDING one, and never reads half messages', async () => {
+      // GIVEN two PENDING and two FAILED messages, an open transaction and a resolved one (a tombstone)
+      table.seed(
+        message('order-1', 1, { createdAt: secondsAgo(30) }),
+        message('order-2', 1, { createdAt: secondsAgo(90) }),
+        message('order-4', 1, { status: 'FAILED', createdAt: secondsAgo(7000) }),
+        message('order-4', 2, { status: 'FAILED', createdAt: secondsAgo(7000) }),
+        {
+          groupKey: 'TX#t-1',
+          sequence: 0,
+          transactionId: 't-1',
+          status: 'PREPARED',
+          createdAt: secondsAgo(5000),
+          ...openTransactionAttributes('t-1'),
+        },
+        {
+          groupKey: 'TX#t-2',
+          sequence: 0,
+          transactionId: 't-2',
+          status: 'COMMITTED',
+          createdAt: secondsAgo(5000),
+        },
+      );
+      const read: Item[] = [];
+      for (let i = 0; i < MESSAGE_SHARDS; i++) {
+        table.db.before(
+          'Query',
+          () => true,
+          () => undefined,
+        );
+      }
+      ddb.on(QueryCommand).callsFake(async (input) => {
+        const page = await table.db.query(input);
+        read.push(...(page.Items ?? []));
+        return page;
+      });
+
+      // WHEN
+      const report = await newSweeper().sweep();
+
       // THEN
+      expect(read.map((item) => item.groupKey).sort()).toEqual(['order-1', 'order-2', 'order-4', 'order-4']);
       expect(report).toEqual({
         pending: 2,
-        prepared: 1,
         failed: 2,
         oldestPendingAgeSeconds: 90,
         resent: 0,
         sendFailures: 0,
         markedFailed: 0,
         leasedElsewhere: 0,
-        readCapacityUnits: 0.5,
+        readCapacityUnits: MESSAGE_SHARDS * 0.5,
+        complete: true,
       });
     });
 
@@ -220,7 +285,6 @@ describe('CompensationSweeper.sweep', () => {
       // THEN
       expect(report).toMatchObject({
         pending: 0,
-        prepared: 0,
         failed: 0,
         oldestPendingAgeSeconds: 0,
         resent: 0,
@@ -711,8 +775,9 @@ describe('CompensationSweeper.sweep', () => {
       // THEN
       expect(report).toMatchObject({ resent: 1, leasedElsewhere: 1 });
       expect(sentIds()).toEqual(['msg-order-2-1']);
-      expect(updates().filter((update) => update.Key?.groupKey === 'order-1')).toHaveLength(1);
       expect(table.item('order-1', 1)).toMatchObject({ attempts: 1 });
+      // order-1/2, leased alongside, is given back as it was
+      expect(table.item('order-1', 2)).toEqual(message('order-1', 2));
     });
 
     it.each([1, 2, 3, 4, 5])(
@@ -726,8 +791,13 @@ describe('CompensationSweeper.sweep', () => {
         const keys = ['a', 'b', 'c', 'd', 'e', 'f'];
         table.seed(...keys.flatMap((key) => [1, 2, 3, 4].map((sequence) => message(key, sequence))));
 
-        // WHEN
-        const reports = await Promise.all([newSweeper().sweep(), newSweeper().sweep()]);
+        // WHEN pairs of sweeps run at once until the outbox is empty (a lost race leaves a key to a later run)
+        let resent = 0;
+        for (let round = 0; round < 10 && table.all().length > 0; round++) {
+          const reports = await Promise.all([newSweeper().sweep(), newSweeper().sweep()]);
+          resent += reports[0].resent + reports[1].resent;
+          advance(POLICY.leaseSeconds);
+        }
 
         // THEN
         expect([...sentIds()].sort()).toEqual(
@@ -736,7 +806,7 @@ describe('CompensationSweeper.sweep', () => {
         for (const key of keys) {
           expect(sent.filter((m) => m.groupKey === key).map((m) => m.sequence)).toEqual([1, 2, 3, 4]);
         }
-        expect(reports[0].resent + reports[1].resent).toBe(24);
+        expect(resent).toBe(24);
         expect(table.all()).toEqual([]);
       },
     );
@@ -810,6 +880,156 @@ describe('CompensationSweeper.sweep', () => {
     });
   });
 
+  describe('at scale', () => {
+    it('drains 100,000 unsent messages of one key in order over as many runs as it needs, each stopping before its time is up', async () => {
+      // GIVEN one key with 100,000 due messages, and runs of 20 s in which every DynamoDB call takes 1 ms
+      const total = 100_000;
+      for (let sequence = 1; sequence <= total; sequence++) table.seed(message('hot', sequence));
+      let clockMs = 0;
+      table.db.latency = async () => {
+        clockMs++;
+      };
+      const sweeper = newSweeper({ ...POLICY, stopBeforeTimeoutSeconds: 1 });
+
+      // WHEN runs follow one another until the key is drained
+      const runs: SweepReport[] = [];
+      let lowestRemainingMs = Number.POSITIVE_INFINITY;
+      while (sent.length < total && runs.length < 50) {
+        const deadline = clockMs + 20_000;
+        const remainingTimeMs = () => {
+          lowestRemainingMs = Math.min(lowestRemainingMs, deadline - clockMs);
+          return deadline - clockMs;
+        };
+        runs.push(await sweeper.sweep({ remainingTimeMs }));
+        advance(60);
+      }
+
+      // THEN every message went out once, in sequence order, over several runs; each run but the last stopped
+      // at its budget with time to spare, and no page was larger than pageSize
+      expect(sent).toHaveLength(total);
+      expect(sent.every((m, i) => m.sequence === i + 1)).toBe(true);
+      expect(runs.length).toBeGreaterThan(2);
+      expect(runs.slice(0, -1).every((run) => !run.complete && run.resent > 0)).toBe(true);
+      expect(runs.at(-1)?.complete).toBe(true);
+      expect(runs.reduce((sum, run) => sum + run.resent, 0)).toBe(total);
+      expect(lowestRemainingMs).toBeGreaterThan(0);
+      expect(queries().every((query) => query.Limit === POLICY.pageSize)).toBe(true);
+      expect(
+        sqs.commandCalls(SendMessageBatchCommand).every((call) => call.args[0].input.Entries?.length === 10),
+      ).toBe(true);
+    }, 600_000);
+
+    it('sends a key 10 messages per SendMessageBatch and deletes each batch in one BatchWriteItem', async () => {
+      // GIVEN
+      table.seed(...Array.from({ length: 25 }, (_, i) => message('order-1', i + 1)));
+
+      // WHEN
+      const report = await newSweeper().sweep();
+
+      // THEN
+      expect(
+        sqs.commandCalls(SendMessageBatchCommand).map((call) => call.args[0].input.Entries?.length),
+      ).toEqual([10, 10, 5]);
+      expect(
+        ddb
+          .commandCalls(BatchWriteCommand)
+          .map((call) => call.args[0].input.RequestItems?.[OUTBOX_TABLE]?.length),
+      ).toEqual([10, 10, 5]);
+      expect(sent.map((m) => m.sequence)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+      expect(report.resent).toBe(25);
+    });
+
+    it('leases the messages of different keys at the same time', async () => {
+      // GIVEN 8 keys of one message each, and a table that answers after a turn of the event loop
+      table.seed(...Array.from({ length: 8 }, (_, i) => message(`order-${i}`, 1)));
+      let inFlight = 0;
+      let mostInFlight = 0;
+      ddb.on(UpdateCommand).callsFake(async (input: UpdateCommandInput) => {
+        inFlight++;
+        mostInFlight = Math.max(mostInFlight, inFlight);
+        await nextTurn();
+        inFlight--;
+        return table.db.update(input);
+      });
+
+      // WHEN
+      const report = await newSweeper({ ...POLICY, concurrency: 4 }).sweep();
+
+      // THEN
+      expect(report.resent).toBe(8);
+      expect(mostInFlight).toBeGreaterThan(1);
+    });
+
+    it('reads nothing and reports an incomplete run when its time is already up', async () => {
+      // GIVEN
+      table.seed(message('order-1', 1));
+
+      // WHEN
+      const report = await newSweeper().sweep({ remainingTimeMs: () => 14_000 });
+
+      // THEN
+      expect(report).toMatchObject({ complete: false, resent: 0 });
+      expect(queries()).toEqual([]);
+    });
+  });
+
+  describe('errors', () => {
+    it('does not lease a message another sweep attempted since the index was read (attempts = :seen)', async () => {
+      // GIVEN between this sweep's read and its lease, another sweep tried order-1/1, failed and ended its lease
+      table.seed(message('order-1', 1));
+      table.db.before('Update', isLeaseOf('order-1', 1), () =>
+        table.patch('order-1', 1, { attempts: 1, lastAttemptAt: now.toISOString(), lastError: 'queue down' }),
+      );
+
+      // WHEN
+      const report = await newSweeper().sweep();
+
+      // THEN it is not sent again before its backoff
+      expect(sentIds()).toEqual([]);
+      expect(report).toMatchObject({ resent: 0, leasedElsewhere: 1 });
+      expect(table.item('order-1', 1)).toMatchObject({ attempts: 1 });
+    });
+
+    it('fails the run, not as "leased elsewhere", when a lease fails for a reason other than its condition', async () => {
+      // GIVEN the lease of order-1/1 is refused by a deterministic error
+      table.seed(message('order-1', 1), message('order-2', 1));
+      const refused = Object.assign(new Error('One or more parameter values were invalid'), {
+        name: 'ValidationException',
+      });
+      table.db.before('Update', isLeaseOf('order-1', 1), () => {
+        throw refused;
+      });
+
+      // WHEN
+      const run = newSweeper().sweep();
+
+      // THEN the other key is swept, and the run fails with the cause
+      await expect(run).rejects.toThrow(SweepFailedError);
+      await run.catch((error: SweepFailedError) => {
+        expect(error.cause).toBe(refused);
+        expect(error.report).toMatchObject({ resent: 1, leasedElsewhere: 0 });
+      });
+      expect(sentIds()).toEqual(['msg-order-2-1']);
+    });
+
+    it('retries a transient error in-process and sends the message in the same run', async () => {
+      // GIVEN the lease of order-1/1 is throttled once
+      table.seed(message('order-1', 1));
+      table.db.before('Update', isLeaseOf('order-1', 1), () => {
+        throw Object.assign(new Error('Throughput exceeds the current capacity'), {
+          name: 'ProvisionedThroughputExceededException',
+        });
+      });
+
+      // WHEN
+      const report = await newSweeper().sweep();
+
+      // THEN
+      expect(sentIds()).toEqual(['msg-order-1-1']);
+      expect(report).toMatchObject({ resent: 1, leasedElsewhere: 0 });
+    });
+  });
+
   describe('its policy', () => {
     it('uses the defaults for what the policy leaves out (a 120 s grace period, a 60 s lease)', async () => {
       // GIVEN
@@ -863,6 +1083,18 @@ describe('CompensationSweeper.sweep', () => {
     });
   });
 });
+
+/** `count` distinct keys whose messages share one shard of the unsent index, in the shard's order. */
+function keysInOneShard(count: number): string[] {
+  const shard = unsentMessageAttributes('order-0', 1).sweepShard;
+  const keys: string[] = [];
+  for (let n = 0; keys.length < count; n++) {
+    if (unsentMessageAttributes(`order-${n}`, 1).sweepShard === shard) keys.push(`order-${n}`);
+  }
+  return keys.sort((a, b) =>
+    unsentMessageAttributes(a, 1).sweepOrder < unsentMessageAttributes(b, 1).sweepOrder ? -1 : 1,
+  );
+}
 
 /** A small deterministic pseudo-random generator (mulberry32). */
 function seededRandom(seed: number): () => number {

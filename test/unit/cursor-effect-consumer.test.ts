@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { attentionOf } from '../../functions/runtime/consumer/attention-index';
 import {
   type CursorEffect,
   CursorEffectAttributeError,
@@ -150,7 +151,7 @@ describe('IdempotentOrderedConsumer with a cursor effect (the lean path)', () =>
       pk: `KEY#${KEY}`,
       sk: `HELD#${String(2).padStart(15, '0')}`,
       message: JSON.stringify(message(2)),
-      attention: 'HELD',
+      attention: attentionOf('HELD', KEY),
       since: now.toISOString(),
     });
     db.seed(VIEW_TABLE, { ...view(), heldCount: 1 });

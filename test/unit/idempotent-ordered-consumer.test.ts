@@ -12,6 +12,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { OrderNoteAdded, OrderPlaced } from '../../functions/reference/orders/order-events';
 import { ProjectionService } from '../../functions/reference/projection/projection-service';
 import { WriteConditionError } from '../../functions/runtime/atomic-write';
+import { attentionOf } from '../../functions/runtime/consumer/attention-index';
 import {
   type DynamoEffect,
   IDEMPOTENCY_STRATEGIES,
@@ -399,7 +400,7 @@ describe('IdempotentOrderedConsumer', () => {
         sk: 'HELD#000000000000002',
         message: JSON.stringify(message(2)),
         heldAt: START.toISOString(),
-        attention: 'HELD',
+        attention: attentionOf('HELD', ORDER),
         since: START.toISOString(),
       });
       expect(inbox().cursor(ORDER)).toEqual({ pk: `KEY#${ORDER}`, sk: 'CURSOR', heldCount: 1 });
@@ -757,7 +758,7 @@ describe('IdempotentOrderedConsumer', () => {
         message: JSON.stringify(unknown()),
         parkedAt: now.toISOString(),
         reason: REASON,
-        attention: 'PARKED',
+        attention: attentionOf('PARKED', ORDER),
         since: now.toISOString(),
       });
       expect(alerts).toEqual([
@@ -788,7 +789,7 @@ describe('IdempotentOrderedConsumer', () => {
       expect(inbox().parked(ORDER, 3)).toMatchObject({
         message: JSON.stringify(message(3)),
         reason: 'its key is parked',
-        attention: 'PARKED',
+        attention: attentionOf('PARKED', ORDER),
       });
       expect(inbox().waiting(ORDER)).toEqual([
         'PARKED#000000000000002',

@@ -48,6 +48,7 @@ beforeEach(() => {
       [TABLE]: {
         byState: { keys: ['state', 'since'], projection: 'KEYS_ONLY' },
         byOwner: { keys: ['owner'] },
+        byShard: { keys: ['shard', 'order'], projection: 'INCLUDE', include: ['status'] },
       },
     },
   );
@@ -335,5 +336,101 @@ describe('InMemoryDynamoDb batch writes', () => {
     await expect(batch([{ DeleteRequest: { Key: { pk: 'A' } } }])).rejects.toThrow(
       'does not match the schema',
     );
+  });
+});
+
+describe('InMemoryDynamoDb index paging, projections and read units', () => {
+  const shardItem = (sk: string, order: string, extra: object = {}) => ({
+    pk: 'S',
+    sk,
+    shard: 'M#1',
+    order,
+    status: 'PENDING',
+    payload: 'x'.repeat(100),
+    ...extra,
+  });
+  const onShard = {
+    IndexName: 'byShard',
+    KeyConditionExpression: 'shard = :shard',
+    ExpressionAttributeValues: { ':shard': 'M#1' },
+  };
+
+  it('projects the keys and the included attributes of an INCLUDE index', async () => {
+    // GIVEN
+    db.seed(TABLE, shardItem('1', 'a'));
+
+    // WHEN
+    const page = await query(onShard);
+
+    // THEN
+    expect(page.Items).toEqual([{ pk: 'S', sk: '1', shard: 'M#1', order: 'a', status: 'PENDING' }]);
+  });
+
+  it('resumes after an ExclusiveStartKey whose item was deleted meanwhile, as DynamoDB does', async () => {
+    // GIVEN three items, one per page; the first page's item is deleted before the next page is read
+    db.queryPageSize = 1;
+    db.seed(TABLE, shardItem('1', 'a'), shardItem('2', 'b'), shardItem('3', 'c'));
+    const first = await query(onShard);
+    await dynamodb.send(new DeleteCommand({ TableName: TABLE, Key: { pk: 'S', sk: '1' } }));
+
+    // WHEN
+    const second = await query({ ...onShard, ExclusiveStartKey: first.LastEvaluatedKey });
+
+    // THEN
+    expect(first.LastEvaluatedKey).toEqual({ pk: 'S', sk: '1', shard: 'M#1', order: 'a' });
+    expect(second.Items?.map((item) => item.order)).toEqual(['b']);
+  });
+
+  it('keeps an index in order as items come, go and change their index keys (a REMOVE takes them out)', async () => {
+    // GIVEN
+    db.seed(TABLE, shardItem('1', 'b'), shardItem('2', 'c'));
+    await query(onShard);
+
+    // WHEN an item is added before the others, one is moved to the end, and one leaves the index
+    db.seed(TABLE, shardItem('3', 'a'));
+    await dynamodb.send(
+      new UpdateCommand({
+        TableName: TABLE,
+        Key: { pk: 'S', sk: '1' },
+        UpdateExpression: 'SET #order = :order',
+        ExpressionAttributeNames: { '#order': 'order' },
+        ExpressionAttributeValues: { ':order': 'z' },
+      }),
+    );
+    await dynamodb.send(
+      new UpdateCommand({ TableName: TABLE, Key: { pk: 'S', sk: '2' }, UpdateExpression: 'REMOVE shard' }),
+    );
+
+    // THEN
+    expect((await query(onShard)).Items?.map((item) => item.sk)).toEqual(['3', '1']);
+  });
+
+  it('bills a Query as DynamoDB does: bytes read (as projected) in 4 KB units, half each when eventually consistent, at least one', async () => {
+    // GIVEN 100 items of about 1.2 KB in the table, about 40 bytes each in the INCLUDE index
+    for (let n = 0; n < 100; n++) {
+      db.seed(TABLE, shardItem(String(n).padStart(3, '0'), `o${n}`, { payload: 'x'.repeat(1200) }));
+    }
+    const capacity = { ReturnConsumedCapacity: 'TOTAL' as const };
+
+    // WHEN
+    const table = await query({
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': 'S' },
+      ...capacity,
+    });
+    const consistent = await query({
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': 'S' },
+      ConsistentRead: true,
+      ...capacity,
+    });
+    const index = await query({ ...onShard, ...capacity });
+    const empty = await query({ ...onShard, ExpressionAttributeValues: { ':shard': 'M#2' }, ...capacity });
+
+    // THEN ≈ 123 KB → 31 units (halved: 15.5); the index's ≈ 3.7 KB → 1 unit, halved; nothing read costs half a unit
+    expect(table.ConsumedCapacity?.CapacityUnits).toBe(15.5);
+    expect(consistent.ConsumedCapacity?.CapacityUnits).toBe(31);
+    expect(index.ConsumedCapacity?.CapacityUnits).toBe(0.5);
+    expect(empty.ConsumedCapacity?.CapacityUnits).toBe(0.5);
   });
 });

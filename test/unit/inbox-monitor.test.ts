@@ -3,6 +3,11 @@ import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ProjectionService } from '../../functions/reference/projection/projection-service';
+import {
+  ATTENTION_SHARDS,
+  attentionOf,
+  attentionPartitions,
+} from '../../functions/runtime/consumer/attention-index';
 import { IdempotentOrderedConsumer } from '../../functions/runtime/consumer/idempotent-ordered-consumer';
 import { inboxKeys } from '../../functions/runtime/consumer/inbox-keys';
 import { inspectInbox } from '../../functions/runtime/consumer/inbox-monitor';
@@ -27,7 +32,7 @@ const ago = (milliseconds: number) => new Date(NOW.getTime() - milliseconds).toI
 
 function seedWaiting(kind: 'HELD' | 'PARKED', groupKey: string, sequence: number, since: string): void {
   const key = kind === 'HELD' ? inboxKeys.held(groupKey, sequence) : inboxKeys.parked(groupKey, sequence);
-  db.seed(INBOX_TABLE, { ...key, message: '{}', attention: kind, since });
+  db.seed(INBOX_TABLE, { ...key, message: '{}', attention: attentionOf(kind, groupKey), since });
 }
 
 beforeEach(() => {
@@ -37,6 +42,33 @@ beforeEach(() => {
 });
 
 describe('inspectInbox', () => {
+  it('queries every shard of the attention index, and the unsharded value older items carry', async () => {
+    // GIVEN keys spread over the shards, and one item held before the index was sharded
+    for (let k = 0; k < 40; k++) seedWaiting('HELD', `order-${k}`, 2, ago(1000));
+    db.seed(INBOX_TABLE, {
+      ...inboxKeys.held('legacy', 2),
+      message: '{}',
+      attention: 'HELD',
+      since: ago(9000),
+    });
+
+    // WHEN
+    const report = await inspectInbox(dynamodb, INBOX_TABLE, NOW);
+
+    // THEN
+    expect(report).toMatchObject({ heldMessages: 41, oldestHeldAgeSeconds: 9 });
+    const partitions = ddb
+      .commandCalls(QueryCommand)
+      .map((call) => call.args[0].input.ExpressionAttributeValues?.[':partition']);
+    expect(new Set(partitions)).toEqual(
+      new Set([...attentionPartitions('HELD'), ...attentionPartitions('PARKED')]),
+    );
+    expect(partitions).toHaveLength(2 * (ATTENTION_SHARDS + 1));
+    expect(
+      new Set(Array.from({ length: 40 }, (_, k) => attentionOf('HELD', `order-${k}`))).size,
+    ).toBeGreaterThan(8);
+  });
+
   it('reports an inbox with nothing held or parked as zeros', async () => {
     // GIVEN only cursors and idempotency records
     db.seed(INBOX_TABLE, { ...inboxKeys.cursor('order-1'), lastSequence: 4 });

@@ -9,6 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { OrderNoteAdded } from '../../functions/reference/orders/order-events';
 import { ProjectionService } from '../../functions/reference/projection/projection-service';
+import { attentionOf } from '../../functions/runtime/consumer/attention-index';
 import {
   IdempotentOrderedConsumer,
   type ParkedKey,
@@ -234,7 +235,7 @@ describe('replayKey', () => {
       ...inboxKeys.held(ORDER, 2),
       message: JSON.stringify(message(2)),
       heldAt: START.toISOString(),
-      attention: 'HELD',
+      attention: attentionOf('HELD', ORDER),
       since: START.toISOString(),
     });
     expect(inbox().cursor(ORDER)).toEqual({

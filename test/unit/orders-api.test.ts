@@ -13,6 +13,7 @@ import type { OrdersApi } from '../../functions/reference/http/orders-api';
 import { MAX_BODY_BYTES } from '../../functions/reference/http/request-body';
 import type { Order } from '../../functions/reference/orders/order-service';
 import type { TransactItem } from '../../functions/runtime/outbox/outbox-writer';
+import { unsentMessageAttributes } from '../../functions/runtime/outbox/unsent-index';
 import { ORDERS_TABLE, OUTBOX_TABLE, ordersApiAt, PROJECTION_TABLE } from './support/orders-api-wiring';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
@@ -182,6 +183,7 @@ describe('OrdersApi', () => {
                   customerId: 'customer-1',
                   items: [{ sku: 'sku-a', quantity: 2 }],
                 }),
+                ...unsentMessageAttributes('order-1', 1),
                 status: 'PENDING',
                 attempts: 0,
                 createdAt: NOW.toISOString(),

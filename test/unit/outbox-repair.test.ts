@@ -15,6 +15,10 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { OutboxItem } from '../../functions/runtime/outbox/outbox-message';
+import {
+  openTransactionAttributes,
+  unsentMessageAttributes,
+} from '../../functions/runtime/outbox/unsent-index';
 import { OutboxRelay } from '../../functions/runtime/relay/outbox-relay';
 import { CompensationSweeper, type SweepPolicy } from '../../functions/runtime/sweeper/compensation-sweeper';
 import { listFailed, retryFailed } from '../../functions/runtime/sweeper/outbox-repair';
@@ -43,6 +47,7 @@ function outboxItem(groupKey: string, sequence: number, changes: Partial<OutboxI
     status: 'PENDING',
     attempts: 0,
     createdAt: new Date(NOW.getTime() - DAY).toISOString(),
+    ...unsentMessageAttributes(groupKey, sequence),
     ...changes,
   };
 }
@@ -170,6 +175,7 @@ describe('retryFailed', () => {
       createdAt: new Date(NOW.getTime() - DAY).toISOString(),
       lastError: 'QueueUnreachableError: connect ECONNREFUSED',
       retriedAt: NOW.toISOString(),
+      ...unsentMessageAttributes('order-1', 1),
     });
     expect(table.item('order-2', 1)).toMatchObject({ status: 'PENDING', attempts: 0 });
   });
@@ -188,6 +194,31 @@ describe('retryFailed', () => {
     expect(updates().map((update) => update.Key)).toEqual([{ groupKey: 'order-3', sequence: 1 }]);
     expect(table.item('order-1', 1)).toEqual(pending);
     expect(table.item('order-2', 1)).toEqual(prepared);
+  });
+
+  it('leaves a FAILED half message alone: a transaction is resolved by commit or rollback, never re-sent', async () => {
+    // GIVEN a transaction the check-back gave up on, beside a FAILED message
+    const half = {
+      groupKey: 'TX#tx-1',
+      sequence: 0,
+      transactionId: 'tx-1',
+      targetGroupKey: 'order-1',
+      messageId: 'msg-tx-1',
+      type: 'PaymentCaptured',
+      payload: '{}',
+      status: 'FAILED',
+      createdAt: NOW.toISOString(),
+      checkCount: 15,
+      ...openTransactionAttributes('tx-1'),
+    };
+    table.seed(half, failedItem('order-2', 1));
+
+    // WHEN
+    const retried = await retryFailed(dynamodb, OUTBOX_TABLE, {}, NOW);
+
+    // THEN
+    expect(ids(retried)).toEqual(['msg-order-2-1']);
+    expect(table.item('TX#tx-1', 0)).toEqual(half);
   });
 
   it("retries only the given key's messages, or only the given message", async () => {
@@ -255,7 +286,7 @@ describe('retryFailed', () => {
   });
 
   describe('followed by a compensation sweep', () => {
-    const policy: SweepPolicy = {
+    const policy: Partial<SweepPolicy> = {
       gracePeriodSeconds: 120,
       maxAttempts: 4,
       maxAgeSeconds: 24 * 3600,

@@ -19,7 +19,9 @@ import { paymentFaultHooks } from '../../functions/runtime/faults/producer-fault
 import { halfMessageKey, LocalStepCompletedError } from '../../functions/runtime/half/half-message';
 import { TransactionCheckBack } from '../../functions/runtime/half/transaction-check-back';
 import { TransactionalProducer } from '../../functions/runtime/half/transactional-producer';
+import { unsentMessageAttributes } from '../../functions/runtime/outbox/unsent-index';
 import { InMemoryDynamoDb, type Item } from './support/in-memory-dynamodb';
+import { OUTBOX_INDEXES } from './support/outbox-table';
 
 const ORDERS_TABLE = 'orders-table';
 const PAYMENTS_TABLE = 'payments-table';
@@ -87,11 +89,14 @@ beforeEach(() => {
   ddb.reset();
   sns.reset();
   sns.on(PublishCommand).resolves({ MessageId: 'alert-1' });
-  db = new InMemoryDynamoDb({
-    [ORDERS_TABLE]: ['orderId'],
-    [PAYMENTS_TABLE]: ['transactionId'],
-    [OUTBOX_TABLE]: ['groupKey', 'sequence'],
-  });
+  db = new InMemoryDynamoDb(
+    {
+      [ORDERS_TABLE]: ['orderId'],
+      [PAYMENTS_TABLE]: ['transactionId'],
+      [OUTBOX_TABLE]: ['groupKey', 'sequence'],
+    },
+    { [OUTBOX_TABLE]: OUTBOX_INDEXES },
+  );
   db.install(ddb);
   db.seed(ORDERS_TABLE, order());
   now = START;
@@ -124,6 +129,7 @@ describe('PaymentService.capture', () => {
           status: 'PENDING',
           attempts: 0,
           createdAt: START.toISOString(),
+          ...unsentMessageAttributes(ORDER, 3),
         },
       ]);
       expect(orderNow()).toEqual(order({ version: 3, paid: true }));

@@ -2,6 +2,7 @@ import { DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk
 import { PublishCommand, type PublishCommandInput, SNSClient } from '@aws-sdk/client-sns';
 import {
   DynamoDBDocumentClient,
+  QueryCommand,
   ScanCommand,
   UpdateCommand,
   type UpdateCommandInput,
@@ -21,7 +22,9 @@ import {
   TransactionCheckBack,
 } from '../../functions/runtime/half/transaction-check-back';
 import { TransactionalProducer } from '../../functions/runtime/half/transactional-producer';
+import { transactionShards, UNSENT_INDEX } from '../../functions/runtime/outbox/unsent-index';
 import { InMemoryDynamoDb, type Item } from './support/in-memory-dynamodb';
+import { OUTBOX_INDEXES } from './support/outbox-table';
 
 const OUTBOX_TABLE = 'outbox-table';
 const ORDERS_TABLE = 'orders-table';
@@ -112,6 +115,7 @@ function report(changes: Partial<CheckBackReport>): CheckBackReport {
     unknown: 0,
     errors: 0,
     failed: 0,
+    complete: true,
     ...changes,
   };
 }
@@ -129,7 +133,10 @@ async function passes(count: number, checkBack = newCheckBack()): Promise<CheckB
 beforeEach(() => {
   ddb.reset();
   sns.reset();
-  db = new InMemoryDynamoDb({ [OUTBOX_TABLE]: ['groupKey', 'sequence'], [ORDERS_TABLE]: ['orderId'] });
+  db = new InMemoryDynamoDb(
+    { [OUTBOX_TABLE]: ['groupKey', 'sequence'], [ORDERS_TABLE]: ['orderId'] },
+    { [OUTBOX_TABLE]: OUTBOX_INDEXES },
+  );
   db.install(ddb);
   sns.onAnyCommand().rejects(new Error('unexpected SNS command'));
   sns.on(PublishCommand).resolves({ MessageId: 'alert-1' });
@@ -237,23 +244,57 @@ describe('TransactionCheckBack.checkOnce', () => {
       expect(halfOf('tx-failed')).toMatchObject({ status: 'FAILED', checkCount: 0 });
     });
 
-    it('scans the whole outbox, page after page, with consistent reads', async () => {
-      // GIVEN three transactions served one item per page
-      db.scanPageSize = 1;
-      for (const id of ['tx-1', 'tx-2', 'tx-3']) await prepare(id);
+    it('reads only the open transactions, from every shard of the unsent index, page after page', async () => {
+      // GIVEN three open transactions served one item per page, one resolved transaction and an unsent message
+      db.queryPageSize = 1;
+      for (const id of ['tx-1', 'tx-2', 'tx-3', 'tx-done']) await prepare(id);
+      await producer.rollback('tx-done');
+      db.seed(OUTBOX_TABLE, {
+        groupKey: 'order-9',
+        sequence: 1,
+        status: 'PENDING',
+        createdAt: now.toISOString(),
+      });
       advance(PREPARE_TIMEOUT);
+      const read: Item[] = [];
+      ddb.on(QueryCommand).callsFake(async (input) => {
+        const page = await db.query(input);
+        read.push(...(page.Items ?? []));
+        return page;
+      });
 
       // WHEN
       const result = await newCheckBack().checkOnce();
 
       // THEN
-      expect(result).toMatchObject({ open: 3, checked: 3 });
+      expect(result).toMatchObject({ open: 3, checked: 3, complete: true });
       expect(requests.map((request) => request.transactionId).sort()).toEqual(['tx-1', 'tx-2', 'tx-3']);
-      const scans = ddb.commandCalls(ScanCommand).map((call) => call.args[0].input);
-      expect(scans.length).toBeGreaterThanOrEqual(3);
-      expect(scans.every((scan) => scan.ConsistentRead === true && scan.TableName === OUTBOX_TABLE)).toBe(
-        true,
+      expect(read.map((item) => item.transactionId).sort()).toEqual(['tx-1', 'tx-2', 'tx-3']);
+      expect(ddb.commandCalls(ScanCommand)).toEqual([]);
+      const queries = ddb.commandCalls(QueryCommand).map((call) => call.args[0].input);
+      expect(new Set(queries.map((query) => query.ExpressionAttributeValues?.[':shard']))).toEqual(
+        new Set(transactionShards()),
       );
+      expect(queries.every((query) => query.IndexName === UNSENT_INDEX)).toBe(true);
+    });
+
+    it('stops starting checks when its time is nearly up, and reports the pass incomplete', async () => {
+      // GIVEN two due transactions, and 12 s left: the first check takes 5 s
+      for (const id of ['tx-1', 'tx-2']) await prepare(id);
+      advance(PREPARE_TIMEOUT);
+      let remaining = 12_000;
+      answers = [
+        async () => {
+          remaining -= 5_000;
+          return 'UNKNOWN';
+        },
+      ];
+
+      // WHEN
+      const result = await newCheckBack().checkOnce({ remainingTimeMs: () => remaining, reserveMs: 10_000 });
+
+      // THEN
+      expect(result).toMatchObject({ checked: 1, complete: false });
     });
   });
 
@@ -758,11 +799,13 @@ describe('TransactionCheckBack.checkOnce', () => {
       expect(halfOf('tx-1')).toMatchObject({ checkCount: 1 });
     });
 
-    it('passes on a failure of the lease other than its condition', async () => {
+    it('fails the pass, not as "leased elsewhere", when the lease fails for a reason other than its condition', async () => {
       // GIVEN
       await prepare('tx-1');
       advance(PREPARE_TIMEOUT);
-      const failure = new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} });
+      const failure = Object.assign(new Error('One or more parameter values were invalid'), {
+        name: 'ValidationException',
+      });
       db.before('Update', isLeaseOf('tx-1'), () => {
         throw failure;
       });
@@ -773,6 +816,22 @@ describe('TransactionCheckBack.checkOnce', () => {
       // THEN
       await expect(attempt).rejects.toBe(failure);
       expect(requests).toEqual([]);
+    });
+
+    it('retries a throttled lease in-process and checks the transaction in the same pass', async () => {
+      // GIVEN
+      await prepare('tx-1');
+      advance(PREPARE_TIMEOUT);
+      db.before('Update', isLeaseOf('tx-1'), () => {
+        throw new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} });
+      });
+
+      // WHEN
+      const result = await newCheckBack().checkOnce();
+
+      // THEN
+      expect(result).toMatchObject({ checked: 1 });
+      expect(requests.map((request) => request.transactionId)).toEqual(['tx-1']);
     });
   });
 

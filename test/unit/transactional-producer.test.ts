@@ -29,6 +29,10 @@ import {
   type TransactionalProducerOptions,
 } from '../../functions/runtime/half/transactional-producer';
 import { OutboxWriter } from '../../functions/runtime/outbox/outbox-writer';
+import {
+  openTransactionAttributes,
+  unsentMessageAttributes,
+} from '../../functions/runtime/outbox/unsent-index';
 import { InMemoryDynamoDb, type Item } from './support/in-memory-dynamodb';
 
 const OUTBOX_TABLE = 'outbox-table';
@@ -191,6 +195,7 @@ describe('TransactionalProducer.prepare', () => {
       prepareTimeoutAt: seconds(START) + 6,
       checkCount: 0,
       nextCheckAt: seconds(START) + 6,
+      ...openTransactionAttributes(TX),
     });
   });
 
@@ -363,8 +368,12 @@ describe('TransactionalProducer.commit', () => {
           status: 'PENDING',
           attempts: 0,
           createdAt: now.toISOString(),
+          ...unsentMessageAttributes(ORDER, 4),
         },
       ]);
+      // the resolved half message leaves the check-back's index: a tombstone no reader reads
+      expect(halfOf()).not.toHaveProperty('sweepShard');
+      expect(halfOf()).not.toHaveProperty('sweepOrder');
       expect(halfOf()).toMatchObject({
         status: 'COMMITTED',
         committedSequence: 4,
@@ -805,6 +814,9 @@ describe('TransactionalProducer.rollback', () => {
       resolvedBy: 'producer',
       expiresAt: seconds(now) + SEVEN_DAYS,
     });
+    // the tombstone leaves the check-back's index
+    expect(halfOf()).not.toHaveProperty('sweepShard');
+    expect(halfOf()).not.toHaveProperty('sweepOrder');
     expect(messages()).toEqual([]);
     expect(orderNow()).toEqual(order(3));
   });

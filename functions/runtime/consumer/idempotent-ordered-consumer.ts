@@ -5,6 +5,7 @@ import { MessageInProgressError, ReliableMessagingError } from '../errors';
 import type { MessageEnvelope } from '../outbox/outbox-message';
 import type { TransactItem } from '../outbox/outbox-writer';
 import { isTransientError, type RetryTransientOptions, retryTransient } from '../transient-errors';
+import { attentionOf } from './attention-index';
 import { type CursorEffect, type CursorLocation, cursorEffectUpdate, inboxCursor } from './cursor-location';
 import {
   applyEffect,
@@ -79,6 +80,18 @@ export interface IdempotentOrderedConsumerOptions extends EffectGuardOptions {
    */
   readonly cursorEffect?: CursorEffect;
   /**
+   * Continues the release of a long held chain on a later delivery (see `resendToContinue`): one delivery applies
+   * at most `maxReleasePerDelivery` held messages, then hands the next one to this and returns, so a chain of any
+   * length never times out an invocation. If it throws, the delivery fails and its redelivery goes on releasing.
+   * @default none: a delivery releases the whole chain
+   */
+  readonly continueRelease?: (next: MessageEnvelope) => Promise<void>;
+  /**
+   * Held messages one delivery applies before it hands over to `continueRelease` (1 to 10,000).
+   * @default 100 with `continueRelease`
+   */
+  readonly maxReleasePerDelivery?: number;
+  /**
    * How a delivery that fails with a transient error (`isTransientError`: a `TransactionConflict`, throttling that
    * outlasted the SDK's retries, a 5xx, a timeout) is retried in-process, within the time the call to `consume`
    * allows. A transient failure never counts toward parking the key; if it outlasts these retries, `consume` fails
@@ -141,12 +154,24 @@ interface Cursor {
 export class IdempotentOrderedConsumer {
   private readonly clock: () => Date;
   private readonly parkAfterFailures: number;
+  private readonly maxRelease: number;
   private readonly cursor: CursorLocation;
 
   constructor(private readonly options: IdempotentOrderedConsumerOptions) {
     this.clock = options.clock ?? (() => new Date());
     this.cursor = options.cursor ?? inboxCursor(options.inboxTableName);
     this.parkAfterFailures = options.parkAfterFailures ?? 3;
+    const maxRelease = options.maxReleasePerDelivery;
+    if (maxRelease !== undefined && options.continueRelease === undefined) {
+      throw new RangeError('maxReleasePerDelivery needs continueRelease, which continues the release');
+    }
+    if (
+      maxRelease !== undefined &&
+      !(Number.isInteger(maxRelease) && maxRelease >= 1 && maxRelease <= 10_000)
+    ) {
+      throw new RangeError(`maxReleasePerDelivery must be an integer from 1 to 10,000; got ${maxRelease}`);
+    }
+    this.maxRelease = options.continueRelease === undefined ? Number.POSITIVE_INFINITY : (maxRelease ?? 100);
     if (!Number.isInteger(this.parkAfterFailures) || this.parkAfterFailures < 1) {
       throw new RangeError(`parkAfterFailures must be an integer ≥ 1; got ${this.parkAfterFailures}`);
     }
@@ -374,7 +399,7 @@ export class IdempotentOrderedConsumer {
                   ...inboxKeys.held(message.groupKey, message.sequence),
                   message: JSON.stringify(message),
                   heldAt: now,
-                  attention: 'HELD',
+                  attention: attentionOf('HELD', message.groupKey),
                   since: now,
                 },
                 ConditionExpression: 'attribute_not_exists(pk)',
@@ -404,12 +429,19 @@ export class IdempotentOrderedConsumer {
     }
   }
 
-  /** Applies the held successors of `after`, in order, for as long as the next one is there. */
+  /**
+   * Applies the held successors of `after`, in order, for as long as the next one is there — at most
+   * `maxReleasePerDelivery` of them; then the next one goes to `continueRelease`.
+   */
   private async releaseHeld(groupKey: string, after: number): Promise<number[]> {
     const released: number[] = [];
     for (let next = after + 1; ; next++) {
       const held = await this.readHeld(groupKey, next);
       if (held === undefined) return released;
+      if (released.length >= this.maxRelease) {
+        await this.options.continueRelease?.(held);
+        return released;
+      }
       const cursor = await this.readCursor(groupKey);
       if (cursor.lastSequence !== next - 1 || cursor.parked) return released; // another delivery is on it
       const heldCount = await this.applyNext(held, next, cursor.heldCount);
@@ -493,7 +525,7 @@ export class IdempotentOrderedConsumer {
                 message: JSON.stringify(message),
                 parkedAt: now,
                 reason: reason.slice(0, 1000),
-                attention: 'PARKED',
+                attention: attentionOf('PARKED', message.groupKey),
                 since: now,
               },
             },

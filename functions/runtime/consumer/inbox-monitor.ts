@@ -1,5 +1,5 @@
-import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { ATTENTION_INDEX } from './key-parking';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type AttentionKind, readAttention } from './attention-index';
 
 export interface InboxReport {
   /** Messages held back by a gap. */
@@ -13,8 +13,8 @@ export interface InboxReport {
 }
 
 /**
- * What in the inbox needs attention: held and parked messages, read from the sparse attention index, so the cost
- * is O(held + parked), not O(inbox).
+ * What in the inbox needs attention: held and parked messages, read from every shard of the sparse attention index, so
+ * the cost is O(held + parked), not O(inbox).
  */
 export async function inspectInbox(
   dynamodb: DynamoDBDocumentClient,
@@ -34,23 +34,8 @@ export async function inspectInbox(
   };
 }
 
-async function attention(dynamodb: DynamoDBDocumentClient, tableName: string, kind: 'HELD' | 'PARKED') {
-  const items: Array<{ pk: string; since: string }> = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamodb.send(
-      new QueryCommand({
-        TableName: tableName,
-        IndexName: ATTENTION_INDEX,
-        KeyConditionExpression: 'attention = :kind',
-        ExpressionAttributeValues: { ':kind': kind },
-        ProjectionExpression: 'pk, since',
-        ExclusiveStartKey: start,
-      }),
-    );
-    items.push(...((page.Items ?? []) as Array<{ pk: string; since: string }>));
-    start = page.LastEvaluatedKey;
-  } while (start !== undefined);
+async function attention(dynamodb: DynamoDBDocumentClient, tableName: string, kind: AttentionKind) {
+  const items = await readAttention(dynamodb, tableName, kind);
   const oldest = items.reduce<string | undefined>(
     (min, item) => (min === undefined || item.since < min ? item.since : min),
     undefined,

@@ -9,11 +9,11 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { MessageEnvelope } from '../outbox/outbox-message';
+import { attentionOf, readAttention } from './attention-index';
 import { type CursorLocation, inboxCursor } from './cursor-location';
 import { inboxKeys } from './inbox-keys';
 
-/** The name of the inbox table's index of items that need attention (HELD and PARKED messages, oldest first). */
-export const ATTENTION_INDEX = 'attention';
+export { ATTENTION_INDEX } from './attention-index';
 
 export interface ParkedMessage {
   readonly groupKey: string;
@@ -59,24 +59,10 @@ export async function listParked(inbox: InboxLocation, groupKey: string): Promis
   });
 }
 
-/** Every key with parked messages (from the attention index: O(parked), not O(inbox)). */
+/** Every key with parked messages (from every shard of the attention index: O(parked), not O(inbox)). */
 export async function listParkedKeys(inbox: InboxLocation): Promise<string[]> {
-  const keys = new Set<string>();
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await inbox.dynamodb.send(
-      new QueryCommand({
-        TableName: inbox.inboxTableName,
-        IndexName: ATTENTION_INDEX,
-        KeyConditionExpression: 'attention = :parked',
-        ExpressionAttributeValues: { ':parked': 'PARKED' },
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of page.Items ?? []) keys.add(String(item.pk).replace(/^KEY#/, ''));
-    start = page.LastEvaluatedKey;
-  } while (start !== undefined);
-  return [...keys].sort();
+  const parked = await readAttention(inbox.dynamodb, inbox.inboxTableName, 'PARKED');
+  return [...new Set(parked.map((item) => item.pk.replace(/^KEY#/, '')))].sort();
 }
 
 export interface ReplayResult {
@@ -122,7 +108,7 @@ export async function replayKey(
                   ...inboxKeys.held(groupKey, message.sequence),
                   message: item.Item.message,
                   heldAt: now,
-                  attention: 'HELD',
+                  attention: attentionOf('HELD', groupKey),
                   since: now,
                 },
                 ConditionExpression: 'attribute_not_exists(pk)',

@@ -61,6 +61,9 @@ export interface HalfMessageItem {
   readonly resolvedBy?: string;
   /** TTL of a tombstone (epoch seconds). */
   readonly expiresAt?: number;
+  /** The sparse `unsent` index's keys while the transaction is open (see unsent-index.ts); a resolution removes them. */
+  readonly sweepShard?: string;
+  readonly sweepOrder?: string;
 }
 
 export const halfMessageKey = (transactionId: string) => ({ groupKey: `TX#${transactionId}`, sequence: 0 });

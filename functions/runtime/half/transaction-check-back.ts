@@ -1,6 +1,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { type DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { transactionShards, UNSENT_INDEX } from '../outbox/unsent-index';
+import { type RetryTransientOptions, retryTransient } from '../transient-errors';
 import {
   type CheckResult,
   type HalfMessageItem,
@@ -33,6 +35,19 @@ export interface TransactionCheckBackOptions {
   readonly onError?: (transactionId: string, error: unknown) => void;
   /** Told of each transaction given up on (log it as an error). */
   readonly onFailed?: (failed: FailedTransaction) => void;
+  /** How transient DynamoDB errors are retried in-process (the time left always bounds it). @default retryTransient's */
+  readonly retry?: Omit<RetryTransientOptions, 'remainingTimeMs'>;
+}
+
+/** What one pass may spend. */
+export interface CheckBackBudget {
+  /** Milliseconds left in the invocation (`context.getRemainingTimeInMillis`). @default no limit */
+  readonly remainingTimeMs?: () => number;
+  /**
+   * The pass starts no new check when less than this is left (a check may wait for the checker's timeout).
+   * @default 10000
+   */
+  readonly reserveMs?: number;
 }
 
 export interface FailedTransaction {
@@ -58,6 +73,8 @@ export interface CheckBackReport {
   readonly errors: number;
   /** Transactions this pass turned FAILED (each with an error log and an SNS alert). */
   readonly failed: number;
+  /** False when the pass stopped at its time budget: the next pass continues. */
+  readonly complete: boolean;
 }
 
 /**
@@ -82,85 +99,127 @@ export class TransactionCheckBack {
     }
   }
 
-  async checkOnce(): Promise<CheckBackReport> {
+  /**
+   * One pass over the open transactions, read from the outbox's sparse `unsent` index (open transactions only:
+   * a resolved one leaves the index), page by page; it stops starting checks when its time is nearly up.
+   */
+  async checkOnce(budget: CheckBackBudget = {}): Promise<CheckBackReport> {
     const now = this.clock();
     const nowSeconds = Math.floor(now.getTime() / 1000);
-    const open = await this.scanPrepared();
-    const due = open.filter((item) => item.prepareTimeoutAt <= nowSeconds && item.nextCheckAt <= nowSeconds);
-    const totals = { checked: 0, committed: 0, rolledBack: 0, unknown: 0, errors: 0, failed: 0 };
-    for (const item of due) {
-      const leased = await this.lease(item, nowSeconds);
-      if (leased === undefined) continue;
-      totals.checked++;
-      const result = await this.ask(leased);
-      try {
-        if (result === 'COMMIT') {
-          const commit = () => this.options.producer.commit(leased.transactionId, 'check-back');
-          if (await this.resolve(async () => !(await commit()).alreadyCommitted)) totals.committed++;
-          continue;
+    const remainingTimeMs = () => budget.remainingTimeMs?.() ?? Number.POSITIVE_INFINITY;
+    const reserveMs = budget.reserveMs ?? 10_000;
+    const totals = { open: 0, checked: 0, committed: 0, rolledBack: 0, unknown: 0, errors: 0, failed: 0 };
+    let oldest = now.getTime();
+    let complete = true;
+    for (const shard of transactionShards()) {
+      let start: Record<string, unknown> | undefined;
+      do {
+        if (remainingTimeMs() < reserveMs) {
+          complete = false;
+          break;
         }
-        if (result === 'ROLLBACK') {
-          const rollback = () => this.options.producer.rollback(leased.transactionId, 'check-back');
-          if (await this.resolve(async () => !(await rollback()).alreadyRolledBack)) totals.rolledBack++;
-          continue;
+        const page = await this.retry(remainingTimeMs, () =>
+          this.options.dynamodb.send(
+            new QueryCommand({
+              TableName: this.options.outboxTableName,
+              IndexName: UNSENT_INDEX,
+              KeyConditionExpression: 'sweepShard = :shard',
+              ExpressionAttributeValues: { ':shard': shard },
+              ExclusiveStartKey: start,
+            }),
+          ),
+        );
+        start = page.LastEvaluatedKey;
+        const open = ((page.Items ?? []) as HalfMessageItem[]).filter((item) => item.status === 'PREPARED');
+        totals.open += open.length;
+        for (const item of open) oldest = Math.min(oldest, Date.parse(item.createdAt));
+        for (const item of open) {
+          if (item.prepareTimeoutAt > nowSeconds || item.nextCheckAt > nowSeconds) continue;
+          if (remainingTimeMs() < reserveMs) {
+            complete = false;
+            break;
+          }
+          await this.check(item, nowSeconds, totals, remainingTimeMs);
         }
-        totals.unknown++;
-      } catch (error) {
-        // One transaction that cannot be resolved (its aggregate is gone, throttling) must not stop the pass; it
-        // counts as a failed check, and after the last one it becomes FAILED like an undecided one.
-        totals.errors++;
-        this.options.onError?.(leased.transactionId, error);
-      }
-      if (leased.checkCount >= this.policy.maxChecks) {
-        if (await this.markFailed(leased)) totals.failed++;
-      }
+      } while (start !== undefined && complete);
+      if (!complete) break;
     }
-    const oldest = open.reduce((min, item) => Math.min(min, Date.parse(item.createdAt)), now.getTime());
     return {
-      open: open.length,
-      oldestOpenAgeSeconds: Math.max(0, Math.round((now.getTime() - oldest) / 1000)),
       ...totals,
+      oldestOpenAgeSeconds: Math.max(0, Math.round((now.getTime() - oldest) / 1000)),
+      complete,
     };
   }
 
-  private async scanPrepared(): Promise<HalfMessageItem[]> {
-    const items: HalfMessageItem[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.options.dynamodb.send(
-        new ScanCommand({
-          TableName: this.options.outboxTableName,
-          ConsistentRead: true,
-          FilterExpression: '#status = :prepared',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':prepared': 'PREPARED' },
-          ExclusiveStartKey: start,
-        }),
-      );
-      items.push(...((page.Items ?? []) as HalfMessageItem[]));
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
-    return items;
+  /** Leases one due transaction, asks the checker, and acts on the answer. */
+  private async check(
+    item: HalfMessageItem,
+    nowSeconds: number,
+    totals: {
+      checked: number;
+      committed: number;
+      rolledBack: number;
+      unknown: number;
+      errors: number;
+      failed: number;
+    },
+    remainingTimeMs: () => number,
+  ): Promise<void> {
+    const leased = await this.lease(item, nowSeconds, remainingTimeMs);
+    if (leased === undefined) return;
+    totals.checked++;
+    const result = await this.ask(leased);
+    try {
+      if (result === 'COMMIT') {
+        const commit = () => this.options.producer.commit(leased.transactionId, 'check-back');
+        if (await this.resolve(async () => !(await commit()).alreadyCommitted)) totals.committed++;
+        return;
+      }
+      if (result === 'ROLLBACK') {
+        const rollback = () => this.options.producer.rollback(leased.transactionId, 'check-back');
+        if (await this.resolve(async () => !(await rollback()).alreadyRolledBack)) totals.rolledBack++;
+        return;
+      }
+      totals.unknown++;
+    } catch (error) {
+      // One transaction that cannot be resolved (its aggregate is gone, throttling) must not stop the pass; it
+      // counts as a failed check, and after the last one it becomes FAILED like an undecided one.
+      totals.errors++;
+      this.options.onError?.(leased.transactionId, error);
+    }
+    if (leased.checkCount >= this.policy.maxChecks) {
+      if (await this.markFailed(leased, remainingTimeMs)) totals.failed++;
+    }
+  }
+
+  private retry<T>(remainingTimeMs: () => number, operation: () => Promise<T>): Promise<T> {
+    return retryTransient(operation, { ...this.options.retry, remainingTimeMs });
   }
 
   /** Counts the check and schedules the next one; undefined when a concurrent pass took it. */
-  private async lease(item: HalfMessageItem, nowSeconds: number): Promise<HalfMessageItem | undefined> {
+  private async lease(
+    item: HalfMessageItem,
+    nowSeconds: number,
+    remainingTimeMs: () => number,
+  ): Promise<HalfMessageItem | undefined> {
     try {
-      const response = await this.options.dynamodb.send(
-        new UpdateCommand({
-          TableName: this.options.outboxTableName,
-          Key: halfMessageKey(item.transactionId),
-          UpdateExpression: 'SET checkCount = :next, nextCheckAt = :nextCheckAt',
-          ConditionExpression: '#status = :prepared AND checkCount = :seen',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':prepared': 'PREPARED',
-            ':seen': item.checkCount,
-            ':next': item.checkCount + 1,
-            ':nextCheckAt': nowSeconds + this.policy.checkIntervalSeconds,
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
+      const response = await this.retry(remainingTimeMs, () =>
+        this.options.dynamodb.send(
+          new UpdateCommand({
+            TableName: this.options.outboxTableName,
+            Key: halfMessageKey(item.transactionId),
+            UpdateExpression: 'SET checkCount = :next, nextCheckAt = :nextCheckAt',
+            ConditionExpression: '#status = :prepared AND checkCount = :seen',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':prepared': 'PREPARED',
+              ':seen': item.checkCount,
+              ':next': item.checkCount + 1,
+              ':nextCheckAt': nowSeconds + this.policy.checkIntervalSeconds,
+            },
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
       );
       return response.Attributes as HalfMessageItem;
     } catch (error) {
@@ -209,22 +268,24 @@ export class TransactionCheckBack {
     }
   }
 
-  private async markFailed(item: HalfMessageItem): Promise<boolean> {
+  private async markFailed(item: HalfMessageItem, remainingTimeMs: () => number): Promise<boolean> {
     try {
-      await this.options.dynamodb.send(
-        new UpdateCommand({
-          TableName: this.options.outboxTableName,
-          Key: halfMessageKey(item.transactionId),
-          UpdateExpression: 'SET #status = :failed, failedAt = :now',
-          ConditionExpression: '#status = :prepared AND checkCount = :count',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':failed': 'FAILED',
-            ':prepared': 'PREPARED',
-            ':count': item.checkCount,
-            ':now': this.clock().toISOString(),
-          },
-        }),
+      await this.retry(remainingTimeMs, () =>
+        this.options.dynamodb.send(
+          new UpdateCommand({
+            TableName: this.options.outboxTableName,
+            Key: halfMessageKey(item.transactionId),
+            UpdateExpression: 'SET #status = :failed, failedAt = :now',
+            ConditionExpression: '#status = :prepared AND checkCount = :count',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':failed': 'FAILED',
+              ':prepared': 'PREPARED',
+              ':count': item.checkCount,
+              ':now': this.clock().toISOString(),
+            },
+          }),
+        ),
       );
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;

@@ -15,6 +15,7 @@ import {
 } from '../idempotency/idempotency-store';
 import { newMessageId } from '../ids';
 import { newOutboxItem, type TransactItem } from '../outbox/outbox-writer';
+import { openTransactionAttributes } from '../outbox/unsent-index';
 import { isOutcomeUnknown, isTransientError } from '../transient-errors';
 import {
   AggregateNotFoundError,
@@ -135,6 +136,8 @@ export class TransactionalProducer {
       prepareTimeoutAt: nowSeconds + this.prepareTimeoutSeconds,
       checkCount: 0,
       nextCheckAt: nowSeconds + this.prepareTimeoutSeconds,
+      // In the check-back's sparse index while open; a resolution removes it (tombstones are read by no one).
+      ...openTransactionAttributes(transactionId),
     };
     const put = {
       TableName: this.options.outboxTableName,
@@ -270,7 +273,7 @@ export class TransactionalProducer {
                   TableName: this.options.outboxTableName,
                   Key: halfMessageKey(transactionId),
                   UpdateExpression:
-                    'SET #status = :committed, committedSequence = :sequence, resolvedAt = :now, resolvedBy = :by, expiresAt = :expires',
+                    'SET #status = :committed, committedSequence = :sequence, resolvedAt = :now, resolvedBy = :by, expiresAt = :expires REMOVE sweepShard, sweepOrder',
                   ConditionExpression: '#status IN (:prepared, :failed)',
                   ExpressionAttributeNames: { '#status': 'status' },
                   ExpressionAttributeValues: {
@@ -322,7 +325,7 @@ export class TransactionalProducer {
       TableName: this.options.outboxTableName,
       Key: halfMessageKey(transactionId),
       UpdateExpression:
-        'SET #status = :rolledBack, resolvedAt = :now, resolvedBy = :by, expiresAt = :expires',
+        'SET #status = :rolledBack, resolvedAt = :now, resolvedBy = :by, expiresAt = :expires REMOVE sweepShard, sweepOrder',
       ConditionExpression: '#status IN (:prepared, :failed)',
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: {

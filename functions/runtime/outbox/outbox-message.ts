@@ -23,6 +23,10 @@ export interface OutboxItem {
   readonly lastError?: string;
   /** ISO-8601 time an operator last put it back from FAILED (`retryFailed`); its maximum age counts from then. */
   readonly retriedAt?: string;
+  /** The sparse `unsent` index's partition key (see unsent-index.ts); every unsent message carries it. */
+  readonly sweepShard?: string;
+  /** The sparse `unsent` index's sort key: the key, then the zero-padded sequence. */
+  readonly sweepOrder?: string;
 }
 
 /** The body of every message the relay puts on the queue. */

@@ -15,6 +15,7 @@ import {
   retryTransient,
 } from '../transient-errors';
 import type { OutboxItem } from './outbox-message';
+import { unsentMessageAttributes } from './unsent-index';
 
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -89,6 +90,8 @@ export function newOutboxItem(message: NewOutboxMessage, now: Date): OutboxItem 
     status: 'PENDING',
     attempts: 0,
     createdAt: now.toISOString(),
+    // In the sweep's sparse index until it is sent (and deleted).
+    ...unsentMessageAttributes(message.groupKey, message.sequence),
   };
 }
 

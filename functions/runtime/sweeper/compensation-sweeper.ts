@@ -1,8 +1,12 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { type DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { forEachConcurrently, rotated } from '../concurrency';
+import { ReliableMessagingError } from '../errors';
 import type { OutboxItem } from '../outbox/outbox-message';
+import { afterKey, messageShards, UNSENT_INDEX } from '../outbox/unsent-index';
 import type { OutboxRelay } from '../relay/outbox-relay';
+import { type RetryTransientOptions, retryTransient } from '../transient-errors';
 
 /** When a PENDING message is due for (re-)sending, and when it is given up on. */
 export interface SweepPolicy {
@@ -18,6 +22,12 @@ export interface SweepPolicy {
   readonly backoffMaxSeconds: number;
   /** How long a sweep owns a message it is sending (fences concurrent sweeps). */
   readonly leaseSeconds: number;
+  /** Index shards read at once (each works through its keys one after the other): keys recovered in parallel. */
+  readonly concurrency: number;
+  /** Index items per Query page: what one shard holds in memory at a time. */
+  readonly pageSize: number;
+  /** A run stops starting new work when less than this is left of its time; the next run continues. */
+  readonly stopBeforeTimeoutSeconds: number;
 }
 
 export const DEFAULT_SWEEP_POLICY: SweepPolicy = {
@@ -27,7 +37,13 @@ export const DEFAULT_SWEEP_POLICY: SweepPolicy = {
   backoffBaseSeconds: 30,
   backoffMaxSeconds: 900,
   leaseSeconds: 60,
+  concurrency: 16,
+  pageSize: 500,
+  stopBeforeTimeoutSeconds: 15,
 };
+
+/** SQS takes 10 entries per SendMessageBatch: a key is leased and sent 10 messages at a time. */
+const SEND_BATCH = 10;
 
 export interface CompensationSweeperOptions {
   readonly dynamodb: DynamoDBDocumentClient;
@@ -40,6 +56,14 @@ export interface CompensationSweeperOptions {
   readonly clock?: () => Date;
   /** Told of each message given up on (log it as an error). */
   readonly onFailed?: (failed: FailedMessage) => void;
+  /** How transient DynamoDB errors are retried in-process (the time left always bounds it). @default retryTransient's */
+  readonly retry?: Omit<RetryTransientOptions, 'remainingTimeMs'>;
+}
+
+/** What one run may spend. */
+export interface SweepBudget {
+  /** Milliseconds left in the invocation (`context.getRemainingTimeInMillis`). @default no limit */
+  readonly remainingTimeMs?: () => number;
 }
 
 export interface FailedMessage {
@@ -54,11 +78,11 @@ export interface FailedMessage {
 }
 
 export interface SweepReport {
-  /** Items in the outbox at the start of the sweep, by status. */
+  /** PENDING messages this run read (a key whose next message is not due is read no further). */
   readonly pending: number;
-  readonly prepared: number;
+  /** FAILED messages this run read, plus those it turned FAILED. */
   readonly failed: number;
-  /** Age of the oldest PENDING message (0 when none). */
+  /** Age of the oldest PENDING message read (0 when none); every key's oldest message is read. */
   readonly oldestPendingAgeSeconds: number;
   /** Messages sent (and removed from the outbox) by this sweep. */
   readonly resent: number;
@@ -66,18 +90,87 @@ export interface SweepReport {
   readonly sendFailures: number;
   /** Messages this sweep turned FAILED (each with an error log and an SNS alert). */
   readonly markedFailed: number;
-  /** Messages another sweep was sending. */
+  /** Messages another sweep was sending (or had changed since the index was read). */
   readonly leasedElsewhere: number;
-  /** Read capacity the scan consumed. */
+  /** Read capacity the index reads consumed. */
   readonly readCapacityUnits: number;
+  /** False when the run stopped at its time budget before reading every shard: the next run continues. */
+  readonly complete: boolean;
+}
+
+/** Some keys could not be swept for a reason other than a lost race (the run's other keys were swept). */
+export class SweepFailedError extends ReliableMessagingError {
+  constructor(
+    public readonly report: SweepReport,
+    public readonly failures: number,
+    options: { cause: unknown },
+  ) {
+    const cause =
+      options.cause instanceof Error
+        ? `${options.cause.name}: ${options.cause.message}`
+        : String(options.cause);
+    super(`the sweep could not finish ${failures} shard(s) or key(s); first error: ${cause}`, options);
+    this.name = 'SweepFailedError';
+  }
+}
+
+type KeyOutcome = 'drained' | 'blocked' | 'stopped';
+
+/** One run's counters and deadline. */
+class SweepRun {
+  pending = 0;
+  failed = 0;
+  resent = 0;
+  sendFailures = 0;
+  markedFailed = 0;
+  leasedElsewhere = 0;
+  readCapacityUnits = 0;
+  oldest: number;
+  stopped = false;
+  readonly errors: unknown[] = [];
+
+  constructor(
+    readonly now: Date,
+    private readonly budget: SweepBudget,
+    private readonly reserveMs: number,
+  ) {
+    this.oldest = now.getTime();
+  }
+
+  remainingTimeMs = (): number => this.budget.remainingTimeMs?.() ?? Number.POSITIVE_INFINITY;
+
+  /** True (and remembered) once the run must not start anything new. */
+  outOfTime(): boolean {
+    if (!this.stopped && this.remainingTimeMs() < this.reserveMs) this.stopped = true;
+    return this.stopped;
+  }
+
+  report(): SweepReport {
+    return {
+      pending: this.pending,
+      failed: this.failed + this.markedFailed,
+      oldestPendingAgeSeconds: Math.max(0, Math.round((this.now.getTime() - this.oldest) / 1000)),
+      resent: this.resent,
+      sendFailures: this.sendFailures,
+      markedFailed: this.markedFailed,
+      leasedElsewhere: this.leasedElsewhere,
+      readCapacityUnits: this.readCapacityUnits,
+      complete: !this.stopped,
+    };
+  }
 }
 
 /**
- * Re-sends what the relay left behind (design invariant 2). The outbox holds only unsent, prepared and failed
- * messages, so a sweep scans O(unsent). For each key, its due PENDING messages are leased (a conditional update
- * that also counts the attempt) in sequence order and sent through the relay core with their original messageId;
- * a failure records the error and backs off. After `maxAttempts` or `maxAge` a message becomes FAILED: it stays
- * in the outbox, visible, with an error log and an SNS alert, until an operator puts it back (`retryFailed`).
+ * Re-sends what the relay left behind (design invariant 2). It reads the outbox's sparse `unsent` index — unsent
+ * and FAILED messages only, never sent ones (deleted) or resolved transactions (not in the index) — shard by shard
+ * and page by page, several shards at once; each shard lists its keys one after the other, each key's messages in
+ * sequence order. For each key, its due PENDING messages are leased ten at a time in parallel (a conditional update
+ * that also counts the attempt), and the leased prefix is sent through the relay core — one SendMessageBatch, one
+ * batched delete — with the original messageIds. Nothing of a key is sent after a message that is not due, was
+ * leased elsewhere or failed to send; the rest of that key is skipped unread. A failure records the error and backs
+ * off. After `maxAttempts` or `maxAge` a message becomes FAILED: it stays, visible, with an error log and an SNS
+ * alert, until an operator puts it back (`retryFailed`). A run stops cleanly before its time is up (`complete:
+ * false`); the next run starts again from the index, which holds only what is still unsent.
  */
 export class CompensationSweeper {
   private readonly policy: SweepPolicy;
@@ -89,92 +182,137 @@ export class CompensationSweeper {
     validatePolicy(this.policy);
   }
 
-  async sweep(): Promise<SweepReport> {
-    const now = this.clock();
-    const { items, readCapacityUnits } = await this.scan();
-    const pending = items.filter((item) => item.status === 'PENDING');
-    const byKey = new Map<string, OutboxItem[]>();
-    for (const item of pending) byKey.set(item.groupKey, [...(byKey.get(item.groupKey) ?? []), item]);
-
-    const totals = { resent: 0, sendFailures: 0, markedFailed: 0, leasedElsewhere: 0 };
-    for (const keyItems of byKey.values()) {
-      const result = await this.sweepKey(
-        keyItems.sort((a, b) => a.sequence - b.sequence),
-        now,
-      );
-      totals.resent += result.resent;
-      totals.sendFailures += result.sendFailures;
-      totals.markedFailed += result.markedFailed;
-      totals.leasedElsewhere += result.leasedElsewhere;
-    }
-    const oldest = pending.reduce((min, item) => Math.min(min, Date.parse(item.createdAt)), now.getTime());
-    return {
-      pending: pending.length,
-      prepared: items.filter((item) => item.status === 'PREPARED').length,
-      failed: items.filter((item) => item.status === 'FAILED').length + totals.markedFailed,
-      oldestPendingAgeSeconds: Math.max(0, Math.round((now.getTime() - oldest) / 1000)),
-      readCapacityUnits,
-      ...totals,
-    };
+  async sweep(budget: SweepBudget = {}): Promise<SweepReport> {
+    const run = new SweepRun(this.clock(), budget, this.policy.stopBeforeTimeoutSeconds * 1000);
+    // A different first shard each minute: a run cut short by its budget does not always favour the same keys.
+    const shards = rotated(messageShards(), Math.floor(run.now.getTime() / 60_000));
+    await forEachConcurrently(shards, this.policy.concurrency, async (shard) => {
+      try {
+        await this.sweepShard(shard, run);
+      } catch (error) {
+        run.errors.push(error);
+      }
+    });
+    const report = run.report();
+    if (run.errors.length > 0)
+      throw new SweepFailedError(report, run.errors.length, { cause: run.errors[0] });
+    return report;
   }
 
-  private async scan(): Promise<{ items: OutboxItem[]; readCapacityUnits: number }> {
-    const items: OutboxItem[] = [];
-    let readCapacityUnits = 0;
+  private async sweepShard(shard: string, run: SweepRun): Promise<void> {
+    let after: string | undefined;
     let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.options.dynamodb.send(
-        new ScanCommand({
-          TableName: this.options.outboxTableName,
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-          ReturnConsumedCapacity: 'TOTAL',
-        }),
+    for (;;) {
+      if (run.outOfTime()) return;
+      const page = await this.retry(run, () =>
+        this.options.dynamodb.send(
+          new QueryCommand({
+            TableName: this.options.outboxTableName,
+            IndexName: UNSENT_INDEX,
+            KeyConditionExpression:
+              after === undefined ? 'sweepShard = :shard' : 'sweepShard = :shard AND sweepOrder > :after',
+            ExpressionAttributeValues: {
+              ':shard': shard,
+              ...(after === undefined ? {} : { ':after': after }),
+            },
+            ExclusiveStartKey: start,
+            Limit: this.policy.pageSize,
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        ),
       );
-      items.push(...((page.Items ?? []) as OutboxItem[]));
-      readCapacityUnits += page.ConsumedCapacity?.CapacityUnits ?? 0;
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
-    return { items, readCapacityUnits };
+      run.readCapacityUnits += page.ConsumedCapacity?.CapacityUnits ?? 0;
+      const items = (page.Items ?? []) as OutboxItem[];
+      for (const item of items) {
+        if (item.status === 'FAILED') run.failed++;
+        if (item.status !== 'PENDING') continue;
+        run.pending++;
+        run.oldest = Math.min(run.oldest, Date.parse(item.createdAt));
+      }
+      let last: { groupKey: string; outcome: KeyOutcome } | undefined;
+      for (const keyItems of consecutiveKeys(items)) {
+        const groupKey = keyItems[0]!.groupKey;
+        let outcome: KeyOutcome;
+        try {
+          outcome = await this.sweepKey(keyItems, run);
+        } catch (error) {
+          run.errors.push(error);
+          outcome = 'blocked';
+        }
+        if (outcome === 'stopped') return;
+        last = { groupKey, outcome };
+      }
+      if (page.LastEvaluatedKey === undefined) return;
+      if (last?.outcome === 'blocked') {
+        // The rest of this key waits for a later run: skip it unread.
+        after = afterKey(last.groupKey);
+        start = undefined;
+      } else {
+        start = page.LastEvaluatedKey;
+      }
+    }
   }
 
-  private async sweepKey(items: readonly OutboxItem[], now: Date) {
-    const result = { resent: 0, sendFailures: 0, markedFailed: 0, leasedElsewhere: 0 };
-    const toSend: OutboxItem[] = [];
-    for (const item of items) {
-      const exhausted = this.exhaustion(item, now);
-      if (exhausted !== undefined) {
-        if (!(await this.markFailed(item, exhausted, item.lastError ?? 'never sent', false))) {
-          result.leasedElsewhere++;
-          break; // another sweep holds or changed it: keep order, leave the key to that sweep
+  /** Sweeps one key's messages (in sequence order), ten at a time, until one is not sendable now. */
+  private async sweepKey(items: readonly OutboxItem[], run: SweepRun): Promise<KeyOutcome> {
+    let index = 0;
+    while (index < items.length) {
+      if (run.outOfTime()) return 'stopped';
+      const chunk: OutboxItem[] = [];
+      let blocked = false;
+      for (; index < items.length && chunk.length < SEND_BATCH; index++) {
+        const item = items[index]!;
+        if (item.status !== 'PENDING') continue;
+        const exhausted = this.exhaustion(item, run.now);
+        if (exhausted !== undefined) {
+          if (!(await this.markFailed(item, exhausted, item.lastError ?? 'never sent', false, run))) {
+            run.leasedElsewhere++;
+            blocked = true; // another sweep holds or changed it: keep order, leave the key to that sweep
+            break;
+          }
+          run.markedFailed++;
+          continue;
         }
-        result.markedFailed++;
-        continue;
+        if (!this.isDue(item, run.now)) {
+          blocked = true; // keep order: nothing after a message that is not due yet
+          break;
+        }
+        chunk.push(item);
       }
-      if (!this.isDue(item, now)) break; // keep order: nothing after a message that is not due yet
-      const leased = await this.lease(item, now);
-      if (leased === undefined) {
-        result.leasedElsewhere++;
-        break; // another sweep is on this key
+      if (chunk.length > 0) {
+        const leased = await Promise.all(chunk.map((item) => this.lease(item, run)));
+        const lost = leased.indexOf(undefined);
+        if (lost >= 0) {
+          run.leasedElsewhere++;
+          blocked = true; // another sweep is on this key: send only what comes before, give back what comes after
+          await Promise.all(
+            chunk.map((item, i) =>
+              i > lost && leased[i] !== undefined ? this.release(item, run) : undefined,
+            ),
+          );
+        }
+        const toSend = (lost >= 0 ? leased.slice(0, lost) : leased) as OutboxItem[];
+        if (toSend.length > 0 && !(await this.send(toSend, run))) blocked = true;
       }
-      toSend.push(leased);
+      if (blocked) return 'blocked';
     }
-    if (toSend.length === 0) return result;
+    return 'drained';
+  }
 
-    const relayed = await this.options.relay.relay(
-      toSend.map((item) => ({ recordId: item.messageId, item })),
-    );
-    result.resent = relayed.sent.length;
+  /** Sends leased messages of one key, in order, in one SendMessageBatch; true when all of them went. */
+  private async send(items: readonly OutboxItem[], run: SweepRun): Promise<boolean> {
+    const relayed = await this.options.relay.relay(items.map((item) => ({ recordId: item.messageId, item })));
+    run.resent += relayed.sent.length;
     for (const { candidate, error } of relayed.failures) {
-      result.sendFailures++;
+      run.sendFailures++;
       const item = candidate.item;
       if (item.attempts >= this.policy.maxAttempts) {
-        if (await this.markFailed(item, 'max-attempts', error, true)) result.markedFailed++;
+        if (await this.markFailed(item, 'max-attempts', error, true, run)) run.markedFailed++;
       } else {
-        await this.recordError(item, error);
+        await this.recordError(item, error, run);
       }
     }
-    return result;
+    return relayed.failures.length === 0;
   }
 
   private exhaustion(item: OutboxItem, now: Date): FailedMessage['reason'] | undefined {
@@ -194,10 +332,14 @@ export class CompensationSweeper {
     return now.getTime() >= Date.parse(item.lastAttemptAt) + backoff * 1000;
   }
 
-  /** Counts an attempt and takes the message for `leaseSeconds`; undefined when another sweep holds it. */
-  private async lease(item: OutboxItem, now: Date): Promise<OutboxItem | undefined> {
-    const nowSeconds = Math.floor(now.getTime() / 1000);
-    try {
+  /**
+   * Counts an attempt and takes the message for `leaseSeconds`; undefined when its condition fails — another sweep
+   * holds it, or it changed since the index was read (sent, FAILED, or attempted: `attempts = :seen`). Any other
+   * error is retried if transient, else thrown.
+   */
+  private async lease(item: OutboxItem, run: SweepRun): Promise<OutboxItem | undefined> {
+    const nowSeconds = Math.floor(run.now.getTime() / 1000);
+    return this.unlessConditionFails(run, async () => {
       const response = await this.options.dynamodb.send(
         new UpdateCommand({
           TableName: this.options.outboxTableName,
@@ -210,7 +352,7 @@ export class CompensationSweeper {
             ':pending': 'PENDING',
             ':seen': item.attempts,
             ':next': item.attempts + 1,
-            ':now': now.toISOString(),
+            ':now': run.now.toISOString(),
             ':until': nowSeconds + this.policy.leaseSeconds,
             ':nowSeconds': nowSeconds,
           },
@@ -218,15 +360,36 @@ export class CompensationSweeper {
         }),
       );
       return response.Attributes as OutboxItem;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
-      throw error;
-    }
+    });
   }
 
-  private async recordError(item: OutboxItem, error: string): Promise<void> {
-    try {
-      await this.options.dynamodb.send(
+  /** Gives back a lease this sweep took but will not use (its attempt uncounted), unless the item moved on. */
+  private async release(item: OutboxItem, run: SweepRun): Promise<void> {
+    const leasedUntil = Math.floor(run.now.getTime() / 1000) + this.policy.leaseSeconds;
+    await this.unlessConditionFails(run, () =>
+      this.options.dynamodb.send(
+        new UpdateCommand({
+          TableName: this.options.outboxTableName,
+          Key: { groupKey: item.groupKey, sequence: item.sequence },
+          UpdateExpression:
+            item.lastAttemptAt === undefined
+              ? 'SET attempts = :seen REMOVE leaseUntil, lastAttemptAt'
+              : 'SET attempts = :seen, lastAttemptAt = :lastAttemptAt REMOVE leaseUntil',
+          ConditionExpression: 'attempts = :mine AND leaseUntil = :until',
+          ExpressionAttributeValues: {
+            ':seen': item.attempts,
+            ':mine': item.attempts + 1,
+            ':until': leasedUntil,
+            ...(item.lastAttemptAt === undefined ? {} : { ':lastAttemptAt': item.lastAttemptAt }),
+          },
+        }),
+      ),
+    );
+  }
+
+  private async recordError(item: OutboxItem, error: string, run: SweepRun): Promise<void> {
+    await this.unlessConditionFails(run, () =>
+      this.options.dynamodb.send(
         new UpdateCommand({
           TableName: this.options.outboxTableName,
           Key: { groupKey: item.groupKey, sequence: item.sequence },
@@ -234,10 +397,8 @@ export class CompensationSweeper {
           ConditionExpression: 'attempts = :attempts',
           ExpressionAttributeValues: { ':error': error.slice(0, 1000), ':attempts': item.attempts },
         }),
-      );
-    } catch (caught) {
-      if (!(caught instanceof ConditionalCheckFailedException)) throw caught;
-    }
+      ),
+    );
   }
 
   /**
@@ -249,9 +410,10 @@ export class CompensationSweeper {
     reason: FailedMessage['reason'],
     lastError: string,
     holdsLease: boolean,
+    run: SweepRun,
   ): Promise<boolean> {
     const now = this.clock();
-    try {
+    const marked = await this.unlessConditionFails(run, async () => {
       await this.options.dynamodb.send(
         new UpdateCommand({
           TableName: this.options.outboxTableName,
@@ -271,10 +433,9 @@ export class CompensationSweeper {
           },
         }),
       );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+      return true;
+    });
+    if (marked === undefined) return false;
     const failed: FailedMessage = {
       messageId: item.messageId,
       groupKey: item.groupKey,
@@ -296,6 +457,31 @@ export class CompensationSweeper {
     );
     return true;
   }
+
+  /** Runs a conditional write: undefined when its condition fails; transient errors retried; others thrown. */
+  private async unlessConditionFails<T>(run: SweepRun, write: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await this.retry(run, write);
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
+  private retry<T>(run: SweepRun, operation: () => Promise<T>): Promise<T> {
+    return retryTransient(operation, { ...this.options.retry, remainingTimeMs: run.remainingTimeMs });
+  }
+}
+
+/** Splits index items (each key's messages together, in order) into one array per key, in one pass. */
+function consecutiveKeys(items: readonly OutboxItem[]): OutboxItem[][] {
+  const keys: OutboxItem[][] = [];
+  for (const item of items) {
+    const current = keys.at(-1);
+    if (current !== undefined && current[0]!.groupKey === item.groupKey) current.push(item);
+    else keys.push([item]);
+  }
+  return keys;
 }
 
 function validatePolicy(policy: SweepPolicy): void {
@@ -304,4 +490,8 @@ function validatePolicy(policy: SweepPolicy): void {
       throw new RangeError(`${name} must be a number ≥ 0; got ${value}`);
   }
   if (policy.maxAttempts < 1) throw new RangeError(`maxAttempts must be ≥ 1; got ${policy.maxAttempts}`);
+  for (const name of ['concurrency', 'pageSize'] as const) {
+    if (!Number.isInteger(policy[name]) || policy[name] < 1)
+      throw new RangeError(`${name} must be an integer ≥ 1; got ${policy[name]}`);
+  }
 }

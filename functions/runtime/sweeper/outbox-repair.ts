@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { OutboxItem } from '../outbox/outbox-message';
+import { unsentMessageAttributes } from '../outbox/unsent-index';
 
 export interface RetryFailedFilter {
   /** Only this key's messages. */
@@ -53,13 +54,15 @@ export async function retryFailed(
   const failed = await listFailed(dynamodb, outboxTableName, filter);
   const retried: OutboxItem[] = [];
   for (const item of failed) {
+    const index = unsentMessageAttributes(item.groupKey, item.sequence);
     try {
       await dynamodb.send(
         new UpdateCommand({
           TableName: outboxTableName,
           Key: { groupKey: item.groupKey, sequence: item.sequence },
+          // (Re)sets the sweep's index keys too, so a message written before the index existed is swept as well.
           UpdateExpression:
-            'SET #status = :pending, attempts = :zero, retriedAt = :now REMOVE failedAt, lastAttemptAt, leaseUntil',
+            'SET #status = :pending, attempts = :zero, retriedAt = :now, sweepShard = :shard, sweepOrder = :order REMOVE failedAt, lastAttemptAt, leaseUntil',
           ConditionExpression: '#status = :failed',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
@@ -67,6 +70,8 @@ export async function retryFailed(
             ':failed': 'FAILED',
             ':zero': 0,
             ':now': now.toISOString(),
+            ':shard': index.sweepShard,
+            ':order': index.sweepOrder,
           },
         }),
       );

@@ -44,9 +44,11 @@ import type { AwsClientStub } from 'aws-sdk-client-mock';
 // or value (DynamoDB rejects those too). A transaction is all-or-nothing: one failed condition cancels it with
 // the reasons per item (with the old item when ReturnValuesOnConditionCheckFailure is ALL_OLD, marshalled, as
 // the real service returns it). A global secondary index is sparse (an item without its key attributes is not in
-// it), sorted by its sort key, and projects the keys only or everything. A BatchWriteItem puts and deletes (up
-// to 25 items, each once) with no conditions and leaves nothing unprocessed. A Scan that asks for
-// ReturnConsumedCapacity reports scanCapacityUnitsPerPage per page.
+// it), sorted by its sort key, and projects the keys only, the keys and some attributes, or everything. A
+// BatchWriteItem puts and deletes (up to 25 items, each once) with no conditions and leaves nothing unprocessed. A
+// Scan that asks for ReturnConsumedCapacity reports scanCapacityUnitsPerPage per page; a Query reports what
+// DynamoDB bills: the size of the items it read (as the index projects them, before any filter), in 4 KB units,
+// rounded up, half a unit each for an eventually consistent read, at least one such unit per page.
 // ---------------------------------------------------------------------------------------------------------
 
 export type Item = Record<string, unknown>;
@@ -69,8 +71,10 @@ export type CallKind = keyof Inputs;
 /** A global secondary index: its key attributes (partition key, then sort key if any) and what it projects. */
 export interface IndexSchema {
   readonly keys: readonly string[];
-  /** @default 'ALL' */
-  readonly projection?: 'ALL' | 'KEYS_ONLY';
+  /** `INCLUDE` projects the keys and `include`. @default 'ALL' */
+  readonly projection?: 'ALL' | 'KEYS_ONLY' | 'INCLUDE';
+  /** The non-key attributes an `INCLUDE` index projects. */
+  readonly include?: readonly string[];
 }
 
 interface Hook<K extends CallKind> {
@@ -354,6 +358,28 @@ function picked(item: Item, attributes: Iterable<string>): Item {
   return result;
 }
 
+/** An item's size as DynamoDB counts it: each attribute's name plus its value (strings in UTF-8 bytes). */
+export function itemSize(item: Item): number {
+  return Object.entries(item).reduce(
+    (bytes, [name, value]) => bytes + Buffer.byteLength(name) + valueSize(value),
+    0,
+  );
+}
+
+function valueSize(value: unknown): number {
+  if (typeof value === 'string') return Buffer.byteLength(value);
+  if (typeof value === 'number') return Math.ceil(String(value).replace(/^-|\./g, '').length / 2) + 1;
+  if (Array.isArray(value))
+    return 3 + value.reduce((bytes: number, entry) => bytes + 1 + valueSize(entry), 0);
+  if (typeof value === 'object' && value !== null) return 3 + itemSize(value as Item);
+  return 1;
+}
+
+/** Read units of `bytes` read by one request: 4 KB units, rounded up, halved unless consistent; at least one. */
+function readUnits(bytes: number, consistent: boolean): number {
+  return Math.max(1, Math.ceil(bytes / 4096)) * (consistent ? 1 : 0.5);
+}
+
 /** An item as the service puts it into an error (ReturnValuesOnConditionCheckFailure): in DynamoDB JSON. */
 function marshalled(item: Item | undefined): Record<string, AttributeValue> | undefined {
   return item === undefined ? undefined : marshall(item, { removeUndefinedValues: true });
@@ -439,6 +465,11 @@ export class InMemoryDynamoDb {
   scanCapacityUnitsPerPage = 0.5;
 
   private readonly tables = new Map<string, Map<string, Item>>();
+  /**
+   * Per table and index: the keys of the items in the index, in index order, as of the last insert or change of an
+   * index key attribute (a deleted item is skipped when read), so a Query need not sort the table each time.
+   */
+  private readonly indexOrder = new Map<string, string[]>();
   /** Per table: every item a Delete, BatchWrite or transaction deleted, as it was just before. */
   private readonly deletedItems = new Map<string, Item[]>();
   private readonly hooks: { [K in CallKind]: Hook<K>[] } = {
@@ -485,7 +516,7 @@ export class InMemoryDynamoDb {
   }
 
   seed(tableName: string, ...items: readonly Item[]): void {
-    for (const item of items) this.table(tableName).set(this.keyOf(tableName, item), structuredClone(item));
+    for (const item of items) this.store(tableName, this.keyOf(tableName, item), structuredClone(item));
   }
 
   item(tableName: string, key: Item): Item | undefined {
@@ -546,7 +577,7 @@ export class InMemoryDynamoDb {
     const old = this.table(tableName).get(key);
     if (!conditionHolds(input.ConditionExpression, old, names, values))
       throw conditionFailed(old, input.ReturnValuesOnConditionCheckFailure);
-    this.table(tableName).set(key, structuredClone(item));
+    this.store(tableName, key, structuredClone(item));
     if (input.ReturnValues !== undefined && input.ReturnValues !== 'NONE' && input.ReturnValues !== 'ALL_OLD')
       throw new ValidationException(`ReturnValues ${input.ReturnValues} is not supported by a Put`);
     return {
@@ -573,7 +604,7 @@ export class InMemoryDynamoDb {
       names,
       values,
     );
-    this.table(tableName).set(key, updated);
+    this.store(tableName, key, updated);
     const attributes = (() => {
       switch (input.ReturnValues ?? 'NONE') {
         case 'NONE':
@@ -635,30 +666,51 @@ export class InMemoryDynamoDb {
     const holds = keyConditionHolds(input.KeyConditionExpression, keys, names, values);
     const [, sortKey] = keys;
     const forward = input.ScanIndexForward ?? true;
-    const matching = [...this.table(tableName).values()]
-      .filter((item) => keys.every((attribute) => item[attribute] !== undefined) && holds(item))
-      .sort((left, right) => {
-        const order = sortKey === undefined ? 0 : compareKeys(left[sortKey], right[sortKey]);
-        const tieBreak =
-          order !== 0 ? order : compareKeys(this.keyOf(tableName, left), this.keyOf(tableName, right));
-        return forward ? tieBreak : -tieBreak;
-      });
+    const matching =
+      input.IndexName !== undefined
+        ? this.indexItems(tableName, input.IndexName, keys).filter(holds)
+        : [...this.table(tableName).values()]
+            .filter((item) => keys.every((attribute) => item[attribute] !== undefined) && holds(item))
+            .sort((left, right) => {
+              const order = sortKey === undefined ? 0 : compareKeys(left[sortKey], right[sortKey]);
+              return order !== 0
+                ? order
+                : compareKeys(this.keyOf(tableName, left), this.keyOf(tableName, right));
+            });
+    if (!forward) matching.reverse();
+    // A page starts after its ExclusiveStartKey's position, whether or not that item is still there (as DynamoDB).
     let start = 0;
     if (input.ExclusiveStartKey !== undefined) {
-      const startKey = this.exactKeyOf(tableName, picked(input.ExclusiveStartKey, tableKeys));
-      start = matching.findIndex((item) => this.keyOf(tableName, item) === startKey) + 1;
-      if (start === 0) throw new Error('in-memory dynamodb: ExclusiveStartKey is not an item of this query');
+      const startItem = input.ExclusiveStartKey;
+      if (allKeys.some((attribute) => startItem[attribute] === undefined))
+        throw new ValidationException(`ExclusiveStartKey needs ${allKeys.join(', ')}`);
+      this.exactKeyOf(tableName, picked(startItem, tableKeys));
+      const after = (item: Item) => {
+        const order = sortKey === undefined ? 0 : compareKeys(item[sortKey], startItem[sortKey]);
+        const position =
+          order !== 0 ? order : compareKeys(this.keyOf(tableName, item), this.keyOf(tableName, startItem));
+        return forward ? position > 0 : position < 0;
+      };
+      start = matching.findIndex(after);
+      if (start < 0) start = matching.length;
     }
     const pageSize = Math.min(this.queryPageSize, input.Limit ?? Number.POSITIVE_INFINITY);
     const page = matching.slice(start, start + pageSize);
     const last = page.at(-1);
     const more = start + page.length < matching.length;
-    const visible = (item: Item): Item => (index?.projection === 'KEYS_ONLY' ? picked(item, allKeys) : item);
+    const projectedAttributes =
+      index?.projection === 'KEYS_ONLY'
+        ? allKeys
+        : index?.projection === 'INCLUDE'
+          ? [...allKeys, ...(index.include ?? [])]
+          : undefined;
+    const visible = (item: Item): Item =>
+      projectedAttributes === undefined ? item : picked(item, projectedAttributes);
     let projected: (item: Item) => Item = (item) => structuredClone(visible(item));
     if (input.ProjectionExpression !== undefined) {
       const attributes = projectionOf(input.ProjectionExpression, names);
-      if (index?.projection === 'KEYS_ONLY') {
-        const missing = attributes.filter((attribute) => !allKeys.includes(attribute));
+      if (projectedAttributes !== undefined) {
+        const missing = attributes.filter((attribute) => !projectedAttributes.includes(attribute));
         if (missing.length > 0)
           throw new ValidationException(`${input.IndexName} does not project ${missing.join(', ')}`);
       }
@@ -670,6 +722,17 @@ export class InMemoryDynamoDb {
         .filter((item) => conditionHolds(input.FilterExpression, visible(item), names, values))
         .map(projected),
       ...(more && last !== undefined ? { LastEvaluatedKey: picked(last, allKeys) } : {}),
+      ...(input.ReturnConsumedCapacity === 'TOTAL' || input.ReturnConsumedCapacity === 'INDEXES'
+        ? {
+            ConsumedCapacity: {
+              TableName: tableName,
+              CapacityUnits: readUnits(
+                page.reduce((bytes, item) => bytes + itemSize(visible(item)), 0),
+                input.ConsistentRead === true,
+              ),
+            },
+          }
+        : {}),
     };
   }
 
@@ -747,11 +810,12 @@ export class InMemoryDynamoDb {
     for (const [index, action] of actions.entries()) {
       const { tableName, key } = targets[index]!;
       const table = this.table(tableName);
-      if (action.Put) table.set(key, structuredClone(action.Put.Item ?? {}));
+      if (action.Put) this.store(tableName, key, structuredClone(action.Put.Item ?? {}));
       else if (action.Delete) this.deleteItem(tableName, key);
       else if (action.Update) {
         const { Key, UpdateExpression, ExpressionAttributeNames, ExpressionAttributeValues } = action.Update;
-        table.set(
+        this.store(
+          tableName,
           key,
           this.updated(
             tableName,
@@ -789,9 +853,41 @@ export class InMemoryDynamoDb {
       throw new ValidationException('provided list of item keys contains duplicates');
     for (const { tableName, key, item } of writes) {
       if (item === undefined) this.deleteItem(tableName, key);
-      else this.table(tableName).set(key, structuredClone(item));
+      else this.store(tableName, key, structuredClone(item));
     }
     return { $metadata: {}, UnprocessedItems: {} };
+  }
+
+  /** Stores an item; a new item, or one whose index key attributes changed, reorders the table's indexes. */
+  private store(tableName: string, key: string, item: Item): void {
+    const table = this.table(tableName);
+    const old = table.get(key);
+    const indexKeys = Object.values(this.indexes[tableName] ?? {}).flatMap((index) => index.keys);
+    if (old === undefined || indexKeys.some((attribute) => old[attribute] !== item[attribute])) {
+      for (const indexName of Object.keys(this.indexes[tableName] ?? {}))
+        this.indexOrder.delete(`${tableName}|${indexName}`);
+    }
+    table.set(key, item);
+  }
+
+  /** The items of an index, in its order (by its sort key, then by the table's key). */
+  private indexItems(tableName: string, indexName: string, keys: readonly string[]): Item[] {
+    const table = this.table(tableName);
+    const id = `${tableName}|${indexName}`;
+    let order = this.indexOrder.get(id);
+    if (order === undefined) {
+      const [, sortKey] = keys;
+      order = [...table.entries()]
+        .filter(([, item]) => keys.every((attribute) => item[attribute] !== undefined))
+        .map(([key, item]) => ({ key, sort: sortKey === undefined ? undefined : item[sortKey] }))
+        .sort((left, right) => compareKeys(left.sort, right.sort) || compareKeys(left.key, right.key))
+        .map(({ key }) => key);
+      this.indexOrder.set(id, order);
+    }
+    return order.flatMap((key) => {
+      const item = table.get(key);
+      return item === undefined ? [] : [item];
+    });
   }
 
   private deleteItem(tableName: string, key: string): void {

@@ -1,0 +1,160 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  type ConsumeResult,
+  IdempotentOrderedConsumer,
+  type IdempotentOrderedConsumerOptions,
+} from '../../functions/runtime/consumer/idempotent-ordered-consumer';
+import { resendToContinue } from '../../functions/runtime/consumer/release-continuation';
+import { type MessageEnvelope, parseEnvelope } from '../../functions/runtime/outbox/outbox-message';
+import type { InMemoryDynamoDb } from './support/in-memory-dynamodb';
+import {
+  CLAIM_SECONDS,
+  envelope,
+  INBOX_TABLE,
+  inboxOf,
+  newConsumerTables,
+  RETENTION_SECONDS,
+} from './support/inbox-fixtures';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const sqs = mockClient(SQSClient);
+const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
+const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/orders.fifo';
+const KEY = 'order-1';
+
+let db: InMemoryDynamoDb;
+/** What the continuation put back on the queue, in order. */
+let queue: MessageEnvelope[];
+
+const message = (sequence: number) => envelope(KEY, sequence, 'OrderNoteAdded', { text: `note ${sequence}` });
+
+function newConsumer(changes: Partial<IdempotentOrderedConsumerOptions> = {}): IdempotentOrderedConsumer {
+  return new IdempotentOrderedConsumer({
+    dynamodb,
+    inboxTableName: INBOX_TABLE,
+    retentionSeconds: RETENTION_SECONDS,
+    claimSeconds: CLAIM_SECONDS,
+    clock: () => new Date('2026-03-01T12:00:00.000Z'),
+    effects: [],
+    continueRelease: resendToContinue(new SQSClient({ region: 'us-east-1' }), QUEUE_URL),
+    ...changes,
+  });
+}
+
+/** Holds messages 2 … length + 1 of the key (they arrived before message 1). */
+async function holdChain(consumer: IdempotentOrderedConsumer, length: number): Promise<void> {
+  for (let sequence = 2; sequence <= length + 1; sequence++) {
+    expect((await consumer.consume(message(sequence))).outcome).toBe('HELD');
+  }
+}
+
+beforeEach(() => {
+  ddb.reset();
+  sqs.reset();
+  db = newConsumerTables();
+  db.install(ddb);
+  queue = [];
+  sqs.onAnyCommand().rejects(new Error('unexpected SQS command'));
+  sqs.on(SendMessageCommand).callsFake(async (input) => {
+    expect(input).toMatchObject({ QueueUrl: QUEUE_URL, MessageGroupId: KEY });
+    const next = parseEnvelope(String(input.MessageBody));
+    expect(input.MessageDeduplicationId).toBe(`${next.messageId}:continue`);
+    queue.push(next);
+    return { MessageId: `sqs-${queue.length}` };
+  });
+});
+
+describe('IdempotentOrderedConsumer: releasing a long held chain', () => {
+  it('releases at most maxReleasePerDelivery per delivery, and continues through the queue until the chain is empty', async () => {
+    // GIVEN 2,000 messages held behind a missing message 1
+    const consumer = newConsumer({ maxReleasePerDelivery: 100 });
+    await holdChain(consumer, 2000);
+
+    // WHEN message 1 arrives, and then every continuation the queue gets
+    const results: ConsumeResult[] = [];
+    const appliedInOrder: number[] = [];
+    for (let next: MessageEnvelope | undefined = message(1); next !== undefined; next = queue.shift()) {
+      const result = await consumer.consume(next);
+      if (result.outcome === 'APPLIED') appliedInOrder.push(next.sequence);
+      appliedInOrder.push(...result.released);
+      results.push(result);
+    }
+
+    // THEN every message was applied once, in order, no delivery released more than 100, nothing is held
+    expect(appliedInOrder).toEqual(Array.from({ length: 2001 }, (_, i) => i + 1));
+    expect(results.every((result) => result.released.length <= 100)).toBe(true);
+    expect(results).toHaveLength(20); // 101 messages per delivery: the one delivered and 100 released
+    expect(inboxOf(db).waiting(KEY)).toEqual([]);
+    expect(inboxOf(db).cursor(KEY)).toMatchObject({ lastSequence: 2001, heldCount: 0 });
+  });
+
+  it('releases 100 per delivery by default when it can continue', async () => {
+    // GIVEN
+    const consumer = newConsumer();
+    await holdChain(consumer, 150);
+
+    // WHEN
+    const first = await consumer.consume(message(1));
+
+    // THEN
+    expect(first.released).toHaveLength(100);
+    expect(queue.map((next) => next.sequence)).toEqual([102]);
+  });
+
+  it('fails the delivery when the continuation cannot be sent, and its redelivery goes on releasing', async () => {
+    // GIVEN the queue refuses the first continuation
+    const consumer = newConsumer({ maxReleasePerDelivery: 10 });
+    await holdChain(consumer, 25);
+    sqs
+      .on(SendMessageCommand)
+      .rejectsOnce(new Error('queue unreachable'))
+      .callsFake(async (input) => {
+        queue.push(parseEnvelope(String(input.MessageBody)));
+        return {};
+      });
+
+    // WHEN
+    await expect(consumer.consume(message(1))).rejects.toThrow('queue unreachable');
+    const redelivery = await consumer.consume(message(1));
+    const later: ConsumeResult[] = [];
+    while (queue.length > 0) later.push(await consumer.consume(queue.shift()!));
+
+    // THEN
+    expect(redelivery).toMatchObject({
+      outcome: 'DUPLICATE',
+      released: Array.from({ length: 10 }, (_, i) => i + 12),
+    });
+    expect(later.flatMap((result) => result.released)).toEqual([23, 24, 25, 26]);
+    expect(inboxOf(db).cursor(KEY)).toMatchObject({ lastSequence: 26, heldCount: 0 });
+  });
+
+  it('releases the whole chain in one delivery when it has no way to continue', async () => {
+    // GIVEN
+    const consumer = newConsumer({ continueRelease: undefined });
+    await holdChain(consumer, 300);
+
+    // WHEN
+    const result = await consumer.consume(message(1));
+
+    // THEN
+    expect(result.released).toHaveLength(300);
+    expect(sqs.calls()).toHaveLength(0);
+  });
+
+  it.each<[string, Partial<IdempotentOrderedConsumerOptions>, RegExp]>([
+    [
+      'a bound without a continuation',
+      { continueRelease: undefined, maxReleasePerDelivery: 10 },
+      /needs continueRelease/,
+    ],
+    ['a bound of 0', { maxReleasePerDelivery: 0 }, /1 to 10,000; got 0/],
+    ['a fractional bound', { maxReleasePerDelivery: 2.5 }, /1 to 10,000; got 2.5/],
+  ])('is refused with a RangeError for %s', (_case, changes, problem) => {
+    expect(() => newConsumer(changes)).toThrow(RangeError);
+    expect(() => newConsumer(changes)).toThrow(problem);
+  });
+});
