@@ -2,15 +2,16 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { documentClient } from '../runtime/clients';
 import { type InboxReport, inspectInbox } from '../runtime/consumer/inbox-monitor';
+import { Env } from '../runtime/environment';
 import { requiredEnv } from '../runtime/errors';
 
 const logger = new Logger({ serviceName: 'inbox-monitor' });
 const metrics = new Metrics({
-  namespace: process.env.METRICS_NAMESPACE ?? 'ReliableMessaging',
+  namespace: process.env[Env.METRICS_NAMESPACE] ?? 'ReliableMessaging',
   serviceName: 'inbox-monitor',
 });
 const dynamodb = documentClient();
-const inboxTableName = requiredEnv('INBOX_TABLE_NAME');
+const inboxTableName = requiredEnv(Env.INBOX_TABLE_NAME);
 
 /** Scheduled: publishes how long gaps have been open and what is parked, for the alarms. */
 export const handler = async (): Promise<InboxReport> => {

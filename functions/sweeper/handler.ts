@@ -5,6 +5,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { unitAccountantFromEnvironment } from '../runtime/accounting/unit-accounting';
 import { documentClient } from '../runtime/clients';
+import { Env } from '../runtime/environment';
 import { requiredEnv } from '../runtime/errors';
 import { faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
 import { injectSendFaults, injectThrottling } from '../runtime/faults/service-faults';
@@ -13,7 +14,7 @@ import { CompensationSweeper, type SweepReport } from '../runtime/sweeper/compen
 
 const logger = new Logger({ serviceName: 'compensation-sweeper' });
 const metrics = new Metrics({
-  namespace: process.env.METRICS_NAMESPACE ?? 'ReliableMessaging',
+  namespace: process.env[Env.METRICS_NAMESPACE] ?? 'ReliableMessaging',
   serviceName: 'compensation-sweeper',
 });
 const sqs = new SQSClient({});
@@ -29,7 +30,7 @@ if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
   injectThrottling(dynamodbClient, faults);
 }
 const dynamodb = documentClient(dynamodbClient);
-const outboxTableName = requiredEnv('OUTBOX_TABLE_NAME');
+const outboxTableName = requiredEnv(Env.OUTBOX_TABLE_NAME);
 const numberFromEnv = (name: string): number | undefined =>
   process.env[name] === undefined ? undefined : Number(process.env[name]);
 
@@ -39,20 +40,20 @@ const sweeper = new CompensationSweeper({
   relay: new OutboxRelay({
     sqs,
     dynamodb,
-    queueUrl: requiredEnv('QUEUE_URL'),
+    queueUrl: requiredEnv(Env.QUEUE_URL),
     outboxTableName,
     onProblem: (problem) => logger.warn('send problem', { ...problem }),
   }),
   outboxTableName,
-  alertTopicArn: requiredEnv('ALERT_TOPIC_ARN'),
+  alertTopicArn: requiredEnv(Env.ALERT_TOPIC_ARN),
   policy: Object.fromEntries(
     Object.entries({
-      gracePeriodSeconds: numberFromEnv('SWEEP_GRACE_PERIOD_SECONDS'),
-      maxAttempts: numberFromEnv('SWEEP_MAX_ATTEMPTS'),
-      maxAgeSeconds: numberFromEnv('SWEEP_MAX_AGE_SECONDS'),
-      backoffBaseSeconds: numberFromEnv('SWEEP_BACKOFF_BASE_SECONDS'),
-      backoffMaxSeconds: numberFromEnv('SWEEP_BACKOFF_MAX_SECONDS'),
-      leaseSeconds: numberFromEnv('SWEEP_LEASE_SECONDS'),
+      gracePeriodSeconds: numberFromEnv(Env.SWEEP_GRACE_PERIOD_SECONDS),
+      maxAttempts: numberFromEnv(Env.SWEEP_MAX_ATTEMPTS),
+      maxAgeSeconds: numberFromEnv(Env.SWEEP_MAX_AGE_SECONDS),
+      backoffBaseSeconds: numberFromEnv(Env.SWEEP_BACKOFF_BASE_SECONDS),
+      backoffMaxSeconds: numberFromEnv(Env.SWEEP_BACKOFF_MAX_SECONDS),
+      leaseSeconds: numberFromEnv(Env.SWEEP_LEASE_SECONDS),
     }).filter(([, value]) => value !== undefined),
   ),
   onFailed: (failed) => logger.error('outbox message FAILED: gave up re-sending it', { ...failed }),

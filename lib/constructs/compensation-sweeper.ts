@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -6,9 +5,11 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { Env } from '../../functions/runtime/environment';
 import { BundledFunction } from './bundled-function';
 import type { FaultInjection } from './fault-injection';
 import type { FifoChannel } from './fifo-channel';
+import { libraryHandler } from './library-handlers';
 import { libraryMetric, METRICS_NAMESPACE } from './library-metric';
 import type { TransactionalOutbox } from './transactional-outbox';
 import { validateDuration, validateRange } from './validation';
@@ -69,20 +70,20 @@ export class CompensationSweeper extends Construct {
     validateDuration('maxBackoff', props.maxBackoff, Duration.seconds(0), Duration.days(1));
 
     this.function = new BundledFunction(this, 'Handler', {
-      entry: fileURLToPath(new URL('../../functions/sweeper/handler.ts', import.meta.url)),
+      ...libraryHandler('sweeper'),
       timeout: Duration.minutes(5),
       faultInjection: props.faultInjection,
       environment: {
-        OUTBOX_TABLE_NAME: props.outbox.table.tableName,
-        QUEUE_URL: props.channel.queue.queueUrl,
-        ALERT_TOPIC_ARN: props.alertTopic.topicArn,
-        METRICS_NAMESPACE,
-        POWERTOOLS_SERVICE_NAME: 'compensation-sweeper',
-        SWEEP_GRACE_PERIOD_SECONDS: String((props.gracePeriod ?? Duration.minutes(2)).toSeconds()),
-        SWEEP_MAX_ATTEMPTS: String(props.maxAttempts ?? 8),
-        SWEEP_MAX_AGE_SECONDS: String((props.maxAge ?? Duration.hours(24)).toSeconds()),
-        SWEEP_BACKOFF_BASE_SECONDS: String((props.backoff ?? Duration.seconds(30)).toSeconds()),
-        SWEEP_BACKOFF_MAX_SECONDS: String((props.maxBackoff ?? Duration.minutes(15)).toSeconds()),
+        [Env.OUTBOX_TABLE_NAME]: props.outbox.table.tableName,
+        [Env.QUEUE_URL]: props.channel.queue.queueUrl,
+        [Env.ALERT_TOPIC_ARN]: props.alertTopic.topicArn,
+        [Env.METRICS_NAMESPACE]: METRICS_NAMESPACE,
+        [Env.POWERTOOLS_SERVICE_NAME]: 'compensation-sweeper',
+        [Env.SWEEP_GRACE_PERIOD_SECONDS]: String((props.gracePeriod ?? Duration.minutes(2)).toSeconds()),
+        [Env.SWEEP_MAX_ATTEMPTS]: String(props.maxAttempts ?? 8),
+        [Env.SWEEP_MAX_AGE_SECONDS]: String((props.maxAge ?? Duration.hours(24)).toSeconds()),
+        [Env.SWEEP_BACKOFF_BASE_SECONDS]: String((props.backoff ?? Duration.seconds(30)).toSeconds()),
+        [Env.SWEEP_BACKOFF_MAX_SECONDS]: String((props.maxBackoff ?? Duration.minutes(15)).toSeconds()),
       },
     }).function;
     props.outbox.grantReadWriteMessages(this.function);

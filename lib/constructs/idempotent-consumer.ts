@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -15,9 +14,11 @@ import {
   type IdempotencyStrategy,
 } from '../../functions/runtime/consumer/effect-strategies';
 import { ATTENTION_INDEX } from '../../functions/runtime/consumer/key-parking';
+import { Env } from '../../functions/runtime/environment';
 import { BundledFunction } from './bundled-function';
 import { type DurabilityProps, DurableTable } from './durable-table';
 import { keyOrNew } from './encryption-key';
+import { libraryHandler } from './library-handlers';
 import { libraryMetric, METRICS_NAMESPACE } from './library-metric';
 import { validateDuration, validateRange } from './validation';
 
@@ -133,13 +134,13 @@ export class IdempotentConsumer extends Construct {
     const retention = props.retention ?? Duration.days(15);
     // A claim must outlive the invocation that holds it, or a second delivery could run the effect concurrently.
     const claimSeconds = props.handler.timeout === undefined ? 60 : props.handler.timeout.toSeconds() + 30;
-    props.handler.addEnvironment('INBOX_TABLE_NAME', this.inboxTable.tableName);
-    props.handler.addEnvironment('INBOX_RETENTION_SECONDS', String(retention.toSeconds()));
-    props.handler.addEnvironment('INBOX_CLAIM_SECONDS', String(claimSeconds));
-    props.handler.addEnvironment('IDEMPOTENCY_STRATEGIES', JSON.stringify(strategies));
-    props.handler.addEnvironment('PARK_AFTER_FAILURES', String(props.parkAfterFailures ?? 3));
-    props.handler.addEnvironment('ALERT_TOPIC_ARN', props.alertTopic.topicArn);
-    props.handler.addEnvironment('METRICS_NAMESPACE', METRICS_NAMESPACE);
+    props.handler.addEnvironment(Env.INBOX_TABLE_NAME, this.inboxTable.tableName);
+    props.handler.addEnvironment(Env.INBOX_RETENTION_SECONDS, String(retention.toSeconds()));
+    props.handler.addEnvironment(Env.INBOX_CLAIM_SECONDS, String(claimSeconds));
+    props.handler.addEnvironment(Env.IDEMPOTENCY_STRATEGIES, JSON.stringify(strategies));
+    props.handler.addEnvironment(Env.PARK_AFTER_FAILURES, String(props.parkAfterFailures ?? 3));
+    props.handler.addEnvironment(Env.ALERT_TOPIC_ARN, props.alertTopic.topicArn);
+    props.handler.addEnvironment(Env.METRICS_NAMESPACE, METRICS_NAMESPACE);
 
     this.eventSource = new sources.SqsEventSource(props.queue, {
       batchSize: props.batchSize ?? 10,
@@ -149,12 +150,12 @@ export class IdempotentConsumer extends Construct {
     props.handler.addEventSource(this.eventSource);
 
     this.monitor = new BundledFunction(this, 'Monitor', {
-      entry: fileURLToPath(new URL('../../functions/inbox-monitor/handler.ts', import.meta.url)),
+      ...libraryHandler('inbox-monitor'),
       timeout: Duration.minutes(1),
       environment: {
-        INBOX_TABLE_NAME: this.inboxTable.tableName,
-        METRICS_NAMESPACE,
-        POWERTOOLS_SERVICE_NAME: 'inbox-monitor',
+        [Env.INBOX_TABLE_NAME]: this.inboxTable.tableName,
+        [Env.METRICS_NAMESPACE]: METRICS_NAMESPACE,
+        [Env.POWERTOOLS_SERVICE_NAME]: 'inbox-monitor',
       },
     }).function;
     this.inboxTable.grantReadData(this.monitor);
