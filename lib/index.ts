@@ -10,5 +10,6 @@ export * from './constructs/idempotent-consumer';
 export * from './constructs/library-metric';
 export * from './constructs/messaging-alarms';
 export * from './constructs/outbox-relay';
+export * from './constructs/resource-role';
 export * from './constructs/transaction-check-back';
 export * from './constructs/transactional-outbox';

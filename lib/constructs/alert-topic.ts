@@ -3,6 +3,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { keyOrNew } from './encryption-key';
+import { markRole } from './resource-role';
 
 export interface AlertTopicProps {
   /**
@@ -26,5 +27,6 @@ export class AlertTopic extends Construct {
       masterKey: key,
       enforceSSL: true,
     });
+    markRole(this.topic, 'alert-topic');
   }
 }

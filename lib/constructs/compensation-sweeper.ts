@@ -11,6 +11,7 @@ import type { FaultInjection } from './fault-injection';
 import type { FifoChannel } from './fifo-channel';
 import { libraryHandler } from './library-handlers';
 import { libraryMetric, METRICS_NAMESPACE } from './library-metric';
+import { markRole } from './resource-role';
 import type { TransactionalOutbox } from './transactional-outbox';
 import { validateDuration, validateRange } from './validation';
 
@@ -86,6 +87,7 @@ export class CompensationSweeper extends Construct {
         [Env.SWEEP_BACKOFF_MAX_SECONDS]: String((props.maxBackoff ?? Duration.minutes(15)).toSeconds()),
       },
     }).function;
+    markRole(this.function, 'sweeper-function');
     props.outbox.grantReadWriteMessages(this.function);
     props.channel.grantSendMessages(this.function);
     props.alertTopic.grantPublish(this.function);

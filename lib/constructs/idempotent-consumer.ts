@@ -20,6 +20,7 @@ import { type DurabilityProps, DurableTable } from './durable-table';
 import { keyOrNew } from './encryption-key';
 import { libraryHandler } from './library-handlers';
 import { libraryMetric, METRICS_NAMESPACE } from './library-metric';
+import { markRole } from './resource-role';
 import { validateDuration, validateRange } from './validation';
 
 export type { IdempotencyStrategy };
@@ -121,6 +122,8 @@ export class IdempotentConsumer extends Construct {
       timeToLiveAttribute: 'expiresAt',
       encryptionKey: key,
     }).table;
+    markRole(this.inboxTable, 'inbox-table');
+    markRole(props.handler, 'consumer-function');
     // Sparse: only HELD and PARKED items carry `attention`, so reading it costs O(held + parked).
     this.inboxTable.addGlobalSecondaryIndex({
       indexName: ATTENTION_INDEX,

@@ -9,6 +9,7 @@ import { BundledFunction } from './bundled-function';
 import type { FaultInjection } from './fault-injection';
 import type { FifoChannel } from './fifo-channel';
 import { libraryHandler } from './library-handlers';
+import { markRole } from './resource-role';
 import type { TransactionalOutbox } from './transactional-outbox';
 import { validateDuration, validateRange } from './validation';
 
@@ -81,6 +82,7 @@ export class OutboxRelay extends Construct {
         [Env.POWERTOOLS_SERVICE_NAME]: 'outbox-relay',
       },
     }).function;
+    markRole(this.function, 'relay-function');
     props.channel.grantSendMessages(this.function);
     props.outbox.grantRemoveSent(this.function);
 
@@ -91,6 +93,7 @@ export class OutboxRelay extends Construct {
       retentionPeriod: Duration.days(14),
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    markRole(this.failureQueue, 'relay-failure-queue');
     Validations.of(this.failureQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason:

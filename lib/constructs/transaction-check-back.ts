@@ -11,6 +11,7 @@ import { Env } from '../../functions/runtime/environment';
 import { BundledFunction } from './bundled-function';
 import { libraryHandler } from './library-handlers';
 import { libraryMetric, METRICS_NAMESPACE } from './library-metric';
+import { markRole } from './resource-role';
 import type { TransactionalOutbox } from './transactional-outbox';
 import { validateDuration, validateRange } from './validation';
 
@@ -86,6 +87,7 @@ export class TransactionCheckBack extends Construct {
         [Env.POWERTOOLS_SERVICE_NAME]: 'transaction-check-back',
       },
     }).function;
+    markRole(this.function, 'check-back-function');
     props.outbox.grantReadWriteMessages(this.function);
     for (const table of props.aggregateTables) table.grantReadWriteData(this.function);
     // It invokes the checker by its unqualified name: no grant on its versions and aliases (`grantInvoke` adds `<arn>:*`).

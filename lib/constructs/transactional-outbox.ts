@@ -4,6 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { type DurabilityProps, DurableTable } from './durable-table';
 import { keyOrNew } from './encryption-key';
+import { markRole } from './resource-role';
 
 export interface TransactionalOutboxProps extends DurabilityProps {
   /**
@@ -36,6 +37,7 @@ export class TransactionalOutbox extends Construct {
       timeToLiveAttribute: 'expiresAt',
       encryptionKey: this.encryptionKey,
     }).table;
+    markRole(this.table, 'outbox-table');
   }
 
   /** Lets a producer put outbox messages inside its transactions (and nothing else). */

@@ -4,6 +4,7 @@ import { ATTENTION_INDEX } from '../../functions/runtime/consumer/key-parking';
 import type { Connection } from '../local/stack-control';
 import { queueDepth } from '../local/stack-queries';
 import { peekDeadLetters } from './dead-letters';
+import { OpsError } from './errors';
 import { scanOutbox } from './outbox-scan';
 import type { Progress } from './progress';
 
@@ -341,6 +342,11 @@ export async function gatherReconcileData(
     keyAttribute: 'orderId',
     versionAttribute: 'version',
   };
+  if (aggregate.tableName === '') {
+    throw new OpsError(
+      "reconcile compares the outbox with the producer's table: the stack has no OrdersTableName output",
+    );
+  }
 
   // 1. What the producer committed: one read per key (a Scan of the aggregates, or one GetItem).
   const committed = new Map<string, number>();
