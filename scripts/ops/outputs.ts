@@ -127,7 +127,7 @@ export async function outputsFromStack(
   // A stack of the user's own, built with the constructs: its library resources by their role.
   const discovered = REQUIRED_OUTPUTS.every((name) => name in outputs)
     ? {}
-    : await outputsFromResourceRoles(cloudFormation, stackName, where);
+    : await outputsFromResourceRoles(cloudFormation, stackName, where, new Set(Object.keys(outputs)));
   const found = { ...discovered, ...outputs };
   if (Object.keys(found).length === 0) {
     throw new OutputsNotFoundError(

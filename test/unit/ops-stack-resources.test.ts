@@ -97,13 +97,27 @@ describe('finding the library resources of any stack built with the constructs',
     });
   });
 
+  it('takes an output for a role two resources have', async () => {
+    // GIVEN a stack with two outboxes, one named by its output
+    givenStack(
+      { Resources: { ...TEMPLATE.Resources, SecondOutbox7: marked('outbox-table') } },
+      { OutboxTableName: 'the-one' },
+    );
+
+    // WHEN ops resolves the stack
+    const outputs = await outputsFromStack(client, 'ShopMessaging');
+
+    // THEN the output says which outbox; the other roles are found
+    expect(outputs).toMatchObject({ OutboxTableName: 'the-one', InboxTableName: 'shop-inbox' });
+  });
+
   it('fails if two resources have the same role', async () => {
     // GIVEN a stack with two outboxes
     givenStack({ Resources: { ...TEMPLATE.Resources, SecondOutbox7: marked('outbox-table') } });
 
     // THEN ops refuses to guess
     await expect(outputsFromResourceRoles(client, 'ShopMessaging')).rejects.toThrow(
-      /two resources marked outbox-table \(OutboxMessages1, SecondOutbox7\)/,
+      /has 2 resources marked outbox-table \(OutboxMessages1, SecondOutbox7\): give the stack the output OutboxTableName/,
     );
     await expect(outputsFromResourceRoles(client, 'ShopMessaging')).rejects.toBeInstanceOf(
       OutputsNotFoundError,
