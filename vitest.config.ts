@@ -13,6 +13,15 @@ export default defineConfig({
       },
       {
         test: {
+          // Packs the tarball and installs it into a fresh `cdk init` app (needs the npm registry, no AWS account).
+          name: 'package',
+          include: ['test/package/**/*.test.ts'],
+          testTimeout: 600_000,
+          hookTimeout: 1_200_000,
+        },
+      },
+      {
+        test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/integration/support/global-setup.ts'],

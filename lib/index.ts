@@ -1,20 +1,18 @@
+// The constructs' public entry point (`reliable-messaging-serverless`). The reference application's stacks and the
+// bench-only constructs (NaiveBaseline, LeanBenchPipeline, OrdersHttpApi, FaultInjection) are not part of it.
 export * from './constructs/alert-topic';
 export * from './constructs/bundled-function';
 export * from './constructs/cfn-lint-acknowledgment';
 export * from './constructs/compensation-sweeper';
 export * from './constructs/durable-table';
 export * from './constructs/explicit-kms-actions';
-export * from './constructs/fault-injection';
 export * from './constructs/fifo-channel';
 export * from './constructs/idempotent-consumer';
 export * from './constructs/library-metric';
 export * from './constructs/messaging-alarms';
-export * from './constructs/naive-baseline';
-export * from './constructs/orders-http-api';
 export * from './constructs/outbox-relay';
+export * from './constructs/resource-role';
 export * from './constructs/scheduled-run';
 export * from './constructs/table-grants';
 export * from './constructs/transaction-check-back';
 export * from './constructs/transactional-outbox';
-export * from './stacks/demo-stack-configurations';
-export * from './stacks/reliable-messaging-demo-stack';

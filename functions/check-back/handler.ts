@@ -5,6 +5,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Context } from 'aws-lambda';
 import { documentClient } from '../runtime/clients';
+import { Env } from '../runtime/environment';
 import { requiredEnv } from '../runtime/errors';
 import { lambdaChecker } from '../runtime/half/lambda-checker';
 import { type CheckBackReport, TransactionCheckBack } from '../runtime/half/transaction-check-back';
@@ -14,28 +15,28 @@ import { libraryMetrics } from '../runtime/library-metrics';
 const logger = new Logger({ serviceName: 'transaction-check-back' });
 const metrics = libraryMetrics('transaction-check-back');
 const dynamodb = documentClient();
-const outboxTableName = requiredEnv('OUTBOX_TABLE_NAME');
-const checkerTimeoutMs = Number(process.env.CHECKER_TIMEOUT_SECONDS ?? '5') * 1000;
-const intervalSeconds = Number(requiredEnv('CHECK_INTERVAL_SECONDS'));
-const passes = Math.max(1, Number(process.env.PASSES_PER_INVOCATION ?? '1'));
+const outboxTableName = requiredEnv(Env.OUTBOX_TABLE_NAME);
+const checkerTimeoutMs = Number(process.env[Env.CHECKER_TIMEOUT_SECONDS] ?? '5') * 1000;
+const intervalSeconds = Number(requiredEnv(Env.CHECK_INTERVAL_SECONDS));
+const passes = Math.max(1, Number(process.env[Env.PASSES_PER_INVOCATION] ?? '1'));
 
 const checkBack = new TransactionCheckBack({
   dynamodb,
   sns: new SNSClient({}),
   producer: new TransactionalProducer({ dynamodb, outboxTableName }),
   outboxTableName,
-  alertTopicArn: requiredEnv('ALERT_TOPIC_ARN'),
+  alertTopicArn: requiredEnv(Env.ALERT_TOPIC_ARN),
   checker: lambdaChecker(
     // A checker that does not answer in time counts as UNKNOWN: no retries, a hard request timeout.
     new LambdaClient({
       maxAttempts: 1,
       requestHandler: new NodeHttpHandler({ requestTimeout: checkerTimeoutMs }),
     }),
-    requiredEnv('CHECKER_FUNCTION_NAME'),
+    requiredEnv(Env.CHECKER_FUNCTION_NAME),
     // Logged before the check counts as UNKNOWN: the error and its cause (a missing permission, a timeout, …).
     (problem) => logger.warn('checker gave no answer', { ...problem }),
   ),
-  policy: { checkIntervalSeconds: intervalSeconds, maxChecks: Number(requiredEnv('MAX_CHECKS')) },
+  policy: { checkIntervalSeconds: intervalSeconds, maxChecks: Number(requiredEnv(Env.MAX_CHECKS)) },
   onError: (transactionId, error) =>
     logger.warn('could not resolve a transaction', { transactionId, error: error as Error }),
   onFailed: (failed) => logger.error('transaction FAILED: the checker never gave an answer', { ...failed }),

@@ -2,13 +2,14 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { documentClient } from '../runtime/clients';
 import { type InboxReport, inspectInbox } from '../runtime/consumer/inbox-monitor';
+import { Env } from '../runtime/environment';
 import { requiredEnv } from '../runtime/errors';
 import { libraryMetrics } from '../runtime/library-metrics';
 
 const logger = new Logger({ serviceName: 'inbox-monitor' });
 const metrics = libraryMetrics('inbox-monitor');
 const dynamodb = documentClient();
-const inboxTableName = requiredEnv('INBOX_TABLE_NAME');
+const inboxTableName = requiredEnv(Env.INBOX_TABLE_NAME);
 
 /** Scheduled: publishes how long gaps have been open and what is parked, for the alarms. */
 export const handler = async (): Promise<InboxReport> => {

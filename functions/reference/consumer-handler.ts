@@ -1,15 +1,16 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { SNSClient } from '@aws-sdk/client-sns';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { unitAccountantFromEnvironment } from '../runtime/accounting/unit-accounting';
 import { documentClient } from '../runtime/clients';
+import {
+  consumerOptionsFromEnvironment,
+  guardedEffectsFromEnvironment,
+} from '../runtime/consumer/consumer-environment';
 import { processFifoBatch } from '../runtime/consumer/fifo-batch';
 import { IdempotentOrderedConsumer, type ParkedKey } from '../runtime/consumer/idempotent-ordered-consumer';
-import { resendToContinue } from '../runtime/consumer/release-continuation';
-import { parseStrategyConfig, strategyFor } from '../runtime/consumer/strategy-config';
 import { requiredEnv } from '../runtime/errors';
 import { failIfPoison, maybeCrashAfterEffect } from '../runtime/faults/consumer-faults';
 import { type FaultSource, faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
@@ -33,25 +34,17 @@ if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
 const dynamodb = documentClient(dynamodbClient);
 const sns = new SNSClient({});
 accountant?.instrumentSns(sns);
-const alertTopicArn = requiredEnv('ALERT_TOPIC_ARN');
+const fromEnvironment = consumerOptionsFromEnvironment({ sns });
 const projection = new ProjectionService(dynamodb, requiredEnv('PROJECTION_TABLE_NAME'));
-const strategies = parseStrategyConfig(requiredEnv('IDEMPOTENCY_STRATEGIES'));
 
 const consumer = new IdempotentOrderedConsumer({
+  ...fromEnvironment,
   dynamodb,
-  inboxTableName: requiredEnv('INBOX_TABLE_NAME'),
-  retentionSeconds: Number(requiredEnv('INBOX_RETENTION_SECONDS')),
-  claimSeconds: Number(requiredEnv('INBOX_CLAIM_SECONDS')),
-  parkAfterFailures: Number(requiredEnv('PARK_AFTER_FAILURES')),
   transientRetry: {
     onRetry: (error, attempt, delayMs) =>
       logger.warn('transient failure; retrying in-process', { attempt, delayMs, error: error as Error }),
   },
-  continueRelease: resendToContinue(new SQSClient({}), requiredEnv('QUEUE_URL')),
-  effects: [projection.view, projection.inventory, projection.notifications].map((effect) => ({
-    effect,
-    strategy: strategyFor(strategies, effect.name),
-  })),
+  effects: guardedEffectsFromEnvironment([projection.view, projection.inventory, projection.notifications]),
   beforeEffects: async (message) => {
     if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED && faults !== undefined) {
       await failIfPoison(faults, message);
@@ -60,14 +53,7 @@ const consumer = new IdempotentOrderedConsumer({
   onParked: async (parked: ParkedKey) => {
     logger.error('key parked: a message keeps failing; the key waits for a replay', { ...parked });
     metrics.addMetric('KeysParked', MetricUnit.Count, 1);
-    await sns.send(
-      new PublishCommand({
-        TopicArn: alertTopicArn,
-        Subject: `Key ${parked.groupKey} parked`.slice(0, 99),
-        Message: JSON.stringify({ alert: 'KeyParked', ...parked }),
-        MessageAttributes: { alert: { DataType: 'String', StringValue: 'KeyParked' } },
-      }),
-    );
+    await fromEnvironment.onParked(parked);
   },
 });
 

@@ -4,6 +4,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { unitAccountantFromEnvironment } from '../runtime/accounting/unit-accounting';
 import { documentClient } from '../runtime/clients';
+import { Env } from '../runtime/environment';
 import { requiredEnv } from '../runtime/errors';
 import { type FaultSource, faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
 import { dropSkippedRecords, relayFaultHooks } from '../runtime/faults/relay-faults';
@@ -12,7 +13,7 @@ import { OutboxRelay, type RelayHooks } from '../runtime/relay/outbox-relay';
 import { relayCandidates } from '../runtime/relay/stream-records';
 
 const logger = new Logger({ serviceName: 'outbox-relay' });
-const queueUrl = requiredEnv('QUEUE_URL');
+const queueUrl = requiredEnv(Env.QUEUE_URL);
 const sqs = new SQSClient({});
 const dynamodbClient = new DynamoDBClient({});
 const accountant = unitAccountantFromEnvironment('relay');
@@ -35,7 +36,7 @@ const relay = new OutboxRelay({
   sqs,
   dynamodb: documentClient(dynamodbClient),
   queueUrl,
-  outboxTableName: requiredEnv('OUTBOX_TABLE_NAME'),
+  outboxTableName: requiredEnv(Env.OUTBOX_TABLE_NAME),
   onProblem: (problem) => logger.warn('relay problem', { ...problem }),
   hooks,
   transientRetry: {

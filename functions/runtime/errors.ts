@@ -43,7 +43,10 @@ export class ConfigurationError extends ReliableMessagingError {
 }
 
 /** Reads a required environment variable, failing with a clear message when it is absent. */
-export function requiredEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
+export function requiredEnv(
+  name: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string {
   const value = env[name];
   if (value === undefined || value === '') {
     throw new ConfigurationError(`environment variable ${name} is required but not set`);

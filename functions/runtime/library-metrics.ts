@@ -1,4 +1,5 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Env } from './environment';
 import { requiredEnv } from './errors';
 
 /** The CloudWatch namespace of the metrics the library's functions publish (EMF, through Powertools Metrics). */
@@ -11,7 +12,7 @@ export const METRICS_NAMESPACE = 'ReliableMessaging';
 export const STACK_DIMENSION = 'stack';
 
 /** The environment variable the constructs set to the function's stack name (the value of `STACK_DIMENSION`). */
-export const METRICS_STACK_ENV = 'METRICS_STACK_NAME';
+export const METRICS_STACK_ENV = Env.METRICS_STACK_NAME;
 
 /**
  * The Powertools Metrics of one of the library's functions: namespace `METRICS_NAMESPACE` (or `METRICS_NAMESPACE`
@@ -20,7 +21,7 @@ export const METRICS_STACK_ENV = 'METRICS_STACK_NAME';
  */
 export function libraryMetrics(serviceName: string, env: NodeJS.ProcessEnv = process.env): Metrics {
   return new Metrics({
-    namespace: env.METRICS_NAMESPACE ?? METRICS_NAMESPACE,
+    namespace: env[Env.METRICS_NAMESPACE] ?? METRICS_NAMESPACE,
     serviceName,
     defaultDimensions: { [STACK_DIMENSION]: requiredEnv(METRICS_STACK_ENV, env) },
   });

@@ -6,6 +6,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { unitAccountantFromEnvironment } from '../runtime/accounting/unit-accounting';
 import { documentClient } from '../runtime/clients';
+import { Env } from '../runtime/environment';
 import { requiredEnv } from '../runtime/errors';
 import { faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
 import { injectSendFaults, injectServiceFaults, injectThrottling } from '../runtime/faults/service-faults';
@@ -34,7 +35,7 @@ if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
   injectServiceFaults(dynamodbClient, faults);
 }
 const dynamodb = documentClient(dynamodbClient);
-const outboxTableName = requiredEnv('OUTBOX_TABLE_NAME');
+const outboxTableName = requiredEnv(Env.OUTBOX_TABLE_NAME);
 const numberFromEnv = (name: string): number | undefined =>
   process.env[name] === undefined ? undefined : Number(process.env[name]);
 
@@ -44,20 +45,20 @@ const sweeper = new CompensationSweeper({
   relay: new OutboxRelay({
     sqs,
     dynamodb,
-    queueUrl: requiredEnv('QUEUE_URL'),
+    queueUrl: requiredEnv(Env.QUEUE_URL),
     outboxTableName,
     onProblem: (problem) => logger.warn('send problem', { ...problem }),
   }),
   outboxTableName,
-  alertTopicArn: requiredEnv('ALERT_TOPIC_ARN'),
+  alertTopicArn: requiredEnv(Env.ALERT_TOPIC_ARN),
   policy: Object.fromEntries(
     Object.entries({
-      gracePeriodSeconds: numberFromEnv('SWEEP_GRACE_PERIOD_SECONDS'),
-      maxAttempts: numberFromEnv('SWEEP_MAX_ATTEMPTS'),
-      maxAgeSeconds: numberFromEnv('SWEEP_MAX_AGE_SECONDS'),
-      backoffBaseSeconds: numberFromEnv('SWEEP_BACKOFF_BASE_SECONDS'),
-      backoffMaxSeconds: numberFromEnv('SWEEP_BACKOFF_MAX_SECONDS'),
-      leaseSeconds: numberFromEnv('SWEEP_LEASE_SECONDS'),
+      gracePeriodSeconds: numberFromEnv(Env.SWEEP_GRACE_PERIOD_SECONDS),
+      maxAttempts: numberFromEnv(Env.SWEEP_MAX_ATTEMPTS),
+      maxAgeSeconds: numberFromEnv(Env.SWEEP_MAX_AGE_SECONDS),
+      backoffBaseSeconds: numberFromEnv(Env.SWEEP_BACKOFF_BASE_SECONDS),
+      backoffMaxSeconds: numberFromEnv(Env.SWEEP_BACKOFF_MAX_SECONDS),
+      leaseSeconds: numberFromEnv(Env.SWEEP_LEASE_SECONDS),
     }).filter(([, value]) => value !== undefined),
   ),
   onFailed: (failed) => logger.error('outbox message FAILED: gave up re-sending it', { ...failed }),
@@ -89,7 +90,7 @@ export const handler = async (
 
 /** Time left for this run: until the invocation's timeout or the end of its schedule period, whichever is first. */
 function runBudget(context: Pick<Context, 'getRemainingTimeInMillis'> | undefined): () => number {
-  const runSeconds = numberFromEnv('SWEEP_RUN_SECONDS');
+  const runSeconds = numberFromEnv(Env.SWEEP_RUN_SECONDS);
   const runEnds = runSeconds === undefined ? Number.POSITIVE_INFINITY : Date.now() + runSeconds * 1000;
   return () =>
     Math.min(context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY, runEnds - Date.now());

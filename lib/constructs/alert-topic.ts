@@ -4,6 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { keyOrNew } from './encryption-key';
+import { markRole } from './resource-role';
 
 export interface AlertTopicProps {
   /**
@@ -68,6 +69,7 @@ export class AlertTopic extends Construct {
       }),
     );
     for (const subscription of props.subscriptions ?? []) this.topic.addSubscription(subscription);
+    markRole(this.topic, 'alert-topic');
   }
 }
 

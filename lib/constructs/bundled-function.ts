@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Aspects, Duration, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -7,11 +9,18 @@ import { Construct } from 'constructs';
 import { acknowledgeCfnLint } from './cfn-lint-acknowledgment';
 import { ExplicitKmsActions } from './explicit-kms-actions';
 import type { FaultInjection } from './fault-injection';
+import { HANDLER_BUNDLING } from './handler-bundling';
 import { publishLibraryMetrics } from './library-metric';
 
 export interface BundledFunctionProps {
   /** Path of the handler's TypeScript entry file. */
   readonly entry: string;
+  /**
+   * Directory of the same handler pre-bundled (`index.js`, by `npm run build`), used when `entry` does not exist:
+   * the installed package ships these bundles, not the TypeScript sources.
+   * @default none: `entry` must exist
+   */
+  readonly prebuiltBundle?: string;
   /** @default 'handler' */
   readonly handler?: string;
   /** @default Duration.seconds(30) */
@@ -41,7 +50,7 @@ export interface BundledFunctionProps {
  *   create and write any log group); grants add what the function needs.
  */
 export class BundledFunction extends Construct {
-  public readonly function: nodejs.NodejsFunction;
+  public readonly function: lambda.Function;
   /** The function's execution role. */
   public readonly role: iam.Role;
   public readonly logGroup: logs.LogGroup;
@@ -65,9 +74,7 @@ export class BundledFunction extends Construct {
     // CDK's grants on KMS-encrypted tables, queues and topics write `kms:GenerateDataKey*` and `kms:ReEncrypt*`:
     // the role's policies get the explicit actions instead (no wildcard action anywhere).
     Aspects.of(this.role).add(new ExplicitKmsActions());
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: props.entry,
-      handler: props.handler ?? 'handler',
+    const common = {
       // cdk-nag AwsSolutions-L1 asks for the latest runtime. MiniStack accepts nodejs24.x like any nodejs* runtime
       // and runs the handler on the host's Node (20): the bundle targets node20, so it runs there and on Lambda.
       runtime: lambda.Runtime.NODEJS_24_X,
@@ -79,18 +86,41 @@ export class BundledFunction extends Construct {
       logGroup: this.logGroup,
       role: this.role,
       environment: props.environment,
-      bundling: {
-        minify: true,
-        target: 'node20',
-        format: nodejs.OutputFormat.CJS,
-        mainFields: ['module', 'main'],
-        externalModules: [],
-        sourceMap: false,
-        // Keep class and function names: errors are matched and logged by name.
-        keepNames: true,
-        define: { FAULT_INJECTION_ENABLED: props.faultInjection === undefined ? 'false' : 'true' },
-      },
-    });
+    };
+    const handler = props.handler ?? 'handler';
+    if (props.prebuiltBundle !== undefined && !existsSync(props.entry)) {
+      if (!existsSync(join(props.prebuiltBundle, 'index.js'))) {
+        throw new Error(
+          `${this.node.path}: neither the handler's source ${props.entry} nor its bundle ` +
+            `${join(props.prebuiltBundle, 'index.js')} exists (in a clone of the repository, run \`npm run build\`)`,
+        );
+      }
+      if (props.faultInjection !== undefined) {
+        throw new Error(
+          `${this.node.path}: faultInjection needs the handler's TypeScript source (${props.entry}); ` +
+            'the pre-built bundles have no fault code',
+        );
+      }
+      this.function = new lambda.Function(this, 'Function', {
+        ...common,
+        code: lambda.Code.fromAsset(props.prebuiltBundle),
+        handler: `index.${handler}`,
+      });
+    } else {
+      this.function = new nodejs.NodejsFunction(this, 'Function', {
+        ...common,
+        entry: props.entry,
+        handler,
+        bundling: {
+          ...HANDLER_BUNDLING,
+          mainFields: [...HANDLER_BUNDLING.mainFields],
+          format: nodejs.OutputFormat.CJS,
+          externalModules: [],
+          sourceMap: false,
+          define: { FAULT_INJECTION_ENABLED: props.faultInjection === undefined ? 'false' : 'true' },
+        },
+      });
+    }
     publishLibraryMetrics(this.function);
     const cfnFunction = this.function.node.defaultChild as lambda.CfnFunction;
     acknowledgeCfnLint(

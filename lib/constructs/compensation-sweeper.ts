@@ -1,14 +1,16 @@
-import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { Env } from '../../functions/runtime/environment';
 import { BundledFunction } from './bundled-function';
 import type { FaultInjection } from './fault-injection';
 import type { FifoChannel } from './fifo-channel';
+import { libraryHandler } from './library-handlers';
 import { libraryMetric } from './library-metric';
+import { markRole } from './resource-role';
 import { runOnSchedule } from './scheduled-run';
 import type { TransactionalOutbox } from './transactional-outbox';
 import { validateDuration, validateRange } from './validation';
@@ -72,23 +74,24 @@ export class CompensationSweeper extends Construct {
 
     this.schedule = props.schedule ?? Duration.minutes(1);
     this.function = new BundledFunction(this, 'Handler', {
-      entry: fileURLToPath(new URL('../../functions/sweeper/handler.ts', import.meta.url)),
+      ...libraryHandler('sweeper'),
       timeout: Duration.minutes(5),
       faultInjection: props.faultInjection,
       environment: {
-        OUTBOX_TABLE_NAME: props.outbox.table.tableName,
-        QUEUE_URL: props.channel.queue.queueUrl,
-        ALERT_TOPIC_ARN: props.alertTopic.topicArn,
-        POWERTOOLS_SERVICE_NAME: 'compensation-sweeper',
-        SWEEP_GRACE_PERIOD_SECONDS: String((props.gracePeriod ?? Duration.minutes(2)).toSeconds()),
-        SWEEP_MAX_ATTEMPTS: String(props.maxAttempts ?? 8),
-        SWEEP_MAX_AGE_SECONDS: String((props.maxAge ?? Duration.hours(24)).toSeconds()),
-        SWEEP_BACKOFF_BASE_SECONDS: String((props.backoff ?? Duration.seconds(30)).toSeconds()),
-        SWEEP_BACKOFF_MAX_SECONDS: String((props.maxBackoff ?? Duration.minutes(15)).toSeconds()),
+        [Env.OUTBOX_TABLE_NAME]: props.outbox.table.tableName,
+        [Env.QUEUE_URL]: props.channel.queue.queueUrl,
+        [Env.ALERT_TOPIC_ARN]: props.alertTopic.topicArn,
+        [Env.POWERTOOLS_SERVICE_NAME]: 'compensation-sweeper',
+        [Env.SWEEP_GRACE_PERIOD_SECONDS]: String((props.gracePeriod ?? Duration.minutes(2)).toSeconds()),
+        [Env.SWEEP_MAX_ATTEMPTS]: String(props.maxAttempts ?? 8),
+        [Env.SWEEP_MAX_AGE_SECONDS]: String((props.maxAge ?? Duration.hours(24)).toSeconds()),
+        [Env.SWEEP_BACKOFF_BASE_SECONDS]: String((props.backoff ?? Duration.seconds(30)).toSeconds()),
+        [Env.SWEEP_BACKOFF_MAX_SECONDS]: String((props.maxBackoff ?? Duration.minutes(15)).toSeconds()),
         // A run ends before the next one starts (and before its timeout): runs do not overlap and fight over keys.
-        SWEEP_RUN_SECONDS: String(Math.min(this.schedule.toSeconds(), Duration.minutes(5).toSeconds())),
+        [Env.SWEEP_RUN_SECONDS]: String(Math.min(this.schedule.toSeconds(), Duration.minutes(5).toSeconds())),
       },
     }).function;
+    markRole(this.function, 'sweeper-function');
     props.outbox.grantReadWriteMessages(this.function);
     props.channel.grantSendMessages(this.function);
     props.alertTopic.grantPublish(this.function);

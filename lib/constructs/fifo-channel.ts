@@ -6,6 +6,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledgeCfnLint } from './cfn-lint-acknowledgment';
 import { keyOrNew } from './encryption-key';
+import { markRole } from './resource-role';
 import { validateDuration, validateRange } from './validation';
 
 export interface FifoChannelProps {
@@ -85,6 +86,8 @@ export class FifoChannel extends Construct {
       visibilityTimeout: props.visibilityTimeout ?? Duration.minutes(3),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: this.maxReceiveCount },
     });
+    markRole(this.queue, 'queue');
+    markRole(this.deadLetterQueue, 'dead-letter-queue');
   }
 
   grantSendMessages(grantee: iam.IGrantable): iam.Grant {

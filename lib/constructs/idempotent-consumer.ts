@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -13,11 +12,14 @@ import {
   IDEMPOTENCY_STRATEGIES,
   type IdempotencyStrategy,
 } from '../../functions/runtime/consumer/effect-strategies';
+import { Env } from '../../functions/runtime/environment';
 import { BundledFunction } from './bundled-function';
 import { acknowledgeCfnLint } from './cfn-lint-acknowledgment';
 import { type DurabilityProps, DurableTable } from './durable-table';
 import { keyOrNew } from './encryption-key';
+import { libraryHandler } from './library-handlers';
 import { libraryMetric, publishLibraryMetrics } from './library-metric';
+import { markRole } from './resource-role';
 import { runOnSchedule } from './scheduled-run';
 import { grantIndexQuery, grantItemActions } from './table-grants';
 import { validateDuration, validateRange } from './validation';
@@ -121,6 +123,8 @@ export class IdempotentConsumer extends Construct {
       timeToLiveAttribute: 'expiresAt',
       encryptionKey: key,
     }).table;
+    markRole(this.inboxTable, 'inbox-table');
+    markRole(props.handler, 'consumer-function');
     // Sparse: only HELD and PARKED items carry `attention`, so reading it costs O(held + parked); its values are
     // sharded by key hash (`HELD#07`), so no one partition takes every hold and release (attention-index.ts).
     this.inboxTable.addGlobalSecondaryIndex({
@@ -136,16 +140,16 @@ export class IdempotentConsumer extends Construct {
     const retention = props.retention ?? Duration.days(15);
     // A claim must outlive the invocation that holds it, or a second delivery could run the effect concurrently.
     const claimSeconds = props.handler.timeout === undefined ? 60 : props.handler.timeout.toSeconds() + 30;
-    props.handler.addEnvironment('INBOX_TABLE_NAME', this.inboxTable.tableName);
-    props.handler.addEnvironment('INBOX_RETENTION_SECONDS', String(retention.toSeconds()));
-    props.handler.addEnvironment('INBOX_CLAIM_SECONDS', String(claimSeconds));
-    props.handler.addEnvironment('IDEMPOTENCY_STRATEGIES', JSON.stringify(strategies));
-    props.handler.addEnvironment('PARK_AFTER_FAILURES', String(props.parkAfterFailures ?? 3));
-    props.handler.addEnvironment('ALERT_TOPIC_ARN', props.alertTopic.topicArn);
+    props.handler.addEnvironment(Env.INBOX_TABLE_NAME, this.inboxTable.tableName);
+    props.handler.addEnvironment(Env.INBOX_RETENTION_SECONDS, String(retention.toSeconds()));
+    props.handler.addEnvironment(Env.INBOX_CLAIM_SECONDS, String(claimSeconds));
+    props.handler.addEnvironment(Env.IDEMPOTENCY_STRATEGIES, JSON.stringify(strategies));
+    props.handler.addEnvironment(Env.PARK_AFTER_FAILURES, String(props.parkAfterFailures ?? 3));
+    props.handler.addEnvironment(Env.ALERT_TOPIC_ARN, props.alertTopic.topicArn);
     publishLibraryMetrics(props.handler);
     // A long held chain is released in bounded steps, each continued by putting the next held message back on the
     // queue (`resendToContinue`).
-    props.handler.addEnvironment('QUEUE_URL', props.queue.queueUrl);
+    props.handler.addEnvironment(Env.QUEUE_URL, props.queue.queueUrl);
     props.queue.grantSendMessages(props.handler);
 
     this.eventSource = new sources.SqsEventSource(props.queue, {
@@ -168,11 +172,11 @@ export class IdempotentConsumer extends Construct {
     }
 
     this.monitor = new BundledFunction(this, 'Monitor', {
-      entry: fileURLToPath(new URL('../../functions/inbox-monitor/handler.ts', import.meta.url)),
+      ...libraryHandler('inbox-monitor'),
       timeout: Duration.minutes(1),
       environment: {
-        INBOX_TABLE_NAME: this.inboxTable.tableName,
-        POWERTOOLS_SERVICE_NAME: 'inbox-monitor',
+        [Env.INBOX_TABLE_NAME]: this.inboxTable.tableName,
+        [Env.POWERTOOLS_SERVICE_NAME]: 'inbox-monitor',
       },
     }).function;
     // The monitor reads the sparse attention index only.

@@ -2,6 +2,7 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
+import { Env } from '../../functions/runtime/environment';
 import {
   METRICS_NAMESPACE,
   METRICS_STACK_ENV,
@@ -35,6 +36,6 @@ export function libraryMetric(
  * the runtime's `libraryMetrics`), so that two stacks in one account and region never feed each other's alarms.
  */
 export function publishLibraryMetrics(fn: lambda.Function): void {
-  fn.addEnvironment('METRICS_NAMESPACE', METRICS_NAMESPACE);
+  fn.addEnvironment(Env.METRICS_NAMESPACE, METRICS_NAMESPACE);
   fn.addEnvironment(METRICS_STACK_ENV, Stack.of(fn).stackName);
 }

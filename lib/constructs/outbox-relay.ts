@@ -1,14 +1,16 @@
-import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { Env } from '../../functions/runtime/environment';
 import { BundledFunction } from './bundled-function';
 import { acknowledgeCfnLint } from './cfn-lint-acknowledgment';
 import type { FaultInjection } from './fault-injection';
 import type { FifoChannel } from './fifo-channel';
+import { libraryHandler } from './library-handlers';
+import { markRole } from './resource-role';
 import type { TransactionalOutbox } from './transactional-outbox';
 import { validateDuration, validateRange } from './validation';
 
@@ -72,15 +74,16 @@ export class OutboxRelay extends Construct {
     validateDuration('maxRecordAge', props.maxRecordAge, Duration.seconds(60), Duration.days(7));
 
     this.function = new BundledFunction(this, 'Handler', {
-      entry: fileURLToPath(new URL('../../functions/relay/handler.ts', import.meta.url)),
+      ...libraryHandler('relay'),
       timeout: props.timeout ?? Duration.minutes(1),
       faultInjection: props.faultInjection,
       environment: {
-        OUTBOX_TABLE_NAME: props.outbox.table.tableName,
-        QUEUE_URL: props.channel.queue.queueUrl,
-        POWERTOOLS_SERVICE_NAME: 'outbox-relay',
+        [Env.OUTBOX_TABLE_NAME]: props.outbox.table.tableName,
+        [Env.QUEUE_URL]: props.channel.queue.queueUrl,
+        [Env.POWERTOOLS_SERVICE_NAME]: 'outbox-relay',
       },
     }).function;
+    markRole(this.function, 'relay-function');
     props.channel.grantSendMessages(this.function);
     props.outbox.grantRemoveSent(this.function);
 
@@ -91,6 +94,7 @@ export class OutboxRelay extends Construct {
       retentionPeriod: Duration.days(14),
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    markRole(this.failureQueue, 'relay-failure-queue');
     Validations.of(this.failureQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason:

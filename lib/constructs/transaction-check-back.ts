@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -7,8 +6,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { Env } from '../../functions/runtime/environment';
 import { BundledFunction } from './bundled-function';
+import { libraryHandler } from './library-handlers';
 import { libraryMetric } from './library-metric';
+import { markRole } from './resource-role';
 import { runOnSchedule } from './scheduled-run';
 import { grantItemActions } from './table-grants';
 import type { TransactionalOutbox } from './transactional-outbox';
@@ -130,21 +132,22 @@ export class TransactionCheckBack extends Construct {
     const checkerTimeout = props.checkerTimeout ?? Duration.seconds(5);
     const passes = Math.max(1, Math.floor(schedule.toSeconds() / interval.toSeconds()));
     this.function = new BundledFunction(this, 'Handler', {
-      entry: fileURLToPath(new URL('../../functions/check-back/handler.ts', import.meta.url)),
+      ...libraryHandler('check-back'),
       timeout: Duration.seconds(
         Math.min(900, passes * (interval.toSeconds() + checkerTimeout.toSeconds() + 30)),
       ),
       environment: {
-        OUTBOX_TABLE_NAME: props.outbox.table.tableName,
-        ALERT_TOPIC_ARN: props.alertTopic.topicArn,
-        CHECKER_FUNCTION_NAME: props.checker.functionName,
-        CHECK_INTERVAL_SECONDS: String(interval.toSeconds()),
-        MAX_CHECKS: String(props.maxChecks ?? 15),
-        CHECKER_TIMEOUT_SECONDS: String(checkerTimeout.toSeconds()),
-        PASSES_PER_INVOCATION: String(passes),
-        POWERTOOLS_SERVICE_NAME: 'transaction-check-back',
+        [Env.OUTBOX_TABLE_NAME]: props.outbox.table.tableName,
+        [Env.ALERT_TOPIC_ARN]: props.alertTopic.topicArn,
+        [Env.CHECKER_FUNCTION_NAME]: props.checker.functionName,
+        [Env.CHECK_INTERVAL_SECONDS]: String(interval.toSeconds()),
+        [Env.MAX_CHECKS]: String(props.maxChecks ?? 15),
+        [Env.CHECKER_TIMEOUT_SECONDS]: String(checkerTimeout.toSeconds()),
+        [Env.PASSES_PER_INVOCATION]: String(passes),
+        [Env.POWERTOOLS_SERVICE_NAME]: 'transaction-check-back',
       },
     }).function;
+    markRole(this.function, 'check-back-function');
     props.outbox.grantReadWriteMessages(this.function);
     // A transaction prepared under an idempotency key completes (or releases) the key when it is resolved.
     props.outbox.grantIdempotencyKeys(this.function);

@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import { UNSENT_INDEX, UNSENT_INDEX_ATTRIBUTES } from '../../functions/runtime/outbox/unsent-index';
 import { type DurabilityProps, DurableTable } from './durable-table';
 import { keyOrNew } from './encryption-key';
+import { markRole } from './resource-role';
 
 export interface TransactionalOutboxProps extends DurabilityProps {
   /**
@@ -57,6 +58,7 @@ export class TransactionalOutbox extends Construct {
       projectionType: dynamodb.ProjectionType.INCLUDE,
       nonKeyAttributes: [...UNSENT_INDEX_ATTRIBUTES],
     });
+    markRole(this.table, 'outbox-table');
     if (props.idempotencyKeys) {
       this.idempotencyTable = new DurableTable(this, 'IdempotencyKeys', {
         ...props,

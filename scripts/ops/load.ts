@@ -1,5 +1,6 @@
 import type { Connection } from '../local/stack-control';
 import { driveTraffic, waitApplied } from '../local/traffic';
+import { OpsError } from './errors';
 import type { Progress } from './progress';
 
 export interface LoadOptions {
@@ -36,6 +37,9 @@ const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 
 
 /** `ops load`: drives orders and notes through the deployed API (the bench's traffic driver), and times it. */
 export async function load(c: Connection, options: LoadOptions, progress?: Progress): Promise<LoadReport> {
+  if (c.outputs.ApiUrl === '') {
+    throw new OpsError("load drives the reference application's orders API: the stack has no ApiUrl output");
+  }
   const traffic = await driveTraffic(
     c.api,
     {

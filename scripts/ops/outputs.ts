@@ -6,11 +6,14 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { outputsFile, STACK_NAME, type StackOutputs } from '../local/deploy';
 import { OutputsNotFoundError } from './errors';
+import { outputsFromResourceRoles } from './stack-resources';
 
-/** The outputs every ops command relies on (design.md's contract). */
+/**
+ * The outputs every ops command relies on: the library's resources, as outputs of these names or found by their
+ * role (`outputsFromResourceRoles`). The reference application's `ApiUrl` and `OrdersTableName` are needed only by
+ * `load` and `reconcile`.
+ */
 export const REQUIRED_OUTPUTS = [
-  'ApiUrl',
-  'OrdersTableName',
   'OutboxTableName',
   'InboxTableName',
   'QueueUrl',
@@ -55,7 +58,7 @@ export function checkOutputs(record: Readonly<Record<string, unknown>>, where: s
         `(is it a ${STACK_NAME} stack of this project?)`,
     );
   }
-  return record as unknown as StackOutputs;
+  return { ApiUrl: '', OrdersTableName: '', ...record } as unknown as StackOutputs;
 }
 
 /**
@@ -77,7 +80,8 @@ export function outputsFromJson(
     throw new OutputsNotFoundError(`${where} holds no object of stack outputs`);
   }
   const record = json as Record<string, unknown>;
-  if ('ApiUrl' in record) return { stackName: stackName ?? STACK_NAME, outputs: checkOutputs(record, where) };
+  if ('ApiUrl' in record || 'OutboxTableName' in record)
+    return { stackName: stackName ?? STACK_NAME, outputs: checkOutputs(record, where) };
   const stacks = Object.keys(record).filter((key) => typeof record[key] === 'object' && record[key] !== null);
   const chosen =
     stackName ?? (stacks.includes(STACK_NAME) ? STACK_NAME : stacks.length === 1 ? stacks[0] : undefined);
@@ -112,18 +116,25 @@ export async function outputsFromStack(
     }
     throw new OutputsNotFoundError(`could not read ${where}: ${message}`, { cause: error });
   }
-  const found = response.Stacks?.[0];
-  if (found === undefined)
+  const stack = response.Stacks?.[0];
+  if (stack === undefined)
     throw new OutputsNotFoundError(`${where} does not exist (DescribeStacks found none)`);
   const outputs = Object.fromEntries(
-    (found.Outputs ?? [])
+    (stack.Outputs ?? [])
       .filter((output) => output.OutputKey !== undefined && output.OutputValue !== undefined)
       .map((output) => [output.OutputKey!, output.OutputValue!]),
   );
-  if (Object.keys(outputs).length === 0) {
-    throw new OutputsNotFoundError(`${where} has no outputs (status ${found.StackStatus ?? 'unknown'})`);
+  // A stack of the user's own, built with the constructs: its library resources by their role.
+  const discovered = REQUIRED_OUTPUTS.every((name) => name in outputs)
+    ? {}
+    : await outputsFromResourceRoles(cloudFormation, stackName, where, new Set(Object.keys(outputs)));
+  const found = { ...discovered, ...outputs };
+  if (Object.keys(found).length === 0) {
+    throw new OutputsNotFoundError(
+      `${where} has no outputs (status ${stack.StackStatus ?? 'unknown'}) and no resources marked with a role`,
+    );
   }
-  return checkOutputs(outputs, where);
+  return checkOutputs(found, where);
 }
 
 /** The emulator's endpoint when `apiUrl` is an emulator's API URL (`http://host:port/_aws/execute-api/…`). */

@@ -5,6 +5,7 @@ import type { LocalStepRef } from '../../functions/runtime/half/half-message';
 import type { Connection } from '../local/stack-control';
 import { queueDepth } from '../local/stack-queries';
 import { peekDeadLetters } from './dead-letters';
+import { OpsError } from './errors';
 import { scanOutbox } from './outbox-scan';
 import type { Progress } from './progress';
 
@@ -364,6 +365,11 @@ export async function gatherReconcileData(
     keyAttribute: 'orderId',
     versionAttribute: 'version',
   };
+  if (aggregate.tableName === '') {
+    throw new OpsError(
+      "reconcile compares the outbox with the producer's table: the stack has no OrdersTableName output",
+    );
+  }
 
   // 1. What the producer committed: one read per key (a Scan of the aggregates, or one GetItem).
   const committed = new Map<string, number>();

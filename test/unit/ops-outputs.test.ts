@@ -2,6 +2,8 @@ import {
   CloudFormationClient,
   CloudFormationServiceException,
   DescribeStacksCommand,
+  GetTemplateCommand,
+  ListStackResourcesCommand,
 } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -140,6 +142,8 @@ describe('reading a stack deployed to AWS (--stack)', () => {
   it('fails if the stack has no outputs, or lacks one the commands need', async () => {
     // GIVEN a stack still being created (no outputs), then one without the dead-letter queue's URL
     const { DeadLetterQueueUrl: _missing, ...partial } = OUTPUTS;
+    cloudFormation.on(GetTemplateCommand).resolves({ TemplateBody: '{"Resources":{}}' });
+    cloudFormation.on(ListStackResourcesCommand).resolves({ StackResourceSummaries: [] });
     cloudFormation
       .on(DescribeStacksCommand)
       .resolvesOnce({
@@ -189,7 +193,7 @@ describe('reading outputs from a file (--outputs) or the local default', () => {
     [
       'outputs missing',
       JSON.stringify({ ReliableMessagingDemo: { ApiUrl: 'x' } }),
-      /lacks the outputs OrdersTableName, /,
+      /lacks the outputs OutboxTableName, /,
     ],
   ])('fails if the file holds %s', (_what, text, message) => {
     expect(() => outputsFromJson(text, 'f.json')).toThrow(message);

@@ -1,10 +1,12 @@
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { FifoBatchEvent, FifoBatchResponse, FifoRecord } from './fifo-records';
 
 /**
  * Some emulators leave `MessageGroupId` out of SQS event records. The relay puts the key in every body
  * (`groupKey`), so fill the attribute from there when it is missing.
  */
-export function withGroupIds(event: SQSEvent): SQSEvent {
+export function withGroupIds<TRecord extends FifoRecord>(
+  event: FifoBatchEvent<TRecord>,
+): FifoBatchEvent<TRecord> {
   return {
     Records: event.Records.map((record) => {
       if (record.attributes.MessageGroupId) return record;
@@ -13,7 +15,7 @@ export function withGroupIds(event: SQSEvent): SQSEvent {
   };
 }
 
-function groupKeyOf(record: SQSRecord): string {
+function groupKeyOf(record: FifoRecord): string {
   try {
     const body = JSON.parse(record.body) as { groupKey?: unknown };
     if (typeof body.groupKey === 'string' && body.groupKey !== '') return body.groupKey;
@@ -32,13 +34,13 @@ function groupKeyOf(record: SQSRecord): string {
  * (Powertools' `SqsFifoPartialProcessorAsync` has the same failure semantics but runs every record one after the
  * other, groups included.)
  */
-export async function processFifoBatch(
-  event: SQSEvent,
-  recordHandler: (record: SQSRecord) => Promise<void>,
-  onFailed?: (record: SQSRecord, error: unknown) => void,
-): Promise<SQSBatchResponse> {
+export async function processFifoBatch<TRecord extends FifoRecord>(
+  event: FifoBatchEvent<TRecord>,
+  recordHandler: (record: TRecord) => Promise<void>,
+  onFailed?: (record: TRecord, error: unknown) => void,
+): Promise<FifoBatchResponse> {
   const records = withGroupIds(event).Records;
-  const groups = new Map<string, SQSRecord[]>();
+  const groups = new Map<string, TRecord[]>();
   for (const record of records) {
     const group = record.attributes.MessageGroupId ?? `message:${record.messageId}`;
     groups.set(group, [...(groups.get(group) ?? []), record]);

@@ -1,0 +1,84 @@
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { Env } from '../environment';
+import { ConfigurationError, requiredEnv } from '../errors';
+import type { MessageEnvelope } from '../outbox/outbox-message';
+import type { DynamoEffect } from './effect-strategies';
+import type { GuardedEffect, ParkedKey } from './idempotent-ordered-consumer';
+import { keyParkedAlert } from './key-parked-alert';
+import { resendToContinue } from './release-continuation';
+import { parseStrategyConfig, strategyFor } from './strategy-config';
+
+/** The options of `IdempotentOrderedConsumer` that the `IdempotentConsumer` construct deploys. */
+export interface ConsumerEnvironment {
+  readonly inboxTableName: string;
+  readonly retentionSeconds: number;
+  readonly claimSeconds: number;
+  readonly parkAfterFailures: number;
+  /** Publishes the `KeyParked` alert to the construct's alert topic. */
+  readonly onParked: (parked: ParkedKey) => Promise<void>;
+  /** Continues a long held chain's bounded release by putting its next held message back on the construct's queue. */
+  readonly continueRelease: (next: MessageEnvelope) => Promise<void>;
+}
+
+export interface ConsumerEnvironmentOptions {
+  /** @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** The client that publishes the alert. @default a new SNSClient with the default configuration */
+  readonly sns?: SNSClient;
+  /** The client that puts a held message back on the queue to continue a release. @default a new SQSClient */
+  readonly sqs?: SQSClient;
+}
+
+function positiveInteger(name: string, env: Readonly<Record<string, string | undefined>>): number {
+  const text = requiredEnv(name, env);
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new ConfigurationError(`environment variable ${name} must be a positive integer; got '${text}'`);
+  }
+  return value;
+}
+
+/**
+ * Reads what the `IdempotentConsumer` construct put in the function's environment (the inbox table, retention,
+ * claim time, when to park) and sends the `KeyParked` alert to its alert topic when a key parks; a long held chain's
+ * release continues through the construct's queue (`resendToContinue`). Spread it into
+ * the consumer's options: `new IdempotentOrderedConsumer({ ...consumerOptionsFromEnvironment(), dynamodb, effects })`.
+ * Throws a `ConfigurationError` naming the variable when one is missing or malformed (the function is not the
+ * construct's `handler`).
+ */
+export function consumerOptionsFromEnvironment(
+  options: ConsumerEnvironmentOptions = {},
+): ConsumerEnvironment {
+  const env = options.env ?? process.env;
+  const alertTopicArn = requiredEnv(Env.ALERT_TOPIC_ARN, env);
+  let sns = options.sns;
+  const queueUrl = requiredEnv(Env.QUEUE_URL, env);
+  let continueWith: ((next: MessageEnvelope) => Promise<void>) | undefined;
+  return {
+    inboxTableName: requiredEnv(Env.INBOX_TABLE_NAME, env),
+    retentionSeconds: positiveInteger(Env.INBOX_RETENTION_SECONDS, env),
+    claimSeconds: positiveInteger(Env.INBOX_CLAIM_SECONDS, env),
+    parkAfterFailures: positiveInteger(Env.PARK_AFTER_FAILURES, env),
+    onParked: async (parked) => {
+      sns ??= new SNSClient({});
+      await sns.send(new PublishCommand(keyParkedAlert(alertTopicArn, parked)));
+    },
+    continueRelease: async (next) => {
+      continueWith ??= resendToContinue(options.sqs ?? new SQSClient({}), queueUrl);
+      await continueWith(next);
+    },
+  };
+}
+
+/**
+ * The effects, each under the strategy the construct's `strategy` / `effectStrategies` give it by its name
+ * (`IDEMPOTENCY_STRATEGIES`).
+ */
+export function guardedEffectsFromEnvironment(
+  effects: readonly DynamoEffect[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): GuardedEffect[] {
+  const strategies = parseStrategyConfig(requiredEnv(Env.IDEMPOTENCY_STRATEGIES, env));
+  return effects.map((effect) => ({ effect, strategy: strategyFor(strategies, effect.name) }));
+}

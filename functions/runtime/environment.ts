@@ -1,0 +1,45 @@
+/**
+ * The environment variables the constructs put in the functions' environment and the handlers (the library's own
+ * and a user's consumer, through `consumerOptionsFromEnvironment`) read: each name is written here once.
+ */
+export const Env = {
+  /** The transactional outbox table (relay, sweeper, check-back). */
+  OUTBOX_TABLE_NAME: 'OUTBOX_TABLE_NAME',
+  /** The FIFO channel's queue (relay, sweeper). */
+  QUEUE_URL: 'QUEUE_URL',
+  /** The SNS topic of the alerts (sweeper, check-back, consumer). */
+  ALERT_TOPIC_ARN: 'ALERT_TOPIC_ARN',
+  /** The CloudWatch namespace of the library's metrics. */
+  METRICS_NAMESPACE: 'METRICS_NAMESPACE',
+  /** The stack a function belongs to: the `stack` dimension of the library's metrics (see `libraryMetrics`). */
+  METRICS_STACK_NAME: 'METRICS_STACK_NAME',
+  /** Powertools' service name of a function (its logs' `service` and its metrics' `service` dimension). */
+  POWERTOOLS_SERVICE_NAME: 'POWERTOOLS_SERVICE_NAME',
+  /** The consumer's inbox table (consumer, inbox monitor). */
+  INBOX_TABLE_NAME: 'INBOX_TABLE_NAME',
+  /** How long the consumer remembers a consumed messageId, in seconds. */
+  INBOX_RETENTION_SECONDS: 'INBOX_RETENTION_SECONDS',
+  /** How long a consumer's claim on a message lasts, in seconds. */
+  INBOX_CLAIM_SECONDS: 'INBOX_CLAIM_SECONDS',
+  /** The idempotency strategy of each effect, JSON (`{ "default": …, "effects": { … } }`). */
+  IDEMPOTENCY_STRATEGIES: 'IDEMPOTENCY_STRATEGIES',
+  /** Failed attempts of one message after which the consumer parks its key. */
+  PARK_AFTER_FAILURES: 'PARK_AFTER_FAILURES',
+  /** The sweeper's policy, in seconds or counts. */
+  SWEEP_GRACE_PERIOD_SECONDS: 'SWEEP_GRACE_PERIOD_SECONDS',
+  SWEEP_MAX_ATTEMPTS: 'SWEEP_MAX_ATTEMPTS',
+  SWEEP_MAX_AGE_SECONDS: 'SWEEP_MAX_AGE_SECONDS',
+  SWEEP_BACKOFF_BASE_SECONDS: 'SWEEP_BACKOFF_BASE_SECONDS',
+  SWEEP_BACKOFF_MAX_SECONDS: 'SWEEP_BACKOFF_MAX_SECONDS',
+  SWEEP_LEASE_SECONDS: 'SWEEP_LEASE_SECONDS',
+  /** How long one sweep runs at most (the schedule's period, capped), in seconds. */
+  SWEEP_RUN_SECONDS: 'SWEEP_RUN_SECONDS',
+  /** The check-back's checker function and policy. */
+  CHECKER_FUNCTION_NAME: 'CHECKER_FUNCTION_NAME',
+  CHECKER_TIMEOUT_SECONDS: 'CHECKER_TIMEOUT_SECONDS',
+  CHECK_INTERVAL_SECONDS: 'CHECK_INTERVAL_SECONDS',
+  MAX_CHECKS: 'MAX_CHECKS',
+  PASSES_PER_INVOCATION: 'PASSES_PER_INVOCATION',
+} as const;
+
+export type EnvName = (typeof Env)[keyof typeof Env];

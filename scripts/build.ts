@@ -1,0 +1,110 @@
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { type BuildOptions, build } from 'esbuild';
+import { HANDLER_BUNDLING } from '../lib/constructs/handler-bundling';
+import { LIBRARY_HANDLERS } from '../lib/constructs/library-handlers';
+import { addJsExtensions } from './build/declaration-specifiers';
+import { projectRoot } from './local/paths';
+
+/**
+ * `npm run build`: the package's `dist/`.
+ * - `esm/` and `cjs/`: the constructs (`index.js`) and the runtime (`runtime.js`), as ES modules and as CommonJS
+ *   (dependencies stay imports: aws-cdk-lib and constructs are the app's own, the SDK clients are dependencies);
+ * - `types/` (ES module declarations) and `types-cjs/` (the same, as CommonJS declarations), by `tsc`;
+ * - `handlers/<name>/index.js`: the library's own Lambda handlers, bundled as `BundledFunction` bundles them, so an
+ *   app's synth needs neither their sources nor esbuild;
+ * - `bin/reliable-messaging-ops.js`: the ops CLI, one file with its dependencies.
+ */
+const dist = path.join(projectRoot, 'dist');
+const commonJsPackage = `${JSON.stringify({ type: 'commonjs' })}\n`;
+
+async function buildEntries(): Promise<void> {
+  const entryPoints = { index: 'lib/index.ts', runtime: 'functions/runtime/index.ts' };
+  const common: BuildOptions = {
+    absWorkingDir: projectRoot,
+    entryPoints,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    keepNames: true,
+    logLevel: 'warning',
+  };
+  await build({ ...common, format: 'esm', outdir: path.join(dist, 'esm') });
+  // CommonJS has no import.meta: the one place that reads it (where the package is) gets the module's own URL.
+  await build({
+    ...common,
+    format: 'cjs',
+    outdir: path.join(dist, 'cjs'),
+    define: { 'import.meta.url': 'importMetaUrl' },
+    banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  });
+  writeFileSync(path.join(dist, 'cjs', 'package.json'), commonJsPackage);
+}
+
+async function buildHandlers(): Promise<void> {
+  for (const name of LIBRARY_HANDLERS) {
+    await build({
+      absWorkingDir: projectRoot,
+      entryPoints: [`functions/${name}/handler.ts`],
+      outfile: path.join(dist, 'handlers', name, 'index.js'),
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      ...HANDLER_BUNDLING,
+      mainFields: [...HANDLER_BUNDLING.mainFields],
+      define: { FAULT_INJECTION_ENABLED: 'false' },
+      logLevel: 'warning',
+    });
+  }
+}
+
+async function buildOpsCli(): Promise<void> {
+  await build({
+    absWorkingDir: projectRoot,
+    entryPoints: ['scripts/ops.ts'],
+    outfile: path.join(dist, 'bin', 'reliable-messaging-ops.js'),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    // The bundled SDK is CommonJS: give it a `require` for Node's built-in modules.
+    banner: {
+      js: "#!/usr/bin/env node\nimport { createRequire as createRequireOfOps } from 'node:module';\nconst require = createRequireOfOps(import.meta.url);",
+    },
+    logLevel: 'warning',
+  });
+}
+
+function buildDeclarations(): void {
+  execFileSync(
+    process.execPath,
+    [
+      path.join(
+        path.dirname(createRequire(import.meta.url).resolve('typescript/package.json')),
+        'bin',
+        'tsc',
+      ),
+      '-p',
+      'tsconfig.build.json',
+    ],
+    {
+      cwd: projectRoot,
+      stdio: 'inherit',
+    },
+  );
+}
+
+rmSync(dist, { recursive: true, force: true });
+mkdirSync(dist, { recursive: true });
+await buildEntries();
+await buildHandlers();
+await buildOpsCli();
+buildDeclarations();
+const types = path.join(dist, 'types');
+addJsExtensions(types);
+cpSync(types, path.join(dist, 'types-cjs'), { recursive: true });
+writeFileSync(path.join(dist, 'types-cjs', 'package.json'), commonJsPackage);
+console.log(`built ${path.relative(projectRoot, dist)}/`);

@@ -1,0 +1,48 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { describe, expect, it } from 'vitest';
+import {
+  AlertTopic,
+  CompensationSweeper,
+  FifoChannel,
+  IdempotentConsumer,
+  OutboxRelay,
+  RESOURCE_ROLE_METADATA,
+  RESOURCE_ROLES,
+  TransactionalOutbox,
+} from '../../lib/index';
+
+describe('the resources the ops CLI finds by role', () => {
+  it('marks each library resource of a stack with its role, once', () => {
+    // GIVEN a user's stack built with the constructs
+    const stack = new Stack(new App(), 'Shop');
+    const alerts = new AlertTopic(stack, 'Alerts');
+    const outbox = new TransactionalOutbox(stack, 'Outbox');
+    const channel = new FifoChannel(stack, 'Channel');
+    new OutboxRelay(stack, 'Relay', { outbox, channel });
+    new CompensationSweeper(stack, 'Sweeper', { outbox, channel, alertTopic: alerts.topic });
+    const handler = new lambda.Function(stack, 'ConsumerFunction', {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler = async () => ({})'),
+    });
+    new IdempotentConsumer(stack, 'Consumer', { queue: channel.queue, handler, alertTopic: alerts.topic });
+
+    // WHEN it is synthesized
+    const resources = Template.fromStack(stack).toJSON().Resources as Record<
+      string,
+      { Metadata?: Record<string, unknown> }
+    >;
+
+    // THEN every role but the check-back's (not in this stack) marks exactly one resource
+    const roles = Object.values(resources)
+      .map((resource) => resource.Metadata?.[RESOURCE_ROLE_METADATA])
+      .filter((role) => role !== undefined);
+    expect(roles.sort()).toEqual(
+      Object.keys(RESOURCE_ROLES)
+        .filter((role) => role !== 'check-back-function')
+        .sort(),
+    );
+  });
+});

@@ -1,0 +1,139 @@
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  consumerOptionsFromEnvironment,
+  guardedEffectsFromEnvironment,
+} from '../../functions/runtime/consumer/consumer-environment';
+import type { DynamoEffect } from '../../functions/runtime/consumer/effect-strategies';
+import { ConfigurationError } from '../../functions/runtime/errors';
+
+const sns = mockClient(SNSClient);
+const sqs = mockClient(SQSClient);
+
+/** The environment the IdempotentConsumer construct writes. */
+const CONSTRUCT_ENVIRONMENT = {
+  INBOX_TABLE_NAME: 'inbox',
+  INBOX_RETENTION_SECONDS: '1296000',
+  INBOX_CLAIM_SECONDS: '60',
+  IDEMPOTENCY_STRATEGIES: JSON.stringify({ default: 'transaction', effects: { view: 'version' } }),
+  PARK_AFTER_FAILURES: '3',
+  ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:alerts',
+  QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/channel.fifo',
+  METRICS_NAMESPACE: 'ReliableMessaging',
+  METRICS_STACK_NAME: 'ShopMessaging',
+};
+
+const PARKED = {
+  groupKey: 'account-1',
+  sequence: 7,
+  messageId: 'm-7',
+  type: 'BalanceChanged',
+  failures: 3,
+  error: 'boom',
+};
+
+beforeEach(() => {
+  sns.reset();
+  sqs.reset();
+});
+
+describe('consumerOptionsFromEnvironment', () => {
+  it('reads the options the IdempotentConsumer construct deployed', () => {
+    // WHEN
+    const options = consumerOptionsFromEnvironment({ env: CONSTRUCT_ENVIRONMENT, sns: new SNSClient({}) });
+
+    // THEN
+    expect(options).toMatchObject({
+      inboxTableName: 'inbox',
+      retentionSeconds: 1_296_000,
+      claimSeconds: 60,
+      parkAfterFailures: 3,
+    });
+  });
+
+  it('sends the KeyParked alert to the construct’s alert topic when a key parks', async () => {
+    // GIVEN
+    sns.on(PublishCommand).resolves({ MessageId: 'alert-1' });
+    const options = consumerOptionsFromEnvironment({ env: CONSTRUCT_ENVIRONMENT, sns: new SNSClient({}) });
+
+    // WHEN
+    await options.onParked(PARKED);
+
+    // THEN
+    const published = sns.commandCalls(PublishCommand).map((call) => call.args[0].input);
+    expect(published).toEqual([
+      {
+        TopicArn: CONSTRUCT_ENVIRONMENT.ALERT_TOPIC_ARN,
+        Subject: 'Key account-1 parked',
+        Message: JSON.stringify({ alert: 'KeyParked', ...PARKED }),
+        MessageAttributes: { alert: { DataType: 'String', StringValue: 'KeyParked' } },
+      },
+    ]);
+  });
+
+  it('continues a bounded release by putting the next held message back on the construct’s queue', async () => {
+    // GIVEN
+    sqs.on(SendMessageCommand).resolves({ MessageId: 'sqs-1' });
+    const options = consumerOptionsFromEnvironment({ env: CONSTRUCT_ENVIRONMENT, sqs: new SQSClient({}) });
+    const next = {
+      messageId: 'm-8',
+      groupKey: 'account-1',
+      sequence: 8,
+      type: 'BalanceChanged',
+      payload: { balance: 3 },
+      createdAt: '2026-12-02T03:00:00.000Z',
+    };
+
+    // WHEN
+    await options.continueRelease(next);
+
+    // THEN
+    expect(sqs.commandCalls(SendMessageCommand).map((call) => call.args[0].input)).toEqual([
+      {
+        QueueUrl: CONSTRUCT_ENVIRONMENT.QUEUE_URL,
+        MessageBody: JSON.stringify(next),
+        MessageGroupId: 'account-1',
+        MessageDeduplicationId: 'm-8:continue',
+      },
+    ]);
+  });
+
+  it.each([
+    'INBOX_TABLE_NAME',
+    'INBOX_RETENTION_SECONDS',
+    'INBOX_CLAIM_SECONDS',
+    'PARK_AFTER_FAILURES',
+    'ALERT_TOPIC_ARN',
+    'QUEUE_URL',
+  ])('fails if %s is missing (the function is not the construct’s handler)', (name) => {
+    const env: Record<string, string | undefined> = { ...CONSTRUCT_ENVIRONMENT, [name]: undefined };
+    expect(() => consumerOptionsFromEnvironment({ env })).toThrow(
+      new ConfigurationError(`environment variable ${name} is required but not set`),
+    );
+  });
+
+  it.each(['0', '-1', '2.5', 'three'])('fails if PARK_AFTER_FAILURES is %s', (value) => {
+    expect(() =>
+      consumerOptionsFromEnvironment({ env: { ...CONSTRUCT_ENVIRONMENT, PARK_AFTER_FAILURES: value } }),
+    ).toThrow(`environment variable PARK_AFTER_FAILURES must be a positive integer; got '${value}'`);
+  });
+});
+
+describe('guardedEffectsFromEnvironment', () => {
+  it('gives each effect the strategy the construct configured for its name, or the default', () => {
+    // GIVEN
+    const view: DynamoEffect = { name: 'view', items: () => [] };
+    const inventory: DynamoEffect = { name: 'inventory', items: () => [] };
+
+    // WHEN
+    const guarded = guardedEffectsFromEnvironment([view, inventory], CONSTRUCT_ENVIRONMENT);
+
+    // THEN
+    expect(guarded).toEqual([
+      { effect: view, strategy: 'version' },
+      { effect: inventory, strategy: 'transaction' },
+    ]);
+  });
+});
