@@ -5,7 +5,6 @@ import { unitAccountantFromEnvironment } from '../runtime/accounting/unit-accoun
 import { documentClient } from '../runtime/clients';
 import { requiredEnv } from '../runtime/errors';
 import { faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
-import { paymentFaultHooks } from '../runtime/faults/producer-faults';
 import {
   injectAmbiguousCommits,
   injectServiceFaults,
@@ -16,6 +15,7 @@ import { IdempotencyStore } from '../runtime/idempotency/idempotency-store';
 import { OutboxWriter } from '../runtime/outbox/outbox-writer';
 import { OrdersApi } from './http/orders-api';
 import { OrderService } from './orders/order-service';
+import { paymentFaultHooks } from './payments/payment-fault-hooks';
 import { type PaymentHooks, PaymentService } from './payments/payment-service';
 import { ProjectionService } from './projection/projection-service';
 

@@ -8,6 +8,7 @@ import {
   PaymentNotRecordedError,
   PaymentOutcomeUnknownError,
 } from '../../functions/reference/payments/payment-errors';
+import { paymentFaultHooks } from '../../functions/reference/payments/payment-fault-hooks';
 import {
   type PaymentHooks,
   type PaymentRecord,
@@ -15,7 +16,6 @@ import {
 } from '../../functions/reference/payments/payment-service';
 import type { FaultConfig } from '../../functions/runtime/faults/fault-config';
 import { type FaultSource, InjectedFaultError } from '../../functions/runtime/faults/fault-injector';
-import { paymentFaultHooks } from '../../functions/runtime/faults/producer-faults';
 import { halfMessageKey, LocalStepCompletedError } from '../../functions/runtime/half/half-message';
 import { TransactionCheckBack } from '../../functions/runtime/half/transaction-check-back';
 import { TransactionalProducer } from '../../functions/runtime/half/transactional-producer';

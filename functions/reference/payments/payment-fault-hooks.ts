@@ -1,5 +1,5 @@
-import type { PaymentHooks } from '../../reference/payments/payment-service';
-import { chance, type FaultSource, InjectedFaultError } from './fault-injector';
+import { chance, type FaultSource, InjectedFaultError } from '../../runtime/faults/fault-injector';
+import type { PaymentHooks } from './payment-service';
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
