@@ -8,7 +8,7 @@ import { documentClient } from '../runtime/clients';
 import { Env } from '../runtime/environment';
 import { requiredEnv } from '../runtime/errors';
 import { lambdaChecker } from '../runtime/half/lambda-checker';
-import { type CheckBackReport, TransactionCheckBack } from '../runtime/half/transaction-check-back';
+import { type CheckBackReport, OpenTransactionChecker } from '../runtime/half/open-transaction-checker';
 import { TransactionalProducer } from '../runtime/half/transactional-producer';
 import { libraryMetrics } from '../runtime/library-metrics';
 
@@ -20,7 +20,7 @@ const checkerTimeoutMs = Number(process.env[Env.CHECKER_TIMEOUT_SECONDS] ?? '5')
 const intervalSeconds = Number(requiredEnv(Env.CHECK_INTERVAL_SECONDS));
 const passes = Math.max(1, Number(process.env[Env.PASSES_PER_INVOCATION] ?? '1'));
 
-const checkBack = new TransactionCheckBack({
+const checkBack = new OpenTransactionChecker({
   dynamodb,
   sns: new SNSClient({}),
   producer: new TransactionalProducer({ dynamodb, outboxTableName }),

@@ -9,7 +9,7 @@ import { requiredEnv } from '../runtime/errors';
 import { type FaultSource, faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
 import { dropSkippedRecords, relayFaultHooks } from '../runtime/faults/relay-faults';
 import { injectSendFaults, injectServiceFaults, injectThrottling } from '../runtime/faults/service-faults';
-import { OutboxRelay, type RelayHooks } from '../runtime/relay/outbox-relay';
+import { OutboxPublisher, type RelayHooks } from '../runtime/relay/outbox-publisher';
 import { relayCandidates } from '../runtime/relay/stream-records';
 
 const logger = new Logger({ serviceName: 'outbox-relay' });
@@ -32,7 +32,7 @@ if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
   injectServiceFaults(dynamodbClient, faults);
   hooks = relayFaultHooks(faults, sqs, queueUrl);
 }
-const relay = new OutboxRelay({
+const relay = new OutboxPublisher({
   sqs,
   dynamodb: documentClient(dynamodbClient),
   queueUrl,

@@ -47,6 +47,12 @@ export type {
 } from './half/half-message';
 export { AggregateNotFoundError, TransactionNotOpenError } from './half/half-message';
 export type {
+  CheckBackPolicy,
+  CheckBackReport,
+  OpenTransactionCheckerOptions,
+} from './half/open-transaction-checker';
+export { OpenTransactionChecker } from './half/open-transaction-checker';
+export type {
   CommitOutcome,
   PreparedTransaction,
   PrepareInput,
@@ -58,6 +64,10 @@ export type { MessageEnvelope } from './outbox/outbox-message';
 export { parseEnvelope } from './outbox/outbox-message';
 export type { CommittedMessage, NewOutboxMessage, TransactItem } from './outbox/outbox-writer';
 export { MAX_BUSINESS_ITEMS, OutboxCommitError, OutboxWriter } from './outbox/outbox-writer';
+export type { OutboxPublisherOptions, RelayResult } from './relay/outbox-publisher';
+export { OutboxPublisher } from './relay/outbox-publisher';
+export type { OutboxSweeperOptions, SweepPolicy, SweepReport } from './sweeper/outbox-sweeper';
+export { OutboxSweeper, SweepFailedError } from './sweeper/outbox-sweeper';
 export type { RetryTransientOptions } from './transient-errors';
 export {
   isOutcomeUnknown,

@@ -11,12 +11,8 @@ import { requiredEnv } from '../runtime/errors';
 import { faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
 import { injectSendFaults, injectServiceFaults, injectThrottling } from '../runtime/faults/service-faults';
 import { libraryMetrics } from '../runtime/library-metrics';
-import { OutboxRelay } from '../runtime/relay/outbox-relay';
-import {
-  CompensationSweeper,
-  SweepFailedError,
-  type SweepReport,
-} from '../runtime/sweeper/compensation-sweeper';
+import { OutboxPublisher } from '../runtime/relay/outbox-publisher';
+import { OutboxSweeper, SweepFailedError, type SweepReport } from '../runtime/sweeper/outbox-sweeper';
 
 const logger = new Logger({ serviceName: 'compensation-sweeper' });
 const metrics = libraryMetrics('compensation-sweeper');
@@ -39,10 +35,10 @@ const outboxTableName = requiredEnv(Env.OUTBOX_TABLE_NAME);
 const numberFromEnv = (name: string): number | undefined =>
   process.env[name] === undefined ? undefined : Number(process.env[name]);
 
-const sweeper = new CompensationSweeper({
+const sweeper = new OutboxSweeper({
   dynamodb,
   sns: new SNSClient({}),
-  relay: new OutboxRelay({
+  relay: new OutboxPublisher({
     sqs,
     dynamodb,
     queueUrl: requiredEnv(Env.QUEUE_URL),

@@ -5,8 +5,8 @@ import { SendMessageBatchCommand, type SendMessageBatchCommandInput, SQSClient }
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { newOutboxItem } from '../../functions/runtime/outbox/outbox-writer';
-import { OutboxRelay } from '../../functions/runtime/relay/outbox-relay';
-import { CompensationSweeper } from '../../functions/runtime/sweeper/compensation-sweeper';
+import { OutboxPublisher } from '../../functions/runtime/relay/outbox-publisher';
+import { OutboxSweeper } from '../../functions/runtime/sweeper/outbox-sweeper';
 import { outboxTable } from '../../test/unit/support/outbox-table';
 
 export interface SweepReadRatio {
@@ -29,7 +29,7 @@ const MINUTE = 60_000;
  * `sweepReadRatio`, measured on the in-memory table (test/unit/support/in-memory-dynamodb.ts), which bills a Query
  * as DynamoDB does — the bytes it read, in 4 KB units, half a unit each when eventually consistent, at least one
  * per page. The emulator cannot hold 200,000 items in time for a bench run, nor does it report read units per
- * index query. The real CompensationSweeper runs against it twice: with `unsent` due messages only, and with the
+ * index query. The real OutboxSweeper runs against it twice: with `unsent` due messages only, and with the
  * same messages beside `history` delivered messages (committed, sent and deleted, as the relay does) and `history`
  * resolved half messages (tombstones kept for 7 days).
  */
@@ -98,10 +98,10 @@ async function sweepReadUnits(unsent: number, history: number): Promise<{ sweep:
         ),
       });
     }
-    const sweeper = new CompensationSweeper({
+    const sweeper = new OutboxSweeper({
       dynamodb,
       sns: new SNSClient({ region: 'us-east-1' }),
-      relay: new OutboxRelay({
+      relay: new OutboxPublisher({
         sqs,
         dynamodb,
         queueUrl: 'https://sqs.local/bench.fifo',

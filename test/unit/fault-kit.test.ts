@@ -38,7 +38,7 @@ import {
   injectThrottling,
 } from '../../functions/runtime/faults/service-faults';
 import type { MessageEnvelope, OutboxItem } from '../../functions/runtime/outbox/outbox-message';
-import { OutboxRelay } from '../../functions/runtime/relay/outbox-relay';
+import { OutboxPublisher } from '../../functions/runtime/relay/outbox-publisher';
 import type { RelayCandidate } from '../../functions/runtime/relay/stream-records';
 import { isTransientError } from '../../functions/runtime/transient-errors';
 
@@ -498,7 +498,7 @@ describe('relay faults', () => {
       );
       const ddbMock = mockClient(dynamodb);
       ddbMock.on(BatchWriteCommand).resolves({ UnprocessedItems: {} });
-      const relay = new OutboxRelay({
+      const relay = new OutboxPublisher({
         sqs,
         dynamodb,
         queueUrl: QUEUE_URL,

@@ -19,9 +19,9 @@ import {
   openTransactionAttributes,
   unsentMessageAttributes,
 } from '../../functions/runtime/outbox/unsent-index';
-import { OutboxRelay } from '../../functions/runtime/relay/outbox-relay';
-import { CompensationSweeper, type SweepPolicy } from '../../functions/runtime/sweeper/compensation-sweeper';
+import { OutboxPublisher } from '../../functions/runtime/relay/outbox-publisher';
 import { listFailed, retryFailed } from '../../functions/runtime/sweeper/outbox-repair';
+import { OutboxSweeper, type SweepPolicy } from '../../functions/runtime/sweeper/outbox-sweeper';
 import type { Item } from './support/in-memory-dynamodb';
 import { type OutboxTable, outboxTable } from './support/outbox-table';
 
@@ -297,11 +297,11 @@ describe('retryFailed', () => {
     let clock: Date;
     let sent: string[];
 
-    function sweeper(): CompensationSweeper {
-      return new CompensationSweeper({
+    function sweeper(): OutboxSweeper {
+      return new OutboxSweeper({
         dynamodb,
         sns: new SNSClient({ region: 'us-east-1' }),
-        relay: new OutboxRelay({
+        relay: new OutboxPublisher({
           sqs: new SQSClient({ region: 'us-east-1' }),
           dynamodb,
           queueUrl: QUEUE_URL,

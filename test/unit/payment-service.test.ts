@@ -17,7 +17,7 @@ import {
 import type { FaultConfig } from '../../functions/runtime/faults/fault-config';
 import { type FaultSource, InjectedFaultError } from '../../functions/runtime/faults/fault-injector';
 import { halfMessageKey, LocalStepCompletedError } from '../../functions/runtime/half/half-message';
-import { TransactionCheckBack } from '../../functions/runtime/half/transaction-check-back';
+import { OpenTransactionChecker } from '../../functions/runtime/half/open-transaction-checker';
 import { TransactionalProducer } from '../../functions/runtime/half/transactional-producer';
 import { unsentMessageAttributes } from '../../functions/runtime/outbox/unsent-index';
 import { InMemoryDynamoDb, type Item } from './support/in-memory-dynamodb';
@@ -381,8 +381,8 @@ describe('PaymentService.checkPayment', () => {
 });
 
 describe('PaymentService with the check-back', () => {
-  function newCheckBack(payments: PaymentService): TransactionCheckBack {
-    return new TransactionCheckBack({
+  function newCheckBack(payments: PaymentService): OpenTransactionChecker {
+    return new OpenTransactionChecker({
       dynamodb,
       sns: new SNSClient({ region: 'us-east-1' }),
       producer,
@@ -433,8 +433,8 @@ describe('PaymentService with the check-back', () => {
 });
 
 describe('PaymentService: a local step fenced against its transaction', () => {
-  function checkBack(): TransactionCheckBack {
-    return new TransactionCheckBack({
+  function checkBack(): OpenTransactionChecker {
+    return new OpenTransactionChecker({
       dynamodb,
       sns: new SNSClient({ region: 'us-east-1' }),
       producer,

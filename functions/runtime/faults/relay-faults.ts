@@ -3,7 +3,7 @@ import {
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { RelayHooks } from '../relay/outbox-relay';
+import type { RelayHooks } from '../relay/outbox-publisher';
 import type { RelayCandidate } from '../relay/stream-records';
 import { chance, type FaultSource, InjectedFaultError } from './fault-injector';
 

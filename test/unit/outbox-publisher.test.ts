@@ -17,10 +17,10 @@ import { InvalidEnvelopeError } from '../../functions/runtime/errors';
 import { type OutboxItem, parseEnvelope } from '../../functions/runtime/outbox/outbox-message';
 import {
   chunksForSend,
-  OutboxRelay,
+  OutboxPublisher,
   type RelayProblem,
   type RelayResult,
-} from '../../functions/runtime/relay/outbox-relay';
+} from '../../functions/runtime/relay/outbox-publisher';
 import { type RelayCandidate, relayCandidates } from '../../functions/runtime/relay/stream-records';
 
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/orders.fifo';
@@ -55,8 +55,8 @@ function messageIds(candidates: readonly RelayCandidate[]): string[] {
   return candidates.map((c) => c.item.messageId);
 }
 
-function newRelay(problems: RelayProblem[] = []): OutboxRelay {
-  return new OutboxRelay({
+function newRelay(problems: RelayProblem[] = []): OutboxPublisher {
+  return new OutboxPublisher({
     sqs: new SQSClient({ region: 'us-east-1' }),
     dynamodb: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })),
     queueUrl: QUEUE_URL,
@@ -128,7 +128,7 @@ function throttled(): Error {
 }
 
 async function relayWithFakeTimers(
-  relay: OutboxRelay,
+  relay: OutboxPublisher,
   candidates: readonly RelayCandidate[],
 ): Promise<RelayResult> {
   vi.useFakeTimers();
@@ -148,7 +148,7 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-describe('OutboxRelay.relay', () => {
+describe('OutboxPublisher.relay', () => {
   describe('what it sends', () => {
     it('sends each message with MessageGroupId = groupKey, MessageDeduplicationId = messageId and the envelope as body', async () => {
       // GIVEN

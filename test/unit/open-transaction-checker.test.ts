@@ -19,8 +19,8 @@ import {
   type CheckBackReport,
   DEFAULT_CHECK_BACK_POLICY,
   type FailedTransaction,
-  TransactionCheckBack,
-} from '../../functions/runtime/half/transaction-check-back';
+  OpenTransactionChecker,
+} from '../../functions/runtime/half/open-transaction-checker';
 import { TransactionalProducer } from '../../functions/runtime/half/transactional-producer';
 import { transactionShards, UNSENT_INDEX } from '../../functions/runtime/outbox/unsent-index';
 import { InMemoryDynamoDb, type Item } from './support/in-memory-dynamodb';
@@ -61,8 +61,8 @@ async function checker(request: TransactionCheckRequest): Promise<CheckResult> {
 function newCheckBack(
   policy: Partial<CheckBackPolicy> | null = POLICY,
   changes: { checker?: (request: TransactionCheckRequest) => Promise<CheckResult> } = {},
-): TransactionCheckBack {
-  return new TransactionCheckBack({
+): OpenTransactionChecker {
+  return new OpenTransactionChecker({
     dynamodb,
     sns: new SNSClient({ region: 'us-east-1' }),
     producer,
@@ -152,7 +152,7 @@ beforeEach(() => {
   failedLog = [];
 });
 
-describe('TransactionCheckBack.checkOnce', () => {
+describe('OpenTransactionChecker.checkOnce', () => {
   describe('which transactions it checks', () => {
     it('reports nothing open and asks nothing when no transaction is PREPARED', async () => {
       // WHEN
@@ -853,7 +853,7 @@ describe('TransactionCheckBack.checkOnce', () => {
   });
 });
 
-describe('TransactionCheckBack policy', () => {
+describe('OpenTransactionChecker policy', () => {
   it.each<[string, Partial<CheckBackPolicy>]>([
     ['maxChecks 0', { maxChecks: 0 }],
     ['a negative maxChecks', { maxChecks: -1 }],

@@ -17,7 +17,7 @@ const MAX_BYTES_PER_SEND = 250 * 1024;
 const MAX_DELETES_PER_WRITE = 25;
 const MAX_DELETE_ROUNDS = 5;
 
-export interface OutboxRelayOptions {
+export interface OutboxPublisherOptions {
   readonly sqs: SQSClient;
   readonly dynamodb: DynamoDBDocumentClient;
   readonly queueUrl: string;
@@ -94,8 +94,8 @@ export interface RelayResult {
  * and once a message of a key fails, no later message of that key is reported sent. Sent messages
  * are then deleted from the outbox, so the table holds only what is not yet sent.
  */
-export class OutboxRelay {
-  constructor(private readonly options: OutboxRelayOptions) {}
+export class OutboxPublisher {
+  constructor(private readonly options: OutboxPublisherOptions) {}
 
   async relay(candidates: readonly RelayCandidate[], context: RelayContext = {}): Promise<RelayResult> {
     const retry: RetryTransientOptions = {

@@ -5,7 +5,7 @@ import { forEachConcurrently, rotated } from '../concurrency';
 import { ReliableMessagingError } from '../errors';
 import type { OutboxItem } from '../outbox/outbox-message';
 import { afterKey, messageShards, UNSENT_INDEX } from '../outbox/unsent-index';
-import type { OutboxRelay } from '../relay/outbox-relay';
+import type { OutboxPublisher } from '../relay/outbox-publisher';
 import { type RetryTransientOptions, retryTransient } from '../transient-errors';
 
 /** When a PENDING message is due for (re-)sending, and when it is given up on. */
@@ -45,11 +45,11 @@ export const DEFAULT_SWEEP_POLICY: SweepPolicy = {
 /** SQS takes 10 entries per SendMessageBatch: a key is leased and sent 10 messages at a time. */
 const SEND_BATCH = 10;
 
-export interface CompensationSweeperOptions {
+export interface OutboxSweeperOptions {
   readonly dynamodb: DynamoDBDocumentClient;
   readonly sns: SNSClient;
   /** Sends and deletes exactly as the stream relay does (same envelope, order rules and deletes). */
-  readonly relay: OutboxRelay;
+  readonly relay: OutboxPublisher;
   readonly outboxTableName: string;
   readonly alertTopicArn: string;
   readonly policy?: Partial<SweepPolicy>;
@@ -172,11 +172,11 @@ class SweepRun {
  * alert, until an operator puts it back (`retryFailed`). A run stops cleanly before its time is up (`complete:
  * false`); the next run starts again from the index, which holds only what is still unsent.
  */
-export class CompensationSweeper {
+export class OutboxSweeper {
   private readonly policy: SweepPolicy;
   private readonly clock: () => Date;
 
-  constructor(private readonly options: CompensationSweeperOptions) {
+  constructor(private readonly options: OutboxSweeperOptions) {
     this.policy = { ...DEFAULT_SWEEP_POLICY, ...options.policy };
     this.clock = options.clock ?? (() => new Date());
     validatePolicy(this.policy);

@@ -21,7 +21,7 @@ export interface CheckBackPolicy {
 
 export const DEFAULT_CHECK_BACK_POLICY: CheckBackPolicy = { checkIntervalSeconds: 30, maxChecks: 15 };
 
-export interface TransactionCheckBackOptions {
+export interface OpenTransactionCheckerOptions {
   readonly dynamodb: DynamoDBDocumentClient;
   readonly sns: SNSClient;
   readonly producer: TransactionalProducer;
@@ -84,11 +84,11 @@ export interface CheckBackReport {
  * cleanly); UNKNOWN, an error or a timeout waits for the next check. After the last check the transaction becomes
  * FAILED — kept, with an error log and an SNS alert — until an operator commits or rolls it back.
  */
-export class TransactionCheckBack {
+export class OpenTransactionChecker {
   private readonly policy: CheckBackPolicy;
   private readonly clock: () => Date;
 
-  constructor(private readonly options: TransactionCheckBackOptions) {
+  constructor(private readonly options: OpenTransactionCheckerOptions) {
     this.policy = { ...DEFAULT_CHECK_BACK_POLICY, ...options.policy };
     this.clock = options.clock ?? (() => new Date());
     if (!Number.isInteger(this.policy.maxChecks) || this.policy.maxChecks < 1) {

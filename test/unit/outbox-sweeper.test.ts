@@ -23,14 +23,14 @@ import {
   UNSENT_INDEX,
   unsentMessageAttributes,
 } from '../../functions/runtime/outbox/unsent-index';
-import { OutboxRelay } from '../../functions/runtime/relay/outbox-relay';
+import { OutboxPublisher } from '../../functions/runtime/relay/outbox-publisher';
 import {
-  CompensationSweeper,
   type FailedMessage,
+  OutboxSweeper,
   SweepFailedError,
   type SweepPolicy,
   type SweepReport,
-} from '../../functions/runtime/sweeper/compensation-sweeper';
+} from '../../functions/runtime/sweeper/outbox-sweeper';
 import type { Item } from './support/in-memory-dynamodb';
 import { type OutboxTable, outboxTable } from './support/outbox-table';
 
@@ -93,12 +93,12 @@ function message(groupKey: string, sequence: number, changes: Partial<OutboxItem
   };
 }
 
-function newSweeper(policy: Partial<SweepPolicy> | undefined = POLICY): CompensationSweeper {
+function newSweeper(policy: Partial<SweepPolicy> | undefined = POLICY): OutboxSweeper {
   const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
-  return new CompensationSweeper({
+  return new OutboxSweeper({
     dynamodb,
     sns: new SNSClient({ region: 'us-east-1' }),
-    relay: new OutboxRelay({
+    relay: new OutboxPublisher({
       sqs: new SQSClient({ region: 'us-east-1' }),
       dynamodb,
       queueUrl: QUEUE_URL,
@@ -169,7 +169,7 @@ beforeEach(() => {
   sns.on(PublishCommand).resolves({ MessageId: 'alert-1' });
 });
 
-describe('CompensationSweeper.sweep', () => {
+describe('OutboxSweeper.sweep', () => {
   describe('reading the outbox', () => {
     it('reads only the unsent index, every shard of it, page after page, and adds up the read capacity', async () => {
       // GIVEN five due messages of one key, served two per page
