@@ -1,7 +1,7 @@
 import type { ReplayResult } from '../../functions/runtime/consumer/key-parking';
 import type { RedriveResult, StatusReport } from './commands';
 import type { LoadReport } from './load';
-import { NON_TERMINAL_STATES, type ReconcileReport } from './reconcile';
+import { NON_TERMINAL_STATES, type ReconcileReport } from './reconcile-classification';
 import { type Cell, renderPairs, renderTable } from './table';
 
 /** Readable output of each command (`--json` prints the result objects instead). */

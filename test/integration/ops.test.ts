@@ -8,7 +8,7 @@ import { projectRoot } from '../../scripts/local/paths';
 import { sweepNow, transactionalProducer } from '../../scripts/local/stack-control';
 import { redrive, resolve, retryFailedMessages, type StatusReport, status } from '../../scripts/ops/commands';
 import type { LoadReport } from '../../scripts/ops/load';
-import type { ReconcileReport } from '../../scripts/ops/reconcile';
+import type { ReconcileReport } from '../../scripts/ops/reconcile-classification';
 import { eventually, outboxItems, queueDepth, type Stack, stack, uniquePrefix } from './support/aws';
 
 async function viewAt(s: Stack, orderId: string, version: number) {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { type CursorState, classify, type ReconcileData, shellWord } from '../../scripts/ops/reconcile';
+import {
+  type CursorState,
+  classify,
+  type ReconcileData,
+  shellWord,
+} from '../../scripts/ops/reconcile-classification';
 import { renderReconcile } from '../../scripts/ops/render';
 
 /** Reconcile's input: nothing anywhere but what a test adds. */

@@ -3,9 +3,7 @@ import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dy
 import { WriteConditionError, writeAtomically } from '../atomic-write';
 import { MessageInProgressError, ReliableMessagingError } from '../errors';
 import type { MessageEnvelope } from '../outbox/outbox-message';
-import type { TransactItem } from '../outbox/outbox-writer';
 import { isTransientError, type RetryTransientOptions, retryTransient } from '../transient-errors';
-import { attentionOf } from './attention-index';
 import { type CursorEffect, type CursorLocation, cursorEffectUpdate, inboxCursor } from './cursor-location';
 import {
   applyEffect,
@@ -14,6 +12,16 @@ import {
   type IdempotencyStrategy,
 } from './effect-strategies';
 import { inboxKeys } from './inbox-keys';
+import {
+  advanceItems,
+  cleanAdvanceUpdate,
+  failureCountUpdate,
+  holdItems,
+  type InboxLocation,
+  parkAlertedUpdate,
+  parkedItems,
+  parkFlagUpdate,
+} from './inbox-writes';
 
 const MAX_MARK_ATTEMPTS = 5;
 
@@ -156,10 +164,12 @@ export class IdempotentOrderedConsumer {
   private readonly parkAfterFailures: number;
   private readonly maxRelease: number;
   private readonly cursor: CursorLocation;
+  private readonly inbox: InboxLocation;
 
   constructor(private readonly options: IdempotentOrderedConsumerOptions) {
     this.clock = options.clock ?? (() => new Date());
     this.cursor = options.cursor ?? inboxCursor(options.inboxTableName);
+    this.inbox = { inboxTableName: options.inboxTableName, cursor: this.cursor };
     this.parkAfterFailures = options.parkAfterFailures ?? 3;
     const maxRelease = options.maxReleasePerDelivery;
     if (maxRelease !== undefined && options.continueRelease === undefined) {
@@ -230,26 +240,11 @@ export class IdempotentOrderedConsumer {
    * fails (a duplicate, a gap, held or parked messages) the caller takes the full path; nothing was written.
    */
   private async applyOnCleanCursor(message: MessageEnvelope): Promise<'APPLIED' | 'PARKED' | 'NOT_CLEAN'> {
-    const first = message.sequence === 1;
     try {
       const effect = this.cursorEffectOf(message);
       await this.options.beforeEffects?.(message);
       await this.options.dynamodb.send(
-        new UpdateCommand({
-          TableName: this.cursor.tableName,
-          Key: this.cursor.key(message.groupKey),
-          UpdateExpression: `SET lastSequence = :sequence, updatedAt = :now${effect.set}`,
-          ConditionExpression: `${first ? 'attribute_not_exists(lastSequence)' : 'lastSequence = :previous'} AND (attribute_not_exists(heldCount) OR heldCount = :zero) AND (attribute_not_exists(parked) OR parked = :false)`,
-          ...(effect.names === undefined ? {} : { ExpressionAttributeNames: effect.names }),
-          ExpressionAttributeValues: {
-            ':sequence': message.sequence,
-            ':now': this.clock().toISOString(),
-            ':zero': 0,
-            ':false': false,
-            ...(first ? {} : { ':previous': message.sequence - 1 }),
-            ...effect.values,
-          },
-        }),
+        new UpdateCommand(cleanAdvanceUpdate(this.inbox, message, effect, this.clock().toISOString())),
       );
       return 'APPLIED';
     } catch (error) {
@@ -332,7 +327,17 @@ export class IdempotentOrderedConsumer {
     let heldCount = seenHeldCount;
     for (let attempt = 1; ; attempt++) {
       try {
-        await writeAtomically(this.options.dynamodb, this.advanceItems(message, heldSequence, heldCount));
+        await writeAtomically(
+          this.options.dynamodb,
+          advanceItems(
+            this.inbox,
+            message,
+            this.cursorEffectOf(message),
+            heldSequence,
+            heldCount,
+            this.clock().toISOString(),
+          ),
+        );
         return heldSequence === undefined ? heldCount : heldCount - 1;
       } catch (error) {
         const cursorConditionFailed = error instanceof WriteConditionError && error.index === 0;
@@ -346,76 +351,12 @@ export class IdempotentOrderedConsumer {
     }
   }
 
-  private advanceItems(
-    message: MessageEnvelope,
-    heldSequence: number | undefined,
-    heldCount: number,
-  ): TransactItem[] {
-    const table = this.options.inboxTableName;
-    const now = this.clock().toISOString();
-    const fromHeld = heldSequence !== undefined;
-    const first = message.sequence === 1;
-    const effect = this.cursorEffectOf(message);
-    return [
-      {
-        Update: {
-          TableName: this.cursor.tableName,
-          Key: this.cursor.key(message.groupKey),
-          UpdateExpression: fromHeld
-            ? `SET lastSequence = :sequence, updatedAt = :now${effect.set} ADD heldCount :minusOne`
-            : `SET lastSequence = :sequence, updatedAt = :now${effect.set}`,
-          ...(effect.names === undefined ? {} : { ExpressionAttributeNames: effect.names }),
-          ConditionExpression: `${first ? 'attribute_not_exists(lastSequence)' : 'lastSequence = :previous'} AND ${
-            heldCount === 0 ? '(attribute_not_exists(heldCount) OR heldCount = :held)' : 'heldCount = :held'
-          }`,
-          ExpressionAttributeValues: {
-            ':sequence': message.sequence,
-            ':now': now,
-            ':held': heldCount,
-            ...(first ? {} : { ':previous': message.sequence - 1 }),
-            ...(fromHeld ? { ':minusOne': -1 } : {}),
-            ...effect.values,
-          },
-        },
-      },
-      ...(fromHeld
-        ? [{ Delete: { TableName: table, Key: inboxKeys.held(message.groupKey, heldSequence) } }]
-        : []),
-    ];
-  }
-
   /** Stores a message that arrived ahead of its predecessor; idempotent for redeliveries. */
   private async hold(message: MessageEnvelope): Promise<void> {
-    const table = this.options.inboxTableName;
-    const now = this.clock().toISOString();
     try {
       await this.options.dynamodb.send(
         new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: table,
-                Item: {
-                  ...inboxKeys.held(message.groupKey, message.sequence),
-                  message: JSON.stringify(message),
-                  heldAt: now,
-                  attention: attentionOf('HELD', message.groupKey),
-                  since: now,
-                },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-            {
-              Update: {
-                TableName: this.cursor.tableName,
-                Key: this.cursor.key(message.groupKey),
-                UpdateExpression: 'ADD heldCount :one',
-                // The predecessor may have been applied meanwhile: then this is no gap any more.
-                ConditionExpression: 'attribute_not_exists(lastSequence) OR lastSequence < :previous',
-                ExpressionAttributeValues: { ':one': 1, ':previous': message.sequence - 1 },
-              },
-            },
-          ],
+          TransactItems: holdItems(this.inbox, message, this.clock().toISOString()),
         }),
       );
     } catch (error) {
@@ -467,13 +408,7 @@ export class IdempotentOrderedConsumer {
   private async countFailure(message: MessageEnvelope): Promise<number> {
     const nowSeconds = Math.floor(this.clock().getTime() / 1000);
     const response = await this.options.dynamodb.send(
-      new UpdateCommand({
-        TableName: this.options.inboxTableName,
-        Key: inboxKeys.failures(message.messageId),
-        UpdateExpression: 'ADD failures :one SET expiresAt = :expires',
-        ExpressionAttributeValues: { ':one': 1, ':expires': nowSeconds + this.options.retentionSeconds },
-        ReturnValues: 'UPDATED_NEW',
-      }),
+      new UpdateCommand(failureCountUpdate(this.inbox, message, nowSeconds, this.options.retentionSeconds)),
     );
     return Number(response.Attributes?.failures ?? 1);
   }
@@ -488,62 +423,18 @@ export class IdempotentOrderedConsumer {
     heldSequence: number | undefined,
     failures = 0,
   ): Promise<void> {
-    const table = this.options.inboxTableName;
     const now = this.clock().toISOString();
     // Alert once per parking: when this call parked the key, or when an earlier park's alert did not go out.
     let alert = true;
     try {
-      await this.options.dynamodb.send(
-        new UpdateCommand({
-          TableName: this.cursor.tableName,
-          Key: this.cursor.key(message.groupKey),
-          UpdateExpression:
-            'SET parked = :true, parkedAt = :now, parkedSequence = :sequence, parkedReason = :reason',
-          ConditionExpression: 'attribute_not_exists(parked) OR parked = :false',
-          ExpressionAttributeValues: {
-            ':true': true,
-            ':false': false,
-            ':now': now,
-            ':sequence': message.sequence,
-            ':reason': reason.slice(0, 1000),
-          },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
+      await this.options.dynamodb.send(new UpdateCommand(parkFlagUpdate(this.inbox, message, reason, now)));
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       alert = error.Item?.parkAlerted?.BOOL !== true;
     }
     await this.options.dynamodb.send(
       new TransactWriteCommand({
-        TransactItems: [
-          {
-            Put: {
-              TableName: table,
-              Item: {
-                ...inboxKeys.parked(message.groupKey, message.sequence),
-                message: JSON.stringify(message),
-                parkedAt: now,
-                reason: reason.slice(0, 1000),
-                attention: attentionOf('PARKED', message.groupKey),
-                since: now,
-              },
-            },
-          },
-          ...(heldSequence === undefined
-            ? []
-            : [
-                { Delete: { TableName: table, Key: inboxKeys.held(message.groupKey, heldSequence) } },
-                {
-                  Update: {
-                    TableName: this.cursor.tableName,
-                    Key: this.cursor.key(message.groupKey),
-                    UpdateExpression: 'ADD heldCount :minusOne',
-                    ExpressionAttributeValues: { ':minusOne': -1 },
-                  },
-                },
-              ]),
-        ],
+        TransactItems: parkedItems(this.inbox, message, reason, heldSequence, now),
       }),
     );
     if (alert) {
@@ -556,14 +447,7 @@ export class IdempotentOrderedConsumer {
         error: reason,
       });
       // Only now is the alert out: a failure above leaves the record unacknowledged, and its redelivery alerts.
-      await this.options.dynamodb.send(
-        new UpdateCommand({
-          TableName: this.cursor.tableName,
-          Key: this.cursor.key(message.groupKey),
-          UpdateExpression: 'SET parkAlerted = :true',
-          ExpressionAttributeValues: { ':true': true },
-        }),
-      );
+      await this.options.dynamodb.send(new UpdateCommand(parkAlertedUpdate(this.inbox, message.groupKey)));
     }
   }
 }
