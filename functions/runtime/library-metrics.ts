@@ -1,18 +1,10 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Env } from './environment';
 import { requiredEnv } from './errors';
+import { METRICS_NAMESPACE, METRICS_STACK_ENV, STACK_DIMENSION } from './metric-names';
 
-/** The CloudWatch namespace of the metrics the library's functions publish (EMF, through Powertools Metrics). */
-export const METRICS_NAMESPACE = 'ReliableMessaging';
-
-/**
- * The dimension that says which stack published a metric, beside Powertools' `service`: two stacks in one account
- * and region publish the same metric names, and each stack's alarms must see its own only.
- */
-export const STACK_DIMENSION = 'stack';
-
-/** The environment variable the constructs set to the function's stack name (the value of `STACK_DIMENSION`). */
-export const METRICS_STACK_ENV = Env.METRICS_STACK_NAME;
+// The names live apart from Powertools (metric-names.ts), so the constructs can share them without importing it.
+export { METRICS_NAMESPACE, METRICS_STACK_ENV, STACK_DIMENSION };
 
 /**
  * The Powertools Metrics of one of the library's functions: namespace `METRICS_NAMESPACE` (or `METRICS_NAMESPACE`

@@ -3,11 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
 import { Env } from '../../functions/runtime/environment';
-import {
-  METRICS_NAMESPACE,
-  METRICS_STACK_ENV,
-  STACK_DIMENSION,
-} from '../../functions/runtime/library-metrics';
+import { METRICS_NAMESPACE, METRICS_STACK_ENV, STACK_DIMENSION } from '../../functions/runtime/metric-names';
 
 export { METRICS_NAMESPACE };
 
