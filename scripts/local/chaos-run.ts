@@ -77,20 +77,27 @@ async function withRetries<T>(
   call: () => Promise<ApiResponse<T>>,
   counter: { retries: number },
 ): Promise<ApiResponse<T>> {
+  // As a patient client would: for longer than a key's claim lasts (the API function's timeout), so a claim left by an
+  // attempt whose release failed has expired before the client gives up.
+  const giveUpAt = Date.now() + RETRY_BUDGET_MS;
   for (let attempt = 1; ; attempt++) {
+    const outOfTime = Date.now() >= giveUpAt;
     try {
       const response = await call();
       const keyInProgress =
         response.status === 409 &&
         String((response.body as { error?: unknown })?.error).includes('in progress');
-      if ((response.status < 500 && !keyInProgress) || attempt >= 10) return response;
+      if ((response.status < 500 && !keyInProgress) || outOfTime) return response;
     } catch (error) {
-      if (attempt >= 10) throw error;
+      if (outOfTime) throw error;
     }
     counter.retries++;
     await sleep(Math.min(2000, 50 * 2 ** attempt));
   }
 }
+
+/** How long the driver retries one request under its key before it reports the last answer. */
+const RETRY_BUDGET_MS = 60_000;
 
 interface KeyPlan {
   readonly orderId: string;

@@ -29,6 +29,8 @@ const KEY = 'order-1';
 let db: InMemoryDynamoDb;
 /** What the continuation put back on the queue, in order. */
 let queue: MessageEnvelope[];
+/** The deduplication id of every continuation sent. */
+let dedupIds: string[];
 
 const message = (sequence: number) => envelope(KEY, sequence, 'OrderNoteAdded', { text: `note ${sequence}` });
 
@@ -58,11 +60,13 @@ beforeEach(() => {
   db = newConsumerTables();
   db.install(ddb);
   queue = [];
+  dedupIds = [];
   sqs.onAnyCommand().rejects(new Error('unexpected SQS command'));
   sqs.on(SendMessageCommand).callsFake(async (input) => {
     expect(input).toMatchObject({ QueueUrl: QUEUE_URL, MessageGroupId: KEY });
     const next = parseEnvelope(String(input.MessageBody));
-    expect(input.MessageDeduplicationId).toBe(`${next.messageId}:continue`);
+    expect(input.MessageDeduplicationId).toMatch(new RegExp(`^${next.messageId}:continue:[0-9a-f-]{36}$`));
+    dedupIds.push(String(input.MessageDeduplicationId));
     queue.push(next);
     return { MessageId: `sqs-${queue.length}` };
   });
@@ -132,6 +136,44 @@ describe('IdempotentOrderedConsumer: releasing a long held chain', () => {
     expect(inboxOf(db).cursor(KEY)).toMatchObject({ lastSequence: 26, heldCount: 0 });
   });
 
+  it('hands over before the invocation runs out of time, even below maxReleasePerDelivery', async () => {
+    // GIVEN 50 held messages, and an invocation with 20 s left that loses 1 s per held message read
+    const consumer = newConsumer({ maxReleasePerDelivery: 100, releaseTimeReserveMs: 5000 });
+    await holdChain(consumer, 50);
+    let left = 20_000;
+    const remainingTimeMs = () => {
+      left -= 1000;
+      return left;
+    };
+
+    // WHEN message 1 arrives in that invocation
+    const result = await consumer.consume(message(1), { remainingTimeMs });
+
+    // THEN it released only while more than 5 s were left, and handed the next held message to the queue
+    expect(result.released.length).toBeGreaterThan(0);
+    expect(result.released.length).toBeLessThan(20);
+    expect(queue.map((next) => next.sequence)).toEqual([result.released.length + 2]);
+    expect(inboxOf(db).cursor(KEY)).toMatchObject({ lastSequence: result.released.length + 1 });
+  });
+
+  it('gives every hand-over of the same held message its own deduplication id (SQS would drop a repeat)', async () => {
+    // GIVEN a chain, and deliveries that are already out of time when they start releasing
+    const consumer = newConsumer({ releaseTimeReserveMs: 5000 });
+    await holdChain(consumer, 5);
+    const outOfTime = { remainingTimeMs: () => 1000 };
+
+    // WHEN message 1 is applied, and the continuation is delivered twice in invocations just as short
+    await consumer.consume(message(1), outOfTime);
+    const continued = queue.shift()!;
+    await consumer.consume(continued, outOfTime);
+
+    // THEN each delivery handed message 2 over under a new deduplication id, and the chain still drains
+    expect(dedupIds).toHaveLength(2);
+    expect(new Set(dedupIds).size).toBe(2);
+    while (queue.length > 0) await consumer.consume(queue.shift()!);
+    expect(inboxOf(db).cursor(KEY)).toMatchObject({ lastSequence: 6, heldCount: 0 });
+  });
+
   it('releases the whole chain in one delivery when it has no way to continue', async () => {
     // GIVEN
     const consumer = newConsumer({ continueRelease: undefined });
@@ -153,6 +195,7 @@ describe('IdempotentOrderedConsumer: releasing a long held chain', () => {
     ],
     ['a bound of 0', { maxReleasePerDelivery: 0 }, /1 to 10,000; got 0/],
     ['a fractional bound', { maxReleasePerDelivery: 2.5 }, /1 to 10,000; got 2.5/],
+    ['a negative time reserve', { releaseTimeReserveMs: -1 }, /releaseTimeReserveMs must be .* got -1/],
   ])('is refused with a RangeError for %s', (_case, changes, problem) => {
     expect(() => newConsumer(changes)).toThrow(RangeError);
     expect(() => newConsumer(changes)).toThrow(problem);

@@ -100,6 +100,13 @@ export interface IdempotentOrderedConsumerOptions extends EffectGuardOptions {
    */
   readonly maxReleasePerDelivery?: number;
   /**
+   * With `continueRelease`, a release also hands over once the invocation has less than this many milliseconds left
+   * (as `consume`'s `remainingTimeMs` tells), so a slow release never runs into the function's timeout — a timeout
+   * fails the whole batch, and repeated failures would move the key's messages to the dead-letter queue.
+   * @default 5000
+   */
+  readonly releaseTimeReserveMs?: number;
+  /**
    * How a delivery that fails with a transient error (`isTransientError`: a `TransactionConflict`, throttling that
    * outlasted the SDK's retries, a 5xx, a timeout) is retried in-process, within the time the call to `consume`
    * allows. A transient failure never counts toward parking the key; if it outlasts these retries, `consume` fails
@@ -163,6 +170,7 @@ export class IdempotentOrderedConsumer {
   private readonly clock: () => Date;
   private readonly parkAfterFailures: number;
   private readonly maxRelease: number;
+  private readonly releaseTimeReserveMs: number;
   private readonly cursor: CursorLocation;
   private readonly inbox: InboxLocation;
 
@@ -182,6 +190,12 @@ export class IdempotentOrderedConsumer {
       throw new RangeError(`maxReleasePerDelivery must be an integer from 1 to 10,000; got ${maxRelease}`);
     }
     this.maxRelease = options.continueRelease === undefined ? Number.POSITIVE_INFINITY : (maxRelease ?? 100);
+    this.releaseTimeReserveMs = options.releaseTimeReserveMs ?? 5000;
+    if (!(Number.isFinite(this.releaseTimeReserveMs) && this.releaseTimeReserveMs >= 0)) {
+      throw new RangeError(
+        `releaseTimeReserveMs must be a number of milliseconds ≥ 0; got ${this.releaseTimeReserveMs}`,
+      );
+    }
     if (!Number.isInteger(this.parkAfterFailures) || this.parkAfterFailures < 1) {
       throw new RangeError(`parkAfterFailures must be an integer ≥ 1; got ${this.parkAfterFailures}`);
     }
@@ -193,13 +207,16 @@ export class IdempotentOrderedConsumer {
    * `parkAfterFailures` deliveries.
    */
   async consume(message: MessageEnvelope, context: ConsumeContext = {}): Promise<ConsumeResult> {
-    return retryTransient(() => this.consumeOnce(message), {
+    return retryTransient(() => this.consumeOnce(message, context.remainingTimeMs), {
       ...this.options.transientRetry,
       ...(context.remainingTimeMs === undefined ? {} : { remainingTimeMs: context.remainingTimeMs }),
     });
   }
 
-  private async consumeOnce(message: MessageEnvelope): Promise<ConsumeResult> {
+  private async consumeOnce(
+    message: MessageEnvelope,
+    remainingTimeMs?: () => number,
+  ): Promise<ConsumeResult> {
     if (this.options.effects.length === 0) {
       const lean = await this.applyOnCleanCursor(message);
       if (lean !== 'NOT_CLEAN') return { outcome: lean, released: [] };
@@ -210,7 +227,7 @@ export class IdempotentOrderedConsumer {
       // held behind the cursor, else nothing would ever release it (the held messages were acknowledged).
       const released =
         cursor.heldCount > 0 && !cursor.parked
-          ? await this.releaseHeld(message.groupKey, cursor.lastSequence)
+          ? await this.releaseHeld(message.groupKey, cursor.lastSequence, remainingTimeMs)
           : [];
       return { outcome: 'DUPLICATE', released };
     }
@@ -230,7 +247,8 @@ export class IdempotentOrderedConsumer {
         : undefined;
     const heldCount = await this.applyNext(message, heldSequence, cursor.heldCount);
     if (heldCount === 'PARKED') return { outcome: 'PARKED', released: [] };
-    const released = heldCount > 0 ? await this.releaseHeld(message.groupKey, message.sequence) : [];
+    const released =
+      heldCount > 0 ? await this.releaseHeld(message.groupKey, message.sequence, remainingTimeMs) : [];
     return { outcome: 'APPLIED', released };
   }
 
@@ -372,14 +390,23 @@ export class IdempotentOrderedConsumer {
 
   /**
    * Applies the held successors of `after`, in order, for as long as the next one is there — at most
-   * `maxReleasePerDelivery` of them; then the next one goes to `continueRelease`.
+   * `maxReleasePerDelivery` of them, and while more than `releaseTimeReserveMs` is left; then the next one goes to
+   * `continueRelease`.
    */
-  private async releaseHeld(groupKey: string, after: number): Promise<number[]> {
+  private async releaseHeld(
+    groupKey: string,
+    after: number,
+    remainingTimeMs?: () => number,
+  ): Promise<number[]> {
     const released: number[] = [];
     for (let next = after + 1; ; next++) {
       const held = await this.readHeld(groupKey, next);
       if (held === undefined) return released;
-      if (released.length >= this.maxRelease) {
+      const outOfTime =
+        this.options.continueRelease !== undefined &&
+        remainingTimeMs !== undefined &&
+        remainingTimeMs() < this.releaseTimeReserveMs;
+      if (released.length >= this.maxRelease || outOfTime) {
         await this.options.continueRelease?.(held);
         return released;
       }
