@@ -231,8 +231,13 @@ describe('transactional ("half") messages', () => {
       await checkBackNow(s);
     }
 
-    // THEN the transaction is FAILED — kept, not discarded — and an alert names it
-    expect(await transaction(s, half.transactionId)).toMatchObject({
+    // THEN the transaction is FAILED — kept, not discarded — and an alert names it. (A scheduled pass may have
+    // taken the last check while ours ran: wait until that pass has finished with it.)
+    const failed = await eventually('the transaction FAILED', async () => {
+      const current = await transaction(s, half.transactionId);
+      return current?.status === 'FAILED' ? current : undefined;
+    });
+    expect(failed).toMatchObject({
       status: 'FAILED',
       checkCount: 3,
       lastCheckResult: 'UNKNOWN',
