@@ -95,7 +95,7 @@ describe('consumerOptionsFromEnvironment', () => {
         QueueUrl: CONSTRUCT_ENVIRONMENT.QUEUE_URL,
         MessageBody: JSON.stringify(next),
         MessageGroupId: 'account-1',
-        MessageDeduplicationId: 'm-8:continue',
+        MessageDeduplicationId: expect.stringMatching(/^m-8:continue:[0-9a-f-]{36}$/),
       },
     ]);
   });
