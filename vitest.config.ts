@@ -1,10 +1,29 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+
+/**
+ * The package's public entry points, resolved to their sources (as tsconfig.json's `paths` does for tsc, tsx and
+ * esbuild): the reference application and the bench import the library by its package name, as a user's app does.
+ */
+const source = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+const resolve = {
+  alias: [
+    { find: /^reliable-messaging-serverless$/, replacement: source('./lib/index.ts') },
+    { find: /^reliable-messaging-serverless\/testing$/, replacement: source('./lib/testing.ts') },
+    { find: /^reliable-messaging-serverless\/runtime$/, replacement: source('./functions/runtime/index.ts') },
+    {
+      find: /^reliable-messaging-serverless\/runtime\/testing$/,
+      replacement: source('./functions/runtime/testing.ts'),
+    },
+  ],
+};
 
 export default defineConfig({
   test: {
     reporters: ['default', './test/support/summary-reporter.ts'],
     projects: [
       {
+        resolve,
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts', 'test/cdk/**/*.test.ts'],
@@ -12,6 +31,7 @@ export default defineConfig({
         },
       },
       {
+        resolve,
         test: {
           // Packs the tarball and installs it into a fresh `cdk init` app (needs the npm registry, no AWS account).
           name: 'package',
@@ -21,6 +41,7 @@ export default defineConfig({
         },
       },
       {
+        resolve,
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],

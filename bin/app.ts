@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { App } from 'aws-cdk-lib';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
-import { emulatorStackProps, testStackProps } from '../lib/stacks/demo-stack-configurations';
-import { ReliableMessagingDemoStack } from '../lib/stacks/reliable-messaging-demo-stack';
+import { emulatorStackProps, testStackProps } from '../reference/stacks/demo-stack-configurations';
+import { ReliableMessagingDemoStack } from '../reference/stacks/reliable-messaging-demo-stack';
 
 /**
  * The CDK app. `cdk deploy` deploys the reference application to the account and region of the current

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { runBench } from './bench/run-bench';
+import { runBench } from '../bench/measure/run-bench';
 import { readOutputs } from './local/deploy';
 import { connect } from './local/stack-control';
 

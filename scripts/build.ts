@@ -10,7 +10,8 @@ import { projectRoot } from './local/paths';
 
 /**
  * `npm run build`: the package's `dist/`.
- * - `esm/` and `cjs/`: the constructs (`index.js`) and the runtime (`runtime.js`), as ES modules and as CommonJS
+ * - `esm/` and `cjs/`: the constructs (`index.js`), the runtime (`runtime.js`) and their test-stack kits
+ *   (`testing.js`, `runtime-testing.js`), as ES modules and as CommonJS
  *   (dependencies stay imports: aws-cdk-lib and constructs are the app's own, the SDK clients are dependencies);
  * - `types/` (ES module declarations) and `types-cjs/` (the same, as CommonJS declarations), by `tsc`;
  * - `handlers/<name>/index.js`: the library's own Lambda handlers, bundled as `BundledFunction` bundles them, so an
@@ -21,7 +22,12 @@ const dist = path.join(projectRoot, 'dist');
 const commonJsPackage = `${JSON.stringify({ type: 'commonjs' })}\n`;
 
 async function buildEntries(): Promise<void> {
-  const entryPoints = { index: 'lib/index.ts', runtime: 'functions/runtime/index.ts' };
+  const entryPoints = {
+    index: 'lib/index.ts',
+    testing: 'lib/testing.ts',
+    runtime: 'functions/runtime/index.ts',
+    'runtime-testing': 'functions/runtime/testing.ts',
+  };
   const common: BuildOptions = {
     absWorkingDir: projectRoot,
     entryPoints,

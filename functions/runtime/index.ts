@@ -1,7 +1,11 @@
 // The runtime library's public entry point (`reliable-messaging-serverless/runtime`): what a producer or consumer
 // Lambda function of an application imports. Everything else under functions/ is internal.
 
+export type { UnitLedger } from './accounting/unit-accounting';
+export { addLedgers, UnitAccountant, unitAccountantFromEnvironment } from './accounting/unit-accounting';
 export { WriteConditionError } from './atomic-write';
+export { documentClient } from './clients';
+export { forEachConcurrently } from './concurrency';
 export type {
   ConsumerEnvironment,
   ConsumerEnvironmentOptions,
@@ -37,6 +41,7 @@ export {
   InvalidEnvelopeError,
   MessageInProgressError,
   ReliableMessagingError,
+  requiredEnv,
   TransactionConflictError,
 } from './errors';
 export type {
@@ -45,7 +50,11 @@ export type {
   TransactionCheckRequest,
   TransactionCheckResponse,
 } from './half/half-message';
-export { AggregateNotFoundError, TransactionNotOpenError } from './half/half-message';
+export {
+  AggregateNotFoundError,
+  CommitOutcomeUnknownError,
+  TransactionNotOpenError,
+} from './half/half-message';
 export type {
   CheckBackPolicy,
   CheckBackReport,
@@ -60,10 +69,35 @@ export type {
   TransactionalProducerOptions,
 } from './half/transactional-producer';
 export { TransactionalProducer } from './half/transactional-producer';
-export type { MessageEnvelope } from './outbox/outbox-message';
+export {
+  IdempotencyKeyInProgressError,
+  IdempotencyKeyReusedError,
+  InvalidIdempotencyKeyError,
+  MAX_IDEMPOTENCY_KEY_LENGTH,
+  requestFingerprint,
+  validateIdempotencyKey,
+} from './idempotency/idempotency-key';
+export type {
+  ClaimOutcome,
+  IdempotencyClaim,
+  IdempotencyStoreOptions,
+  IdempotentRequest,
+  StoredResponse,
+} from './idempotency/idempotency-store';
+export { IdempotencyStore } from './idempotency/idempotency-store';
+export { newMessageId } from './ids';
+export { METRICS_NAMESPACE, STACK_DIMENSION } from './metric-names';
+export { type MetricsOptions, metricsOptionsFromEnvironment } from './metrics-options';
+export type { MessageEnvelope, OutboxItem, OutboxStatus } from './outbox/outbox-message';
 export { parseEnvelope } from './outbox/outbox-message';
-export type { CommittedMessage, NewOutboxMessage, TransactItem } from './outbox/outbox-writer';
-export { MAX_BUSINESS_ITEMS, OutboxCommitError, OutboxWriter } from './outbox/outbox-writer';
+export type { CommitOptions, CommittedMessage, NewOutboxMessage, TransactItem } from './outbox/outbox-writer';
+export {
+  MAX_BUSINESS_ITEMS,
+  newOutboxItem,
+  OutboxCommitError,
+  OutboxOutcomeUnknownError,
+  OutboxWriter,
+} from './outbox/outbox-writer';
 export type { OutboxPublisherOptions, RelayResult } from './relay/outbox-publisher';
 export { OutboxPublisher } from './relay/outbox-publisher';
 export type { OutboxSweeperOptions, SweepPolicy, SweepReport } from './sweeper/outbox-sweeper';

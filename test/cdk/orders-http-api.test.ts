@@ -10,7 +10,7 @@ import {
   ORDERS_API_ROUTES,
   OrdersHttpApi,
   type OrdersHttpApiProps,
-} from '../../lib/constructs/orders-http-api';
+} from '../../reference/constructs/orders-http-api';
 import { awsTemplate, emulatorTemplate, testStack } from './synth';
 
 function handler(stack: Stack): lambda.IFunction {

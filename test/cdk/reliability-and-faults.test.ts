@@ -249,9 +249,9 @@ describe('fault injection is unreachable in a stack built without it', () => {
 
   it.each([
     'functions/relay/handler.ts',
-    'functions/reference/consumer-handler.ts',
+    'reference/functions/consumer-handler.ts',
     'functions/sweeper/handler.ts',
-    'functions/reference/api-handler.ts',
+    'reference/functions/api-handler.ts',
   ])('the production bundle of %s contains no fault code', async (entry) => {
     const production = await bundle(entry, false);
     const withFaults = await bundle(entry, true);

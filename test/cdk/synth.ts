@@ -1,10 +1,10 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { emulatorStackProps, testStackProps } from '../../lib/stacks/demo-stack-configurations';
+import { emulatorStackProps, testStackProps } from '../../reference/stacks/demo-stack-configurations';
 import {
   ReliableMessagingDemoStack,
   type ReliableMessagingDemoStackProps,
-} from '../../lib/stacks/reliable-messaging-demo-stack';
+} from '../../reference/stacks/reliable-messaging-demo-stack';
 
 /** An app that skips asset bundling: assertion tests look at the template, not at the code. */
 export function testApp(): App {

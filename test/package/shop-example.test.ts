@@ -122,6 +122,8 @@ describe('the shop example, installed from the packed tarball', () => {
     expect(existsSync(path.join(installed, 'node_modules', 'constructs'))).toBe(false);
     // ships what it needs, not its sources, tests or CI scripts
     expect(existsSync(path.join(installed, 'functions'))).toBe(false);
+    expect(existsSync(path.join(installed, 'reference'))).toBe(false);
+    expect(existsSync(path.join(installed, 'bench'))).toBe(false);
     expect(existsSync(path.join(installed, 'test'))).toBe(false);
     expect(existsSync(path.join(installed, '.ci'))).toBe(false);
   });
@@ -142,6 +144,21 @@ describe('the shop example, installed from the packed tarball', () => {
     } finally {
       writeFileSync(manifest, original);
     }
+  });
+
+  it.each([
+    ['reliable-messaging-serverless', 'TransactionalOutbox'],
+    ['reliable-messaging-serverless/testing', 'FaultInjection'],
+    ['reliable-messaging-serverless/runtime', 'OutboxWriter'],
+    ['reliable-messaging-serverless/runtime/testing', 'faultSourceFromEnvironment'],
+  ])('loads the entry point %s from CommonJS and from an ES module', (entry, name) => {
+    const required = run('node', ['-e', `console.log(typeof require(${JSON.stringify(entry)}).${name})`], app);
+    const imported = run(
+      'node',
+      ['--input-type=module', '-e', `console.log(typeof (await import(${JSON.stringify(entry)})).${name})`],
+      app,
+    );
+    expect([required.trim(), imported.trim()]).toEqual(['function', 'function']);
   });
 
   it('runs reliable-messaging-ops from the installed package', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AWS_PRICES_USD } from '../../scripts/bench/aws-prices';
+import { AWS_PRICES_USD } from '../../bench/measure/aws-prices';
 import {
   billedDuration,
   capacityUnits,
@@ -8,7 +8,7 @@ import {
   perMessage,
   type UnitsPerMessage,
   usdPerMillion,
-} from '../../scripts/bench/cost-model';
+} from '../../bench/measure/cost-model';
 
 /** No units at all: each test adds the ones it is about. */
 const NOTHING: UnitsPerMessage = {

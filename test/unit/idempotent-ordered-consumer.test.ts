@@ -9,8 +9,6 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { OrderNoteAdded, OrderPlaced } from '../../functions/reference/orders/order-events';
-import { ProjectionService } from '../../functions/reference/projection/projection-service';
 import { WriteConditionError } from '../../functions/runtime/atomic-write';
 import { attentionOf } from '../../functions/runtime/consumer/attention-index';
 import {
@@ -29,6 +27,8 @@ import { inboxKeys } from '../../functions/runtime/consumer/inbox-keys';
 import { ReliableMessagingError } from '../../functions/runtime/errors';
 import type { MessageEnvelope } from '../../functions/runtime/outbox/outbox-message';
 import { TransientFailureError } from '../../functions/runtime/transient-errors';
+import type { OrderNoteAdded, OrderPlaced } from '../../reference/functions/orders/order-events';
+import { ProjectionService } from '../../reference/functions/projection/projection-service';
 import type { InMemoryDynamoDb } from './support/in-memory-dynamodb';
 import {
   CLAIM_SECONDS,

@@ -4,42 +4,28 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const PACKAGE = 'reliable-messaging-serverless';
 
 /**
- * The library: what the package's two entry points (`lib/index.ts`, `functions/runtime/index.ts`) and the library's
- * own handlers are made of. A path (with or without its extension, as imports name it) is in it when it starts with
- * one of these and with none of `NOT_LIBRARY`.
+ * The three parts of the repository, by folder:
+ * - the library — what the package ships: the constructs (`lib/`) and the Lambda runtime with the library's own
+ *   handlers (`functions/`);
+ * - its users — the reference application (`reference/`, with its CDK app in `bin/`) and the bench (`bench/`);
+ * - the tooling — `scripts/` (local emulator, chaos run, ops CLI, build), `examples/`, `test/`.
  */
-const LIBRARY = [
-  'lib/index',
-  'lib/constructs/',
-  'functions/runtime/',
-  'functions/relay/',
-  'functions/sweeper/',
-  'functions/check-back/',
-  'functions/inbox-monitor/',
-];
+const LIBRARY = ['lib/', 'functions/'];
+const USERS = ['reference/', 'bench/', 'bin/'];
 
-/** The reference application, the bench-only pieces and the scripts: the library never imports any of them. */
-const NOT_LIBRARY = [
-  'functions/reference/',
-  'lib/stacks/',
-  'lib/constructs/orders-http-api',
-  'functions/naive-baseline/',
-  'lib/constructs/naive-baseline',
-  'functions/lean-consumer/',
-  'lib/constructs/lean-bench-pipeline',
-  'functions/api-ceiling/',
-  'lib/constructs/api-ceiling-probe',
-  'scripts/',
-  'bin/',
-  'examples/',
-  'test/',
-];
+/** The package's public entry points, as a user imports them, and the source each one is (tsconfig.json `paths`). */
+const ENTRY_POINTS: Readonly<Record<string, string>> = {
+  [PACKAGE]: 'lib/index.ts',
+  [`${PACKAGE}/testing`]: 'lib/testing.ts',
+  [`${PACKAGE}/runtime`]: 'functions/runtime/index.ts',
+  [`${PACKAGE}/runtime/testing`]: 'functions/runtime/testing.ts',
+};
 
 const isIn = (path: string, prefixes: readonly string[]) =>
   prefixes.some((prefix) => path.startsWith(prefix));
-const isLibrary = (path: string) => isIn(path, LIBRARY) && !isIn(path, NOT_LIBRARY);
 
 function typeScriptFiles(directory: string): string[] {
   return readdirSync(join(ROOT, directory)).flatMap((name) => {
@@ -60,29 +46,47 @@ const SPECIFIERS = [
   /\bnew\s+URL\s*\(\s*['"]([^'"]+)['"]\s*,\s*import\.meta\.url/g,
 ];
 
+function specifiers(source: string): string[] {
+  return SPECIFIERS.flatMap((pattern) => [...source.matchAll(pattern)].map((match) => match[1] ?? ''));
+}
+
 /** Every relative specifier `source` names, as a path from the root. */
 function relativeImports(file: string, source: string): string[] {
-  return SPECIFIERS.flatMap((pattern) => [...source.matchAll(pattern)].map((match) => match[1] ?? ''))
+  return specifiers(source)
     .filter((specifier) => specifier.startsWith('.'))
     .map((specifier) => relative(ROOT, resolve(ROOT, dirname(file), specifier)));
 }
 
-/** The imports that cross the line: `file` is library code and imports something that is not. */
+/**
+ * The imports that cross a line:
+ * - a library file imports a file outside the library;
+ * - the reference application or the bench imports a library file by its path (not by the package's name);
+ * - anything imports the package by a name that is not one of its entry points.
+ */
 function crossings(files: ReadonlyMap<string, string>): string[] {
-  return [...files].flatMap(([file, source]) =>
-    isLibrary(file)
+  return [...files].flatMap(([file, source]) => [
+    ...(isIn(file, LIBRARY)
       ? relativeImports(file, source)
-          .filter((target) => !isLibrary(target))
+          .filter((target) => !isIn(target, LIBRARY))
           .map((target) => `${file} imports ${target}`)
-      : [],
-  );
+      : []),
+    ...(isIn(file, USERS)
+      ? relativeImports(file, source)
+          .filter((target) => isIn(target, LIBRARY))
+          .map((target) => `${file} imports ${target} by its path`)
+      : []),
+    ...specifiers(source)
+      .filter((specifier) => specifier === PACKAGE || specifier.startsWith(`${PACKAGE}/`))
+      .filter((specifier) => ENTRY_POINTS[specifier] === undefined)
+      .map((specifier) => `${file} imports ${specifier}, which is not an entry point`),
+  ]);
 }
 
 describe('the import boundary of the library', () => {
-  it('fails if the library imports the reference application, the bench or the scripts', () => {
+  it('fails if the library imports its users or the tooling, or its users import it past its entry points', () => {
     // GIVEN every TypeScript file of the library, the reference application, the bench and the scripts
     const files = new Map(
-      ['lib', 'functions', 'scripts']
+      ['lib', 'functions', 'reference', 'bench', 'bin', 'scripts']
         .flatMap(typeScriptFiles)
         .map((file) => [file, readFileSync(join(ROOT, file), 'utf8')]),
     );
@@ -91,24 +95,55 @@ describe('the import boundary of the library', () => {
     expect(crossings(files)).toEqual([]);
   });
 
-  it('sees every kind of import across the line, and imports within the library as fine', () => {
-    // GIVEN library files with each kind of import into the reference application, and one that stays inside
+  it('the package name resolves to the entry points as the package exports them', () => {
+    // GIVEN the paths tsc, tsx and esbuild resolve the package's name by, and the package's exports
+    const tsconfig = JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8')) as {
+      compilerOptions: { paths: Record<string, string[]> };
+    };
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      exports: Record<string, unknown>;
+    };
+
+    // THEN each entry point is one path to its source, and one export of the package
+    expect(tsconfig.compilerOptions.paths).toEqual(
+      Object.fromEntries(Object.entries(ENTRY_POINTS).map(([name, source]) => [name, [`./${source}`]])),
+    );
+    expect(Object.keys(manifest.exports).filter((subpath) => subpath !== './package.json')).toEqual(
+      Object.keys(ENTRY_POINTS).map((name) => `.${name.slice(PACKAGE.length)}`),
+    );
+  });
+
+  it('sees every kind of import across the line, and imports within each part as fine', () => {
+    // GIVEN files with each kind of import across the line, and some that stay inside
     const files = new Map([
       [
         'functions/runtime/faults/a.ts',
-        "import type { PaymentHooks } from '../../reference/payments/payment-service';",
+        "import type { PaymentHooks } from '../../../reference/functions/payments/payment-service';",
       ],
-      ['lib/constructs/b.ts', "export * from '../stacks/reliable-messaging-demo-stack';"],
-      ['functions/relay/handler.ts', "const probe = await import('../naive-baseline/handler');"],
+      ['lib/constructs/b.ts', "export * from '../../reference/stacks/reliable-messaging-demo-stack';"],
+      [
+        'functions/relay/handler.ts',
+        "const probe = await import('../../bench/functions/naive-baseline/handler');",
+      ],
       ['lib/index.ts', "import { x } from '../scripts/ops/reconcile';"],
       [
         'lib/constructs/d.ts',
-        "entry: fileURLToPath(new URL('../../functions/lean-consumer/handler.ts', import.meta.url)),",
+        "entry: fileURLToPath(new URL('../../bench/functions/lean-consumer/handler.ts', import.meta.url)),",
       ],
-      ['functions/inbox-monitor/handler.ts', "import '../../scripts/bench/setup';"],
-      ['lib/constructs/c.ts', "import { ApiCeilingProbe } from './api-ceiling-probe';"],
+      ['functions/inbox-monitor/handler.ts', "import '../../bench/measure/setup';"],
       ['functions/sweeper/handler.ts', "import { Env } from '../runtime/environment';"],
-      ['functions/reference/api-handler.ts', "import { OutboxWriter } from '../runtime/index';"],
+      [
+        'reference/functions/api-handler.ts',
+        "import { OutboxWriter } from '../../functions/runtime/outbox/outbox-writer';",
+      ],
+      ['bench/constructs/e.ts', "import { FifoChannel } from '../../lib/constructs/fifo-channel';"],
+      ['bench/measure/f.ts', `import { forEachConcurrently } from '${PACKAGE}/runtime/concurrency';`],
+      ['reference/functions/g.ts', `import { OutboxWriter } from '${PACKAGE}/runtime';`],
+      ['reference/stacks/h.ts', "import { NaiveBaseline } from '../../bench/constructs/naive-baseline';"],
+      [
+        'bin/app.ts',
+        "import { ReliableMessagingDemoStack } from '../reference/stacks/reliable-messaging-demo-stack';",
+      ],
     ]);
 
     // WHEN
@@ -116,13 +151,15 @@ describe('the import boundary of the library', () => {
 
     // THEN
     expect(found).toEqual([
-      'functions/runtime/faults/a.ts imports functions/reference/payments/payment-service',
-      'lib/constructs/b.ts imports lib/stacks/reliable-messaging-demo-stack',
-      'functions/relay/handler.ts imports functions/naive-baseline/handler',
+      'functions/runtime/faults/a.ts imports reference/functions/payments/payment-service',
+      'lib/constructs/b.ts imports reference/stacks/reliable-messaging-demo-stack',
+      'functions/relay/handler.ts imports bench/functions/naive-baseline/handler',
       'lib/index.ts imports scripts/ops/reconcile',
-      'lib/constructs/d.ts imports functions/lean-consumer/handler.ts',
-      'functions/inbox-monitor/handler.ts imports scripts/bench/setup',
-      'lib/constructs/c.ts imports lib/constructs/api-ceiling-probe',
+      'lib/constructs/d.ts imports bench/functions/lean-consumer/handler.ts',
+      'functions/inbox-monitor/handler.ts imports bench/measure/setup',
+      'reference/functions/api-handler.ts imports functions/runtime/outbox/outbox-writer by its path',
+      'bench/constructs/e.ts imports lib/constructs/fifo-channel by its path',
+      `bench/measure/f.ts imports ${PACKAGE}/runtime/concurrency, which is not an entry point`,
     ]);
   });
 });

@@ -2,7 +2,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ProjectionService } from '../../functions/reference/projection/projection-service';
 import {
   ATTENTION_SHARDS,
   attentionOf,
@@ -12,6 +11,7 @@ import { IdempotentOrderedConsumer } from '../../functions/runtime/consumer/idem
 import { inboxKeys } from '../../functions/runtime/consumer/inbox-keys';
 import { inspectInbox } from '../../functions/runtime/consumer/inbox-monitor';
 import { ATTENTION_INDEX } from '../../functions/runtime/consumer/key-parking';
+import { ProjectionService } from '../../reference/functions/projection/projection-service';
 import type { InMemoryDynamoDb } from './support/in-memory-dynamodb';
 import {
   CLAIM_SECONDS,

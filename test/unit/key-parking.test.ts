@@ -7,8 +7,6 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { OrderNoteAdded } from '../../functions/reference/orders/order-events';
-import { ProjectionService } from '../../functions/reference/projection/projection-service';
 import { attentionOf } from '../../functions/runtime/consumer/attention-index';
 import {
   IdempotentOrderedConsumer,
@@ -22,6 +20,8 @@ import {
   replayKey,
 } from '../../functions/runtime/consumer/key-parking';
 import { type MessageEnvelope, parseEnvelope } from '../../functions/runtime/outbox/outbox-message';
+import type { OrderNoteAdded } from '../../reference/functions/orders/order-events';
+import { ProjectionService } from '../../reference/functions/projection/projection-service';
 import type { InMemoryDynamoDb, Item } from './support/in-memory-dynamodb';
 import {
   CLAIM_SECONDS,

@@ -3,9 +3,9 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { OrdersApi } from '../../functions/reference/http/orders-api';
-import { MAX_BODY_BYTES, MAX_ERROR_DETAILS } from '../../functions/reference/http/request-body';
-import type { Order } from '../../functions/reference/orders/order-service';
+import type { OrdersApi } from '../../reference/functions/http/orders-api';
+import { MAX_BODY_BYTES, MAX_ERROR_DETAILS } from '../../reference/functions/http/request-body';
+import type { Order } from '../../reference/functions/orders/order-service';
 import { InMemoryDynamoDb, type Item } from './support/in-memory-dynamodb';
 import {
   CURRENT_VERSION,

@@ -2,9 +2,9 @@ import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynam
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { OrdersApi } from '../../functions/reference/http/orders-api';
 import { halfMessageKey } from '../../functions/runtime/half/half-message';
 import { requestFingerprint } from '../../functions/runtime/idempotency/idempotency-key';
+import type { OrdersApi } from '../../reference/functions/http/orders-api';
 import { InMemoryDynamoDb, type Item } from './support/in-memory-dynamodb';
 import {
   IDEMPOTENCY_TABLE,

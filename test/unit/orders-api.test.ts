@@ -9,11 +9,11 @@ import {
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { OrdersApi } from '../../functions/reference/http/orders-api';
-import { MAX_BODY_BYTES } from '../../functions/reference/http/request-body';
-import type { Order } from '../../functions/reference/orders/order-service';
 import type { TransactItem } from '../../functions/runtime/outbox/outbox-writer';
 import { unsentMessageAttributes } from '../../functions/runtime/outbox/unsent-index';
+import type { OrdersApi } from '../../reference/functions/http/orders-api';
+import { MAX_BODY_BYTES } from '../../reference/functions/http/request-body';
+import type { Order } from '../../reference/functions/orders/order-service';
 import { ORDERS_TABLE, OUTBOX_TABLE, ordersApiAt, PROJECTION_TABLE } from './support/orders-api-wiring';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');

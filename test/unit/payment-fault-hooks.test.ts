@@ -2,11 +2,11 @@ import { Readable } from 'node:stream';
 import { DynamoDBClient, GetItemCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import type { HttpRequest, HttpResponse } from '@smithy/types';
 import { describe, expect, it } from 'vitest';
-import { paymentFaultHooks } from '../../functions/reference/payments/payment-fault-hooks';
 import { type FaultConfig, parseFaultConfig } from '../../functions/runtime/faults/fault-config';
 import type { FaultSource } from '../../functions/runtime/faults/fault-injector';
 import { injectAmbiguousCommits } from '../../functions/runtime/faults/service-faults';
 import { isOutcomeUnknown } from '../../functions/runtime/transient-errors';
+import { paymentFaultHooks } from '../../reference/functions/payments/payment-fault-hooks';
 
 const constant = (config: FaultConfig): FaultSource => ({ current: async () => config });
 

@@ -3,23 +3,23 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { OrderConflictError, OrderNotFoundError } from '../../functions/reference/orders/order-errors';
-import {
-  PaymentNotRecordedError,
-  PaymentOutcomeUnknownError,
-} from '../../functions/reference/payments/payment-errors';
-import { paymentFaultHooks } from '../../functions/reference/payments/payment-fault-hooks';
-import {
-  type PaymentHooks,
-  type PaymentRecord,
-  PaymentService,
-} from '../../functions/reference/payments/payment-service';
 import type { FaultConfig } from '../../functions/runtime/faults/fault-config';
 import { type FaultSource, InjectedFaultError } from '../../functions/runtime/faults/fault-injector';
 import { halfMessageKey, LocalStepCompletedError } from '../../functions/runtime/half/half-message';
 import { OpenTransactionChecker } from '../../functions/runtime/half/open-transaction-checker';
 import { TransactionalProducer } from '../../functions/runtime/half/transactional-producer';
 import { unsentMessageAttributes } from '../../functions/runtime/outbox/unsent-index';
+import { OrderConflictError, OrderNotFoundError } from '../../reference/functions/orders/order-errors';
+import {
+  PaymentNotRecordedError,
+  PaymentOutcomeUnknownError,
+} from '../../reference/functions/payments/payment-errors';
+import { paymentFaultHooks } from '../../reference/functions/payments/payment-fault-hooks';
+import {
+  type PaymentHooks,
+  type PaymentRecord,
+  PaymentService,
+} from '../../reference/functions/payments/payment-service';
 import { InMemoryDynamoDb, type Item } from './support/in-memory-dynamodb';
 import { OUTBOX_INDEXES } from './support/outbox-table';
 

@@ -2,9 +2,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { PaymentCaptured } from '../../functions/reference/payments/payment-service';
-import { ProjectionService } from '../../functions/reference/projection/projection-service';
 import type { MessageEnvelope } from '../../functions/runtime/outbox/outbox-message';
+import type { PaymentCaptured } from '../../reference/functions/payments/payment-service';
+import { ProjectionService } from '../../reference/functions/projection/projection-service';
 import { InMemoryDynamoDb, type Item } from './support/in-memory-dynamodb';
 
 const PROJECTION_TABLE = 'projection-table';

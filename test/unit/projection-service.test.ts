@@ -2,18 +2,18 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { MessageEnvelope } from '../../functions/runtime/outbox/outbox-message';
+import type { TransactItem } from '../../functions/runtime/outbox/outbox-writer';
 import type {
   OrderCancelled,
   OrderNoteAdded,
   OrderPlaced,
-} from '../../functions/reference/orders/order-events';
-import type { PaymentCaptured } from '../../functions/reference/payments/payment-service';
+} from '../../reference/functions/orders/order-events';
+import type { PaymentCaptured } from '../../reference/functions/payments/payment-service';
 import {
   ProjectionService,
   UnknownMessageTypeError,
-} from '../../functions/reference/projection/projection-service';
-import type { MessageEnvelope } from '../../functions/runtime/outbox/outbox-message';
-import type { TransactItem } from '../../functions/runtime/outbox/outbox-writer';
+} from '../../reference/functions/projection/projection-service';
 import { InMemoryDynamoDb } from './support/in-memory-dynamodb';
 
 const PROJECTION_TABLE = 'projection-table';

@@ -1,7 +1,18 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { DynamoDBRecord } from 'aws-lambda';
 import type { OutboxItem } from '../outbox/outbox-message';
+
+/**
+ * The parts of a DynamoDB stream record the relay reads. `DynamoDBRecord` of `@types/aws-lambda` fits this shape, so
+ * a handler typed with it passes its records as they are, and the runtime's types need nothing a user must install.
+ */
+export interface OutboxStreamRecord {
+  readonly eventName?: string;
+  readonly dynamodb?: {
+    readonly NewImage?: Readonly<Record<string, unknown>>;
+    readonly SequenceNumber?: string;
+  };
+}
 
 /** A stream record that carries a message the relay must send. */
 export interface RelayCandidate {
@@ -14,7 +25,7 @@ export interface RelayCandidate {
  * The INSERTs of PENDING outbox items, in stream order. Everything else (REMOVE, MODIFY, PREPARED) is
  * not the relay's business; the event source filter drops it on AWS, this drops it anywhere.
  */
-export function relayCandidates(records: readonly DynamoDBRecord[]): RelayCandidate[] {
+export function relayCandidates(records: readonly OutboxStreamRecord[]): RelayCandidate[] {
   const candidates: RelayCandidate[] = [];
   for (const record of records) {
     const image = record.dynamodb?.NewImage;

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
-import { MAX_BODY_BYTES } from '../../../functions/reference/http/request-body';
+import { MAX_BODY_BYTES } from '../../../reference/functions/http/request-body';
 import {
   MAX_ITEMS_PER_ORDER,
   MAX_PAYMENT_AMOUNT,
   MIN_PAYMENT_AMOUNT,
-} from '../../../functions/reference/orders/order-schemas';
+} from '../../../reference/functions/orders/order-schemas';
 
 // ---------------------------------------------------------------------------------------------------------
 // Generators of request bodies for the reference application's POST routes (design.md's contract): valid ones,

@@ -1,12 +1,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { OrdersApi } from '../../../functions/reference/http/orders-api';
-import { OrderService } from '../../../functions/reference/orders/order-service';
-import { PaymentService } from '../../../functions/reference/payments/payment-service';
-import { ProjectionService } from '../../../functions/reference/projection/projection-service';
 import { TransactionalProducer } from '../../../functions/runtime/half/transactional-producer';
 import { IdempotencyStore } from '../../../functions/runtime/idempotency/idempotency-store';
 import { OutboxWriter } from '../../../functions/runtime/outbox/outbox-writer';
+import { OrdersApi } from '../../../reference/functions/http/orders-api';
+import { OrderService } from '../../../reference/functions/orders/order-service';
+import { PaymentService } from '../../../reference/functions/payments/payment-service';
+import { ProjectionService } from '../../../reference/functions/projection/projection-service';
 
 export const ORDERS_TABLE = 'orders-table';
 export const OUTBOX_TABLE = 'outbox-table';

@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  addLedgers,
+  OutboxWriter,
+  UnitAccountant,
+  type UnitLedger,
+} from 'reliable-messaging-serverless/runtime';
+import type { ProgressBar } from '../../scripts/local/progress';
+import type { Connection } from '../../scripts/local/stack-control';
+import { perMessage, sumUnits, type UnitsPerMessage } from './cost-model';
+import { functionBilledDuration, functionLogs } from './function-logs';
+
+export interface LeanReport {
+  readonly messages: number;
+  readonly units: UnitsPerMessage;
+  readonly byComponent: Readonly<Record<string, UnitsPerMessage>>;
+  /** Committed → every key's view at its last sequence. */
+  readonly throughputPerSecond: number;
+}
+
+/**
+ * Runs the library in its leanest configuration (the LeanBenchPipeline construct): the producer (this process,
+ * standing for an API function, so one API request and one invocation per message are added) commits a business
+ * item and the outbox message in one transaction with `OutboxWriter`; the stack's relay publishes to the FIFO queue
+ * in batches; the consumer's one effect rides on the key's cursor. Counted like the reference pipeline; the producer
+ * is billed `producerGbSecondsPerMessage` of Lambda duration (what the reference API function was billed).
+ */
+export async function runLeanPipeline(
+  c: Connection,
+  messages: number,
+  keyCount: number,
+  concurrency: number,
+  producerGbSecondsPerMessage: number,
+  progress?: { commit?: ProgressBar; apply?: ProgressBar },
+): Promise<LeanReport> {
+  const {
+    LeanOutboxTableName: outboxTable,
+    LeanBusinessTableName: businessTable,
+    LeanViewTableName: viewTable,
+    LeanRelayFunctionName: relayFunction,
+    LeanConsumerFunctionName: consumerFunction,
+  } = c.outputs;
+  if (
+    outboxTable === undefined ||
+    businessTable === undefined ||
+    viewTable === undefined ||
+    relayFunction === undefined ||
+    consumerFunction === undefined
+  ) {
+    throw new Error('the stack has no lean bench pipeline: deploy it to the emulator with `npm start`');
+  }
+  const producer = new UnitAccountant('lean-producer');
+  const dynamodbClient = new DynamoDBClient(c.config);
+  producer.instrumentDynamoDb(dynamodbClient);
+  const dynamodb = DynamoDBDocumentClient.from(dynamodbClient);
+  const writer = new OutboxWriter(dynamodb, outboxTable);
+
+  const run = randomUUID().slice(0, 8);
+  const keys = Array.from({ length: keyCount }, (_, k) => `lean-${run}-${k}`);
+  const perKey = Math.max(1, Math.floor(messages / keyCount));
+  const total = perKey * keys.length;
+  const started = Date.now() - 1000;
+  let committed = 0;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, keys.length) }, async () => {
+      while (next < keys.length) {
+        const key = keys[next++]!;
+        for (let sequence = 1; sequence <= perKey; sequence++) {
+          await writer.commit(
+            [
+              {
+                Update: {
+                  TableName: businessTable,
+                  Key: { pk: key },
+                  UpdateExpression: 'SET version = :sequence, lastNote = :note',
+                  ConditionExpression: sequence === 1 ? 'attribute_not_exists(pk)' : 'version = :previous',
+                  ExpressionAttributeValues: {
+                    ':sequence': sequence,
+                    ':note': `note ${sequence}`,
+                    ...(sequence === 1 ? {} : { ':previous': sequence - 1 }),
+                  },
+                },
+              },
+            ],
+            { groupKey: key, sequence, type: 'NoteAdded', payload: { text: `note ${sequence}` } },
+          );
+          progress?.commit?.update(++committed);
+        }
+      }
+    }),
+  );
+  progress?.commit?.finish();
+  const firstCommit = started + 1000;
+  const produced = producer.take();
+
+  // Applied: every key's view (its cursor) at the key's last sequence.
+  const pending = new Set(keys);
+  const deadline = Date.now() + 600_000;
+  const reader = DynamoDBDocumentClient.from(new DynamoDBClient(c.config));
+  while (pending.size > 0) {
+    for (const key of [...pending]) {
+      const view = await reader.send(new GetCommand({ TableName: viewTable, Key: { pk: key } }));
+      if (Number(view.Item?.lastSequence ?? 0) >= perKey) pending.delete(key);
+    }
+    progress?.apply?.update(keys.length - pending.size);
+    if (pending.size === 0) break;
+    if (Date.now() > deadline)
+      throw new Error(`lean pipeline: ${pending.size} keys not applied within 600 s`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  progress?.apply?.finish();
+  const applied = Date.now();
+  await new Promise((resolve) => setTimeout(resolve, 2000)); // let the last log lines land
+
+  const ledgersOf = async (functionName: string) =>
+    (await functionLogs(c, functionName, started, Date.now()))
+      .map((record) => record.fields.unitAccounting as UnitLedger | undefined)
+      .filter((ledger): ledger is UnitLedger => ledger !== undefined);
+  const relayLedgers = await ledgersOf(relayFunction);
+  const consumerLedgers = await ledgersOf(consumerFunction);
+  const relayBilled = await functionBilledDuration(c, relayFunction, started, Date.now());
+  const consumerBilled = await functionBilledDuration(c, consumerFunction, started, Date.now());
+  const relay = addLedgers('lean-relay', relayLedgers);
+  const consumer = addLedgers('lean-consumer', consumerLedgers);
+  const byComponent: Record<string, UnitsPerMessage> = {
+    producer: perMessage(produced, total, {
+      invocations: total,
+      gbSeconds: producerGbSecondsPerMessage * total,
+      apiRequests: total,
+    }),
+    relay: perMessage(relay, total, { invocations: relayLedgers.length, gbSeconds: relayBilled.gbSeconds }),
+    // The Lambda service's ReceiveMessage and DeleteMessageBatch: one each per batch.
+    consumer: perMessage(consumer, total, {
+      invocations: consumerLedgers.length,
+      gbSeconds: consumerBilled.gbSeconds,
+      serviceSqsRequests: 2 * consumerLedgers.length,
+    }),
+  };
+  return {
+    messages: total,
+    units: sumUnits(Object.values(byComponent)),
+    byComponent,
+    throughputPerSecond: total / ((applied - firstCommit) / 1000),
+  };
+}

@@ -1,0 +1,73 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import {
+  documentClient,
+  IdempotencyStore,
+  OutboxWriter,
+  requiredEnv,
+  TransactionalProducer,
+  unitAccountantFromEnvironment,
+} from 'reliable-messaging-serverless/runtime';
+import {
+  faultSourceFromEnvironment,
+  injectAmbiguousCommits,
+  injectServiceFaults,
+  injectThrottling,
+} from 'reliable-messaging-serverless/runtime/testing';
+import { OrdersApi } from './http/orders-api';
+import { OrderService } from './orders/order-service';
+import { paymentFaultHooks } from './payments/payment-fault-hooks';
+import { type PaymentHooks, PaymentService } from './payments/payment-service';
+import { ProjectionService } from './projection/projection-service';
+
+const logger = new Logger({ serviceName: 'orders-api' });
+const dynamodbClient = new DynamoDBClient({});
+const accountant = unitAccountantFromEnvironment('producer');
+accountant?.instrumentDynamoDb(dynamodbClient);
+let paymentHooks: PaymentHooks = {};
+// Fault injection exists only in test builds (see the relay's handler).
+if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
+  const faults = faultSourceFromEnvironment();
+  injectThrottling(dynamodbClient, faults);
+  injectServiceFaults(dynamodbClient, faults);
+  injectAmbiguousCommits(dynamodbClient, faults);
+  paymentHooks = paymentFaultHooks(faults);
+}
+const dynamodb = documentClient(dynamodbClient);
+const ordersTableName = requiredEnv('ORDERS_TABLE_NAME');
+const outboxTableName = requiredEnv('OUTBOX_TABLE_NAME');
+/** This function's timeout: a request's claim on its idempotency key lasts as long as the request can. */
+const lifetimeSeconds = Number(requiredEnv('PRODUCER_LIFETIME_SECONDS'));
+const api = new OrdersApi({
+  orders: new OrderService(dynamodb, ordersTableName, new OutboxWriter(dynamodb, outboxTableName)),
+  projection: new ProjectionService(dynamodb, requiredEnv('PROJECTION_TABLE_NAME')),
+  payments: new PaymentService(
+    dynamodb,
+    ordersTableName,
+    requiredEnv('PAYMENTS_TABLE_NAME'),
+    new TransactionalProducer({
+      dynamodb,
+      outboxTableName,
+      prepareTimeoutSeconds: Number(requiredEnv('PREPARE_TIMEOUT_SECONDS')),
+    }),
+    paymentHooks,
+  ),
+  idempotency: new IdempotencyStore({
+    dynamodb,
+    tableName: requiredEnv('IDEMPOTENCY_TABLE_NAME'),
+    leaseSeconds: lifetimeSeconds,
+  }),
+  onError: (error) => logger.error('request failed', { error: error as Error }),
+});
+
+export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+  const response = await api.handle(event);
+  if (accountant !== undefined) {
+    logger.info('unit accounting', {
+      unitAccounting: accountant.take(),
+      route: event.requestContext.http.method,
+    });
+  }
+  return response;
+};

@@ -1,0 +1,102 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SNSClient } from '@aws-sdk/client-sns';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import {
+  consumerOptionsFromEnvironment,
+  documentClient,
+  guardedEffectsFromEnvironment,
+  IdempotentOrderedConsumer,
+  metricsOptionsFromEnvironment,
+  type ParkedKey,
+  parseEnvelope,
+  processFifoBatch,
+  requiredEnv,
+  unitAccountantFromEnvironment,
+} from 'reliable-messaging-serverless/runtime';
+import {
+  type FaultSource,
+  failIfPoison,
+  faultSourceFromEnvironment,
+  injectServiceFaults,
+  injectThrottling,
+  maybeCrashAfterEffect,
+} from 'reliable-messaging-serverless/runtime/testing';
+import { ProjectionService } from './projection/projection-service';
+
+const logger = new Logger({ serviceName: 'orders-consumer' });
+const metrics = new Metrics(metricsOptionsFromEnvironment('orders-consumer'));
+const dynamodbClient = new DynamoDBClient({});
+const accountant = unitAccountantFromEnvironment('consumer');
+accountant?.instrumentDynamoDb(dynamodbClient);
+// Fault injection exists only in test builds (see the relay's handler).
+let faults: FaultSource | undefined;
+if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
+  faults = faultSourceFromEnvironment();
+  injectThrottling(dynamodbClient, faults);
+  injectServiceFaults(dynamodbClient, faults);
+}
+const dynamodb = documentClient(dynamodbClient);
+const sns = new SNSClient({});
+accountant?.instrumentSns(sns);
+const fromEnvironment = consumerOptionsFromEnvironment({ sns });
+const projection = new ProjectionService(dynamodb, requiredEnv('PROJECTION_TABLE_NAME'));
+
+const consumer = new IdempotentOrderedConsumer({
+  ...fromEnvironment,
+  dynamodb,
+  transientRetry: {
+    onRetry: (error, attempt, delayMs) =>
+      logger.warn('transient failure; retrying in-process', { attempt, delayMs, error: error as Error }),
+  },
+  effects: guardedEffectsFromEnvironment([projection.view, projection.inventory, projection.notifications]),
+  beforeEffects: async (message) => {
+    if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED && faults !== undefined) {
+      await failIfPoison(faults, message);
+    }
+  },
+  onParked: async (parked: ParkedKey) => {
+    logger.error('key parked: a message keeps failing; the key waits for a replay', { ...parked });
+    metrics.addMetric('KeysParked', MetricUnit.Count, 1);
+    await fromEnvironment.onParked(parked);
+  },
+});
+
+async function consumeRecord(record: SQSRecord, context: Context): Promise<void> {
+  const message = parseEnvelope(record.body);
+  // Transient failures are retried in-process, within the time this invocation has left.
+  const result = await consumer.consume(message, {
+    remainingTimeMs: () => context.getRemainingTimeInMillis(),
+  });
+  logger.info('consumed', {
+    messageId: message.messageId,
+    groupKey: message.groupKey,
+    sequence: message.sequence,
+    type: message.type,
+    outcome: result.outcome,
+    released: result.released,
+  });
+  if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED && faults !== undefined) {
+    await maybeCrashAfterEffect(faults);
+  }
+}
+
+/** FIFO queue → projection, once per message and in order per key; failures via partial batch response. */
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  const response = await processFifoBatch(
+    event,
+    (record) => consumeRecord(record, context),
+    (record, error) =>
+      logger.warn('record failed; it and the rest of its group will be redelivered', {
+        messageId: record.messageId,
+        error: error as Error,
+      }),
+  );
+  metrics.publishStoredMetrics();
+  if (accountant !== undefined) {
+    // The queue's ReceiveMessage and DeleteMessageBatch are made by the Lambda service: one each per invocation.
+    logger.info('unit accounting', { unitAccounting: accountant.take(), records: event.Records.length });
+  }
+  return response;
+};

@@ -1,2 +1,0 @@
-/** The bench's traffic driver lives in scripts/local/traffic.ts, shared with `npm run ops -- load`. */
-export { commitTraffic, driveTraffic, type Traffic, TrafficError, waitApplied } from '../local/traffic';
