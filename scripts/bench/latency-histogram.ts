@@ -12,7 +12,7 @@ export const LATENCY_EDGES_MS = [
 
 /**
  * Counts samples per bucket of `edges` (ascending, from 0); the last bucket holds everything from the last edge up.
- * Buckets after the highest non-empty one are left out; none for no samples.
+ * Only the buckets from the lowest to the highest non-empty one are kept; none for no samples.
  */
 export function latencyHistogram(
   samples: readonly number[],
@@ -24,11 +24,12 @@ export function latencyHistogram(
     while (bucket > 0 && sample < edges[bucket]!) bucket--;
     counts[bucket]! += 1;
   }
+  const first = counts.findIndex((count) => count > 0);
+  if (first === -1) return [];
   let last = counts.length - 1;
-  while (last >= 0 && counts[last] === 0) last--;
-  return counts.slice(0, last + 1).map((count, i) => ({
-    fromMs: edges[i]!,
-    toMs: i + 1 < edges.length ? edges[i + 1]! : null,
-    count,
-  }));
+  while (counts[last] === 0) last--;
+  return counts.slice(first, last + 1).map((count, offset) => {
+    const i = first + offset;
+    return { fromMs: edges[i]!, toMs: i + 1 < edges.length ? edges[i + 1]! : null, count };
+  });
 }

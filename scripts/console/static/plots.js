@@ -39,11 +39,13 @@ function barChart(title, bars, unit) {
 }
 
 function latencyChart(bench) {
-  if (bench.latencyHistogramMs.length > 0) {
-    const total = bench.latencyHistogramMs.reduce((sum, b) => sum + b.count, 0) || 1;
+  const first = bench.latencyHistogramMs.findIndex((b) => b.count > 0);
+  if (first !== -1) {
+    const buckets = bench.latencyHistogramMs.slice(first);
+    const total = buckets.reduce((sum, b) => sum + b.count, 0);
     return barChart(
       `API → effect latency: ${total} messages (p50 ${bench.latencyMs.p50} ms, p95 ${bench.latencyMs.p95} ms, p99 ${bench.latencyMs.p99} ms)`,
-      bench.latencyHistogramMs.map((b) => ({
+      buckets.map((b) => ({
         label: b.toMs === null ? `≥ ${b.fromMs} ms` : `${b.fromMs}–${b.toMs} ms`,
         value: b.count,
         text: `${b.count} (${((b.count / total) * 100).toFixed(1)}%)`,
