@@ -1,23 +1,14 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RunningConsole } from '../../../scripts/console/server';
+import { describe, expect, it } from 'vitest';
 import { ASSETS } from '../../../scripts/console/static-assets';
-import { call, ddb, type FakeStack, fakeStack, serveConsole, sqs } from './support/console-fixture';
+import { call, consoleForEachTest, ddb, sqs } from './support/console-fixture';
 
 describe('the console over HTTP: its own page only, on 127.0.0.1 only', () => {
-  let stack: FakeStack;
-  let running: RunningConsole;
-  beforeEach(async () => {
-    stack = fakeStack();
-    running = await serveConsole(stack);
-  });
-  afterEach(async () => {
-    await running.close();
-  });
+  const current = consoleForEachTest();
 
   it('serves its page and every asset itself, under a policy that loads nothing from elsewhere', async () => {
     // WHEN each asset is asked for
     for (const path of Object.keys(ASSETS)) {
-      const answer = await call(running, 'GET', path);
+      const answer = await call(current.running, 'GET', path);
       // THEN it is there, typed, with the security headers and no CORS header
       expect(answer.status, path).toBe(200);
       expect(answer.headers['content-type']).toMatch(/^(text\/(html|css|javascript)|image\/svg\+xml)/);
@@ -27,14 +18,14 @@ describe('the console over HTTP: its own page only, on 127.0.0.1 only', () => {
       expect(Object.keys(answer.headers).filter((name) => name.startsWith('access-control-'))).toEqual([]);
     }
     // AND the page names only local files: no URL with a host in it
-    const page = await call(running, 'GET', '/');
+    const page = await call(current.running, 'GET', '/');
     expect(page.text).toContain('<script type="module" src="/console.js">');
     expect(page.text).not.toMatch(/(src|href)="(https?:)?\/\//);
   });
 
   it('binds to 127.0.0.1 and prints a URL of it', () => {
-    expect(running.url).toBe(`http://127.0.0.1:${running.port}/`);
-    expect(running.port).toBeGreaterThan(0);
+    expect(current.running.url).toBe(`http://127.0.0.1:${current.running.port}/`);
+    expect(current.running.port).toBeGreaterThan(0);
   });
 
   it.each([
@@ -43,12 +34,12 @@ describe('the console over HTTP: its own page only, on 127.0.0.1 only', () => {
     ['localhost', 'localhost:PORT'],
     ['another port', '127.0.0.1:1'],
   ])('fails with 403 for a request whose Host is %s, page and API alike', async (_case, host) => {
-    const headers = { host: host.replace('PORT', String(running.port)) };
+    const headers = { host: host.replace('PORT', String(current.running.port)) };
     for (const path of ['/', '/api/status', '/api/repairs']) {
-      const answer = await call(running, 'GET', path, { headers });
+      const answer = await call(current.running, 'GET', path, { headers });
       expect(answer.status, path).toBe(403);
       expect(answer.body).toEqual({
-        error: expect.stringContaining(`is not this console's 127.0.0.1:${running.port}`),
+        error: expect.stringContaining(`is not this console's 127.0.0.1:${current.running.port}`),
       });
     }
     // AND the stack was not read
@@ -57,13 +48,13 @@ describe('the console over HTTP: its own page only, on 127.0.0.1 only', () => {
   });
 
   it('answers no CORS preflight and no path outside its assets', async () => {
-    const preflight = await call(running, 'OPTIONS', '/api/repairs/replay', {
+    const preflight = await call(current.running, 'OPTIONS', '/api/repairs/replay', {
       headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' },
     });
     expect(preflight.status).toBe(405);
     expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
     for (const path of ['/../package.json', '/static/console.js', '/server.ts', '/%2e%2e/package.json']) {
-      expect((await call(running, 'GET', path)).status, path).toBe(404);
+      expect((await call(current.running, 'GET', path)).status, path).toBe(404);
     }
   });
 });

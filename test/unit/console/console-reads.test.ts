@@ -1,42 +1,32 @@
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { attentionOf } from '../../../functions/runtime/consumer/attention-index';
 import { inboxKeys } from '../../../functions/runtime/consumer/inbox-keys';
-import type { RunningConsole } from '../../../scripts/console/server';
 import { reconcile } from '../../../scripts/ops/reconcile';
 import {
   call,
+  consoleForEachTest,
   ddb,
+  envelopeJson,
   type FakeStack,
-  fakeStack,
   INBOX,
   ORDERS,
   OUTBOX,
   QUEUE,
   RELAY_FAILURES,
   STACK,
-  serveConsole,
   sqs,
 } from './support/console-fixture';
 
 const MINUTE_AGO = () => new Date(Date.now() - 60_000).toISOString();
 
-function envelope(groupKey: string, sequence: number) {
-  return JSON.stringify({
-    messageId: `m-${groupKey}-${sequence}`,
-    groupKey,
-    sequence,
-    type: 'OrderNoteAdded',
-    payload: {},
-    createdAt: MINUTE_AGO(),
-  });
-}
+const envelope = (groupKey: string, sequence: number) => envelopeJson(groupKey, sequence, MINUTE_AGO());
 
 /** Key `o-1`: committed up to 3, applied up to 1, 2 FAILED and 3 PENDING in the outbox. */
-function seedFailedKey(stack: FakeStack) {
-  stack.db.seed(ORDERS, { orderId: 'o-1', version: 3 });
-  stack.db.seed(INBOX, { ...inboxKeys.cursor('o-1'), lastSequence: 1 });
-  stack.db.seed(
+function seedFailedKey(fake: FakeStack) {
+  fake.db.seed(ORDERS, { orderId: 'o-1', version: 3 });
+  fake.db.seed(INBOX, { ...inboxKeys.cursor('o-1'), lastSequence: 1 });
+  fake.db.seed(
     OUTBOX,
     {
       groupKey: 'o-1',
@@ -59,12 +49,12 @@ function seedFailedKey(stack: FakeStack) {
 }
 
 /** Key `p-1`: committed up to 2, nothing applied, both messages parked (poison). */
-function seedParkedKey(stack: FakeStack) {
+function seedParkedKey(fake: FakeStack) {
   const since = MINUTE_AGO();
-  stack.db.seed(ORDERS, { orderId: 'p-1', version: 2 });
-  stack.db.seed(INBOX, { ...inboxKeys.cursor('p-1'), lastSequence: 0, parked: true, parkedReason: 'poison' });
+  fake.db.seed(ORDERS, { orderId: 'p-1', version: 2 });
+  fake.db.seed(INBOX, { ...inboxKeys.cursor('p-1'), lastSequence: 0, parked: true, parkedReason: 'poison' });
   for (const sequence of [1, 2]) {
-    stack.db.seed(INBOX, {
+    fake.db.seed(INBOX, {
       ...inboxKeys.parked('p-1', sequence),
       message: envelope('p-1', sequence),
       parkedAt: since,
@@ -76,29 +66,21 @@ function seedParkedKey(stack: FakeStack) {
 }
 
 describe('the console reads the stack as ops does', () => {
-  let stack: FakeStack;
-  let running: RunningConsole;
-  beforeEach(async () => {
-    stack = fakeStack([
-      { AlarmName: `${STACK}-AlarmsParkedKeysA1B2C3D4-XYZ`, StateValue: 'ALARM' },
-      { AlarmName: `${STACK}-AlarmsFailedMessagesE5F6A7B8-XYZ`, StateValue: 'OK' },
-    ]);
-    running = await serveConsole(stack);
-  });
-  afterEach(async () => {
-    await running.close();
-  });
+  const current = consoleForEachTest([
+    { AlarmName: `${STACK}-AlarmsParkedKeysA1B2C3D4-XYZ`, StateValue: 'ALARM' },
+    { AlarmName: `${STACK}-AlarmsFailedMessagesE5F6A7B8-XYZ`, StateValue: 'OK' },
+  ]);
 
   it('answers /api/status with every stage: outbox, queues, relay failures, held and parked, alarms', async () => {
     // GIVEN a FAILED and a PENDING message, a parked key, and messages in the queue, DLQ and relay failure queue
-    seedFailedKey(stack);
-    seedParkedKey(stack);
-    stack.queues.depth[QUEUE] = { visible: 5, inFlight: 2 };
-    stack.queues.deadLetters.push(envelope('d-1', 1));
-    stack.queues.depth[RELAY_FAILURES] = { visible: 1, inFlight: 0 };
+    seedFailedKey(current.stack);
+    seedParkedKey(current.stack);
+    current.stack.queues.depth[QUEUE] = { visible: 5, inFlight: 2 };
+    current.stack.queues.deadLetters.push(envelope('d-1', 1));
+    current.stack.queues.depth[RELAY_FAILURES] = { visible: 1, inFlight: 0 };
 
     // WHEN the page reads the status
-    const answer = await call(running, 'GET', '/api/status');
+    const answer = await call(current.running, 'GET', '/api/status');
 
     // THEN it has the counts and ages of each stage, and each alarm's state by its short name
     expect(answer.status).toBe(200);
@@ -119,12 +101,12 @@ describe('the console reads the stack as ops does', () => {
 
   it('answers /api/key with the same verdict as `ops reconcile --key`, and why the key is parked', async () => {
     // GIVEN a key with a FAILED message and a parked key
-    seedFailedKey(stack);
-    seedParkedKey(stack);
+    seedFailedKey(current.stack);
+    seedParkedKey(current.stack);
 
     // WHEN the page asks for each key
-    const failed = await call(running, 'GET', '/api/key?key=o-1');
-    const parked = await call(running, 'GET', '/api/key?key=p-1');
+    const failed = await call(current.running, 'GET', '/api/key?key=o-1');
+    const parked = await call(current.running, 'GET', '/api/key?key=p-1');
 
     // THEN each view carries reconcile's own report for that key, and the stages' contents
     expect(failed.status).toBe(200);
@@ -137,7 +119,7 @@ describe('the console reads the stack as ops does', () => {
         { sequence: 2, status: 'FAILED', attempts: 4, lastError: 'QueueUnreachableError' },
         { sequence: 3, status: 'PENDING' },
       ],
-      reconcile: JSON.parse(JSON.stringify(await reconcile(stack.connection, { key: 'o-1' }))),
+      reconcile: JSON.parse(JSON.stringify(await reconcile(current.stack.connection, { key: 'o-1' }))),
     });
     expect(parked.body).toMatchObject({
       key: 'p-1',
@@ -157,10 +139,10 @@ describe('the console reads the stack as ops does', () => {
 
   it('answers /api/repairs with FAILED messages, parked keys with their reasons, dead letters and transactions', async () => {
     // GIVEN one of each
-    seedFailedKey(stack);
-    seedParkedKey(stack);
-    stack.queues.deadLetters.push(envelope('d-1', 1));
-    stack.db.seed(OUTBOX, {
+    seedFailedKey(current.stack);
+    seedParkedKey(current.stack);
+    current.stack.queues.deadLetters.push(envelope('d-1', 1));
+    current.stack.db.seed(OUTBOX, {
       groupKey: 'TX#tx-1',
       sequence: 0,
       transactionId: 'tx-1',
@@ -173,7 +155,7 @@ describe('the console reads the stack as ops does', () => {
     });
 
     // WHEN the page reads the lists
-    const answer = await call(running, 'GET', '/api/repairs');
+    const answer = await call(current.running, 'GET', '/api/repairs');
 
     // THEN each list holds what needs its repair
     expect(answer.status).toBe(200);
@@ -185,8 +167,8 @@ describe('the console reads the stack as ops does', () => {
     });
   });
 
-  it('answers /api/console with the stack, the mode and the refresh interval', async () => {
-    const answer = await call(running, 'GET', '/api/console');
+  it('answers /api/console with the current.stack, the mode and the refresh interval', async () => {
+    const answer = await call(current.running, 'GET', '/api/console');
     expect(answer.body).toEqual({ stackName: STACK, source: 'test', readOnly: false, refreshSeconds: 3 });
   });
 
@@ -197,7 +179,7 @@ describe('the console reads the stack as ops does', () => {
     ['a control character', '/api/key?key=a%0Ab'],
   ])('fails with 400 for %s, reading nothing', async (_case, path) => {
     // WHEN the key asked for is malformed
-    const answer = await call(running, 'GET', path);
+    const answer = await call(current.running, 'GET', path);
 
     // THEN 400 with what a key must be, and no table was read
     expect(answer.status).toBe(400);
@@ -206,15 +188,15 @@ describe('the console reads the stack as ops does', () => {
   });
 
   it('fails with 404 for an unknown route and 405 for a read sent as POST', async () => {
-    expect((await call(running, 'GET', '/api/nothing')).status).toBe(404);
-    const post = await call(running, 'POST', '/api/status', { body: {} });
+    expect((await call(current.running, 'GET', '/api/nothing')).status).toBe(404);
+    const post = await call(current.running, 'POST', '/api/status', { body: {} });
     expect(post.status).toBe(405);
     expect(post.body).toEqual({ error: '/api/status takes GET' });
   });
 
   it('reads the dead-letter queue only when it holds messages', async () => {
     // GIVEN an empty DLQ WHEN the lists are read THEN it was not received from
-    await call(running, 'GET', '/api/repairs');
+    await call(current.running, 'GET', '/api/repairs');
     expect(sqs.commandCalls(ReceiveMessageCommand)).toHaveLength(0);
   });
 });

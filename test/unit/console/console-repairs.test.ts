@@ -7,6 +7,8 @@ import type { RunningConsole } from '../../../scripts/console/server';
 import { transactionalProducer } from '../../../scripts/local/stack-control';
 import {
   call,
+  consoleForEachTest,
+  envelopeJson,
   type FakeStack,
   fakeStack,
   INBOX,
@@ -19,16 +21,7 @@ import {
 
 const NOW = () => new Date().toISOString();
 
-function envelope(groupKey: string, sequence: number) {
-  return JSON.stringify({
-    messageId: `m-${groupKey}-${sequence}`,
-    groupKey,
-    sequence,
-    type: 'OrderNoteAdded',
-    payload: {},
-    createdAt: NOW(),
-  });
-}
+const envelope = (groupKey: string, sequence: number) => envelopeJson(groupKey, sequence);
 
 const failedMessage = (groupKey: string, sequence: number) => ({
   groupKey,
@@ -40,10 +33,10 @@ const failedMessage = (groupKey: string, sequence: number) => ({
   createdAt: NOW(),
 });
 
-function park(stack: FakeStack, groupKey: string, sequences: number[]) {
-  stack.db.seed(INBOX, { ...inboxKeys.cursor(groupKey), lastSequence: 0, parked: true });
+function park(fake: FakeStack, groupKey: string, sequences: number[]) {
+  fake.db.seed(INBOX, { ...inboxKeys.cursor(groupKey), lastSequence: 0, parked: true });
   for (const sequence of sequences) {
-    stack.db.seed(INBOX, {
+    fake.db.seed(INBOX, {
       ...inboxKeys.parked(groupKey, sequence),
       message: envelope(groupKey, sequence),
       parkedAt: NOW(),
@@ -54,9 +47,9 @@ function park(stack: FakeStack, groupKey: string, sequences: number[]) {
   }
 }
 
-async function openTransaction(stack: FakeStack, transactionId: string, orderId: string) {
-  stack.db.seed(ORDERS, { orderId, version: 1 });
-  await transactionalProducer(stack.connection).prepare({
+async function openTransaction(fake: FakeStack, transactionId: string, orderId: string) {
+  fake.db.seed(ORDERS, { orderId, version: 1 });
+  await transactionalProducer(fake.connection).prepare({
     transactionId,
     groupKey: orderId,
     type: 'PaymentCaptured',
@@ -66,65 +59,59 @@ async function openTransaction(stack: FakeStack, transactionId: string, orderId:
 }
 
 describe('the console repairs with the ops commands, behind the token', () => {
-  let stack: FakeStack;
-  let running: RunningConsole;
-  beforeEach(async () => {
-    stack = fakeStack();
-    running = await serveConsole(stack);
-  });
-  afterEach(async () => {
-    await running.close();
-  });
+  const current = consoleForEachTest();
 
   it('retry-failed puts one FAILED message (by id) back to PENDING, and leaves the others', async () => {
     // GIVEN two FAILED messages
-    stack.db.seed(OUTBOX, failedMessage('o-1', 2), failedMessage('o-2', 5));
+    current.stack.db.seed(OUTBOX, failedMessage('o-1', 2), failedMessage('o-2', 5));
 
     // WHEN one is retried
-    const answer = await call(running, 'POST', '/api/repairs/retry-failed', {
+    const answer = await call(current.running, 'POST', '/api/repairs/retry-failed', {
       body: { messageId: 'm-o-1-2' },
     });
 
     // THEN it is PENDING with fresh attempts; the other is still FAILED
     expect(answer.status).toBe(200);
     expect(answer.body).toEqual({ retried: [{ groupKey: 'o-1', sequence: 2, messageId: 'm-o-1-2' }] });
-    expect(stack.db.item(OUTBOX, { groupKey: 'o-1', sequence: 2 })).toMatchObject({
+    expect(current.stack.db.item(OUTBOX, { groupKey: 'o-1', sequence: 2 })).toMatchObject({
       status: 'PENDING',
       attempts: 0,
     });
-    expect(stack.db.item(OUTBOX, { groupKey: 'o-2', sequence: 5 })).toMatchObject({ status: 'FAILED' });
+    expect(current.stack.db.item(OUTBOX, { groupKey: 'o-2', sequence: 5 })).toMatchObject({
+      status: 'FAILED',
+    });
   });
 
   it('retry-failed with no filter retries every FAILED message', async () => {
-    stack.db.seed(OUTBOX, failedMessage('o-1', 2), failedMessage('o-2', 5));
-    const answer = await call(running, 'POST', '/api/repairs/retry-failed', { body: {} });
+    current.stack.db.seed(OUTBOX, failedMessage('o-1', 2), failedMessage('o-2', 5));
+    const answer = await call(current.running, 'POST', '/api/repairs/retry-failed', { body: {} });
     expect((answer.body as { retried: unknown[] }).retried).toHaveLength(2);
-    expect(stack.db.all(OUTBOX).every((item) => item.status === 'PENDING')).toBe(true);
+    expect(current.stack.db.all(OUTBOX).every((item) => item.status === 'PENDING')).toBe(true);
   });
 
   it('replay moves a parked key back to held, unparks it and re-sends its next message', async () => {
     // GIVEN a key parked with two messages
-    park(stack, 'p-1', [1, 2]);
+    park(current.stack, 'p-1', [1, 2]);
 
     // WHEN it is replayed
-    const answer = await call(running, 'POST', '/api/repairs/replay', { body: { groupKey: 'p-1' } });
+    const answer = await call(current.running, 'POST', '/api/repairs/replay', { body: { groupKey: 'p-1' } });
 
     // THEN both are held again, the key is unparked, and sequence 1 went back to the queue
     expect(answer.status).toBe(200);
     expect(answer.body).toEqual({ groupKey: 'p-1', replayed: [1, 2], resent: 1 });
-    expect(stack.db.item(INBOX, inboxKeys.parked('p-1', 1))).toBeUndefined();
-    expect(stack.db.item(INBOX, inboxKeys.held('p-1', 2))).toBeDefined();
-    expect(stack.db.item(INBOX, inboxKeys.cursor('p-1'))?.parked).toBeUndefined();
+    expect(current.stack.db.item(INBOX, inboxKeys.parked('p-1', 1))).toBeUndefined();
+    expect(current.stack.db.item(INBOX, inboxKeys.held('p-1', 2))).toBeDefined();
+    expect(current.stack.db.item(INBOX, inboxKeys.cursor('p-1'))?.parked).toBeUndefined();
     const sent = sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input);
     expect(sent).toEqual([expect.objectContaining({ QueueUrl: QUEUE, MessageGroupId: 'p-1' })]);
   });
 
   it('redrive sends each dead-lettered message back to the queue and deletes it from the DLQ', async () => {
     // GIVEN two dead-lettered messages of one key, out of order
-    stack.queues.deadLetters.push(envelope('d-1', 2), envelope('d-1', 1));
+    current.stack.queues.deadLetters.push(envelope('d-1', 2), envelope('d-1', 1));
 
     // WHEN redriven
-    const answer = await call(running, 'POST', '/api/repairs/redrive', { body: {} });
+    const answer = await call(current.running, 'POST', '/api/repairs/redrive', { body: {} });
 
     // THEN sent back in sequence order, and deleted
     expect(answer.status).toBe(200);
@@ -137,34 +124,34 @@ describe('the console repairs with the ops commands, behind the token', () => {
   });
 
   it('resolve commits an open transaction: its message takes the next sequence of its key', async () => {
-    await openTransaction(stack, 'tx-1', 'o-7');
-    const answer = await call(running, 'POST', '/api/repairs/resolve', {
+    await openTransaction(current.stack, 'tx-1', 'o-7');
+    const answer = await call(current.running, 'POST', '/api/repairs/resolve', {
       body: { transactionId: 'tx-1', outcome: 'commit' },
     });
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ outcome: 'commit', transactionId: 'tx-1' });
-    expect(stack.db.item(OUTBOX, halfMessageKey('tx-1'))).toMatchObject({ status: 'COMMITTED' });
-    expect(stack.db.item(OUTBOX, { groupKey: 'o-7', sequence: 2 })).toMatchObject({
+    expect(current.stack.db.item(OUTBOX, halfMessageKey('tx-1'))).toMatchObject({ status: 'COMMITTED' });
+    expect(current.stack.db.item(OUTBOX, { groupKey: 'o-7', sequence: 2 })).toMatchObject({
       status: 'PENDING',
       type: 'PaymentCaptured',
     });
   });
 
   it('resolve rolls back an open transaction; resolving it again the other way is a 409 that changes nothing', async () => {
-    await openTransaction(stack, 'tx-2', 'o-8');
-    const rollback = await call(running, 'POST', '/api/repairs/resolve', {
+    await openTransaction(current.stack, 'tx-2', 'o-8');
+    const rollback = await call(current.running, 'POST', '/api/repairs/resolve', {
       body: { transactionId: 'tx-2', outcome: 'rollback' },
     });
     expect(rollback.status).toBe(200);
-    expect(stack.db.item(OUTBOX, halfMessageKey('tx-2'))).toMatchObject({ status: 'ROLLED_BACK' });
+    expect(current.stack.db.item(OUTBOX, halfMessageKey('tx-2'))).toMatchObject({ status: 'ROLLED_BACK' });
 
-    const commit = await call(running, 'POST', '/api/repairs/resolve', {
+    const commit = await call(current.running, 'POST', '/api/repairs/resolve', {
       body: { transactionId: 'tx-2', outcome: 'commit' },
     });
     expect(commit.status).toBe(409);
     expect(commit.body).toEqual({ error: expect.stringContaining('TransactionNotOpenError') });
-    expect(stack.db.item(OUTBOX, { groupKey: 'o-8', sequence: 2 })).toBeUndefined();
-    expect(stack.db.item(ORDERS, { orderId: 'o-8' })).toMatchObject({ version: 1 });
+    expect(current.stack.db.item(OUTBOX, { groupKey: 'o-8', sequence: 2 })).toBeUndefined();
+    expect(current.stack.db.item(ORDERS, { orderId: 'o-8' })).toMatchObject({ version: 1 });
   });
 });
 

@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { BatchGetCommand, type BatchGetCommandInput, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach } from 'vitest';
 import { ATTENTION_INDEX } from '../../../../functions/runtime/consumer/key-parking';
 import type { ReportPlots } from '../../../../scripts/console/run-reports';
 import { type RunningConsole, startConsoleServer } from '../../../../scripts/console/server';
@@ -190,4 +191,36 @@ export function call(
     req.on('error', reject);
     req.end(payload);
   });
+}
+
+/** A message envelope's JSON, as the queues and the inbox hold it. */
+export function envelopeJson(
+  groupKey: string,
+  sequence: number,
+  createdAt = new Date().toISOString(),
+): string {
+  return JSON.stringify({
+    messageId: `m-${groupKey}-${sequence}`,
+    groupKey,
+    sequence,
+    type: 'OrderNoteAdded',
+    payload: {},
+    createdAt,
+  });
+}
+
+/**
+ * For a `describe`: before each test a fresh fake stack and the console over it, closed after. Read `stack` and
+ * `running` inside the tests.
+ */
+export function consoleForEachTest(alarms: MetricAlarm[] = [], options: { readOnly?: boolean } = {}) {
+  const current = {} as { stack: FakeStack; running: RunningConsole };
+  beforeEach(async () => {
+    current.stack = fakeStack(alarms);
+    current.running = await serveConsole(current.stack, options);
+  });
+  afterEach(async () => {
+    await current.running.close();
+  });
+  return current;
 }
