@@ -7,7 +7,7 @@ export interface LatencyBucket {
 
 /** The bucket edges, in ms: finer where the pipeline's latencies usually are, coarser in the tail. */
 export const LATENCY_EDGES_MS = [
-  0, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10_000, 30_000,
+  0, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 7500, 10_000, 15_000, 20_000, 30_000, 60_000,
 ];
 
 /**
