@@ -9,7 +9,7 @@ const CHART_WIDTH = 460;
 /** A horizontal bar chart; `bars`: [{ label, value, text?, bad? }]. */
 function barChart(title, bars, unit) {
   const max = Math.max(...bars.map((b) => b.value), 0) || 1;
-  const plotWidth = CHART_WIDTH - LABEL_WIDTH - 70;
+  const plotWidth = CHART_WIDTH - LABEL_WIDTH - 100;
   const height = bars.length * BAR + 10;
   return el(
     'div',
