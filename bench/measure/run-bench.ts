@@ -17,6 +17,7 @@ import {
 } from './cost-model';
 import { type DrainResult, measureDrain } from './drain';
 import { functionBilledDuration, functionLogs } from './function-logs';
+import { type LatencyBucket, latencyHistogram } from './latency-histogram';
 import { runLeanPipeline } from './lean-pipeline';
 import { runNaiveBaseline } from './naive-baseline';
 import { rawApiRate } from './raw-api-rate';
@@ -61,6 +62,8 @@ export interface BenchReport {
   readonly hotKeyDrainSeconds: number;
   readonly recovery: RecoveryReport;
   readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number };
+  /** API → effect latencies per bucket (what `npm run console` plots). */
+  readonly latencyHistogramMs: readonly LatencyBucket[];
   /**
    * DynamoDB capacity units (reads + writes) per message, measured on the library in the configuration the floor
    * describes (the lean pipeline: one consumer effect, riding on the key's cursor).
@@ -220,6 +223,7 @@ export async function runBench(c: Connection, options: BenchOptions): Promise<Be
       p95: percentile(latencies, 95),
       p99: percentile(latencies, 99),
     },
+    latencyHistogramMs: latencyHistogram(latencies),
     unitsPerMessage: round(capacityUnits(measured)),
     floorUnitsPerMessage: round(capacityUnits(floor)),
     unitsOverFloor: round(capacityUnits(measured) / capacityUnits(floor)),

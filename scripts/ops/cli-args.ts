@@ -3,6 +3,14 @@ import { UsageError } from './errors';
 import type { LoadOptions } from './load';
 import type { TargetOptions } from './outputs';
 
+/** The usage lines of the options that say which stack (shared by the ops CLI and the console). */
+export const TARGET_USAGE = `  --stack NAME           a stack deployed to AWS: its outputs from CloudFormation (DescribeStacks), the SDK's
+                         default credential chain and region, no endpoint override
+  --region R             the region of --stack (default: the SDK's, e.g. AWS_REGION)
+  --outputs FILE         the outputs from a JSON file (\`cdk deploy --outputs-file\`); services at --endpoint,
+                         AWS_ENDPOINT_URL, the emulator serving the file's ApiUrl, or else AWS
+  --endpoint URL         the services' endpoint (an emulator), whatever else is given`;
+
 export const USAGE = `usage: npm run ops -- <command> [options]      (or: reliable-messaging-ops <command> [options])
 
 commands:
@@ -22,12 +30,7 @@ commands:
 
 options of every command:
   --json                 one JSON object on stdout instead of tables (progress, if any, on a terminal's stderr)
-  --stack NAME           a stack deployed to AWS: its outputs from CloudFormation (DescribeStacks), the SDK's
-                         default credential chain and region, no endpoint override
-  --region R             the region of --stack (default: the SDK's, e.g. AWS_REGION)
-  --outputs FILE         the outputs from a JSON file (\`cdk deploy --outputs-file\`); services at --endpoint,
-                         AWS_ENDPOINT_URL, the emulator serving the file's ApiUrl, or else AWS
-  --endpoint URL         the services' endpoint (an emulator), whatever else is given
+${TARGET_USAGE}
   -h, --help             this help
   default: .local/outputs.json (what \`npm start\` wrote) and the local emulator (or AWS_ENDPOINT_URL)
 
@@ -96,7 +99,13 @@ export const COMMAND_OPTIONS: Readonly<Record<CommandName, readonly OptionName[]
 const isCommand = (name: string): name is CommandName => Object.hasOwn(COMMAND_OPTIONS, name);
 
 /** An integer flag within bounds. */
-function integer(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
+export function integer(
+  name: string,
+  text: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (text === undefined) return fallback;
   const value = Number(text);
   if (text.trim() === '' || !Number.isInteger(value) || value < min || value > max) {
@@ -128,15 +137,7 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
   for (const option of Object.keys(values) as OptionName[]) {
     if (!allowed.has(option)) throw new UsageError(`${name} does not take --${option}`);
   }
-  if (values.stack !== undefined && values.outputs !== undefined) {
-    throw new UsageError('give --stack or --outputs, not both');
-  }
-  const target: TargetOptions = {
-    ...(values.stack === undefined ? {} : { stack: nonEmpty('stack', values.stack)! }),
-    ...(values.region === undefined ? {} : { region: nonEmpty('region', values.region)! }),
-    ...(values.outputs === undefined ? {} : { outputs: nonEmpty('outputs', values.outputs)! }),
-    ...(values.endpoint === undefined ? {} : { endpoint: endpoint(values.endpoint) }),
-  };
+  const target = targetOptions(values);
   const key = nonEmpty('key', values.key);
   const prefix = nonEmpty('prefix', values.prefix);
   let command: Command;
@@ -198,6 +199,36 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
     }
   }
   return { kind: 'run', command, json: values.json === true, target };
+}
+
+/** The options that say which stack (`--stack`, `--region`, `--outputs`, `--endpoint`), as `parseArgs` declares them. */
+export const TARGET_OPTIONS = {
+  stack: OPTIONS.stack,
+  region: OPTIONS.region,
+  outputs: OPTIONS.outputs,
+  endpoint: OPTIONS.endpoint,
+} as const;
+
+/**
+ * Which stack, from parsed `--stack`, `--region`, `--outputs`, `--endpoint` values (the ops CLI's and the console's):
+ * checks them the same way for both. Throws UsageError for both `--stack` and `--outputs`, an empty value, or an
+ * endpoint that is not an http(s) URL.
+ */
+export function targetOptions(values: {
+  readonly stack?: string;
+  readonly region?: string;
+  readonly outputs?: string;
+  readonly endpoint?: string;
+}): TargetOptions {
+  if (values.stack !== undefined && values.outputs !== undefined) {
+    throw new UsageError('give --stack or --outputs, not both');
+  }
+  return {
+    ...(values.stack === undefined ? {} : { stack: nonEmpty('stack', values.stack)! }),
+    ...(values.region === undefined ? {} : { region: nonEmpty('region', values.region)! }),
+    ...(values.outputs === undefined ? {} : { outputs: nonEmpty('outputs', values.outputs)! }),
+    ...(values.endpoint === undefined ? {} : { endpoint: endpoint(values.endpoint) }),
+  };
 }
 
 function endpoint(text: string): string {

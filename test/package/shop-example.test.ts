@@ -152,7 +152,11 @@ describe('the shop example, installed from the packed tarball', () => {
     ['reliable-messaging-serverless/runtime', 'OutboxWriter'],
     ['reliable-messaging-serverless/runtime/testing', 'faultSourceFromEnvironment'],
   ])('loads the entry point %s from CommonJS and from an ES module', (entry, name) => {
-    const required = run('node', ['-e', `console.log(typeof require(${JSON.stringify(entry)}).${name})`], app);
+    const required = run(
+      'node',
+      ['-e', `console.log(typeof require(${JSON.stringify(entry)}).${name})`],
+      app,
+    );
     const imported = run(
       'node',
       ['--input-type=module', '-e', `console.log(typeof (await import(${JSON.stringify(entry)})).${name})`],

@@ -1,0 +1,30 @@
+import type { Connection } from '../local/stack-control';
+import { queueDepth } from '../local/stack-queries';
+import { type StatusReport, status } from '../ops/commands';
+
+/** What the flow picture shows: `ops status`, and the relay's failure queue beside it. */
+export interface FlowSnapshot extends StatusReport {
+  readonly stackName: string;
+  readonly readAt: string;
+  /** The relay's on-failure destination (stream records it gave up on); null when the stack names none. */
+  readonly relayFailureQueue: { readonly visible: number; readonly inFlight: number } | null;
+}
+
+/** Reads the flow's counts and ages, and every alarm's state, the way `ops status` does. */
+export async function flowSnapshot(
+  c: Connection,
+  stackName: string,
+  now = new Date(),
+): Promise<FlowSnapshot> {
+  const report = await status(c, now, stackName);
+  const relayFailureQueueUrl = c.outputs.RelayFailureQueueUrl as string | undefined;
+  return {
+    stackName,
+    readAt: now.toISOString(),
+    ...report,
+    relayFailureQueue:
+      relayFailureQueueUrl === undefined || relayFailureQueueUrl === ''
+        ? null
+        : await queueDepth(c, relayFailureQueueUrl),
+  };
+}

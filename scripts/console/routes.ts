@@ -1,0 +1,100 @@
+import { ReliableMessagingError } from '../../functions/runtime/errors';
+import type { Connection } from '../local/stack-control';
+import { redrive, replay, resolve, retryFailedMessages } from '../ops/commands';
+import { OpsError } from '../ops/errors';
+import { flowSnapshot } from './flow-snapshot';
+import { BadRequestError, ConflictError, MethodNotAllowedError, NotFoundError } from './http-errors';
+import { keyView } from './key-view';
+import { repairLists } from './repair-lists';
+import { type RepairName, repairBody } from './repair-requests';
+import type { ReportPlots } from './run-reports';
+
+/** What the routes act on. */
+export interface ConsoleContext {
+  readonly connection: Connection;
+  readonly stackName: string;
+  /** Where the outputs came from (for the page's title line). */
+  readonly source: string;
+  /** Repairs refused (403) and hidden from the page. */
+  readonly readOnly: boolean;
+  /** The bench and chaos reports' plots, read at each request. */
+  readonly reports: () => ReportPlots;
+}
+
+/** How often the page reads the flow again. */
+export const REFRESH_SECONDS = 3;
+
+type Handler = (context: ConsoleContext, query: URLSearchParams, body: unknown) => Promise<object>;
+
+/** The repairs: each calls the ops command of the same name (scripts/ops/commands.ts), nothing else. */
+const REPAIRS: Readonly<Record<RepairName, Handler>> = {
+  'retry-failed': async ({ connection }, _query, body) => {
+    const { groupKey, messageId } = repairBody('retry-failed', body);
+    return retryFailedMessages(connection, {
+      ...(groupKey === undefined ? {} : { groupKey }),
+      ...(messageId === undefined ? {} : { messageId }),
+    });
+  },
+  replay: async ({ connection }, _query, body) => replay(connection, repairBody('replay', body).groupKey),
+  redrive: async ({ connection }, _query, body) =>
+    redrive(connection, repairBody('redrive', body).dryRun === true),
+  resolve: async ({ connection }, _query, body) => {
+    const { transactionId, outcome } = repairBody('resolve', body);
+    return resolve(connection, transactionId, outcome);
+  },
+};
+
+const READS: Readonly<Record<string, Handler>> = {
+  '/api/console': async ({ stackName, source, readOnly }) => ({
+    stackName,
+    source,
+    readOnly,
+    refreshSeconds: REFRESH_SECONDS,
+  }),
+  '/api/status': async ({ connection, stackName }) => flowSnapshot(connection, stackName),
+  '/api/key': async ({ connection }, query) => keyView(connection, keyParameter(query)),
+  '/api/repairs': async ({ connection }) => repairLists(connection),
+  '/api/reports': async ({ reports }) => reports(),
+};
+
+function keyParameter(query: URLSearchParams): string {
+  const keys = query.getAll('key');
+  if (keys.length !== 1) throw new BadRequestError('give one key: /api/key?key=K');
+  const key = keys[0]!;
+  if (key.trim() === '' || key.length > 1024 || /\p{Cc}/u.test(key)) {
+    throw new BadRequestError('the key must be 1 to 1024 characters, none of them a control character');
+  }
+  return key;
+}
+
+const REPAIR_PREFIX = '/api/repairs/';
+
+/** Whether a path is a repair route (a POST that needs the token). */
+export const isRepairPath = (path: string): boolean =>
+  path.startsWith(REPAIR_PREFIX) && Object.hasOwn(REPAIRS, path.slice(REPAIR_PREFIX.length));
+
+/**
+ * Answers one API request (the Host, Origin, token and read-only checks are the server's, before this). Library refusals
+ * (a transaction no longer open, a stack without the orders table) become 409 with their message.
+ */
+export async function handleApi(
+  context: ConsoleContext,
+  method: string,
+  path: string,
+  query: URLSearchParams,
+  body: unknown,
+): Promise<object> {
+  const read = Object.hasOwn(READS, path) ? READS[path] : undefined;
+  const repair = isRepairPath(path) ? REPAIRS[path.slice(REPAIR_PREFIX.length) as RepairName] : undefined;
+  if (read === undefined && repair === undefined) throw new NotFoundError(`no route ${path}`);
+  if (read !== undefined && method !== 'GET') throw new MethodNotAllowedError(`${path} takes GET`);
+  if (repair !== undefined && method !== 'POST') throw new MethodNotAllowedError(`${path} takes POST`);
+  try {
+    return await (read ?? repair)!(context, query, body);
+  } catch (error) {
+    if (error instanceof ReliableMessagingError || error instanceof OpsError) {
+      throw new ConflictError(`${error.name}: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,83 @@
+import { el, show, since, table } from './dom.js';
+
+// One key end to end (GET /api/key?key=K): what the producer committed, what the outbox still holds (attempts, last
+// error), the dead-letter queue, what the consumer applied, held and parked (and why) — and `ops reconcile --key`'s
+// rows: each message that is not terminal, where it is, and the command that repairs it.
+
+const fact = (label, value, id) =>
+  el('div', {}, el('dt', {}, label), el('dd', id ? { 'data-fact': id } : {}, value));
+
+/** Draws a key's view into `container`. */
+export function drawKeyView(container, v) {
+  const r = v.reconcile;
+  show(
+    container,
+    el(
+      'dl',
+      { class: 'facts' },
+      fact('committed (producer)', v.committed ?? 'no such key', 'committed'),
+      fact('applied (cursor)', v.applied, 'applied'),
+      fact('parked', v.parked ? 'yes' : 'no', 'parked'),
+      fact('held', v.held.length === 0 ? 'none' : v.held.join(', '), 'held'),
+      fact('queue depth (all keys)', v.queueDepth),
+      fact(
+        'verdict',
+        el(
+          'span',
+          { class: r.allTerminal ? 'state-ok' : 'state-bad', 'data-fact': 'verdict' },
+          r.allTerminal ? 'all terminal' : `${r.notTerminal} not terminal`,
+        ),
+      ),
+    ),
+    r.messages.length === 0
+      ? el('p', { class: 'empty' }, 'Every committed message of this key is applied (or rolled back).')
+      : table(
+          [
+            {
+              header: 'sequences',
+              value: (m) => (m.fromSequence === null ? '—' : `${m.fromSequence}–${m.toSequence}`),
+            },
+            { header: 'count', value: (m) => m.count, number: true },
+            { header: 'state', value: (m) => m.state },
+            { header: 'where', value: (m) => m.where },
+            { header: 'repair (npm run ops -- …)', value: (m) => m.repair },
+          ],
+          r.messages,
+          { id: 'key-reconcile' },
+        ),
+    v.outbox.length === 0
+      ? ''
+      : [
+          el('h3', {}, 'In the outbox'),
+          table(
+            [
+              { header: 'seq', value: (o) => o.sequence, number: true },
+              { header: 'status', value: (o) => o.status },
+              { header: 'attempts', value: (o) => o.attempts ?? '', number: true },
+              { header: 'last error', value: (o) => o.lastError ?? '' },
+              { header: 'transaction', value: (o) => o.transactionId ?? '' },
+            ],
+            v.outbox,
+          ),
+        ],
+    v.parkedMessages.length === 0
+      ? ''
+      : [
+          el('h3', {}, 'Parked, and why'),
+          table(
+            [
+              { header: 'seq', value: (p) => p.sequence, number: true },
+              { header: 'reason', value: (p) => p.reason },
+              { header: 'since', value: (p) => since(p.parkedAt) },
+            ],
+            v.parkedMessages,
+          ),
+        ],
+    v.deadLettered.length === 0
+      ? ''
+      : [
+          el('h3', {}, 'In the dead-letter queue'),
+          table([{ header: 'seq', value: (d) => d.sequence, number: true }], v.deadLettered),
+        ],
+  );
+}
