@@ -51,6 +51,17 @@ async function transaction(s: Stack, transactionId: string): Promise<HalfMessage
   return transactionalProducer(s).read(transactionId);
 }
 
+/**
+ * The transaction once a check-back pass has decided it. A scheduled pass may hold it (leased) while the test's own
+ * pass returns: wait until that pass has finished with it rather than read it at once.
+ */
+function decidedTransaction(s: Stack, transactionId: string): Promise<HalfMessageItem> {
+  return eventually(`transaction ${transactionId} decided`, async () => {
+    const current = await transaction(s, transactionId);
+    return current !== undefined && current.status !== 'PREPARED' ? current : undefined;
+  });
+}
+
 async function placeOrder(s: Stack, name: string) {
   const orderId = uniquePrefix(name);
   await s.api.placeOrder({ customerId: 'c', items: [{ sku: `${orderId}-sku`, quantity: 1 }], orderId });
@@ -145,7 +156,7 @@ describe('transactional ("half") messages', () => {
     await checkBackNow(s);
 
     // THEN the checker found the payment and the check-back committed it as the next version, delivered once
-    expect(await transaction(s, half.transactionId)).toMatchObject({
+    expect(await decidedTransaction(s, half.transactionId)).toMatchObject({
       status: 'COMMITTED',
       resolvedBy: 'check-back',
       committedSequence: 4,
@@ -167,7 +178,7 @@ describe('transactional ("half") messages', () => {
     await checkBackNow(s);
 
     // THEN the checker found no payment and the check-back rolled it back
-    expect(await transaction(s, half.transactionId)).toMatchObject({
+    expect(await decidedTransaction(s, half.transactionId)).toMatchObject({
       status: 'ROLLED_BACK',
       resolvedBy: 'check-back',
     });
@@ -198,7 +209,7 @@ describe('transactional ("half") messages', () => {
     await setFaults(s, {});
 
     // THEN the checker found no payment (and no producer that may still record it): rolled back
-    expect(await transaction(s, half.transactionId)).toMatchObject({
+    expect(await decidedTransaction(s, half.transactionId)).toMatchObject({
       status: 'ROLLED_BACK',
       resolvedBy: 'check-back',
     });
