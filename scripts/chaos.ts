@@ -53,6 +53,7 @@ async function main(): Promise<void> {
     ['non-terminal', report.nonTerminal],
     ['parked keys', report.parkedKeys],
     ['FAILED (kept, alerted)', report.failed],
+    ['  of which not delivered', report.failedUndelivered],
     ['alerts', report.alerts],
     ['dead-lettered', report.deadLettered],
     ['API retries (503/409/connection)', report.requestRetries],
@@ -66,7 +67,9 @@ async function main(): Promise<void> {
     report.orderViolations === 0 &&
     report.nonTerminal === 0 &&
     report.parkedKeys === 0 &&
-    report.delivered + report.failed === report.committed;
+    // Every committed message delivered, or FAILED (kept for a retry) and alerted.
+    report.delivered + report.failedUndelivered === report.committed &&
+    report.alerts >= report.failed;
   console.log(
     healthy
       ? '\nOK: nothing lost, nothing applied twice, nothing out of order, no key parked.'

@@ -50,6 +50,8 @@ export interface KeyWhereabouts {
 export interface EffectCheck {
   /** Committed messages whose every effect is there. */
   readonly delivered: number;
+  /** The sequences of the committed messages that lack an effect (not delivered), in order. */
+  readonly undelivered: readonly number[];
   /**
    * Missing effects of committed messages that are nowhere: not in `accounted`, and not possibly in the queue (the
    * queue was empty, or the key's cursor is at or past the message).
@@ -107,6 +109,7 @@ export function checkEffects(
   let accountedMissing = 0;
   let inFlight = 0;
   let inFlightMessages = 0;
+  const undelivered: number[] = [];
   for (let sequence = 1; sequence <= committed.version; sequence++) {
     const effects =
       sequence === 1
@@ -114,8 +117,12 @@ export function checkEffects(
         : [noteSet.has(committed.notes[sequence - 2] ?? `missing note of ${sequence}`)];
     effects.push(entrySet.has(`${sequence}:${typeOf(sequence)}`));
     const missing = effects.filter((present) => !present).length;
-    if (missing === 0) delivered++;
-    else if (accounted.has(sequence)) accountedMissing += missing;
+    if (missing === 0) {
+      delivered++;
+      continue;
+    }
+    undelivered.push(sequence);
+    if (accounted.has(sequence)) accountedMissing += missing;
     else if (mayBeInQueue(sequence)) {
       inFlight += missing;
       inFlightMessages++;
@@ -141,6 +148,7 @@ export function checkEffects(
 
   return {
     delivered,
+    undelivered,
     lost,
     accountedMissing,
     inFlight,

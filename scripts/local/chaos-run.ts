@@ -72,8 +72,13 @@ export interface ChaosReport {
   readonly nonTerminal: number;
   /** SNS alerts received about this run's messages. */
   readonly alerts: number;
-  /** Messages the sweeper gave up on (FAILED, kept, alerted). */
+  /**
+   * Messages the sweeper gave up on (FAILED, kept, alerted). Some may be delivered all the same: a copy sent before
+   * its outbox item could be deleted (the relay crashed after the send), which the sweep's re-sends then failed on.
+   */
   readonly failed: number;
+  /** FAILED messages whose effects are missing: kept in the outbox for `ops retry-failed`, never lost. */
+  readonly failedUndelivered: number;
   /** Messages dead-lettered by the consumer's queue during the run. */
   readonly deadLettered: number;
   /** Keys of the run parked at the end (a message kept failing deterministically): 0 without a poison key. */
@@ -202,6 +207,7 @@ export async function runChaos(c: Connection, options: ChaosOptions): Promise<Ch
     duplicateCommits: 0,
     orderViolations: 0,
     failed: 0,
+    failedUndelivered: 0,
     pending: 0,
     held: 0,
     parkedKeys: 0,
@@ -222,6 +228,7 @@ export async function runChaos(c: Connection, options: ChaosOptions): Promise<Ch
     // the queue — possible only while it is not empty, and only above the key's cursor (read before the effects).
     const queueBefore = await queueDepth(c, c.outputs.QueueUrl);
     const accounted = new Set<number>();
+    const failed = new Set<number>();
     let appliedPosition = 0;
     const inbox = await queryAll(c, {
       TableName: c.outputs.InboxTableName,
@@ -243,7 +250,7 @@ export async function runChaos(c: Connection, options: ChaosOptions): Promise<Ch
       ExpressionAttributeValues: { ':key': plan.orderId },
     });
     for (const item of outbox) {
-      if (item.status === 'FAILED') totals.failed++;
+      if (item.status === 'FAILED') failed.add(Number(item.sequence));
       else totals.pending++;
       accounted.add(Number(item.sequence));
       runMessageIds.add(String(item.messageId));
@@ -275,6 +282,8 @@ export async function runChaos(c: Connection, options: ChaosOptions): Promise<Ch
       },
     );
     totals.delivered += check.delivered;
+    totals.failed += failed.size;
+    totals.failedUndelivered += check.undelivered.filter((sequence) => failed.has(sequence)).length;
     totals.lost += check.lost;
     totals.inFlight += check.inFlight;
     totals.inFlightMessages += check.inFlightMessages;
@@ -306,6 +315,7 @@ export async function runChaos(c: Connection, options: ChaosOptions): Promise<Ch
     nonTerminal,
     alerts,
     failed: totals.failed,
+    failedUndelivered: totals.failedUndelivered,
     deadLettered,
     parkedKeys: totals.parkedKeys,
     keys: plans.length,

@@ -20,6 +20,7 @@ describe('checkEffects (the reliability run’s oracle)', () => {
   it('counts every message delivered when every effect is there exactly once and in order', () => {
     expect(checkEffects(committed, allApplied, nothingElsewhere)).toEqual({
       delivered: 4,
+      undelivered: [],
       lost: 0,
       accountedMissing: 0,
       inFlight: 0,
@@ -52,7 +53,7 @@ describe('checkEffects (the reliability run’s oracle)', () => {
     const check = checkEffects(committed, applied, nothingElsewhere);
 
     // THEN messages 1 and 3 each lack one effect
-    expect(check).toMatchObject({ delivered: 2, lost: 2 });
+    expect(check).toMatchObject({ delivered: 2, undelivered: [1, 3], lost: 2 });
   });
 
   it('counts every effect of a key whose view was never written as lost', () => {
@@ -183,6 +184,7 @@ describe('checkEffects (the reliability run’s oracle)', () => {
     expect(checkEffects(none, { view: undefined, notifications: [], reserved: 0 }, nothingElsewhere)).toEqual(
       {
         delivered: 0,
+        undelivered: [],
         lost: 0,
         accountedMissing: 0,
         inFlight: 0,
