@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { ListEventSourceMappingsCommand, UpdateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
 import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
-import { BatchWriteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { forEachConcurrently, newOutboxItem, type OutboxItem } from 'reliable-messaging-serverless/runtime';
 import { type Connection, sweepNow } from '../../scripts/local/stack-control';
+import { countOutboxItems } from '../../scripts/local/stack-queries';
 
 export interface RecoveryReport {
   readonly messages: number;
@@ -123,26 +124,9 @@ async function leftBehind(c: Connection, items: readonly OutboxItem[]): Promise<
   });
 }
 
-async function remaining(c: Connection, keys: readonly string[]): Promise<number> {
-  let count = 0;
-  for (const groupKey of keys) {
-    const page = await c.dynamodb.send(
-      new QueryCommand({
-        TableName: c.outputs.OutboxTableName,
-        KeyConditionExpression: 'groupKey = :key',
-        ExpressionAttributeValues: { ':key': groupKey },
-        Select: 'COUNT',
-        ConsistentRead: true,
-      }),
-    );
-    count += page.Count ?? 0;
-  }
-  return count;
-}
-
 async function drained(c: Connection, keys: readonly string[]): Promise<void> {
   const deadline = Date.now() + 600_000;
-  while ((await remaining(c, keys)) > 0) {
+  while ((await countOutboxItems(c, keys)) > 0) {
     if (Date.now() > deadline) throw new Error('the relay did not drain the bench messages in 10 minutes');
     await sleep(250);
   }
@@ -152,7 +136,7 @@ async function drained(c: Connection, keys: readonly string[]): Promise<void> {
 async function sweepUntilDrained(c: Connection, keys: readonly string[]): Promise<number> {
   for (let sweeps = 1; sweeps <= 100; sweeps++) {
     await sweepNow(c);
-    if ((await remaining(c, keys)) === 0) return sweeps;
+    if ((await countOutboxItems(c, keys)) === 0) return sweeps;
   }
   throw new Error('100 sweeps did not drain the bench messages');
 }

@@ -23,7 +23,7 @@ export type {
   VersionTarget,
 } from './consumer/effect-strategies';
 export { IDEMPOTENCY_STRATEGIES, VersionMismatchError } from './consumer/effect-strategies';
-export { processFifoBatch } from './consumer/fifo-batch';
+export { type FifoBatchOptions, OutOfTimeError, processFifoBatch } from './consumer/fifo-batch';
 export type { FifoBatchEvent, FifoBatchResponse, FifoRecord } from './consumer/fifo-records';
 export type {
   ConsumeOutcome,

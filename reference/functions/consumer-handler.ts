@@ -92,6 +92,8 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
         messageId: record.messageId,
         error: error as Error,
       }),
+    // No record starts that could run into the timeout: a timeout would fail the records already done too.
+    { remainingTimeMs: () => context.getRemainingTimeInMillis() },
   );
   metrics.publishStoredMetrics();
   if (accountant !== undefined) {

@@ -1,7 +1,8 @@
 /**
  * The reliability run's oracle for one key: the effects the reference consumer applied, compared EXACTLY with what
  * the producer committed — never with the consumer's own bookkeeping (its cursor), so an effect lost while the cursor
- * moved on is seen.
+ * moved on is seen. The cursor only answers whether a missing effect's message can still be in a non-empty queue
+ * (it is above the cursor): such an effect is `inFlight`, not lost; at or below the cursor it is lost.
  *
  * A key of the run is an order (sequence 1, `OrderPlaced` of `quantity` × its own SKU) and its notes (sequence n ≥ 2
  * adds the (n − 1)th committed note). The consumer's effects per message:
@@ -30,13 +31,38 @@ export interface AppliedKey {
   readonly reserved: number;
 }
 
+/**
+ * Where the key's messages that are not (fully) applied may be, as the run saw them while it checked the key.
+ */
+export interface KeyWhereabouts {
+  /** Sequences known to be elsewhere: pending or FAILED in the outbox, held or parked in the inbox. */
+  readonly accounted: ReadonlySet<number>;
+  /** Whether the queue held any message (visible or in flight) while the key was checked. */
+  readonly queueNonEmpty: boolean;
+  /**
+   * The consumer's cursor (the key's last applied sequence, 0 if none), read before the effects. Used ONLY to tell
+   * whether a message can still be in the queue — one at or below it would be acknowledged as a duplicate without
+   * effect — never as a sign that anything was delivered.
+   */
+  readonly appliedPosition: number;
+}
+
 export interface EffectCheck {
   /** Committed messages whose every effect is there. */
   readonly delivered: number;
-  /** Missing effects of committed messages that are nowhere else known (not in `accounted`). */
+  /** The sequences of the committed messages that lack an effect (not delivered), in order. */
+  readonly undelivered: readonly number[];
+  /**
+   * Missing effects of committed messages that are nowhere: not in `accounted`, and not possibly in the queue (the
+   * queue was empty, or the key's cursor is at or past the message).
+   */
   readonly lost: number;
   /** Missing effects of committed messages that are known to be on their way or kept (in `accounted`). */
   readonly accountedMissing: number;
+  /** Missing effects of committed messages that may still be in the queue (it is not empty, the cursor is below). */
+  readonly inFlight: number;
+  /** The messages those `inFlight` effects belong to. */
+  readonly inFlightMessages: number;
   /** Effects applied more than once, or never committed. */
   readonly duplicateEffects: number;
   /** Effects applied after an effect of a later message (adjacent inversions). */
@@ -64,20 +90,26 @@ function extras(applied: readonly string[], expected: ReadonlySet<string>): numb
 const typeOf = (sequence: number) => (sequence === 1 ? 'OrderPlaced' : 'OrderNoteAdded');
 
 /**
- * Compares one key's applied effects with what was committed. `accounted` holds the sequences known to be elsewhere
- * (pending or FAILED in the outbox, held or parked in the inbox): their missing effects are not lost.
+ * Compares one key's applied effects with what was committed. A missing effect is `accountedMissing` if its message
+ * is known to be elsewhere (outbox or inbox), `inFlight` if its message may still be in the queue, `lost` otherwise.
  */
 export function checkEffects(
   committed: CommittedKey,
   applied: AppliedKey,
-  accounted: ReadonlySet<number>,
+  whereabouts: KeyWhereabouts,
 ): EffectCheck {
+  const { accounted, queueNonEmpty, appliedPosition } = whereabouts;
+  // Only a message above the cursor can still be applied; with the queue empty, nothing is on its way in it.
+  const mayBeInQueue = (sequence: number) => queueNonEmpty && sequence > appliedPosition;
   const appliedNotes = applied.view?.notes ?? [];
   const noteSet = new Set(appliedNotes);
   const entrySet = new Set(applied.notifications);
   let delivered = 0;
   let lost = 0;
   let accountedMissing = 0;
+  let inFlight = 0;
+  let inFlightMessages = 0;
+  const undelivered: number[] = [];
   for (let sequence = 1; sequence <= committed.version; sequence++) {
     const effects =
       sequence === 1
@@ -85,9 +117,16 @@ export function checkEffects(
         : [noteSet.has(committed.notes[sequence - 2] ?? `missing note of ${sequence}`)];
     effects.push(entrySet.has(`${sequence}:${typeOf(sequence)}`));
     const missing = effects.filter((present) => !present).length;
-    if (missing === 0) delivered++;
-    else if (accounted.has(sequence)) accountedMissing += missing;
-    else lost += missing;
+    if (missing === 0) {
+      delivered++;
+      continue;
+    }
+    undelivered.push(sequence);
+    if (accounted.has(sequence)) accountedMissing += missing;
+    else if (mayBeInQueue(sequence)) {
+      inFlight += missing;
+      inFlightMessages++;
+    } else lost += missing;
   }
 
   const expectedEntries = new Set(
@@ -107,5 +146,14 @@ export function checkEffects(
     .map((entry) => Number(entry.split(':')[0]));
   const orderViolations = inversions(notePositions) + inversions(entrySequences);
 
-  return { delivered, lost, accountedMissing, duplicateEffects, orderViolations };
+  return {
+    delivered,
+    undelivered,
+    lost,
+    accountedMissing,
+    inFlight,
+    inFlightMessages,
+    duplicateEffects,
+    orderViolations,
+  };
 }

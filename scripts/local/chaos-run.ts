@@ -6,7 +6,7 @@ import type { ApiResponse } from './api-client';
 import { checkEffects } from './chaos-oracle';
 import { ProgressBar } from './progress';
 import { type Connection, setFaults, sweepNow } from './stack-control';
-import { queueDepth } from './stack-queries';
+import { countHeldMessages, countOutboxItems, queueDepth } from './stack-queries';
 
 /** Every fault of the kit at once, each at a rate that keeps the run going (a blanket outage is its own test). */
 export const ALL_FAULTS: FaultConfig = {
@@ -29,8 +29,16 @@ export interface ChaosOptions {
   /** Clients driving the API at once. */
   readonly concurrency: number;
   readonly faults: FaultConfig;
-  /** How long to wait, after the traffic and with faults off, for every message to reach a terminal state. */
+  /**
+   * The longest the drain may last, after the traffic and with faults off: it ends earlier when every message is
+   * terminal, or when nothing has moved for `drainStallMs`.
+   */
   readonly drainTimeoutMs: number;
+  /**
+   * How long the drain goes on without progress (no new low of the messages still on their way) before it stops.
+   * @default 300_000
+   */
+  readonly drainStallMs?: number;
   readonly showProgress: boolean;
 }
 
@@ -42,7 +50,8 @@ export interface ChaosReport {
   readonly delivered: number;
   /**
    * Missing effects (a note not in the view, a notification not in the log, a reservation not on the SKU) of
-   * committed messages that are nowhere else: not pending or FAILED in the outbox, not held or parked in the inbox.
+   * committed messages that are nowhere else: not pending or FAILED in the outbox, not held or parked in the inbox,
+   * and not possibly in the queue (see `inFlight`).
    */
   readonly lost: number;
   /** Effects applied more than once, or never committed (extra notes, notifications, inventory). */
@@ -51,12 +60,25 @@ export interface ChaosReport {
   readonly duplicateCommits: number;
   /** Notes and notifications applied out of their commit order. */
   readonly orderViolations: number;
-  /** Messages still on their way when the run ended (pending in the outbox, in the queue, held in the inbox). */
+  /**
+   * Missing effects of committed messages that may still be in the queue when the run ended: nowhere else, the queue
+   * not empty, and the key's cursor below the message (only then can the message still be applied).
+   */
+  readonly inFlight: number;
+  /**
+   * Messages still on their way when the run ended: pending in the outbox, held in the inbox, and in the queue (its
+   * depth, or the messages of `inFlight` if more: the depth is approximate).
+   */
   readonly nonTerminal: number;
   /** SNS alerts received about this run's messages. */
   readonly alerts: number;
-  /** Messages the sweeper gave up on (FAILED, kept, alerted). */
+  /**
+   * Messages the sweeper gave up on (FAILED, kept, alerted). Some may be delivered all the same: a copy sent before
+   * its outbox item could be deleted (the relay crashed after the send), which the sweep's re-sends then failed on.
+   */
   readonly failed: number;
+  /** FAILED messages whose effects are missing: kept in the outbox for `ops retry-failed`, never lost. */
+  readonly failedUndelivered: number;
   /** Messages dead-lettered by the consumer's queue during the run. */
   readonly deadLettered: number;
   /** Keys of the run parked at the end (a message kept failing deterministically): 0 without a poison key. */
@@ -171,14 +193,7 @@ export async function runChaos(c: Connection, options: ChaosOptions): Promise<Ch
   progress.finish();
 
   // Drain: faults off, the sweeper re-sends what the faults left behind.
-  const drainDeadline = Date.now() + options.drainTimeoutMs;
-  for (;;) {
-    await sweepNow(c);
-    const pending = await countPending(c, plans);
-    const depth = await queueDepth(c, c.outputs.QueueUrl);
-    if ((pending === 0 && depth.visible + depth.inFlight === 0) || Date.now() > drainDeadline) break;
-    await sleep(2000);
-  }
+  await drain(c, plans, options);
 
   // Check every key.
   const verify = new ProgressBar('checking  ', plans.length, options.showProgress);
@@ -186,10 +201,13 @@ export async function runChaos(c: Connection, options: ChaosOptions): Promise<Ch
     committed: 0,
     delivered: 0,
     lost: 0,
+    inFlight: 0,
+    inFlightMessages: 0,
     duplicateEffects: 0,
     duplicateCommits: 0,
     orderViolations: 0,
     failed: 0,
+    failedUndelivered: 0,
     pending: 0,
     held: 0,
     parkedKeys: 0,
@@ -206,19 +224,12 @@ export async function runChaos(c: Connection, options: ChaosOptions): Promise<Ch
     // Each request was sent (and retried) under its own Idempotency-Key: each note must be committed exactly once.
     totals.duplicateCommits += Math.max(0, committed.notes.length - plan.notes.length);
 
-    // Where the messages not (fully) applied are: the outbox (PENDING or FAILED), the inbox (HELD or PARKED).
+    // Where the messages not (fully) applied are: the outbox (PENDING or FAILED), the inbox (HELD or PARKED), or
+    // the queue — possible only while it is not empty, and only above the key's cursor (read before the effects).
+    const queueBefore = await queueDepth(c, c.outputs.QueueUrl);
     const accounted = new Set<number>();
-    const outbox = await queryAll(c, {
-      TableName: c.outputs.OutboxTableName,
-      KeyConditionExpression: 'groupKey = :key',
-      ExpressionAttributeValues: { ':key': plan.orderId },
-    });
-    for (const item of outbox) {
-      if (item.status === 'FAILED') totals.failed++;
-      else totals.pending++;
-      accounted.add(Number(item.sequence));
-      runMessageIds.add(String(item.messageId));
-    }
+    const failed = new Set<number>();
+    let appliedPosition = 0;
     const inbox = await queryAll(c, {
       TableName: c.outputs.InboxTableName,
       KeyConditionExpression: 'pk = :pk',
@@ -228,7 +239,21 @@ export async function runChaos(c: Connection, options: ChaosOptions): Promise<Ch
       const [kind, sequence] = String(item.sk).split('#');
       if (kind === 'HELD') totals.held++;
       if (kind === 'HELD' || kind === 'PARKED') accounted.add(Number(sequence));
-      if (kind === 'CURSOR' && item.parked === true) totals.parkedKeys++;
+      if (kind === 'CURSOR') {
+        appliedPosition = Number(item.lastSequence ?? 0);
+        if (item.parked === true) totals.parkedKeys++;
+      }
+    }
+    const outbox = await queryAll(c, {
+      TableName: c.outputs.OutboxTableName,
+      KeyConditionExpression: 'groupKey = :key',
+      ExpressionAttributeValues: { ':key': plan.orderId },
+    });
+    for (const item of outbox) {
+      if (item.status === 'FAILED') failed.add(Number(item.sequence));
+      else totals.pending++;
+      accounted.add(Number(item.sequence));
+      runMessageIds.add(String(item.messageId));
     }
 
     // What the consumer applied: the view, the notifications log, the SKU's reservations.
@@ -241,6 +266,7 @@ export async function runChaos(c: Connection, options: ChaosOptions): Promise<Ch
       }),
     );
     const inventory = await c.api.getInventory(plan.sku);
+    const queueAfter = await queueDepth(c, c.outputs.QueueUrl);
     const check = checkEffects(
       committed,
       {
@@ -248,10 +274,19 @@ export async function runChaos(c: Connection, options: ChaosOptions): Promise<Ch
         notifications: (log.Item?.entries ?? []) as string[],
         reserved: inventory.body.reserved,
       },
-      accounted,
+      {
+        accounted,
+        // Not empty at either end of the key's check: a message may have been in it meanwhile.
+        queueNonEmpty: [queueBefore, queueAfter].some((depth) => depth.visible + depth.inFlight > 0),
+        appliedPosition,
+      },
     );
     totals.delivered += check.delivered;
+    totals.failed += failed.size;
+    totals.failedUndelivered += check.undelivered.filter((sequence) => failed.has(sequence)).length;
     totals.lost += check.lost;
+    totals.inFlight += check.inFlight;
+    totals.inFlightMessages += check.inFlightMessages;
     totals.duplicateEffects += check.duplicateEffects;
     totals.orderViolations += check.orderViolations;
     verify.update(index + 1);
@@ -267,18 +302,20 @@ export async function runChaos(c: Connection, options: ChaosOptions): Promise<Ch
   const depth = await queueDepth(c, c.outputs.QueueUrl);
   const deadLetteredAfter = await queueDepth(c, c.outputs.DeadLetterQueueUrl);
   const deadLettered = Math.max(0, deadLetteredAfter.visible - deadLetteredBefore.visible);
-  const inQueue = depth.visible + depth.inFlight;
+  const inQueue = Math.max(depth.visible + depth.inFlight, totals.inFlightMessages);
   const nonTerminal = totals.pending + totals.held + inQueue;
   return {
     committed: totals.committed,
     delivered: totals.delivered,
     lost: totals.lost,
+    inFlight: totals.inFlight,
     duplicateEffects: totals.duplicateEffects,
     duplicateCommits: totals.duplicateCommits,
     orderViolations: totals.orderViolations,
     nonTerminal,
     alerts,
     failed: totals.failed,
+    failedUndelivered: totals.failedUndelivered,
     deadLettered,
     parkedKeys: totals.parkedKeys,
     keys: plans.length,
@@ -287,23 +324,46 @@ export async function runChaos(c: Connection, options: ChaosOptions): Promise<Ch
   };
 }
 
-async function countPending(c: Connection, plans: readonly KeyPlan[]): Promise<number> {
-  let pending = 0;
-  for (const plan of plans) {
-    const outbox = await c.dynamodb.send(
-      new QueryCommand({
-        TableName: c.outputs.OutboxTableName,
-        KeyConditionExpression: 'groupKey = :key',
-        FilterExpression: '#status = :pending',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':key': plan.orderId, ':pending': 'PENDING' },
-        ConsistentRead: true,
-        Select: 'COUNT',
-      }),
-    );
-    pending += outbox.Count ?? 0;
+/**
+ * Waits, sweeping, until nothing of the run is on its way (no PENDING outbox item, nothing held, the queue empty) —
+ * as long as that count keeps reaching new lows: it stops after `drainStallMs` without one, or at `drainTimeoutMs`.
+ */
+async function drain(c: Connection, plans: readonly KeyPlan[], options: ChaosOptions): Promise<void> {
+  const keys = plans.map((plan) => plan.orderId);
+  const started = Date.now();
+  const stallMs = options.drainStallMs ?? 300_000;
+  let lowest = Number.POSITIVE_INFINITY;
+  let lastProgress = started;
+  for (;;) {
+    await sweepNow(c);
+    const pending = await countOutboxItems(c, keys, { status: 'PENDING' });
+    const held = await countHeldMessages(c, keys);
+    const depth = await queueDepth(c, c.outputs.QueueUrl);
+    const onTheirWay = pending + held + depth.visible + depth.inFlight;
+    const now = Date.now();
+    if (onTheirWay < lowest) {
+      lowest = onTheirWay;
+      lastProgress = now;
+    }
+    if (options.showProgress) {
+      process.stderr.write(
+        `draining   ${Math.round((now - started) / 1000)} s: ${pending} pending, ${held} held, ` +
+          `${depth.visible + depth.inFlight} in the queue\n`,
+      );
+    }
+    if (onTheirWay === 0) return;
+    const reason =
+      now - started > options.drainTimeoutMs
+        ? `the drain's ceiling (${options.drainTimeoutMs / 1000} s)`
+        : now - lastProgress > stallMs
+          ? `no progress for ${stallMs / 1000} s`
+          : undefined;
+    if (reason !== undefined) {
+      if (options.showProgress) process.stderr.write(`draining stopped: ${reason}\n`);
+      return;
+    }
+    await sleep(5000);
   }
-  return pending;
 }
 
 /** Every item a (consistent) query answers, over all its pages. */

@@ -27,6 +27,64 @@ export async function outboxItems(s: Connection, groupKey: string): Promise<Reco
   return page.Items ?? [];
 }
 
+/** How many outbox items the keys hold (only those of `status`, if given), by consistent count queries. */
+export async function countOutboxItems(
+  s: Connection,
+  keys: readonly string[],
+  options: { readonly status?: string } = {},
+): Promise<number> {
+  const { status } = options;
+  let count = 0;
+  for (const groupKey of keys) {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await s.dynamodb.send(
+        new QueryCommand({
+          TableName: s.outputs.OutboxTableName,
+          KeyConditionExpression: 'groupKey = :key',
+          ...(status === undefined
+            ? { ExpressionAttributeValues: { ':key': groupKey } }
+            : {
+                FilterExpression: '#status = :status',
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: { ':key': groupKey, ':status': status },
+              }),
+          Select: 'COUNT',
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      count += page.Count ?? 0;
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+  }
+  return count;
+}
+
+/** How many messages the keys have held back in the consumer's inbox (waiting for a gap to close). */
+export async function countHeldMessages(s: Connection, keys: readonly string[]): Promise<number> {
+  let count = 0;
+  for (const groupKey of keys) {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await s.dynamodb.send(
+        new QueryCommand({
+          TableName: s.outputs.InboxTableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :held)',
+          ExpressionAttributeValues: { ':pk': `KEY#${groupKey}`, ':held': 'HELD#' },
+          Select: 'COUNT',
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      count += page.Count ?? 0;
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+  }
+  return count;
+}
+
+/** The queue's approximate depth: messages waiting (visible) and received but not yet deleted (in flight). */
 export async function queueDepth(
   s: Connection,
   queueUrl: string,

@@ -28,7 +28,7 @@ describe('reliability run (npm run chaos) at a small size', () => {
     expect(report.orderViolations).toBe(0);
     expect(report.nonTerminal).toBe(0);
     expect(report.parkedKeys).toBe(0);
-    expect(report.delivered + report.failed).toBe(report.committed);
+    expect(report.delivered + report.failedUndelivered).toBe(report.committed);
     expect(report.alerts).toBe(report.failed);
   });
 });

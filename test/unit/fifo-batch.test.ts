@@ -1,6 +1,6 @@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { processFifoBatch, withGroupIds } from '../../functions/runtime/consumer/fifo-batch';
+import { OutOfTimeError, processFifoBatch, withGroupIds } from '../../functions/runtime/consumer/fifo-batch';
 
 const QUEUE_ARN = 'arn:aws:sqs:us-east-1:123456789012:orders.fifo';
 
@@ -253,5 +253,69 @@ describe('withGroupIds', () => {
 
     // THEN
     expect(seen).toEqual(['order-1']);
+  });
+});
+
+describe('processFifoBatch near the invocation’s timeout', () => {
+  /** An invocation clock: every record handled takes `perRecordMs` of the time left. */
+  function timedHandler(startMs: number, perRecordMs: number) {
+    let leftMs = startMs;
+    const ran: string[] = [];
+    return {
+      ran,
+      remainingTimeMs: () => leftMs,
+      handler: async (record: SQSRecord): Promise<void> => {
+        ran.push(record.messageId);
+        leftMs -= perRecordMs;
+      },
+    };
+  }
+
+  it('fails if a record starts with less than the reserve left: it and the rest of its group are redelivered, the records done are acknowledged', async () => {
+    // GIVEN 15 s left and 4 s per record: a1 starts with 15 s, a2 with 11 s, a3 with 7 s, a4 would with 3 s
+    const { ran, handler, remainingTimeMs } = timedHandler(15_000, 4_000);
+    const errors: unknown[] = [];
+
+    // WHEN
+    const response = await processFifoBatch(
+      event(
+        { id: 'a1', group: 'a' },
+        { id: 'a2', group: 'a' },
+        { id: 'a3', group: 'a' },
+        { id: 'a4', group: 'a' },
+        { id: 'a5', group: 'a' },
+      ),
+      handler,
+      (_record, error) => errors.push(error),
+      { remainingTimeMs },
+    );
+
+    // THEN the invocation returns before its timeout, which would have failed a1 to a3 too
+    expect(ran).toEqual(['a1', 'a2', 'a3']);
+    expect(failedIds(response)).toEqual(['a4', 'a5']);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(OutOfTimeError);
+  });
+
+  it('takes the reserve it is given, and starts every record when no clock is given', async () => {
+    // GIVEN
+    const specs = [
+      { id: 'a1', group: 'a' },
+      { id: 'a2', group: 'a' },
+    ];
+    const withReserve = timedHandler(10_000, 4_000);
+    const withoutClock = timedHandler(0, 4_000);
+
+    // WHEN a 7 s reserve: a2 would start with 6 s
+    const reserved = await processFifoBatch(event(...specs), withReserve.handler, undefined, {
+      remainingTimeMs: withReserve.remainingTimeMs,
+      reserveMs: 7_000,
+    });
+    const unbounded = await processFifoBatch(event(...specs), withoutClock.handler);
+
+    // THEN
+    expect(failedIds(reserved)).toEqual(['a2']);
+    expect(withoutClock.ran).toEqual(['a1', 'a2']);
+    expect(failedIds(unbounded)).toEqual([]);
   });
 });

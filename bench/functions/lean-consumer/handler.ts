@@ -57,6 +57,8 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
     event,
     (record) => consumeRecord(record, context),
     (record, error) => logger.warn('record failed', { messageId: record.messageId, error: error as Error }),
+    // No record starts that could run into the timeout: a timeout would fail the records already done too.
+    { remainingTimeMs: () => context.getRemainingTimeInMillis() },
   );
   if (accountant !== undefined) {
     logger.info('unit accounting', { unitAccounting: accountant.take(), records: event.Records.length });

@@ -1,3 +1,4 @@
+import { ReliableMessagingError } from '../errors';
 import type { FifoBatchEvent, FifoBatchResponse, FifoRecord } from './fifo-records';
 
 /**
@@ -25,11 +26,33 @@ function groupKeyOf(record: FifoRecord): string {
   return `message:${record.messageId}`;
 }
 
+/** How a batch is processed within the invocation's time. */
+export interface FifoBatchOptions {
+  /** Milliseconds the invocation has left (e.g. the Lambda context's `getRemainingTimeInMillis`). */
+  readonly remainingTimeMs?: () => number;
+  /**
+   * No record starts with less than this many milliseconds left: it and the rest of its group are reported failed
+   * (redelivered) instead, so the invocation ends before its timeout — a timeout fails the WHOLE batch, the records
+   * already done included, and each such failure counts toward the queue's `maxReceiveCount` (the dead-letter queue).
+   * @default 5000
+   */
+  readonly reserveMs?: number;
+}
+
+/** A record not started: the invocation had too little time left. */
+export class OutOfTimeError extends ReliableMessagingError {
+  constructor(remainingMs: number, reserveMs: number) {
+    super(`not started: ${remainingMs} ms left, under the ${reserveMs} ms reserve; redelivered`);
+    this.name = 'OutOfTimeError';
+  }
+}
+
 /**
  * Processes a FIFO queue batch with a partial batch response (design invariant 5): a record is acknowledged only
  * if its handler resolved; when one fails, every later record of the same message group in the batch is reported
  * failed too, without being run. The records of one group run one at a time, in batch order; different groups —
  * independent keys — run at the same time, which is what FIFO allows and what makes a batch of many keys fast.
+ * With `remainingTimeMs`, no record starts once less than `reserveMs` is left (it fails as above).
  *
  * (Powertools' `SqsFifoPartialProcessorAsync` has the same failure semantics but runs every record one after the
  * other, groups included.)
@@ -38,7 +61,9 @@ export async function processFifoBatch<TRecord extends FifoRecord>(
   event: FifoBatchEvent<TRecord>,
   recordHandler: (record: TRecord) => Promise<void>,
   onFailed?: (record: TRecord, error: unknown) => void,
+  options: FifoBatchOptions = {},
 ): Promise<FifoBatchResponse> {
+  const reserveMs = options.reserveMs ?? 5000;
   const records = withGroupIds(event).Records;
   const groups = new Map<string, TRecord[]>();
   for (const record of records) {
@@ -50,6 +75,10 @@ export async function processFifoBatch<TRecord extends FifoRecord>(
     [...groups.values()].map(async (group) => {
       for (const [index, record] of group.entries()) {
         try {
+          const remainingMs = options.remainingTimeMs?.();
+          if (remainingMs !== undefined && remainingMs < reserveMs) {
+            throw new OutOfTimeError(remainingMs, reserveMs);
+          }
           await recordHandler(record);
         } catch (error) {
           onFailed?.(record, error);
