@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { type UnitsPerMessage, usdPerMillion } from '../../bench/measure/cost-model';
 import type { LatencyBucket } from '../../bench/measure/latency-histogram';
+import type { BenchReport } from '../../bench/measure/run-bench';
 
 // The plots' data: a bench or chaos `--json` report (`npm run -s bench -- --json > .local/bench.json`), given with
 // `--report FILE` or found under `.local/`. Read again at each request, so a run that ends later shows up.
@@ -52,12 +53,11 @@ export interface CostBar {
   readonly usdPerMillion: number;
 }
 
-export interface BenchPlots {
+/** What the bench report says of the run itself, as the bench writes it. */
+type BenchRun = Pick<BenchReport, 'messages' | 'keys' | 'throughputPerSecond' | 'latencyMs'>;
+
+export interface BenchPlots extends BenchRun {
   readonly source: string;
-  readonly messages: number;
-  readonly keys: number;
-  readonly throughputPerSecond: number;
-  readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number };
   /** Empty for a report written before the bench recorded its histogram: the page then plots the percentiles. */
   readonly latencyHistogramMs: readonly LatencyBucket[];
   /** Cost per message by component, per pipeline the bench measured. */
