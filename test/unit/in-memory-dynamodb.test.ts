@@ -434,3 +434,79 @@ describe('InMemoryDynamoDb index paging, projections and read units', () => {
     expect(empty.ConsumedCapacity?.CapacityUnits).toBe(0.5);
   });
 });
+
+describe('InMemoryDynamoDb lost answers and client request tokens', () => {
+  const put = () =>
+    dynamodb.send(
+      new PutCommand({
+        TableName: TABLE,
+        Item: { ...KEY, n: 1 },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+
+  it('applies a write whose answer is lost, and the caller sees a 500', async () => {
+    // GIVEN
+    db.loseAnswer('Put', () => true, 'server-error');
+    // WHEN / THEN
+    await expect(put()).rejects.toMatchObject({ name: 'InternalServerError', $fault: 'server' });
+    expect(db.item(TABLE, KEY)).toEqual({ ...KEY, n: 1 });
+    expect(db.lostAnswerCount).toBe(1);
+  });
+
+  it("serves the SDK's retry against the first attempt's effect: a conditional put fails against itself", async () => {
+    // GIVEN
+    db.loseAnswer('Put', () => true, 'sdk-retry');
+    // WHEN / THEN
+    await expect(put()).rejects.toBeInstanceOf(ConditionalCheckFailedException);
+    expect(db.item(TABLE, KEY)).toEqual({ ...KEY, n: 1 });
+  });
+
+  it('loses only the first matching answer when told once', async () => {
+    // GIVEN
+    db.loseAnswer('Update', () => true, 'timeout');
+    // WHEN
+    await expect(update('SET n = :one', { ':one': 1 })).rejects.toMatchObject({ name: 'TimeoutError' });
+    await update('SET n = :two', { ':two': 2 });
+    // THEN
+    expect(db.item(TABLE, KEY)).toEqual({ ...KEY, n: 2 });
+  });
+
+  it('loses answers at a rate, drawn per write, and never for a failed write', async () => {
+    // GIVEN every answer is lost
+    db.loseAnswers(1, () => 0, ['server-error']);
+    // WHEN / THEN the write lands, the answer is lost; a write that failed keeps its own answer
+    await expect(put()).rejects.toMatchObject({ name: 'InternalServerError' });
+    await expect(put()).rejects.toBeInstanceOf(ConditionalCheckFailedException);
+    db.loseAnswers(0);
+    await update('SET n = :two', { ':two': 2 });
+    expect(db.item(TABLE, KEY)).toEqual({ ...KEY, n: 2 });
+  });
+
+  it('commits a transaction once per ClientRequestToken, and refuses the token with another request', async () => {
+    // GIVEN
+    const transaction = (n: number) =>
+      new TransactWriteCommand({
+        ClientRequestToken: 'token-1',
+        TransactItems: [
+          {
+            Update: {
+              TableName: TABLE,
+              Key: KEY,
+              UpdateExpression: 'ADD n :n',
+              ExpressionAttributeValues: { ':n': n },
+            },
+          },
+        ],
+      });
+    db.loseAnswer('TransactWrite', () => true, 'sdk-retry');
+    // WHEN the answer is lost and the SDK repeats it
+    await dynamodb.send(transaction(1));
+    await dynamodb.send(transaction(1));
+    // THEN it was applied once
+    expect(db.item(TABLE, KEY)).toEqual({ ...KEY, n: 1 });
+    await expect(dynamodb.send(transaction(5))).rejects.toMatchObject({
+      name: 'IdempotentParameterMismatchException',
+    });
+  });
+});

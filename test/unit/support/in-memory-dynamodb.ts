@@ -82,6 +82,47 @@ interface Hook<K extends CallKind> {
   readonly action: () => Promise<void> | void;
 }
 
+/** The kinds of call that write. */
+export type WriteKind = 'Put' | 'Update' | 'Delete' | 'TransactWrite' | 'BatchWrite';
+const WRITE_KINDS: ReadonlySet<CallKind> = new Set<CallKind>([
+  'Put',
+  'Update',
+  'Delete',
+  'TransactWrite',
+  'BatchWrite',
+]);
+
+/**
+ * What the caller of a write sees when the write was applied and its answer was lost:
+ * - `server-error`: a 500 InternalServerError (what a caller sees once the SDK gave up retrying);
+ * - `timeout`: the SDK's TimeoutError (the request was sent, no answer came);
+ * - `sdk-retry`: the SDK retried the same request once after the lost answer; the caller sees the answer to the
+ *   retry, served against the first attempt's effect (e.g. ConditionalCheckFailed against its own write).
+ */
+export type LostAnswer = 'server-error' | 'timeout' | 'sdk-retry';
+
+interface LostAnswerHook<K extends CallKind> {
+  readonly when: (input: Inputs[K]) => boolean;
+  readonly outcome: LostAnswer;
+}
+
+/** A 500 from DynamoDB, as the SDK surfaces it after its retries. */
+export function serverErrorAfterWrite(): Error {
+  return Object.assign(new Error('internal server error after the write was applied (in-memory dynamodb)'), {
+    name: 'InternalServerError',
+    $fault: 'server',
+    $metadata: { httpStatusCode: 500 },
+  });
+}
+
+/** The SDK's error for a request that was sent and timed out. */
+export function timeoutAfterWrite(): Error {
+  return Object.assign(new Error('request timed out after the write was applied (in-memory dynamodb)'), {
+    name: 'TimeoutError',
+    $metadata: {},
+  });
+}
+
 class ValidationException extends Error {
   constructor(message: string) {
     super(`in-memory dynamodb: ${message}`);
@@ -472,6 +513,23 @@ export class InMemoryDynamoDb {
   private readonly indexOrder = new Map<string, string[]>();
   /** Per table: every item a Delete, BatchWrite or transaction deleted, as it was just before. */
   private readonly deletedItems = new Map<string, Item[]>();
+  /** Once-only lost answers per kind (see {@link loseAnswer}). */
+  private readonly lostAnswers: { [K in CallKind]: LostAnswerHook<K>[] } = {
+    Get: [],
+    Put: [],
+    Update: [],
+    Delete: [],
+    Query: [],
+    Scan: [],
+    TransactWrite: [],
+    BatchWrite: [],
+  };
+  /** A lost answer drawn for every write (see {@link loseAnswers}). */
+  private lostAnswerRate: { rate: number; random: () => number; outcomes: readonly LostAnswer[] } | undefined;
+  /** Client request tokens of committed transactions, with the request they were given for. */
+  private readonly transactionTokens = new Map<string, string>();
+  /** How many answers were lost so far (applied writes whose caller was told otherwise). */
+  lostAnswerCount = 0;
   private readonly hooks: { [K in CallKind]: Hook<K>[] } = {
     Get: [],
     Put: [],
@@ -504,15 +562,76 @@ export class InMemoryDynamoDb {
   install(client: AwsClientStub<DynamoDBDocumentClient>): void {
     client.onAnyCommand().rejects(new Error('in-memory dynamodb: unexpected command'));
     client.on(GetCommand).callsFake((input: GetCommandInput) => this.get(input));
-    client.on(PutCommand).callsFake((input: PutCommandInput) => this.put(input));
-    client.on(UpdateCommand).callsFake((input: UpdateCommandInput) => this.update(input));
-    client.on(DeleteCommand).callsFake((input: DeleteCommandInput) => this.delete(input));
+    client
+      .on(PutCommand)
+      .callsFake((input: PutCommandInput) => this.answered('Put', input, () => this.put(input)));
+    client
+      .on(UpdateCommand)
+      .callsFake((input: UpdateCommandInput) => this.answered('Update', input, () => this.update(input)));
+    client
+      .on(DeleteCommand)
+      .callsFake((input: DeleteCommandInput) => this.answered('Delete', input, () => this.delete(input)));
     client.on(QueryCommand).callsFake((input: QueryCommandInput) => this.query(input));
     client.on(ScanCommand).callsFake((input: ScanCommandInput) => this.scan(input));
     client
       .on(TransactWriteCommand)
-      .callsFake((input: TransactWriteCommandInput) => this.transactWrite(input));
-    client.on(BatchWriteCommand).callsFake((input: BatchWriteCommandInput) => this.batchWrite(input));
+      .callsFake((input: TransactWriteCommandInput) =>
+        this.answered('TransactWrite', input, () => this.transactWrite(input)),
+      );
+    client
+      .on(BatchWriteCommand)
+      .callsFake((input: BatchWriteCommandInput) =>
+        this.answered('BatchWrite', input, () => this.batchWrite(input)),
+      );
+  }
+
+  /**
+   * The first later write of `kind` for which `when` holds is applied, and then its answer is lost: the caller
+   * sees `outcome` (see {@link LostAnswer}). Only writes made through the installed client are affected.
+   */
+  loseAnswer<K extends WriteKind>(
+    kind: K,
+    when: (input: Inputs[K]) => boolean = () => true,
+    outcome: LostAnswer = 'server-error',
+  ): void {
+    (this.lostAnswers[kind] as LostAnswerHook<K>[]).push({ when, outcome });
+  }
+
+  /**
+   * Every later write made through the installed client is applied, and then, with probability `rate`, its answer
+   * is lost: the caller sees one of `outcomes`, drawn with `random`. `rate` 0 turns it off.
+   */
+  loseAnswers(
+    rate: number,
+    random: () => number = Math.random,
+    outcomes: readonly LostAnswer[] = ['server-error', 'timeout', 'sdk-retry'],
+  ): void {
+    this.lostAnswerRate = rate > 0 ? { rate, random, outcomes } : undefined;
+  }
+
+  /** Serves a write through `apply`; a successful write may then have its answer lost (see {@link loseAnswer}). */
+  private async answered<K extends CallKind, R>(
+    kind: K,
+    input: Inputs[K],
+    apply: () => Promise<R>,
+  ): Promise<R> {
+    const result = await apply();
+    if (!WRITE_KINDS.has(kind)) return result;
+    const outcome = this.lostAnswerFor(kind, input);
+    if (outcome === undefined) return result;
+    this.lostAnswerCount++;
+    if (outcome === 'server-error') throw serverErrorAfterWrite();
+    if (outcome === 'timeout') throw timeoutAfterWrite();
+    return apply();
+  }
+
+  private lostAnswerFor<K extends CallKind>(kind: K, input: Inputs[K]): LostAnswer | undefined {
+    const hooks = this.lostAnswers[kind] as LostAnswerHook<K>[];
+    const index = hooks.findIndex((hook) => hook.when(input));
+    if (index >= 0) return hooks.splice(index, 1)[0]!.outcome;
+    const drawn = this.lostAnswerRate;
+    if (drawn === undefined || drawn.random() >= drawn.rate) return undefined;
+    return drawn.outcomes[Math.floor(drawn.random() * drawn.outcomes.length)] ?? 'server-error';
   }
 
   seed(tableName: string, ...items: readonly Item[]): void {
@@ -769,6 +888,19 @@ export class InMemoryDynamoDb {
 
   async transactWrite(input: TransactWriteCommandInput): Promise<TransactWriteCommandOutput> {
     await this.serve('TransactWrite', input);
+    // A ClientRequestToken makes a repeat of a committed transaction a success that changes nothing (as DynamoDB,
+    // within its 10-minute window); the same token with another request is refused.
+    const token = input.ClientRequestToken;
+    const request = JSON.stringify(input.TransactItems ?? []);
+    if (token !== undefined && this.transactionTokens.has(token)) {
+      if (this.transactionTokens.get(token) !== request)
+        throw Object.assign(new Error('in-memory dynamodb: ClientRequestToken reused with another request'), {
+          name: 'IdempotentParameterMismatchException',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 400 },
+        });
+      return { $metadata: {} };
+    }
     const actions = input.TransactItems ?? [];
     if (actions.length === 0 || actions.length > 100)
       throw new ValidationException(`a transaction has 1 to 100 items, got ${actions.length}`);
@@ -828,6 +960,7 @@ export class InMemoryDynamoDb {
         );
       }
     }
+    if (token !== undefined) this.transactionTokens.set(token, request);
     return { $metadata: {} };
   }
 
