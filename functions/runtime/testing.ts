@@ -1,6 +1,7 @@
 // The runtime's test-stack entry point (`reliable-messaging-serverless/runtime/testing`): the fault-injection kit
 // for an application's own Lambda functions in a stack built with `FaultInjection`. Everything here is inert
 // unless the stack's fault parameter turns a fault on.
+export { injectAmbiguousWrites } from './faults/ambiguous-writes';
 export { failIfPoison, maybeCrashAfterEffect } from './faults/consumer-faults';
 export type { FaultConfig } from './faults/fault-config';
 export {

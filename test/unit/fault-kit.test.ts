@@ -1,10 +1,16 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
+  BatchWriteItemCommand,
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
   DynamoDBClient,
   GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
   TransactionCanceledException,
   TransactWriteItemsCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
   GetQueueAttributesCommand,
@@ -16,11 +22,15 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { HttpRequest, HttpResponse } from '@smithy/types';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ReliableMessagingError } from '../../functions/runtime/errors';
+import {
+  DYNAMODB_WRITE_COMMANDS,
+  injectAmbiguousWrites,
+} from '../../functions/runtime/faults/ambiguous-writes';
 import { failIfPoison, maybeCrashAfterEffect } from '../../functions/runtime/faults/consumer-faults';
 import { type FaultConfig, parseFaultConfig } from '../../functions/runtime/faults/fault-config';
 import {
@@ -40,7 +50,7 @@ import {
 import type { MessageEnvelope, OutboxItem } from '../../functions/runtime/outbox/outbox-message';
 import { OutboxPublisher } from '../../functions/runtime/relay/outbox-publisher';
 import type { RelayCandidate } from '../../functions/runtime/relay/stream-records';
-import { isTransientError } from '../../functions/runtime/transient-errors';
+import { isOutcomeUnknown, isTransientError } from '../../functions/runtime/transient-errors';
 
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/orders.fifo';
 const REGION = 'us-east-1';
@@ -85,6 +95,8 @@ describe('parseFaultConfig', () => {
       transactionConflictRate: 0.05,
       serviceErrorRate: 0.02,
       throttleBurstRate: 0.02,
+      ambiguousCommitRate: 0.05,
+      ambiguousWriteRate: 0.03,
     };
 
     // WHEN / THEN
@@ -979,5 +991,296 @@ describe('injectServiceFaults', () => {
     // THEN
     expect(output.$metadata.attempts).toBe(1);
     expect(endpoint.calls.map((call) => call.target)).toEqual(['DynamoDB_20120810.TransactWriteItems']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// ambiguousWriteRate: a DynamoDB table on the wire that applies conditional puts (attribute_not_exists) and answers
+// ConditionalCheckFailedException as DynamoDB does, so a retry that meets its own first attempt can be seen.
+// ---------------------------------------------------------------------------------------------------------
+
+/** DynamoDB on the wire: keeps the items put, refuses a put whose condition `attribute_not_exists(pk)` fails. */
+function fakeTable() {
+  const calls: WireCall[] = [];
+  const items = new Map<string, unknown>();
+  const answer = (statusCode: number, body: unknown): { response: HttpResponse } => ({
+    response: {
+      statusCode,
+      headers: {
+        'x-amzn-requestid': `request-${calls.length}`,
+        'content-type': 'application/x-amz-json-1.0',
+      },
+      body: Readable.from([Buffer.from(JSON.stringify(body))]),
+    },
+  });
+  const requestHandler = {
+    handle: async (request: HttpRequest): Promise<{ response: HttpResponse }> => {
+      const call: WireCall = {
+        target: String(request.headers['x-amz-target']),
+        attempt: String(request.headers['amz-sdk-request']),
+        body: JSON.parse(String(request.body)) as Record<string, unknown>,
+      };
+      calls.push(call);
+      if (call.target === 'DynamoDB_20120810.PutItem') {
+        const item = call.body.Item as { pk: { S: string } };
+        if (call.body.ConditionExpression === 'attribute_not_exists(pk)' && items.has(item.pk.S)) {
+          return answer(400, {
+            __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException',
+            message: 'The conditional request failed',
+          });
+        }
+        items.set(item.pk.S, item);
+      }
+      return answer(200, {});
+    },
+  };
+  return { calls, items, requestHandler };
+}
+
+describe('injectAmbiguousWrites (ambiguousWriteRate)', () => {
+  const dynamodbOn = (table: ReturnType<typeof fakeTable>, maxAttempts: number) =>
+    new DynamoDBClient({
+      region: REGION,
+      credentials: CREDENTIALS,
+      requestHandler: table.requestHandler,
+      maxAttempts,
+    });
+  const claim = (pk: string) =>
+    new PutItemCommand({
+      TableName: 't',
+      Item: { pk: { S: pk } },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+  /** Draws: [the attempt loses its answer?, which way] per drawn attempt; 0.99 for an attempt left alone. */
+  const LOST = 0;
+  const AS_SERVER_ERROR = 0.49;
+  const AS_TIMEOUT = 0.5;
+  const KEPT = 0.99;
+
+  it('applies the write, then answers a 500 InternalServerError: the outcome is unknown to the caller', async () => {
+    // GIVEN a client that does not retry, and the attempt drawn to lose its answer as a 500
+    const table = fakeTable();
+    const dynamodb = dynamodbOn(table, 1);
+    injectAmbiguousWrites(dynamodb, faultsOf({ ambiguousWriteRate: 0.5 }), randomOf(LOST, AS_SERVER_ERROR));
+
+    // WHEN
+    const error = await dynamodb.send(claim('a')).catch((caught: unknown) => caught);
+
+    // THEN the item is written, and the caller saw a server error that may have landed
+    expect(table.items.has('a')).toBe(true);
+    expect(table.calls.map((call) => call.target)).toEqual(['DynamoDB_20120810.PutItem']);
+    expect(error).toMatchObject({
+      name: 'InternalServerError',
+      $fault: 'server',
+      $metadata: { httpStatusCode: 500, attempts: 1 },
+      message: expect.stringContaining('the write was applied'),
+    });
+    expect(isOutcomeUnknown(error)).toBe(true);
+    expect(isTransientError(error)).toBe(true);
+  });
+
+  it('applies the write, then times out: the outcome is unknown to the caller', async () => {
+    // GIVEN
+    const table = fakeTable();
+    const dynamodb = dynamodbOn(table, 1);
+    injectAmbiguousWrites(dynamodb, faultsOf({ ambiguousWriteRate: 0.5 }), randomOf(LOST, AS_TIMEOUT));
+
+    // WHEN
+    const error = await dynamodb.send(claim('a')).catch((caught: unknown) => caught);
+
+    // THEN
+    expect(table.items.has('a')).toBe(true);
+    expect(error).toMatchObject({
+      name: 'TimeoutError',
+      message: expect.stringContaining('the write was applied'),
+      $metadata: { attempts: 1 },
+    });
+    expect(error).not.toHaveProperty('$fault');
+    expect(isOutcomeUnknown(error)).toBe(true);
+    expect(isTransientError(error)).toBe(true);
+  });
+
+  it.each([
+    ['a 500', AS_SERVER_ERROR],
+    ['a timeout', AS_TIMEOUT],
+  ])(
+    'sits below the SDK retry: after %s the SDK re-sends the same put, whose condition fails against its own first attempt',
+    async (_lost, how) => {
+      // GIVEN a client with 3 attempts: the first attempt loses its answer, the second is left alone
+      const table = fakeTable();
+      const dynamodb = dynamodbOn(table, 3);
+      const faults = faultsOf({ ambiguousWriteRate: 0.5 });
+      injectAmbiguousWrites(dynamodb, faults, randomOf(LOST, how, KEPT));
+
+      // WHEN
+      const error = await dynamodb.send(claim('a')).catch((caught: unknown) => caught);
+
+      // THEN the same request reached the table twice, and the caller sees the retry's answer
+      expect(table.calls.map((call) => call.attempt)).toEqual(['attempt=1; max=3', 'attempt=2; max=3']);
+      expect(table.calls[1]?.body).toEqual(table.calls[0]?.body);
+      expect(error).toBeInstanceOf(ConditionalCheckFailedException);
+      expect(error).toMatchObject({ $metadata: { httpStatusCode: 400, attempts: 2 } });
+      expect(faults.reads()).toBe(2);
+    },
+  );
+
+  it('with ambiguousWriteRate 1, every attempt lands and loses its answer: the caller sees the last error', async () => {
+    // GIVEN an unconditional put (every attempt applies)
+    const table = fakeTable();
+    const dynamodb = dynamodbOn(table, 2);
+    injectAmbiguousWrites(
+      dynamodb,
+      faultsOf({ ambiguousWriteRate: 1 }),
+      randomOf(LOST, AS_TIMEOUT, LOST, AS_SERVER_ERROR),
+    );
+
+    // WHEN
+    const error = await dynamodb
+      .send(new PutItemCommand({ TableName: 't', Item: { pk: { S: 'a' } } }))
+      .catch((caught: unknown) => caught);
+
+    // THEN
+    expect(table.calls).toHaveLength(2);
+    expect(error).toMatchObject({ name: 'InternalServerError', $metadata: { attempts: 2 } });
+  });
+
+  it('never turns a write that failed on its own into a lost answer: its error reaches the caller as it is', async () => {
+    // GIVEN the item exists already
+    const table = fakeTable();
+    table.items.set('a', { pk: { S: 'a' } });
+    const dynamodb = dynamodbOn(table, 1);
+    injectAmbiguousWrites(dynamodb, faultsOf({ ambiguousWriteRate: 1 }), randomOf(LOST));
+
+    // WHEN
+    const error = await dynamodb.send(claim('a')).catch((caught: unknown) => caught);
+
+    // THEN
+    expect(error).toBeInstanceOf(ConditionalCheckFailedException);
+  });
+
+  const key = { pk: { S: 'a' } };
+  it.each([
+    ['PutItem', () => new PutItemCommand({ TableName: 't', Item: key })],
+    [
+      'UpdateItem',
+      () =>
+        new UpdateItemCommand({
+          TableName: 't',
+          Key: key,
+          UpdateExpression: 'SET n = :n',
+          ExpressionAttributeValues: { ':n': { N: '1' } },
+        }),
+    ],
+    ['DeleteItem', () => new DeleteItemCommand({ TableName: 't', Key: key })],
+    [
+      'TransactWriteItems',
+      () => new TransactWriteItemsCommand({ TransactItems: [{ Put: { TableName: 't', Item: key } }] }),
+    ],
+    [
+      'BatchWriteItem',
+      () => new BatchWriteItemCommand({ RequestItems: { t: [{ PutRequest: { Item: key } }] } }),
+    ],
+  ])('loses the answer of a %s that reached the table', async (target, command) => {
+    // GIVEN
+    const table = fakeTable();
+    const dynamodb = dynamodbOn(table, 1);
+    injectAmbiguousWrites(dynamodb, faultsOf({ ambiguousWriteRate: 1 }), randomOf(LOST, AS_SERVER_ERROR));
+
+    // WHEN
+    const error = await dynamodb.send(command()).catch((caught: unknown) => caught);
+
+    // THEN
+    expect(table.calls.map((call) => call.target)).toEqual([`DynamoDB_20120810.${target}`]);
+    expect(error).toMatchObject({ name: 'InternalServerError' });
+  });
+
+  it('covers exactly the five DynamoDB write requests', () => {
+    expect([...DYNAMODB_WRITE_COMMANDS].sort()).toEqual([
+      'BatchWriteItemCommand',
+      'DeleteItemCommand',
+      'PutItemCommand',
+      'TransactWriteItemsCommand',
+      'UpdateItemCommand',
+    ]);
+  });
+
+  it('never touches a read, and does not even read the faults for one', async () => {
+    // GIVEN
+    const table = fakeTable();
+    const dynamodb = dynamodbOn(table, 1);
+    const faults = faultsOf({ ambiguousWriteRate: 1 });
+    injectAmbiguousWrites(dynamodb, faults, randomOf());
+
+    // WHEN
+    await dynamodb.send(new GetItemCommand({ TableName: 't', Key: key }));
+    await dynamodb.send(
+      new QueryCommand({
+        TableName: 't',
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': { S: 'a' } },
+      }),
+    );
+
+    // THEN
+    expect(table.calls.map((call) => call.target)).toEqual([
+      'DynamoDB_20120810.GetItem',
+      'DynamoDB_20120810.Query',
+    ]);
+    expect(faults.reads()).toBe(0);
+  });
+
+  it('reaches the writes of a document client built on the client (what every function uses)', async () => {
+    // GIVEN
+    const table = fakeTable();
+    const dynamodb = dynamodbOn(table, 1);
+    injectAmbiguousWrites(dynamodb, faultsOf({ ambiguousWriteRate: 1 }), randomOf(LOST, AS_TIMEOUT));
+    const documents = DynamoDBDocumentClient.from(dynamodb);
+
+    // WHEN
+    const error = await documents
+      .send(
+        new PutCommand({
+          TableName: 't',
+          Item: { pk: 'a' },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      )
+      .catch((caught: unknown) => caught);
+
+    // THEN
+    expect(table.items.has('a')).toBe(true);
+    expect(error).toMatchObject({ name: 'TimeoutError' });
+  });
+
+  it('lets every write through, drawing nothing, without the fault or at rate 0', async () => {
+    // GIVEN
+    const table = fakeTable();
+    const dynamodb = dynamodbOn(table, 1);
+    const faults = faultsOf({}, { ambiguousWriteRate: 0 });
+    injectAmbiguousWrites(dynamodb, faults, randomOf());
+
+    // WHEN
+    const first = await dynamodb.send(claim('a'));
+    const second = await dynamodb.send(claim('b'));
+
+    // THEN
+    expect([first.$metadata.attempts, second.$metadata.attempts]).toEqual([1, 1]);
+    expect([...table.items.keys()]).toEqual(['a', 'b']);
+    expect(faults.reads()).toBe(2);
+  });
+
+  it('draws from Math.random by default', async () => {
+    // GIVEN
+    vi.spyOn(Math, 'random').mockReturnValueOnce(0.1).mockReturnValueOnce(0.7);
+    const table = fakeTable();
+    const dynamodb = dynamodbOn(table, 1);
+    injectAmbiguousWrites(dynamodb, faultsOf({ ambiguousWriteRate: 0.2 }));
+
+    // WHEN
+    const error = await dynamodb.send(claim('a')).catch((caught: unknown) => caught);
+
+    // THEN
+    expect(error).toMatchObject({ name: 'TimeoutError' });
+    expect(table.items.has('a')).toBe(true);
   });
 });

@@ -40,6 +40,11 @@ export const faultConfigSchema = z.strictObject({
   throttleBurstRate: z.number().min(0).max(1).optional(),
   /** Producer (orders API): per TransactWriteItems, the transaction commits, then the call fails as if timed out. */
   ambiguousCommitRate: z.number().min(0).max(1).optional(),
+  /**
+   * Every function: per attempt of a DynamoDB write (PutItem, UpdateItem, DeleteItem, TransactWriteItems,
+   * BatchWriteItem), the write is applied, then the answer is lost (a 500 or a timeout) below the SDK's retries.
+   */
+  ambiguousWriteRate: z.number().min(0).max(1).optional(),
   /** Producer of a half message: the local step starts this many milliseconds late (longer than the prepare timeout). */
   slowLocalStepMs: z.number().int().min(0).max(900_000).optional(),
 });
