@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -7,6 +8,8 @@ import type { Context } from 'aws-lambda';
 import { documentClient } from '../runtime/clients';
 import { Env } from '../runtime/environment';
 import { requiredEnv } from '../runtime/errors';
+import { injectAmbiguousWrites } from '../runtime/faults/ambiguous-writes';
+import { faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
 import { lambdaChecker } from '../runtime/half/lambda-checker';
 import { type CheckBackReport, OpenTransactionChecker } from '../runtime/half/open-transaction-checker';
 import { TransactionalProducer } from '../runtime/half/transactional-producer';
@@ -14,7 +17,12 @@ import { libraryMetrics } from '../runtime/library-metrics';
 
 const logger = new Logger({ serviceName: 'transaction-check-back' });
 const metrics = libraryMetrics('transaction-check-back');
-const dynamodb = documentClient();
+const dynamodbClient = new DynamoDBClient({});
+// Fault injection exists only in test builds (see the relay's handler).
+if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
+  injectAmbiguousWrites(dynamodbClient, faultSourceFromEnvironment());
+}
+const dynamodb = documentClient(dynamodbClient);
 const outboxTableName = requiredEnv(Env.OUTBOX_TABLE_NAME);
 const checkerTimeoutMs = Number(process.env[Env.CHECKER_TIMEOUT_SECONDS] ?? '5') * 1000;
 const intervalSeconds = Number(requiredEnv(Env.CHECK_INTERVAL_SECONDS));

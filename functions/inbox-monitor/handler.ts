@@ -1,14 +1,23 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { documentClient } from '../runtime/clients';
 import { type InboxReport, inspectInbox } from '../runtime/consumer/inbox-monitor';
 import { Env } from '../runtime/environment';
 import { requiredEnv } from '../runtime/errors';
+import { injectAmbiguousWrites } from '../runtime/faults/ambiguous-writes';
+import { faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
 import { libraryMetrics } from '../runtime/library-metrics';
 
 const logger = new Logger({ serviceName: 'inbox-monitor' });
 const metrics = libraryMetrics('inbox-monitor');
-const dynamodb = documentClient();
+const dynamodbClient = new DynamoDBClient({});
+// Fault injection exists only in test builds (see the relay's handler). The monitor reads; should it ever write,
+// its writes lose their answers like every other function's.
+if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
+  injectAmbiguousWrites(dynamodbClient, faultSourceFromEnvironment());
+}
+const dynamodb = documentClient(dynamodbClient);
 const inboxTableName = requiredEnv(Env.INBOX_TABLE_NAME);
 
 /** Scheduled: publishes how long gaps have been open and what is parked, for the alarms. */

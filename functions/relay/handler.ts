@@ -6,6 +6,7 @@ import { unitAccountantFromEnvironment } from '../runtime/accounting/unit-accoun
 import { documentClient } from '../runtime/clients';
 import { Env } from '../runtime/environment';
 import { requiredEnv } from '../runtime/errors';
+import { injectAmbiguousWrites } from '../runtime/faults/ambiguous-writes';
 import { type FaultSource, faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
 import { dropSkippedRecords, relayFaultHooks } from '../runtime/faults/relay-faults';
 import { injectSendFaults, injectServiceFaults, injectThrottling } from '../runtime/faults/service-faults';
@@ -30,6 +31,7 @@ if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
   injectThrottling(dynamodbClient, faults);
   injectServiceFaults(sqs, faults);
   injectServiceFaults(dynamodbClient, faults);
+  injectAmbiguousWrites(dynamodbClient, faults);
   hooks = relayFaultHooks(faults, sqs, queueUrl);
 }
 const relay = new OutboxPublisher({

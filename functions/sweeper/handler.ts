@@ -8,6 +8,7 @@ import { unitAccountantFromEnvironment } from '../runtime/accounting/unit-accoun
 import { documentClient } from '../runtime/clients';
 import { Env } from '../runtime/environment';
 import { requiredEnv } from '../runtime/errors';
+import { injectAmbiguousWrites } from '../runtime/faults/ambiguous-writes';
 import { faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
 import { injectSendFaults, injectServiceFaults, injectThrottling } from '../runtime/faults/service-faults';
 import { libraryMetrics } from '../runtime/library-metrics';
@@ -29,6 +30,7 @@ if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
   injectThrottling(dynamodbClient, faults);
   injectServiceFaults(sqs, faults);
   injectServiceFaults(dynamodbClient, faults);
+  injectAmbiguousWrites(dynamodbClient, faults);
 }
 const dynamodb = documentClient(dynamodbClient);
 const outboxTableName = requiredEnv(Env.OUTBOX_TABLE_NAME);

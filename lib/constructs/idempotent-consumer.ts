@@ -17,6 +17,7 @@ import { BundledFunction } from './bundled-function';
 import { acknowledgeCfnLint } from './cfn-lint-acknowledgment';
 import { type DurabilityProps, DurableTable } from './durable-table';
 import { keyOrNew } from './encryption-key';
+import type { FaultInjection } from './fault-injection';
 import { libraryHandler } from './library-handlers';
 import { libraryMetric, publishLibraryMetrics } from './library-metric';
 import { markRole } from './resource-role';
@@ -81,6 +82,12 @@ export interface IdempotentConsumerProps extends DurabilityProps {
    * @default a new customer-managed KMS key with rotation
    */
   readonly encryptionKey?: kms.IKey;
+  /**
+   * Builds the inbox monitor with its fault-injection code (the consumer function is yours: build it with the same
+   * `FaultInjection`). For test stacks only.
+   * @default no fault injection
+   */
+  readonly faultInjection?: FaultInjection;
 }
 
 /**
@@ -174,6 +181,7 @@ export class IdempotentConsumer extends Construct {
     this.monitor = new BundledFunction(this, 'Monitor', {
       ...libraryHandler('inbox-monitor'),
       timeout: Duration.minutes(1),
+      faultInjection: props.faultInjection,
       environment: {
         [Env.INBOX_TABLE_NAME]: this.inboxTable.tableName,
         [Env.POWERTOOLS_SERVICE_NAME]: 'inbox-monitor',

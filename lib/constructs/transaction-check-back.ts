@@ -8,6 +8,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { Env } from '../../functions/runtime/environment';
 import { BundledFunction } from './bundled-function';
+import type { FaultInjection } from './fault-injection';
 import { libraryHandler } from './library-handlers';
 import { libraryMetric } from './library-metric';
 import { markRole } from './resource-role';
@@ -66,6 +67,8 @@ export interface TransactionCheckBackProps {
    * @default the longest producer's timeout, and at least 6 seconds (RocketMQ's transaction timeout)
    */
   readonly prepareTimeout?: Duration;
+  /** @default no fault injection */
+  readonly faultInjection?: FaultInjection;
 }
 
 /** RocketMQ's transaction timeout: the shortest prepare timeout this construct derives. */
@@ -133,6 +136,7 @@ export class TransactionCheckBack extends Construct {
     const passes = Math.max(1, Math.floor(schedule.toSeconds() / interval.toSeconds()));
     this.function = new BundledFunction(this, 'Handler', {
       ...libraryHandler('check-back'),
+      faultInjection: props.faultInjection,
       timeout: Duration.seconds(
         Math.min(900, passes * (interval.toSeconds() + checkerTimeout.toSeconds() + 30)),
       ),

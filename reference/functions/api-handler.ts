@@ -12,6 +12,7 @@ import {
 import {
   faultSourceFromEnvironment,
   injectAmbiguousCommits,
+  injectAmbiguousWrites,
   injectServiceFaults,
   injectThrottling,
 } from 'reliable-messaging-serverless/runtime/testing';
@@ -32,6 +33,7 @@ if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
   injectThrottling(dynamodbClient, faults);
   injectServiceFaults(dynamodbClient, faults);
   injectAmbiguousCommits(dynamodbClient, faults);
+  injectAmbiguousWrites(dynamodbClient, faults);
   paymentHooks = paymentFaultHooks(faults);
 }
 const dynamodb = documentClient(dynamodbClient);

@@ -19,6 +19,7 @@ import {
   type FaultSource,
   failIfPoison,
   faultSourceFromEnvironment,
+  injectAmbiguousWrites,
   injectServiceFaults,
   injectThrottling,
   maybeCrashAfterEffect,
@@ -36,6 +37,7 @@ if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
   faults = faultSourceFromEnvironment();
   injectThrottling(dynamodbClient, faults);
   injectServiceFaults(dynamodbClient, faults);
+  injectAmbiguousWrites(dynamodbClient, faults);
 }
 const dynamodb = documentClient(dynamodbClient);
 const sns = new SNSClient({});

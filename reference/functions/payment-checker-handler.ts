@@ -1,4 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   documentClient,
   requiredEnv,
@@ -6,11 +7,22 @@ import {
   type TransactionCheckRequest,
   type TransactionCheckResponse,
 } from 'reliable-messaging-serverless/runtime';
-import { type FaultSource, faultSourceFromEnvironment } from 'reliable-messaging-serverless/runtime/testing';
+import {
+  type FaultSource,
+  faultSourceFromEnvironment,
+  injectAmbiguousWrites,
+} from 'reliable-messaging-serverless/runtime/testing';
 import { PaymentService } from './payments/payment-service';
 
 const logger = new Logger({ serviceName: 'payment-checker' });
-const dynamodb = documentClient();
+const dynamodbClient = new DynamoDBClient({});
+// Fault injection exists only in test builds (see the relay's handler).
+let faults: FaultSource | undefined;
+if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
+  faults = faultSourceFromEnvironment();
+  injectAmbiguousWrites(dynamodbClient, faults);
+}
+const dynamodb = documentClient(dynamodbClient);
 const payments = new PaymentService(
   dynamodb,
   requiredEnv('ORDERS_TABLE_NAME'),
@@ -20,9 +32,6 @@ const payments = new PaymentService(
   undefined,
   { producerLifetimeSeconds: Number(requiredEnv('PRODUCER_LIFETIME_SECONDS')) },
 );
-let faults: FaultSource | undefined;
-if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED)
-  faults = faultSourceFromEnvironment();
 
 /** The reference producer's checker: asked by the check-back about a payment transaction left open. */
 export const handler = async (request: TransactionCheckRequest): Promise<TransactionCheckResponse> => {

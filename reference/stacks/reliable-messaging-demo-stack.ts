@@ -192,6 +192,7 @@ export class ReliableMessagingDemoStack extends Stack {
       strategy: 'transaction',
       effectStrategies: { view: 'version', inventory: 'transaction', notifications: 'unique' },
       parkAfterFailures: timing.parkAfterFailures,
+      faultInjection,
     });
 
     const producerTimeout = timing.producerTimeout ?? Duration.seconds(15);
@@ -236,6 +237,7 @@ export class ReliableMessagingDemoStack extends Stack {
       localStepTables: [payments],
       alertTopic: alerts.topic,
       producers: [apiFunction],
+      faultInjection,
       ...timing.checkBack,
     });
 

@@ -1159,35 +1159,42 @@ describe('injectAmbiguousWrites (ambiguousWriteRate)', () => {
   });
 
   const key = { pk: { S: 'a' } };
-  it.each([
-    ['PutItem', () => new PutItemCommand({ TableName: 't', Item: key })],
+  const writes: ReadonlyArray<readonly [string, (dynamodb: DynamoDBClient) => Promise<unknown>]> = [
+    ['PutItem', (dynamodb) => dynamodb.send(new PutItemCommand({ TableName: 't', Item: key }))],
     [
       'UpdateItem',
-      () =>
-        new UpdateItemCommand({
-          TableName: 't',
-          Key: key,
-          UpdateExpression: 'SET n = :n',
-          ExpressionAttributeValues: { ':n': { N: '1' } },
-        }),
+      (dynamodb) =>
+        dynamodb.send(
+          new UpdateItemCommand({
+            TableName: 't',
+            Key: key,
+            UpdateExpression: 'SET n = :n',
+            ExpressionAttributeValues: { ':n': { N: '1' } },
+          }),
+        ),
     ],
-    ['DeleteItem', () => new DeleteItemCommand({ TableName: 't', Key: key })],
+    ['DeleteItem', (dynamodb) => dynamodb.send(new DeleteItemCommand({ TableName: 't', Key: key }))],
     [
       'TransactWriteItems',
-      () => new TransactWriteItemsCommand({ TransactItems: [{ Put: { TableName: 't', Item: key } }] }),
+      (dynamodb) =>
+        dynamodb.send(
+          new TransactWriteItemsCommand({ TransactItems: [{ Put: { TableName: 't', Item: key } }] }),
+        ),
     ],
     [
       'BatchWriteItem',
-      () => new BatchWriteItemCommand({ RequestItems: { t: [{ PutRequest: { Item: key } }] } }),
+      (dynamodb) =>
+        dynamodb.send(new BatchWriteItemCommand({ RequestItems: { t: [{ PutRequest: { Item: key } }] } })),
     ],
-  ])('loses the answer of a %s that reached the table', async (target, command) => {
+  ];
+  it.each(writes)('loses the answer of a %s that reached the table', async (target, write) => {
     // GIVEN
     const table = fakeTable();
     const dynamodb = dynamodbOn(table, 1);
     injectAmbiguousWrites(dynamodb, faultsOf({ ambiguousWriteRate: 1 }), randomOf(LOST, AS_SERVER_ERROR));
 
     // WHEN
-    const error = await dynamodb.send(command()).catch((caught: unknown) => caught);
+    const error = await write(dynamodb).catch((caught: unknown) => caught);
 
     // THEN
     expect(table.calls.map((call) => call.target)).toEqual([`DynamoDB_20120810.${target}`]);
