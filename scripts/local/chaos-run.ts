@@ -21,6 +21,7 @@ export const ALL_FAULTS: FaultConfig = {
   serviceErrorRate: 0.02,
   throttleBurstRate: 0.02,
   ambiguousCommitRate: 0.05,
+  ambiguousWriteRate: 0.03,
 };
 
 export interface ChaosOptions {
@@ -86,6 +87,69 @@ export interface ChaosReport {
   readonly keys: number;
   readonly requestRetries: number;
   readonly seconds: number;
+  /** The faults the traffic ran with (the drain runs without any). */
+  readonly faults: FaultConfig;
+}
+
+/** What the check of every key adds up. */
+export interface ChaosTotals {
+  readonly committed: number;
+  readonly delivered: number;
+  readonly lost: number;
+  readonly inFlight: number;
+  /** Messages of `inFlight`: a lower bound of what is still in the queue. */
+  readonly inFlightMessages: number;
+  readonly duplicateEffects: number;
+  readonly duplicateCommits: number;
+  readonly orderViolations: number;
+  readonly failed: number;
+  readonly failedUndelivered: number;
+  /** PENDING outbox items of the run. */
+  readonly pending: number;
+  /** HELD inbox items of the run. */
+  readonly held: number;
+  readonly parkedKeys: number;
+}
+
+/** What the run saw besides the keys' totals. */
+export interface ChaosRunFacts {
+  readonly totals: ChaosTotals;
+  readonly alerts: number;
+  /** The queue's depth at the end. */
+  readonly queue: { readonly visible: number; readonly inFlight: number };
+  /** Visible messages in the dead-letter queue before the run and at its end. */
+  readonly deadLetteredBefore: number;
+  readonly deadLetteredAfter: number;
+  readonly keys: number;
+  readonly requestRetries: number;
+  readonly seconds: number;
+  readonly faults: FaultConfig;
+}
+
+/** The run's report from what it counted: every figure of the totals, and the faults it ran with. */
+export function chaosReport(facts: ChaosRunFacts): ChaosReport {
+  const { totals } = facts;
+  // The queue's depth is approximate: the messages known to be missing and possibly queued are a lower bound.
+  const inQueue = Math.max(facts.queue.visible + facts.queue.inFlight, totals.inFlightMessages);
+  return {
+    committed: totals.committed,
+    delivered: totals.delivered,
+    lost: totals.lost,
+    inFlight: totals.inFlight,
+    duplicateEffects: totals.duplicateEffects,
+    duplicateCommits: totals.duplicateCommits,
+    orderViolations: totals.orderViolations,
+    nonTerminal: totals.pending + totals.held + inQueue,
+    alerts: facts.alerts,
+    failed: totals.failed,
+    failedUndelivered: totals.failedUndelivered,
+    deadLettered: Math.max(0, facts.deadLetteredAfter - facts.deadLetteredBefore),
+    parkedKeys: totals.parkedKeys,
+    keys: facts.keys,
+    requestRetries: facts.requestRetries,
+    seconds: facts.seconds,
+    faults: { ...facts.faults },
+  };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -301,27 +365,17 @@ export async function runChaos(c: Connection, options: ChaosOptions): Promise<Ch
   ).length;
   const depth = await queueDepth(c, c.outputs.QueueUrl);
   const deadLetteredAfter = await queueDepth(c, c.outputs.DeadLetterQueueUrl);
-  const deadLettered = Math.max(0, deadLetteredAfter.visible - deadLetteredBefore.visible);
-  const inQueue = Math.max(depth.visible + depth.inFlight, totals.inFlightMessages);
-  const nonTerminal = totals.pending + totals.held + inQueue;
-  return {
-    committed: totals.committed,
-    delivered: totals.delivered,
-    lost: totals.lost,
-    inFlight: totals.inFlight,
-    duplicateEffects: totals.duplicateEffects,
-    duplicateCommits: totals.duplicateCommits,
-    orderViolations: totals.orderViolations,
-    nonTerminal,
+  return chaosReport({
+    totals,
     alerts,
-    failed: totals.failed,
-    failedUndelivered: totals.failedUndelivered,
-    deadLettered,
-    parkedKeys: totals.parkedKeys,
+    queue: depth,
+    deadLetteredBefore: deadLetteredBefore.visible,
+    deadLetteredAfter: deadLetteredAfter.visible,
     keys: plans.length,
     requestRetries: counter.retries,
     seconds: Math.round((Date.now() - started) / 1000),
-  };
+    faults: options.faults,
+  });
 }
 
 /**
