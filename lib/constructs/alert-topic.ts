@@ -1,4 +1,4 @@
-import { Annotations, Stack } from 'aws-cdk-lib';
+import { Annotations, Aspects, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -16,6 +16,8 @@ export interface AlertTopicProps {
   /**
    * Who receives the alerts: e.g. `new subscriptions.EmailSubscription('ops@example.com')` (confirmed by a link
    * in the first mail), an SQS queue or a chat webhook behind HTTPS.
+   * Without any subscription to the topic (here, through `topic.addSubscription` or an `sns.Subscription` anywhere
+   * in the app), the synth warns (`reliable-messaging:alertTopicUnsubscribed`): nobody would hear an alarm.
    * @default no subscription: subscribe to the topic (output `AlertTopicArn`) yourself
    */
   readonly subscriptions?: readonly sns.ITopicSubscription[];
@@ -70,8 +72,31 @@ export class AlertTopic extends Construct {
     );
     for (const subscription of props.subscriptions ?? []) this.topic.addSubscription(subscription);
     markRole(this.topic, 'alert-topic');
+    // Decided at synth, when every subscription the app adds (here or elsewhere) exists.
+    Aspects.of(this).add({
+      visit: (node) => {
+        if (node === this) this.warnIfUnsubscribed();
+      },
+    });
+  }
+
+  private warnIfUnsubscribed(): void {
+    const subscribed = this.node.root.node
+      .findAll()
+      .some((node) => node instanceof sns.CfnSubscription && node.topicArn === this.topic.topicArn);
+    if (subscribed) return;
+    Annotations.of(this).addWarningV2(
+      ALERT_TOPIC_UNSUBSCRIBED_WARNING,
+      'The alert topic has no subscriber: every alarm and alert of this stack (a parked key, a FAILED message, ' +
+        'a dead-lettered message) reaches nobody. Subscribe someone: AlertTopic `subscriptions` (the reference ' +
+        'app: cdk deploy -c alertEmail=ops@example.com), or subscribe to the topic (output AlertTopicArn) and ' +
+        'acknowledge this warning.',
+    );
   }
 }
+
+/** The id of the warning a topic without a subscriber gets (acknowledge it if you subscribe outside this app). */
+export const ALERT_TOPIC_UNSUBSCRIBED_WARNING = 'reliable-messaging:alertTopicUnsubscribed';
 
 /** The conditions that limit a service principal to CloudWatch alarms of the stack's account and region. */
 function alarmsOfThisAccount(stack: Stack): Record<string, Record<string, string>> {

@@ -158,6 +158,10 @@ export class IdempotentConsumer extends Construct {
     // queue (`resendToContinue`).
     props.handler.addEnvironment(Env.QUEUE_URL, props.queue.queueUrl);
     props.queue.grantSendMessages(props.handler);
+    // That hand-over is SQS → consumer → the same queue: Lambda's recursive-loop detection would stop a chain of more
+    // than about 16 hops (dropping the message, and stalling its key). The consumer is allowed to loop; dropped
+    // recursive invocations still alarm (metricRecursiveInvocationsDropped, MessagingAlarms).
+    allowRecursiveLoop(props.handler);
 
     this.eventSource = new sources.SqsEventSource(props.queue, {
       batchSize: props.batchSize ?? 10,
@@ -218,4 +222,14 @@ export class IdempotentConsumer extends Construct {
   metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.handler.metricErrors(props);
   }
+
+  /** Invocations of the consumer Lambda stopped as a recursive loop (AWS/Lambda `RecursiveInvocationsDropped`). */
+  metricRecursiveInvocationsDropped(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.handler.metric('RecursiveInvocationsDropped', { statistic: 'Sum', ...props });
+  }
+}
+
+/** Sets the function's recursive-loop setting to Allow (CloudFormation `RecursiveLoop`). */
+function allowRecursiveLoop(fn: lambda.Function): void {
+  (fn.node.defaultChild as lambda.CfnFunction).recursiveLoop = lambda.RecursiveLoop.ALLOW;
 }

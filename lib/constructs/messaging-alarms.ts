@@ -187,6 +187,12 @@ export class MessagingAlarms extends Construct {
         0,
         'Keys are parked: one of their messages kept failing. Repair: fix the cause, then replay the key.',
       );
+      add(
+        'ConsumerRecursiveInvocationsDropped',
+        props.consumer.metricRecursiveInvocationsDropped({ period }),
+        0,
+        "Lambda stopped the consumer's hand-over of a held chain through its own queue as a recursive loop: that key stalls. Check that the consumer's recursive loop is Allow, then replay the key.",
+      );
     }
     // The safety net watches itself: no completed sweep (or check-back pass) in three schedule periods alarms.
     const heartbeats: Record<string, cloudwatch.Alarm> = {

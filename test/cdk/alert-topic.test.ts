@@ -4,10 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription, SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
-import { AlertTopic } from '../../lib/constructs/alert-topic';
+import { ALERT_TOPIC_UNSUBSCRIBED_WARNING, AlertTopic } from '../../lib/constructs/alert-topic';
 import { projectRoot } from '../../scripts/local/paths';
+import { synthWarnings } from './support/synth-warnings';
 import { testStack } from './synth';
 
 /** Runs bin/app.ts as `cdk synth -c …` would (cdk.json's context plus `context`), without bundling the functions. */
@@ -29,8 +32,11 @@ function synthApp(context: Record<string, unknown>) {
     JSON.parse(readFileSync(path.join(outdir, 'ReliableMessagingDemo.template.json'), 'utf8')) as {
       Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
     };
-  return { status: result.status, stderr: result.stderr, template };
+  const warnings = () => synthWarnings(outdir);
+  return { status: result.status, stderr: result.stderr, template, warnings };
 }
+
+const NO_SUBSCRIBER = Match.stringLikeRegexp(`no subscriber.*${ALERT_TOPIC_UNSUBSCRIBED_WARNING}`);
 
 describe('AlertTopic: who is told', () => {
   it('subscribes what AlertTopic is given to the topic', () => {
@@ -92,5 +98,65 @@ describe('AlertTopic: who is told', () => {
       '/TestStack/Alerts',
       Match.stringLikeRegexp('cloudwatch.amazonaws.com'),
     );
+  });
+});
+
+describe('AlertTopic: a topic nobody reads is said loudly', () => {
+  it('warns at synth that every alarm and alert reaches nobody when the topic has no subscriber', () => {
+    // GIVEN
+    const stack = testStack();
+    // WHEN
+    new AlertTopic(stack, 'Alerts');
+    // THEN
+    Annotations.fromStack(stack).hasWarning('/TestStack/Alerts', NO_SUBSCRIBER);
+  });
+
+  it('never warns when AlertTopic is given a subscription', () => {
+    // GIVEN
+    const stack = testStack();
+    // WHEN
+    new AlertTopic(stack, 'Alerts', { subscriptions: [new EmailSubscription('ops@example.com')] });
+    // THEN
+    Annotations.fromStack(stack).hasNoWarning('*', NO_SUBSCRIBER);
+  });
+
+  it('never warns when a subscription is added later, even one the subscriber owns (an SQS queue)', () => {
+    // GIVEN
+    const stack = testStack();
+    const alerts = new AlertTopic(stack, 'Alerts');
+    // WHEN
+    alerts.topic.addSubscription(new SqsSubscription(new sqs.Queue(stack, 'Pager')));
+    // THEN
+    expect(
+      stack.node
+        .findAll()
+        .some((node) => node instanceof sns.Subscription && node.node.scope === alerts.topic),
+    ).toBe(false);
+    Annotations.fromStack(stack).hasNoWarning('*', NO_SUBSCRIBER);
+  });
+
+  it('warns all the same when only another topic has a subscriber', () => {
+    // GIVEN
+    const stack = testStack();
+    new sns.Topic(stack, 'Other').addSubscription(new EmailSubscription('someone@example.com'));
+    // WHEN
+    new AlertTopic(stack, 'Alerts');
+    // THEN
+    Annotations.fromStack(stack).hasWarning('/TestStack/Alerts', NO_SUBSCRIBER);
+  });
+
+  it('warns on `cdk deploy` of the app without -c alertEmail, and not with it', () => {
+    // WHEN
+    const without = synthApp({});
+    const withEmail = synthApp({ alertEmail: 'ops@example.com' });
+    // THEN
+    expect(without.status, without.stderr).toBe(0);
+    expect(withEmail.status, withEmail.stderr).toBe(0);
+    const unsubscribed = (warnings: string[]) =>
+      warnings.filter((warning) => warning.includes(ALERT_TOPIC_UNSUBSCRIBED_WARNING));
+    expect(unsubscribed(without.warnings())).toEqual([
+      expect.stringMatching(/^\/ReliableMessagingDemo\/Alerts: The alert topic has no subscriber/),
+    ]);
+    expect(unsubscribed(withEmail.warnings())).toEqual([]);
   });
 });
