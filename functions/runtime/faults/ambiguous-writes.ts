@@ -10,9 +10,6 @@ export const DYNAMODB_WRITE_COMMANDS: ReadonlySet<string> = new Set([
   'BatchWriteItemCommand',
 ]);
 
-/** How the answer to a write that landed is lost: a 5xx from DynamoDB, or a request that timed out. */
-export type LostAnswer = 'server-error' | 'timeout';
-
 /** What DynamoDB answers when it fails on its side after the write was applied: a 500 the SDK retries. */
 function serverErrorAfterTheWrite(): Error {
   return Object.assign(
@@ -44,11 +41,10 @@ export function injectAmbiguousWrites(
 ): void {
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      if (!DYNAMODB_WRITE_COMMANDS.has(context.commandName ?? '')) return next(args);
+      if (!DYNAMODB_WRITE_COMMANDS.has(String(context.commandName))) return next(args);
       if (!chance((await faults.current()).ambiguousWriteRate, random)) return next(args);
       await next(args);
-      const lost: LostAnswer = random() < 0.5 ? 'server-error' : 'timeout';
-      throw lost === 'server-error' ? serverErrorAfterTheWrite() : timeoutAfterTheWrite();
+      throw random() < 0.5 ? serverErrorAfterTheWrite() : timeoutAfterTheWrite();
     },
     { step: 'finalizeRequest', priority: 'low', name: 'faultInjectionAmbiguousWrites' },
   );
