@@ -61,8 +61,8 @@ export async function writeAtomically(
   dynamodb: DynamoDBDocumentClient,
   items: readonly TransactItem[],
 ): Promise<void> {
-  const [only] = items;
-  if (items.length === 1 && only !== undefined && only.ConditionCheck === undefined) {
+  const only = items.length === 1 ? items[0] : undefined;
+  if (only !== undefined && only.ConditionCheck === undefined) {
     try {
       if (only.Put !== undefined) await dynamodb.send(new PutCommand(only.Put));
       else if (only.Update !== undefined) await dynamodb.send(new UpdateCommand(only.Update));

@@ -150,6 +150,17 @@ describe('writeAtomically', () => {
       expect([...(error as WriteConditionError).failures]).toEqual([[0, OLD_ITEM]]);
     });
 
+    it('fails with RangeError, sending nothing, when the write has no operation', async () => {
+      // WHEN
+      const writing = writeAtomically(dynamodb, [{}]);
+
+      // THEN
+      await expect(writing).rejects.toThrow(
+        new RangeError('a write needs one of Put, Update, Delete or ConditionCheck'),
+      );
+      expect(ddb.calls()).toHaveLength(0);
+    });
+
     it('rethrows any other error unchanged', async () => {
       // GIVEN
       const failure = throttled();
@@ -264,6 +275,12 @@ describe('writeAtomically', () => {
   });
 });
 
+describe('WriteConditionError', () => {
+  it('lists its own write as the one failure when not told of others', () => {
+    expect([...new WriteConditionError(2, OLD_ITEM).failures]).toEqual([[2, OLD_ITEM]]);
+  });
+});
+
 describe('transactionConditionError', () => {
   it('reads the failed conditions of a cancelled transaction, the cancellation as its cause', () => {
     // GIVEN
@@ -291,6 +308,12 @@ describe('transactionConditionError', () => {
     },
     { name: 'a failed condition of a plain write', error: conditionFailed(true) },
     { name: 'another error', error: throttled() },
+    {
+      name: 'another error that carries cancellation reasons',
+      error: Object.assign(new Error('not a cancellation'), {
+        CancellationReasons: [{ Code: 'ConditionalCheckFailed' }],
+      }),
+    },
   ])('reads nothing into $name', ({ error }) => {
     expect(transactionConditionError(error)).toBeUndefined();
   });

@@ -315,6 +315,37 @@ describe('the transaction strategy', () => {
   });
 });
 
+describe('the transaction strategy, cancelled for no failed condition of its mark', () => {
+  it.each([
+    { name: 'no reasons at all', reasons: undefined },
+    { name: 'an empty list of reasons', reasons: [] },
+    {
+      name: 'a failed condition of the effect only',
+      reasons: [{ Code: 'None' }, { Code: 'ConditionalCheckFailed' }],
+    },
+  ])('rethrows a cancellation that gives $name, unchanged', async ({ reasons }) => {
+    // GIVEN
+    const cancellation = new TransactionCanceledException({
+      message: 'cancelled',
+      $metadata: {},
+      ...(reasons === undefined ? {} : { CancellationReasons: reasons }),
+    });
+    db.before(
+      'TransactWrite',
+      () => true,
+      () => {
+        throw cancellation;
+      },
+    );
+
+    // WHEN
+    const applying = apply(journal, 'transaction', message(1));
+
+    // THEN
+    await expect(applying).rejects.toBe(cancellation);
+  });
+});
+
 describe('the version strategy', () => {
   it('applies the first message only to a target without a version, asking for the old item on failure', async () => {
     // WHEN
@@ -404,6 +435,7 @@ describe('the version strategy', () => {
     );
     const error = await applying.catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ReliableMessagingError);
+    expect(error).toMatchObject({ name: 'VersionMismatchError' });
     const cause = (error as Error).cause;
     expect(cause).toBeInstanceOf(WriteConditionError);
     expect(cause).toMatchObject({
@@ -510,6 +542,42 @@ describe('the version strategy', () => {
       revision: 5,
     });
     expect(tallyOf()).toBe(1);
+  });
+
+  it('finds the target only on its own table, past writes that are no Put or Update', async () => {
+    // GIVEN an effect that checks an item, then writes the target's key on another table, then the target
+    const sameKeyElsewhere: TransactItem = {
+      Update: {
+        TableName: INBOX_TABLE,
+        Key: journalKey(GROUP),
+        UpdateExpression: 'SET seen = :seen',
+        ExpressionAttributeValues: { ':seen': true },
+      },
+    };
+    const check: TransactItem = {
+      ConditionCheck: {
+        TableName: PROJECTION_TABLE,
+        Key: tallyKey(GROUP),
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
+    const spread: DynamoEffect<Note> = {
+      ...journal,
+      items: (delivered) => [check, sameKeyElsewhere, journalWrite(delivered)],
+    };
+    seedJournal(1);
+
+    // WHEN
+    const outcome = await apply(spread, 'version', message(2));
+    const redelivered = await apply(spread, 'version', message(2));
+
+    // THEN
+    expect([outcome, redelivered]).toEqual(['APPLIED', 'DUPLICATE']);
+    const [checked, elsewhere, target] = transactItems() ?? [];
+    expect(checked).toEqual(check);
+    expect(elsewhere).toEqual(sameKeyElsewhere);
+    expect(target?.Update?.ConditionExpression).toBe('#effectVersion = :effectPrevious');
+    expect(journalOf()).toMatchObject({ entries: ['note 1', 'note 2'], version: 2 });
   });
 
   it('rethrows, rather than answering DUPLICATE, when another write of the effect fails its condition', async () => {
@@ -782,6 +850,30 @@ describe('the unique strategy', () => {
     // THEN
     await expect(applying).rejects.toBeInstanceOf(MessageInProgressError);
     expect(recordOf(message(1))).toEqual(claim);
+    expect(tallyOf()).toBe(0);
+  });
+
+  it('refuses with MessageInProgressError when the failed claim returns no record, or one without a status', async () => {
+    // GIVEN a refusal without the old record, then a record that is not a claim
+    db.before(
+      'Put',
+      () => true,
+      () => {
+        throw new ConditionalCheckFailedException({
+          message: 'The conditional request failed',
+          $metadata: {},
+        });
+      },
+    );
+    const withoutRecord = apply(journal, 'unique', message(1));
+    db.seed(INBOX_TABLE, { ...recordKey(message(2)), claimExpiresAt: seconds(START) + 60 });
+
+    // WHEN
+    const withoutStatus = apply(journal, 'unique', message(2));
+
+    // THEN
+    await expect(withoutRecord).rejects.toBeInstanceOf(MessageInProgressError);
+    await expect(withoutStatus).rejects.toBeInstanceOf(MessageInProgressError);
     expect(tallyOf()).toBe(0);
   });
 

@@ -156,7 +156,7 @@ async function applyVersioned<TPayload>(
   const index = items.findIndex((item) => {
     const write = item.Update ?? item.Put;
     if (write === undefined || write.TableName !== target.tableName) return false;
-    const key = item.Update?.Key ?? item.Put?.Item ?? {};
+    const key: Record<string, unknown> = ('Key' in write ? write.Key : write.Item) ?? {};
     return Object.entries(target.key).every(([name, value]) => key[name] === value);
   });
   if (index < 0) throw new Error(`effect ${effect.name} writes no item at its versionTarget`);
@@ -186,7 +186,10 @@ function versionTargetOf<TPayload>(
   return effect.versionTarget(message);
 }
 
-/** The write of a `version` effect that has nothing else to write for a message: its target's version, alone. */
+/**
+ * The write of a `version` effect that has nothing else to write for a message: its target's version, alone
+ * (`#effectVersion` is named by withVersionCondition, which every write at the target goes through).
+ */
 function versionOnlyWrite<TPayload>(
   effect: DynamoEffect<TPayload>,
   message: MessageEnvelope<TPayload>,
@@ -197,7 +200,6 @@ function versionOnlyWrite<TPayload>(
       TableName: target.tableName,
       Key: target.key,
       UpdateExpression: 'SET #effectVersion = :effectSequence',
-      ExpressionAttributeNames: { '#effectVersion': target.versionAttribute ?? 'version' },
       ExpressionAttributeValues: { ':effectSequence': message.sequence },
     },
   };
@@ -252,7 +254,7 @@ async function applyUnique<TPayload>(
 ): Promise<EffectOutcome> {
   const key = inboxKeys.effect(message.messageId, effect.name);
   const owner = options.claimOwner ?? PROCESS_CLAIM_OWNER;
-  if ((await claim(key, message, owner, options)) === 'COMPLETED') return 'DUPLICATE';
+  if (await claimCompletedAlready(key, message, owner, options)) return 'DUPLICATE';
   const transactItems = [completionOf(key, owner, options), ...items];
   try {
     await options.dynamodb.send(
@@ -280,13 +282,13 @@ async function applyUnique<TPayload>(
 /** Who holds a `unique` claim, unless told: this process (an execution environment runs one delivery at a time). */
 const PROCESS_CLAIM_OWNER = randomUUID();
 
-/** Claims the effect's record for `owner`; COMPLETED when the effect was applied already. */
-async function claim<TPayload>(
+/** Claims the effect's record for `owner`; true, and claims nothing, when the effect was applied already. */
+async function claimCompletedAlready<TPayload>(
   key: ReturnType<typeof inboxKeys.effect>,
   message: MessageEnvelope<TPayload>,
   owner: string,
   options: EffectGuardOptions,
-): Promise<'CLAIMED' | 'COMPLETED'> {
+): Promise<boolean> {
   const now = nowSeconds(options);
   try {
     await options.dynamodb.send(
@@ -308,10 +310,10 @@ async function claim<TPayload>(
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
-    return 'CLAIMED';
+    return false;
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    if (error.Item?.status?.S === 'COMPLETED') return 'COMPLETED';
+    if (error.Item?.status?.S === 'COMPLETED') return true;
     throw new MessageInProgressError(message.messageId);
   }
 }
