@@ -14,7 +14,11 @@ import {
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { WriteConditionError, writeAtomically } from '../../functions/runtime/atomic-write';
+import {
+  transactionConditionError,
+  WriteConditionError,
+  writeAtomically,
+} from '../../functions/runtime/atomic-write';
 import { ReliableMessagingError } from '../../functions/runtime/errors';
 import type { TransactItem } from '../../functions/runtime/outbox/outbox-writer';
 
@@ -132,6 +136,29 @@ describe('writeAtomically', () => {
       expect(error).toBeInstanceOf(WriteConditionError);
       expect(error).toMatchObject({ index: 0 });
       expect((error as WriteConditionError).oldItem).toBeUndefined();
+      expect([...(error as WriteConditionError).failures]).toEqual([[0, undefined]]);
+    });
+
+    it('lists its one failed condition among the failures', async () => {
+      // GIVEN
+      ddb.on(UpdateCommand).rejects(conditionFailed(true));
+
+      // WHEN
+      const error = await writeAtomically(dynamodb, [update]).catch((caught: unknown) => caught);
+
+      // THEN
+      expect([...(error as WriteConditionError).failures]).toEqual([[0, OLD_ITEM]]);
+    });
+
+    it('fails with RangeError, sending nothing, when the write has no operation', async () => {
+      // WHEN
+      const writing = writeAtomically(dynamodb, [{}]);
+
+      // THEN
+      await expect(writing).rejects.toThrow(
+        new RangeError('a write needs one of Put, Update, Delete or ConditionCheck'),
+      );
+      expect(ddb.calls()).toHaveLength(0);
     });
 
     it('rethrows any other error unchanged', async () => {
@@ -202,6 +229,26 @@ describe('writeAtomically', () => {
       expect((error as WriteConditionError).oldItem).toBeUndefined();
     });
 
+    it('lists every item whose condition failed, each with its old item, the first one as its index', async () => {
+      // GIVEN the conditions of items 1 and 2 failed; only item 2 returns its old item
+      const failure = cancelled([
+        { Code: 'None' },
+        { Code: 'ConditionalCheckFailed' },
+        { Code: 'ConditionalCheckFailed', withItem: true },
+      ]);
+      ddb.on(TransactWriteCommand).rejects(failure);
+
+      // WHEN
+      const error = await writeAtomically(dynamodb, [put, update, remove]).catch((caught: unknown) => caught);
+
+      // THEN
+      expect(error).toMatchObject({ index: 1, oldItem: undefined });
+      expect([...(error as WriteConditionError).failures]).toEqual([
+        [1, undefined],
+        [2, OLD_ITEM],
+      ]);
+    });
+
     it('rethrows unchanged a transaction cancelled for another reason than a condition', async () => {
       // GIVEN
       const failure = cancelled([{ Code: 'None' }, { Code: 'TransactionConflict' }]);
@@ -225,5 +272,49 @@ describe('writeAtomically', () => {
       // THEN
       await expect(writing).rejects.toBe(failure);
     });
+  });
+});
+
+describe('WriteConditionError', () => {
+  it('lists its own write as the one failure when not told of others', () => {
+    expect([...new WriteConditionError(2, OLD_ITEM).failures]).toEqual([[2, OLD_ITEM]]);
+  });
+});
+
+describe('transactionConditionError', () => {
+  it('reads the failed conditions of a cancelled transaction, the cancellation as its cause', () => {
+    // GIVEN
+    const failure = cancelled([{ Code: 'ConditionalCheckFailed', withItem: true }, { Code: 'None' }]);
+
+    // WHEN
+    const error = transactionConditionError(failure);
+
+    // THEN
+    expect(error).toBeInstanceOf(WriteConditionError);
+    expect(error).toMatchObject({ index: 0, oldItem: OLD_ITEM });
+    expect([...(error?.failures ?? [])]).toEqual([[0, OLD_ITEM]]);
+    expect(error?.cause).toBe(failure);
+  });
+
+  it.each([
+    {
+      name: 'a cancellation without a failed condition',
+      error: cancelled([{ Code: 'TransactionConflict' }]),
+    },
+    { name: 'a cancellation with no reasons', error: cancelled([]) },
+    {
+      name: 'a cancellation that gives no reasons',
+      error: new TransactionCanceledException({ message: 'cancelled', $metadata: {} }),
+    },
+    { name: 'a failed condition of a plain write', error: conditionFailed(true) },
+    { name: 'another error', error: throttled() },
+    {
+      name: 'another error that carries cancellation reasons',
+      error: Object.assign(new Error('not a cancellation'), {
+        CancellationReasons: [{ Code: 'ConditionalCheckFailed' }],
+      }),
+    },
+  ])('reads nothing into $name', ({ error }) => {
+    expect(transactionConditionError(error)).toBeUndefined();
   });
 });

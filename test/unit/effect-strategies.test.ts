@@ -25,7 +25,8 @@ import {
 import { MessageInProgressError, ReliableMessagingError } from '../../functions/runtime/errors';
 import type { MessageEnvelope } from '../../functions/runtime/outbox/outbox-message';
 import type { TransactItem } from '../../functions/runtime/outbox/outbox-writer';
-import type { InMemoryDynamoDb } from './support/in-memory-dynamodb';
+import { isTransientError } from '../../functions/runtime/transient-errors';
+import { type InMemoryDynamoDb, type LostAnswer, serverErrorAfterWrite } from './support/in-memory-dynamodb';
 import {
   CLAIM_SECONDS,
   envelope,
@@ -91,13 +92,28 @@ const journal: DynamoEffect<Note> = {
   versionTarget: (delivered) => ({ tableName: PROJECTION_TABLE, key: journalKey(delivered.groupKey) }),
 };
 
-const options = (): EffectGuardOptions => ({
+/** The owner of this suite's `unique` claims (a delivery of this process). */
+const OWNER = 'owner-1';
+const LOST_ANSWERS: readonly LostAnswer[] = ['server-error', 'timeout', 'sdk-retry'];
+
+const defaultOwnerOptions = (): EffectGuardOptions => ({
   dynamodb,
   inboxTableName: INBOX_TABLE,
   retentionSeconds: RETENTION_SECONDS,
   claimSeconds: CLAIM_SECONDS,
   clock: () => now,
 });
+const options = (): EffectGuardOptions => ({ ...defaultOwnerOptions(), claimOwner: OWNER });
+
+/** Holds for a write that touches the projection table (the effect's, not the inbox's). */
+const touchesProjection = (input: {
+  TableName?: string | undefined;
+  TransactItems?: readonly TransactItem[] | undefined;
+}): boolean =>
+  input.TableName === PROJECTION_TABLE ||
+  (input.TransactItems ?? []).some(
+    (item) => (item.Put ?? item.Update ?? item.Delete ?? item.ConditionCheck)?.TableName === PROJECTION_TABLE,
+  );
 
 const apply = (effect: DynamoEffect<Note>, strategy: IdempotencyStrategy, delivered: MessageEnvelope<Note>) =>
   applyEffect(effect, strategy, delivered, options());
@@ -299,6 +315,37 @@ describe('the transaction strategy', () => {
   });
 });
 
+describe('the transaction strategy, cancelled for no failed condition of its mark', () => {
+  it.each([
+    { name: 'no reasons at all', reasons: undefined },
+    { name: 'an empty list of reasons', reasons: [] },
+    {
+      name: 'a failed condition of the effect only',
+      reasons: [{ Code: 'None' }, { Code: 'ConditionalCheckFailed' }],
+    },
+  ])('rethrows a cancellation that gives $name, unchanged', async ({ reasons }) => {
+    // GIVEN
+    const cancellation = new TransactionCanceledException({
+      message: 'cancelled',
+      $metadata: {},
+      ...(reasons === undefined ? {} : { CancellationReasons: reasons }),
+    });
+    db.before(
+      'TransactWrite',
+      () => true,
+      () => {
+        throw cancellation;
+      },
+    );
+
+    // WHEN
+    const applying = apply(journal, 'transaction', message(1));
+
+    // THEN
+    await expect(applying).rejects.toBe(cancellation);
+  });
+});
+
 describe('the version strategy', () => {
   it('applies the first message only to a target without a version, asking for the old item on failure', async () => {
     // WHEN
@@ -388,6 +435,7 @@ describe('the version strategy', () => {
     );
     const error = await applying.catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ReliableMessagingError);
+    expect(error).toMatchObject({ name: 'VersionMismatchError' });
     const cause = (error as Error).cause;
     expect(cause).toBeInstanceOf(WriteConditionError);
     expect(cause).toMatchObject({
@@ -494,6 +542,42 @@ describe('the version strategy', () => {
       revision: 5,
     });
     expect(tallyOf()).toBe(1);
+  });
+
+  it('finds the target only on its own table, past writes that are no Put or Update', async () => {
+    // GIVEN an effect that checks an item, then writes the target's key on another table, then the target
+    const sameKeyElsewhere: TransactItem = {
+      Update: {
+        TableName: INBOX_TABLE,
+        Key: journalKey(GROUP),
+        UpdateExpression: 'SET seen = :seen',
+        ExpressionAttributeValues: { ':seen': true },
+      },
+    };
+    const check: TransactItem = {
+      ConditionCheck: {
+        TableName: PROJECTION_TABLE,
+        Key: tallyKey(GROUP),
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
+    const spread: DynamoEffect<Note> = {
+      ...journal,
+      items: (delivered) => [check, sameKeyElsewhere, journalWrite(delivered)],
+    };
+    seedJournal(1);
+
+    // WHEN
+    const outcome = await apply(spread, 'version', message(2));
+    const redelivered = await apply(spread, 'version', message(2));
+
+    // THEN
+    expect([outcome, redelivered]).toEqual(['APPLIED', 'DUPLICATE']);
+    const [checked, elsewhere, target] = transactItems() ?? [];
+    expect(checked).toEqual(check);
+    expect(elsewhere).toEqual(sameKeyElsewhere);
+    expect(target?.Update?.ConditionExpression).toBe('#effectVersion = :effectPrevious');
+    expect(journalOf()).toMatchObject({ entries: ['note 1', 'note 2'], version: 2 });
   });
 
   it('rethrows, rather than answering DUPLICATE, when another write of the effect fails its condition', async () => {
@@ -614,7 +698,36 @@ describe('the version strategy', () => {
 });
 
 describe('the unique strategy', () => {
-  it('claims the effect IN_PROGRESS, applies it, then marks the claim COMPLETED', async () => {
+  const recordKey = (delivered: MessageEnvelope<Note>) => ({
+    pk: `MSG#${delivered.messageId}`,
+    sk: 'EFFECT#journal',
+  });
+  const claimOf = (delivered: MessageEnvelope<Note>, changes: Record<string, unknown> = {}) => ({
+    ...recordKey(delivered),
+    status: 'IN_PROGRESS',
+    groupKey: GROUP,
+    sequence: delivered.sequence,
+    claimOwner: OWNER,
+    claimExpiresAt: seconds(START) + CLAIM_SECONDS,
+    expiresAt: seconds(START) + RETENTION_SECONDS,
+    ...changes,
+  });
+  const completion = (delivered: MessageEnvelope<Note>, owner = OWNER): TransactItem => ({
+    Update: {
+      TableName: INBOX_TABLE,
+      Key: recordKey(delivered),
+      UpdateExpression: 'SET #status = :completed REMOVE claimExpiresAt, claimOwner',
+      ConditionExpression: '#status = :inProgress AND claimOwner = :owner',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':completed': 'COMPLETED', ':inProgress': 'IN_PROGRESS', ':owner': owner },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  });
+  const asOwner = (owner: string, delivered: MessageEnvelope<Note>, effect = journal) =>
+    applyEffect(effect, 'unique', delivered, { ...options(), claimOwner: owner });
+  const later = (secondsLater: number) => new Date(START.getTime() + secondsLater * 1000);
+
+  it('claims the effect IN_PROGRESS for its owner, then writes the COMPLETED mark and the effect in one transaction', async () => {
     // GIVEN the claim is looked at while the effect is written
     let claimDuringEffect: unknown;
     db.before(
@@ -630,28 +743,89 @@ describe('the unique strategy', () => {
 
     // THEN
     expect(outcome).toBe('APPLIED');
-    expect(claimDuringEffect).toEqual({
-      pk: `MSG#${message(1).messageId}`,
-      sk: 'EFFECT#journal',
-      status: 'IN_PROGRESS',
-      groupKey: GROUP,
-      sequence: 1,
-      claimExpiresAt: seconds(START) + CLAIM_SECONDS,
-      expiresAt: seconds(START) + RETENTION_SECONDS,
+    expect(ddb.commandCalls(PutCommand)[0]?.args[0].input).toEqual({
+      TableName: INBOX_TABLE,
+      Item: claimOf(message(1)),
+      ConditionExpression:
+        'attribute_not_exists(pk) OR (#status = :inProgress AND (claimExpiresAt < :now OR claimOwner = :owner))',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':inProgress': 'IN_PROGRESS', ':now': seconds(START), ':owner': OWNER },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
+    expect(claimDuringEffect).toEqual(claimOf(message(1)));
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
+    expect(transactItems()).toEqual([
+      completion(message(1)),
+      journalWrite(message(1)),
+      tallyWrite(message(1)),
+    ]);
     expect(recordOf(message(1))).toEqual({
-      pk: `MSG#${message(1).messageId}`,
-      sk: 'EFFECT#journal',
+      ...recordKey(message(1)),
       status: 'COMPLETED',
       groupKey: GROUP,
       sequence: 1,
       expiresAt: seconds(START) + RETENTION_SECONDS,
     });
-    expect(transactItems()).toEqual([journalWrite(message(1)), tallyWrite(message(1))]);
     expect(journalOf()).toMatchObject({ entries: ['note 1'] });
+    expect(writeCount()).toBe(2);
   });
 
-  it('answers DUPLICATE once the claim is COMPLETED, without applying the effect again', async () => {
+  it('names the transaction with a ClientRequestToken of 36 characters: the same for a repeat, another for another request', async () => {
+    // GIVEN a message applied by one owner, and again (a repeat) once its record is gone
+    await apply(journal, 'unique', message(1));
+    db.remove(INBOX_TABLE, recordKey(message(1)));
+    db.remove(PROJECTION_TABLE, journalKey(GROUP));
+    await apply(journal, 'unique', message(1));
+
+    // WHEN another owner, another message and another effect apply
+    db.remove(INBOX_TABLE, recordKey(message(1)));
+    await asOwner('another-owner', message(1));
+    await apply(journal, 'unique', message(2));
+    await apply({ ...journal, name: 'other' }, 'unique', message(3));
+
+    // THEN
+    const tokens = ddb
+      .commandCalls(TransactWriteCommand)
+      .map((call) => call.args[0].input.ClientRequestToken ?? '');
+    expect(tokens).toHaveLength(5);
+    for (const token of tokens) expect(token).toMatch(/^[0-9a-f]{36}$/);
+    expect(tokens[1]).toBe(tokens[0]);
+    expect(new Set(tokens).size).toBe(4);
+  });
+
+  it('gives an effect whose writes changed between attempts another token, never an IdempotentParameterMismatch', async () => {
+    // GIVEN an effect whose writes differ at each attempt, and a first attempt whose answer was lost
+    let attempt = 0;
+    const stamped: DynamoEffect<Note> = {
+      name: 'journal',
+      items: (delivered) => {
+        attempt++;
+        const write = journalWrite(delivered).Update!;
+        return [
+          {
+            Update: {
+              ...write,
+              UpdateExpression: `${write.UpdateExpression}, attempt = :attempt`,
+              ExpressionAttributeValues: { ...write.ExpressionAttributeValues, ':attempt': attempt },
+            },
+          },
+        ];
+      },
+    };
+    db.loseAnswer('TransactWrite', () => true, 'timeout');
+    await expect(apply(stamped, 'unique', message(1))).rejects.toThrow('timed out');
+    db.patch(INBOX_TABLE, recordKey(message(1)), { status: 'IN_PROGRESS', claimOwner: OWNER });
+    db.remove(PROJECTION_TABLE, journalKey(GROUP));
+
+    // WHEN it is applied again with other writes
+    const outcome = await apply(stamped, 'unique', message(1));
+
+    // THEN
+    expect(outcome).toBe('APPLIED');
+    expect(journalOf()).toMatchObject({ entries: ['note 1'], attempt: 2 });
+  });
+
+  it('answers DUPLICATE once the record is COMPLETED, without writing the effect again', async () => {
     // GIVEN
     await apply(journal, 'unique', message(1));
     ddb.resetHistory();
@@ -665,17 +839,9 @@ describe('the unique strategy', () => {
     expect(tallyOf()).toBe(1);
   });
 
-  it('refuses with MessageInProgressError while another delivery’s claim is live, up to its expiry', async () => {
-    // GIVEN a claim that expires right now
-    const claim = {
-      pk: `MSG#${message(1).messageId}`,
-      sk: 'EFFECT#journal',
-      status: 'IN_PROGRESS',
-      groupKey: GROUP,
-      sequence: 1,
-      claimExpiresAt: seconds(START),
-      expiresAt: seconds(START) + RETENTION_SECONDS,
-    };
+  it('refuses with MessageInProgressError while another owner’s claim is live, up to its expiry', async () => {
+    // GIVEN a claim of another owner that expires right now
+    const claim = claimOf(message(1), { claimOwner: 'another-owner', claimExpiresAt: seconds(START) });
     db.seed(INBOX_TABLE, claim);
 
     // WHEN
@@ -687,27 +853,36 @@ describe('the unique strategy', () => {
     expect(tallyOf()).toBe(0);
   });
 
-  it('takes over an expired claim (its holder died before marking it) and applies the effect', async () => {
-    // GIVEN a delivery claimed the effect and died before writing it
+  it('refuses with MessageInProgressError when the failed claim returns no record, or one without a status', async () => {
+    // GIVEN a refusal without the old record, then a record that is not a claim
     db.before(
-      'TransactWrite',
+      'Put',
       () => true,
       () => {
-        throw new Error('Lambda timed out');
+        throw new ConditionalCheckFailedException({
+          message: 'The conditional request failed',
+          $metadata: {},
+        });
       },
     );
-    db.before(
-      'Delete',
-      () => true,
-      () => {
-        throw new Error('Lambda timed out');
-      },
-    );
-    await expect(apply(journal, 'unique', message(1))).rejects.toThrow('Lambda timed out');
-    expect(recordOf(message(1))).toMatchObject({ status: 'IN_PROGRESS' });
+    const withoutRecord = apply(journal, 'unique', message(1));
+    db.seed(INBOX_TABLE, { ...recordKey(message(2)), claimExpiresAt: seconds(START) + 60 });
 
-    // WHEN redelivered once the claim has expired
-    now = new Date(START.getTime() + (CLAIM_SECONDS + 1) * 1000);
+    // WHEN
+    const withoutStatus = apply(journal, 'unique', message(2));
+
+    // THEN
+    await expect(withoutRecord).rejects.toBeInstanceOf(MessageInProgressError);
+    await expect(withoutStatus).rejects.toBeInstanceOf(MessageInProgressError);
+    expect(tallyOf()).toBe(0);
+  });
+
+  it('takes a live claim of its own again at once (the retry of a claim whose answer was lost)', async () => {
+    // GIVEN our own claim, live
+    db.seed(INBOX_TABLE, claimOf(message(1), { claimExpiresAt: seconds(START) + 60 }));
+
+    // WHEN
+    now = later(30);
     const outcome = await apply(journal, 'unique', message(1));
 
     // THEN
@@ -719,7 +894,172 @@ describe('the unique strategy', () => {
     expect(tallyOf()).toBe(1);
   });
 
-  it('releases the claim and rethrows when the effect fails, so that a redelivery applies it', async () => {
+  it('is owned by this process unless told: a claim by the default owner is the process’s own', async () => {
+    // GIVEN a claim made without an owner given, whose effect met a 500 that wrote nothing
+    db.before(
+      'TransactWrite',
+      () => true,
+      () => {
+        throw serverErrorAfterWrite();
+      },
+    );
+    await expect(applyEffect(journal, 'unique', message(1), defaultOwnerOptions())).rejects.toThrow(
+      'internal server error',
+    );
+    const owner = recordOf(message(1))?.claimOwner;
+
+    // WHEN applied again without an owner given, and by a named owner
+    const refused = asOwner('another-owner', message(1));
+    const outcome = await applyEffect(journal, 'unique', message(1), defaultOwnerOptions());
+
+    // THEN
+    await expect(refused).rejects.toBeInstanceOf(MessageInProgressError);
+    expect(outcome).toBe('APPLIED');
+    expect(owner).toMatch(/^[0-9a-f-]{36}$/);
+    expect(owner).not.toBe(OWNER);
+    expect(tallyOf()).toBe(1);
+  });
+
+  it('takes over an expired claim (its holder died before its effect) and applies the effect', async () => {
+    // GIVEN another owner claimed the effect and died before writing it
+    db.seed(INBOX_TABLE, claimOf(message(1), { claimOwner: 'dead-owner' }));
+
+    // WHEN redelivered once the claim has expired
+    now = later(CLAIM_SECONDS + 1);
+    const outcome = await apply(journal, 'unique', message(1));
+
+    // THEN
+    expect(outcome).toBe('APPLIED');
+    expect(recordOf(message(1))).toMatchObject({
+      status: 'COMPLETED',
+      expiresAt: seconds(now) + RETENTION_SECONDS,
+    });
+    expect(tallyOf()).toBe(1);
+  });
+
+  it('never applies an effect twice when its answer was lost and another owner takes the expired claim over', async () => {
+    // GIVEN the effect landed, its answer was lost, and the delivery died
+    db.loseAnswer('TransactWrite', () => true, 'timeout');
+    await expect(apply(journal, 'unique', message(1))).rejects.toThrow('timed out');
+
+    // WHEN another delivery comes once the claim would have expired
+    now = later(CLAIM_SECONDS + 1);
+    const outcome = await asOwner('another-owner', message(1));
+
+    // THEN
+    expect(outcome).toBe('DUPLICATE');
+    expect(tallyOf()).toBe(1);
+    expect(journalOf()).toMatchObject({ entries: ['note 1'] });
+  });
+
+  it('writes nothing when its claim was taken over before its transaction (its lease ran out), and says so', async () => {
+    // GIVEN another owner takes the claim over just before our transaction
+    db.before(
+      'TransactWrite',
+      () => true,
+      () => db.patch(INBOX_TABLE, recordKey(message(1)), { claimOwner: 'another-owner' }),
+    );
+
+    // WHEN
+    const applying = apply(journal, 'unique', message(1));
+
+    // THEN
+    await expect(applying).rejects.toBeInstanceOf(MessageInProgressError);
+    expect(recordOf(message(1))).toMatchObject({ status: 'IN_PROGRESS', claimOwner: 'another-owner' });
+    expect(tallyOf()).toBe(0);
+    expect(ddb.commandCalls(DeleteCommand)).toHaveLength(0);
+  });
+
+  it('refuses with MessageInProgressError when its claim vanished before its transaction, writing nothing', async () => {
+    // GIVEN
+    db.before(
+      'TransactWrite',
+      () => true,
+      () => db.remove(INBOX_TABLE, recordKey(message(1))),
+    );
+
+    // WHEN
+    const applying = apply(journal, 'unique', message(1));
+
+    // THEN
+    await expect(applying).rejects.toBeInstanceOf(MessageInProgressError);
+    expect(tallyOf()).toBe(0);
+  });
+
+  it('answers DUPLICATE when another delivery completed the effect before its transaction', async () => {
+    // GIVEN
+    db.before(
+      'TransactWrite',
+      () => true,
+      () => db.patch(INBOX_TABLE, recordKey(message(1)), { status: 'COMPLETED' }),
+    );
+
+    // WHEN
+    const outcome = await apply(journal, 'unique', message(1));
+
+    // THEN
+    expect(outcome).toBe('DUPLICATE');
+    expect(tallyOf()).toBe(0);
+  });
+
+  it.each(LOST_ANSWERS)(
+    'takes its own claim again when the answer to the claim was lost (%s), and applies the effect once',
+    async (outcome) => {
+      // GIVEN
+      db.loseAnswer('Put', (input) => input.TableName === INBOX_TABLE, outcome);
+
+      // WHEN applied, and retried (as the consumer retries a transient failure)
+      const first = await apply(journal, 'unique', message(1)).catch((error: unknown) => error);
+      const retried = await apply(journal, 'unique', message(1));
+
+      // THEN
+      expect(db.lostAnswerCount).toBe(1);
+      if (outcome === 'sdk-retry') expect(first).toBe('APPLIED');
+      else expect(isTransientError(first)).toBe(true);
+      expect(retried).toBe(outcome === 'sdk-retry' ? 'DUPLICATE' : 'APPLIED');
+      expect(tallyOf()).toBe(1);
+    },
+  );
+
+  it.each(['server-error', 'timeout'] as const)(
+    'keeps its claim after an unknown outcome of the effect (%s): no other delivery can claim it before its lease ends',
+    async (outcome) => {
+      // GIVEN the effect's transaction landed and its answer was lost
+      db.loseAnswer('TransactWrite', () => true, outcome);
+
+      // WHEN
+      const applying = apply(journal, 'unique', message(1));
+
+      // THEN
+      await expect(applying).rejects.toSatisfy(isTransientError);
+      expect(ddb.commandCalls(DeleteCommand)).toHaveLength(0);
+      expect(recordOf(message(1))).toMatchObject({ status: 'COMPLETED' });
+    },
+  );
+
+  it('keeps its claim when the effect failed with an unknown outcome and did not land, and applies it on its retry', async () => {
+    // GIVEN a 500 with nothing written
+    db.before(
+      'TransactWrite',
+      () => true,
+      () => {
+        throw serverErrorAfterWrite();
+      },
+    );
+
+    // WHEN
+    const applying = apply(journal, 'unique', message(1));
+
+    // THEN
+    await expect(applying).rejects.toThrow('internal server error');
+    expect(recordOf(message(1))).toEqual(claimOf(message(1)));
+    expect(ddb.commandCalls(DeleteCommand)).toHaveLength(0);
+    await expect(asOwner('another-owner', message(1))).rejects.toBeInstanceOf(MessageInProgressError);
+    expect(await apply(journal, 'unique', message(1))).toBe('APPLIED');
+    expect(tallyOf()).toBe(1);
+  });
+
+  it('releases the claim and rethrows when DynamoDB said the effect was not written, so that a redelivery applies it', async () => {
     // GIVEN
     const failure = throttled();
     db.before(
@@ -738,14 +1078,14 @@ describe('the unique strategy', () => {
     expect(recordOf(message(1))).toBeUndefined();
     expect(ddb.commandCalls(DeleteCommand)[0]?.args[0].input).toEqual({
       TableName: INBOX_TABLE,
-      Key: { pk: `MSG#${message(1).messageId}`, sk: 'EFFECT#journal' },
-      ConditionExpression: '#status = :inProgress',
+      Key: recordKey(message(1)),
+      ConditionExpression: '#status = :inProgress AND claimOwner = :owner',
       ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: { ':inProgress': 'IN_PROGRESS' },
+      ExpressionAttributeValues: { ':inProgress': 'IN_PROGRESS', ':owner': OWNER },
     });
 
-    // WHEN redelivered at once
-    const retried = await apply(journal, 'unique', message(1));
+    // WHEN redelivered at once, to another owner
+    const retried = await asOwner('another-owner', message(1));
 
     // THEN
     expect(retried).toBe('APPLIED');
@@ -766,7 +1106,7 @@ describe('the unique strategy', () => {
       'Delete',
       () => true,
       () => {
-        throw new Error('delete throttled');
+        throw new Error('delete refused');
       },
     );
 
@@ -802,37 +1142,11 @@ describe('the unique strategy', () => {
     // THEN
     await expect(applying).rejects.toBe(failure);
     expect(recordOf(message(1))).toBeUndefined();
-    expect(await apply(journal, 'unique', message(1))).toBe('APPLIED');
+    expect(await asOwner('another-owner', message(1))).toBe('APPLIED');
   });
 
-  it('marks the claim COMPLETED through a transient failure of the mark, so the effect is never applied again', async () => {
-    // GIVEN the effect goes through, and the first attempt to mark it done meets a 5xx
-    db.before(
-      'Update',
-      (input) => input.TableName === INBOX_TABLE,
-      () => {
-        throw Object.assign(new Error('internal error'), {
-          name: 'InternalServerError',
-          $fault: 'server',
-          $metadata: { httpStatusCode: 500 },
-        });
-      },
-    );
-
-    // WHEN
-    const outcome = await apply(journal, 'unique', message(1));
-    now = new Date(START.getTime() + (CLAIM_SECONDS + 1) * 1000);
-    const redelivered = await apply(journal, 'unique', message(1));
-
-    // THEN
-    expect(outcome).toBe('APPLIED');
-    expect(recordOf(message(1))).toMatchObject({ status: 'COMPLETED' });
-    expect(redelivered).toBe('DUPLICATE');
-    expect(tallyOf()).toBe(1);
-  });
-
-  it('does not release a claim that another delivery completed meanwhile', async () => {
-    // GIVEN the effect fails, and another delivery (which took the claim over) completes it before the release
+  it('does not release a claim that is no longer its own', async () => {
+    // GIVEN the effect fails, and another owner takes the claim over before the release
     db.before(
       'TransactWrite',
       () => true,
@@ -843,12 +1157,29 @@ describe('the unique strategy', () => {
     db.before(
       'Delete',
       () => true,
-      () =>
-        db.patch(
-          INBOX_TABLE,
-          { pk: `MSG#${message(1).messageId}`, sk: 'EFFECT#journal' },
-          { status: 'COMPLETED' },
-        ),
+      () => db.patch(INBOX_TABLE, recordKey(message(1)), { claimOwner: 'another-owner' }),
+    );
+
+    // WHEN
+    await expect(apply(journal, 'unique', message(1))).rejects.toThrow('slow down');
+
+    // THEN
+    expect(recordOf(message(1))).toMatchObject({ status: 'IN_PROGRESS', claimOwner: 'another-owner' });
+  });
+
+  it('does not release a claim that another delivery completed meanwhile', async () => {
+    // GIVEN
+    db.before(
+      'TransactWrite',
+      () => true,
+      () => {
+        throw throttled();
+      },
+    );
+    db.before(
+      'Delete',
+      () => true,
+      () => db.patch(INBOX_TABLE, recordKey(message(1)), { status: 'COMPLETED' }),
     );
 
     // WHEN
@@ -858,7 +1189,7 @@ describe('the unique strategy', () => {
     expect(recordOf(message(1))).toMatchObject({ status: 'COMPLETED' });
   });
 
-  it('writes an effect of a single write as one plain write, not a transaction', async () => {
+  it('writes an effect of a single write in one transaction with its mark', async () => {
     // GIVEN
     const single: DynamoEffect<Note> = { name: 'journal', items: (delivered) => [journalWrite(delivered)] };
 
@@ -867,18 +1198,25 @@ describe('the unique strategy', () => {
 
     // THEN
     expect(outcome).toBe('APPLIED');
-    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
-    expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input).toEqual(journalWrite(message(1)).Update);
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+    expect(transactItems()).toEqual([completion(message(1)), journalWrite(message(1))]);
     expect(journalOf()).toMatchObject({ entries: ['note 1'], version: 1 });
     expect(recordOf(message(1))).toMatchObject({ status: 'COMPLETED' });
   });
 
-  it('releases the claim and rethrows WriteConditionError when the single write of the effect fails its condition', async () => {
-    // GIVEN an effect of one write that needs the journal to exist already
+  it('releases the claim and rethrows WriteConditionError, indexed as the effect’s writes, when a write fails its condition', async () => {
+    // GIVEN an effect whose second write needs its item to exist already
     const guarded: DynamoEffect<Note> = {
       name: 'journal',
       items: (delivered) => [
-        { Update: { ...journalWrite(delivered).Update!, ConditionExpression: 'attribute_exists(pk)' } },
+        journalWrite(delivered),
+        {
+          Update: {
+            ...tallyWrite(delivered).Update!,
+            ConditionExpression: 'attribute_exists(pk)',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        },
       ],
     };
 
@@ -887,10 +1225,36 @@ describe('the unique strategy', () => {
 
     // THEN
     await expect(applying).rejects.toBeInstanceOf(WriteConditionError);
-    await expect(applying).rejects.toMatchObject({ index: 0 });
-    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+    const error = (await applying.catch((caught: unknown) => caught)) as WriteConditionError;
+    expect(error.index).toBe(1);
+    expect(error.oldItem).toBeUndefined();
+    expect([...error.failures.keys()]).toEqual([1]);
+    expect(error.cause).toBeInstanceOf(TransactionCanceledException);
     expect(recordOf(message(1))).toBeUndefined();
     expect(journalOf()).toBeUndefined();
+  });
+
+  it('rethrows a cancellation that is no failed condition as it is, and releases the claim', async () => {
+    // GIVEN
+    const conflict = new TransactionCanceledException({
+      message: 'conflict',
+      $metadata: {},
+      CancellationReasons: [{ Code: 'None' }, { Code: 'TransactionConflict' }, { Code: 'None' }],
+    });
+    db.before(
+      'TransactWrite',
+      () => true,
+      () => {
+        throw conflict;
+      },
+    );
+
+    // WHEN
+    const applying = apply(journal, 'unique', message(1));
+
+    // THEN
+    await expect(applying).rejects.toBe(conflict);
+    expect(recordOf(message(1))).toBeUndefined();
   });
 
   it('propagates a failure of the claim that is not a condition, applying nothing', async () => {
@@ -911,4 +1275,95 @@ describe('the unique strategy', () => {
     await expect(applying).rejects.toBe(failure);
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
   });
+});
+
+describe('every strategy, when the answer to the effect’s write is lost after it landed', () => {
+  const single: DynamoEffect<Note> = { ...journal, items: (delivered) => [journalWrite(delivered)] };
+  /** The effect's write (the one that touches the projection): a plain Update only for one versioned write. */
+  const cases = IDEMPOTENCY_STRATEGIES.flatMap((strategy) =>
+    [
+      { effect: journal, writes: 2 },
+      { effect: single, writes: 1 },
+    ].flatMap(({ effect, writes }) =>
+      LOST_ANSWERS.map((outcome) => ({
+        strategy,
+        effect,
+        writes,
+        outcome,
+        kind: strategy === 'version' && writes === 1 ? ('Update' as const) : ('TransactWrite' as const),
+      })),
+    ),
+  );
+
+  it.each(cases)(
+    '$strategy, $writes write(s), $outcome: the retry answers DUPLICATE and the effect is there once',
+    async ({ strategy, effect, outcome, kind }) => {
+      // GIVEN the journal at version 1, and the answer to message 2's effect lost after it landed
+      seedJournal(1);
+      db.loseAnswer(kind, touchesProjection, outcome);
+
+      // WHEN applied, then retried (the consumer's in-process retry, or a redelivery)
+      const first = await apply(effect, strategy, message(2)).catch((error: unknown) => error);
+      const retried = await apply(effect, strategy, message(2));
+      const again = await apply(effect, strategy, message(2));
+
+      // THEN the first answer is APPLIED or DUPLICATE, or a transient error (never one that would park the key)
+      expect(db.lostAnswerCount).toBe(1);
+      if (outcome === 'sdk-retry') expect(['APPLIED', 'DUPLICATE']).toContain(first);
+      else expect(isTransientError(first)).toBe(true);
+      expect([retried, again]).toEqual(['DUPLICATE', 'DUPLICATE']);
+      expect(journalOf()).toMatchObject({ entries: ['note 1', 'note 2'], version: 2 });
+      expect(tallyOf()).toBe(effect === journal ? 1 : 0);
+    },
+  );
+
+  it.each(LOST_ANSWERS)(
+    'version, a write of its own condition besides the target’s, %s: the retry answers DUPLICATE, not the other write’s failure',
+    async (outcome) => {
+      // GIVEN an effect whose first write is conditional on its own (the tally is written once), the second the target
+      const conditioned: DynamoEffect<Note> = {
+        ...journal,
+        items: (delivered) => [
+          {
+            Update: {
+              ...tallyWrite(delivered).Update!,
+              ConditionExpression: 'attribute_not_exists(applied)',
+            },
+          },
+          journalWrite(delivered),
+        ],
+      };
+      seedJournal(1);
+      db.loseAnswer('TransactWrite', touchesProjection, outcome);
+
+      // WHEN
+      const first = await apply(conditioned, 'version', message(2)).catch((error: unknown) => error);
+      const retried = await apply(conditioned, 'version', message(2));
+
+      // THEN
+      expect(first === 'DUPLICATE' || isTransientError(first)).toBe(true);
+      expect(retried).toBe('DUPLICATE');
+      expect(tallyOf()).toBe(1);
+      expect(journalOf()).toMatchObject({ entries: ['note 1', 'note 2'], version: 2 });
+    },
+  );
+
+  it.each(LOST_ANSWERS)(
+    'version, a message the effect has nothing to write for, %s: the retry answers DUPLICATE',
+    async (outcome) => {
+      // GIVEN
+      const unconcerned: DynamoEffect<Note> = { ...journal, items: () => [] };
+      seedJournal(1);
+      db.loseAnswer('Update', touchesProjection, outcome);
+
+      // WHEN
+      const first = await apply(unconcerned, 'version', message(2)).catch((error: unknown) => error);
+      const retried = await apply(unconcerned, 'version', message(2));
+
+      // THEN
+      expect(first === 'DUPLICATE' || isTransientError(first)).toBe(true);
+      expect(retried).toBe('DUPLICATE');
+      expect(journalOf()).toMatchObject({ entries: ['note 1'], version: 2 });
+    },
+  );
 });

@@ -1,7 +1,15 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { IdempotentOrderedConsumer } from '../../functions/runtime/consumer/idempotent-ordered-consumer';
 import type { MessageEnvelope } from '../../functions/runtime/outbox/outbox-message';
 import type { TransactItem } from '../../functions/runtime/outbox/outbox-writer';
 import type {
@@ -11,10 +19,12 @@ import type {
 } from '../../reference/functions/orders/order-events';
 import type { PaymentCaptured } from '../../reference/functions/payments/payment-service';
 import {
+  NOTIFICATIONS_PER_PAGE,
   ProjectionService,
   UnknownMessageTypeError,
 } from '../../reference/functions/projection/projection-service';
-import { InMemoryDynamoDb } from './support/in-memory-dynamodb';
+import { InMemoryDynamoDb, itemSize, type LostAnswer } from './support/in-memory-dynamodb';
+import { CLAIM_SECONDS, INBOX_TABLE, newConsumerTables, RETENTION_SECONDS } from './support/inbox-fixtures';
 
 const PROJECTION_TABLE = 'projection-table';
 const ORDER = 'order-1';
@@ -66,11 +76,11 @@ function inventoryUpdate(sku: string, delta: number): TransactItem {
   };
 }
 
-function notification(sequence: number, type: string): TransactItem {
+function notification(sequence: number, type: string, sk = 'NOTIFICATIONS'): TransactItem {
   return {
     Update: {
       TableName: PROJECTION_TABLE,
-      Key: { pk: `ORDER#${ORDER}`, sk: 'NOTIFICATIONS' },
+      Key: { pk: `ORDER#${ORDER}`, sk },
       UpdateExpression: 'SET entries = list_append(if_not_exists(entries, :empty), :entry)',
       ExpressionAttributeValues: { ':empty': [], ':entry': [`${sequence}:${type}`] },
     },
@@ -229,6 +239,19 @@ describe('ProjectionService effects', () => {
     it('throws UnknownMessageTypeError for a type it does not know', () => {
       expect(() => projection.notifications.items(shipped(5))).toThrow(UnknownMessageTypeError);
     });
+
+    it.each([
+      [1, 'NOTIFICATIONS'],
+      [NOTIFICATIONS_PER_PAGE, 'NOTIFICATIONS'],
+      [NOTIFICATIONS_PER_PAGE + 1, 'NOTIFICATIONS#0000000001'],
+      [2 * NOTIFICATIONS_PER_PAGE, 'NOTIFICATIONS#0000000001'],
+      [2 * NOTIFICATIONS_PER_PAGE + 1, 'NOTIFICATIONS#0000000002'],
+      [1234 * NOTIFICATIONS_PER_PAGE + 1, 'NOTIFICATIONS#0000001234'],
+    ])('appends the entry of sequence %i to the log’s page %s', (sequence, sk) => {
+      expect(projection.notifications.items(noteAdded(sequence, 'x'))).toEqual([
+        notification(sequence, 'OrderNoteAdded', sk),
+      ]);
+    });
   });
 
   describe('written to the table', () => {
@@ -260,6 +283,37 @@ describe('ProjectionService effects', () => {
       ]);
       expect(await projection.getInventory('sku-a')).toEqual({ sku: 'sku-a', reserved: 2 });
       expect(await projection.getInventory('sku-b')).toEqual({ sku: 'sku-b', reserved: 1 });
+    });
+
+    it('keeps the notifications log in pages of 200 entries, so that no item outgrows DynamoDB’s 400 KB', async () => {
+      // GIVEN
+      const sequences = Array.from({ length: 2 * NOTIFICATIONS_PER_PAGE + 50 }, (_, index) => index + 2);
+
+      // WHEN an order with 450 notes is projected
+      await project(placed(1, []), ...sequences.map((sequence) => noteAdded(sequence, `note ${sequence}`)));
+
+      // THEN
+      const pages = db
+        .all(PROJECTION_TABLE)
+        .filter((item) => String(item.sk).startsWith('NOTIFICATIONS'))
+        .map((item) => (item.entries as string[]).length);
+      expect(pages).toEqual([NOTIFICATIONS_PER_PAGE, NOTIFICATIONS_PER_PAGE, 51]);
+      const log = await projection.getNotifications(ORDER);
+      expect(log).toEqual(['1:OrderPlaced', ...sequences.map((sequence) => `${sequence}:OrderNoteAdded`)]);
+    });
+
+    it('holds the producer’s bound of notes in one view: 100 notes of 1,000 three-byte characters stay under 400 KB', async () => {
+      // GIVEN the most notes the producer accepts, each of the widest UTF-8 a UTF-16 unit makes
+      const notes = Array.from({ length: 100 }, (_, index) => `${index}`.padEnd(1000, '界'));
+
+      // WHEN
+      await project(placed(1, []), ...notes.map((text, index) => noteAdded(index + 2, text)));
+
+      // THEN
+      const view = db.item(PROJECTION_TABLE, { pk: `ORDER#${ORDER}`, sk: 'VIEW' })!;
+      expect(itemSize(view)).toBeGreaterThan(290 * 1024);
+      expect(itemSize(view)).toBeLessThan(400 * 1024);
+      expect((await projection.getView(ORDER))?.notes).toEqual(notes);
     });
 
     it('sums the reservations of several orders, and releases those of a cancelled one', async () => {
@@ -312,4 +366,79 @@ describe('ProjectionService reads', () => {
   it('answers an empty notifications log for an order it never saw', async () => {
     expect(await projection.getNotifications('order-2')).toEqual([]);
   });
+
+  it('answers the notifications log from all its pages, in order, page after page of the query, read consistently', async () => {
+    // GIVEN three pages of the log (and the view, which is no page), answered one item per query page
+    db.seed(
+      PROJECTION_TABLE,
+      { pk: `ORDER#${ORDER}`, sk: 'NOTIFICATIONS#0000000002', entries: ['401:OrderNoteAdded'] },
+      { pk: `ORDER#${ORDER}`, sk: 'NOTIFICATIONS', entries: ['1:OrderPlaced', '2:OrderNoteAdded'] },
+      { pk: `ORDER#${ORDER}`, sk: 'NOTIFICATIONS#0000000001', entries: ['201:OrderNoteAdded'] },
+      { pk: `ORDER#${ORDER}`, sk: 'VIEW', orderId: ORDER, status: 'PLACED', version: 401 },
+      { pk: 'ORDER#order-2', sk: 'NOTIFICATIONS', entries: ['1:OrderPlaced'] },
+      { pk: `ORDER#${ORDER}`, sk: 'NOTIFICATIONS#0000000003' },
+    );
+    db.queryPageSize = 1;
+
+    // WHEN
+    const log = await projection.getNotifications(ORDER);
+
+    // THEN
+    expect(log).toEqual(['1:OrderPlaced', '2:OrderNoteAdded', '201:OrderNoteAdded', '401:OrderNoteAdded']);
+    const queries = ddb.commandCalls(QueryCommand).map((call) => call.args[0].input);
+    expect(queries).toHaveLength(4);
+    expect(queries[0]).toEqual({
+      TableName: PROJECTION_TABLE,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :notifications)',
+      ExpressionAttributeValues: { ':pk': `ORDER#${ORDER}`, ':notifications': 'NOTIFICATIONS' },
+      ConsistentRead: true,
+    });
+    expect(queries[1]?.ExclusiveStartKey).toEqual({ pk: `ORDER#${ORDER}`, sk: 'NOTIFICATIONS' });
+  });
+});
+
+describe('the reference consumer’s notifications (`unique`), when the answer to a write is lost after it landed', () => {
+  const LOST_ANSWERS: readonly LostAnswer[] = ['server-error', 'timeout', 'sdk-retry'];
+  const touchesLog = (input: UpdateCommandInput | TransactWriteCommandInput): boolean =>
+    JSON.stringify(input).includes('"sk":"NOTIFICATIONS"');
+
+  beforeEach(() => {
+    db = newConsumerTables();
+    db.install(ddb);
+    projection = new ProjectionService(dynamodb, PROJECTION_TABLE);
+  });
+
+  const consumer = () =>
+    new IdempotentOrderedConsumer({
+      dynamodb,
+      inboxTableName: INBOX_TABLE,
+      retentionSeconds: RETENTION_SECONDS,
+      claimSeconds: CLAIM_SECONDS,
+      effects: [
+        { effect: projection.view, strategy: 'version' },
+        { effect: projection.inventory, strategy: 'transaction' },
+        { effect: projection.notifications, strategy: 'unique' },
+      ],
+      transientRetry: { sleep: async () => {}, random: () => 0 },
+    });
+
+  it.each(LOST_ANSWERS)(
+    'never logs `1:OrderPlaced` twice (%s), neither on the consumer’s in-process retry nor on a redelivery',
+    async (outcome) => {
+      // GIVEN the log's append lands, and its answer is lost
+      db.loseAnswer('TransactWrite', touchesLog, outcome);
+      db.loseAnswer('Update', touchesLog, outcome);
+
+      // WHEN the order is placed, then redelivered
+      const first = await consumer().consume(placed(1, [{ sku: 'sku-a', quantity: 2 }]));
+      const redelivered = await consumer().consume(placed(1, [{ sku: 'sku-a', quantity: 2 }]));
+
+      // THEN
+      expect(db.lostAnswerCount).toBe(1);
+      expect(first.outcome).toBe('APPLIED');
+      expect(redelivered.outcome).toBe('DUPLICATE');
+      expect(await projection.getNotifications(ORDER)).toEqual(['1:OrderPlaced']);
+      expect(await projection.getInventory('sku-a')).toEqual({ sku: 'sku-a', reserved: 2 });
+    },
+  );
 });

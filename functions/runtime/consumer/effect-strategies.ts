@@ -1,23 +1,28 @@
+import { createHash, randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
   PutCommand,
   TransactWriteCommand,
-  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { WriteConditionError, writeAtomically } from '../atomic-write';
+import { transactionConditionError, WriteConditionError, writeAtomically } from '../atomic-write';
 import { MessageInProgressError, ReliableMessagingError } from '../errors';
 import type { MessageEnvelope } from '../outbox/outbox-message';
 import type { TransactItem } from '../outbox/outbox-writer';
-import { retryTransient } from '../transient-errors';
+import { isOutcomeUnknown, retryTransient } from '../transient-errors';
 import { inboxKeys } from './inbox-keys';
 
 /**
- * How an effect is made to happen once per message (design invariant 4):
- * - `unique`: a conditional put of the messageId claims the effect, the effect runs, the claim is marked done;
- * - `version`: the effect is itself conditional on its target's version being `sequence − 1`;
- * - `transaction`: the inbox mark and the effect are one TransactWriteItems.
+ * How an effect is made to happen once per message (design invariant 4), also when the answer to a write is lost
+ * after the write landed (a 5xx, a timeout, the SDK's retry meeting its own first attempt): the repeat of a landed
+ * write answers DUPLICATE, never applies the effect again, and never fails for good (which would park the key).
+ * - `unique`: a conditional put of the messageId claims the effect (a lease, with an owner); then the effect and
+ *   the claim's mark (COMPLETED) are one TransactWriteItems conditioned on the claim being ours. Costs one write
+ *   more than `transaction`, for the lease that turns a concurrent delivery away before it writes;
+ * - `version`: the effect is itself conditional on its target's version being `sequence − 1`; the cheapest (no
+ *   inbox record), for effects whose target carries the aggregate's version;
+ * - `transaction`: the inbox mark (absent → COMPLETED) and the effect are one TransactWriteItems.
  */
 export type IdempotencyStrategy = 'unique' | 'version' | 'transaction';
 
@@ -52,6 +57,13 @@ export interface EffectGuardOptions {
   readonly retentionSeconds: number;
   /** How long a `unique` claim blocks other deliveries while its effect runs (above the function timeout). */
   readonly claimSeconds: number;
+  /**
+   * Who holds a `unique` claim: a claim of the same owner is taken again at once (the retry of a delivery whose
+   * answer was lost), a live claim of another refuses. Safety does not rest on it (the effect's transaction does):
+   * only how soon a retry proceeds.
+   * @default an id of this process (its execution environment runs one delivery at a time)
+   */
+  readonly claimOwner?: string;
   readonly clock?: () => Date;
 }
 
@@ -144,7 +156,7 @@ async function applyVersioned<TPayload>(
   const index = items.findIndex((item) => {
     const write = item.Update ?? item.Put;
     if (write === undefined || write.TableName !== target.tableName) return false;
-    const key = item.Update?.Key ?? item.Put?.Item ?? {};
+    const key: Record<string, unknown> = ('Key' in write ? write.Key : write.Item) ?? {};
     return Object.entries(target.key).every(([name, value]) => key[name] === value);
   });
   if (index < 0) throw new Error(`effect ${effect.name} writes no item at its versionTarget`);
@@ -154,8 +166,11 @@ async function applyVersioned<TPayload>(
     await writeAtomically(options.dynamodb, guarded);
     return 'APPLIED';
   } catch (error) {
-    if (!(error instanceof WriteConditionError) || error.index !== index) throw error;
-    const found = error.oldItem?.[attribute] === undefined ? undefined : Number(error.oldItem[attribute]);
+    // The target's condition decides, whichever other write failed with it (after a landed write whose answer was
+    // lost, the other writes' own conditions may fail too).
+    if (!(error instanceof WriteConditionError) || !error.failures.has(index)) throw error;
+    const old = error.failures.get(index);
+    const found = old?.[attribute] === undefined ? undefined : Number(old[attribute]);
     if (found !== undefined && found >= message.sequence) return 'DUPLICATE';
     throw new VersionMismatchError(effect.name, message.sequence, found, { cause: error });
   }
@@ -171,7 +186,10 @@ function versionTargetOf<TPayload>(
   return effect.versionTarget(message);
 }
 
-/** The write of a `version` effect that has nothing else to write for a message: its target's version, alone. */
+/**
+ * The write of a `version` effect that has nothing else to write for a message: its target's version, alone
+ * (`#effectVersion` is named by withVersionCondition, which every write at the target goes through).
+ */
 function versionOnlyWrite<TPayload>(
   effect: DynamoEffect<TPayload>,
   message: MessageEnvelope<TPayload>,
@@ -182,7 +200,6 @@ function versionOnlyWrite<TPayload>(
       TableName: target.tableName,
       Key: target.key,
       UpdateExpression: 'SET #effectVersion = :effectSequence',
-      ExpressionAttributeNames: { '#effectVersion': target.versionAttribute ?? 'version' },
       ExpressionAttributeValues: { ':effectSequence': message.sequence },
     },
   };
@@ -214,7 +231,21 @@ function withVersionCondition(item: TransactItem, attribute: string, sequence: n
     : { Put: guarded as NonNullable<TransactItem['Put']> };
 }
 
-/** `unique`: claim (conditional put) → effect → mark done. A claim whose holder died expires after claimSeconds. */
+/**
+ * `unique`: claim, then the effect and the mark in one transaction conditioned on the claim.
+ * 1. The claim: a conditional put of the record, IN_PROGRESS, with our `claimOwner` and a lease of claimSeconds. It
+ *    succeeds on no record, on an expired claim (its holder died), and on a claim of our own (the repeat of a claim
+ *    whose answer was lost). A COMPLETED record answers DUPLICATE; a live claim of another owner refuses with
+ *    MessageInProgressError (not a failure of the message: the delivery is retried later).
+ * 2. The effect: one TransactWriteItems of [the mark — IN_PROGRESS of our owner → COMPLETED —, …the effect's
+ *    writes], with a ClientRequestToken that names this very request, so DynamoDB makes its repeat a no-op.
+ * The effect and its mark land together or not at all, and only while the claim is ours; so the effect lands at most
+ * once per message (while its record lives: the replay horizon), whatever answers are lost, whoever takes an expired
+ * claim over. A repeat after the transaction landed finds the record COMPLETED: DUPLICATE. The claim is released only
+ * when DynamoDB said that nothing was written (a failed condition, a cancellation, throttling, a validation error);
+ * after an unknown outcome (a 5xx, a timeout) it is kept: our own retry takes it again, another delivery waits for
+ * its lease to end, and either finds the record COMPLETED if the effect had landed.
+ */
 async function applyUnique<TPayload>(
   effect: DynamoEffect<TPayload>,
   message: MessageEnvelope<TPayload>,
@@ -222,6 +253,42 @@ async function applyUnique<TPayload>(
   options: EffectGuardOptions,
 ): Promise<EffectOutcome> {
   const key = inboxKeys.effect(message.messageId, effect.name);
+  const owner = options.claimOwner ?? PROCESS_CLAIM_OWNER;
+  if (await claimCompletedAlready(key, message, owner, options)) return 'DUPLICATE';
+  const transactItems = [completionOf(key, owner, options), ...items];
+  try {
+    await options.dynamodb.send(
+      new TransactWriteCommand({
+        TransactItems: transactItems,
+        ClientRequestToken: requestTokenOf(message, effect.name, owner, transactItems),
+      }),
+    );
+    return 'APPLIED';
+  } catch (error) {
+    const failed = transactionConditionError(error);
+    if (failed?.failures.has(0)) {
+      // The claim is no longer ours to complete: completed (by us, if an earlier answer was lost), or taken over.
+      if (failed.failures.get(0)?.status === 'COMPLETED') return 'DUPLICATE';
+      throw new MessageInProgressError(message.messageId);
+    }
+    if (!isOutcomeUnknown(error)) await release(key, owner, options);
+    // A failed condition of the effect's own writes names the write as the effect has it (the mark is not one).
+    if (failed === undefined) throw error;
+    const failures = new Map([...failed.failures].map(([index, old]) => [index - 1, old]));
+    throw new WriteConditionError(failed.index - 1, failed.oldItem, { cause: error, failures });
+  }
+}
+
+/** Who holds a `unique` claim, unless told: this process (an execution environment runs one delivery at a time). */
+const PROCESS_CLAIM_OWNER = randomUUID();
+
+/** Claims the effect's record for `owner`; true, and claims nothing, when the effect was applied already. */
+async function claimCompletedAlready<TPayload>(
+  key: ReturnType<typeof inboxKeys.effect>,
+  message: MessageEnvelope<TPayload>,
+  owner: string,
+  options: EffectGuardOptions,
+): Promise<boolean> {
   const now = nowSeconds(options);
   try {
     await options.dynamodb.send(
@@ -232,49 +299,80 @@ async function applyUnique<TPayload>(
           status: 'IN_PROGRESS',
           groupKey: message.groupKey,
           sequence: message.sequence,
+          claimOwner: owner,
           claimExpiresAt: now + options.claimSeconds,
           expiresAt: now + options.retentionSeconds,
         },
-        ConditionExpression: 'attribute_not_exists(pk) OR (#status = :inProgress AND claimExpiresAt < :now)',
+        ConditionExpression:
+          'attribute_not_exists(pk) OR (#status = :inProgress AND (claimExpiresAt < :now OR claimOwner = :owner))',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':inProgress': 'IN_PROGRESS', ':now': now },
+        ExpressionAttributeValues: { ':inProgress': 'IN_PROGRESS', ':now': now, ':owner': owner },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
+    return false;
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    if (error.Item?.status?.S === 'COMPLETED') return 'DUPLICATE';
+    if (error.Item?.status?.S === 'COMPLETED') return true;
     throw new MessageInProgressError(message.messageId);
   }
-  try {
-    await writeAtomically(options.dynamodb, items);
-  } catch (error) {
-    // Release the claim (through transient failures too), so that a retry of this delivery can claim again at once.
-    await retryTransient(() =>
-      options.dynamodb.send(
-        new DeleteCommand({
-          TableName: options.inboxTableName,
-          Key: key,
-          ConditionExpression: '#status = :inProgress',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':inProgress': 'IN_PROGRESS' },
-        }),
-      ),
-    ).catch(() => undefined);
-    throw error;
-  }
-  // The effect is done: mark it so through transient failures too, else a redelivery would find the claim live,
-  // wait for it to expire, and apply the effect again.
+}
+
+/** The mark, as the first write of the effect's transaction: our claim becomes COMPLETED, or nothing is written. */
+function completionOf(
+  key: ReturnType<typeof inboxKeys.effect>,
+  owner: string,
+  options: EffectGuardOptions,
+): TransactItem {
+  return {
+    Update: {
+      TableName: options.inboxTableName,
+      Key: key,
+      UpdateExpression: 'SET #status = :completed REMOVE claimExpiresAt, claimOwner',
+      ConditionExpression: '#status = :inProgress AND claimOwner = :owner',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':completed': 'COMPLETED', ':inProgress': 'IN_PROGRESS', ':owner': owner },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
+}
+
+/**
+ * The transaction's ClientRequestToken: a digest of the message, the effect, the owner and the request itself. A
+ * repeat of the same request within DynamoDB's 10 minutes is a no-op; a different request (an effect whose writes
+ * changed between attempts) gets another token, never an IdempotentParameterMismatch (a 400 that would park the key).
+ */
+function requestTokenOf<TPayload>(
+  message: MessageEnvelope<TPayload>,
+  effect: string,
+  owner: string,
+  transactItems: readonly TransactItem[],
+): string {
+  return createHash('sha256')
+    .update(JSON.stringify([message.messageId, effect, owner, transactItems]))
+    .digest('hex')
+    .slice(0, 36);
+}
+
+/**
+ * Deletes our claim (through transient failures too), so that a retry of this delivery, or another, can claim again at
+ * once. Only after DynamoDB said the effect was not written. A claim no longer ours is left alone; a failure is
+ * ignored (the claim then ends with its lease).
+ */
+async function release(
+  key: ReturnType<typeof inboxKeys.effect>,
+  owner: string,
+  options: EffectGuardOptions,
+): Promise<void> {
   await retryTransient(() =>
     options.dynamodb.send(
-      new UpdateCommand({
+      new DeleteCommand({
         TableName: options.inboxTableName,
         Key: key,
-        UpdateExpression: 'SET #status = :completed REMOVE claimExpiresAt',
+        ConditionExpression: '#status = :inProgress AND claimOwner = :owner',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':completed': 'COMPLETED' },
+        ExpressionAttributeValues: { ':inProgress': 'IN_PROGRESS', ':owner': owner },
       }),
     ),
-  );
-  return 'APPLIED';
+  ).catch(() => undefined);
 }

@@ -1,4 +1,4 @@
-import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoEffect, MessageEnvelope, TransactItem } from 'reliable-messaging-serverless/runtime';
 import type { OrderCancelled, OrderNoteAdded, OrderPlaced } from '../orders/order-events';
 import type { OrderLine } from '../orders/order-schemas';
@@ -21,7 +21,25 @@ export interface InventoryLevel {
 /** Items of the projection table (keys `pk`, `sk`). */
 const viewKey = (orderId: string) => ({ pk: `ORDER#${orderId}`, sk: 'VIEW' });
 const inventoryKey = (sku: string) => ({ pk: `SKU#${sku}`, sk: 'INVENTORY' });
-const notificationsKey = (orderId: string) => ({ pk: `ORDER#${orderId}`, sk: 'NOTIFICATIONS' });
+
+const NOTIFICATIONS_SK = 'NOTIFICATIONS';
+
+/** Entries of one item of an order's notifications log: about 40 bytes each, so an item stays under 10 KB. */
+export const NOTIFICATIONS_PER_PAGE = 200;
+
+/**
+ * The item of an order's notifications log that holds the entry of `sequence`: the log is cut into pages of
+ * NOTIFICATIONS_PER_PAGE entries, so no item grows without limit (DynamoDB refuses items over 400 KB, and an effect
+ * that cannot be written parks its key). Page 0 (sequences 1 to 200, every order in practice) is `NOTIFICATIONS`,
+ * page p `NOTIFICATIONS#<p, zero-padded>`: in sort-key order, which is the log's order.
+ */
+const notificationsKey = (orderId: string, sequence: number) => {
+  const page = Math.floor((sequence - 1) / NOTIFICATIONS_PER_PAGE);
+  return {
+    pk: `ORDER#${orderId}`,
+    sk: page === 0 ? NOTIFICATIONS_SK : `${NOTIFICATIONS_SK}#${String(page).padStart(10, '0')}`,
+  };
+};
 
 export class UnknownMessageTypeError extends Error {
   constructor(type: string) {
@@ -38,8 +56,14 @@ const KNOWN_TYPES = new Set(['OrderPlaced', 'OrderNoteAdded', 'OrderCancelled', 
  *   the `version` strategy (the write is conditional on the previous version);
  * - `inventory` — reservations per SKU, incremented and decremented (`ADD`): not idempotent by itself, so it uses the
  *   `transaction` strategy (inbox mark + increments in one transaction);
- * - `notifications` — a log of what the customer was told, appended to: the `unique` strategy (claim, append, mark).
+ * - `notifications` — a log of what the customer was told, appended to: the `unique` strategy (claim, then the append
+ *   and the claim's mark in one transaction), so it runs end to end somewhere; `transaction` would guarantee the
+ *   same for one write less. The log is kept in pages of NOTIFICATIONS_PER_PAGE entries, so no item outgrows
+ *   DynamoDB's 400 KB.
  * Each effect's writes for one message are one transaction, so an effect is all-or-nothing.
+ *
+ * The view holds the order's notes, as the producer bounds them (100 notes of at most 1,000 characters: at most
+ * 300 KB of UTF-8, three bytes per UTF-16 unit at worst), so it stays under 400 KB.
  */
 export class ProjectionService {
   public readonly view: DynamoEffect;
@@ -80,14 +104,23 @@ export class ProjectionService {
 
   /** The notifications log of an order: one entry per message, `<sequence>:<type>`, in applied order. */
   async getNotifications(orderId: string): Promise<string[]> {
-    const response = await this.dynamodb.send(
-      new GetCommand({
-        TableName: this.projectionTableName,
-        Key: notificationsKey(orderId),
-        ConsistentRead: true,
-      }),
-    );
-    return (response.Item?.entries as string[] | undefined) ?? [];
+    const entries: string[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const response = await this.dynamodb.send(
+        new QueryCommand({
+          TableName: this.projectionTableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :notifications)',
+          ExpressionAttributeValues: { ':pk': `ORDER#${orderId}`, ':notifications': NOTIFICATIONS_SK },
+          ConsistentRead: true,
+          ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+        }),
+      );
+      for (const page of response.Items ?? [])
+        entries.push(...((page.entries as string[] | undefined) ?? []));
+      startKey = response.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return entries;
   }
 
   private viewItems(message: MessageEnvelope): TransactItem[] {
@@ -178,7 +211,7 @@ export class ProjectionService {
       {
         Update: {
           TableName: this.projectionTableName,
-          Key: notificationsKey(orderId),
+          Key: notificationsKey(orderId, message.sequence),
           UpdateExpression: 'SET entries = list_append(if_not_exists(entries, :empty), :entry)',
           ExpressionAttributeValues: { ':empty': [], ':entry': [`${message.sequence}:${message.type}`] },
         },
