@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException, TransactionCanceledException } from '@
 import { describe, expect, it, vi } from 'vitest';
 import {
   isOutcomeUnknown,
+  isTransientCancellation,
   isTransientError,
   retryTransient,
   TransientFailureError,
@@ -78,6 +79,205 @@ describe('isOutcomeUnknown', () => {
     expect(isOutcomeUnknown(conditionFailed())).toBe(false);
     expect(isOutcomeUnknown(throttled())).toBe(false);
     expect(isOutcomeUnknown(new Error('bug'))).toBe(false);
+  });
+});
+
+/** An error that carries only what is given: no name the classification knows. */
+const bare = (fields: Record<string, unknown>) =>
+  Object.assign(new Error('bare'), { name: 'SomeError' }, fields);
+const status = (httpStatusCode: number) => bare({ $metadata: { httpStatusCode } });
+const cancelled = (codes: readonly (string | undefined)[] | undefined) =>
+  Object.assign(new Error('Transaction cancelled'), {
+    name: 'TransactionCanceledException',
+    ...(codes === undefined
+      ? {}
+      : { CancellationReasons: codes.map((Code) => (Code === undefined ? undefined : { Code })) }),
+  });
+/** `error` wrapped `depth` times in plain errors (its cause chain). */
+const wrapped = (error: unknown, depth: number): unknown =>
+  depth === 0 ? error : new Error(`wrapper ${depth}`, { cause: wrapped(error, depth - 1) });
+
+const THROTTLING = [
+  'ThrottlingException',
+  'Throttling',
+  'ThrottledException',
+  'TooManyRequestsException',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'RequestLimitExceeded',
+  'ProvisionedThroughputExceededException',
+  'LimitExceededException',
+  'SlowDown',
+  'KMSThrottlingException',
+  'EC2ThrottledException',
+];
+const SERVICE_FAILURES = [
+  'InternalServerError',
+  'InternalServerException',
+  'InternalFailure',
+  'InternalError',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'TransactionInProgressException',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'KMSInternalException',
+];
+const NETWORK = [
+  'TimeoutError',
+  'AbortError',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'NetworkingError',
+];
+
+describe('the classification, field by field', () => {
+  it.each(THROTTLING)('calls %s transient, and an answer that nothing was written', (name) => {
+    // GIVEN a throttling error, even one that carries a 5xx status
+    const error = bare({ name, $metadata: { httpStatusCode: 503 }, $fault: 'server' });
+    // THEN
+    expect(isTransientError(error)).toBe(true);
+    expect(isOutcomeUnknown(error)).toBe(false);
+  });
+
+  it.each(SERVICE_FAILURES)('calls %s transient, and its outcome unknown', (name) => {
+    // GIVEN only the name (no status, no fault)
+    const error = bare({ name });
+    // THEN
+    expect(isTransientError(error)).toBe(true);
+    expect(isOutcomeUnknown(error)).toBe(true);
+  });
+
+  it.each(NETWORK)('calls %s (as a name or as a code) transient, and its outcome unknown', (name) => {
+    expect(isTransientError(bare({ name }))).toBe(true);
+    expect(isOutcomeUnknown(bare({ name }))).toBe(true);
+    expect(isTransientError(bare({ code: name }))).toBe(true);
+    expect(isOutcomeUnknown(bare({ code: name }))).toBe(true);
+  });
+
+  it('reads a TransactionInProgressException as an unknown outcome: the same transaction may still commit', () => {
+    // GIVEN DynamoDB's answer to a repeat of a transaction (same ClientRequestToken) that is still running
+    const error = bare({
+      name: 'TransactionInProgressException',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+    });
+    // THEN it may be retried (with the same token), but never read as "nothing written"
+    expect(isTransientError(error)).toBe(true);
+    expect(isOutcomeUnknown(error)).toBe(true);
+  });
+
+  it.each([500, 502, 503, 504, 599])(
+    'reads an unnamed %i as transient and its outcome as unknown',
+    (code) => {
+      expect(isTransientError(status(code))).toBe(true);
+      expect(isOutcomeUnknown(status(code))).toBe(true);
+    },
+  );
+
+  it('reads an unnamed 429 as transient, and as an answer that nothing was written', () => {
+    expect(isTransientError(status(429))).toBe(true);
+    expect(isOutcomeUnknown(status(429))).toBe(false);
+  });
+
+  it.each([200, 400, 403, 404, 428, 430, 499])(
+    'never reads an unnamed %i as transient or unknown',
+    (code) => {
+      expect(isTransientError(status(code))).toBe(false);
+      expect(isOutcomeUnknown(status(code))).toBe(false);
+    },
+  );
+
+  it('ignores a status that is not a number', () => {
+    expect(isTransientError(bare({ $metadata: { httpStatusCode: '503' } }))).toBe(false);
+    expect(isOutcomeUnknown(bare({ $metadata: { httpStatusCode: '503' } }))).toBe(false);
+  });
+
+  it('reads $fault "server" alone as transient and unknown, and $fault "client" as neither', () => {
+    expect(isTransientError(bare({ $fault: 'server' }))).toBe(true);
+    expect(isOutcomeUnknown(bare({ $fault: 'server' }))).toBe(true);
+    expect(isTransientError(bare({ $fault: 'client' }))).toBe(false);
+    expect(isOutcomeUnknown(bare({ $fault: 'client' }))).toBe(false);
+  });
+
+  it('reads the SDK’s $retryable mark as transient, but never as an unknown outcome', () => {
+    // GIVEN errors the SDK marked retryable (an empty mark included), and unmarked ones
+    for (const $retryable of [{}, { throttling: true }, { throttling: false }]) {
+      expect(isTransientError(bare({ $retryable }))).toBe(true);
+      expect(isOutcomeUnknown(bare({ $retryable }))).toBe(false);
+    }
+    expect(isTransientError(bare({ $retryable: undefined }))).toBe(false);
+    expect(isTransientError(bare({ $retryable: null }))).toBe(false);
+  });
+
+  it('reads a network code even when the name is not a string', () => {
+    expect(isTransientError(bare({ name: 42, code: 'ECONNRESET' }))).toBe(true);
+    expect(isOutcomeUnknown(bare({ name: 42, code: 'ECONNRESET' }))).toBe(true);
+    expect(isTransientError(bare({ code: 42 }))).toBe(false);
+  });
+
+  it('follows the cause chain five errors deep, and no deeper', () => {
+    // GIVEN a 5xx as the fifth error of its chain, and as the sixth
+    expect(isTransientError(wrapped(serviceError(), 4))).toBe(true);
+    expect(isOutcomeUnknown(wrapped(serviceError(), 4))).toBe(true);
+    expect(isTransientError(wrapped(serviceError(), 5))).toBe(false);
+    expect(isOutcomeUnknown(wrapped(serviceError(), 5))).toBe(false);
+  });
+
+  it('stops at the first error that answers: a wrapped throttling is not unknown, a wrapped timeout is', () => {
+    expect(isOutcomeUnknown(wrapped(throttled(), 1))).toBe(false);
+    expect(isOutcomeUnknown(new Error('x', { cause: conflict() }))).toBe(false);
+    expect(isOutcomeUnknown(wrapped(timeout(), 2))).toBe(true);
+    // a throttling answer ends the search even when a 5xx lies further down its chain
+    expect(isOutcomeUnknown(Object.assign(throttled(), { cause: serviceError() }))).toBe(false);
+    expect(isOutcomeUnknown(Object.assign(conflict(), { cause: serviceError() }))).toBe(false);
+  });
+
+  it('stops at a cause that is not an object', () => {
+    expect(isTransientError(new Error('x', { cause: 'ECONNRESET' }))).toBe(false);
+    expect(isOutcomeUnknown(new Error('x', { cause: 'ECONNRESET' }))).toBe(false);
+    expect(isOutcomeUnknown(null)).toBe(false);
+  });
+});
+
+describe('isTransientCancellation', () => {
+  it.each([
+    [['TransactionConflict']],
+    [['ThrottlingError']],
+    [['ProvisionedThroughputExceeded']],
+    [['None', 'TransactionConflict', 'None']],
+    [[undefined, 'ThrottlingError']],
+  ])('is true for reasons %j', (codes) => {
+    expect(isTransientCancellation(cancelled(codes))).toBe(true);
+    expect(isTransientError(cancelled(codes))).toBe(true);
+    expect(isOutcomeUnknown(cancelled(codes))).toBe(false);
+  });
+
+  it.each([
+    [['None']],
+    [[]],
+    [undefined],
+    [['ConditionalCheckFailed', 'TransactionConflict']],
+    [['TransactionConflict', 'ValidationError']],
+    [['ItemCollectionSizeLimitExceeded']],
+  ])('is false for reasons %j', (codes) => {
+    expect(isTransientCancellation(cancelled(codes))).toBe(false);
+    expect(isTransientError(cancelled(codes))).toBe(false);
+  });
+
+  it('is false for another error with the same reasons', () => {
+    const other = Object.assign(cancelled(['TransactionConflict']), { name: 'SomethingElse' });
+    expect(isTransientCancellation(other)).toBe(false);
+    expect(isTransientCancellation('TransactionCanceledException')).toBe(false);
   });
 });
 
