@@ -12,7 +12,17 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { TransactionConflictError } from '../../functions/runtime/errors';
 import {
+  InvalidOutboxMessageError,
+  MAX_ENVELOPE_BYTES,
+  MAX_GROUP_KEY_LENGTH,
+  MAX_MESSAGE_ID_LENGTH,
+  MAX_SEQUENCE,
+  MAX_TYPE_LENGTH,
+} from '../../functions/runtime/outbox/deliverable-message';
+import { type OutboxItem, parseEnvelope, toEnvelope } from '../../functions/runtime/outbox/outbox-message';
+import {
   MAX_BUSINESS_ITEMS,
+  type NewOutboxMessage,
   OutboxCommitError,
   OutboxOutcomeUnknownError,
   OutboxWriter,
@@ -300,6 +310,14 @@ describe('OutboxWriter.commit', () => {
         }),
       ],
       ['a reset connection', Object.assign(new Error('reset'), { code: 'ECONNRESET' })],
+      [
+        'a TransactionInProgressException (the same transaction still running)',
+        Object.assign(new Error('in progress'), {
+          name: 'TransactionInProgressException',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 400 },
+        }),
+      ],
     ])(
       'throws OutboxOutcomeUnknownError, never "nothing was written", after %s, without repeating the call',
       async (_, failure) => {
@@ -372,8 +390,8 @@ describe('OutboxWriter.commit', () => {
       expect(ddb.calls()).toHaveLength(0);
     });
 
-    it.each([0, -1, 1.5, Number.NaN])(
-      'rejects sequence %s, which is not an integer ≥ 1, without calling DynamoDB',
+    it.each([0, -1, 1.5, Number.NaN, MAX_SEQUENCE + 1])(
+      'rejects sequence %s, which is not an integer from 1 to 10^15 - 1, without calling DynamoDB',
       async (sequence) => {
         // GIVEN
         const writer = newWriter();
@@ -382,9 +400,100 @@ describe('OutboxWriter.commit', () => {
         const committing = writer.commit([], { groupKey: 'k', sequence, type: 'T', payload: {} });
 
         // THEN
-        await expect(committing).rejects.toBeInstanceOf(RangeError);
+        await expect(committing).rejects.toMatchObject({
+          name: 'InvalidOutboxMessageError',
+          field: 'sequence',
+        });
+        await expect(committing).rejects.toBeInstanceOf(InvalidOutboxMessageError);
         expect(ddb.calls()).toHaveLength(0);
       },
     );
+
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    const valid = { groupKey: 'order-1', sequence: 2, type: 'OrderNoteAdded', payload: { text: 'hi' } };
+    it.each([
+      ['an empty type (the consumer’s envelope check refuses it)', { type: '' }, 'type'],
+      ['a blank type', { type: '   ' }, 'type'],
+      ['a type over 256 characters', { type: 'T'.repeat(MAX_TYPE_LENGTH + 1) }, 'type'],
+      ['a type with a control character', { type: 'Order\u0000Placed' }, 'type'],
+      ['a type with U+FFFF, which SQS refuses', { type: 'Order\uffff' }, 'type'],
+      ['a type with a lone surrogate', { type: 'Order\ud800' }, 'type'],
+      ['an empty group key', { groupKey: '' }, 'groupKey'],
+      ['a group key over 128 characters (SQS MessageGroupId)', { groupKey: 'k'.repeat(129) }, 'groupKey'],
+      ['a group key with a space', { groupKey: 'order 1' }, 'groupKey'],
+      ['a group key with a non-ASCII letter', { groupKey: 'ordér-1' }, 'groupKey'],
+      ['an empty message id', { messageId: '' }, 'messageId'],
+      ['a message id over 64 characters', { messageId: 'm'.repeat(MAX_MESSAGE_ID_LENGTH + 1) }, 'messageId'],
+      ['a message id with a line break', { messageId: 'm\n1' }, 'messageId'],
+      ['a payload JSON cannot hold (a BigInt)', { payload: { amount: 1n } }, 'payload'],
+      ['a circular payload', { payload: circular }, 'payload'],
+      ['a payload that serializes to nothing (a function)', { payload: () => 1 }, 'payload'],
+      ['a payload with U+FFFE, which SQS refuses', { payload: { text: '\ufffe' } }, 'payload'],
+      ['an envelope over 256 KiB', { payload: 'x'.repeat(MAX_ENVELOPE_BYTES) }, 'envelope'],
+    ])('rejects %s, naming the field, without calling DynamoDB', async (_, change, field) => {
+      // GIVEN
+      const writer = newWriter();
+
+      // WHEN
+      const committing = writer.commit([orderUpdate('order-1', 1)], {
+        ...valid,
+        ...change,
+      } as NewOutboxMessage);
+
+      // THEN
+      await expect(committing).rejects.toBeInstanceOf(InvalidOutboxMessageError);
+      await expect(committing).rejects.toMatchObject({
+        field,
+        message: expect.stringMatching(/nothing was written$/),
+      });
+      expect(ddb.calls()).toHaveLength(0);
+    });
+
+    it('accepts every field at its limit: what SQS and the consumer take', async () => {
+      // GIVEN a 128-character group key of every punctuation SQS allows, a 64-character message id, a 256-character
+      // type, the largest sequence, and a payload that makes the envelope exactly 256 KiB
+      const punctuation = '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~';
+      const groupKey = `${punctuation}${'k'.repeat(MAX_GROUP_KEY_LENGTH - punctuation.length)}`;
+      const fields = {
+        groupKey,
+        sequence: MAX_SEQUENCE,
+        type: 'T'.repeat(MAX_TYPE_LENGTH),
+        messageId: 'm'.repeat(MAX_MESSAGE_ID_LENGTH),
+      };
+      const envelope = (payload: string) =>
+        JSON.stringify({ ...fields, messageId: fields.messageId, payload, createdAt: NOW.toISOString() });
+      const room = MAX_ENVELOPE_BYTES - Buffer.byteLength(envelope(''), 'utf8');
+      const payload = 'é'.repeat(Math.floor(room / 2)) + 'x'.repeat(room % 2);
+
+      // WHEN
+      await newWriter().commit([], { ...fields, payload });
+
+      // THEN the relay's body is exactly at the limit
+      const [outbox] = sentTransactItems();
+      const item = outbox?.Put?.Item as OutboxItem;
+      expect(Buffer.byteLength(JSON.stringify(toEnvelope(item)), 'utf8')).toBe(MAX_ENVELOPE_BYTES);
+      expect(parseEnvelope(JSON.stringify(toEnvelope(item)))).toMatchObject({ groupKey, type: fields.type });
+    });
+
+    it('refuses an envelope one byte over 256 KiB', async () => {
+      // GIVEN
+      const fields = { groupKey: 'k', sequence: 1, type: 'T', messageId: 'm' };
+      const base = Buffer.byteLength(
+        JSON.stringify({ ...fields, payload: '', createdAt: NOW.toISOString() }),
+        'utf8',
+      );
+      // WHEN
+      const committing = newWriter().commit([], {
+        ...fields,
+        payload: 'x'.repeat(MAX_ENVELOPE_BYTES - base + 1),
+      });
+      // THEN
+      await expect(committing).rejects.toMatchObject({
+        field: 'envelope',
+        message: expect.stringContaining(`${MAX_ENVELOPE_BYTES + 1} bytes`),
+      });
+      expect(ddb.calls()).toHaveLength(0);
+    });
   });
 });

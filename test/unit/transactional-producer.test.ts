@@ -28,6 +28,7 @@ import {
   TransactionalProducer,
   type TransactionalProducerOptions,
 } from '../../functions/runtime/half/transactional-producer';
+import { InvalidOutboxMessageError } from '../../functions/runtime/outbox/deliverable-message';
 import { OutboxWriter } from '../../functions/runtime/outbox/outbox-writer';
 import {
   openTransactionAttributes,
@@ -1158,5 +1159,41 @@ describe('every write of the transactional producer under a lost answer', () => 
     );
     // WHEN / THEN
     expect(await producer.rollback(TX)).toEqual({ transactionId: TX, alreadyRolledBack: true });
+  });
+});
+
+describe('TransactionalProducer.prepare refuses a message nothing could deliver', () => {
+  it.each([
+    ['an empty type', { type: '' }, 'type'],
+    ['a type with a control character', { type: 'Paid\n' }, 'type'],
+    ['an empty group key', { groupKey: '' }, 'groupKey'],
+    ['a group key SQS refuses (a space)', { groupKey: 'order 1' }, 'groupKey'],
+    ['a group key over 128 characters', { groupKey: 'k'.repeat(129) }, 'groupKey'],
+    ['a payload JSON cannot hold', { payload: { amount: 10n } }, 'payload'],
+    ['an envelope over 256 KiB', { payload: 'x'.repeat(256 * 1024) }, 'envelope'],
+  ])('refuses %s, naming the field, and writes nothing', async (_, change, field) => {
+    // WHEN
+    const preparing = producer.prepare(prepareInput(change));
+
+    // THEN
+    await expect(preparing).rejects.toBeInstanceOf(InvalidOutboxMessageError);
+    await expect(preparing).rejects.toMatchObject({ field });
+    expect(ddb.calls()).toHaveLength(0);
+    expect(halfOf()).toBeUndefined();
+  });
+
+  it('counts the envelope at the largest sequence the commit could give it', async () => {
+    // GIVEN a payload that fits with a one-digit sequence but not with fifteen digits
+    const fields = { messageId: 'm'.repeat(36), groupKey: ORDER, sequence: 1, type: 'PaymentCaptured' };
+    const base = Buffer.byteLength(
+      JSON.stringify({ ...fields, payload: '', createdAt: START.toISOString() }),
+    );
+    const payload = 'x'.repeat(256 * 1024 - base - 7);
+
+    // WHEN / THEN
+    await expect(producer.prepare(prepareInput({ payload }))).rejects.toMatchObject({ field: 'envelope' });
+    await expect(producer.prepare(prepareInput({ payload: payload.slice(14) }))).resolves.toMatchObject({
+      groupKey: ORDER,
+    });
   });
 });

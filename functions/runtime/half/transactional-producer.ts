@@ -14,6 +14,7 @@ import {
   idempotencyReleaseItem,
 } from '../idempotency/idempotency-store';
 import { newMessageId } from '../ids';
+import { checkDeliverable } from '../outbox/deliverable-message';
 import { newOutboxItem, type TransactItem } from '../outbox/outbox-writer';
 import { openTransactionAttributes } from '../outbox/unsent-index';
 import { isOutcomeUnknown, isTransientError } from '../transient-errors';
@@ -112,11 +113,22 @@ export class TransactionalProducer {
     this.resolvedRetentionSeconds = options.resolvedRetentionSeconds ?? 7 * 24 * 3600;
   }
 
+  /**
+   * Writes the half message PREPARED (and binds the idempotency key, if any, in the same write).
+   * @throws InvalidOutboxMessageError when the message could not be delivered once committed; nothing was written
+   */
   async prepare(input: PrepareInput, options: PrepareOptions = {}): Promise<PreparedTransaction> {
     const transactionId = input.transactionId ?? newMessageId();
     const now = this.clock();
     const nowSeconds = Math.floor(now.getTime() / 1000);
     const messageId = newMessageId();
+    // The commit's message must be deliverable: refuse it now, before anything is written.
+    const payload = checkDeliverable({
+      groupKey: input.groupKey,
+      messageId,
+      type: input.type,
+      payload: input.payload,
+    });
     const prepared: PreparedTransaction = { transactionId, messageId, groupKey: input.groupKey };
     const claim = options.idempotency?.claim;
     const item: HalfMessageItem = {
@@ -125,7 +137,7 @@ export class TransactionalProducer {
       targetGroupKey: input.groupKey,
       messageId,
       type: input.type,
-      payload: JSON.stringify(input.payload ?? null),
+      payload,
       aggregate: input.aggregate,
       ...(input.localStep === undefined ? {} : { localStep: input.localStep }),
       ...(options.idempotency === undefined || claim === undefined
