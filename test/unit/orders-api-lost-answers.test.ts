@@ -279,3 +279,51 @@ describe('a failure whose outcome stays unknown', () => {
     expect(unexpected).toHaveLength(1);
   });
 });
+
+describe('a key released after an unknown outcome never lets a change commit twice', () => {
+  const inProgress = () =>
+    Object.assign(new Error('the same transaction is still running'), {
+      name: 'TransactionInProgressException',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+    });
+  /** The note's transaction is still running when the API gives up on it: it lands later, when `land` is called. */
+  function stillRunning(): () => Promise<unknown> {
+    let pending: Parameters<InMemoryDynamoDb['transactWrite']>[0] | undefined;
+    db.before('TransactWrite', isOutboxCommit, () => {
+      pending = structuredClone(ddb.calls().at(-1)!.args[0].input) as typeof pending;
+      throw inProgress();
+    });
+    return () => db.transactWrite(pending!).catch((error: unknown) => error);
+  }
+
+  it('a late transaction is cancelled by the retry’s claim: one note, the retry’s', async () => {
+    // GIVEN the first request's transaction is still running when it answers (and releases the key)
+    const land = stillRunning();
+    const first = await note('key-1');
+    // WHEN the retry claims the key and commits, and then the first transaction lands
+    const retry = await note('key-1');
+    const late = await land();
+    // THEN
+    expect(first.statusCode).toBe(503);
+    expect(bodyOf(first)).toMatchObject({ error: 'outcome unknown' });
+    expect(retry.statusCode).toBe(201);
+    expect(late).toMatchObject({ name: 'TransactionCanceledException' });
+    expect(order()).toMatchObject({ version: 2, notes: ['ring twice'] });
+    expect(messages()).toHaveLength(2);
+  });
+
+  it('a transaction that lands before the retry completes the key: the retry gets its answer', async () => {
+    // GIVEN
+    const land = stillRunning();
+    const first = await note('key-1');
+    // WHEN the first transaction lands after the release, before the retry
+    await land();
+    const retry = await note('key-1');
+    // THEN
+    expect(first.statusCode).toBe(503);
+    expect(retry.statusCode).toBe(201);
+    expect(retry.headers).toMatchObject({ 'idempotent-replayed': 'true' });
+    expect(order()).toMatchObject({ version: 2, notes: ['ring twice'] });
+  });
+});
