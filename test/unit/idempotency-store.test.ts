@@ -154,8 +154,51 @@ describe('IdempotencyStore', () => {
     // WHEN
     advance(7 * 24 * 3600);
 
-    // THEN
+    // THEN at once: a key without a lease is not raced for
     await expect(store.claim('bound', 'fp')).rejects.toBeInstanceOf(IdempotencyKeyInProgressError);
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(2);
+  });
+
+  it('holds a claim 30 s and keeps a response 24 h by default, on the system clock', async () => {
+    // GIVEN a store with no options but its table, and one on a test clock with only the table's options
+    const system = new IdempotencyStore({ dynamodb, tableName: KEYS });
+    const before = Math.floor(Date.now() / 1000);
+    const claim = await system.claim('system', 'fp');
+    const after = Math.floor(Date.now() / 1000);
+    expect(claim.kind).toBe('claimed');
+    const record = keyRecord('system');
+    expect(Number(record?.leaseExpiresAt)).toBeGreaterThanOrEqual(before + 30);
+    expect(Number(record?.leaseExpiresAt)).toBeLessThanOrEqual(after + 30);
+    expect(Number(record?.expiresAt) - Number(record?.leaseExpiresAt)).toBe(RETENTION - 30);
+
+    const defaults = new IdempotencyStore({ dynamodb, tableName: KEYS, clock: () => now });
+    const first = await defaults.claim('key-1', 'fp');
+    advance(29);
+    await expect(defaults.claim('key-1', 'fp')).rejects.toBeInstanceOf(IdempotencyKeyInProgressError);
+    advance(1);
+    const second = await defaults.claim('key-1', 'fp');
+    expect(
+      second.kind === 'claimed' && first.kind === 'claimed' && second.claim.owner !== first.claim.owner,
+    ).toBe(true);
+    expect(second).toMatchObject({ claim: { retentionSeconds: RETENTION } });
+  });
+
+  it('release never deletes a claim it does not own, and swallows a failure', async () => {
+    // GIVEN
+    const mine = await claimed('key-1', 'fp');
+    const stale: IdempotencyClaim = { ...mine, owner: 'another-owner' };
+    // WHEN
+    await store.release(stale);
+    db.before(
+      'Delete',
+      () => true,
+      () => {
+        throw Object.assign(new Error('rate exceeded'), { name: 'ThrottlingException' });
+      },
+    );
+    await expect(store.release(mine)).resolves.toBeUndefined();
+    // THEN
+    expect(keyRecord('key-1')).toMatchObject({ owner: mine.owner, status: 'IN_PROGRESS' });
   });
 
   it('refuses a lease or retention that cannot work', () => {
@@ -165,6 +208,16 @@ describe('IdempotencyStore', () => {
     expect(
       () => new IdempotencyStore({ dynamodb, tableName: KEYS, leaseSeconds: 60, retentionSeconds: 60 }),
     ).toThrow(/retentionSeconds must be > leaseSeconds \(60\); got 60/);
+    expect(() => new IdempotencyStore({ dynamodb, tableName: KEYS, leaseSeconds: -1 })).toThrow(
+      'leaseSeconds must be > 0; got -1',
+    );
+    expect(() => new IdempotencyStore({ dynamodb, tableName: KEYS, leaseSeconds: Number.NaN })).toThrow(
+      RangeError,
+    );
+    expect(
+      () => new IdempotencyStore({ dynamodb, tableName: KEYS, leaseSeconds: 60, retentionSeconds: 61 }),
+    ).not.toThrow();
+    expect(() => new IdempotencyStore({ dynamodb, tableName: KEYS, leaseSeconds: 1 })).not.toThrow();
   });
 });
 
@@ -208,6 +261,7 @@ describe('IdempotencyStore.claim under lost answers', () => {
     // WHEN / THEN the read finds the first response
     expect(await store.claim('key-1', 'fp')).toMatchObject({ kind: 'replay', response: { statusCode: 201 } });
     expect(ddb.commandCalls(GetCommand)).toHaveLength(1);
+    expect(ddb.commandCalls(GetCommand)[0]?.args[0].input).toMatchObject({ ConsistentRead: true });
   });
 
   it('never takes another request’s claim for its own after an unknown outcome', async () => {
@@ -260,26 +314,66 @@ describe('IdempotencyStore.claim under lost answers', () => {
   });
 
   it('takes over an abandoned claim it read after an unknown outcome, and replays no expired response', async () => {
-    // GIVEN a put that does not land while the key holds a claim whose lease ran out, and (another key) a
-    // completed response whose retention ran out
+    // GIVEN key-1 holds a claim whose lease ran out, key-2 a completed response whose retention ran out, and each
+    // key's next put does not land
     const abandoned = await claimed('key-1', 'fp');
     const expired = await claimed('key-2', 'fp');
     await commitEntry(expired, 'entry-1');
-    advance(RETENTION);
-    for (let attempt = 0; attempt < 2; attempt++) {
-      db.before('Put', isClaimPut, () => {
+    const putOf = (key: string) => (input: PutCommandInput) =>
+      isClaimPut(input) && input.Item?.idempotencyKey === key;
+    const putsOf = (key: string) =>
+      ddb.commandCalls(PutCommand).filter((call) => call.args[0].input.Item?.idempotencyKey === key);
+    for (const key of ['key-1', 'key-2']) {
+      db.before('Put', putOf(key), () => {
         throw timeoutAfterWrite();
       });
     }
 
-    // WHEN
+    // WHEN the lease has run out
+    advance(30);
     const takeover = await claimed('key-1', 'fp');
+    // AND the retention has run out
+    advance(RETENTION);
     const fresh = await store.claim('key-2', 'fp');
 
-    // THEN
+    // THEN each read what held its key, and claimed it with its next put
     expect(takeover.owner).not.toBe(abandoned.owner);
     expect(keyRecord('key-1')).toMatchObject({ owner: takeover.owner, status: 'IN_PROGRESS' });
     expect(fresh.kind).toBe('claimed');
+    expect(putsOf('key-1')).toHaveLength(3);
+    expect(putsOf('key-2')).toHaveLength(3);
+  });
+
+  it(`answers 409 after ${MAX_CLAIM_RACES} puts that did not land while an abandoned claim holds the key`, async () => {
+    // GIVEN an abandoned claim, and puts that never land
+    await claimed('key-1', 'fp');
+    advance(30);
+    for (let attempt = 0; attempt < MAX_CLAIM_RACES; attempt++) {
+      db.before('Put', isClaimPut, () => {
+        throw timeoutAfterWrite();
+      });
+    }
+    // WHEN / THEN
+    await expect(store.claim('key-1', 'fp')).rejects.toBeInstanceOf(IdempotencyKeyInProgressError);
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(1 + MAX_CLAIM_RACES);
+  });
+
+  it('replays a completed response stored without a body as an empty body', async () => {
+    // GIVEN
+    db.seed(KEYS, {
+      idempotencyKey: 'key-1',
+      fingerprint: 'fp',
+      status: 'COMPLETED',
+      owner: 'o',
+      createdAt: now.toISOString(),
+      expiresAt: Math.floor(now.getTime() / 1000) + 60,
+      responseStatus: 204,
+    });
+    // WHEN / THEN
+    expect(await store.claim('key-1', 'fp')).toEqual({
+      kind: 'replay',
+      response: { statusCode: 204, body: '' },
+    });
   });
 
   it('fails with a failure that is not an unknown outcome at once, and writes nothing', async () => {
@@ -375,6 +469,25 @@ describe('Idempotency-Key checks, fingerprints and tokens', () => {
   ])('refuses %j', (key, message) => {
     expect(() => validateIdempotencyKey(key)).toThrow(InvalidIdempotencyKeyError);
     expect(() => validateIdempotencyKey(key)).toThrow(message);
+  });
+
+  it('names its errors, and says what to do', () => {
+    expect(new InvalidIdempotencyKeyError('bad')).toMatchObject({
+      name: 'InvalidIdempotencyKeyError',
+      message: 'bad',
+    });
+    expect(new IdempotencyKeyReusedError('k')).toMatchObject({
+      name: 'IdempotencyKeyReusedError',
+      idempotencyKey: 'k',
+      message: 'this Idempotency-Key was used for another request (another body, method or path)',
+    });
+    const cause = new Error('cause');
+    expect(new IdempotencyKeyInProgressError('k', { cause })).toMatchObject({
+      name: 'IdempotencyKeyInProgressError',
+      idempotencyKey: 'k',
+      cause,
+      message: 'a request with this Idempotency-Key is still in progress; retry later with the same key',
+    });
   });
 
   it('tells requests apart by method, path and body', () => {

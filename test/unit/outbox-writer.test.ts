@@ -412,26 +412,63 @@ describe('OutboxWriter.commit', () => {
     const circular: Record<string, unknown> = {};
     circular.self = circular;
     const valid = { groupKey: 'order-1', sequence: 2, type: 'OrderNoteAdded', payload: { text: 'hi' } };
+    const LENGTH = (field: string, max: number, got: string) =>
+      `${field} must be 1 to ${max} characters; got ${got}; nothing was written`;
+    const SQS_ID = (field: string) =>
+      `${field} must be only letters, digits and ASCII punctuation (as SQS ids); nothing was written`;
+    const TYPE_LENGTH = `type must be 1 to ${MAX_TYPE_LENGTH} characters, not blank; nothing was written`;
+    const TYPE_TEXT = 'type must be well-formed text without control characters; nothing was written';
+    const NOT_JSON = 'payload must be JSON-serializable; nothing was written';
     it.each([
-      ['an empty type (the consumer’s envelope check refuses it)', { type: '' }, 'type'],
-      ['a blank type', { type: '   ' }, 'type'],
-      ['a type over 256 characters', { type: 'T'.repeat(MAX_TYPE_LENGTH + 1) }, 'type'],
-      ['a type with a control character', { type: 'Order\u0000Placed' }, 'type'],
-      ['a type with U+FFFF, which SQS refuses', { type: 'Order\uffff' }, 'type'],
-      ['a type with a lone surrogate', { type: 'Order\ud800' }, 'type'],
-      ['an empty group key', { groupKey: '' }, 'groupKey'],
-      ['a group key over 128 characters (SQS MessageGroupId)', { groupKey: 'k'.repeat(129) }, 'groupKey'],
-      ['a group key with a space', { groupKey: 'order 1' }, 'groupKey'],
-      ['a group key with a non-ASCII letter', { groupKey: 'ordér-1' }, 'groupKey'],
-      ['an empty message id', { messageId: '' }, 'messageId'],
-      ['a message id over 64 characters', { messageId: 'm'.repeat(MAX_MESSAGE_ID_LENGTH + 1) }, 'messageId'],
-      ['a message id with a line break', { messageId: 'm\n1' }, 'messageId'],
-      ['a payload JSON cannot hold (a BigInt)', { payload: { amount: 1n } }, 'payload'],
-      ['a circular payload', { payload: circular }, 'payload'],
-      ['a payload that serializes to nothing (a function)', { payload: () => 1 }, 'payload'],
-      ['a payload with U+FFFE, which SQS refuses', { payload: { text: '\ufffe' } }, 'payload'],
-      ['an envelope over 256 KiB', { payload: 'x'.repeat(MAX_ENVELOPE_BYTES) }, 'envelope'],
-    ])('rejects %s, naming the field, without calling DynamoDB', async (_, change, field) => {
+      ['an empty type (the consumer’s envelope check refuses it)', { type: '' }, 'type', TYPE_LENGTH],
+      ['a blank type', { type: '   ' }, 'type', TYPE_LENGTH],
+      ['a type that is not a string', { type: 7 }, 'type', TYPE_LENGTH],
+      ['a type over 256 characters', { type: 'T'.repeat(MAX_TYPE_LENGTH + 1) }, 'type', TYPE_LENGTH],
+      ['a type with a control character', { type: 'Order\u0000Placed' }, 'type', TYPE_TEXT],
+      ['a type with U+FFFF, which SQS refuses', { type: 'Order\uffff' }, 'type', TYPE_TEXT],
+      ['a type with a lone surrogate', { type: 'Order\ud800' }, 'type', TYPE_TEXT],
+      ['an empty group key', { groupKey: '' }, 'groupKey', LENGTH('groupKey', 128, '0 characters')],
+      ['a group key that is not a string', { groupKey: 42 }, 'groupKey', LENGTH('groupKey', 128, 'number')],
+      [
+        'a group key over 128 characters (SQS MessageGroupId)',
+        { groupKey: 'k'.repeat(129) },
+        'groupKey',
+        LENGTH('groupKey', 128, '129 characters'),
+      ],
+      ['a group key with a space', { groupKey: 'order 1' }, 'groupKey', SQS_ID('groupKey')],
+      ['a group key with a non-ASCII letter', { groupKey: 'ordér-1' }, 'groupKey', SQS_ID('groupKey')],
+      [
+        'a group key with a control character at its end',
+        { groupKey: 'order-1\u0001' },
+        'groupKey',
+        SQS_ID('groupKey'),
+      ],
+      ['an empty message id', { messageId: '' }, 'messageId', LENGTH('messageId', 64, '0 characters')],
+      [
+        'a message id over 64 characters',
+        { messageId: 'm'.repeat(MAX_MESSAGE_ID_LENGTH + 1) },
+        'messageId',
+        LENGTH('messageId', 64, '65 characters'),
+      ],
+      ['a message id with a line break', { messageId: 'm\n1' }, 'messageId', SQS_ID('messageId')],
+      ['a payload JSON cannot hold (a BigInt)', { payload: { amount: 1n } }, 'payload', NOT_JSON],
+      ['a circular payload', { payload: circular }, 'payload', NOT_JSON],
+      ['a payload that serializes to nothing (a function)', { payload: () => 1 }, 'payload', NOT_JSON],
+      [
+        'a payload with U+FFFE, which SQS refuses',
+        { payload: { text: '\ufffe' } },
+        'payload',
+        'payload holds a character SQS refuses (U+FFFE or U+FFFF); nothing was written',
+      ],
+      [
+        'an envelope over 256 KiB',
+        { payload: 'x'.repeat(MAX_ENVELOPE_BYTES) },
+        'envelope',
+        expect.stringMatching(
+          /^envelope would be \d+ bytes; a queue message is at most 262144; nothing was written$/,
+        ),
+      ],
+    ])('rejects %s, naming the field, without calling DynamoDB', async (_, change, field, message) => {
       // GIVEN
       const writer = newWriter();
 
@@ -443,11 +480,20 @@ describe('OutboxWriter.commit', () => {
 
       // THEN
       await expect(committing).rejects.toBeInstanceOf(InvalidOutboxMessageError);
-      await expect(committing).rejects.toMatchObject({
-        field,
-        message: expect.stringMatching(/nothing was written$/),
-      });
+      await expect(committing).rejects.toMatchObject({ name: 'InvalidOutboxMessageError', field, message });
       expect(ddb.calls()).toHaveLength(0);
+    });
+
+    it('keeps the cause of a payload JSON cannot hold', async () => {
+      const error = await newWriter()
+        .commit([], { ...valid, payload: { amount: 1n } })
+        .catch((caught: unknown) => caught);
+      expect(error).toMatchObject({ cause: expect.any(TypeError) });
+    });
+
+    it('accepts a payload with tabs, line breaks and characters beyond the BMP', async () => {
+      await newWriter().commit([], { ...valid, payload: { text: 'a\tb\r\nc 😀 \ud7ff \ue000 \ufffd' } });
+      expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
     });
 
     it('accepts every field at its limit: what SQS and the consumer take', async () => {

@@ -328,6 +328,118 @@ describe('retryTransient', () => {
     expect(operation).toHaveBeenCalledTimes(1);
   });
 
+  it('makes 5 attempts by default, backing off from 50 ms, doubled, full jitter', async () => {
+    // GIVEN an operation that always conflicts
+    const delays: number[] = [];
+    const operation = vi.fn().mockRejectedValue(conflict());
+    // WHEN
+    const failure = await retryTransient(operation, {
+      sleep: async (ms) => {
+        delays.push(ms);
+      },
+      random: () => 0.999,
+    }).catch((e: unknown) => e);
+    // THEN
+    expect(operation).toHaveBeenCalledTimes(5);
+    expect(failure).toMatchObject({ name: 'TransientFailureError', attempts: 5 });
+    expect(delays).toEqual([49, 99, 199, 399]);
+  });
+
+  it('caps a backoff at 2 s by default', async () => {
+    const delays: number[] = [];
+    await retryTransient(vi.fn().mockRejectedValue(conflict()), {
+      sleep: async (ms) => {
+        delays.push(ms);
+      },
+      random: () => 0.9999,
+      maxAttempts: 8,
+    }).catch(() => undefined);
+    expect(delays).toEqual([49, 99, 199, 399, 799, 1599, 1999]);
+  });
+
+  it('keeps 1 s in reserve by default: a retry starts only while more than that is left after its backoff', async () => {
+    // GIVEN no backoff (random 0) and exactly 1 s left: the retry may start
+    const atReserve = vi.fn().mockRejectedValueOnce(conflict()).mockResolvedValue('ok');
+    expect(
+      await retryTransient(atReserve, {
+        sleep: async () => {},
+        random: () => 0,
+        remainingTimeMs: () => 1000,
+      }),
+    ).toBe('ok');
+    // AND with 1 ms less, it may not
+    const belowReserve = vi.fn().mockRejectedValue(conflict());
+    await expect(
+      retryTransient(belowReserve, { sleep: async () => {}, random: () => 0, remainingTimeMs: () => 999 }),
+    ).rejects.toBeInstanceOf(TransientFailureError);
+    expect(belowReserve).toHaveBeenCalledTimes(1);
+  });
+
+  it('counts the backoff against the time left', async () => {
+    // GIVEN a backoff of 99 ms and 1,098 ms left: 999 ms would remain, under the reserve
+    const operation = vi.fn().mockRejectedValue(throttled());
+    await expect(
+      retryTransient(operation, {
+        sleep: async () => {},
+        random: () => 0.999,
+        baseDelayMs: 100,
+        remainingTimeMs: () => 1098,
+      }),
+    ).rejects.toBeInstanceOf(TransientFailureError);
+    expect(operation).toHaveBeenCalledTimes(1);
+  });
+
+  it('tells onRetry of each retry: the error, the attempt and the backoff', async () => {
+    const error = conflict();
+    const onRetry = vi.fn();
+    await retryTransient(vi.fn().mockRejectedValueOnce(error).mockResolvedValue('ok'), {
+      sleep: async () => {},
+      random: () => 0.5,
+      onRetry,
+    });
+    expect(onRetry).toHaveBeenCalledExactlyOnceWith(error, 1, 25);
+  });
+
+  it('rethrows at once, unchanged, a transient error the caller does not want retried', async () => {
+    const error = serviceError();
+    const operation = vi.fn().mockRejectedValue(error);
+    await expect(
+      retryTransient(operation, { sleep: async () => {}, retryable: (e) => !isOutcomeUnknown(e) }),
+    ).rejects.toBe(error);
+    expect(operation).toHaveBeenCalledTimes(1);
+    // AND one it does want retried is retried
+    const conflicting = vi.fn().mockRejectedValueOnce(conflict()).mockResolvedValue('ok');
+    expect(await retryTransient(conflicting, { sleep: async () => {}, retryable: () => true })).toBe('ok');
+  });
+
+  it('says what it gave up on: the last error’s name and message, or the thrown value', async () => {
+    const named = await retryTransient(vi.fn().mockRejectedValue(throttled()), {
+      sleep: async () => {},
+      maxAttempts: 2,
+    }).catch((e: unknown) => e);
+    expect(named).toMatchObject({
+      name: 'TransientFailureError',
+      message: 'transient failure after 2 attempt(s): ThrottlingException: Rate exceeded',
+    });
+    const plain = { name: 'ThrottlingException' };
+    const unnamed = await retryTransient(vi.fn().mockRejectedValue(plain), {
+      sleep: async () => {},
+      maxAttempts: 1,
+    }).catch((e: unknown) => e);
+    expect(unnamed).toMatchObject({
+      message: 'transient failure after 1 attempt(s): [object Object]',
+      cause: plain,
+    });
+  });
+
+  it('sleeps with setTimeout when given no sleep', async () => {
+    // GIVEN a first attempt that conflicts, and no backoff to wait
+    const operation = vi.fn().mockRejectedValueOnce(conflict()).mockResolvedValue('ok');
+    // WHEN / THEN
+    expect(await retryTransient(operation, { random: () => 0 })).toBe('ok');
+    expect(operation).toHaveBeenCalledTimes(2);
+  });
+
   it('backs off exponentially with full jitter, capped', async () => {
     const delays: number[] = [];
     const operation = vi.fn().mockRejectedValue(throttled());
