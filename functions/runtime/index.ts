@@ -88,6 +88,16 @@ export { IdempotencyStore } from './idempotency/idempotency-store';
 export { newMessageId } from './ids';
 export { METRICS_NAMESPACE, STACK_DIMENSION } from './metric-names';
 export { type MetricsOptions, metricsOptionsFromEnvironment } from './metrics-options';
+export type { DeliverableMessageFields, UndeliverableField } from './outbox/deliverable-message';
+export {
+  checkDeliverable,
+  InvalidOutboxMessageError,
+  MAX_ENVELOPE_BYTES,
+  MAX_GROUP_KEY_LENGTH,
+  MAX_MESSAGE_ID_LENGTH,
+  MAX_SEQUENCE,
+  MAX_TYPE_LENGTH,
+} from './outbox/deliverable-message';
 export type { MessageEnvelope, OutboxItem, OutboxStatus } from './outbox/outbox-message';
 export { parseEnvelope } from './outbox/outbox-message';
 export type { CommitOptions, CommittedMessage, NewOutboxMessage, TransactItem } from './outbox/outbox-writer';

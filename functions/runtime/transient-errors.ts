@@ -113,8 +113,9 @@ export function isTransientError(error: unknown): boolean {
 
 /**
  * True when a failed *write* may nevertheless have been applied: the request was sent and no answer says it was
- * not (a timeout, a dropped connection, a 5xx). Throttling, conflicts and client errors are answers that
- * say nothing was written.
+ * not (a timeout, a dropped connection, a 5xx — named or not — or a `TransactionInProgressException`: the same
+ * transaction, sent earlier under the same `ClientRequestToken`, is still running and may yet commit). Throttling,
+ * conflicts and client errors are answers that say nothing was written.
  */
 export function isOutcomeUnknown(error: unknown): boolean {
   for (let current = error, depth = 0; current !== undefined && depth < 5; depth++) {
@@ -123,7 +124,6 @@ export function isOutcomeUnknown(error: unknown): boolean {
     const name = typeof shape.name === 'string' ? shape.name : '';
     const code = typeof shape.code === 'string' ? shape.code : '';
     if (THROTTLING_NAMES.has(name) || isTransientCancellation(current)) return false;
-    if (name === 'TransactionInProgressException') return false;
     if (NETWORK_NAMES.has(name) || NETWORK_NAMES.has(code)) return true;
     if (SERVICE_FAILURE_NAMES.has(name)) return true;
     const status = shape.$metadata?.httpStatusCode;

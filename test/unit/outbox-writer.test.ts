@@ -12,7 +12,17 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { TransactionConflictError } from '../../functions/runtime/errors';
 import {
+  InvalidOutboxMessageError,
+  MAX_ENVELOPE_BYTES,
+  MAX_GROUP_KEY_LENGTH,
+  MAX_MESSAGE_ID_LENGTH,
+  MAX_SEQUENCE,
+  MAX_TYPE_LENGTH,
+} from '../../functions/runtime/outbox/deliverable-message';
+import { type OutboxItem, parseEnvelope, toEnvelope } from '../../functions/runtime/outbox/outbox-message';
+import {
   MAX_BUSINESS_ITEMS,
+  type NewOutboxMessage,
   OutboxCommitError,
   OutboxOutcomeUnknownError,
   OutboxWriter,
@@ -300,6 +310,14 @@ describe('OutboxWriter.commit', () => {
         }),
       ],
       ['a reset connection', Object.assign(new Error('reset'), { code: 'ECONNRESET' })],
+      [
+        'a TransactionInProgressException (the same transaction still running)',
+        Object.assign(new Error('in progress'), {
+          name: 'TransactionInProgressException',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 400 },
+        }),
+      ],
     ])(
       'throws OutboxOutcomeUnknownError, never "nothing was written", after %s, without repeating the call',
       async (_, failure) => {
@@ -372,8 +390,8 @@ describe('OutboxWriter.commit', () => {
       expect(ddb.calls()).toHaveLength(0);
     });
 
-    it.each([0, -1, 1.5, Number.NaN])(
-      'rejects sequence %s, which is not an integer ≥ 1, without calling DynamoDB',
+    it.each([0, -1, 1.5, Number.NaN, MAX_SEQUENCE + 1])(
+      'rejects sequence %s, which is not an integer from 1 to 10^15 - 1, without calling DynamoDB',
       async (sequence) => {
         // GIVEN
         const writer = newWriter();
@@ -382,9 +400,146 @@ describe('OutboxWriter.commit', () => {
         const committing = writer.commit([], { groupKey: 'k', sequence, type: 'T', payload: {} });
 
         // THEN
-        await expect(committing).rejects.toBeInstanceOf(RangeError);
+        await expect(committing).rejects.toMatchObject({
+          name: 'InvalidOutboxMessageError',
+          field: 'sequence',
+        });
+        await expect(committing).rejects.toBeInstanceOf(InvalidOutboxMessageError);
         expect(ddb.calls()).toHaveLength(0);
       },
     );
+
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    const valid = { groupKey: 'order-1', sequence: 2, type: 'OrderNoteAdded', payload: { text: 'hi' } };
+    const LENGTH = (field: string, max: number, got: string) =>
+      `${field} must be 1 to ${max} characters; got ${got}; nothing was written`;
+    const SQS_ID = (field: string) =>
+      `${field} must be only letters, digits and ASCII punctuation (as SQS ids); nothing was written`;
+    const TYPE_LENGTH = `type must be 1 to ${MAX_TYPE_LENGTH} characters, not blank; nothing was written`;
+    const TYPE_TEXT = 'type must be well-formed text without control characters; nothing was written';
+    const NOT_JSON = 'payload must be JSON-serializable; nothing was written';
+    it.each([
+      ['an empty type (the consumer’s envelope check refuses it)', { type: '' }, 'type', TYPE_LENGTH],
+      ['a blank type', { type: '   ' }, 'type', TYPE_LENGTH],
+      ['a type that is not a string', { type: 7 }, 'type', TYPE_LENGTH],
+      ['a type over 256 characters', { type: 'T'.repeat(MAX_TYPE_LENGTH + 1) }, 'type', TYPE_LENGTH],
+      ['a type with a control character', { type: 'Order\u0000Placed' }, 'type', TYPE_TEXT],
+      ['a type with U+FFFF, which SQS refuses', { type: 'Order\uffff' }, 'type', TYPE_TEXT],
+      ['a type with a lone surrogate', { type: 'Order\ud800' }, 'type', TYPE_TEXT],
+      ['an empty group key', { groupKey: '' }, 'groupKey', LENGTH('groupKey', 128, '0 characters')],
+      ['a group key that is not a string', { groupKey: 42 }, 'groupKey', LENGTH('groupKey', 128, 'number')],
+      [
+        'a group key over 128 characters (SQS MessageGroupId)',
+        { groupKey: 'k'.repeat(129) },
+        'groupKey',
+        LENGTH('groupKey', 128, '129 characters'),
+      ],
+      ['a group key with a space', { groupKey: 'order 1' }, 'groupKey', SQS_ID('groupKey')],
+      ['a group key with a non-ASCII letter', { groupKey: 'ordér-1' }, 'groupKey', SQS_ID('groupKey')],
+      [
+        'a group key with a control character at its end',
+        { groupKey: 'order-1\u0001' },
+        'groupKey',
+        SQS_ID('groupKey'),
+      ],
+      ['an empty message id', { messageId: '' }, 'messageId', LENGTH('messageId', 64, '0 characters')],
+      [
+        'a message id over 64 characters',
+        { messageId: 'm'.repeat(MAX_MESSAGE_ID_LENGTH + 1) },
+        'messageId',
+        LENGTH('messageId', 64, '65 characters'),
+      ],
+      ['a message id with a line break', { messageId: 'm\n1' }, 'messageId', SQS_ID('messageId')],
+      ['a payload JSON cannot hold (a BigInt)', { payload: { amount: 1n } }, 'payload', NOT_JSON],
+      ['a circular payload', { payload: circular }, 'payload', NOT_JSON],
+      ['a payload that serializes to nothing (a function)', { payload: () => 1 }, 'payload', NOT_JSON],
+      [
+        'a payload with U+FFFE, which SQS refuses',
+        { payload: { text: '\ufffe' } },
+        'payload',
+        'payload holds a character SQS refuses (U+FFFE or U+FFFF); nothing was written',
+      ],
+      [
+        'an envelope over 256 KiB',
+        { payload: 'x'.repeat(MAX_ENVELOPE_BYTES) },
+        'envelope',
+        expect.stringMatching(
+          /^envelope would be \d+ bytes; a queue message is at most 262144; nothing was written$/,
+        ),
+      ],
+    ])('rejects %s, naming the field, without calling DynamoDB', async (_, change, field, message) => {
+      // GIVEN
+      const writer = newWriter();
+
+      // WHEN
+      const committing = writer.commit([orderUpdate('order-1', 1)], {
+        ...valid,
+        ...change,
+      } as NewOutboxMessage);
+
+      // THEN
+      await expect(committing).rejects.toBeInstanceOf(InvalidOutboxMessageError);
+      await expect(committing).rejects.toMatchObject({ name: 'InvalidOutboxMessageError', field, message });
+      expect(ddb.calls()).toHaveLength(0);
+    });
+
+    it('keeps the cause of a payload JSON cannot hold', async () => {
+      const error = await newWriter()
+        .commit([], { ...valid, payload: { amount: 1n } })
+        .catch((caught: unknown) => caught);
+      expect(error).toMatchObject({ cause: expect.any(TypeError) });
+    });
+
+    it('accepts a payload with tabs, line breaks and characters beyond the BMP', async () => {
+      await newWriter().commit([], { ...valid, payload: { text: 'a\tb\r\nc 😀 \ud7ff \ue000 \ufffd' } });
+      expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
+    });
+
+    it('accepts every field at its limit: what SQS and the consumer take', async () => {
+      // GIVEN a 128-character group key of every punctuation SQS allows, a 64-character message id, a 256-character
+      // type, the largest sequence, and a payload that makes the envelope exactly 256 KiB
+      const punctuation = '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~';
+      const groupKey = `${punctuation}${'k'.repeat(MAX_GROUP_KEY_LENGTH - punctuation.length)}`;
+      const fields = {
+        groupKey,
+        sequence: MAX_SEQUENCE,
+        type: 'T'.repeat(MAX_TYPE_LENGTH),
+        messageId: 'm'.repeat(MAX_MESSAGE_ID_LENGTH),
+      };
+      const envelope = (payload: string) =>
+        JSON.stringify({ ...fields, messageId: fields.messageId, payload, createdAt: NOW.toISOString() });
+      const room = MAX_ENVELOPE_BYTES - Buffer.byteLength(envelope(''), 'utf8');
+      const payload = 'é'.repeat(Math.floor(room / 2)) + 'x'.repeat(room % 2);
+
+      // WHEN
+      await newWriter().commit([], { ...fields, payload });
+
+      // THEN the relay's body is exactly at the limit
+      const [outbox] = sentTransactItems();
+      const item = outbox?.Put?.Item as OutboxItem;
+      expect(Buffer.byteLength(JSON.stringify(toEnvelope(item)), 'utf8')).toBe(MAX_ENVELOPE_BYTES);
+      expect(parseEnvelope(JSON.stringify(toEnvelope(item)))).toMatchObject({ groupKey, type: fields.type });
+    });
+
+    it('refuses an envelope one byte over 256 KiB', async () => {
+      // GIVEN
+      const fields = { groupKey: 'k', sequence: 1, type: 'T', messageId: 'm' };
+      const base = Buffer.byteLength(
+        JSON.stringify({ ...fields, payload: '', createdAt: NOW.toISOString() }),
+        'utf8',
+      );
+      // WHEN
+      const committing = newWriter().commit([], {
+        ...fields,
+        payload: 'x'.repeat(MAX_ENVELOPE_BYTES - base + 1),
+      });
+      // THEN
+      await expect(committing).rejects.toMatchObject({
+        field: 'envelope',
+        message: expect.stringContaining(`${MAX_ENVELOPE_BYTES + 1} bytes`),
+      });
+      expect(ddb.calls()).toHaveLength(0);
+    });
   });
 });

@@ -505,7 +505,7 @@ describe('PaymentService: a local step fenced against its transaction', () => {
     expect(orderNow()).toEqual(order());
   });
 
-  it('commits a payment whose write landed although it answered a timeout', async () => {
+  it('commits a payment whose write landed although it answered a timeout, at once: it reads as recorded', async () => {
     // GIVEN the payment's write lands, then the answer is lost
     db.before('TransactWrite', isPaymentWrite, () => {
       const { transactionId } = theHalf();
@@ -514,13 +514,27 @@ describe('PaymentService: a local step fenced against its transaction', () => {
     });
 
     // WHEN
-    await expect(newPayments().capture(ORDER, 30)).rejects.toBeInstanceOf(PaymentOutcomeUnknownError);
+    const accepted = await newPayments().capture(ORDER, 30);
 
-    // THEN the check-back commits it: paid, with its message
-    advance(20);
-    expect(await checkBack().checkOnce()).toMatchObject({ committed: 1 });
+    // THEN paid, with its message, and nothing left for the check-back
+    expect(accepted).toMatchObject({ orderId: ORDER, transactionId: theHalf().transactionId });
+    expect(theHalf()).toMatchObject({ status: 'COMMITTED', resolvedBy: 'producer' });
     expect(orderNow()).toMatchObject({ version: 3, paid: true });
     expect(payments()).toHaveLength(1);
+    advance(20);
+    expect(await checkBack().checkOnce()).toMatchObject({ committed: 0 });
+  });
+
+  it('leaves a payment whose write timed out and does not read as recorded to the check-back: never a rollback', async () => {
+    // GIVEN the payment's write times out, and it has not landed (it may still)
+    db.before('TransactWrite', isPaymentWrite, () => {
+      throw timeout();
+    });
+
+    // WHEN / THEN
+    await expect(newPayments().capture(ORDER, 30)).rejects.toBeInstanceOf(PaymentOutcomeUnknownError);
+    expect(theHalf()).toMatchObject({ status: 'PREPARED' });
+    expect(payments()).toHaveLength(0);
   });
 
   it('answers outcome unknown when the commit keeps failing after the payment was recorded', async () => {

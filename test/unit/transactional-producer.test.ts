@@ -28,6 +28,7 @@ import {
   TransactionalProducer,
   type TransactionalProducerOptions,
 } from '../../functions/runtime/half/transactional-producer';
+import { InvalidOutboxMessageError } from '../../functions/runtime/outbox/deliverable-message';
 import { OutboxWriter } from '../../functions/runtime/outbox/outbox-writer';
 import {
   openTransactionAttributes,
@@ -928,7 +929,7 @@ describe('TransactionalProducer.read', () => {
 describe('TransactionalProducer.commit with an answer lost', () => {
   const timeout = () => Object.assign(new Error('socket timed out'), { name: 'TimeoutError' });
 
-  it('settles a commit whose answer was lost by reading the transaction again: it committed, once', async () => {
+  it('settles a commit whose answer was lost by reading the transaction again: this call committed it, once', async () => {
     // GIVEN the commit lands, then its answer is lost
     await producer.prepare(prepareInput());
     db.before(
@@ -943,8 +944,8 @@ describe('TransactionalProducer.commit with an answer lost', () => {
     // WHEN
     const outcome = await producer.commit(TX);
 
-    // THEN
-    expect(outcome).toMatchObject({ sequence: 4, alreadyCommitted: true });
+    // THEN it is this call's commit (its resolution id), not one found done
+    expect(outcome).toMatchObject({ sequence: 4, alreadyCommitted: false });
     expect(halfOf()).toMatchObject({ status: 'COMMITTED', committedSequence: 4 });
     expect(messages()).toHaveLength(1);
   });
@@ -984,5 +985,215 @@ describe('TransactionalProducer.commit with an answer lost', () => {
     // WHEN / THEN
     await expect(producer.commit(TX)).rejects.toBeInstanceOf(CommitOutcomeUnknownError);
     expect(halfOf()).toMatchObject({ status: 'PREPARED' });
+  });
+});
+
+describe('every write of the transactional producer under a lost answer', () => {
+  const KEYS = 'idempotency-table';
+  const PAYMENTS = 'payments-table';
+  const claim = {
+    tableName: KEYS,
+    idempotencyKey: 'key-1',
+    fingerprint: 'fp',
+    owner: 'owner-1',
+    expiresAt: seconds(START) + 3600,
+    retentionSeconds: 3600,
+  };
+  const underKey = { idempotency: { claim, response: () => ({ statusCode: 202, body: '{}' }) } };
+  const fenced = prepareInput({ localStep: { tableName: PAYMENTS, key: { transactionId: TX } } });
+  const timeout = () => Object.assign(new Error('socket timed out'), { name: 'TimeoutError' });
+
+  beforeEach(() => {
+    db = new InMemoryDynamoDb({
+      [OUTBOX_TABLE]: ['groupKey', 'sequence'],
+      [ORDERS_TABLE]: ['orderId'],
+      [KEYS]: ['idempotencyKey'],
+      [PAYMENTS]: ['transactionId'],
+    });
+    db.install(ddb);
+    db.seed(ORDERS_TABLE, order(3));
+    const { tableName: _table, ...record } = claim;
+    db.seed(KEYS, { ...record, status: 'IN_PROGRESS', createdAt: START.toISOString() });
+  });
+
+  const OUTCOMES = ['server-error', 'timeout', 'sdk-retry'] as const;
+
+  it.each(OUTCOMES)('a prepare that landed is this call’s prepare, once (%s)', async (outcome) => {
+    // GIVEN
+    db.loseAnswer('Put', () => true, outcome);
+    // WHEN
+    const prepared = await producer.prepare(prepareInput());
+    // THEN
+    expect(halfOf()).toMatchObject({ status: 'PREPARED', messageId: prepared.messageId });
+    expect(db.lostAnswerCount).toBe(1);
+  });
+
+  it.each(OUTCOMES)('a prepare under a key that landed binds the key, once (%s)', async (outcome) => {
+    // GIVEN
+    db.loseAnswer('TransactWrite', () => true, outcome);
+    // WHEN
+    const prepared = await producer.prepare(prepareInput(), underKey);
+    // THEN
+    expect(halfOf()).toMatchObject({ status: 'PREPARED', messageId: prepared.messageId });
+    expect(db.item(KEYS, { idempotencyKey: 'key-1' })).toMatchObject({ owner: 'owner-1', transactionId: TX });
+  });
+
+  it('passes on a prepare whose put did not land, and claims nothing was prepared by no one', async () => {
+    // GIVEN the put times out before it lands
+    const failure = timeout();
+    db.before(
+      'Put',
+      () => true,
+      () => {
+        throw failure;
+      },
+    );
+    // WHEN / THEN
+    await expect(producer.prepare(prepareInput())).rejects.toBe(failure);
+    expect(halfOf()).toBeUndefined();
+  });
+
+  it('never takes another prepare of the same transaction for its own after an unknown outcome', async () => {
+    // GIVEN another prepare of the transaction lands while this one's put times out
+    const failure = timeout();
+    const other = newProducer();
+    db.before(
+      'Put',
+      () => true,
+      async () => {
+        await other.prepare(prepareInput());
+        throw failure;
+      },
+    );
+    // WHEN / THEN the outcome stays unknown: the record is not this call's
+    await expect(producer.prepare(prepareInput())).rejects.toBe(failure);
+  });
+
+  it.each(OUTCOMES)(
+    'a commit that landed is this call’s commit: one message, one version (%s)',
+    async (outcome) => {
+      // GIVEN a prepared transaction under a key, whose commit's answer is lost
+      await producer.prepare(prepareInput(), underKey);
+      db.loseAnswer('TransactWrite', () => true, outcome);
+      // WHEN
+      const committed = await producer.commit(TX);
+      // THEN
+      expect(committed).toMatchObject({ sequence: 4, alreadyCommitted: false });
+      expect(messages()).toHaveLength(1);
+      expect(orderNow()).toMatchObject({ version: 4, paid: true });
+      expect(db.item(KEYS, { idempotencyKey: 'key-1' })).toMatchObject({ status: 'COMPLETED' });
+    },
+  );
+
+  it('a commit found done by another call is alreadyCommitted, even after this call’s own attempt failed', async () => {
+    // GIVEN this call's attempt fails before it lands, and the check-back commits meanwhile
+    await producer.prepare(prepareInput());
+    db.before(
+      'TransactWrite',
+      () => true,
+      async () => {
+        await newProducer().commit(TX, 'check-back');
+        throw timeout();
+      },
+    );
+    // WHEN
+    const committed = await producer.commit(TX);
+    // THEN
+    expect(committed).toMatchObject({ sequence: 4, alreadyCommitted: true });
+    expect(halfOf()).toMatchObject({ resolvedBy: 'check-back' });
+    expect(messages()).toHaveLength(1);
+  });
+
+  it.each(OUTCOMES)('a plain rollback that landed is this call’s rollback (%s)', async (outcome) => {
+    // GIVEN
+    await producer.prepare(prepareInput());
+    db.loseAnswer('Update', () => true, outcome);
+    // WHEN
+    const rolledBack = await producer.rollback(TX);
+    // THEN
+    expect(rolledBack).toEqual({ transactionId: TX, alreadyRolledBack: false });
+    expect(halfOf()).toMatchObject({ status: 'ROLLED_BACK' });
+  });
+
+  it.each(OUTCOMES)(
+    'a fenced rollback under a key that landed is this call’s, and released the key (%s)',
+    async (outcome) => {
+      // GIVEN
+      await producer.prepare(fenced, underKey);
+      db.loseAnswer('TransactWrite', () => true, outcome);
+      // WHEN
+      const rolledBack = await producer.rollback(TX);
+      // THEN
+      expect(rolledBack).toEqual({ transactionId: TX, alreadyRolledBack: false });
+      expect(halfOf()).toMatchObject({ status: 'ROLLED_BACK' });
+      expect(db.item(KEYS, { idempotencyKey: 'key-1' })).toBeUndefined();
+    },
+  );
+
+  it('passes on a rollback whose write did not land: the transaction stays open', async () => {
+    // GIVEN
+    await producer.prepare(prepareInput());
+    const failure = timeout();
+    db.before(
+      'Update',
+      () => true,
+      () => {
+        throw failure;
+      },
+    );
+    // WHEN / THEN
+    await expect(producer.rollback(TX)).rejects.toBe(failure);
+    expect(halfOf()).toMatchObject({ status: 'PREPARED' });
+  });
+
+  it('a rollback found done by another call after an unknown outcome is alreadyRolledBack', async () => {
+    // GIVEN this call's update times out before it lands, and the check-back rolls back meanwhile
+    await producer.prepare(prepareInput());
+    db.before(
+      'Update',
+      () => true,
+      async () => {
+        await newProducer().rollback(TX, 'check-back');
+        throw timeout();
+      },
+    );
+    // WHEN / THEN
+    expect(await producer.rollback(TX)).toEqual({ transactionId: TX, alreadyRolledBack: true });
+  });
+});
+
+describe('TransactionalProducer.prepare refuses a message nothing could deliver', () => {
+  it.each([
+    ['an empty type', { type: '' }, 'type'],
+    ['a type with a control character', { type: 'Paid\n' }, 'type'],
+    ['an empty group key', { groupKey: '' }, 'groupKey'],
+    ['a group key SQS refuses (a space)', { groupKey: 'order 1' }, 'groupKey'],
+    ['a group key over 128 characters', { groupKey: 'k'.repeat(129) }, 'groupKey'],
+    ['a payload JSON cannot hold', { payload: { amount: 10n } }, 'payload'],
+    ['an envelope over 256 KiB', { payload: 'x'.repeat(256 * 1024) }, 'envelope'],
+  ])('refuses %s, naming the field, and writes nothing', async (_, change, field) => {
+    // WHEN
+    const preparing = producer.prepare(prepareInput(change));
+
+    // THEN
+    await expect(preparing).rejects.toBeInstanceOf(InvalidOutboxMessageError);
+    await expect(preparing).rejects.toMatchObject({ field });
+    expect(ddb.calls()).toHaveLength(0);
+    expect(halfOf()).toBeUndefined();
+  });
+
+  it('counts the envelope at the largest sequence the commit could give it', async () => {
+    // GIVEN a payload that fits with a one-digit sequence but not with fifteen digits
+    const fields = { messageId: 'm'.repeat(36), groupKey: ORDER, sequence: 1, type: 'PaymentCaptured' };
+    const base = Buffer.byteLength(
+      JSON.stringify({ ...fields, payload: '', createdAt: START.toISOString() }),
+    );
+    const payload = 'x'.repeat(256 * 1024 - base - 7);
+
+    // WHEN / THEN
+    await expect(producer.prepare(prepareInput({ payload }))).rejects.toMatchObject({ field: 'envelope' });
+    await expect(producer.prepare(prepareInput({ payload: payload.slice(14) }))).resolves.toMatchObject({
+      groupKey: ORDER,
+    });
   });
 });

@@ -59,6 +59,8 @@ export interface HalfMessageItem {
   readonly committedSequence?: number;
   readonly resolvedAt?: string;
   readonly resolvedBy?: string;
+  /** Unique per commit or rollback attempt: tells a resolution whose answer was lost from another's. */
+  readonly resolutionId?: string;
   /** TTL of a tombstone (epoch seconds). */
   readonly expiresAt?: number;
   /** The sparse `unsent` index's keys while the transaction is open (see unsent-index.ts); a resolution removes them. */

@@ -14,6 +14,7 @@ import {
   idempotencyReleaseItem,
 } from '../idempotency/idempotency-store';
 import { newMessageId } from '../ids';
+import { checkDeliverable } from '../outbox/deliverable-message';
 import { newOutboxItem, type TransactItem } from '../outbox/outbox-writer';
 import { openTransactionAttributes } from '../outbox/unsent-index';
 import { isOutcomeUnknown, isTransientError } from '../transient-errors';
@@ -112,11 +113,22 @@ export class TransactionalProducer {
     this.resolvedRetentionSeconds = options.resolvedRetentionSeconds ?? 7 * 24 * 3600;
   }
 
+  /**
+   * Writes the half message PREPARED (and binds the idempotency key, if any, in the same write).
+   * @throws InvalidOutboxMessageError when the message could not be delivered once committed; nothing was written
+   */
   async prepare(input: PrepareInput, options: PrepareOptions = {}): Promise<PreparedTransaction> {
     const transactionId = input.transactionId ?? newMessageId();
     const now = this.clock();
     const nowSeconds = Math.floor(now.getTime() / 1000);
     const messageId = newMessageId();
+    // The commit's message must be deliverable: refuse it now, before anything is written.
+    const payload = checkDeliverable({
+      groupKey: input.groupKey,
+      messageId,
+      type: input.type,
+      payload: input.payload,
+    });
     const prepared: PreparedTransaction = { transactionId, messageId, groupKey: input.groupKey };
     const claim = options.idempotency?.claim;
     const item: HalfMessageItem = {
@@ -125,7 +137,7 @@ export class TransactionalProducer {
       targetGroupKey: input.groupKey,
       messageId,
       type: input.type,
-      payload: JSON.stringify(input.payload ?? null),
+      payload,
       aggregate: input.aggregate,
       ...(input.localStep === undefined ? {} : { localStep: input.localStep }),
       ...(options.idempotency === undefined || claim === undefined
@@ -162,8 +174,11 @@ export class TransactionalProducer {
       }
       const exists =
         error instanceof ConditionalCheckFailedException || reasons[0]?.Code === 'ConditionalCheckFailed';
-      if (!exists) throw error;
+      if (!exists && !isOutcomeUnknown(error)) throw error;
+      // The put may have landed (its answer was lost, or the SDK's retry met it): its message id says it is ours.
       const existing = await this.read(transactionId);
+      if (existing?.messageId === messageId) return prepared;
+      if (!exists) throw error;
       if (
         existing?.status === 'PREPARED' &&
         existing.targetGroupKey === input.groupKey &&
@@ -200,6 +215,8 @@ export class TransactionalProducer {
    * @throws CommitOutcomeUnknownError when the last attempt's outcome is unknown (never roll back on it)
    */
   async commit(transactionId: string, resolvedBy = 'producer'): Promise<CommitOutcome> {
+    // The resolution id of each attempt of this call: a COMMITTED record that carries one was committed by this call.
+    const attempts = new Set<string>();
     for (let race = 1; ; race++) {
       const half = await this.read(transactionId);
       if (half === undefined) throw new TransactionNotOpenError(transactionId, 'UNKNOWN_TRANSACTION');
@@ -209,7 +226,7 @@ export class TransactionalProducer {
           messageId: half.messageId,
           groupKey: half.targetGroupKey,
           sequence: half.committedSequence ?? 0,
-          alreadyCommitted: true,
+          alreadyCommitted: !attempts.has(half.resolutionId ?? ''),
         };
       }
       if (half.status === 'ROLLED_BACK') throw new TransactionNotOpenError(transactionId, 'ROLLED_BACK');
@@ -228,6 +245,8 @@ export class TransactionalProducer {
         messageId: half.messageId,
         payload: half.payload,
       };
+      const resolutionId = newMessageId();
+      attempts.add(resolutionId);
       const sets = Object.entries(aggregate.set ?? {});
       const keyItems =
         half.idempotency === undefined
@@ -273,7 +292,7 @@ export class TransactionalProducer {
                   TableName: this.options.outboxTableName,
                   Key: halfMessageKey(transactionId),
                   UpdateExpression:
-                    'SET #status = :committed, committedSequence = :sequence, resolvedAt = :now, resolvedBy = :by, expiresAt = :expires REMOVE sweepShard, sweepOrder',
+                    'SET #status = :committed, committedSequence = :sequence, resolvedAt = :now, resolvedBy = :by, resolutionId = :resolution, expiresAt = :expires REMOVE sweepShard, sweepOrder',
                   ConditionExpression: '#status IN (:prepared, :failed)',
                   ExpressionAttributeNames: { '#status': 'status' },
                   ExpressionAttributeValues: {
@@ -281,6 +300,7 @@ export class TransactionalProducer {
                     ':sequence': sequence,
                     ':now': now.toISOString(),
                     ':by': resolvedBy,
+                    ':resolution': resolutionId,
                     ':expires': this.expiry(now),
                     ':prepared': OPEN[0],
                     ':failed': OPEN[1],
@@ -289,6 +309,8 @@ export class TransactionalProducer {
               },
               ...keyItems,
             ],
+            // The SDK's retry of an attempt that landed is answered "committed", not cancelled by its own conditions.
+            ClientRequestToken: resolutionId,
           }),
         );
         return {
@@ -321,17 +343,19 @@ export class TransactionalProducer {
       throw new TransactionNotOpenError(transactionId, half?.status ?? 'UNKNOWN_TRANSACTION');
     }
     const now = this.clock();
+    const resolutionId = newMessageId();
     const update = {
       TableName: this.options.outboxTableName,
       Key: halfMessageKey(transactionId),
       UpdateExpression:
-        'SET #status = :rolledBack, resolvedAt = :now, resolvedBy = :by, expiresAt = :expires REMOVE sweepShard, sweepOrder',
+        'SET #status = :rolledBack, resolvedAt = :now, resolvedBy = :by, resolutionId = :resolution, expiresAt = :expires REMOVE sweepShard, sweepOrder',
       ConditionExpression: '#status IN (:prepared, :failed)',
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: {
         ':rolledBack': 'ROLLED_BACK',
         ':now': now.toISOString(),
         ':by': resolvedBy,
+        ':resolution': resolutionId,
         ':expires': this.expiry(now),
         ':prepared': OPEN[0],
         ':failed': OPEN[1],
@@ -345,7 +369,10 @@ export class TransactionalProducer {
       if (fences.length === 0) await this.options.dynamodb.send(new UpdateCommand(update));
       else {
         await this.options.dynamodb.send(
-          new TransactWriteCommand({ TransactItems: [{ Update: update }, ...fences] }),
+          new TransactWriteCommand({
+            TransactItems: [{ Update: update }, ...fences],
+            ClientRequestToken: resolutionId,
+          }),
         );
       }
       return { transactionId, alreadyRolledBack: false };
@@ -356,9 +383,13 @@ export class TransactionalProducer {
       if (!resolved && half.localStep !== undefined && reasons[1]?.Code === 'ConditionalCheckFailed') {
         throw new LocalStepCompletedError(transactionId, { cause: error });
       }
-      if (!resolved) throw error;
+      if (!resolved && !isOutcomeUnknown(error)) throw error;
+      // Resolved meanwhile, or the rollback's answer was lost: its resolution id says whether it was this one.
       const current = await this.read(transactionId);
-      if (current?.status === 'ROLLED_BACK') return { transactionId, alreadyRolledBack: true };
+      if (current?.status === 'ROLLED_BACK') {
+        return { transactionId, alreadyRolledBack: current.resolutionId !== resolutionId };
+      }
+      if (!resolved) throw error;
       throw new TransactionNotOpenError(transactionId, current?.status ?? 'UNKNOWN_TRANSACTION', {
         cause: error,
       });

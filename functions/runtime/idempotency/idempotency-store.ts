@@ -3,6 +3,7 @@ import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } fr
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { newMessageId } from '../ids';
 import type { TransactItem } from '../outbox/outbox-writer';
+import { isOutcomeUnknown } from '../transient-errors';
 import { IdempotencyKeyInProgressError, IdempotencyKeyReusedError } from './idempotency-key';
 
 /** The first response to a request, as replayed to every retry under the same key. */
@@ -22,8 +23,14 @@ export interface IdempotencyClaim {
   readonly fingerprint: string;
   /** Unique per claim (a takeover after a crash gets a new one). */
   readonly owner: string;
-  /** When the key's record expires (epoch seconds; the table's TTL attribute): `retentionSeconds` after the claim. */
+  /** When the claim's record expires (epoch seconds; the table's TTL attribute): `retentionSeconds` after the claim. */
   readonly expiresAt: number;
+  /**
+   * How long the key's response is kept once completed: a completion expires `retentionSeconds` after it is written,
+   * however long after the claim (a half message may be resolved days later).
+   * @default 24 hours (claims stored in a half message before this field existed)
+   */
+  readonly retentionSeconds?: number;
 }
 
 /** A request made under a claimed key: its change's transaction stores `response(result)` with the key. */
@@ -66,14 +73,18 @@ export interface IdempotencyStoreOptions {
    */
   readonly leaseSeconds?: number;
   /**
-   * How long a key's first response is kept (from the first request).
+   * How long a key's first response is kept (from its completion).
    * @default 24 hours
    */
   readonly retentionSeconds?: number;
   readonly clock?: () => Date;
 }
 
-const MAX_CLAIM_RACES = 3;
+/** How many puts one claim makes before it gives up (each after a put that did not land or a record that went away). */
+export const MAX_CLAIM_RACES = 3;
+
+/** How long a key's first response is kept when the store is not told otherwise. */
+export const DEFAULT_RETENTION_SECONDS = 24 * 3600;
 
 const NAMES = { '#status': 'status', '#owner': 'owner' };
 
@@ -92,7 +103,7 @@ export class IdempotencyStore {
 
   constructor(private readonly options: IdempotencyStoreOptions) {
     this.leaseSeconds = options.leaseSeconds ?? 30;
-    this.retentionSeconds = options.retentionSeconds ?? 24 * 3600;
+    this.retentionSeconds = options.retentionSeconds ?? DEFAULT_RETENTION_SECONDS;
     this.clock = options.clock ?? (() => new Date());
     if (!(this.leaseSeconds > 0)) throw new RangeError(`leaseSeconds must be > 0; got ${this.leaseSeconds}`);
     if (!(this.retentionSeconds > this.leaseSeconds)) {
@@ -104,23 +115,33 @@ export class IdempotencyStore {
 
   /**
    * Claims `idempotencyKey` for a request with `fingerprint`, or answers the first request's response.
+   *
+   * The claim's put is conditional, so an answer lost after it landed — a 5xx, a timeout, or the SDK's own retry
+   * meeting the first attempt's record (`ConditionalCheckFailed`) — is settled by the record's owner: every attempt
+   * of one call writes the same owner token, so a record that carries it is this call's claim, never another's.
    * @throws IdempotencyKeyReusedError when the key was used with another fingerprint (nothing written)
    * @throws IdempotencyKeyInProgressError when another claim holds the key
+   * @throws the last failure, when the claim's write failed and no read found it landed (after {@link MAX_CLAIM_RACES}
+   *   attempts): the request was not processed
    */
   async claim(idempotencyKey: string, fingerprint: string): Promise<ClaimOutcome> {
+    // One owner for every attempt of this call: a record that carries it was written by this call.
+    const owner = newMessageId();
     for (let race = 1; ; race++) {
       const now = this.clock();
       const nowSeconds = Math.floor(now.getTime() / 1000);
+      const expiresAt = nowSeconds + this.retentionSeconds;
       const record: IdempotencyRecord = {
         idempotencyKey,
         fingerprint,
         status: 'IN_PROGRESS',
-        owner: newMessageId(),
+        owner,
         createdAt: now.toISOString(),
-        expiresAt: nowSeconds + this.retentionSeconds,
+        expiresAt,
         leaseExpiresAt: nowSeconds + this.leaseSeconds,
       };
       let existing: IdempotencyRecord | undefined;
+      let unanswered: unknown;
       try {
         await this.options.dynamodb.send(
           new PutCommand({
@@ -138,20 +159,23 @@ export class IdempotencyStore {
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         );
-        const claim: IdempotencyClaim = {
-          tableName: this.options.tableName,
-          idempotencyKey,
-          fingerprint,
-          owner: record.owner,
-          expiresAt: record.expiresAt!,
-        };
-        return { kind: 'claimed', claim };
+        return { kind: 'claimed', claim: this.claimOf(idempotencyKey, fingerprint, owner, expiresAt) };
       } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        existing =
-          error.Item === undefined
-            ? await this.read(idempotencyKey)
-            : (unmarshall(error.Item as Record<string, AttributeValue>) as IdempotencyRecord);
+        if (error instanceof ConditionalCheckFailedException) {
+          existing =
+            error.Item === undefined
+              ? await this.read(idempotencyKey)
+              : (unmarshall(error.Item as Record<string, AttributeValue>) as IdempotencyRecord);
+        } else if (isOutcomeUnknown(error)) {
+          // The put may have landed: the record says whose it is.
+          unanswered = error;
+          existing = await this.read(idempotencyKey);
+        } else throw error;
+      }
+      // This call's own put landed and its answer was lost (or the SDK's retry met it): the key is ours.
+      if (existing?.owner === owner) {
+        const landed = existing.expiresAt ?? expiresAt;
+        return { kind: 'claimed', claim: this.claimOf(idempotencyKey, fingerprint, owner, landed) };
       }
       const live =
         existing !== undefined && !(existing.expiresAt !== undefined && existing.expiresAt <= nowSeconds);
@@ -167,10 +191,27 @@ export class IdempotencyStore {
           throw new IdempotencyKeyInProgressError(idempotencyKey);
         }
       } else if (race >= MAX_CLAIM_RACES) {
+        if (unanswered !== undefined) throw unanswered;
         throw new IdempotencyKeyInProgressError(idempotencyKey);
       }
-      // The record went away (or its lease ran out) between the put and the read: claim again.
+      // The record went away (or its lease ran out) between the put and the read, or the put did not land: claim again.
     }
+  }
+
+  private claimOf(
+    idempotencyKey: string,
+    fingerprint: string,
+    owner: string,
+    expiresAt: number,
+  ): IdempotencyClaim {
+    return {
+      tableName: this.options.tableName,
+      idempotencyKey,
+      fingerprint,
+      owner,
+      expiresAt,
+      retentionSeconds: this.retentionSeconds,
+    };
   }
 
   /**
@@ -203,7 +244,8 @@ export class IdempotencyStore {
 
 /**
  * The item a transaction carries to complete `claim` with `response`: the key's record becomes COMPLETED in the
- * same TransactWriteItems as the change, so it exists exactly when the change committed. Conditional on the claim
+ * same TransactWriteItems as the change, so it exists exactly when the change committed. It expires the claim's
+ * `retentionSeconds` after `now` (the completion), not after the claim. Conditional on the claim
  * still owning the key (or the record being gone, e.g. released after an ambiguous failure): a transaction of a
  * claim that was taken over cancels instead of committing a second change.
  */
@@ -218,7 +260,7 @@ export function idempotencyCompletion(
     status: 'COMPLETED',
     owner: claim.owner,
     createdAt: now.toISOString(),
-    expiresAt: claim.expiresAt,
+    expiresAt: Math.floor(now.getTime() / 1000) + (claim.retentionSeconds ?? DEFAULT_RETENTION_SECONDS),
     responseStatus: response.statusCode,
     responseBody: response.body,
     completedAt: now.toISOString(),

@@ -14,6 +14,7 @@ import {
   type RetryTransientOptions,
   retryTransient,
 } from '../transient-errors';
+import { checkDeliverable } from './deliverable-message';
 import type { OutboxItem } from './outbox-message';
 import { unsentMessageAttributes } from './unsent-index';
 
@@ -76,17 +77,19 @@ export interface CommitOptions {
   readonly idempotency?: IdempotentRequest<CommittedMessage>;
 }
 
-/** The outbox item for a message committed at `now`. */
+/**
+ * The outbox item for a message committed at `now`.
+ * @throws InvalidOutboxMessageError when a field could not be delivered (see deliverable-message.ts)
+ */
 export function newOutboxItem(message: NewOutboxMessage, now: Date): OutboxItem {
-  if (!Number.isInteger(message.sequence) || message.sequence < 1) {
-    throw new RangeError(`sequence must be an integer ≥ 1, got ${message.sequence}`);
-  }
+  const messageId = message.messageId ?? newMessageId();
+  const payload = checkDeliverable({ ...message, messageId });
   return {
     groupKey: message.groupKey,
     sequence: message.sequence,
-    messageId: message.messageId ?? newMessageId(),
+    messageId,
     type: message.type,
-    payload: JSON.stringify(message.payload ?? null),
+    payload,
     status: 'PENDING',
     attempts: 0,
     createdAt: now.toISOString(),
@@ -123,6 +126,8 @@ export class OutboxWriter {
    *   by another request): nothing was written; a retry gets the key's answer.
    * @throws OutboxOutcomeUnknownError when the transaction may or may not have committed.
    * @throws OutboxCommitError for any other failure; nothing was written.
+   * @throws InvalidOutboxMessageError when the message could not be delivered (an empty type, a group key SQS
+   *   refuses, an envelope over 256 KiB…); nothing was written.
    */
   async commit(
     businessItems: readonly TransactItem[],

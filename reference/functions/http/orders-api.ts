@@ -12,7 +12,7 @@ import {
   requestFingerprint,
   validateIdempotencyKey,
 } from 'reliable-messaging-serverless/runtime';
-import { OrderConflictError, OrderNotFoundError } from '../orders/order-errors';
+import { OrderConflictError, OrderLimitError, OrderNotFoundError } from '../orders/order-errors';
 import {
   addNoteSchema,
   cancelOrderSchema,
@@ -169,6 +169,15 @@ export class OrdersApi {
       const body = `${event.isBase64Encoded === true ? 'base64:' : ''}${event.body ?? ''}`;
       claimed = await this.deps.idempotency.claim(key, requestFingerprint('POST', path, body));
     } catch (error) {
+      // The claim settles its own lost answers; a failure left over means the request was not processed (at worst
+      // an unused claim holds the key until its lease ends): never "outcome unknown", nothing was changed.
+      if (isTransientError(error)) {
+        this.deps.onError?.(error);
+        return retryAfter(
+          errorResponse(503, 'temporarily unavailable; the request was not processed; retry'),
+          RETRY_AFTER_SECONDS,
+        );
+      }
       return this.toResponse(error);
     }
     if (claimed.kind === 'replay') {
@@ -210,6 +219,9 @@ export class OrdersApi {
     }
     if (error instanceof OrderNotFoundError) return errorResponse(404, error.message);
     if (error instanceof OrderConflictError) return errorResponse(409, error.message);
+    if (error instanceof OrderLimitError) {
+      return errorResponse(409, error.message, [{ path: error.path, message: error.detail }]);
+    }
     this.deps.onError?.(error);
     if (
       error instanceof OutboxOutcomeUnknownError ||

@@ -14,3 +14,20 @@ export class OrderConflictError extends ReliableMessagingError {
     this.name = 'OrderConflictError';
   }
 }
+
+/**
+ * The change would take the order past one of its bounds (e.g. its number of notes): refused, nothing written.
+ * Retrying the same request cannot succeed.
+ */
+export class OrderLimitError extends ReliableMessagingError {
+  constructor(
+    /** The request field the limit is about (e.g. `text`). */
+    public readonly path: string,
+    message: string,
+    /** What the limit is, for the answer's details. */
+    public readonly detail: string,
+  ) {
+    super(message);
+    this.name = 'OrderLimitError';
+  }
+}

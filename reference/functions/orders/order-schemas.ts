@@ -61,8 +61,17 @@ export const placeOrderSchema = z.strictObject({
   orderId: orderIdSchema.optional(),
 });
 
+/** The longest note, in characters (UTF-16 code units). */
+export const MAX_NOTE_LENGTH = 2000;
+/**
+ * An order keeps at most this many notes, and at most MAX_NOTES_BYTES of note text (UTF-8): the order's item stays
+ * far below DynamoDB's 400 KB, whatever the text (100 notes of 2,000 three-byte characters would be 600 KB).
+ */
+export const MAX_NOTES_PER_ORDER = 100;
+export const MAX_NOTES_BYTES = 200 * 1024;
+
 export const addNoteSchema = z.strictObject({
-  text: freeText(2000),
+  text: freeText(MAX_NOTE_LENGTH),
   /** Optimistic concurrency: when given, the note is added only if the order is at this version (else 409). */
   expectedVersion: z.number().int().min(1).optional(),
 });

@@ -7,9 +7,16 @@ import {
   type TransactItem,
   TransactionConflictError,
 } from 'reliable-messaging-serverless/runtime';
-import { OrderConflictError, OrderNotFoundError } from './order-errors';
+import { OrderConflictError, OrderLimitError, OrderNotFoundError } from './order-errors';
 import type { OrderCancelled, OrderNoteAdded, OrderPlaced } from './order-events';
-import type { AddNoteInput, CancelOrderInput, OrderLine, PlaceOrderInput } from './order-schemas';
+import {
+  type AddNoteInput,
+  type CancelOrderInput,
+  MAX_NOTES_BYTES,
+  MAX_NOTES_PER_ORDER,
+  type OrderLine,
+  type PlaceOrderInput,
+} from './order-schemas';
 
 export type OrderStatus = 'PLACED' | 'CANCELLED';
 
@@ -104,6 +111,12 @@ export class OrderService {
     }
   }
 
+  /**
+   * Adds a note (version + 1 and its message). The bound is checked on the order as read, and the write is
+   * conditional on that version, so no race takes an order past it.
+   * @throws OrderLimitError when the order holds MAX_NOTES_PER_ORDER notes, or the note would take its notes past
+   *   MAX_NOTES_BYTES (nothing written)
+   */
   async addNote(
     orderId: string,
     input: AddNoteInput,
@@ -116,6 +129,7 @@ export class OrderService {
           `order ${orderId} is at version ${order.version}, not the expected version ${input.expectedVersion}`,
         );
       }
+      checkNoteFits(order, input.text);
       const payload: OrderNoteAdded = { orderId, text: input.text };
       const update = this.versionedUpdate(order, 'SET notes = list_append(notes, :note)', {
         ':note': [input.text],
@@ -200,5 +214,25 @@ export class OrderService {
       underKey(order.orderId, version, idempotency),
     );
     return { orderId: order.orderId, version, messageId: message.messageId };
+  }
+}
+
+/** Refuses a note that would take the order past its bounds. */
+function checkNoteFits(order: Order, text: string): void {
+  const { notes } = order;
+  if (notes.length >= MAX_NOTES_PER_ORDER) {
+    throw new OrderLimitError(
+      'text',
+      `order ${order.orderId} has ${notes.length} notes: no more can be added`,
+      `an order keeps at most ${MAX_NOTES_PER_ORDER} notes`,
+    );
+  }
+  const bytes = [...notes, text].reduce((total, note) => total + Buffer.byteLength(note, 'utf8'), 0);
+  if (bytes > MAX_NOTES_BYTES) {
+    throw new OrderLimitError(
+      'text',
+      `order ${order.orderId}: this note would take its notes to ${bytes} bytes`,
+      `an order keeps at most ${MAX_NOTES_BYTES} bytes of notes (UTF-8)`,
+    );
   }
 }

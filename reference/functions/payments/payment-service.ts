@@ -155,13 +155,24 @@ export class PaymentService {
       }
       // The payment exists already: an earlier attempt of this very write landed. The step happened.
       if (reasons[0]?.Code === 'ConditionalCheckFailed') return;
-      // It may have landed: rolling back now could strand a recorded payment. The check-back decides.
-      if (isOutcomeUnknown(error)) throw new PaymentOutcomeUnknownError(transactionId, { cause: error });
+      // It may have landed: rolling back now could strand a recorded payment. If the payment reads as recorded, the
+      // step happened (go on to commit); if not, it may still land: the check-back decides.
+      if (isOutcomeUnknown(error)) {
+        if (await this.paymentRecorded(transactionId)) return;
+        throw new PaymentOutcomeUnknownError(transactionId, { cause: error });
+      }
       // DynamoDB said it was not written: roll back now rather than after the prepare timeout. The rollback is
       // conditional on no payment existing, so it cannot undo a payment that was recorded after all.
       await this.producer.rollback(transactionId).catch(() => undefined);
       throw error;
     }
+  }
+
+  private async paymentRecorded(transactionId: string): Promise<boolean> {
+    const payment = await this.dynamodb.send(
+      new GetCommand({ TableName: this.paymentsTableName, Key: { transactionId }, ConsistentRead: true }),
+    );
+    return payment.Item !== undefined;
   }
 
   /**
@@ -172,14 +183,7 @@ export class PaymentService {
   async checkPayment(
     request: Pick<TransactionCheckRequest, 'transactionId' | 'preparedAt'>,
   ): Promise<'COMMIT' | 'ROLLBACK' | 'UNKNOWN'> {
-    const payment = await this.dynamodb.send(
-      new GetCommand({
-        TableName: this.paymentsTableName,
-        Key: { transactionId: request.transactionId },
-        ConsistentRead: true,
-      }),
-    );
-    if (payment.Item !== undefined) return 'COMMIT';
+    if (await this.paymentRecorded(request.transactionId)) return 'COMMIT';
     const lifetimeMs = (this.checker.producerLifetimeSeconds ?? 15) * 1000;
     const preparedAt = Date.parse(request.preparedAt);
     if (Number.isNaN(preparedAt)) return 'UNKNOWN';
