@@ -227,10 +227,10 @@ describe('IdempotentOrderedConsumer', () => {
     });
 
     it('moves the cursor conditionally on the previous sequence: a cursor moved meanwhile fails with CursorMovedError', async () => {
-      // GIVEN another delivery moves the cursor to 2 while message 2's effects run
+      // GIVEN other deliveries move the cursor past 2 while message 2's effects run
       await consumeAll(1);
       consumer = newConsumer({
-        beforeEffects: async () => db.patch(INBOX_TABLE, inboxKeys.cursor(ORDER), { lastSequence: 2 }),
+        beforeEffects: async () => db.patch(INBOX_TABLE, inboxKeys.cursor(ORDER), { lastSequence: 3 }),
       });
 
       // WHEN
@@ -251,6 +251,22 @@ describe('IdempotentOrderedConsumer', () => {
           'lastSequence = :previous AND (attribute_not_exists(heldCount) OR heldCount = :held)',
         ExpressionAttributeValues: { ':previous': 1, ':sequence': 2, ':held': 0 },
       });
+      expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 3 });
+      expect(inbox().failures(message(2).messageId)).toBeUndefined();
+    });
+
+    it('answers APPLIED, once, when the cursor is found at the message itself (another delivery applied it)', async () => {
+      // GIVEN another delivery applies message 2 while this one's effects run
+      await consumeAll(1);
+      consumer = newConsumer({
+        beforeEffects: async () => db.patch(INBOX_TABLE, inboxKeys.cursor(ORDER), { lastSequence: 2 }),
+      });
+
+      // WHEN
+      const result = await consumer.consume(message(2));
+
+      // THEN the message is applied: no CursorMovedError, no failure counted
+      expect(result).toEqual({ outcome: 'APPLIED', released: [] });
       expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 2 });
       expect(inbox().failures(message(2).messageId)).toBeUndefined();
     });
@@ -736,6 +752,7 @@ describe('IdempotentOrderedConsumer', () => {
         sk: 'FAILURES',
         failures: 1,
         expiresAt: seconds(START) + RETENTION_SECONDS,
+        lastDelivery: expect.any(String),
       });
       expect(afterSecond).toMatchObject({ failures: 2 });
       expect(alertsBeforeThird).toBe(0);
@@ -1170,7 +1187,7 @@ describe('IdempotentOrderedConsumer', () => {
     // GIVEN
     await consumeAll(1);
     db.before('Update', isCursorAdvance(2), () =>
-      db.patch(INBOX_TABLE, inboxKeys.cursor(ORDER), { lastSequence: 2 }),
+      db.patch(INBOX_TABLE, inboxKeys.cursor(ORDER), { lastSequence: 3 }),
     );
 
     // WHEN
