@@ -318,4 +318,28 @@ describe('processFifoBatch near the invocation’s timeout', () => {
     expect(withoutClock.ran).toEqual(['a1', 'a2']);
     expect(failedIds(unbounded)).toEqual([]);
   });
+
+  it('gives every record handler the batch’s time: what is left and the reserve, so its retries keep the reserve', async () => {
+    // GIVEN
+    const seen: { left: number | undefined; reserveMs: number }[] = [];
+    const handler = async (
+      _record: SQSRecord,
+      time: { remainingTimeMs?: () => number; reserveMs: number },
+    ) => {
+      seen.push({ left: time.remainingTimeMs?.(), reserveMs: time.reserveMs });
+    };
+
+    // WHEN
+    await processFifoBatch(event({ id: 'a1', group: 'a' }), handler, undefined, {
+      remainingTimeMs: () => 9_000,
+      reserveMs: 3_000,
+    });
+    await processFifoBatch(event({ id: 'b1', group: 'b' }), handler);
+
+    // THEN the default reserve is 5 s, and no clock is made up when the batch has none
+    expect(seen).toEqual([
+      { left: 9_000, reserveMs: 3_000 },
+      { left: undefined, reserveMs: 5_000 },
+    ]);
+  });
 });
