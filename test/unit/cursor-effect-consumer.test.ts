@@ -193,7 +193,7 @@ describe('IdempotentOrderedConsumer with a cursor effect (the lean path)', () =>
     const resent = await consumer.consume(message(2));
 
     // THEN 2 is re-sent, applied, and releases 3
-    expect(replay).toEqual({ groupKey: KEY, replayed: [2, 3], dropped: [], resent: 2 });
+    expect(replay).toEqual({ groupKey: KEY, replayed: [2, 3], resent: 2 });
     expect(resent).toEqual({ outcome: 'APPLIED', released: [3] });
     expect(view()).toMatchObject({ lastSequence: 3, latestText: 'note 3' });
     expect(view()?.parked).toBeUndefined();

@@ -71,8 +71,8 @@ export interface ReplayResult {
   readonly groupKey: string;
   /** Sequences moved from the parked set back into the key's held set. */
   readonly replayed: readonly number[];
-  /** Parked sequences dropped because the key's cursor had passed them already (applied: duplicates). */
-  readonly dropped: readonly number[];
+  /** Parked sequences dropped because the key's cursor had passed them already (applied: duplicates); absent if none. */
+  readonly dropped?: readonly number[];
   /** The sequence re-sent to the queue to restart the key, if any. */
   readonly resent?: number;
 }
@@ -141,7 +141,8 @@ export async function replayKey(
   const held = await inbox.dynamodb.send(
     new GetCommand({ TableName: table, Key: inboxKeys.held(groupKey, next), ConsistentRead: true }),
   );
-  if (held.Item === undefined) return { groupKey, replayed, dropped };
+  const result = { groupKey, replayed, ...(dropped.length > 0 ? { dropped } : {}) };
+  if (held.Item === undefined) return result;
   const message = JSON.parse(String(held.Item.message)) as MessageEnvelope;
   await inbox.sqs.send(
     new SendMessageCommand({
@@ -151,7 +152,7 @@ export async function replayKey(
       MessageDeduplicationId: `${message.messageId}:replay:${Date.now()}`,
     }),
   );
-  return { groupKey, replayed, dropped, resent: next };
+  return { ...result, resent: next };
 }
 
 /**
