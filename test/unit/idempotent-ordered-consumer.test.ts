@@ -1378,6 +1378,9 @@ describe('IdempotentOrderedConsumer', () => {
       ['no sequence', JSON.stringify({ ...message(1), sequence: 1.5 })],
       ['a sequence below 1', JSON.stringify({ ...message(1), sequence: 0 })],
       ['no message id', JSON.stringify({ ...message(1), messageId: 42 })],
+      ['an empty message id', JSON.stringify({ ...message(1), messageId: '' })],
+      ['a group key that is no string', JSON.stringify({ ...message(1), groupKey: 5 })],
+      ['JSON null', 'null'],
     ])(
       'fails with UnreadableMessageError, told to onUnreadable, writing nothing, for %s',
       async (_, text) => {
@@ -1390,6 +1393,7 @@ describe('IdempotentOrderedConsumer', () => {
 
         // THEN
         expect(failure).toBeInstanceOf(UnreadableMessageError);
+        expect((failure as Error).name).toBe('UnreadableMessageError');
         expect((failure as Error).message).toMatch(
           /^unreadable message, not parked \(its key, sequence or message id cannot be read\): InvalidEnvelopeError: .*; it is redelivered until the queue moves it to its dead-letter queue$/,
         );

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   boundedClientConfig,
   DEFAULT_SDK_CALL_BOUNDS,
+  documentClient,
   sdkCallBoundsFromEnvironment,
   worstCaseCallMs,
 } from '../../functions/runtime/clients';
@@ -37,6 +38,7 @@ describe('SDK call bounds', () => {
       }),
     ).toEqual({ connectionTimeoutMs: 300, requestTimeoutMs: 700, maxAttempts: 3 });
     expect(sdkCallBoundsFromEnvironment({ SDK_REQUEST_TIMEOUT_MS: '' })).toEqual(DEFAULT_SDK_CALL_BOUNDS);
+    expect(sdkCallBoundsFromEnvironment({ SDK_MAX_ATTEMPTS: '1' }).maxAttempts).toBe(1);
   });
 
   it.each(['0', '-1', '1.5', 'soon'])('fails if a bound is %s: not a positive integer', (text) => {
@@ -65,6 +67,14 @@ describe('SDK call bounds', () => {
       requestTimeout: 750,
       throwOnRequestTimeout: true,
     });
+  });
+
+  it('makes document clients that drop undefined attributes', () => {
+    // WHEN
+    const client = documentClient(new DynamoDBClient({ region: 'us-east-1' }));
+
+    // THEN
+    expect(client.config.translateConfig?.marshallOptions).toEqual({ removeUndefinedValues: true });
   });
 
   it('reads the environment by default', () => {
