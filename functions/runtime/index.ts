@@ -4,7 +4,16 @@
 export type { UnitLedger } from './accounting/unit-accounting';
 export { addLedgers, UnitAccountant, unitAccountantFromEnvironment } from './accounting/unit-accounting';
 export { WriteConditionError } from './atomic-write';
-export { documentClient } from './clients';
+export {
+  type BoundedClientConfig,
+  boundedClientConfig,
+  DEFAULT_SDK_CALL_BOUNDS,
+  documentClient,
+  SDK_CALL_BOUNDS_ENV,
+  type SdkCallBounds,
+  sdkCallBoundsFromEnvironment,
+  worstCaseCallMs,
+} from './clients';
 export { forEachConcurrently } from './concurrency';
 export type {
   ConsumerEnvironment,
@@ -23,18 +32,31 @@ export type {
   VersionTarget,
 } from './consumer/effect-strategies';
 export { IDEMPOTENCY_STRATEGIES, VersionMismatchError } from './consumer/effect-strategies';
-export { type FifoBatchOptions, OutOfTimeError, processFifoBatch } from './consumer/fifo-batch';
+export {
+  type FifoBatchOptions,
+  type FifoRecordContext,
+  OutOfTimeError,
+  processFifoBatch,
+} from './consumer/fifo-batch';
 export type { FifoBatchEvent, FifoBatchResponse, FifoRecord } from './consumer/fifo-records';
 export type {
+  BodyConsumeResult,
+  ConsumeContext,
   ConsumeOutcome,
   ConsumeResult,
   GuardedEffect,
   IdempotentOrderedConsumerOptions,
   ParkedKey,
 } from './consumer/idempotent-ordered-consumer';
-export { CursorMovedError, IdempotentOrderedConsumer } from './consumer/idempotent-ordered-consumer';
+export {
+  CursorMovedError,
+  DEFAULT_TIME_RESERVE_MS,
+  IdempotentOrderedConsumer,
+  KeyUnparkedError,
+} from './consumer/idempotent-ordered-consumer';
 export { keyParkedAlert } from './consumer/key-parked-alert';
 export { resendToContinue } from './consumer/release-continuation';
+export { UnreadableMessageError } from './consumer/unreadable-message';
 export { Env, type EnvName } from './environment';
 export {
   ConfigurationError,

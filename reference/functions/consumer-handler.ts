@@ -4,13 +4,14 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import {
+  boundedClientConfig,
   consumerOptionsFromEnvironment,
   documentClient,
+  type FifoRecordContext,
   guardedEffectsFromEnvironment,
   IdempotentOrderedConsumer,
   metricsOptionsFromEnvironment,
   type ParkedKey,
-  parseEnvelope,
   processFifoBatch,
   requiredEnv,
   unitAccountantFromEnvironment,
@@ -28,7 +29,8 @@ import { ProjectionService } from './projection/projection-service';
 
 const logger = new Logger({ serviceName: 'orders-consumer' });
 const metrics = new Metrics(metricsOptionsFromEnvironment('orders-consumer'));
-const dynamodbClient = new DynamoDBClient({});
+// Every SDK call ends within the batch's time reserve (boundedClientConfig: request timeouts, 2 attempts).
+const dynamodbClient = new DynamoDBClient(boundedClientConfig());
 const accountant = unitAccountantFromEnvironment('consumer');
 accountant?.instrumentDynamoDb(dynamodbClient);
 // Fault injection exists only in test builds (see the relay's handler).
@@ -40,7 +42,7 @@ if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
   injectAmbiguousWrites(dynamodbClient, faults);
 }
 const dynamodb = documentClient(dynamodbClient);
-const sns = new SNSClient({});
+const sns = new SNSClient(boundedClientConfig());
 accountant?.instrumentSns(sns);
 const fromEnvironment = consumerOptionsFromEnvironment({ sns });
 const projection = new ProjectionService(dynamodb, requiredEnv('PROJECTION_TABLE_NAME'));
@@ -58,6 +60,12 @@ const consumer = new IdempotentOrderedConsumer({
       await failIfPoison(faults, message);
     }
   },
+  onUnreadable: (error) => {
+    logger.error('unreadable message: neither parked nor applied; it goes to the dead-letter queue', {
+      error,
+    });
+    metrics.addMetric('UnreadableMessages', MetricUnit.Count, 1);
+  },
   onParked: async (parked: ParkedKey) => {
     logger.error('key parked: a message keeps failing; the key waits for a replay', { ...parked });
     metrics.addMetric('KeysParked', MetricUnit.Count, 1);
@@ -65,12 +73,11 @@ const consumer = new IdempotentOrderedConsumer({
   },
 });
 
-async function consumeRecord(record: SQSRecord, context: Context): Promise<void> {
-  const message = parseEnvelope(record.body);
-  // Transient failures are retried in-process, within the time this invocation has left.
-  const result = await consumer.consume(message, {
-    remainingTimeMs: () => context.getRemainingTimeInMillis(),
-  });
+async function consumeRecord(record: SQSRecord, time: FifoRecordContext): Promise<void> {
+  // Transient failures are retried in-process, within the batch's time reserve; a body that is no valid envelope
+  // is parked with its reason (or, if not even its key can be read, reported through onUnreadable).
+  const result = await consumer.consumeBody(record.body, time);
+  const { message } = result;
   logger.info('consumed', {
     messageId: message.messageId,
     groupKey: message.groupKey,
@@ -88,7 +95,7 @@ async function consumeRecord(record: SQSRecord, context: Context): Promise<void>
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   const response = await processFifoBatch(
     event,
-    (record) => consumeRecord(record, context),
+    (record, time) => consumeRecord(record, time),
     (record, error) =>
       logger.warn('record failed; it and the rest of its group will be redelivered', {
         messageId: record.messageId,

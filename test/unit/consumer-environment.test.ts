@@ -121,6 +121,32 @@ describe('consumerOptionsFromEnvironment', () => {
   });
 });
 
+describe('consumerOptionsFromEnvironment’s clients', () => {
+  it('fails if an SDK call bound in the environment is not a positive integer, before any call', () => {
+    expect(() =>
+      consumerOptionsFromEnvironment({ env: { ...CONSTRUCT_ENVIRONMENT, SDK_MAX_ATTEMPTS: '0' } }),
+    ).toThrow(
+      new ConfigurationError("environment variable SDK_MAX_ATTEMPTS must be a positive integer; got '0'"),
+    );
+  });
+
+  it('publishes the alert through a client of its own whose calls are bounded in time', async () => {
+    // GIVEN no client given
+    sns.on(PublishCommand).resolves({ MessageId: 'alert-1' });
+    const options = consumerOptionsFromEnvironment({
+      env: { ...CONSTRUCT_ENVIRONMENT, SDK_MAX_ATTEMPTS: '4' },
+    });
+
+    // WHEN
+    await options.onParked(PARKED);
+
+    // THEN the client it made has the bounded configuration
+    const [call] = sns.commandCalls(PublishCommand);
+    const client = call?.thisValue as SNSClient;
+    expect(await client.config.maxAttempts()).toBe(4);
+  });
+});
+
 describe('guardedEffectsFromEnvironment', () => {
   it('gives each effect the strategy the construct configured for its name, or the default', () => {
     // GIVEN

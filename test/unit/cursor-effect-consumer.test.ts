@@ -274,6 +274,90 @@ describe('IdempotentOrderedConsumer with a cursor effect (the lean path)', () =>
     expect(alerts[0]?.error).toMatch(/may not set attribute "orderId": it is a key attribute/);
   });
 
+  it('never parks a healthy key for a duplicate whose beforeEffects throws: only message cursor + 1 counts', async () => {
+    // GIVEN the key is at 3, and message 2's own code now fails (e.g. a poison check that came later)
+    const consumer = newConsumer();
+    for (const sequence of [1, 2, 3]) await consumer.consume(message(sequence));
+    failing.add(2);
+
+    // WHEN the duplicate 2 is redelivered more than parkAfterFailures (2) times
+    const outcomes: string[] = [];
+    for (let delivery = 1; delivery <= 3; delivery++)
+      outcomes.push((await consumer.consume(message(2))).outcome);
+
+    // THEN it is acknowledged as a duplicate each time: no failure counted, nothing parked, no alert
+    expect(outcomes).toEqual(['DUPLICATE', 'DUPLICATE', 'DUPLICATE']);
+    expect(inboxOf(db).failures(message(2).messageId)).toBeUndefined();
+    expect(view()).toMatchObject({ lastSequence: 3, latestText: 'note 3' });
+    expect(view()?.parked).toBeUndefined();
+    expect(inboxOf(db).waiting(KEY)).toEqual([]);
+    expect(alerts).toEqual([]);
+  });
+
+  it('never parks a healthy key for a duplicate whose cursor effect throws', async () => {
+    // GIVEN the key is at 2, and the cursor effect now throws for message 1
+    let broken = false;
+    const consumer = newConsumer({
+      cursorEffect: {
+        name: 'latest',
+        attributes: (delivered) => {
+          if (broken && delivered.sequence === 1) throw new Error('cannot render message 1');
+          return { latestType: delivered.type };
+        },
+      },
+    });
+    await consumer.consume(message(1));
+    await consumer.consume(message(2));
+    broken = true;
+
+    // WHEN the duplicate 1 is redelivered three times
+    const outcomes: string[] = [];
+    for (let delivery = 1; delivery <= 3; delivery++)
+      outcomes.push((await consumer.consume(message(1))).outcome);
+
+    // THEN
+    expect(outcomes).toEqual(['DUPLICATE', 'DUPLICATE', 'DUPLICATE']);
+    expect(view()?.parked).toBeUndefined();
+    expect(inboxOf(db).failures(message(1).messageId)).toBeUndefined();
+  });
+
+  it('holds a message ahead of a gap whose beforeEffects throws, without counting it, and counts it on its turn', async () => {
+    // GIVEN the key is at 1; message 3 fails
+    const consumer = newConsumer();
+    await consumer.consume(message(1));
+    failing.add(3);
+
+    // WHEN 3 arrives early
+    const early = await consumer.consume(message(3));
+
+    // THEN it is held, uncounted
+    expect(early.outcome).toBe('HELD');
+    expect(inboxOf(db).failures(message(3).messageId)).toBeUndefined();
+
+    // WHEN it is its turn (2 arrives) THEN its failure counts: the delivery of 2 fails after applying 2
+    await expect(consumer.consume(message(2))).rejects.toThrow('poison 3');
+    expect(view()).toMatchObject({ lastSequence: 2, heldCount: 1 });
+    expect(inboxOf(db).failures(message(3).messageId)).toMatchObject({ failures: 1 });
+  });
+
+  it('runs the message’s own code once per attempt when it fails on the lean path', async () => {
+    // GIVEN
+    let calls = 0;
+    const consumer = newConsumer({
+      beforeEffects: async () => {
+        calls++;
+        throw new Error('poison');
+      },
+    });
+
+    // WHEN
+    await expect(consumer.consume(message(1))).rejects.toThrow('poison');
+
+    // THEN one call, one failure counted
+    expect(calls).toBe(1);
+    expect(inboxOf(db).failures(message(1).messageId)).toMatchObject({ failures: 1 });
+  });
+
   it('takes the full path (a read first) when guarded effects are configured too', async () => {
     // GIVEN a guarded effect beside the cursor effect
     const consumer = newConsumer({

@@ -318,4 +318,65 @@ describe('processFifoBatch near the invocation’s timeout', () => {
     expect(withoutClock.ran).toEqual(['a1', 'a2']);
     expect(failedIds(unbounded)).toEqual([]);
   });
+
+  it('gives every record handler the batch’s time: what is left and the reserve, so its retries keep the reserve', async () => {
+    // GIVEN
+    const seen: { left: number | undefined; reserveMs: number }[] = [];
+    const handler = async (
+      _record: SQSRecord,
+      time: { remainingTimeMs?: () => number; reserveMs: number },
+    ) => {
+      seen.push({ left: time.remainingTimeMs?.(), reserveMs: time.reserveMs });
+    };
+
+    // WHEN
+    await processFifoBatch(event({ id: 'a1', group: 'a' }), handler, undefined, {
+      remainingTimeMs: () => 9_000,
+      reserveMs: 3_000,
+    });
+    await processFifoBatch(event({ id: 'b1', group: 'b' }), handler);
+
+    // THEN the default reserve is 5 s, and no clock is made up when the batch has none
+    expect(seen).toEqual([
+      { left: 9_000, reserveMs: 3_000 },
+      { left: undefined, reserveMs: 5_000 },
+    ]);
+  });
+
+  it('starts a record with exactly the reserve left', async () => {
+    // GIVEN 5 s left and 5 s per record: a1 starts with 10 s, a2 with exactly 5 s, a3 would with 0 s
+    const { ran, handler, remainingTimeMs } = timedHandler(10_000, 5_000);
+    const errors: unknown[] = [];
+
+    // WHEN
+    const response = await processFifoBatch(
+      event({ id: 'a1', group: 'a' }, { id: 'a2', group: 'a' }, { id: 'a3', group: 'a' }),
+      handler,
+      (_record, error) => errors.push(error),
+      { remainingTimeMs },
+    );
+
+    // THEN the record not started says why
+    expect(ran).toEqual(['a1', 'a2']);
+    expect(failedIds(response)).toEqual(['a3']);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(OutOfTimeError);
+    expect(errors[0]).toMatchObject({
+      name: 'OutOfTimeError',
+      message: 'not started: 0 ms left, under the 5000 ms reserve; redelivered',
+    });
+  });
+
+  it('hands a record handler no clock of its own when the batch has none', async () => {
+    // GIVEN
+    const contexts: unknown[] = [];
+
+    // WHEN
+    await processFifoBatch(event({ id: 'a1', group: 'a' }), async (_record, time) => {
+      contexts.push(time);
+    });
+
+    // THEN
+    expect(contexts).toStrictEqual([{ reserveMs: 5_000 }]);
+  });
 });

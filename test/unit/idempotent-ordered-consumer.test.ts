@@ -21,10 +21,12 @@ import {
   type GuardedEffect,
   IdempotentOrderedConsumer,
   type IdempotentOrderedConsumerOptions,
+  KeyUnparkedError,
   type ParkedKey,
 } from '../../functions/runtime/consumer/idempotent-ordered-consumer';
 import { inboxKeys } from '../../functions/runtime/consumer/inbox-keys';
-import { ReliableMessagingError } from '../../functions/runtime/errors';
+import { UnreadableMessageError } from '../../functions/runtime/consumer/unreadable-message';
+import { InvalidEnvelopeError, ReliableMessagingError } from '../../functions/runtime/errors';
 import type { MessageEnvelope } from '../../functions/runtime/outbox/outbox-message';
 import { TransientFailureError } from '../../functions/runtime/transient-errors';
 import type { OrderNoteAdded, OrderPlaced } from '../../reference/functions/orders/order-events';
@@ -227,10 +229,10 @@ describe('IdempotentOrderedConsumer', () => {
     });
 
     it('moves the cursor conditionally on the previous sequence: a cursor moved meanwhile fails with CursorMovedError', async () => {
-      // GIVEN another delivery moves the cursor to 2 while message 2's effects run
+      // GIVEN other deliveries move the cursor past 2 while message 2's effects run
       await consumeAll(1);
       consumer = newConsumer({
-        beforeEffects: async () => db.patch(INBOX_TABLE, inboxKeys.cursor(ORDER), { lastSequence: 2 }),
+        beforeEffects: async () => db.patch(INBOX_TABLE, inboxKeys.cursor(ORDER), { lastSequence: 3 }),
       });
 
       // WHEN
@@ -251,6 +253,22 @@ describe('IdempotentOrderedConsumer', () => {
           'lastSequence = :previous AND (attribute_not_exists(heldCount) OR heldCount = :held)',
         ExpressionAttributeValues: { ':previous': 1, ':sequence': 2, ':held': 0 },
       });
+      expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 3 });
+      expect(inbox().failures(message(2).messageId)).toBeUndefined();
+    });
+
+    it('answers APPLIED, once, when the cursor is found at the message itself (another delivery applied it)', async () => {
+      // GIVEN another delivery applies message 2 while this one's effects run
+      await consumeAll(1);
+      consumer = newConsumer({
+        beforeEffects: async () => db.patch(INBOX_TABLE, inboxKeys.cursor(ORDER), { lastSequence: 2 }),
+      });
+
+      // WHEN
+      const result = await consumer.consume(message(2));
+
+      // THEN the message is applied: no CursorMovedError, no failure counted
+      expect(result).toEqual({ outcome: 'APPLIED', released: [] });
       expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 2 });
       expect(inbox().failures(message(2).messageId)).toBeUndefined();
     });
@@ -736,6 +754,7 @@ describe('IdempotentOrderedConsumer', () => {
         sk: 'FAILURES',
         failures: 1,
         expiresAt: seconds(START) + RETENTION_SECONDS,
+        lastDelivery: expect.any(String),
       });
       expect(afterSecond).toMatchObject({ failures: 2 });
       expect(alertsBeforeThird).toBe(0);
@@ -1095,6 +1114,308 @@ describe('IdempotentOrderedConsumer', () => {
     });
   });
 
+  describe('the time reserve', () => {
+    const noWait = { sleep: async () => {}, random: () => 0.5 };
+    const conflictOnce = () =>
+      db.before(
+        'TransactWrite',
+        (input) => (input.TransactItems ?? []).some((item) => item.Update?.Key?.pk === 'SKU#sku-a'),
+        () => {
+          throw new TransactionCanceledException({
+            message: 'Transaction cancelled [None, None, TransactionConflict]',
+            $metadata: { httpStatusCode: 400 },
+            CancellationReasons: [{ Code: 'None' }, { Code: 'None' }, { Code: 'TransactionConflict' }],
+          });
+        },
+      );
+
+    it('starts no retry with less than the batch’s reserve (5 s by default) left', async () => {
+      // GIVEN 4.5 s left: above retryTransient's own 1 s reserve, under the batch's 5 s
+      consumer = newConsumer({ transientRetry: noWait });
+      conflictOnce();
+
+      // WHEN
+      const failure = await consumer
+        .consume(message(1), { remainingTimeMs: () => 4500 })
+        .catch((error: unknown) => error);
+
+      // THEN the record fails (redelivered) rather than risk the invocation's timeout
+      expect(failure).toBeInstanceOf(TransientFailureError);
+      expect((failure as TransientFailureError).attempts).toBe(1);
+    });
+
+    it('keeps the reserve the batch gives, over the transientRetry option', async () => {
+      // GIVEN 4.5 s left, a batch reserve of 1 s, and a configured reserve of 5 s
+      consumer = newConsumer({ transientRetry: { ...noWait, reserveMs: 5000 } });
+      conflictOnce();
+
+      // WHEN
+      const result = await consumer.consume(message(1), { remainingTimeMs: () => 4500, reserveMs: 1000 });
+
+      // THEN it was retried within the time left
+      expect(result.outcome).toBe('APPLIED');
+    });
+
+    it('keeps the transientRetry option’s reserve when the batch gives none', async () => {
+      // GIVEN
+      consumer = newConsumer({ transientRetry: { ...noWait, reserveMs: 1000 } });
+      conflictOnce();
+
+      // WHEN
+      const result = await consumer.consume(message(1), { remainingTimeMs: () => 4500 });
+
+      // THEN
+      expect(result.outcome).toBe('APPLIED');
+    });
+  });
+
+  describe('parking while the key is replayed, and parks cut short', () => {
+    it('never leaves a message PARKED on a key a replay unparked meanwhile: it starts over', async () => {
+      // GIVEN the key is parked at 2; the replay unparks it just as message 4 is being stored as parked
+      await consumeAll(1);
+      db.seed(INBOX_TABLE, {
+        ...inboxKeys.cursor(ORDER),
+        lastSequence: 1,
+        parked: true,
+        parkedSequence: 2,
+        parkedReason: 'Error: poison',
+        parkAlerted: true,
+      });
+      db.before(
+        'TransactWrite',
+        (input) => String(input.TransactItems?.[0]?.Put?.Item?.sk).startsWith('PARKED#'),
+        () => db.patch(INBOX_TABLE, inboxKeys.cursor(ORDER), { parked: false }),
+      );
+
+      // WHEN
+      const result = await consumer.consume(message(4));
+
+      // THEN it is held on the unparked key, not parked
+      expect(result.outcome).toBe('HELD');
+      expect(inbox().waiting(ORDER)).toEqual(['HELD#000000000000004']);
+      expect(inbox().cursor(ORDER)).toMatchObject({ heldCount: 1 });
+    });
+
+    it('fails with KeyUnparkedError when a replay unparked the key while a failing message parked it', async () => {
+      // GIVEN message 2 fails and parks its key at once; a replay unparks the key between the flag and the store
+      consumer = newConsumer({ parkAfterFailures: 1 });
+      await consumeAll(1);
+      poison(message(2));
+      db.before(
+        'TransactWrite',
+        (input) => String(input.TransactItems?.[0]?.Put?.Item?.sk).startsWith('PARKED#'),
+        () => db.patch(INBOX_TABLE, inboxKeys.cursor(ORDER), { parked: false }),
+      );
+
+      // WHEN
+      const failure = await consumer.consume(message(2)).catch((error: unknown) => error);
+
+      // THEN the record is redelivered, nothing is PARKED on the unparked key
+      expect(failure).toBeInstanceOf(KeyUnparkedError);
+      expect((failure as Error).message).toBe(
+        `key ${ORDER} was unparked while message 2 was being parked; it will be retried`,
+      );
+      expect(inbox().waiting(ORDER)).toEqual([]);
+      expect(alerts).toEqual([]);
+    });
+
+    it('finishes the park of a released message that a crash cut short after the flag: stored, alerted', async () => {
+      // GIVEN 3 is held; its release fails and parks the key, and the delivery dies right after the flag is set
+      consumer = newConsumer({ parkAfterFailures: 1 });
+      await consumeAll(1, 3);
+      poison(message(3));
+      db.before(
+        'TransactWrite',
+        (input) => String(input.TransactItems?.[0]?.Put?.Item?.sk).startsWith('PARKED#'),
+        crash,
+      );
+      await expect(consumer.consume(message(2))).rejects.toThrow('Lambda timed out');
+      expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 2, parked: true, parkedSequence: 3 });
+
+      // WHEN 2 is redelivered (a duplicate now)
+      const result = await consumer.consume(message(2));
+
+      // THEN 3 is moved from the held set to the parked set with its reason, and the alert goes out
+      expect(result).toEqual({ outcome: 'DUPLICATE', released: [] });
+      expect(inbox().waiting(ORDER)).toEqual(['PARKED#000000000000003']);
+      expect(inbox().parked(ORDER, 3)).toMatchObject({ reason: 'Error: poison message 3' });
+      expect(inbox().cursor(ORDER)).toMatchObject({ heldCount: 0, parkAlerted: true });
+      expect(alerts).toEqual([
+        expect.objectContaining({
+          groupKey: ORDER,
+          sequence: 3,
+          failures: 1,
+          error: 'Error: poison message 3',
+        }),
+      ]);
+    });
+
+    it('alerts for a parked message whose alert a crash cut short, from its stored copy', async () => {
+      // GIVEN the key parked at 3 (stored), and the alert never went out
+      consumer = newConsumer({ parkAfterFailures: 1 });
+      await consumeAll(1);
+      db.seed(INBOX_TABLE, {
+        ...inboxKeys.cursor(ORDER),
+        lastSequence: 2,
+        parked: true,
+        parkedSequence: 3,
+        parkedReason: 'Error: poison',
+      });
+      db.seed(INBOX_TABLE, {
+        ...inboxKeys.parked(ORDER, 3),
+        message: JSON.stringify(message(3)),
+        reason: 'Error: poison',
+      });
+
+      // WHEN a duplicate comes
+      await consumer.consume(message(2));
+
+      // THEN
+      expect(alerts).toEqual([expect.objectContaining({ sequence: 3, failures: 0, error: 'Error: poison' })]);
+      expect(inbox().cursor(ORDER)).toMatchObject({ parkAlerted: true });
+    });
+
+    it('leaves the park to the parking message’s own redelivery when it is nowhere stored yet', async () => {
+      // GIVEN the flag names 3, which is neither held nor parked (its own delivery died after the flag)
+      await consumeAll(1);
+      db.seed(INBOX_TABLE, {
+        ...inboxKeys.cursor(ORDER),
+        lastSequence: 2,
+        parked: true,
+        parkedSequence: 3,
+        parkedReason: 'Error: poison',
+      });
+
+      // WHEN a duplicate comes, then 3 itself
+      await consumer.consume(message(2));
+      const alertsBefore = alerts.length;
+      const parked = await consumer.consume(message(3));
+
+      // THEN no alert until 3 is stored, with the flag's reason
+      expect(alertsBefore).toBe(0);
+      expect(parked.outcome).toBe('PARKED');
+      expect(inbox().parked(ORDER, 3)).toMatchObject({ reason: 'Error: poison' });
+      expect(alerts).toEqual([expect.objectContaining({ sequence: 3, error: 'Error: poison' })]);
+    });
+  });
+
+  describe('a body that is no valid envelope (consumeBody)', () => {
+    const body = (sequence: number, changes: Record<string, unknown> = {}) =>
+      JSON.stringify({ ...message(sequence), ...changes });
+
+    it('consumes a valid body as consume does, and answers the message it read', async () => {
+      // WHEN
+      const result = await consumer.consumeBody(body(1));
+
+      // THEN
+      expect(result).toEqual({ outcome: 'APPLIED', released: [], message: message(1) });
+      expect(await appliedOf()).toEqual(['1:OrderPlaced']);
+    });
+
+    it('parks a message with an empty type on its turn, with the reason, and alerts', async () => {
+      // GIVEN
+      await consumeAll(1);
+
+      // WHEN
+      const result = await consumer.consumeBody(body(2, { type: '' }));
+
+      // THEN a PARKED item the ops CLI lists, with why
+      expect(result.outcome).toBe('PARKED');
+      expect(result.message).toMatchObject({ groupKey: ORDER, sequence: 2, type: '' });
+      const parked = inbox().parked(ORDER, 2);
+      expect(String(parked?.reason)).toMatch(/^InvalidEnvelopeError: message body is not an envelope: type/);
+      expect(JSON.parse(String(parked?.message))).toMatchObject({
+        messageId: message(2).messageId,
+        type: '',
+      });
+      expect(inbox().cursor(ORDER)).toMatchObject({ parked: true, parkedSequence: 2 });
+      expect(alerts).toEqual([
+        expect.objectContaining({
+          groupKey: ORDER,
+          sequence: 2,
+          type: '',
+          failures: 0,
+          error: parked?.reason,
+        }),
+      ]);
+      expect(await appliedOf()).toEqual(['1:OrderPlaced']);
+    });
+
+    it('holds an unreadable message ahead of a gap, and parks it when the release reaches it', async () => {
+      // GIVEN
+      await consumeAll(1);
+
+      // WHEN 3 (no valid type) arrives early, then 2
+      const early = await consumer.consumeBody(body(3, { type: 7 }));
+      const next = await consumer.consume(message(2));
+
+      // THEN 2 is applied, and 3 is parked from the held set
+      expect(early.outcome).toBe('HELD');
+      expect(next).toEqual({ outcome: 'APPLIED', released: [] });
+      expect(await appliedOf()).toEqual(['1:OrderPlaced', '2:OrderNoteAdded']);
+      expect(inbox().waiting(ORDER)).toEqual(['PARKED#000000000000003']);
+      expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 2, heldCount: 0, parked: true });
+      expect(alerts).toEqual([expect.objectContaining({ sequence: 3, type: '' })]);
+    });
+
+    it('acknowledges an unreadable duplicate without parking anything', async () => {
+      // GIVEN
+      await consumeAll(1, 2);
+
+      // WHEN
+      const result = await consumer.consumeBody(body(1, { createdAt: '' }));
+
+      // THEN
+      expect(result.outcome).toBe('DUPLICATE');
+      expect(inbox().cursor(ORDER)?.parked).toBeUndefined();
+      expect(alerts).toEqual([]);
+    });
+
+    it.each([
+      ['not JSON', '{oops'],
+      ['a JSON array', '[1]'],
+      ['no group key', JSON.stringify({ ...message(1), groupKey: '' })],
+      ['no sequence', JSON.stringify({ ...message(1), sequence: 1.5 })],
+      ['a sequence below 1', JSON.stringify({ ...message(1), sequence: 0 })],
+      ['no message id', JSON.stringify({ ...message(1), messageId: 42 })],
+      ['an empty message id', JSON.stringify({ ...message(1), messageId: '' })],
+      ['a group key that is no string', JSON.stringify({ ...message(1), groupKey: 5 })],
+      ['JSON null', 'null'],
+    ])(
+      'fails with UnreadableMessageError, told to onUnreadable, writing nothing, for %s',
+      async (_, text) => {
+        // GIVEN
+        const told: Error[] = [];
+        consumer = newConsumer({ onUnreadable: (error) => told.push(error) });
+
+        // WHEN
+        const failure = await consumer.consumeBody(text).catch((error: unknown) => error);
+
+        // THEN
+        expect(failure).toBeInstanceOf(UnreadableMessageError);
+        expect((failure as Error).name).toBe('UnreadableMessageError');
+        expect((failure as Error).message).toMatch(
+          /^unreadable message, not parked \(its key, sequence or message id cannot be read\): InvalidEnvelopeError: .*; it is redelivered until the queue moves it to its dead-letter queue$/,
+        );
+        expect((failure as Error).cause).toBeInstanceOf(InvalidEnvelopeError);
+        expect(told).toEqual([failure]);
+        expect(writes()).toEqual([]);
+      },
+    );
+
+    it('logs an unreadable message on the console by default: never silent', async () => {
+      // GIVEN
+      const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+
+      // WHEN
+      const failure = await consumer.consumeBody('{oops').catch((error: unknown) => error);
+
+      // THEN
+      expect(logged).toHaveBeenCalledWith(failure);
+      logged.mockRestore();
+    });
+  });
+
   describe('a version effect with nothing to write for some messages', () => {
     /** The view, except that it has nothing to write for a note (the version strategy must still move it). */
     const viewIgnoringNotes = (): DynamoEffect => ({
@@ -1170,7 +1491,7 @@ describe('IdempotentOrderedConsumer', () => {
     // GIVEN
     await consumeAll(1);
     db.before('Update', isCursorAdvance(2), () =>
-      db.patch(INBOX_TABLE, inboxKeys.cursor(ORDER), { lastSequence: 2 }),
+      db.patch(INBOX_TABLE, inboxKeys.cursor(ORDER), { lastSequence: 3 }),
     );
 
     // WHEN

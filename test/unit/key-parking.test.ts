@@ -17,6 +17,8 @@ import {
   ATTENTION_INDEX,
   listParked,
   listParkedKeys,
+  MAX_REPLAY_ROUNDS,
+  ReplayNotSettledError,
   replayKey,
 } from '../../functions/runtime/consumer/key-parking';
 import { type MessageEnvelope, parseEnvelope } from '../../functions/runtime/outbox/outbox-message';
@@ -280,7 +282,8 @@ describe('replayKey', () => {
           TableName: INBOX_TABLE,
           Key: inboxKeys.cursor(ORDER),
           UpdateExpression: 'ADD heldCount :one',
-          ExpressionAttributeValues: { ':one': 1 },
+          ConditionExpression: 'attribute_not_exists(lastSequence) OR lastSequence < :sequence',
+          ExpressionAttributeValues: { ':one': 1, ':sequence': 2 },
         },
       },
     ]);
@@ -455,6 +458,121 @@ describe('replayKey', () => {
     await replayKey(replayLocation(), ORDER);
     expect(inbox().waiting(ORDER)).toEqual(['HELD#000000000000002', 'HELD#000000000000003']);
   });
+
+  it('drops a parked message the cursor has passed (a duplicate), leaving no orphan held item', async () => {
+    // GIVEN the key's cursor is at 3, with the duplicate 2 parked below it and 5 parked behind the gap at 4
+    seedParkedCursor(3);
+    seedParked(2, ORDER, { reason: 'Error: a duplicate failed' });
+    seedParked(5);
+    db.seed(INBOX_TABLE, { ...inboxKeys.failures(message(2).messageId), failures: 3, expiresAt: 1 });
+
+    // WHEN
+    const result = await replayKey(replayLocation(), ORDER);
+
+    // THEN 2 is gone for good (it was applied), 5 is held and counted once
+    expect(result).toEqual({ groupKey: ORDER, replayed: [5], dropped: [2] });
+    expect(inbox().waiting(ORDER)).toEqual(['HELD#000000000000005']);
+    expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 3, heldCount: 1 });
+    expect(inbox().cursor(ORDER)?.parked).toBeUndefined();
+    expect(inbox().failures(message(2).messageId)).toBeUndefined();
+  });
+
+  it('removes a held copy the cursor has passed along with its parked copy, and its count', async () => {
+    // GIVEN an earlier replay held the duplicate 2 below the cursor at 3 (and counted it), and 2 is parked again
+    seedParkedCursor(3, { heldCount: 1 });
+    seedHeld(2);
+    seedParked(2);
+
+    // WHEN
+    const result = await replayKey(replayLocation(), ORDER);
+
+    // THEN
+    expect(result).toEqual({ groupKey: ORDER, replayed: [], dropped: [2] });
+    expect(inbox().waiting(ORDER)).toEqual([]);
+    expect(inbox().cursor(ORDER)).toMatchObject({ heldCount: 0 });
+  });
+
+  it('moves a message a live delivery parked during the replay: nothing stays PARKED on the unparked key', async () => {
+    // GIVEN the key parked at 2; while the replay moves 2, a live delivery parks 3
+    seedParkedCursor(1);
+    seedParked(2);
+    db.before(
+      'TransactWrite',
+      (input) => input.TransactItems?.[0]?.Put?.Item?.sk === 'HELD#000000000000002',
+      () => seedParked(3, ORDER, { reason: 'its key is parked' }),
+    );
+
+    // WHEN
+    const result = await replayKey(replayLocation(), ORDER);
+
+    // THEN 3 was found by the read after the unpark, and moved too
+    expect(result).toEqual({ groupKey: ORDER, replayed: [2, 3], resent: 2 });
+    expect(inbox().waiting(ORDER)).toEqual(['HELD#000000000000002', 'HELD#000000000000003']);
+    expect(inbox().cursor(ORDER)).toMatchObject({ heldCount: 2 });
+    expect(inbox().cursor(ORDER)?.parked).toBeUndefined();
+  });
+
+  it('leaves a key parked anew after the unpark as it is: its new parking stands', async () => {
+    // GIVEN right after the unpark, message 2 fails again and parks the key, with 3 parked behind it
+    seedParkedCursor(1);
+    seedParked(2);
+    db.before(
+      'Query',
+      () => db.item(INBOX_TABLE, inboxKeys.cursor(ORDER))?.parked === undefined,
+      () => {
+        db.patch(INBOX_TABLE, inboxKeys.cursor(ORDER), { parked: true, parkedSequence: 2 });
+        seedParked(3, ORDER, { reason: 'its key is parked' });
+      },
+    );
+
+    // WHEN
+    const result = await replayKey(replayLocation(), ORDER);
+
+    // THEN 3 stays parked with the key, to be replayed with it
+    expect(result.replayed).toEqual([2]);
+    expect(inbox().waiting(ORDER)).toEqual(['HELD#000000000000002', 'PARKED#000000000000003']);
+    expect(inbox().cursor(ORDER)).toMatchObject({ parked: true });
+  });
+
+  it('fails with ReplayNotSettledError when messages keep being parked, round after round', async () => {
+    // GIVEN every move of a message is followed by a live delivery parking the next one
+    seedParkedCursor(1);
+    seedParked(2);
+    let next = 3;
+    const parkNext = () => {
+      seedParked(next++, ORDER, { reason: 'its key is parked' });
+      db.before('TransactWrite', () => true, parkNext);
+    };
+    db.before('TransactWrite', () => true, parkNext);
+
+    // WHEN
+    const replaying = replayKey(replayLocation(), ORDER);
+
+    // THEN
+    await expect(replaying).rejects.toThrow(ReplayNotSettledError);
+    await expect(replaying).rejects.toThrow(
+      `key ${ORDER}: messages were still being parked after ${MAX_REPLAY_ROUNDS} rounds`,
+    );
+  });
+
+  it.each(['server-error', 'timeout', 'sdk-retry'] as const)(
+    'moves a message once when its move lost its answer (%s), running again where it must',
+    async (outcome) => {
+      // GIVEN
+      seedParkedCursor(1);
+      seedParked(2);
+      seedParked(3);
+      db.loseAnswer('TransactWrite', () => true, outcome);
+
+      // WHEN run until it succeeds (an operator runs it again after an error)
+      const result = await replayKey(replayLocation(), ORDER).catch(() => replayKey(replayLocation(), ORDER));
+
+      // THEN
+      expect(result.resent).toBe(2);
+      expect(inbox().waiting(ORDER)).toEqual(['HELD#000000000000002', 'HELD#000000000000003']);
+      expect(inbox().cursor(ORDER)).toMatchObject({ heldCount: 2 });
+    },
+  );
 
   it('lets the consumer apply the replayed key in order once the cause is fixed', async () => {
     // GIVEN a consumer that parks order-1 at its poison message 2; 3 is parked behind it

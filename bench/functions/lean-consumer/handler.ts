@@ -2,10 +2,11 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import {
+  boundedClientConfig,
   consumerOptionsFromEnvironment,
   documentClient,
+  type FifoRecordContext,
   IdempotentOrderedConsumer,
-  parseEnvelope,
   processFifoBatch,
   requiredEnv,
   unitAccountantFromEnvironment,
@@ -17,7 +18,7 @@ import {
  * message costs one conditional UpdateItem and no read; duplicates, gaps and parking work as everywhere else.
  */
 const logger = new Logger({ serviceName: 'lean-consumer' });
-const dynamodbClient = new DynamoDBClient({});
+const dynamodbClient = new DynamoDBClient(boundedClientConfig());
 const accountant = unitAccountantFromEnvironment('lean-consumer');
 accountant?.instrumentDynamoDb(dynamodbClient);
 const viewTableName = requiredEnv('VIEW_TABLE_NAME');
@@ -33,21 +34,19 @@ const consumer = new IdempotentOrderedConsumer({
     name: 'latest',
     attributes: (message) => ({ latestType: message.type, latestMessageId: message.messageId }),
   },
+  onUnreadable: (error) => logger.error('unreadable message: it goes to the dead-letter queue', { error }),
   onParked: async (parked) => {
     logger.error('key parked', { ...parked });
     await fromEnvironment.onParked(parked);
   },
 });
 
-async function consumeRecord(record: SQSRecord, context: Context): Promise<void> {
-  const message = parseEnvelope(record.body);
-  // Transient failures are retried in-process, within the time this invocation has left.
-  const result = await consumer.consume(message, {
-    remainingTimeMs: () => context.getRemainingTimeInMillis(),
-  });
+async function consumeRecord(record: SQSRecord, time: FifoRecordContext): Promise<void> {
+  // Transient failures are retried in-process, within the batch's time reserve.
+  const result = await consumer.consumeBody(record.body, time);
   logger.info('consumed', {
-    messageId: message.messageId,
-    sequence: message.sequence,
+    messageId: result.message.messageId,
+    sequence: result.message.sequence,
     outcome: result.outcome,
   });
 }
@@ -55,7 +54,7 @@ async function consumeRecord(record: SQSRecord, context: Context): Promise<void>
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   const response = await processFifoBatch(
     event,
-    (record) => consumeRecord(record, context),
+    (record, time) => consumeRecord(record, time),
     (record, error) => logger.warn('record failed', { messageId: record.messageId, error: error as Error }),
     // No record starts that could run into the timeout: a timeout would fail the records already done too.
     { remainingTimeMs: () => context.getRemainingTimeInMillis() },

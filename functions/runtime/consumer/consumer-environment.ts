@@ -1,5 +1,6 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { boundedClientConfig, sdkCallBoundsFromEnvironment } from '../clients';
 import { Env } from '../environment';
 import { ConfigurationError, requiredEnv } from '../errors';
 import type { MessageEnvelope } from '../outbox/outbox-message';
@@ -24,9 +25,15 @@ export interface ConsumerEnvironment {
 export interface ConsumerEnvironmentOptions {
   /** @default process.env */
   readonly env?: Readonly<Record<string, string | undefined>>;
-  /** The client that publishes the alert. @default a new SNSClient with the default configuration */
+  /**
+   * The client that publishes the alert.
+   * @default a new SNSClient whose calls end in bounded time (`boundedClientConfig`)
+   */
   readonly sns?: SNSClient;
-  /** The client that puts a held message back on the queue to continue a release. @default a new SQSClient */
+  /**
+   * The client that puts a held message back on the queue to continue a release.
+   * @default a new SQSClient whose calls end in bounded time (`boundedClientConfig`)
+   */
   readonly sqs?: SQSClient;
 }
 
@@ -54,6 +61,7 @@ export function consumerOptionsFromEnvironment(
   const alertTopicArn = requiredEnv(Env.ALERT_TOPIC_ARN, env);
   let sns = options.sns;
   const queueUrl = requiredEnv(Env.QUEUE_URL, env);
+  const bounds = sdkCallBoundsFromEnvironment(env);
   let continueWith: ((next: MessageEnvelope) => Promise<void>) | undefined;
   return {
     inboxTableName: requiredEnv(Env.INBOX_TABLE_NAME, env),
@@ -61,11 +69,11 @@ export function consumerOptionsFromEnvironment(
     claimSeconds: positiveInteger(Env.INBOX_CLAIM_SECONDS, env),
     parkAfterFailures: positiveInteger(Env.PARK_AFTER_FAILURES, env),
     onParked: async (parked) => {
-      sns ??= new SNSClient({});
+      sns ??= new SNSClient(boundedClientConfig(bounds));
       await sns.send(new PublishCommand(keyParkedAlert(alertTopicArn, parked)));
     },
     continueRelease: async (next) => {
-      continueWith ??= resendToContinue(options.sqs ?? new SQSClient({}), queueUrl);
+      continueWith ??= resendToContinue(options.sqs ?? new SQSClient(boundedClientConfig(bounds)), queueUrl);
       await continueWith(next);
     },
   };

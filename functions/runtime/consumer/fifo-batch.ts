@@ -39,6 +39,17 @@ export interface FifoBatchOptions {
   readonly reserveMs?: number;
 }
 
+/**
+ * What a record handler may know of the batch's time: pass it to `IdempotentOrderedConsumer.consume`, whose
+ * in-process retries then stay inside the same reserve (no retry starts with less than `reserveMs` left).
+ */
+export interface FifoRecordContext {
+  /** Milliseconds the invocation has left, when the batch was given `remainingTimeMs`. */
+  readonly remainingTimeMs?: () => number;
+  /** The batch's reserve: no record (and no retry of one) starts with less than this left. */
+  readonly reserveMs: number;
+}
+
 /** A record not started: the invocation had too little time left. */
 export class OutOfTimeError extends ReliableMessagingError {
   constructor(remainingMs: number, reserveMs: number) {
@@ -52,18 +63,23 @@ export class OutOfTimeError extends ReliableMessagingError {
  * if its handler resolved; when one fails, every later record of the same message group in the batch is reported
  * failed too, without being run. The records of one group run one at a time, in batch order; different groups —
  * independent keys — run at the same time, which is what FIFO allows and what makes a batch of many keys fast.
- * With `remainingTimeMs`, no record starts once less than `reserveMs` is left (it fails as above).
+ * With `remainingTimeMs`, no record starts once less than `reserveMs` is left (it fails as above); the handler gets
+ * both (`FifoRecordContext`), so a consumer's in-process retries keep the same reserve.
  *
  * (Powertools' `SqsFifoPartialProcessorAsync` has the same failure semantics but runs every record one after the
  * other, groups included.)
  */
 export async function processFifoBatch<TRecord extends FifoRecord>(
   event: FifoBatchEvent<TRecord>,
-  recordHandler: (record: TRecord) => Promise<void>,
+  recordHandler: (record: TRecord, context: FifoRecordContext) => Promise<void>,
   onFailed?: (record: TRecord, error: unknown) => void,
   options: FifoBatchOptions = {},
 ): Promise<FifoBatchResponse> {
   const reserveMs = options.reserveMs ?? 5000;
+  const context: FifoRecordContext =
+    options.remainingTimeMs === undefined
+      ? { reserveMs }
+      : { remainingTimeMs: options.remainingTimeMs, reserveMs };
   const records = withGroupIds(event).Records;
   const groups = new Map<string, TRecord[]>();
   for (const record of records) {
@@ -79,7 +95,7 @@ export async function processFifoBatch<TRecord extends FifoRecord>(
           if (remainingMs !== undefined && remainingMs < reserveMs) {
             throw new OutOfTimeError(remainingMs, reserveMs);
           }
-          await recordHandler(record);
+          await recordHandler(record, context);
         } catch (error) {
           onFailed?.(record, error);
           for (const rest of group.slice(index)) failed.add(rest.messageId);

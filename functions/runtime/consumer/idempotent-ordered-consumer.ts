@@ -1,10 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { WriteConditionError, writeAtomically } from '../atomic-write';
 import { MessageInProgressError, ReliableMessagingError } from '../errors';
 import type { MessageEnvelope } from '../outbox/outbox-message';
 import { isTransientError, type RetryTransientOptions, retryTransient } from '../transient-errors';
-import { type CursorEffect, type CursorLocation, cursorEffectUpdate, inboxCursor } from './cursor-location';
+import {
+  type CursorEffect,
+  type CursorEffectUpdate,
+  type CursorLocation,
+  cursorEffectUpdate,
+  inboxCursor,
+} from './cursor-location';
 import {
   applyEffect,
   type DynamoEffect,
@@ -22,8 +29,15 @@ import {
   parkedItems,
   parkFlagUpdate,
 } from './inbox-writes';
+import { type ReadBody, readBody, UnreadableMessageError } from './unreadable-message';
 
 const MAX_MARK_ATTEMPTS = 5;
+
+/**
+ * Milliseconds no in-process retry starts under, by default: the same reserve as `processFifoBatch`'s, under which
+ * no record starts either.
+ */
+export const DEFAULT_TIME_RESERVE_MS = 5000;
 
 /** What happened to one delivery. */
 export type ConsumeOutcome =
@@ -40,6 +54,12 @@ export interface ConsumeResult {
   readonly outcome: ConsumeOutcome;
   /** Sequences of held-back messages of the same key applied right after this one, in order. */
   readonly released: readonly number[];
+}
+
+/** What `consumeBody` did with a queue message body, and the message it read from it. */
+export interface BodyConsumeResult extends ConsumeResult {
+  /** The envelope; for a body that is no valid envelope, the body as read (its key, sequence and id are valid). */
+  readonly message: MessageEnvelope;
 }
 
 /** An effect with the strategy that makes it happen once. */
@@ -74,6 +94,12 @@ export interface IdempotentOrderedConsumerOptions extends EffectGuardOptions {
   readonly beforeEffects?: (message: MessageEnvelope) => Promise<void>;
   /** Told once when a key becomes parked (send the alert here). */
   readonly onParked?: (parked: ParkedKey) => Promise<void>;
+  /**
+   * Told when `consumeBody` gets a body whose key, sequence or message id cannot be read (so it cannot be parked):
+   * the record fails, is redelivered, and ends in the queue's dead-letter queue. Log it and count it here.
+   * @default a line on the console's error stream
+   */
+  readonly onUnreadable?: (error: UnreadableMessageError) => void;
   /**
    * Where each key's cursor is kept. Put it on an item of your own table (one per key) and give a
    * `cursorEffect`: the effect and the cursor then move in ONE conditional write.
@@ -111,7 +137,10 @@ export interface IdempotentOrderedConsumerOptions extends EffectGuardOptions {
    * outlasted the SDK's retries, a 5xx, a timeout) is retried in-process, within the time the call to `consume`
    * allows. A transient failure never counts toward parking the key; if it outlasts these retries, `consume` fails
    * with a `TransientFailureError` and the record is redelivered.
-   * @default `retryTransient`'s defaults (5 attempts, jittered backoff from 50 ms up to 2 s, 1 s kept in reserve)
+   * No retry starts with less than `reserveMs` left: `consume`'s `reserveMs` when given, else this one's, else
+   * {@link DEFAULT_TIME_RESERVE_MS} (5 s, `processFifoBatch`'s reserve), so the retries stay inside the batch's
+   * reserve and the invocation never runs into its timeout (which would fail the whole batch).
+   * @default `retryTransient`'s defaults (5 attempts, jittered backoff from 50 ms up to 2 s), 5 s kept in reserve
    */
   readonly transientRetry?: Omit<RetryTransientOptions, 'remainingTimeMs'>;
 }
@@ -124,6 +153,23 @@ export interface ConsumeContext {
    * @default no deadline
    */
   readonly remainingTimeMs?: () => number;
+  /**
+   * No in-process retry starts with less than this many milliseconds left: give `processFifoBatch`'s `reserveMs`
+   * (it passes both to its record handler).
+   * @default `transientRetry.reserveMs`, else {@link DEFAULT_TIME_RESERVE_MS}
+   */
+  readonly reserveMs?: number;
+}
+
+/** The key was unparked (replayed) while this delivery was parking a message of it: the message is tried again. */
+export class KeyUnparkedError extends ReliableMessagingError {
+  constructor(groupKey: string, sequence: number, options?: { cause?: unknown }) {
+    super(
+      `key ${groupKey} was unparked while message ${sequence} was being parked; it will be retried`,
+      options,
+    );
+    this.name = 'KeyUnparkedError';
+  }
 }
 
 /** The key's cursor moved under us (a concurrent delivery of the same key). */
@@ -141,7 +187,20 @@ interface Cursor {
   readonly lastSequence: number;
   readonly heldCount: number;
   readonly parked: boolean;
+  /** The message that parked the key, and why. */
+  readonly parkedSequence: number | undefined;
+  readonly parkedReason: string;
+  /** The key's `KeyParked` alert went out. */
+  readonly parkAlerted: boolean;
 }
+
+/** A failure of a message's own code (its cursor effect, `beforeEffects`) seen before its cursor was read. */
+interface EarlyFailure {
+  readonly error: unknown;
+}
+
+/** A parked message was stored, or could not be: its key is not parked (any more). */
+type StoredParked = 'STORED' | 'UNPARKED';
 
 /**
  * Applies each message's effects once and in sequence order per key (design invariants 4 to 6).
@@ -207,82 +266,143 @@ export class IdempotentOrderedConsumer {
    * `parkAfterFailures` deliveries.
    */
   async consume(message: MessageEnvelope, context: ConsumeContext = {}): Promise<ConsumeResult> {
-    return retryTransient(() => this.consumeOnce(message, context.remainingTimeMs), {
+    return this.consumeRead({ message }, context);
+  }
+
+  /**
+   * Consumes one queue message body. A body that is no valid envelope (say, an empty `type`) is never applied: when
+   * its key, sequence and message id can be read, it is parked with the reason — on its turn (n = cursor + 1; a
+   * duplicate is acknowledged, a message ahead of a gap held until then), so the key's earlier messages still apply
+   * and the operator sees it as a PARKED item. When they cannot, `onUnreadable` is told and it fails with an
+   * {@link UnreadableMessageError}: redelivered, then moved to the dead-letter queue (its alarm fires).
+   */
+  async consumeBody(body: string, context: ConsumeContext = {}): Promise<BodyConsumeResult> {
+    let read: ReadBody;
+    try {
+      read = readBody(body);
+    } catch (error) {
+      if (error instanceof UnreadableMessageError) {
+        const tell = this.options.onUnreadable ?? ((unreadable) => console.error(unreadable));
+        tell(error);
+      }
+      throw error;
+    }
+    return { ...(await this.consumeRead(read, context)), message: read.message };
+  }
+
+  private async consumeRead(read: ReadBody, context: ConsumeContext): Promise<ConsumeResult> {
+    // One token per delivery: a failure counted once per delivery, however often a lost answer makes us retry.
+    const delivery = randomUUID();
+    const reserveMs = context.reserveMs ?? this.options.transientRetry?.reserveMs ?? DEFAULT_TIME_RESERVE_MS;
+    return retryTransient(() => this.consumeOnce(read, delivery, context.remainingTimeMs), {
       ...this.options.transientRetry,
+      reserveMs,
       ...(context.remainingTimeMs === undefined ? {} : { remainingTimeMs: context.remainingTimeMs }),
     });
   }
 
   private async consumeOnce(
-    message: MessageEnvelope,
+    read: ReadBody,
+    delivery: string,
     remainingTimeMs?: () => number,
   ): Promise<ConsumeResult> {
-    if (this.options.effects.length === 0) {
+    const { message } = read;
+    let early: EarlyFailure | undefined;
+    if (this.options.effects.length === 0 && read.unreadable === undefined) {
       const lean = await this.applyOnCleanCursor(message);
-      if (lean !== 'NOT_CLEAN') return { outcome: lean, released: [] };
+      if (lean === 'APPLIED') return { outcome: 'APPLIED', released: [] };
+      if (lean !== 'NOT_CLEAN') early = lean;
     }
-    const cursor = await this.readCursor(message.groupKey);
-    if (message.sequence <= cursor.lastSequence) {
-      // A redelivery after a failed or interrupted release (effect error, crash): finish releasing what is
-      // held behind the cursor, else nothing would ever release it (the held messages were acknowledged).
+    for (let attempt = 1; ; attempt++) {
+      const cursor = await this.readCursor(message.groupKey);
+      // A park that a crash or a lost answer interrupted before its alert went out: finish it first.
+      if (cursor.parked && !cursor.parkAlerted) await this.finishParking(message, cursor);
+      if (message.sequence <= cursor.lastSequence) {
+        // A redelivery after a failed or interrupted release (effect error, crash): finish releasing what is
+        // held behind the cursor, else nothing would ever release it (the held messages were acknowledged).
+        const released =
+          cursor.heldCount > 0 && !cursor.parked
+            ? await this.releaseHeld(message.groupKey, cursor.lastSequence, delivery, remainingTimeMs)
+            : [];
+        return { outcome: 'DUPLICATE', released };
+      }
+      if (cursor.parked) {
+        // The message that parked the key keeps the reason it was parked for; any other joins the parked set.
+        const reason = cursor.parkedSequence === message.sequence ? cursor.parkedReason : 'its key is parked';
+        if ((await this.storeParked(message, reason, undefined)) === 'STORED') {
+          return { outcome: 'PARKED', released: [] };
+        }
+        // Unparked meanwhile (a replay): start over on the fresh cursor.
+        if (attempt >= MAX_MARK_ATTEMPTS) throw new KeyUnparkedError(message.groupKey, message.sequence);
+        continue;
+      }
+      if (message.sequence > cursor.lastSequence + 1) {
+        await this.hold(message);
+        return { outcome: 'HELD', released: [] };
+      }
+      // A copy of this very message may be held from an earlier, early delivery: apply it as the held one,
+      // so the held item is removed and the held count goes down with it.
+      const heldSequence =
+        cursor.heldCount > 0 && (await this.readHeld(message.groupKey, message.sequence)) !== undefined
+          ? message.sequence
+          : undefined;
+      const heldCount = await this.applyNext(read, heldSequence, cursor.heldCount, delivery, early);
+      if (heldCount === 'PARKED') return { outcome: 'PARKED', released: [] };
       const released =
-        cursor.heldCount > 0 && !cursor.parked
-          ? await this.releaseHeld(message.groupKey, cursor.lastSequence, remainingTimeMs)
+        heldCount > 0
+          ? await this.releaseHeld(message.groupKey, message.sequence, delivery, remainingTimeMs)
           : [];
-      return { outcome: 'DUPLICATE', released };
+      return { outcome: 'APPLIED', released };
     }
-    if (cursor.parked) {
-      await this.park(message, 'its key is parked', undefined);
-      return { outcome: 'PARKED', released: [] };
-    }
-    if (message.sequence > cursor.lastSequence + 1) {
-      await this.hold(message);
-      return { outcome: 'HELD', released: [] };
-    }
-    // A copy of this very message may be held from an earlier, early delivery: apply it as the held one,
-    // so the held item is removed and the held count goes down with it.
-    const heldSequence =
-      cursor.heldCount > 0 && (await this.readHeld(message.groupKey, message.sequence)) !== undefined
-        ? message.sequence
-        : undefined;
-    const heldCount = await this.applyNext(message, heldSequence, cursor.heldCount);
-    if (heldCount === 'PARKED') return { outcome: 'PARKED', released: [] };
-    const released =
-      heldCount > 0 ? await this.releaseHeld(message.groupKey, message.sequence, remainingTimeMs) : [];
-    return { outcome: 'APPLIED', released };
   }
 
   /**
    * The lean path, when every effect rides on the cursor's write: one conditional write that moves the cursor from
    * n − 1 to n (with the cursor effect) on condition that nothing of the key is held or parked. When the condition
    * fails (a duplicate, a gap, held or parked messages) the caller takes the full path; nothing was written.
+   *
+   * The message's own code (its cursor effect, `beforeEffects`) runs here before anything says whether the message
+   * is the key's next one: what it throws is handed to the full path, which counts it only if the message is n =
+   * cursor + 1 — a duplicate's failure must never park a key below its cursor.
    */
-  private async applyOnCleanCursor(message: MessageEnvelope): Promise<'APPLIED' | 'PARKED' | 'NOT_CLEAN'> {
+  private async applyOnCleanCursor(
+    message: MessageEnvelope,
+  ): Promise<'APPLIED' | 'NOT_CLEAN' | EarlyFailure> {
+    let effect: CursorEffectUpdate;
     try {
-      const effect = this.cursorEffectOf(message);
+      effect = this.cursorEffectOf(message);
       await this.options.beforeEffects?.(message);
+    } catch (error) {
+      if (error instanceof MessageInProgressError || isTransientError(error)) throw error;
+      return { error };
+    }
+    try {
       await this.options.dynamodb.send(
         new UpdateCommand(cleanAdvanceUpdate(this.inbox, message, effect, this.clock().toISOString())),
       );
       return 'APPLIED';
     } catch (error) {
+      // A failed condition: not clean, or our own write already landed (an answer lost, the SDK's retry failed
+      // against it) — the full path reads the cursor and tells which.
       if (error instanceof ConditionalCheckFailedException) return 'NOT_CLEAN';
-      return this.failed(message, error, undefined);
+      if (isTransientError(error)) throw error;
+      return { error };
     }
   }
 
   /**
-   * A failure of the message's effects: counted; rethrown (the record is redelivered) until it has failed
-   * `parkAfterFailures` times, then the key is parked. Another delivery holding a claim is not a failure, and
-   * neither is a transient error (the caller retries it; only deterministic failures are poison).
+   * A failure of the message's effects: counted (once per delivery); rethrown (the record is redelivered) until it
+   * has failed `parkAfterFailures` times, then the key is parked. Another delivery holding a claim is not a failure,
+   * and neither is a transient error (the caller retries it; only deterministic failures are poison).
    */
   private async failed(
     message: MessageEnvelope,
     error: unknown,
     heldSequence: number | undefined,
+    delivery: string,
   ): Promise<'PARKED'> {
     if (error instanceof MessageInProgressError || isTransientError(error)) throw error;
-    const failures = await this.countFailure(message);
+    const failures = await this.countFailure(message, delivery);
     if (failures < this.parkAfterFailures) throw error;
     const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     await this.park(message, reason, heldSequence, failures);
@@ -305,40 +425,58 @@ export class IdempotentOrderedConsumer {
         ConsistentRead: true,
       }),
     );
+    const item = response.Item;
     return {
-      lastSequence: Number(response.Item?.lastSequence ?? 0),
-      heldCount: Number(response.Item?.heldCount ?? 0),
-      parked: response.Item?.parked === true,
+      lastSequence: Number(item?.lastSequence ?? 0),
+      heldCount: Number(item?.heldCount ?? 0),
+      parked: item?.parked === true,
+      parkedSequence: item?.parkedSequence === undefined ? undefined : Number(item.parkedSequence),
+      parkedReason: String(item?.parkedReason ?? ''),
+      parkAlerted: item?.parkAlerted === true,
     };
   }
 
   /**
    * Applies the effects of the next message of its key, then moves the cursor. Returns the key's held count
-   * after the move, or PARKED when the message failed too often and parked its key.
+   * after the move, or PARKED when the message failed too often (or cannot be read at all) and parked its key.
    */
   private async applyNext(
-    message: MessageEnvelope,
+    read: ReadBody,
     heldSequence: number | undefined,
     seenHeldCount: number,
+    delivery: string,
+    early?: EarlyFailure,
   ): Promise<number | 'PARKED'> {
+    const { message } = read;
+    if (read.unreadable !== undefined) {
+      // No attempt could ever apply it: park it at once, with the reason.
+      await this.park(message, read.unreadable, heldSequence, 0);
+      return 'PARKED';
+    }
+    let effect: CursorEffectUpdate;
     try {
+      if (early !== undefined) throw early.error;
+      effect = this.cursorEffectOf(message);
       await this.options.beforeEffects?.(message);
-      for (const { effect, strategy } of this.options.effects) {
-        await applyEffect(effect, strategy, message, this.options);
+      for (const { effect: guarded, strategy } of this.options.effects) {
+        await applyEffect(guarded, strategy, message, this.options);
       }
     } catch (error) {
-      return this.failed(message, error, heldSequence);
+      return this.failed(message, error, heldSequence, delivery);
     }
-    return this.advance(message, heldSequence, seenHeldCount);
+    return this.advance(message, effect, heldSequence, seenHeldCount);
   }
 
   /**
    * Moves the cursor from n − 1 to n (and removes the held copy the message came from), in one transaction. The
    * transaction is also conditional on the held count we last saw, so a message held back concurrently (while the
-   * effects ran) is noticed: we re-read the cursor and commit again, and the caller releases what is held.
+   * effects ran) is noticed: we re-read the cursor and commit again, and the caller releases what is held. A cursor
+   * found at n already is this very move landed (its answer lost, the SDK's retry failing against it) or another
+   * delivery's: the message is applied either way.
    */
   private async advance(
     message: MessageEnvelope,
+    effect: CursorEffectUpdate,
     heldSequence: number | undefined,
     seenHeldCount: number,
   ): Promise<number> {
@@ -347,20 +485,14 @@ export class IdempotentOrderedConsumer {
       try {
         await writeAtomically(
           this.options.dynamodb,
-          advanceItems(
-            this.inbox,
-            message,
-            this.cursorEffectOf(message),
-            heldSequence,
-            heldCount,
-            this.clock().toISOString(),
-          ),
+          advanceItems(this.inbox, message, effect, heldSequence, heldCount, this.clock().toISOString()),
         );
         return heldSequence === undefined ? heldCount : heldCount - 1;
       } catch (error) {
         const cursorConditionFailed = error instanceof WriteConditionError && error.index === 0;
         if (!cursorConditionFailed) throw error;
         const cursor = await this.readCursor(message.groupKey);
+        if (cursor.lastSequence === message.sequence) return cursor.heldCount;
         if (cursor.lastSequence !== message.sequence - 1 || attempt >= MAX_MARK_ATTEMPTS) {
           throw new CursorMovedError(message.groupKey, message.sequence, { cause: error });
         }
@@ -375,6 +507,8 @@ export class IdempotentOrderedConsumer {
       await this.options.dynamodb.send(
         new TransactWriteCommand({
           TransactItems: holdItems(this.inbox, message, this.clock().toISOString()),
+          // As the SDK does: its own retries repeat the request under the same token, a no-op once it committed.
+          ClientRequestToken: randomUUID(),
         }),
       );
     } catch (error) {
@@ -396,6 +530,7 @@ export class IdempotentOrderedConsumer {
   private async releaseHeld(
     groupKey: string,
     after: number,
+    delivery: string,
     remainingTimeMs?: () => number,
   ): Promise<number[]> {
     const released: number[] = [];
@@ -407,48 +542,58 @@ export class IdempotentOrderedConsumer {
         remainingTimeMs !== undefined &&
         remainingTimeMs() < this.releaseTimeReserveMs;
       if (released.length >= this.maxRelease || outOfTime) {
-        await this.options.continueRelease?.(held);
+        await this.options.continueRelease?.(held.message);
         return released;
       }
       const cursor = await this.readCursor(groupKey);
       if (cursor.lastSequence !== next - 1 || cursor.parked) return released; // another delivery is on it
-      const heldCount = await this.applyNext(held, next, cursor.heldCount);
+      const heldCount = await this.applyNext(held, next, cursor.heldCount, delivery);
       if (heldCount === 'PARKED') return released;
       released.push(next);
     }
   }
 
-  private async readHeld(groupKey: string, sequence: number): Promise<MessageEnvelope | undefined> {
-    const response = await this.options.dynamodb.send(
-      new GetCommand({
-        TableName: this.options.inboxTableName,
-        Key: inboxKeys.held(groupKey, sequence),
-        ConsistentRead: true,
-      }),
-    );
-    return response.Item === undefined
-      ? undefined
-      : (JSON.parse(String(response.Item.message)) as MessageEnvelope);
+  /** A held message, as stored (one stored unreadable comes back with its reason). */
+  private async readHeld(groupKey: string, sequence: number): Promise<ReadBody | undefined> {
+    return this.readStored(inboxKeys.held(groupKey, sequence));
   }
 
-  /** Counts a failed attempt of the message's effects; returns the count so far. */
-  private async countFailure(message: MessageEnvelope): Promise<number> {
-    const nowSeconds = Math.floor(this.clock().getTime() / 1000);
+  private async readStored(key: Record<string, string>): Promise<ReadBody | undefined> {
     const response = await this.options.dynamodb.send(
-      new UpdateCommand(failureCountUpdate(this.inbox, message, nowSeconds, this.options.retentionSeconds)),
+      new GetCommand({ TableName: this.options.inboxTableName, Key: key, ConsistentRead: true }),
     );
-    return Number(response.Attributes?.failures ?? 1);
+    return response.Item === undefined ? undefined : readBody(String(response.Item.message));
+  }
+
+  /**
+   * Counts a failed attempt of the message's effects, once per delivery (a retry after a lost answer finds its own
+   * count there); returns the count so far.
+   */
+  private async countFailure(message: MessageEnvelope, delivery: string): Promise<number> {
+    const nowSeconds = Math.floor(this.clock().getTime() / 1000);
+    try {
+      const response = await this.options.dynamodb.send(
+        new UpdateCommand(
+          failureCountUpdate(this.inbox, message, nowSeconds, this.options.retentionSeconds, delivery),
+        ),
+      );
+      return Number(response.Attributes?.failures ?? 1);
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return Number(error.Item?.failures?.N ?? 1);
+    }
   }
 
   /**
    * Parks the message (and, through the cursor's flag, every later message of its key): the flag first, then the
-   * message, so a crash in between leaves the message unacknowledged and it is parked on its next delivery.
+   * message, then the alert, so a crash or a lost answer in between leaves the park to be finished by the next
+   * delivery of the key (see `finishParking`).
    */
   private async park(
     message: MessageEnvelope,
     reason: string,
     heldSequence: number | undefined,
-    failures = 0,
+    failures: number,
   ): Promise<void> {
     const now = this.clock().toISOString();
     // Alert once per parking: when this call parked the key, or when an earlier park's alert did not go out.
@@ -459,22 +604,81 @@ export class IdempotentOrderedConsumer {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       alert = error.Item?.parkAlerted?.BOOL !== true;
     }
-    await this.options.dynamodb.send(
-      new TransactWriteCommand({
-        TransactItems: parkedItems(this.inbox, message, reason, heldSequence, now),
+    if ((await this.storeParked(message, reason, heldSequence)) === 'UNPARKED') {
+      throw new KeyUnparkedError(message.groupKey, message.sequence);
+    }
+    if (alert) await this.alert(message, reason, failures);
+  }
+
+  /**
+   * Stores a message as PARKED (once: a stored one keeps its first reason), on condition that its key is parked —
+   * a replay that unparked the key meanwhile would otherwise leave it PARKED on an unparked key. From the held set,
+   * the held copy and its count go in the same transaction.
+   */
+  private async storeParked(
+    message: MessageEnvelope,
+    reason: string,
+    heldSequence: number | undefined,
+  ): Promise<StoredParked> {
+    try {
+      await this.options.dynamodb.send(
+        new TransactWriteCommand({
+          TransactItems: parkedItems(this.inbox, message, reason, heldSequence, this.clock().toISOString()),
+          ClientRequestToken: randomUUID(),
+        }),
+      );
+      return 'STORED';
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const reasons = error.CancellationReasons ?? [];
+      if (reasons[0]?.Code === 'ConditionalCheckFailed') return 'STORED';
+      if (reasons.at(-1)?.Code === 'ConditionalCheckFailed') return 'UNPARKED';
+      throw error;
+    }
+  }
+
+  /**
+   * Finishes a park that a crash or a lost answer cut short after the key's flag was set: stores the message that
+   * parked the key (from this delivery, or from the held set when a release parked it) and sends the alert. When
+   * that message is nowhere yet, its own delivery failed and will be redelivered: it finishes then.
+   */
+  private async finishParking(message: MessageEnvelope, cursor: Cursor): Promise<void> {
+    const sequence = cursor.parkedSequence;
+    if (sequence === undefined) return;
+    const reason = cursor.parkedReason;
+    let parker: MessageEnvelope | undefined;
+    if (message.sequence === sequence) {
+      if ((await this.storeParked(message, reason, undefined)) === 'UNPARKED') return;
+      parker = message;
+    } else {
+      const held = await this.readHeld(message.groupKey, sequence);
+      if (held !== undefined && (await this.storeParked(held.message, reason, sequence)) === 'UNPARKED')
+        return;
+      parker =
+        held?.message ?? (await this.readStored(inboxKeys.parked(message.groupKey, sequence)))?.message;
+    }
+    if (parker === undefined) return;
+    const failures = await this.options.dynamodb.send(
+      new GetCommand({
+        TableName: this.options.inboxTableName,
+        Key: inboxKeys.failures(parker.messageId),
+        ConsistentRead: true,
       }),
     );
-    if (alert) {
-      await this.options.onParked?.({
-        groupKey: message.groupKey,
-        sequence: message.sequence,
-        messageId: message.messageId,
-        type: message.type,
-        failures,
-        error: reason,
-      });
-      // Only now is the alert out: a failure above leaves the record unacknowledged, and its redelivery alerts.
-      await this.options.dynamodb.send(new UpdateCommand(parkAlertedUpdate(this.inbox, message.groupKey)));
-    }
+    await this.alert(parker, reason, Number(failures.Item?.failures ?? 0));
+  }
+
+  private async alert(message: MessageEnvelope, reason: string, failures: number): Promise<void> {
+    await this.options.onParked?.({
+      groupKey: message.groupKey,
+      sequence: message.sequence,
+      messageId: message.messageId,
+      // An unreadable message may have no type at all.
+      type: typeof message.type === 'string' ? message.type : '',
+      failures,
+      error: reason,
+    });
+    // Only now is the alert out: a failure above leaves the record unacknowledged, and its redelivery alerts.
+    await this.options.dynamodb.send(new UpdateCommand(parkAlertedUpdate(this.inbox, message.groupKey)));
   }
 }

@@ -119,19 +119,30 @@ export function holdItems(inbox: InboxLocation, message: MessageEnvelope, now: s
   ];
 }
 
-/** Counts a failed attempt of the message's effects; the count expires with the inbox's retention. */
+/**
+ * Counts a failed attempt of the message's effects, once per delivery: the delivery's token is written with the
+ * count, so a repeat of the same delivery's count (its answer lost, the SDK's retry, an in-process retry) fails its
+ * condition and the old item (ALL_OLD) gives the count. The count expires with the inbox's retention.
+ */
 export function failureCountUpdate(
   inbox: InboxLocation,
   message: MessageEnvelope,
   nowSeconds: number,
   retentionSeconds: number,
+  delivery: string,
 ): UpdateCommandInput {
   return {
     TableName: inbox.inboxTableName,
     Key: inboxKeys.failures(message.messageId),
-    UpdateExpression: 'ADD failures :one SET expiresAt = :expires',
-    ExpressionAttributeValues: { ':one': 1, ':expires': nowSeconds + retentionSeconds },
+    UpdateExpression: 'ADD failures :one SET expiresAt = :expires, lastDelivery = :delivery',
+    ConditionExpression: 'attribute_not_exists(lastDelivery) OR lastDelivery <> :delivery',
+    ExpressionAttributeValues: {
+      ':one': 1,
+      ':expires': nowSeconds + retentionSeconds,
+      ':delivery': delivery,
+    },
     ReturnValues: 'UPDATED_NEW',
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
   };
 }
 
@@ -159,7 +170,11 @@ export function parkFlagUpdate(
   };
 }
 
-/** Stores the parked message; when it came from the held set, removes the held copy and its count. */
+/**
+ * Stores the parked message (item 0, once: a message parked already keeps its first reason) on condition that its
+ * key is parked (the last item: a replay may have unparked it meanwhile); when it came from the held set, removes
+ * the held copy and its count.
+ */
 export function parkedItems(
   inbox: InboxLocation,
   message: MessageEnvelope,
@@ -167,6 +182,8 @@ export function parkedItems(
   heldSequence: number | undefined,
   now: string,
 ): TransactItem[] {
+  const cursor = { TableName: inbox.cursor.tableName, Key: inbox.cursor.key(message.groupKey) };
+  const keyParked = 'parked = :true';
   return [
     {
       Put: {
@@ -179,20 +196,29 @@ export function parkedItems(
           attention: attentionOf('PARKED', message.groupKey),
           since: now,
         },
+        ConditionExpression: 'attribute_not_exists(pk)',
       },
     },
     ...(heldSequence === undefined
-      ? []
+      ? [
+          {
+            ConditionCheck: {
+              ...cursor,
+              ConditionExpression: keyParked,
+              ExpressionAttributeValues: { ':true': true },
+            },
+          },
+        ]
       : [
           {
             Delete: { TableName: inbox.inboxTableName, Key: inboxKeys.held(message.groupKey, heldSequence) },
           },
           {
             Update: {
-              TableName: inbox.cursor.tableName,
-              Key: inbox.cursor.key(message.groupKey),
+              ...cursor,
               UpdateExpression: 'ADD heldCount :minusOne',
-              ExpressionAttributeValues: { ':minusOne': -1 },
+              ConditionExpression: keyParked,
+              ExpressionAttributeValues: { ':minusOne': -1, ':true': true },
             },
           },
         ]),
