@@ -294,6 +294,64 @@ describe('OpenTransactionChecker.checkOnce', () => {
       expect(queries.every((query) => query.IndexName === UNSENT_INDEX)).toBe(true);
     });
 
+    it('reads nothing when less than its reserve (10 s by default) is left, and reports the pass incomplete', async () => {
+      // GIVEN
+      await prepare('tx-1');
+      advance(PREPARE_TIMEOUT);
+
+      // WHEN
+      const result = await newCheckBack().checkOnce({ remainingTimeMs: () => 9_999 });
+
+      // THEN
+      expect(result).toEqual(report({ complete: false }));
+      expect(ddb.commandCalls(QueryCommand)).toEqual([]);
+    });
+
+    it('still reads and checks with exactly its reserve left', async () => {
+      // GIVEN
+      await prepare('tx-1');
+      advance(PREPARE_TIMEOUT);
+
+      // WHEN
+      const result = await newCheckBack().checkOnce({ remainingTimeMs: () => 10_000 });
+
+      // THEN
+      expect(result).toMatchObject({ checked: 1, complete: true });
+    });
+
+    it('reads every page of a shard: transactions of one shard served one per page are all checked', async () => {
+      // GIVEN three open transactions of one shard, one per page
+      db.queryPageSize = 1;
+      for (const id of ['tx-1', 'tx-9', 'tx-12']) await prepare(id);
+      advance(PREPARE_TIMEOUT);
+
+      // WHEN
+      const result = await newCheckBack().checkOnce();
+
+      // THEN
+      expect(result).toMatchObject({ open: 3, checked: 3, complete: true });
+    });
+
+    it('stops between two due transactions of one page when its time is nearly up', async () => {
+      // GIVEN two due transactions of one shard, and 12 s left: the first check takes 5 s
+      for (const id of ['tx-1', 'tx-9']) await prepare(id);
+      advance(PREPARE_TIMEOUT);
+      let remaining = 12_000;
+      answers = [
+        async () => {
+          remaining -= 5_000;
+          return 'UNKNOWN';
+        },
+      ];
+
+      // WHEN
+      const result = await newCheckBack().checkOnce({ remainingTimeMs: () => remaining });
+
+      // THEN
+      expect(result).toMatchObject({ open: 2, checked: 1, complete: false });
+      expect(requests).toHaveLength(1);
+    });
+
     it('stops starting checks when its time is nearly up, and reports the pass incomplete', async () => {
       // GIVEN two due transactions, and 12 s left: the first check takes 5 s
       for (const id of ['tx-1', 'tx-2']) await prepare(id);
@@ -701,7 +759,14 @@ describe('OpenTransactionChecker.checkOnce', () => {
       const result = await newCheckBack().checkOnce();
 
       // THEN
-      expect(result).toMatchObject({ checked: 1, committed: 0, rolledBack: 0, unknown: 0, failed: 0 });
+      expect(result).toMatchObject({
+        checked: 1,
+        committed: 0,
+        rolledBack: 0,
+        unknown: 0,
+        failed: 0,
+        errors: 0,
+      });
       expect(halfOf('tx-1')).toMatchObject({ status: 'COMMITTED', resolvedBy: 'producer' });
       expect(messagesOf('order-1')).toHaveLength(1);
     });
@@ -831,6 +896,33 @@ describe('OpenTransactionChecker.checkOnce', () => {
 
       // THEN
       await expect(attempt).rejects.toBe(failure);
+      expect(requests).toEqual([]);
+    });
+
+    it('retries DynamoDB calls as its retry option says: with one attempt, a throttled lease fails the pass', async () => {
+      // GIVEN
+      await prepare('tx-1');
+      advance(PREPARE_TIMEOUT);
+      db.before('Update', isLeaseOf('tx-1'), () => {
+        throw new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} });
+      });
+      const checkBack = new OpenTransactionChecker({
+        dynamodb,
+        sns: new SNSClient({ region: 'us-east-1' }),
+        producer,
+        outboxTableName: OUTBOX_TABLE,
+        alertTopicArn: ALERT_TOPIC,
+        checker,
+        policy: POLICY,
+        clock: () => now,
+        retry: { maxAttempts: 1 },
+      });
+
+      // WHEN
+      const attempt = checkBack.checkOnce();
+
+      // THEN
+      await expect(attempt).rejects.toMatchObject({ name: 'TransientFailureError', attempts: 1 });
       expect(requests).toEqual([]);
     });
 
@@ -1007,6 +1099,101 @@ describe('OpenTransactionChecker.checkOnce', () => {
     });
   });
 
+  describe('a resolution of unknown outcome that did not land', () => {
+    const serverError = () =>
+      Object.assign(new Error('internal'), {
+        name: 'InternalServerError',
+        $fault: 'server',
+        $metadata: { httpStatusCode: 500 },
+      });
+    function checkBackLogging(errors: unknown[]): OpenTransactionChecker {
+      return new OpenTransactionChecker({
+        dynamodb,
+        sns: new SNSClient({ region: 'us-east-1' }),
+        producer,
+        outboxTableName: OUTBOX_TABLE,
+        alertTopicArn: ALERT_TOPIC,
+        checker,
+        policy: POLICY,
+        clock: () => now,
+        onError: (_transactionId, error) => errors.push(error),
+      });
+    }
+
+    it('is not counted as its own rollback when another check-back resolved the transaction the other way', async () => {
+      // GIVEN the rollback fails with a 500 before writing; meanwhile the transaction was committed by a check-back
+      await prepare('tx-1', 'order-1');
+      advance(PREPARE_TIMEOUT);
+      answers = ['ROLLBACK'];
+      const failure = serverError();
+      db.before('Update', isRollbackOf('tx-1'), () => {
+        db.patch(OUTBOX_TABLE, halfMessageKey('tx-1'), { status: 'COMMITTED', resolvedBy: 'check-back' });
+        throw failure;
+      });
+      const errors: unknown[] = [];
+
+      // WHEN
+      const result = await checkBackLogging(errors).checkOnce();
+
+      // THEN
+      expect(result).toMatchObject({ rolledBack: 0, errors: 1 });
+      expect(errors).toEqual([failure]);
+    });
+
+    it('is an error, reported as such, when the transaction is gone by the time it is read again', async () => {
+      // GIVEN the rollback fails with a 500 before writing, and the transaction's record is gone
+      await prepare('tx-1', 'order-1');
+      advance(PREPARE_TIMEOUT);
+      answers = ['ROLLBACK'];
+      const failure = serverError();
+      db.before('Update', isRollbackOf('tx-1'), () => {
+        db.remove(OUTBOX_TABLE, halfMessageKey('tx-1'));
+        throw failure;
+      });
+      const errors: unknown[] = [];
+
+      // WHEN
+      const result = await checkBackLogging(errors).checkOnce();
+
+      // THEN
+      expect(result).toMatchObject({ rolledBack: 0, errors: 1 });
+      expect(errors).toEqual([failure]);
+    });
+  });
+
+  describe('without the optional hooks and clock', () => {
+    it('gives up, counts and goes on with no onFailed or onAlertFailed, and reads the time itself', async () => {
+      // GIVEN a transaction prepared long ago, due for its only check, and an alert topic refusing every publish
+      const realNow = new Date();
+      now = new Date(realNow.getTime() - 3600_000);
+      await prepare('tx-1');
+      sns.on(PublishCommand).rejects(new Error('refused'));
+      const checkBack = new OpenTransactionChecker({
+        dynamodb,
+        sns: new SNSClient({ region: 'us-east-1' }),
+        producer,
+        outboxTableName: OUTBOX_TABLE,
+        alertTopicArn: ALERT_TOPIC,
+        checker,
+        policy: { checkIntervalSeconds: 30, maxChecks: 1 },
+      });
+
+      // WHEN
+      const result = await checkBack.checkOnce();
+
+      // THEN
+      expect(result).toMatchObject({
+        checked: 1,
+        failed: 1,
+        failedOpen: 1,
+        alertFailures: 1,
+        complete: true,
+      });
+      expect(result.oldestOpenAgeSeconds).toBeGreaterThanOrEqual(3600);
+      expect(halfOf('tx-1')).toMatchObject({ status: 'FAILED' });
+    });
+  });
+
   describe('FAILED transactions and their alerts', () => {
     it('counts every FAILED transaction on every pass, however it became FAILED, apart from the open ones', async () => {
       // GIVEN one transaction turned FAILED without this library's alert, one FAILED earlier, one PREPARED
@@ -1111,15 +1298,23 @@ describe('OpenTransactionChecker.checkOnce', () => {
 });
 
 describe('OpenTransactionChecker policy', () => {
-  it.each<[string, Partial<CheckBackPolicy>]>([
-    ['maxChecks 0', { maxChecks: 0 }],
-    ['a negative maxChecks', { maxChecks: -1 }],
-    ['a fractional maxChecks', { maxChecks: 1.5 }],
-    ['maxChecks NaN', { maxChecks: Number.NaN }],
-    ['a negative checkIntervalSeconds', { checkIntervalSeconds: -1 }],
-    ['checkIntervalSeconds NaN', { checkIntervalSeconds: Number.NaN }],
-  ])('refuses %s', (_, policy) => {
-    expect(() => newCheckBack(policy)).toThrow(RangeError);
+  it.each<[string, Partial<CheckBackPolicy>, string]>([
+    ['maxChecks 0', { maxChecks: 0 }, 'maxChecks must be an integer ≥ 1; got 0'],
+    ['a negative maxChecks', { maxChecks: -1 }, 'maxChecks must be an integer ≥ 1; got -1'],
+    ['a fractional maxChecks', { maxChecks: 1.5 }, 'maxChecks must be an integer ≥ 1; got 1.5'],
+    ['maxChecks NaN', { maxChecks: Number.NaN }, 'maxChecks must be an integer ≥ 1; got NaN'],
+    [
+      'a negative checkIntervalSeconds',
+      { checkIntervalSeconds: -1 },
+      'checkIntervalSeconds must be ≥ 0; got -1',
+    ],
+    [
+      'checkIntervalSeconds NaN',
+      { checkIntervalSeconds: Number.NaN },
+      'checkIntervalSeconds must be ≥ 0; got NaN',
+    ],
+  ])('refuses %s', (_, policy, message) => {
+    expect(() => newCheckBack(policy)).toThrow(new RangeError(message));
   });
 
   it('accepts a single check and no interval, and checks again at once', async () => {
