@@ -14,6 +14,7 @@ import { lambdaChecker } from '../runtime/half/lambda-checker';
 import { type CheckBackReport, OpenTransactionChecker } from '../runtime/half/open-transaction-checker';
 import { TransactionalProducer } from '../runtime/half/transactional-producer';
 import { libraryMetrics } from '../runtime/library-metrics';
+import { ALERT_PUBLISH_FAILURES_METRIC, FAILED_HALF_MESSAGES_METRIC } from '../runtime/metric-names';
 
 const logger = new Logger({ serviceName: 'transaction-check-back' });
 const metrics = libraryMetrics('transaction-check-back');
@@ -48,6 +49,8 @@ const checkBack = new OpenTransactionChecker({
   onError: (transactionId, error) =>
     logger.warn('could not resolve a transaction', { transactionId, error: error as Error }),
   onFailed: (failed) => logger.error('transaction FAILED: the checker never gave an answer', { ...failed }),
+  onAlertFailed: (failed, error) =>
+    logger.error('could not publish the alert of a FAILED transaction', { ...failed, error: error as Error }),
 });
 
 /**
@@ -90,6 +93,12 @@ function publish(reports: readonly CheckBackReport[]): void {
     'HalfMessagesFailed',
     MetricUnit.Count,
     reports.reduce((sum, r) => sum + r.failed, 0),
+  );
+  metrics.addMetric(FAILED_HALF_MESSAGES_METRIC, MetricUnit.Count, last.failedOpen);
+  metrics.addMetric(
+    ALERT_PUBLISH_FAILURES_METRIC,
+    MetricUnit.Count,
+    reports.reduce((sum, r) => sum + r.alertFailures, 0),
   );
   metrics.publishStoredMetrics();
 }

@@ -11,3 +11,12 @@ export const STACK_DIMENSION = 'stack';
 
 /** The environment variable the constructs set to the function's stack name (the value of `STACK_DIMENSION`). */
 export const METRICS_STACK_ENV = Env.METRICS_STACK_NAME;
+
+/** The check-back's gauge of FAILED transactions waiting for an operator, counted again by every pass. */
+export const FAILED_HALF_MESSAGES_METRIC = 'FailedHalfMessages';
+
+/** Alerts of a give-up (FAILED transaction or outbox message) that SNS did not take: the check-back's and the sweeper's. */
+export const ALERT_PUBLISH_FAILURES_METRIC = 'AlertPublishFailures';
+
+/** The inbox monitor's heartbeat: one per inspection that ended without an error. */
+export const INBOX_MONITOR_COMPLETED_METRIC = 'InboxMonitorCompleted';

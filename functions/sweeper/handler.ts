@@ -12,6 +12,7 @@ import { injectAmbiguousWrites } from '../runtime/faults/ambiguous-writes';
 import { faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
 import { injectSendFaults, injectServiceFaults, injectThrottling } from '../runtime/faults/service-faults';
 import { libraryMetrics } from '../runtime/library-metrics';
+import { ALERT_PUBLISH_FAILURES_METRIC } from '../runtime/metric-names';
 import { OutboxPublisher } from '../runtime/relay/outbox-publisher';
 import { OutboxSweeper, SweepFailedError, type SweepReport } from '../runtime/sweeper/outbox-sweeper';
 
@@ -60,6 +61,11 @@ const sweeper = new OutboxSweeper({
     }).filter(([, value]) => value !== undefined),
   ),
   onFailed: (failed) => logger.error('outbox message FAILED: gave up re-sending it', { ...failed }),
+  onAlertFailed: (failed, error) =>
+    logger.error('could not publish the alert of a FAILED outbox message', {
+      ...failed,
+      error: error as Error,
+    }),
 });
 
 /**
@@ -101,5 +107,6 @@ function publish(report: SweepReport): void {
   metrics.addMetric('SweepResent', MetricUnit.Count, report.resent);
   metrics.addMetric('SweepSendFailures', MetricUnit.Count, report.sendFailures);
   metrics.addMetric('SweepMarkedFailed', MetricUnit.Count, report.markedFailed);
+  metrics.addMetric(ALERT_PUBLISH_FAILURES_METRIC, MetricUnit.Count, report.alertFailures);
   metrics.publishStoredMetrics();
 }

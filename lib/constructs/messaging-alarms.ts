@@ -4,13 +4,18 @@ import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { INBOX_MONITOR_COMPLETED_METRIC } from '../../functions/runtime/metric-names';
 import type { CompensationSweeper } from './compensation-sweeper';
 import type { FifoChannel } from './fifo-channel';
 import { heartbeatAlarm } from './heartbeat-alarm';
 import type { IdempotentConsumer } from './idempotent-consumer';
+import { libraryMetric } from './library-metric';
 import type { OutboxRelay } from './outbox-relay';
 import type { TransactionCheckBack } from './transaction-check-back';
 import { validateDuration, validateRange } from './validation';
+
+/** How often `IdempotentConsumer` runs its inbox monitor (its `MonitorSchedule`). */
+const INBOX_MONITOR_SCHEDULE = Duration.minutes(1);
 
 export interface MessagingAlarmThresholds {
   /**
@@ -57,7 +62,8 @@ export interface MessagingAlarmsProps {
    */
   readonly checkBack?: TransactionCheckBack;
   /**
-   * An idempotent consumer: alarms on its oldest open gap and on parked keys.
+   * An idempotent consumer: alarms on its oldest open gap and on parked keys, and on its inbox monitor (heartbeat,
+   * errors and throttles).
    * @default none
    */
   readonly consumer?: IdempotentConsumer;
@@ -101,13 +107,26 @@ export class MessagingAlarms extends Construct {
 
     const action = new actions.SnsAction(props.alertTopic);
     const alarms: Record<string, cloudwatch.Alarm> = {};
-    const add = (name: string, metric: cloudwatch.Metric, threshold: number, description: string) => {
+    /**
+     * An alarm on a metric: missing data is not breaching. A gauge a scheduled function of the library publishes on
+     * every run (`gauge`) ignores missing data instead: no data means its publisher is dead, not that all is well, so
+     * the alarm keeps its state (an alarm in ALARM never turns OK because the function stopped), and the function's
+     * heartbeat alarm says it is dead.
+     */
+    const add = (
+      name: string,
+      metric: cloudwatch.Metric,
+      threshold: number,
+      description: string,
+      kind: 'event' | 'gauge' = 'event',
+    ) => {
       const alarm = metric.createAlarm(this, name, {
         alarmDescription: description,
         threshold,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        treatMissingData:
+          kind === 'gauge' ? cloudwatch.TreatMissingData.IGNORE : cloudwatch.TreatMissingData.NOT_BREACHING,
       });
       alarm.addAlarmAction(action);
       alarm.addOkAction(action);
@@ -152,12 +171,14 @@ export class MessagingAlarms extends Construct {
       props.sweeper.metricOldestPendingAge({ period }),
       (thresholds.oldestUnsentAge ?? Duration.minutes(5)).toSeconds(),
       'A committed message has not been sent for longer than the threshold.',
+      'gauge',
     );
     add(
       'FailedMessages',
       props.sweeper.metricFailed({ period }),
       0,
       'Outbox messages were given up on (FAILED). Repair: npm run ops -- retry-failed',
+      'gauge',
     );
 
     if (props.checkBack !== undefined) {
@@ -166,12 +187,20 @@ export class MessagingAlarms extends Construct {
         props.checkBack.metricOldestOpenAge({ period }),
         (thresholds.oldestOpenTransactionAge ?? Duration.minutes(5)).toSeconds(),
         'A transactional message has been neither committed nor rolled back for longer than the threshold.',
+        'gauge',
       );
       add(
         'FailedTransactions',
         props.checkBack.metricFailed({ period }),
         0,
         'The check-back gave up on transactions (alert sent per transaction). Repair: resolve them by hand.',
+      );
+      add(
+        'FailedTransactionsOpen',
+        props.checkBack.metricFailedOpen({ period }),
+        0,
+        'Transactions are FAILED and wait for an operator (counted by every check-back pass, however they became FAILED). Repair: npm run ops -- resolve --transaction T --commit (or --rollback)',
+        'gauge',
       );
     }
     if (props.consumer !== undefined) {
@@ -180,12 +209,14 @@ export class MessagingAlarms extends Construct {
         props.consumer.metricOldestHeldAge({ period }),
         (thresholds.oldestGapAge ?? Duration.minutes(5)).toSeconds(),
         'A message has waited for its predecessor longer than the threshold: a message of its key is missing.',
+        'gauge',
       );
       add(
         'ParkedKeys',
         props.consumer.metricParkedKeys({ period }),
         0,
         'Keys are parked: one of their messages kept failing. Repair: fix the cause, then replay the key.',
+        'gauge',
       );
       add(
         'ConsumerRecursiveInvocationsDropped',
@@ -214,6 +245,17 @@ export class MessagingAlarms extends Construct {
               'No check-back pass completed in three schedule periods: open transactions are not being resolved.',
             ),
           }),
+      ...(props.consumer === undefined
+        ? {}
+        : {
+            InboxMonitorHeartbeat: heartbeatAlarm(
+              this,
+              'InboxMonitorHeartbeat',
+              libraryMetric(props.consumer, 'inbox-monitor', INBOX_MONITOR_COMPLETED_METRIC),
+              INBOX_MONITOR_SCHEDULE,
+              'No inbox inspection completed in three schedule periods: the gap and parked-key alarms see nothing new.',
+            ),
+          }),
     };
     for (const [name, alarm] of Object.entries(heartbeats)) {
       alarm.addAlarmAction(action);
@@ -225,6 +267,7 @@ export class MessagingAlarms extends Construct {
       Relay: props.relay.function,
       Sweeper: props.sweeper.function,
       ...(props.checkBack === undefined ? {} : { CheckBack: props.checkBack.function }),
+      ...(props.consumer === undefined ? {} : { InboxMonitor: props.consumer.monitor }),
       ...props.functions,
     };
     for (const [name, fn] of Object.entries(functions)) {

@@ -7,6 +7,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { Env } from '../../functions/runtime/environment';
+import { FAILED_HALF_MESSAGES_METRIC } from '../../functions/runtime/metric-names';
 import { BundledFunction } from './bundled-function';
 import type { FaultInjection } from './fault-injection';
 import { libraryHandler } from './library-handlers';
@@ -107,7 +108,9 @@ function prepareTimeoutFor(requested: Duration | undefined, producers: readonly 
  * that asks the producer's checker about transactions PREPARED for longer than their timeout (`prepareTimeout`: at
  * least the producers' own timeout, handed to them as `PREPARE_TIMEOUT_SECONDS`), every `checkInterval`, up to `maxChecks` times; COMMIT and ROLLBACK resolve the transaction as the
  * producer would, and after the last undecided check it becomes FAILED with an error log and an SNS alert.
- * Metrics: `OpenHalfMessages`, `OldestHalfMessageAgeSeconds`, `HalfMessagesFailed` (service `transaction-check-back`).
+ * Metrics: `OpenHalfMessages`, `OldestHalfMessageAgeSeconds`, `HalfMessagesFailed` (given up on in the run),
+ * `FailedHalfMessages` (FAILED and not yet resolved, every pass), `AlertPublishFailures` (service
+ * `transaction-check-back`).
  */
 export class TransactionCheckBack extends Construct {
   public readonly function: lambda.Function;
@@ -190,6 +193,14 @@ export class TransactionCheckBack extends Construct {
   /** Transactions given up on. */
   metricFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('HalfMessagesFailed', { statistic: 'Sum', ...props });
+  }
+
+  /**
+   * FAILED transactions waiting for an operator to commit or roll them back: a gauge every pass publishes, counting
+   * every one of them again (however it became FAILED), until it is resolved.
+   */
+  metricFailedOpen(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(FAILED_HALF_MESSAGES_METRIC, props);
   }
 
   /** Check-back passes that ended without an error (the heartbeat), summed per schedule period. */

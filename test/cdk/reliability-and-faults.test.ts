@@ -60,20 +60,69 @@ describe('compensation sweeper, alarms and dashboard (AWS synth)', () => {
         'ReliableMessaging/OutboxFailed',
       ]),
     );
-    // relay, sweeper, check-back, API, consumer, payment checker
-    expect(byMetric.filter((metric) => metric === 'AWS/Lambda/Errors')).toHaveLength(6);
-    expect(byMetric.filter((metric) => metric === 'AWS/Lambda/Throttles')).toHaveLength(6);
+    // relay, sweeper, check-back, inbox monitor, API, consumer, payment checker
+    expect(byMetric.filter((metric) => metric === 'AWS/Lambda/Errors')).toHaveLength(7);
+    expect(byMetric.filter((metric) => metric === 'AWS/Lambda/Throttles')).toHaveLength(7);
     for (const alarm of Object.values(alarms)) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^AlertsTopic/) }]);
       expect(alarm.Properties.OKActions).toEqual([{ Ref: expect.stringMatching(/^AlertsTopic/) }]);
-      const heartbeat = ['SweepCompleted', 'CheckBackCompleted'].includes(alarm.Properties.MetricName);
-      expect(alarm.Properties.TreatMissingData).toBe(heartbeat ? 'breaching' : 'notBreaching');
+    }
+  });
+
+  it('never lets a dead publisher turn an alarm OK: heartbeats breach on missing data, scheduled gauges keep their state', () => {
+    const expected: Record<string, string> = {
+      // the heartbeats of the scheduled functions
+      SweepCompleted: 'breaching',
+      CheckBackCompleted: 'breaching',
+      InboxMonitorCompleted: 'breaching',
+      // the gauges they publish on every run: missing data means a dead publisher, which its heartbeat reports
+      OldestPendingAgeSeconds: 'ignore',
+      OutboxFailed: 'ignore',
+      OldestHalfMessageAgeSeconds: 'ignore',
+      FailedHalfMessages: 'ignore',
+      OldestHeldAgeSeconds: 'ignore',
+      ParkedKeys: 'ignore',
+      // events and AWS metrics: no data is nothing happening
+      HalfMessagesFailed: 'notBreaching',
+      NumberOfMessagesSent: 'notBreaching',
+      Errors: 'notBreaching',
+      Throttles: 'notBreaching',
+      ApproximateNumberOfMessagesVisible: 'notBreaching',
+      ApproximateAgeOfOldestMessage: 'notBreaching',
+      IteratorAge: 'notBreaching',
+    };
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    const named = alarms.filter((alarm) => alarm.Properties.MetricName !== undefined);
+    expect(named.length).toBeGreaterThan(20);
+    for (const alarm of named) {
+      expect([alarm.Properties.MetricName, alarm.Properties.TreatMissingData]).toEqual([
+        alarm.Properties.MetricName,
+        expected[alarm.Properties.MetricName as string],
+      ]);
+    }
+    expect(new Set(named.map((alarm) => alarm.Properties.MetricName))).toEqual(
+      new Set(Object.keys(expected)),
+    );
+  });
+
+  it('alarms on errors and throttles of the inbox monitor', () => {
+    for (const metric of ['Errors', 'Throttles']) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Lambda',
+        MetricName: metric,
+        Dimensions: [
+          { Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('^ConsumerMonitorFunction') } },
+        ],
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+      });
     }
   });
 
   it.each([
     ['SweepCompleted', 'compensation-sweeper'],
     ['CheckBackCompleted', 'transaction-check-back'],
+    ['InboxMonitorCompleted', 'inbox-monitor'],
   ])(
     'alarms when no %s heartbeat came in three schedule periods, missing data breaching',
     (metric, service) => {

@@ -210,6 +210,20 @@ describe('the demo stack with transactional payments', () => {
     });
   });
 
+  it('alarms on every FAILED transaction still waiting for an operator, counted by every pass (threshold 0)', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'ReliableMessaging',
+      MetricName: 'FailedHalfMessages',
+      Dimensions: Match.arrayWith([{ Name: 'service', Value: 'transaction-check-back' }]),
+      Statistic: 'Maximum',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'ignore',
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlertsTopic') }],
+      OKActions: [{ Ref: Match.stringLikeRegexp('^AlertsTopic') }],
+    });
+  });
+
   it('alarms on the oldest open transaction and on FAILED transactions', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'OldestHalfMessageAgeSeconds',

@@ -146,6 +146,44 @@ describe('inspectInbox', () => {
     expect(ddb.calls()).toHaveLength(queries.length);
   });
 
+  it('reads a large attention index in pages of at most pageSize items, and still counts all of it', async () => {
+    // GIVEN 4,000 held messages over 400 keys and 600 parked ones over 60 keys; the oldest of each kind is on one key
+    for (let k = 0; k < 400; k++) {
+      for (let sequence = 2; sequence <= 11; sequence++)
+        seedWaiting('HELD', `held-${k}`, sequence, ago(k === 123 && sequence === 2 ? 7_200_000 : 1000 + k));
+    }
+    for (let k = 0; k < 60; k++) {
+      for (let sequence = 1; sequence <= 10; sequence++)
+        seedWaiting('PARKED', `parked-${k}`, sequence, ago(k === 7 ? 3_600_000 : 2000));
+    }
+
+    // WHEN
+    const report = await inspectInbox(dynamodb, INBOX_TABLE, NOW, { pageSize: 50 });
+
+    // THEN
+    expect(report).toEqual({
+      heldMessages: 4000,
+      oldestHeldAgeSeconds: 7200,
+      parkedMessages: 600,
+      parkedKeys: 60,
+      oldestParkedAgeSeconds: 3600,
+    });
+    const queries = ddb.commandCalls(QueryCommand);
+    expect(queries.every((call) => call.args[0].input.Limit === 50)).toBe(true);
+    const pageSizes = await Promise.all(
+      queries.map(async (call) => (await call.returnValue).Items?.length ?? 0),
+    );
+    expect(Math.max(...pageSizes)).toBe(50);
+    expect(pageSizes.reduce((sum, size) => sum + size, 0)).toBe(4600);
+  });
+
+  it.each([0, 1.5, -1])('refuses a page size of %s', async (pageSize) => {
+    // WHEN / THEN
+    await expect(inspectInbox(dynamodb, INBOX_TABLE, NOW, { pageSize })).rejects.toThrow(
+      `pageSize must be an integer ≥ 1; got ${pageSize}`,
+    );
+  });
+
   it('reports what the consumer holds and parks', async () => {
     // GIVEN order-1 waits for message 2 since NOW − 5 min; order-2 is parked at its message 1 since NOW − 1 min
     const projection = new ProjectionService(dynamodb, PROJECTION_TABLE);

@@ -4,6 +4,7 @@ import {
   DynamoDBDocumentClient,
   QueryCommand,
   ScanCommand,
+  type TransactWriteCommandInput,
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
@@ -23,7 +24,7 @@ import {
 } from '../../functions/runtime/half/open-transaction-checker';
 import { TransactionalProducer } from '../../functions/runtime/half/transactional-producer';
 import { transactionShards, UNSENT_INDEX } from '../../functions/runtime/outbox/unsent-index';
-import { InMemoryDynamoDb, type Item } from './support/in-memory-dynamodb';
+import { InMemoryDynamoDb, type Item, type LostAnswer } from './support/in-memory-dynamodb';
 import { OUTBOX_INDEXES } from './support/outbox-table';
 
 const OUTBOX_TABLE = 'outbox-table';
@@ -44,6 +45,8 @@ let producer: TransactionalProducer;
 let answers: Array<CheckResult | ((request: TransactionCheckRequest) => Promise<CheckResult>)>;
 let requests: TransactionCheckRequest[];
 let failedLog: FailedTransaction[];
+/** Alerts SNS did not take, as the check-back reported them. */
+let alertFailedLog: Array<{ transactionId: string; error: unknown }>;
 
 const seconds = (date: Date = now) => Math.floor(date.getTime() / 1000);
 const advance = (by: number) => {
@@ -72,6 +75,7 @@ function newCheckBack(
     policy: policy ?? undefined,
     clock: () => now,
     onFailed: (failed) => failedLog.push(failed),
+    onAlertFailed: (failed, error) => alertFailedLog.push({ transactionId: failed.transactionId, error }),
   });
 }
 
@@ -100,6 +104,15 @@ const isLeaseOf =
   (transactionId: string) =>
   (input: UpdateCommandInput): boolean =>
     input.Key?.groupKey === `TX#${transactionId}` && (input.UpdateExpression ?? '').includes('checkCount =');
+const isCommitOf =
+  (transactionId: string) =>
+  (input: TransactWriteCommandInput): boolean =>
+    (input.TransactItems ?? []).some((item) => item.Update?.Key?.groupKey === `TX#${transactionId}`);
+const isRollbackOf =
+  (transactionId: string) =>
+  (input: UpdateCommandInput): boolean =>
+    input.Key?.groupKey === `TX#${transactionId}` && (input.UpdateExpression ?? '').includes(':rolledBack');
+const LOST_ANSWERS: readonly LostAnswer[] = ['server-error', 'timeout', 'sdk-retry'];
 const isMarkFailedOf =
   (transactionId: string) =>
   (input: UpdateCommandInput): boolean =>
@@ -115,6 +128,8 @@ function report(changes: Partial<CheckBackReport>): CheckBackReport {
     unknown: 0,
     errors: 0,
     failed: 0,
+    failedOpen: 0,
+    alertFailures: 0,
     complete: true,
     ...changes,
   };
@@ -150,6 +165,7 @@ beforeEach(() => {
   answers = ['UNKNOWN'];
   requests = [];
   failedLog = [];
+  alertFailedLog = [];
 });
 
 describe('OpenTransactionChecker.checkOnce', () => {
@@ -276,6 +292,64 @@ describe('OpenTransactionChecker.checkOnce', () => {
         new Set(transactionShards()),
       );
       expect(queries.every((query) => query.IndexName === UNSENT_INDEX)).toBe(true);
+    });
+
+    it('reads nothing when less than its reserve (10 s by default) is left, and reports the pass incomplete', async () => {
+      // GIVEN
+      await prepare('tx-1');
+      advance(PREPARE_TIMEOUT);
+
+      // WHEN
+      const result = await newCheckBack().checkOnce({ remainingTimeMs: () => 9_999 });
+
+      // THEN
+      expect(result).toEqual(report({ complete: false }));
+      expect(ddb.commandCalls(QueryCommand)).toEqual([]);
+    });
+
+    it('still reads and checks with exactly its reserve left', async () => {
+      // GIVEN
+      await prepare('tx-1');
+      advance(PREPARE_TIMEOUT);
+
+      // WHEN
+      const result = await newCheckBack().checkOnce({ remainingTimeMs: () => 10_000 });
+
+      // THEN
+      expect(result).toMatchObject({ checked: 1, complete: true });
+    });
+
+    it('reads every page of a shard: transactions of one shard served one per page are all checked', async () => {
+      // GIVEN three open transactions of one shard, one per page
+      db.queryPageSize = 1;
+      for (const id of ['tx-1', 'tx-9', 'tx-12']) await prepare(id);
+      advance(PREPARE_TIMEOUT);
+
+      // WHEN
+      const result = await newCheckBack().checkOnce();
+
+      // THEN
+      expect(result).toMatchObject({ open: 3, checked: 3, complete: true });
+    });
+
+    it('stops between two due transactions of one page when its time is nearly up', async () => {
+      // GIVEN two due transactions of one shard, and 12 s left: the first check takes 5 s
+      for (const id of ['tx-1', 'tx-9']) await prepare(id);
+      advance(PREPARE_TIMEOUT);
+      let remaining = 12_000;
+      answers = [
+        async () => {
+          remaining -= 5_000;
+          return 'UNKNOWN';
+        },
+      ];
+
+      // WHEN
+      const result = await newCheckBack().checkOnce({ remainingTimeMs: () => remaining });
+
+      // THEN
+      expect(result).toMatchObject({ open: 2, checked: 1, complete: false });
+      expect(requests).toHaveLength(1);
     });
 
     it('stops starting checks when its time is nearly up, and reports the pass incomplete', async () => {
@@ -569,7 +643,7 @@ describe('OpenTransactionChecker.checkOnce', () => {
       expect(failedLog).toEqual([]);
     });
 
-    it('stops checking a FAILED transaction: later passes neither count nor ask nor alert again', async () => {
+    it('stops checking a FAILED transaction: later passes neither ask nor alert again, but count it FAILED', async () => {
       // GIVEN
       await prepare('tx-1');
       advance(PREPARE_TIMEOUT);
@@ -580,7 +654,7 @@ describe('OpenTransactionChecker.checkOnce', () => {
       const later = await newCheckBack().checkOnce();
 
       // THEN
-      expect(later).toEqual(report({}));
+      expect(later).toEqual(report({ failedOpen: 1 }));
       expect(requests).toHaveLength(POLICY.maxChecks);
       expect(alerts()).toHaveLength(1);
     });
@@ -685,7 +759,14 @@ describe('OpenTransactionChecker.checkOnce', () => {
       const result = await newCheckBack().checkOnce();
 
       // THEN
-      expect(result).toMatchObject({ checked: 1, committed: 0, rolledBack: 0, unknown: 0, failed: 0 });
+      expect(result).toMatchObject({
+        checked: 1,
+        committed: 0,
+        rolledBack: 0,
+        unknown: 0,
+        failed: 0,
+        errors: 0,
+      });
       expect(halfOf('tx-1')).toMatchObject({ status: 'COMMITTED', resolvedBy: 'producer' });
       expect(messagesOf('order-1')).toHaveLength(1);
     });
@@ -818,6 +899,33 @@ describe('OpenTransactionChecker.checkOnce', () => {
       expect(requests).toEqual([]);
     });
 
+    it('retries DynamoDB calls as its retry option says: with one attempt, a throttled lease fails the pass', async () => {
+      // GIVEN
+      await prepare('tx-1');
+      advance(PREPARE_TIMEOUT);
+      db.before('Update', isLeaseOf('tx-1'), () => {
+        throw new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} });
+      });
+      const checkBack = new OpenTransactionChecker({
+        dynamodb,
+        sns: new SNSClient({ region: 'us-east-1' }),
+        producer,
+        outboxTableName: OUTBOX_TABLE,
+        alertTopicArn: ALERT_TOPIC,
+        checker,
+        policy: POLICY,
+        clock: () => now,
+        retry: { maxAttempts: 1 },
+      });
+
+      // WHEN
+      const attempt = checkBack.checkOnce();
+
+      // THEN
+      await expect(attempt).rejects.toMatchObject({ name: 'TransientFailureError', attempts: 1 });
+      expect(requests).toEqual([]);
+    });
+
     it('retries a throttled lease in-process and checks the transaction in the same pass', async () => {
       // GIVEN
       await prepare('tx-1');
@@ -832,6 +940,342 @@ describe('OpenTransactionChecker.checkOnce', () => {
       // THEN
       expect(result).toMatchObject({ checked: 1 });
       expect(requests.map((request) => request.transactionId)).toEqual(['tx-1']);
+    });
+  });
+
+  describe('when an answer is lost after the write landed', () => {
+    it.each(LOST_ANSWERS)(
+      'asks the checker in the same pass when the answer to its lease was lost (%s), counting the check once',
+      async (outcome) => {
+        // GIVEN the lease lands, and its caller sees `outcome`
+        await prepare('tx-1');
+        advance(PREPARE_TIMEOUT);
+        db.loseAnswer('Update', isLeaseOf('tx-1'), outcome);
+
+        // WHEN
+        const result = await newCheckBack().checkOnce();
+
+        // THEN
+        expect(db.lostAnswerCount).toBe(1);
+        expect(result).toMatchObject({ checked: 1, unknown: 1 });
+        expect(requests.map((request) => request.checkCount)).toEqual([1]);
+        expect(halfOf('tx-1')).toMatchObject({ status: 'PREPARED', checkCount: 1 });
+      },
+    );
+
+    it('never gives up before the checker was asked maxChecks times, when every lease answer is lost', async () => {
+      // GIVEN
+      await prepare('tx-1');
+      advance(PREPARE_TIMEOUT);
+
+      // WHEN every pass's lease answer is lost
+      const reports: CheckBackReport[] = [];
+      for (let pass = 0; pass < POLICY.maxChecks; pass++) {
+        if (pass > 0) advance(POLICY.checkIntervalSeconds);
+        db.loseAnswer('Update', isLeaseOf('tx-1'), LOST_ANSWERS[pass % LOST_ANSWERS.length]);
+        reports.push(await newCheckBack().checkOnce());
+      }
+
+      // THEN
+      expect(requests.map((request) => request.checkCount)).toEqual([1, 2, 3]);
+      expect(reports.map((r) => r.failed)).toEqual([0, 0, 1]);
+      expect(halfOf('tx-1')).toMatchObject({ status: 'FAILED', checkCount: POLICY.maxChecks });
+      expect(alerts()).toHaveLength(1);
+    });
+
+    it.each(LOST_ANSWERS)(
+      'counts, logs and alerts a transaction it turned FAILED whose answer was lost (%s)',
+      async (outcome) => {
+        // GIVEN the last check is due, and the answer to turning it FAILED is lost
+        const messageId = await prepare('tx-1', 'order-1');
+        advance(PREPARE_TIMEOUT);
+        await passes(POLICY.maxChecks - 1);
+        advance(POLICY.checkIntervalSeconds);
+        db.loseAnswer('Update', isMarkFailedOf('tx-1'), outcome);
+
+        // WHEN
+        const result = await newCheckBack().checkOnce();
+
+        // THEN
+        expect(db.lostAnswerCount).toBe(1);
+        expect(result).toMatchObject({ unknown: 1, failed: 1, failedOpen: 1, alertFailures: 0 });
+        expect(halfOf('tx-1')).toMatchObject({ status: 'FAILED', checkCount: POLICY.maxChecks });
+        expect(failedLog).toEqual([expect.objectContaining({ transactionId: 'tx-1', messageId })]);
+        expect(alerts()).toHaveLength(1);
+      },
+    );
+
+    it('never counts as its own a FAILED mark another pass made just before', async () => {
+      // GIVEN the last check is due; another pass turns it FAILED (with its own token) just before this one
+      await prepare('tx-1');
+      advance(PREPARE_TIMEOUT);
+      await passes(POLICY.maxChecks - 1);
+      advance(POLICY.checkIntervalSeconds);
+      db.before('Update', isMarkFailedOf('tx-1'), () =>
+        db.patch(OUTBOX_TABLE, halfMessageKey('tx-1'), { status: 'FAILED', writeToken: 'another-pass' }),
+      );
+
+      // WHEN
+      const result = await newCheckBack().checkOnce();
+
+      // THEN
+      expect(result).toMatchObject({ unknown: 1, failed: 0, failedOpen: 0 });
+      expect(alerts()).toEqual([]);
+      expect(failedLog).toEqual([]);
+    });
+
+    it.each(LOST_ANSWERS)(
+      'commits once and counts the commit as its own when the answer to it was lost (%s)',
+      async (outcome) => {
+        // GIVEN
+        await prepare('tx-1', 'order-1');
+        advance(PREPARE_TIMEOUT);
+        answers = ['COMMIT'];
+        db.loseAnswer('TransactWrite', isCommitOf('tx-1'), outcome);
+
+        // WHEN
+        const result = await newCheckBack().checkOnce();
+
+        // THEN
+        expect(db.lostAnswerCount).toBe(1);
+        expect(result).toMatchObject({ checked: 1, committed: 1, errors: 0, failed: 0 });
+        expect(halfOf('tx-1')).toMatchObject({ status: 'COMMITTED', resolvedBy: 'check-back' });
+        expect(messagesOf('order-1')).toHaveLength(1);
+      },
+    );
+
+    it.each(LOST_ANSWERS)(
+      'rolls back once and counts the rollback as its own when the answer to it was lost (%s)',
+      async (outcome) => {
+        // GIVEN
+        await prepare('tx-1', 'order-1');
+        advance(PREPARE_TIMEOUT);
+        answers = ['ROLLBACK'];
+        db.loseAnswer('Update', isRollbackOf('tx-1'), outcome);
+
+        // WHEN
+        const result = await newCheckBack().checkOnce();
+
+        // THEN
+        expect(db.lostAnswerCount).toBe(1);
+        expect(result).toMatchObject({ checked: 1, rolledBack: 1, errors: 0 });
+        expect(halfOf('tx-1')).toMatchObject({ status: 'ROLLED_BACK', resolvedBy: 'check-back' });
+      },
+    );
+
+    it('reports an error, and checks again later, when a rollback of unknown outcome did not land', async () => {
+      // GIVEN the rollback fails with a 500 before anything was written
+      await prepare('tx-1', 'order-1');
+      advance(PREPARE_TIMEOUT);
+      answers = ['ROLLBACK'];
+      const failure = Object.assign(new Error('internal'), {
+        name: 'InternalServerError',
+        $fault: 'server',
+        $metadata: { httpStatusCode: 500 },
+      });
+      db.before('Update', isRollbackOf('tx-1'), () => {
+        throw failure;
+      });
+      const errors: unknown[] = [];
+      const checkBack = new OpenTransactionChecker({
+        dynamodb,
+        sns: new SNSClient({ region: 'us-east-1' }),
+        producer,
+        outboxTableName: OUTBOX_TABLE,
+        alertTopicArn: ALERT_TOPIC,
+        checker,
+        policy: POLICY,
+        clock: () => now,
+        onError: (_transactionId, error) => errors.push(error),
+      });
+
+      // WHEN
+      const result = await checkBack.checkOnce();
+
+      // THEN
+      expect(result).toMatchObject({ checked: 1, rolledBack: 0, errors: 1 });
+      expect(errors).toEqual([failure]);
+      expect(halfOf('tx-1')).toMatchObject({ status: 'PREPARED', checkCount: 1 });
+    });
+  });
+
+  describe('a resolution of unknown outcome that did not land', () => {
+    const serverError = () =>
+      Object.assign(new Error('internal'), {
+        name: 'InternalServerError',
+        $fault: 'server',
+        $metadata: { httpStatusCode: 500 },
+      });
+    function checkBackLogging(errors: unknown[]): OpenTransactionChecker {
+      return new OpenTransactionChecker({
+        dynamodb,
+        sns: new SNSClient({ region: 'us-east-1' }),
+        producer,
+        outboxTableName: OUTBOX_TABLE,
+        alertTopicArn: ALERT_TOPIC,
+        checker,
+        policy: POLICY,
+        clock: () => now,
+        onError: (_transactionId, error) => errors.push(error),
+      });
+    }
+
+    it('is not counted as its own rollback when another check-back resolved the transaction the other way', async () => {
+      // GIVEN the rollback fails with a 500 before writing; meanwhile the transaction was committed by a check-back
+      await prepare('tx-1', 'order-1');
+      advance(PREPARE_TIMEOUT);
+      answers = ['ROLLBACK'];
+      const failure = serverError();
+      db.before('Update', isRollbackOf('tx-1'), () => {
+        db.patch(OUTBOX_TABLE, halfMessageKey('tx-1'), { status: 'COMMITTED', resolvedBy: 'check-back' });
+        throw failure;
+      });
+      const errors: unknown[] = [];
+
+      // WHEN
+      const result = await checkBackLogging(errors).checkOnce();
+
+      // THEN
+      expect(result).toMatchObject({ rolledBack: 0, errors: 1 });
+      expect(errors).toEqual([failure]);
+    });
+
+    it('is an error, reported as such, when the transaction is gone by the time it is read again', async () => {
+      // GIVEN the rollback fails with a 500 before writing, and the transaction's record is gone
+      await prepare('tx-1', 'order-1');
+      advance(PREPARE_TIMEOUT);
+      answers = ['ROLLBACK'];
+      const failure = serverError();
+      db.before('Update', isRollbackOf('tx-1'), () => {
+        db.remove(OUTBOX_TABLE, halfMessageKey('tx-1'));
+        throw failure;
+      });
+      const errors: unknown[] = [];
+
+      // WHEN
+      const result = await checkBackLogging(errors).checkOnce();
+
+      // THEN
+      expect(result).toMatchObject({ rolledBack: 0, errors: 1 });
+      expect(errors).toEqual([failure]);
+    });
+  });
+
+  describe('without the optional hooks and clock', () => {
+    it('gives up, counts and goes on with no onFailed or onAlertFailed, and reads the time itself', async () => {
+      // GIVEN a transaction prepared long ago, due for its only check, and an alert topic refusing every publish
+      const realNow = new Date();
+      now = new Date(realNow.getTime() - 3600_000);
+      await prepare('tx-1');
+      sns.on(PublishCommand).rejects(new Error('refused'));
+      const checkBack = new OpenTransactionChecker({
+        dynamodb,
+        sns: new SNSClient({ region: 'us-east-1' }),
+        producer,
+        outboxTableName: OUTBOX_TABLE,
+        alertTopicArn: ALERT_TOPIC,
+        checker,
+        policy: { checkIntervalSeconds: 30, maxChecks: 1 },
+      });
+
+      // WHEN
+      const result = await checkBack.checkOnce();
+
+      // THEN
+      expect(result).toMatchObject({
+        checked: 1,
+        failed: 1,
+        failedOpen: 1,
+        alertFailures: 1,
+        complete: true,
+      });
+      expect(result.oldestOpenAgeSeconds).toBeGreaterThanOrEqual(3600);
+      expect(halfOf('tx-1')).toMatchObject({ status: 'FAILED' });
+    });
+  });
+
+  describe('FAILED transactions and their alerts', () => {
+    it('counts every FAILED transaction on every pass, however it became FAILED, apart from the open ones', async () => {
+      // GIVEN one transaction turned FAILED without this library's alert, one FAILED earlier, one PREPARED
+      await prepare('tx-silent');
+      await prepare('tx-earlier');
+      await prepare('tx-open');
+      db.patch(OUTBOX_TABLE, halfMessageKey('tx-silent'), { status: 'FAILED' });
+      db.patch(OUTBOX_TABLE, halfMessageKey('tx-earlier'), { status: 'FAILED' });
+
+      // WHEN two passes run
+      const reports = await passes(2);
+
+      // THEN
+      expect(reports.map((r) => [r.open, r.failedOpen, r.failed])).toEqual([
+        [1, 2, 0],
+        [1, 2, 0],
+      ]);
+    });
+
+    it('counts the transactions a pass turns FAILED in that pass, and in every later one', async () => {
+      // GIVEN
+      await prepare('tx-1');
+      advance(PREPARE_TIMEOUT);
+
+      // WHEN
+      const reports = await passes(POLICY.maxChecks + 1);
+
+      // THEN
+      expect(reports.map((r) => [r.open, r.failed, r.failedOpen])).toEqual([
+        [1, 0, 0],
+        [1, 0, 0],
+        [1, 1, 1],
+        [0, 0, 1],
+      ]);
+    });
+
+    it('goes on with the pass when SNS does not take an alert, and reports the alert that failed', async () => {
+      // GIVEN two transactions at their last check, and an alert topic that refuses every publish
+      await prepare('tx-1', 'order-1');
+      await prepare('tx-2', 'order-2');
+      advance(PREPARE_TIMEOUT);
+      await passes(POLICY.maxChecks - 1);
+      advance(POLICY.checkIntervalSeconds);
+      const refused = Object.assign(new Error('Rate exceeded'), { name: 'ThrottledException' });
+      sns.on(PublishCommand).rejects(refused);
+
+      // WHEN
+      const result = await newCheckBack().checkOnce();
+
+      // THEN both are FAILED, logged and counted, and each refused alert is reported
+      expect(result).toMatchObject({
+        checked: 2,
+        failed: 2,
+        failedOpen: 2,
+        alertFailures: 2,
+        complete: true,
+      });
+      expect(halfOf('tx-1')).toMatchObject({ status: 'FAILED' });
+      expect(halfOf('tx-2')).toMatchObject({ status: 'FAILED' });
+      expect(failedLog.map((failed) => failed.transactionId).sort()).toEqual(['tx-1', 'tx-2']);
+      expect(alertFailedLog.map((failure) => failure.transactionId).sort()).toEqual(['tx-1', 'tx-2']);
+      expect(alertFailedLog.map((failure) => (failure.error as Error).name)).toEqual([
+        'ThrottledException',
+        'ThrottledException',
+      ]);
+    });
+
+    it('says in the alert what the checker answered last: a COMMIT that could not be committed', async () => {
+      // GIVEN a transaction whose aggregate is gone, so each COMMIT fails
+      await prepare('tx-1', 'order-1');
+      db.remove(ORDERS_TABLE, { orderId: 'order-1' });
+      advance(PREPARE_TIMEOUT);
+      answers = ['COMMIT'];
+
+      // WHEN
+      await passes(POLICY.maxChecks);
+
+      // THEN
+      expect(failedLog).toEqual([
+        expect.objectContaining({ transactionId: 'tx-1', lastCheckResult: 'COMMIT' }),
+      ]);
+      expect(JSON.parse(alerts()[0]?.Message ?? '')).toMatchObject({ lastCheckResult: 'COMMIT' });
     });
   });
 
@@ -854,15 +1298,23 @@ describe('OpenTransactionChecker.checkOnce', () => {
 });
 
 describe('OpenTransactionChecker policy', () => {
-  it.each<[string, Partial<CheckBackPolicy>]>([
-    ['maxChecks 0', { maxChecks: 0 }],
-    ['a negative maxChecks', { maxChecks: -1 }],
-    ['a fractional maxChecks', { maxChecks: 1.5 }],
-    ['maxChecks NaN', { maxChecks: Number.NaN }],
-    ['a negative checkIntervalSeconds', { checkIntervalSeconds: -1 }],
-    ['checkIntervalSeconds NaN', { checkIntervalSeconds: Number.NaN }],
-  ])('refuses %s', (_, policy) => {
-    expect(() => newCheckBack(policy)).toThrow(RangeError);
+  it.each<[string, Partial<CheckBackPolicy>, string]>([
+    ['maxChecks 0', { maxChecks: 0 }, 'maxChecks must be an integer ≥ 1; got 0'],
+    ['a negative maxChecks', { maxChecks: -1 }, 'maxChecks must be an integer ≥ 1; got -1'],
+    ['a fractional maxChecks', { maxChecks: 1.5 }, 'maxChecks must be an integer ≥ 1; got 1.5'],
+    ['maxChecks NaN', { maxChecks: Number.NaN }, 'maxChecks must be an integer ≥ 1; got NaN'],
+    [
+      'a negative checkIntervalSeconds',
+      { checkIntervalSeconds: -1 },
+      'checkIntervalSeconds must be ≥ 0; got -1',
+    ],
+    [
+      'checkIntervalSeconds NaN',
+      { checkIntervalSeconds: Number.NaN },
+      'checkIntervalSeconds must be ≥ 0; got NaN',
+    ],
+  ])('refuses %s', (_, policy, message) => {
+    expect(() => newCheckBack(policy)).toThrow(new RangeError(message));
   });
 
   it('accepts a single check and no interval, and checks again at once', async () => {

@@ -22,6 +22,8 @@ import {
   type RelayResult,
 } from '../../functions/runtime/relay/outbox-publisher';
 import { type RelayCandidate, relayCandidates } from '../../functions/runtime/relay/stream-records';
+import type { LostAnswer } from './support/in-memory-dynamodb';
+import { outboxTable } from './support/outbox-table';
 
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/orders.fifo';
 const OUTBOX_TABLE = 'outbox-table';
@@ -555,6 +557,28 @@ describe('OutboxPublisher.relay', () => {
       expect(result.notDeleted).toBe(0);
       expect(problems).toEqual([]);
     });
+
+    it.each<LostAnswer>(['server-error', 'timeout', 'sdk-retry'])(
+      'deletes the sent messages once, reports none left and nothing wrong, when the answer to the delete was lost (%s)',
+      async (outcome) => {
+        // GIVEN an outbox holding the sent messages and a later message of the same key, committed meanwhile
+        const table = outboxTable(OUTBOX_TABLE);
+        table.db.install(ddb);
+        table.seed({ ...outboxItem('a', 1) }, { ...outboxItem('a', 2) }, { ...outboxItem('b', 1) });
+        table.db.loseAnswer('BatchWrite', () => true, outcome);
+        const problems: RelayProblem[] = [];
+
+        // WHEN
+        const result = await newRelay(problems).relay([candidate('a', 1), candidate('b', 1)]);
+
+        // THEN
+        expect(table.db.lostAnswerCount).toBe(1);
+        expect(messageIds(result.sent)).toEqual(['msg-a-1', 'msg-b-1']);
+        expect(result).toMatchObject({ failed: [], notDeleted: 0 });
+        expect(problems).toEqual([]);
+        expect(table.all()).toEqual([outboxItem('a', 2)]);
+      },
+    );
 
     it('gives up at once on a deterministic delete error, reporting it', async () => {
       // GIVEN

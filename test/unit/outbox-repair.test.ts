@@ -176,6 +176,7 @@ describe('retryFailed', () => {
       lastError: 'QueueUnreachableError: connect ECONNREFUSED',
       retriedAt: NOW.toISOString(),
       ...unsentMessageAttributes('order-1', 1),
+      writeToken: expect.any(String),
     });
     expect(table.item('order-2', 1)).toMatchObject({ status: 'PENDING', attempts: 0 });
   });
@@ -261,6 +262,20 @@ describe('retryFailed', () => {
     expect(table.item('order-1', 1)).toEqual(theirs);
     expect(table.item('order-1', 2)).toBeUndefined();
     expect(table.item('order-1', 3)).toMatchObject({ status: 'PENDING', attempts: 0 });
+  });
+
+  it('reports a message as put back when the answer to its update was lost and the SDK retry failed against it', async () => {
+    // GIVEN the update of order-1/1 lands, and its SDK retry meets its own write (ConditionalCheckFailed)
+    table.seed(failedItem('order-1', 1), failedItem('order-1', 2));
+    table.db.loseAnswer('Update', isUpdateOf('order-1', 1), 'sdk-retry');
+
+    // WHEN
+    const retried = await retryFailed(dynamodb, OUTBOX_TABLE, {}, NOW);
+
+    // THEN
+    expect(table.db.lostAnswerCount).toBe(1);
+    expect(ids(retried)).toEqual(['msg-order-1-1', 'msg-order-1-2']);
+    expect(table.item('order-1', 1)).toMatchObject({ status: 'PENDING', attempts: 0 });
   });
 
   it('fails on any other error', async () => {

@@ -31,7 +31,7 @@ import {
   type SweepPolicy,
   type SweepReport,
 } from '../../functions/runtime/sweeper/outbox-sweeper';
-import type { Item } from './support/in-memory-dynamodb';
+import type { Item, LostAnswer } from './support/in-memory-dynamodb';
 import { type OutboxTable, outboxTable } from './support/outbox-table';
 
 const OUTBOX_TABLE = 'outbox-table';
@@ -70,6 +70,8 @@ let rejected: Map<string, string>;
 /** Run, in turn, just before SQS serves the next SendMessageBatch. */
 let beforeSend: Array<() => Promise<void>>;
 let failedLog: FailedMessage[];
+/** Alerts SNS did not take, as the sweeper reported them. */
+let alertFailedLog: Array<{ messageId: string; error: unknown }>;
 
 const secondsAgo = (seconds: number) => new Date(now.getTime() - seconds * 1000).toISOString();
 const nowSeconds = () => Math.floor(now.getTime() / 1000);
@@ -109,6 +111,7 @@ function newSweeper(policy: Partial<SweepPolicy> | undefined = POLICY): OutboxSw
     policy,
     clock: () => now,
     onFailed: (failed) => failedLog.push(failed),
+    onAlertFailed: (failed, error) => alertFailedLog.push({ messageId: failed.messageId, error }),
   });
 }
 
@@ -152,6 +155,20 @@ const isLeaseOf = (groupKey: string, sequence: number) => (input: UpdateCommandI
   input.Key?.sequence === sequence &&
   (input.UpdateExpression ?? '').includes('leaseUntil =');
 
+const isMarkFailedOf = (groupKey: string, sequence: number) => (input: UpdateCommandInput) =>
+  input.Key?.groupKey === groupKey &&
+  input.Key?.sequence === sequence &&
+  (input.UpdateExpression ?? '').includes('failedAt');
+const isReleaseOf = (groupKey: string, sequence: number) => (input: UpdateCommandInput) =>
+  input.Key?.groupKey === groupKey &&
+  input.Key?.sequence === sequence &&
+  (input.UpdateExpression ?? '').includes('SET attempts = :seen');
+const isRecordErrorOf = (groupKey: string, sequence: number) => (input: UpdateCommandInput) =>
+  input.Key?.groupKey === groupKey &&
+  input.Key?.sequence === sequence &&
+  (input.UpdateExpression ?? '').startsWith('SET lastError');
+const LOST_ANSWERS: readonly LostAnswer[] = ['server-error', 'timeout', 'sdk-retry'];
+
 beforeEach(() => {
   ddb.reset();
   sqs.reset();
@@ -162,6 +179,7 @@ beforeEach(() => {
   rejected = new Map();
   beforeSend = [];
   failedLog = [];
+  alertFailedLog = [];
   table.db.install(ddb);
   sqs.onAnyCommand().rejects(new Error('unexpected SQS command'));
   sqs.on(SendMessageBatchCommand).callsFake(fakeSqs);
@@ -272,6 +290,7 @@ describe('OutboxSweeper.sweep', () => {
         resent: 0,
         sendFailures: 0,
         markedFailed: 0,
+        alertFailures: 0,
         leasedElsewhere: 0,
         readCapacityUnits: MESSAGE_SHARDS * 0.5,
         complete: true,
@@ -1027,6 +1046,179 @@ describe('OutboxSweeper.sweep', () => {
       // THEN
       expect(sentIds()).toEqual(['msg-order-1-1']);
       expect(report).toMatchObject({ resent: 1, leasedElsewhere: 0 });
+    });
+  });
+
+  describe('when an answer is lost after the write landed', () => {
+    it.each(LOST_ANSWERS)(
+      'sends in the same run a message whose lease answer was lost (%s), counting the attempt once',
+      async (outcome) => {
+        // GIVEN
+        table.seed(message('order-1', 1), message('order-1', 2));
+        table.db.loseAnswer('Update', isLeaseOf('order-1', 1), outcome);
+        let duringSend: Item | undefined;
+        beforeSend.push(async () => {
+          duringSend = table.item('order-1', 1);
+        });
+
+        // WHEN
+        const report = await newSweeper().sweep();
+
+        // THEN
+        expect(table.db.lostAnswerCount).toBe(1);
+        expect(duringSend).toMatchObject({ attempts: 1, leaseUntil: nowSeconds() + POLICY.leaseSeconds });
+        expect(report).toMatchObject({ resent: 2, leasedElsewhere: 0 });
+        expect(sentIds()).toEqual(['msg-order-1-1', 'msg-order-1-2']);
+        expect(table.all()).toEqual([]);
+      },
+    );
+
+    it('never gives up before maxAttempts sends were tried, when every lease answer is lost', async () => {
+      // GIVEN a message SQS keeps refusing
+      table.seed(message('order-1', 1));
+      rejected.set('msg-order-1-1', 'queue unavailable');
+
+      // WHEN sweeps run past every backoff, each losing the answer to its lease
+      for (let run = 0; run < POLICY.maxAttempts + 1; run++) {
+        table.db.loseAnswer('Update', isLeaseOf('order-1', 1), LOST_ANSWERS[run % LOST_ANSWERS.length]);
+        await newSweeper().sweep();
+        advance(POLICY.backoffMaxSeconds);
+      }
+
+      // THEN
+      expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(POLICY.maxAttempts);
+      expect(table.item('order-1', 1)).toMatchObject({ status: 'FAILED', attempts: POLICY.maxAttempts });
+      expect(alerts()).toHaveLength(1);
+    });
+
+    it.each(
+      LOST_ANSWERS.flatMap((outcome) => [
+        { outcome, attempts: 4, sends: 0, path: 'attempts used up' },
+        { outcome, attempts: 3, sends: 1, path: 'last send failed' },
+      ]),
+    )(
+      'counts, logs and alerts a message it turned FAILED whose answer was lost ($outcome, $path)',
+      async ({ outcome, attempts, sends }) => {
+        // GIVEN a message at (or, once this send fails, past) its last attempt; the answer to the give-up is lost
+        table.seed(
+          message('order-1', 1, { attempts, lastAttemptAt: secondsAgo(900) }),
+          message('order-2', 1),
+        );
+        rejected.set('msg-order-1-1', 'queue unavailable');
+        table.db.loseAnswer('Update', isMarkFailedOf('order-1', 1), outcome);
+
+        // WHEN
+        const report = await newSweeper().sweep();
+
+        // THEN
+        expect(table.db.lostAnswerCount).toBe(1);
+        expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(sends + 1);
+        expect(report).toMatchObject({ markedFailed: 1, failed: 1, leasedElsewhere: 0, alertFailures: 0 });
+        expect(table.item('order-1', 1)).toMatchObject({ status: 'FAILED', attempts: POLICY.maxAttempts });
+        expect(failedLog.map((failed) => failed.messageId)).toEqual(['msg-order-1-1']);
+        expect(alertBodies()).toEqual([expect.objectContaining({ messageId: 'msg-order-1-1' })]);
+        expect(sentIds()).toEqual(['msg-order-2-1']);
+      },
+    );
+
+    it.each(LOST_ANSWERS)(
+      'records the send error and ends the lease when the answer to recording it was lost (%s)',
+      async (outcome) => {
+        // GIVEN
+        table.seed(message('order-1', 1));
+        rejected.set('msg-order-1-1', 'try again');
+        table.db.loseAnswer('Update', isRecordErrorOf('order-1', 1), outcome);
+
+        // WHEN
+        const report = await newSweeper().sweep();
+
+        // THEN
+        expect(table.db.lostAnswerCount).toBe(1);
+        expect(report).toMatchObject({ sendFailures: 1, markedFailed: 0 });
+        const item = table.item('order-1', 1);
+        expect(item).toMatchObject({ status: 'PENDING', attempts: 1, lastError: 'InternalError: try again' });
+        expect(item).not.toHaveProperty('leaseUntil');
+      },
+    );
+
+    it.each(LOST_ANSWERS)(
+      'gives back a lease it will not use as it was, when the answer to giving it back was lost (%s)',
+      async (outcome) => {
+        // GIVEN another sweep takes order-1/1 after the scan; order-1/2, leased alongside, is given back
+        table.seed(message('order-1', 1), message('order-1', 2));
+        table.db.before('Update', isLeaseOf('order-1', 1), () =>
+          table.patch('order-1', 1, {
+            attempts: 1,
+            lastAttemptAt: now.toISOString(),
+            leaseUntil: nowSeconds() + 60,
+          }),
+        );
+        table.db.loseAnswer('Update', isReleaseOf('order-1', 2), outcome);
+
+        // WHEN
+        const report = await newSweeper().sweep();
+
+        // THEN
+        expect(table.db.lostAnswerCount).toBe(1);
+        expect(report).toMatchObject({ resent: 0, leasedElsewhere: 1 });
+        expect(table.item('order-1', 2)).toEqual(message('order-1', 2));
+      },
+    );
+
+    it('never gives back a lease another sweep took meanwhile, even with the same attempt count and lease end', async () => {
+      // GIVEN order-1/1 is taken by another sweep after the scan; before order-1/2 (leased alongside) is given back,
+      // a third sweep takes it over with the same attempt count and lease end, but its own token
+      table.seed(message('order-1', 1), message('order-1', 2));
+      table.db.before('Update', isLeaseOf('order-1', 1), () =>
+        table.patch('order-1', 1, {
+          attempts: 1,
+          lastAttemptAt: now.toISOString(),
+          leaseUntil: nowSeconds() + 60,
+        }),
+      );
+      table.db.before('Update', isReleaseOf('order-1', 2), () =>
+        table.patch('order-1', 2, { writeToken: 'another-sweep' }),
+      );
+
+      // WHEN
+      await newSweeper().sweep();
+
+      // THEN
+      expect(table.item('order-1', 2)).toMatchObject({
+        attempts: 1,
+        leaseUntil: nowSeconds() + POLICY.leaseSeconds,
+        writeToken: 'another-sweep',
+      });
+    });
+
+    it('goes on with the run when SNS does not take an alert, and reports the alert that failed', async () => {
+      // GIVEN two keys whose first message used up its attempts, and an alert topic that refuses every publish
+      table.seed(
+        message('order-1', 1, { attempts: 4, lastAttemptAt: secondsAgo(900) }),
+        message('order-1', 2),
+        message('order-2', 1, { attempts: 4, lastAttemptAt: secondsAgo(900) }),
+      );
+      const refused = Object.assign(new Error('Rate exceeded'), { name: 'ThrottledException' });
+      sns.on(PublishCommand).rejects(refused);
+
+      // WHEN
+      const report = await newSweeper().sweep();
+
+      // THEN
+      expect(report).toMatchObject({
+        markedFailed: 2,
+        failed: 2,
+        alertFailures: 2,
+        resent: 1,
+        complete: true,
+      });
+      expect(sentIds()).toEqual(['msg-order-1-2']);
+      expect(failedLog.map((failed) => failed.messageId).sort()).toEqual(['msg-order-1-1', 'msg-order-2-1']);
+      expect(alertFailedLog.map((failure) => failure.messageId).sort()).toEqual([
+        'msg-order-1-1',
+        'msg-order-2-1',
+      ]);
+      expect(alertFailedLog.every((failure) => failure.error === refused)).toBe(true);
     });
   });
 

@@ -33,15 +33,25 @@ export interface AttentionItem {
   readonly since: string;
 }
 
-/** Every held (or parked) message in the inbox, from every shard of the attention index, read in parallel. */
-export async function readAttention(
+/** Index items per Query page a reader asks for by default: what one shard holds in memory at a time. */
+export const ATTENTION_PAGE_SIZE = 1000;
+
+/**
+ * Reads every held (or parked) message of the inbox from every shard of the attention index, shards in parallel,
+ * each page by page (at most `pageSize` items per Query), handing each page to `visit` as it comes: a reader that
+ * keeps only what it needs of each page holds at most one page per shard in memory, however large the index.
+ */
+export async function forEachAttentionPage(
   dynamodb: DynamoDBDocumentClient,
   inboxTableName: string,
   kind: AttentionKind,
-): Promise<AttentionItem[]> {
-  const shards = await Promise.all(
+  visit: (items: readonly AttentionItem[]) => void,
+  pageSize: number = ATTENTION_PAGE_SIZE,
+): Promise<void> {
+  if (!Number.isInteger(pageSize) || pageSize < 1)
+    throw new RangeError(`pageSize must be an integer ≥ 1; got ${pageSize}`);
+  await Promise.all(
     attentionPartitions(kind).map(async (partition) => {
-      const items: AttentionItem[] = [];
       let start: Record<string, unknown> | undefined;
       do {
         const page = await dynamodb.send(
@@ -51,13 +61,23 @@ export async function readAttention(
             KeyConditionExpression: 'attention = :partition',
             ExpressionAttributeValues: { ':partition': partition },
             ExclusiveStartKey: start,
+            Limit: pageSize,
           }),
         );
-        items.push(...((page.Items ?? []) as AttentionItem[]));
+        visit((page.Items ?? []) as AttentionItem[]);
         start = page.LastEvaluatedKey;
       } while (start !== undefined);
-      return items;
     }),
   );
-  return shards.flat();
+}
+
+/** Every held (or parked) message in the inbox, from every shard of the attention index, read in parallel. */
+export async function readAttention(
+  dynamodb: DynamoDBDocumentClient,
+  inboxTableName: string,
+  kind: AttentionKind,
+): Promise<AttentionItem[]> {
+  const items: AttentionItem[] = [];
+  await forEachAttentionPage(dynamodb, inboxTableName, kind, (page) => items.push(...page));
+  return items;
 }

@@ -1,8 +1,8 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { transactionShards, UNSENT_INDEX } from '../outbox/unsent-index';
-import { type RetryTransientOptions, retryTransient } from '../transient-errors';
+import { updateWithToken } from '../token-update';
+import { isOutcomeUnknown, type RetryTransientOptions, retryTransient } from '../transient-errors';
 import {
   type CheckResult,
   type HalfMessageItem,
@@ -21,6 +21,23 @@ export interface CheckBackPolicy {
 
 export const DEFAULT_CHECK_BACK_POLICY: CheckBackPolicy = { checkIntervalSeconds: 30, maxChecks: 15 };
 
+/** What the check-back writes as `resolvedBy` when it commits or rolls back. */
+const RESOLVED_BY = 'check-back';
+
+/** One pass's counters. */
+interface Totals {
+  open: number;
+  checked: number;
+  committed: number;
+  rolledBack: number;
+  unknown: number;
+  errors: number;
+  failed: number;
+  /** FAILED transactions read from the index. */
+  failedRead: number;
+  alertFailures: number;
+}
+
 export interface OpenTransactionCheckerOptions {
   readonly dynamodb: DynamoDBDocumentClient;
   readonly sns: SNSClient;
@@ -35,6 +52,11 @@ export interface OpenTransactionCheckerOptions {
   readonly onError?: (transactionId: string, error: unknown) => void;
   /** Told of each transaction given up on (log it as an error). */
   readonly onFailed?: (failed: FailedTransaction) => void;
+  /**
+   * Told when the SNS alert of a transaction given up on could not be published (log it as an error). The pass goes
+   * on: the transaction is FAILED all the same, and counted in `failedOpen` by every later pass.
+   */
+  readonly onAlertFailed?: (failed: FailedTransaction, error: unknown) => void;
   /** How transient DynamoDB errors are retried in-process (the time left always bounds it). @default retryTransient's */
   readonly retry?: Omit<RetryTransientOptions, 'remainingTimeMs'>;
 }
@@ -73,6 +95,13 @@ export interface CheckBackReport {
   readonly errors: number;
   /** Transactions this pass turned FAILED (each with an error log and an SNS alert). */
   readonly failed: number;
+  /**
+   * FAILED transactions waiting for an operator to commit or roll them back: those the pass read, plus those it
+   * turned FAILED (a gauge: every pass counts every one of them again, however and whenever it became FAILED).
+   */
+  readonly failedOpen: number;
+  /** Alerts of transactions turned FAILED that SNS did not take (see `onAlertFailed`). */
+  readonly alertFailures: number;
   /** False when the pass stopped at its time budget: the next pass continues. */
   readonly complete: boolean;
 }
@@ -108,7 +137,17 @@ export class OpenTransactionChecker {
     const nowSeconds = Math.floor(now.getTime() / 1000);
     const remainingTimeMs = () => budget.remainingTimeMs?.() ?? Number.POSITIVE_INFINITY;
     const reserveMs = budget.reserveMs ?? 10_000;
-    const totals = { open: 0, checked: 0, committed: 0, rolledBack: 0, unknown: 0, errors: 0, failed: 0 };
+    const totals: Totals = {
+      open: 0,
+      checked: 0,
+      committed: 0,
+      rolledBack: 0,
+      unknown: 0,
+      errors: 0,
+      failed: 0,
+      failedRead: 0,
+      alertFailures: 0,
+    };
     let oldest = now.getTime();
     let complete = true;
     for (const shard of transactionShards()) {
@@ -130,8 +169,10 @@ export class OpenTransactionChecker {
           ),
         );
         start = page.LastEvaluatedKey;
-        const open = ((page.Items ?? []) as HalfMessageItem[]).filter((item) => item.status === 'PREPARED');
+        const items = (page.Items ?? []) as HalfMessageItem[];
+        const open = items.filter((item) => item.status === 'PREPARED');
         totals.open += open.length;
+        totals.failedRead += items.filter((item) => item.status === 'FAILED').length;
         for (const item of open) oldest = Math.min(oldest, Date.parse(item.createdAt));
         for (const item of open) {
           if (item.prepareTimeoutAt > nowSeconds || item.nextCheckAt > nowSeconds) continue;
@@ -144,8 +185,10 @@ export class OpenTransactionChecker {
       } while (start !== undefined && complete);
       if (!complete) break;
     }
+    const { failedRead, ...counts } = totals;
     return {
-      ...totals,
+      ...counts,
+      failedOpen: failedRead + totals.failed,
       oldestOpenAgeSeconds: Math.max(0, Math.round((now.getTime() - oldest) / 1000)),
       complete,
     };
@@ -155,29 +198,25 @@ export class OpenTransactionChecker {
   private async check(
     item: HalfMessageItem,
     nowSeconds: number,
-    totals: {
-      checked: number;
-      committed: number;
-      rolledBack: number;
-      unknown: number;
-      errors: number;
-      failed: number;
-    },
+    totals: Totals,
     remainingTimeMs: () => number,
   ): Promise<void> {
     const leased = await this.lease(item, nowSeconds, remainingTimeMs);
     if (leased === undefined) return;
     totals.checked++;
     const result = await this.ask(leased);
+    const id = leased.transactionId;
     try {
       if (result === 'COMMIT') {
-        const commit = () => this.options.producer.commit(leased.transactionId, 'check-back');
-        if (await this.resolve(async () => !(await commit()).alreadyCommitted)) totals.committed++;
+        const commit = () => this.options.producer.commit(id, RESOLVED_BY);
+        if (await this.resolve(id, 'COMMITTED', async () => !(await commit()).alreadyCommitted))
+          totals.committed++;
         return;
       }
       if (result === 'ROLLBACK') {
-        const rollback = () => this.options.producer.rollback(leased.transactionId, 'check-back');
-        if (await this.resolve(async () => !(await rollback()).alreadyRolledBack)) totals.rolledBack++;
+        const rollback = () => this.options.producer.rollback(id, RESOLVED_BY);
+        if (await this.resolve(id, 'ROLLED_BACK', async () => !(await rollback()).alreadyRolledBack))
+          totals.rolledBack++;
         return;
       }
       totals.unknown++;
@@ -187,45 +226,41 @@ export class OpenTransactionChecker {
       totals.errors++;
       this.options.onError?.(leased.transactionId, error);
     }
-    if (leased.checkCount >= this.policy.maxChecks) {
-      if (await this.markFailed(leased, remainingTimeMs)) totals.failed++;
-    }
+    if (leased.checkCount >= this.policy.maxChecks)
+      await this.markFailed(leased, result, totals, remainingTimeMs);
   }
 
   private retry<T>(remainingTimeMs: () => number, operation: () => Promise<T>): Promise<T> {
     return retryTransient(operation, { ...this.options.retry, remainingTimeMs });
   }
 
-  /** Counts the check and schedules the next one; undefined when a concurrent pass took it. */
+  /**
+   * Counts the check and schedules the next one; undefined when a concurrent pass (or a resolution) came first. A
+   * lease whose answer was lost is told from another pass's by its token: it is this pass's, and the check goes on.
+   */
   private async lease(
     item: HalfMessageItem,
     nowSeconds: number,
     remainingTimeMs: () => number,
   ): Promise<HalfMessageItem | undefined> {
-    try {
-      const response = await this.retry(remainingTimeMs, () =>
-        this.options.dynamodb.send(
-          new UpdateCommand({
-            TableName: this.options.outboxTableName,
-            Key: halfMessageKey(item.transactionId),
-            UpdateExpression: 'SET checkCount = :next, nextCheckAt = :nextCheckAt',
-            ConditionExpression: '#status = :prepared AND checkCount = :seen',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':prepared': 'PREPARED',
-              ':seen': item.checkCount,
-              ':next': item.checkCount + 1,
-              ':nextCheckAt': nowSeconds + this.policy.checkIntervalSeconds,
-            },
-            ReturnValues: 'ALL_NEW',
-          }),
-        ),
-      );
-      return response.Attributes as HalfMessageItem;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
-      throw error;
-    }
+    const leased = await updateWithToken(
+      this.options.dynamodb,
+      {
+        TableName: this.options.outboxTableName,
+        Key: halfMessageKey(item.transactionId),
+        UpdateExpression: 'SET checkCount = :next, nextCheckAt = :nextCheckAt',
+        ConditionExpression: '#status = :prepared AND checkCount = :seen',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':prepared': 'PREPARED',
+          ':seen': item.checkCount,
+          ':next': item.checkCount + 1,
+          ':nextCheckAt': nowSeconds + this.policy.checkIntervalSeconds,
+        },
+      },
+      (operation) => this.retry(remainingTimeMs, operation),
+    );
+    return leased as HalfMessageItem | undefined;
   }
 
   private async ask(item: HalfMessageItem): Promise<CheckResult> {
@@ -258,57 +293,83 @@ export class OpenTransactionChecker {
     return result;
   }
 
-  /** Runs a commit or rollback; false when the producer (or an operator) resolved the transaction first. */
-  private async resolve(action: () => Promise<boolean>): Promise<boolean> {
+  /**
+   * Runs a commit or rollback; false when the producer (or an operator) resolved the transaction first. When the
+   * action says "already resolved", or fails with an unknown outcome, the transaction is read again: resolved as
+   * asked by the check-back (which held its lease), it was this pass's resolution whose answer was lost.
+   */
+  private async resolve(
+    transactionId: string,
+    resolved: 'COMMITTED' | 'ROLLED_BACK',
+    action: () => Promise<boolean>,
+  ): Promise<boolean> {
     try {
-      return await action();
+      if (await action()) return true;
     } catch (error) {
       if (error instanceof TransactionNotOpenError) return false;
+      if (isOutcomeUnknown(error) && (await this.resolvedHere(transactionId, resolved))) return true;
       throw error;
     }
+    return this.resolvedHere(transactionId, resolved);
   }
 
-  private async markFailed(item: HalfMessageItem, remainingTimeMs: () => number): Promise<boolean> {
-    try {
-      await this.retry(remainingTimeMs, () =>
-        this.options.dynamodb.send(
-          new UpdateCommand({
-            TableName: this.options.outboxTableName,
-            Key: halfMessageKey(item.transactionId),
-            UpdateExpression: 'SET #status = :failed, failedAt = :now',
-            ConditionExpression: '#status = :prepared AND checkCount = :count',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':failed': 'FAILED',
-              ':prepared': 'PREPARED',
-              ':count': item.checkCount,
-              ':now': this.clock().toISOString(),
-            },
-          }),
-        ),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+  private async resolvedHere(transactionId: string, resolved: 'COMMITTED' | 'ROLLED_BACK'): Promise<boolean> {
+    const half = await this.options.producer.read(transactionId);
+    return half?.status === resolved && half.resolvedBy === RESOLVED_BY;
+  }
+
+  /**
+   * Turns the transaction FAILED (fenced on its check count), then logs it and alerts. The update carries a token,
+   * so one whose answer was lost (its retry failing against its own write) still counts, logs and alerts; an alert
+   * SNS does not take is counted and reported, and the pass goes on.
+   */
+  private async markFailed(
+    item: HalfMessageItem,
+    lastCheckResult: CheckResult,
+    totals: Totals,
+    remainingTimeMs: () => number,
+  ): Promise<void> {
+    const marked = await updateWithToken(
+      this.options.dynamodb,
+      {
+        TableName: this.options.outboxTableName,
+        Key: halfMessageKey(item.transactionId),
+        UpdateExpression: 'SET #status = :failed, failedAt = :now',
+        ConditionExpression: '#status = :prepared AND checkCount = :count',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':failed': 'FAILED',
+          ':prepared': 'PREPARED',
+          ':count': item.checkCount,
+          ':now': this.clock().toISOString(),
+        },
+      },
+      (operation) => this.retry(remainingTimeMs, operation),
+    );
+    if (marked === undefined) return;
+    totals.failed++;
     const failed: FailedTransaction = {
       transactionId: item.transactionId,
       groupKey: item.targetGroupKey,
       type: item.type,
       messageId: item.messageId,
       checkCount: item.checkCount,
-      lastCheckResult: 'UNKNOWN',
+      lastCheckResult,
       preparedAt: item.createdAt,
     };
     this.options.onFailed?.(failed);
-    await this.options.sns.send(
-      new PublishCommand({
-        TopicArn: this.options.alertTopicArn,
-        Subject: `Transaction FAILED after ${item.checkCount} checks`,
-        Message: JSON.stringify({ alert: 'TransactionCheckFailed', ...failed }),
-        MessageAttributes: { alert: { DataType: 'String', StringValue: 'TransactionCheckFailed' } },
-      }),
-    );
-    return true;
+    try {
+      await this.options.sns.send(
+        new PublishCommand({
+          TopicArn: this.options.alertTopicArn,
+          Subject: `Transaction FAILED after ${item.checkCount} checks`,
+          Message: JSON.stringify({ alert: 'TransactionCheckFailed', ...failed }),
+          MessageAttributes: { alert: { DataType: 'String', StringValue: 'TransactionCheckFailed' } },
+        }),
+      );
+    } catch (error) {
+      totals.alertFailures++;
+      this.options.onAlertFailed?.(failed, error);
+    }
   }
 }

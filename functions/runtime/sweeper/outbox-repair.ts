@@ -1,7 +1,7 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { OutboxItem } from '../outbox/outbox-message';
 import { unsentMessageAttributes } from '../outbox/unsent-index';
+import { updateWithToken } from '../token-update';
 
 export interface RetryFailedFilter {
   /** Only this key's messages. */
@@ -55,31 +55,30 @@ export async function retryFailed(
   const retried: OutboxItem[] = [];
   for (const item of failed) {
     const index = unsentMessageAttributes(item.groupKey, item.sequence);
-    try {
-      await dynamodb.send(
-        new UpdateCommand({
-          TableName: outboxTableName,
-          Key: { groupKey: item.groupKey, sequence: item.sequence },
-          // (Re)sets the sweep's index keys too, so a message written before the index existed is swept as well.
-          UpdateExpression:
-            'SET #status = :pending, attempts = :zero, retriedAt = :now, sweepShard = :shard, sweepOrder = :order REMOVE failedAt, lastAttemptAt, leaseUntil',
-          ConditionExpression: '#status = :failed',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':pending': 'PENDING',
-            ':failed': 'FAILED',
-            ':zero': 0,
-            ':now': now.toISOString(),
-            ':shard': index.sweepShard,
-            ':order': index.sweepOrder,
-          },
-        }),
-      );
-      retried.push(item);
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      // Someone else changed it meanwhile: not ours to retry.
-    }
+    // With a token: an update whose answer was lost (the SDK's retry failing against its own write) is still
+    // reported as put back; one that failed against someone else's change is not ours to report.
+    const putBack = await updateWithToken(
+      dynamodb,
+      {
+        TableName: outboxTableName,
+        Key: { groupKey: item.groupKey, sequence: item.sequence },
+        // (Re)sets the sweep's index keys too, so a message written before the index existed is swept as well.
+        UpdateExpression:
+          'SET #status = :pending, attempts = :zero, retriedAt = :now, sweepShard = :shard, sweepOrder = :order REMOVE failedAt, lastAttemptAt, leaseUntil',
+        ConditionExpression: '#status = :failed',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':pending': 'PENDING',
+          ':failed': 'FAILED',
+          ':zero': 0,
+          ':now': now.toISOString(),
+          ':shard': index.sweepShard,
+          ':order': index.sweepOrder,
+        },
+      },
+      (operation) => operation(),
+    );
+    if (putBack !== undefined) retried.push(item);
   }
   return retried;
 }

@@ -6,6 +6,7 @@ import { ReliableMessagingError } from '../errors';
 import type { OutboxItem } from '../outbox/outbox-message';
 import { afterKey, messageShards, UNSENT_INDEX } from '../outbox/unsent-index';
 import type { OutboxPublisher } from '../relay/outbox-publisher';
+import { type TokenUpdateInput, updateWithToken, WRITE_TOKEN_ATTRIBUTE } from '../token-update';
 import { type RetryTransientOptions, retryTransient } from '../transient-errors';
 
 /** When a PENDING message is due for (re-)sending, and when it is given up on. */
@@ -56,6 +57,11 @@ export interface OutboxSweeperOptions {
   readonly clock?: () => Date;
   /** Told of each message given up on (log it as an error). */
   readonly onFailed?: (failed: FailedMessage) => void;
+  /**
+   * Told when the SNS alert of a message given up on could not be published (log it as an error). The run goes on:
+   * the message is FAILED all the same, and counted in `failed` by every later run.
+   */
+  readonly onAlertFailed?: (failed: FailedMessage, error: unknown) => void;
   /** How transient DynamoDB errors are retried in-process (the time left always bounds it). @default retryTransient's */
   readonly retry?: Omit<RetryTransientOptions, 'remainingTimeMs'>;
 }
@@ -90,6 +96,8 @@ export interface SweepReport {
   readonly sendFailures: number;
   /** Messages this sweep turned FAILED (each with an error log and an SNS alert). */
   readonly markedFailed: number;
+  /** Alerts of messages turned FAILED that SNS did not take (see `onAlertFailed`). */
+  readonly alertFailures: number;
   /** Messages another sweep was sending (or had changed since the index was read). */
   readonly leasedElsewhere: number;
   /** Read capacity the index reads consumed. */
@@ -116,6 +124,9 @@ export class SweepFailedError extends ReliableMessagingError {
 
 type KeyOutcome = 'drained' | 'blocked' | 'stopped';
 
+/** A message this sweep leased, as the lease left it (with the lease's write token). */
+type LeasedItem = OutboxItem & { readonly [WRITE_TOKEN_ATTRIBUTE]?: string };
+
 /** One run's counters and deadline. */
 class SweepRun {
   pending = 0;
@@ -123,6 +134,7 @@ class SweepRun {
   resent = 0;
   sendFailures = 0;
   markedFailed = 0;
+  alertFailures = 0;
   leasedElsewhere = 0;
   readCapacityUnits = 0;
   oldest: number;
@@ -153,6 +165,7 @@ class SweepRun {
       resent: this.resent,
       sendFailures: this.sendFailures,
       markedFailed: this.markedFailed,
+      alertFailures: this.alertFailures,
       leasedElsewhere: this.leasedElsewhere,
       readCapacityUnits: this.readCapacityUnits,
       complete: !this.stopped,
@@ -286,9 +299,10 @@ export class OutboxSweeper {
           run.leasedElsewhere++;
           blocked = true; // another sweep is on this key: send only what comes before, give back what comes after
           await Promise.all(
-            chunk.map((item, i) =>
-              i > lost && leased[i] !== undefined ? this.release(item, run) : undefined,
-            ),
+            chunk.map((item, i) => {
+              const mine = leased[i];
+              return i > lost && mine !== undefined ? this.release(item, mine, run) : undefined;
+            }),
           );
         }
         const toSend = (lost >= 0 ? leased.slice(0, lost) : leased) as OutboxItem[];
@@ -334,38 +348,36 @@ export class OutboxSweeper {
 
   /**
    * Counts an attempt and takes the message for `leaseSeconds`; undefined when its condition fails — another sweep
-   * holds it, or it changed since the index was read (sent, FAILED, or attempted: `attempts = :seen`). Any other
-   * error is retried if transient, else thrown.
+   * holds it, or it changed since the index was read (sent, FAILED, or attempted: `attempts = :seen`). A lease whose
+   * answer was lost (its retry failing against its own write) is told from another sweep's by its token: it is this
+   * sweep's. Any other error is retried if transient, else thrown.
    */
-  private async lease(item: OutboxItem, run: SweepRun): Promise<OutboxItem | undefined> {
+  private async lease(item: OutboxItem, run: SweepRun): Promise<LeasedItem | undefined> {
     const nowSeconds = Math.floor(run.now.getTime() / 1000);
-    return this.unlessConditionFails(run, async () => {
-      const response = await this.options.dynamodb.send(
-        new UpdateCommand({
-          TableName: this.options.outboxTableName,
-          Key: { groupKey: item.groupKey, sequence: item.sequence },
-          UpdateExpression: 'SET attempts = :next, lastAttemptAt = :now, leaseUntil = :until',
-          ConditionExpression:
-            '#status = :pending AND attempts = :seen AND (attribute_not_exists(leaseUntil) OR leaseUntil < :nowSeconds)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':pending': 'PENDING',
-            ':seen': item.attempts,
-            ':next': item.attempts + 1,
-            ':now': run.now.toISOString(),
-            ':until': nowSeconds + this.policy.leaseSeconds,
-            ':nowSeconds': nowSeconds,
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return response.Attributes as OutboxItem;
+    const leased = await this.updateWithToken(run, {
+      TableName: this.options.outboxTableName,
+      Key: { groupKey: item.groupKey, sequence: item.sequence },
+      UpdateExpression: 'SET attempts = :next, lastAttemptAt = :now, leaseUntil = :until',
+      ConditionExpression:
+        '#status = :pending AND attempts = :seen AND (attribute_not_exists(leaseUntil) OR leaseUntil < :nowSeconds)',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':pending': 'PENDING',
+        ':seen': item.attempts,
+        ':next': item.attempts + 1,
+        ':now': run.now.toISOString(),
+        ':until': nowSeconds + this.policy.leaseSeconds,
+        ':nowSeconds': nowSeconds,
+      },
     });
+    return leased as LeasedItem | undefined;
   }
 
-  /** Gives back a lease this sweep took but will not use (its attempt uncounted), unless the item moved on. */
-  private async release(item: OutboxItem, run: SweepRun): Promise<void> {
-    const leasedUntil = Math.floor(run.now.getTime() / 1000) + this.policy.leaseSeconds;
+  /**
+   * Gives back a lease this sweep took but will not use (its attempt uncounted), unless the item moved on: fenced on
+   * the lease's token, so it never gives back another sweep's lease.
+   */
+  private async release(item: OutboxItem, leased: LeasedItem, run: SweepRun): Promise<void> {
     await this.unlessConditionFails(run, () =>
       this.options.dynamodb.send(
         new UpdateCommand({
@@ -373,13 +385,12 @@ export class OutboxSweeper {
           Key: { groupKey: item.groupKey, sequence: item.sequence },
           UpdateExpression:
             item.lastAttemptAt === undefined
-              ? 'SET attempts = :seen REMOVE leaseUntil, lastAttemptAt'
-              : 'SET attempts = :seen, lastAttemptAt = :lastAttemptAt REMOVE leaseUntil',
-          ConditionExpression: 'attempts = :mine AND leaseUntil = :until',
+              ? `SET attempts = :seen REMOVE leaseUntil, lastAttemptAt, ${WRITE_TOKEN_ATTRIBUTE}`
+              : `SET attempts = :seen, lastAttemptAt = :lastAttemptAt REMOVE leaseUntil, ${WRITE_TOKEN_ATTRIBUTE}`,
+          ConditionExpression: `${WRITE_TOKEN_ATTRIBUTE} = :token`,
           ExpressionAttributeValues: {
             ':seen': item.attempts,
-            ':mine': item.attempts + 1,
-            ':until': leasedUntil,
+            ':token': leased[WRITE_TOKEN_ATTRIBUTE],
             ...(item.lastAttemptAt === undefined ? {} : { ':lastAttemptAt': item.lastAttemptAt }),
           },
         }),
@@ -403,7 +414,9 @@ export class OutboxSweeper {
 
   /**
    * Turns a message FAILED (fenced on its attempt count and, unless this sweep holds its lease, on no other sweep
-   * holding one: that sweep may be delivering it), logs it and alerts. Returns false if it lost the race.
+   * holding one: that sweep may be delivering it), logs it and alerts. Returns false if it lost the race. The update
+   * carries a token, so one whose answer was lost still counts, logs and alerts; an alert SNS does not take is
+   * counted and reported, and the run goes on.
    */
   private async markFailed(
     item: OutboxItem,
@@ -413,27 +426,22 @@ export class OutboxSweeper {
     run: SweepRun,
   ): Promise<boolean> {
     const now = this.clock();
-    const marked = await this.unlessConditionFails(run, async () => {
-      await this.options.dynamodb.send(
-        new UpdateCommand({
-          TableName: this.options.outboxTableName,
-          Key: { groupKey: item.groupKey, sequence: item.sequence },
-          UpdateExpression: 'SET #status = :failed, failedAt = :now, lastError = :error REMOVE leaseUntil',
-          ConditionExpression: holdsLease
-            ? '#status = :pending AND attempts = :attempts'
-            : '#status = :pending AND attempts = :attempts AND (attribute_not_exists(leaseUntil) OR leaseUntil < :nowSeconds)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':failed': 'FAILED',
-            ':pending': 'PENDING',
-            ':attempts': item.attempts,
-            ':now': now.toISOString(),
-            ':error': lastError.slice(0, 1000),
-            ...(holdsLease ? {} : { ':nowSeconds': Math.floor(now.getTime() / 1000) }),
-          },
-        }),
-      );
-      return true;
+    const marked = await this.updateWithToken(run, {
+      TableName: this.options.outboxTableName,
+      Key: { groupKey: item.groupKey, sequence: item.sequence },
+      UpdateExpression: 'SET #status = :failed, failedAt = :now, lastError = :error REMOVE leaseUntil',
+      ConditionExpression: holdsLease
+        ? '#status = :pending AND attempts = :attempts'
+        : '#status = :pending AND attempts = :attempts AND (attribute_not_exists(leaseUntil) OR leaseUntil < :nowSeconds)',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':failed': 'FAILED',
+        ':pending': 'PENDING',
+        ':attempts': item.attempts,
+        ':now': now.toISOString(),
+        ':error': lastError.slice(0, 1000),
+        ...(holdsLease ? {} : { ':nowSeconds': Math.floor(now.getTime() / 1000) }),
+      },
     });
     if (marked === undefined) return false;
     const failed: FailedMessage = {
@@ -447,15 +455,28 @@ export class OutboxSweeper {
       reason,
     };
     this.options.onFailed?.(failed);
-    await this.options.sns.send(
-      new PublishCommand({
-        TopicArn: this.options.alertTopicArn,
-        Subject: `Outbox message FAILED after ${item.attempts} attempts`.slice(0, 99),
-        Message: JSON.stringify({ alert: 'OutboxMessageFailed', ...failed }),
-        MessageAttributes: { alert: { DataType: 'String', StringValue: 'OutboxMessageFailed' } },
-      }),
-    );
+    try {
+      await this.options.sns.send(
+        new PublishCommand({
+          TopicArn: this.options.alertTopicArn,
+          Subject: `Outbox message FAILED after ${item.attempts} attempts`.slice(0, 99),
+          Message: JSON.stringify({ alert: 'OutboxMessageFailed', ...failed }),
+          MessageAttributes: { alert: { DataType: 'String', StringValue: 'OutboxMessageFailed' } },
+        }),
+      );
+    } catch (error) {
+      run.alertFailures++;
+      this.options.onAlertFailed?.(failed, error);
+    }
     return true;
+  }
+
+  /** A conditional update with a write token (see `updateWithToken`), transient errors retried within the run. */
+  private updateWithToken(
+    run: SweepRun,
+    input: TokenUpdateInput,
+  ): Promise<Record<string, unknown> | undefined> {
+    return updateWithToken(this.options.dynamodb, input, (operation) => this.retry(run, operation));
   }
 
   /** Runs a conditional write: undefined when its condition fails; transient errors retried; others thrown. */
