@@ -90,6 +90,7 @@ describe('compensation sweeper, alarms and dashboard (AWS synth)', () => {
       ApproximateNumberOfMessagesVisible: 'notBreaching',
       ApproximateAgeOfOldestMessage: 'notBreaching',
       IteratorAge: 'notBreaching',
+      RecursiveInvocationsDropped: 'notBreaching',
     };
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
     const named = alarms.filter((alarm) => alarm.Properties.MetricName !== undefined);
