@@ -41,8 +41,9 @@ export interface IdempotentConsumerProps extends DurabilityProps {
   readonly alertTopic: sns.ITopic;
   /**
    * The strategy of every effect not named in `effectStrategies`:
-   * - `unique`: a conditional put of the messageId, then the effect, then the mark (any effect, even a call to
-   *   another system; a crash between effect and mark re-runs the effect once the claim expires);
+   * - `unique`: a conditional put of the messageId claims the effect for this delivery; the effect and its mark are
+   *   then one TransactWriteItems conditioned on the claim (exactly once for DynamoDB effects, whatever answers are
+   *   lost; a claim is released only when DynamoDB said nothing was written);
    * - `version`: the effect is conditional on its target's version being `sequence − 1` (no inbox write at all;
    *   needs an effect that writes a versioned item);
    * - `transaction`: inbox mark + effect in one TransactWriteItems (exactly once for DynamoDB effects).
