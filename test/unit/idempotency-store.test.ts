@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, type PutCommandInput } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -332,8 +333,8 @@ describe('IdempotencyStore.claim under lost answers', () => {
     // WHEN the lease has run out
     advance(30);
     const takeover = await claimed('key-1', 'fp');
-    // AND the retention has run out
-    advance(RETENTION);
+    // AND the retention has run out, this very second
+    advance(RETENTION - 30);
     const fresh = await store.claim('key-2', 'fp');
 
     // THEN each read what held its key, and claimed it with its next put
@@ -356,6 +357,28 @@ describe('IdempotencyStore.claim under lost answers', () => {
     // WHEN / THEN
     await expect(store.claim('key-1', 'fp')).rejects.toBeInstanceOf(IdempotencyKeyInProgressError);
     expect(ddb.commandCalls(PutCommand)).toHaveLength(1 + MAX_CLAIM_RACES);
+  });
+
+  it(`answers 409 when, ${MAX_CLAIM_RACES} times, a condition fails and then nothing holds the key`, async () => {
+    // GIVEN the key changes under every put: its condition fails (no item returned), and the read finds nothing
+    for (let attempt = 0; attempt < MAX_CLAIM_RACES; attempt++) {
+      db.before('Put', isClaimPut, () => {
+        throw new ConditionalCheckFailedException({ message: 'failed', $metadata: {} });
+      });
+    }
+    // WHEN / THEN
+    await expect(store.claim('key-1', 'fp')).rejects.toBeInstanceOf(IdempotencyKeyInProgressError);
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(MAX_CLAIM_RACES);
+  });
+
+  it('completes a claim stored before claims carried their retention: 24 hours from the completion', async () => {
+    // GIVEN a claim as a half message prepared by an older version stores it (no retentionSeconds)
+    const { retentionSeconds: _, ...legacy } = await claimed('key-1', 'fp');
+    advance(100);
+    // WHEN
+    await commitEntry(legacy, 'entry-1');
+    // THEN
+    expect(keyRecord('key-1')).toMatchObject({ expiresAt: Math.floor(now.getTime() / 1000) + 24 * 3600 });
   });
 
   it('replays a completed response stored without a body as an empty body', async () => {
@@ -488,6 +511,12 @@ describe('Idempotency-Key checks, fingerprints and tokens', () => {
       cause,
       message: 'a request with this Idempotency-Key is still in progress; retry later with the same key',
     });
+  });
+
+  it('keeps the fingerprint of stored records: SHA-256 of the upper-case method, the path and the body', () => {
+    expect(requestFingerprint('post', '/orders', '{}')).toBe(
+      createHash('sha256').update('POST\u0000/orders\u0000{}').digest('hex'),
+    );
   });
 
   it('tells requests apart by method, path and body', () => {

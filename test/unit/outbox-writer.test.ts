@@ -403,6 +403,7 @@ describe('OutboxWriter.commit', () => {
         await expect(committing).rejects.toMatchObject({
           name: 'InvalidOutboxMessageError',
           field: 'sequence',
+          message: `sequence must be an integer from 1 to ${MAX_SEQUENCE}; got ${sequence}; nothing was written`,
         });
         await expect(committing).rejects.toBeInstanceOf(InvalidOutboxMessageError);
         expect(ddb.calls()).toHaveLength(0);

@@ -172,10 +172,10 @@ export class IdempotencyStore {
           existing = await this.read(idempotencyKey);
         } else throw error;
       }
-      // This call's own put landed and its answer was lost (or the SDK's retry met it): the key is ours.
+      // This race's own put landed and its answer was lost (or the SDK's retry met it): the key is ours. (An earlier
+      // race's put cannot have landed unseen: its read would have found it.)
       if (existing?.owner === owner) {
-        const landed = existing.expiresAt ?? expiresAt;
-        return { kind: 'claimed', claim: this.claimOf(idempotencyKey, fingerprint, owner, landed) };
+        return { kind: 'claimed', claim: this.claimOf(idempotencyKey, fingerprint, owner, expiresAt) };
       }
       const live =
         existing !== undefined && !(existing.expiresAt !== undefined && existing.expiresAt <= nowSeconds);
