@@ -196,8 +196,40 @@ describe('IdempotentOrderedConsumer: releasing a long held chain', () => {
     ['a bound of 0', { maxReleasePerDelivery: 0 }, /1 to 10,000; got 0/],
     ['a fractional bound', { maxReleasePerDelivery: 2.5 }, /1 to 10,000; got 2.5/],
     ['a negative time reserve', { releaseTimeReserveMs: -1 }, /releaseTimeReserveMs must be .* got -1/],
+    ['a bound over 10,000', { maxReleasePerDelivery: 10_001 }, /1 to 10,000; got 10001/],
   ])('is refused with a RangeError for %s', (_case, changes, problem) => {
     expect(() => newConsumer(changes)).toThrow(RangeError);
     expect(() => newConsumer(changes)).toThrow(problem);
+  });
+
+  it('accepts the bounds at their limits: 1 and 10,000 held messages, no time reserve', () => {
+    expect(() => newConsumer({ maxReleasePerDelivery: 1 })).not.toThrow();
+    expect(() => newConsumer({ maxReleasePerDelivery: 10_000 })).not.toThrow();
+    expect(() => newConsumer({ releaseTimeReserveMs: 0 })).not.toThrow();
+  });
+
+  it('releases the whole chain near the deadline when there is no continuation to hand it to', async () => {
+    // GIVEN no continueRelease, and less time left than the release reserve
+    const consumer = newConsumer({ continueRelease: undefined });
+    await holdChain(consumer, 3);
+
+    // WHEN
+    const result = await consumer.consume(message(1), { remainingTimeMs: () => 1_000 });
+
+    // THEN
+    expect(result.released).toEqual([2, 3, 4]);
+  });
+
+  it('still releases with exactly the release reserve left', async () => {
+    // GIVEN
+    const consumer = newConsumer({ releaseTimeReserveMs: 5_000 });
+    await holdChain(consumer, 2);
+
+    // WHEN
+    const result = await consumer.consume(message(1), { remainingTimeMs: () => 5_000, reserveMs: 0 });
+
+    // THEN nothing is handed over
+    expect(result.released).toEqual([2, 3]);
+    expect(queue).toEqual([]);
   });
 });

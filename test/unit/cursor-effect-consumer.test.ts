@@ -358,6 +358,43 @@ describe('IdempotentOrderedConsumer with a cursor effect (the lean path)', () =>
     expect(inboxOf(db).failures(message(1).messageId)).toMatchObject({ failures: 1 });
   });
 
+  it('counts a deterministic failure of the lean write (e.g. an item too large) as a failure of the message', async () => {
+    // GIVEN the lean write of message 1 is refused once
+    const consumer = newConsumer();
+    db.before(
+      'Update',
+      (input) => (input.ConditionExpression ?? '').includes('parked = :false'),
+      () => {
+        throw Object.assign(new Error('Item size has exceeded the maximum allowed size'), {
+          name: 'ValidationException',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 400 },
+        });
+      },
+    );
+
+    // WHEN
+    const failure = await consumer.consume(message(1)).catch((error: unknown) => error);
+
+    // THEN it failed, counted once, and nothing was applied
+    expect((failure as Error).name).toBe('ValidationException');
+    expect(inboxOf(db).failures(message(1).messageId)).toMatchObject({ failures: 1 });
+    expect(view()).toBeUndefined();
+  });
+
+  it('never applies an unreadable body on the lean path: it is parked on its turn', async () => {
+    // GIVEN
+    const consumer = newConsumer();
+    await consumer.consume(message(1));
+
+    // WHEN message 2 comes with no valid type
+    const result = await consumer.consumeBody(JSON.stringify({ ...message(2), type: '' }));
+
+    // THEN
+    expect(result.outcome).toBe('PARKED');
+    expect(view()).toMatchObject({ lastSequence: 1, latestText: 'note 1', parked: true });
+  });
+
   it('takes the full path (a read first) when guarded effects are configured too', async () => {
     // GIVEN a guarded effect beside the cursor effect
     const consumer = newConsumer({

@@ -1299,6 +1299,157 @@ describe('IdempotentOrderedConsumer', () => {
     });
   });
 
+  describe('failures of the consumer’s own writes', () => {
+    const noWait = { sleep: async () => {}, random: () => 0.5, maxAttempts: 1 };
+    const serverError = () => {
+      throw Object.assign(new Error('internal error'), {
+        name: 'InternalServerError',
+        $fault: 'server',
+        $metadata: { httpStatusCode: 500 },
+      });
+    };
+
+    it('fails the delivery as transient, counting nothing, when the failure count is not written', async () => {
+      // GIVEN
+      consumer = newConsumer({ transientRetry: noWait });
+      await consumeAll(1);
+      poison(message(2));
+      db.before('Update', (input) => input.Key?.sk === 'FAILURES', serverError);
+
+      // WHEN
+      const failure = await consumer.consume(message(2)).catch((error: unknown) => error);
+
+      // THEN
+      expect(failure).toBeInstanceOf(TransientFailureError);
+      expect(inbox().failures(message(2).messageId)).toBeUndefined();
+    });
+
+    it('reads the count back from the item when a repeat of the same delivery’s count fails its condition', async () => {
+      // GIVEN two failed deliveries, and the third's count answered by the SDK's retry against its own write
+      consumer = newConsumer();
+      await consumeAll(1);
+      poison(message(2));
+      await expect(consumer.consume(message(2))).rejects.toThrow('poison message 2');
+      await expect(consumer.consume(message(2))).rejects.toThrow('poison message 2');
+      db.loseAnswer('Update', (input) => input.Key?.sk === 'FAILURES', 'sdk-retry');
+
+      // WHEN
+      const third = await consumer.consume(message(2));
+
+      // THEN the third failure is counted once, and parks at 3
+      expect(third.outcome).toBe('PARKED');
+      expect(inbox().failures(message(2).messageId)).toMatchObject({ failures: 3 });
+    });
+
+    it('fails the delivery as transient when the park flag is not written, parking nothing', async () => {
+      // GIVEN
+      consumer = newConsumer({ parkAfterFailures: 1, transientRetry: noWait });
+      await consumeAll(1);
+      poison(message(2));
+      db.before('Update', (input) => (input.UpdateExpression ?? '').startsWith('SET parked'), serverError);
+
+      // WHEN
+      const failure = await consumer.consume(message(2)).catch((error: unknown) => error);
+
+      // THEN
+      expect(failure).toBeInstanceOf(TransientFailureError);
+      expect(inbox().cursor(ORDER)?.parked).toBeUndefined();
+      expect(inbox().waiting(ORDER)).toEqual([]);
+    });
+
+    it('sends no second alert when another message parked the key, and alerted, just before', async () => {
+      // GIVEN message 2 fails; just before it sets the flag, another delivery parked the key and alerted
+      consumer = newConsumer({ parkAfterFailures: 1 });
+      await consumeAll(1);
+      poison(message(2));
+      db.before(
+        'Update',
+        (input) => (input.UpdateExpression ?? '').startsWith('SET parked'),
+        () =>
+          db.patch(INBOX_TABLE, inboxKeys.cursor(ORDER), {
+            parked: true,
+            parkedSequence: 2,
+            parkedReason: 'Error: earlier',
+            parkAlerted: true,
+          }),
+      );
+
+      // WHEN
+      const result = await consumer.consume(message(2));
+
+      // THEN stored, no alert
+      expect(result.outcome).toBe('PARKED');
+      expect(inbox().parked(ORDER, 2)).toBeDefined();
+      expect(alerts).toEqual([]);
+    });
+
+    it('fails with KeyUnparkedError when a release parks a held message on a key a replay just unparked', async () => {
+      // GIVEN 3 is held and fails at once; a replay unparks the key between the flag and the store
+      consumer = newConsumer({ parkAfterFailures: 1 });
+      await consumeAll(1, 3);
+      poison(message(3));
+      db.before(
+        'TransactWrite',
+        (input) => String(input.TransactItems?.[0]?.Put?.Item?.sk).startsWith('PARKED#'),
+        () => db.patch(INBOX_TABLE, inboxKeys.cursor(ORDER), { parked: false }),
+      );
+
+      // WHEN
+      const failure = await consumer.consume(message(2)).catch((error: unknown) => error);
+
+      // THEN 3 stays held, counted, for the redelivery
+      expect(failure).toBeInstanceOf(KeyUnparkedError);
+      expect(inbox().waiting(ORDER)).toEqual(['HELD#000000000000003']);
+      expect(inbox().cursor(ORDER)).toMatchObject({ lastSequence: 2, heldCount: 1 });
+    });
+
+    it('fails with KeyUnparkedError when the key keeps being unparked and parked again under it', async () => {
+      // GIVEN every read of the cursor finds the key parked, and every store finds it unparked
+      await consumeAll(1);
+      let stores = 0;
+      const parkOnRead = () => {
+        db.patch(INBOX_TABLE, inboxKeys.cursor(ORDER), {
+          parked: true,
+          parkedSequence: 2,
+          parkAlerted: true,
+        });
+        db.before('Get', isCursorRead, parkOnRead);
+      };
+      const unparkOnStore = () => {
+        stores++;
+        db.patch(INBOX_TABLE, inboxKeys.cursor(ORDER), { parked: false });
+        db.before('TransactWrite', () => true, unparkOnStore);
+      };
+      db.before('Get', isCursorRead, parkOnRead);
+      db.before('TransactWrite', () => true, unparkOnStore);
+
+      // WHEN
+      const failure = await consumer.consume(message(4)).catch((error: unknown) => error);
+
+      // THEN it gave up after 5 tries
+      expect(failure).toBeInstanceOf(KeyUnparkedError);
+      expect((failure as Error).name).toBe('KeyUnparkedError');
+      expect(stores).toBe(5);
+    });
+
+    it('fails with CursorMovedError when the predecessor of a message being held was applied meanwhile', async () => {
+      // GIVEN the cursor moves to 2 just before 3 is held
+      await consumeAll(1);
+      db.before(
+        'TransactWrite',
+        (input) => String(input.TransactItems?.[0]?.Put?.Item?.sk).startsWith('HELD#'),
+        () => db.patch(INBOX_TABLE, inboxKeys.cursor(ORDER), { lastSequence: 2 }),
+      );
+
+      // WHEN
+      const failure = await consumer.consume(message(3)).catch((error: unknown) => error);
+
+      // THEN it is redelivered (and then applied), nothing held
+      expect(failure).toBeInstanceOf(CursorMovedError);
+      expect(inbox().waiting(ORDER)).toEqual([]);
+    });
+  });
+
   describe('a body that is no valid envelope (consumeBody)', () => {
     const body = (sequence: number, changes: Record<string, unknown> = {}) =>
       JSON.stringify({ ...message(sequence), ...changes });

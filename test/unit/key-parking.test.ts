@@ -550,6 +550,13 @@ describe('replayKey', () => {
 
     // THEN
     await expect(replaying).rejects.toThrow(ReplayNotSettledError);
+    await expect(replaying).rejects.toMatchObject({ name: 'ReplayNotSettledError' });
+    // one message moved in each of its rounds
+    expect(
+      inbox()
+        .waiting(ORDER)
+        .filter((sk) => sk.startsWith('HELD#')),
+    ).toHaveLength(MAX_REPLAY_ROUNDS);
     await expect(replaying).rejects.toThrow(
       `key ${ORDER}: messages were still being parked after ${MAX_REPLAY_ROUNDS} rounds`,
     );
@@ -573,6 +580,67 @@ describe('replayKey', () => {
       expect(inbox().cursor(ORDER)).toMatchObject({ heldCount: 2 });
     },
   );
+
+  it('skips a parked message gone before it is moved (another replay moved it)', async () => {
+    // GIVEN 2 and 3 are listed, and 2 disappears before its move
+    seedParkedCursor(1);
+    seedParked(2);
+    seedParked(3);
+    db.before(
+      'Get',
+      (input) => input.Key?.sk === 'PARKED#000000000000002',
+      () => db.remove(INBOX_TABLE, inboxKeys.parked(ORDER, 2)),
+    );
+
+    // WHEN
+    const result = await replayKey(replayLocation(), ORDER);
+
+    // THEN
+    expect(result.replayed).toEqual([3]);
+    expect(inbox().waiting(ORDER)).toEqual(['HELD#000000000000003']);
+    expect(inbox().cursor(ORDER)).toMatchObject({ heldCount: 1 });
+  });
+
+  it('leaves the count alone when the held copy the cursor passed is gone before it is removed', async () => {
+    // GIVEN a held copy of 2 below the cursor, gone just before the replay removes it
+    seedParkedCursor(3, { heldCount: 1 });
+    seedHeld(2);
+    seedParked(2);
+    db.before(
+      'TransactWrite',
+      (input) => input.TransactItems?.[0]?.Delete?.Key?.sk === 'HELD#000000000000002',
+      () => db.remove(INBOX_TABLE, inboxKeys.held(ORDER, 2)),
+    );
+
+    // WHEN
+    const result = await replayKey(replayLocation(), ORDER);
+
+    // THEN
+    expect(result.dropped).toEqual([2]);
+    expect(inbox().cursor(ORDER)).toMatchObject({ heldCount: 1 });
+  });
+
+  it('propagates any other failure to remove a held copy the cursor passed', async () => {
+    // GIVEN
+    seedParkedCursor(3, { heldCount: 1 });
+    seedHeld(2);
+    seedParked(2);
+    const conflict = new TransactionCanceledException({
+      message: 'Transaction cancelled [None, TransactionConflict]',
+      $metadata: { httpStatusCode: 400 },
+      CancellationReasons: [{ Code: 'None' }, { Code: 'TransactionConflict' }],
+    });
+    db.before(
+      'TransactWrite',
+      (input) => input.TransactItems?.[0]?.Delete?.Key?.sk === 'HELD#000000000000002',
+      () => {
+        throw conflict;
+      },
+    );
+
+    // WHEN / THEN
+    await expect(replayKey(replayLocation(), ORDER)).rejects.toBe(conflict);
+  });
 
   it('lets the consumer apply the replayed key in order once the cause is fixed', async () => {
     // GIVEN a consumer that parks order-1 at its poison message 2; 3 is parked behind it

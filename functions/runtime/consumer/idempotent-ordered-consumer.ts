@@ -327,8 +327,8 @@ export class IdempotentOrderedConsumer {
         return { outcome: 'DUPLICATE', released };
       }
       if (cursor.parked) {
-        // The message that parked the key keeps the reason it was parked for; any other joins the parked set.
-        const reason = cursor.parkedSequence === message.sequence ? cursor.parkedReason : 'its key is parked';
+        // It joins the parked set (the message that parked the key is stored already: `finishParking` saw to it).
+        const reason = 'its key is parked';
         if ((await this.storeParked(message, reason, undefined)) === 'STORED') {
           return { outcome: 'PARKED', released: [] };
         }
