@@ -177,6 +177,20 @@ describe('inspectInbox', () => {
     expect(pageSizes.reduce((sum, size) => sum + size, 0)).toBe(4600);
   });
 
+  it('reads the attention index, one item per page if asked', async () => {
+    // GIVEN
+    seedWaiting('HELD', 'order-a', 3, ago(30_000));
+    seedWaiting('HELD', 'order-a', 4, ago(20_000));
+
+    // WHEN
+    const report = await inspectInbox(dynamodb, INBOX_TABLE, NOW, { pageSize: 1 });
+
+    // THEN
+    expect(report).toMatchObject({ heldMessages: 2, oldestHeldAgeSeconds: 30 });
+    const queries = ddb.commandCalls(QueryCommand).map((call) => call.args[0].input);
+    expect(queries.every((query) => query.IndexName === 'attention' && query.Limit === 1)).toBe(true);
+  });
+
   it.each([0, 1.5, -1])('refuses a page size of %s', async (pageSize) => {
     // WHEN / THEN
     await expect(inspectInbox(dynamodb, INBOX_TABLE, NOW, { pageSize })).rejects.toThrow(

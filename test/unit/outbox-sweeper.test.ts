@@ -437,6 +437,28 @@ describe('OutboxSweeper.sweep', () => {
       expect(due.resent).toBe(1);
     });
 
+    it('sends at once a message attempted before whose last attempt time is unknown', async () => {
+      // GIVEN
+      table.seed(message('order-1', 1, { attempts: 2 }));
+
+      // WHEN
+      const report = await newSweeper().sweep();
+
+      // THEN
+      expect(report.resent).toBe(1);
+    });
+
+    it('sends at once a message never attempted, whatever its last attempt time says', async () => {
+      // GIVEN a message whose lease was given back a second ago (attempts 0 again)
+      table.seed(message('order-1', 1, { attempts: 0, lastAttemptAt: secondsAgo(1) }));
+
+      // WHEN
+      const report = await newSweeper().sweep();
+
+      // THEN
+      expect(report.resent).toBe(1);
+    });
+
     it('caps the backoff at backoffMaxSeconds', async () => {
       // GIVEN 30 s × 2⁵ = 960 s, capped to 300 s
       table.seed(message('order-1', 1, { attempts: 6, lastAttemptAt: secondsAgo(299) }));
@@ -557,6 +579,34 @@ describe('OutboxSweeper.sweep', () => {
       // THEN
       const lastError = table.item('order-1', 1)?.lastError;
       expect(lastError).toBe(`InternalError: ${'x'.repeat(1000 - 'InternalError: '.length)}`);
+    });
+
+    it('keeps at most 1000 characters of the error of a message it gives up on', async () => {
+      // GIVEN the last attempt fails with a long error
+      table.seed(message('order-1', 1, { attempts: 3, lastAttemptAt: secondsAgo(900) }));
+      rejected.set('msg-order-1-1', 'x'.repeat(5000));
+
+      // WHEN
+      await newSweeper().sweep();
+
+      // THEN
+      expect(table.item('order-1', 1)).toMatchObject({
+        status: 'FAILED',
+        lastError: `InternalError: ${'x'.repeat(1000 - 'InternalError: '.length)}`,
+      });
+    });
+
+    it('fails the run when recording a send error fails for a reason other than its condition', async () => {
+      // GIVEN
+      table.seed(message('order-1', 1));
+      rejected.set('msg-order-1-1', 'try again');
+      const refused = Object.assign(new Error('invalid'), { name: 'ValidationException' });
+      table.db.before('Update', isRecordErrorOf('order-1', 1), () => {
+        throw refused;
+      });
+
+      // WHEN / THEN
+      await expect(newSweeper().sweep()).rejects.toMatchObject({ name: 'SweepFailedError', cause: refused });
     });
 
     it('does not overwrite the record of a message another sweep has leased since', async () => {
@@ -1024,6 +1074,12 @@ describe('OutboxSweeper.sweep', () => {
 
       // THEN the other key is swept, and the run fails with the cause
       await expect(run).rejects.toThrow(SweepFailedError);
+      await expect(run).rejects.toMatchObject({
+        name: 'SweepFailedError',
+        failures: 1,
+        message:
+          'the sweep could not finish 1 shard(s) or key(s); first error: ValidationException: One or more parameter values were invalid',
+      });
       await run.catch((error: SweepFailedError) => {
         expect(error.cause).toBe(refused);
         expect(error.report).toMatchObject({ resent: 1, leasedElsewhere: 0 });
@@ -1140,6 +1196,25 @@ describe('OutboxSweeper.sweep', () => {
         expect(item).not.toHaveProperty('leaseUntil');
       },
     );
+
+    it('gives back a lease it will not use with the attempt time it had before', async () => {
+      // GIVEN order-1/2 was attempted before; another sweep takes order-1/1 after the scan
+      const before = message('order-1', 2, { attempts: 1, lastAttemptAt: secondsAgo(600), lastError: 'x' });
+      table.seed(message('order-1', 1), before);
+      table.db.before('Update', isLeaseOf('order-1', 1), () =>
+        table.patch('order-1', 1, {
+          attempts: 1,
+          lastAttemptAt: now.toISOString(),
+          leaseUntil: nowSeconds() + 60,
+        }),
+      );
+
+      // WHEN
+      await newSweeper().sweep();
+
+      // THEN
+      expect(table.item('order-1', 2)).toEqual(before);
+    });
 
     it.each(LOST_ANSWERS)(
       'gives back a lease it will not use as it was, when the answer to giving it back was lost (%s)',
@@ -1269,9 +1344,87 @@ describe('OutboxSweeper.sweep', () => {
       ['a NaN maxAge', { maxAgeSeconds: Number.NaN }, /maxAgeSeconds must be a number ≥ 0; got NaN/],
       ['an infinite backoff', { backoffMaxSeconds: Number.POSITIVE_INFINITY }, /backoffMaxSeconds/],
       ['a negative lease', { leaseSeconds: -60 }, /leaseSeconds must be a number ≥ 0; got -60/],
+      ['concurrency 0', { concurrency: 0 }, /concurrency must be an integer ≥ 1; got 0/],
+      ['a fractional concurrency', { concurrency: 1.5 }, /concurrency must be an integer ≥ 1; got 1.5/],
+      ['pageSize 0', { pageSize: 0 }, /pageSize must be an integer ≥ 1; got 0/],
+      ['a fractional pageSize', { pageSize: 2.5 }, /pageSize must be an integer ≥ 1; got 2.5/],
     ])('is refused with a RangeError for %s', (_case, policy, problem) => {
       expect(() => newSweeper(policy)).toThrow(RangeError);
       expect(() => newSweeper(policy)).toThrow(problem);
+    });
+
+    it('accepts the smallest policy: one attempt, one shard at a time, one item per page', async () => {
+      // GIVEN
+      table.seed(message('order-1', 1), message('order-1', 2));
+
+      // WHEN
+      const report = await newSweeper({ ...POLICY, maxAttempts: 1, concurrency: 1, pageSize: 1 }).sweep();
+
+      // THEN
+      expect(report).toMatchObject({ resent: 2, complete: true });
+      expect(sentIds()).toEqual(['msg-order-1-1', 'msg-order-1-2']);
+    });
+
+    it('retries DynamoDB calls as its retry option says: with one attempt, a throttled lease fails the run', async () => {
+      // GIVEN
+      table.seed(message('order-1', 1));
+      table.db.before('Update', isLeaseOf('order-1', 1), () => {
+        throw Object.assign(new Error('Throughput exceeds the current capacity'), {
+          name: 'ProvisionedThroughputExceededException',
+        });
+      });
+      const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
+      const sweeper = new OutboxSweeper({
+        dynamodb,
+        sns: new SNSClient({ region: 'us-east-1' }),
+        relay: new OutboxPublisher({
+          sqs: new SQSClient({ region: 'us-east-1' }),
+          dynamodb,
+          queueUrl: QUEUE_URL,
+          outboxTableName: OUTBOX_TABLE,
+        }),
+        outboxTableName: OUTBOX_TABLE,
+        alertTopicArn: ALERT_TOPIC,
+        policy: POLICY,
+        clock: () => now,
+        retry: { maxAttempts: 1 },
+      });
+
+      // WHEN / THEN
+      await expect(sweeper.sweep()).rejects.toMatchObject({
+        name: 'SweepFailedError',
+        cause: { name: 'TransientFailureError', attempts: 1 },
+      });
+      expect(sentIds()).toEqual([]);
+    });
+
+    it('gives up and goes on without onFailed or onAlertFailed, and reads the time itself', async () => {
+      // GIVEN a message that used up its attempts, committed long ago, and an alert topic refusing every publish
+      now = new Date();
+      table.seed(message('order-1', 1, { attempts: 4, lastAttemptAt: secondsAgo(900) }));
+      sns.on(PublishCommand).rejects(new Error('refused'));
+      const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
+      const sweeper = new OutboxSweeper({
+        dynamodb,
+        sns: new SNSClient({ region: 'us-east-1' }),
+        relay: new OutboxPublisher({
+          sqs: new SQSClient({ region: 'us-east-1' }),
+          dynamodb,
+          queueUrl: QUEUE_URL,
+          outboxTableName: OUTBOX_TABLE,
+        }),
+        outboxTableName: OUTBOX_TABLE,
+        alertTopicArn: ALERT_TOPIC,
+        policy: POLICY,
+      });
+
+      // WHEN
+      const report = await sweeper.sweep();
+
+      // THEN
+      expect(report).toMatchObject({ markedFailed: 1, alertFailures: 1, complete: true });
+      expect(report.oldestPendingAgeSeconds).toBeGreaterThanOrEqual(600);
+      expect(table.item('order-1', 1)).toMatchObject({ status: 'FAILED' });
     });
   });
 });
