@@ -1197,6 +1197,34 @@ describe('OutboxSweeper.sweep', () => {
       },
     );
 
+    it.each([
+      ['its first message was leased by another sweep', 'lease'],
+      ['its first message could not be sent', 'send'],
+    ])('sends nothing of a key in a later batch of ten when %s', async (_case, blocker) => {
+      // GIVEN a key with 12 due messages (two SendMessageBatch chunks)
+      table.seed(...Array.from({ length: 12 }, (_, i) => message('order-1', i + 1)));
+      if (blocker === 'lease') {
+        table.db.before('Update', isLeaseOf('order-1', 1), () =>
+          table.patch('order-1', 1, {
+            attempts: 1,
+            lastAttemptAt: now.toISOString(),
+            leaseUntil: nowSeconds() + 60,
+          }),
+        );
+      } else {
+        rejected.set('msg-order-1-1', 'try again');
+      }
+
+      // WHEN
+      await newSweeper().sweep();
+
+      // THEN no second batch went out, and every message after the blocked one is still in the outbox
+      expect(sqs.commandCalls(SendMessageBatchCommand).length).toBeLessThanOrEqual(1);
+      expect(sentIds()).not.toContain('msg-order-1-11');
+      expect(table.all().map((item) => item.sequence)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+      expect(table.item('order-1', 12)).toEqual(message('order-1', 12));
+    });
+
     it('gives back a lease it will not use with the attempt time it had before', async () => {
       // GIVEN order-1/2 was attempted before; another sweep takes order-1/1 after the scan
       const before = message('order-1', 2, { attempts: 1, lastAttemptAt: secondsAgo(600), lastError: 'x' });
