@@ -13,6 +13,7 @@ import {
   type IdempotencyStrategy,
 } from '../../functions/runtime/consumer/effect-strategies';
 import { Env } from '../../functions/runtime/environment';
+import { INBOX_MONITOR_COMPLETED_METRIC } from '../../functions/runtime/metric-names';
 import { BundledFunction } from './bundled-function';
 import { acknowledgeCfnLint } from './cfn-lint-acknowledgment';
 import { type DurabilityProps, DurableTable } from './durable-table';
@@ -102,6 +103,8 @@ export class IdempotentConsumer extends Construct {
   public readonly eventSource: sources.SqsEventSource;
   /** Publishes the inbox's held and parked messages as metrics. */
   public readonly monitor: lambda.Function;
+  /** How often the monitor inspects the inbox. */
+  public readonly monitorSchedule: Duration = Duration.minutes(1);
   private readonly handler: lambda.Function;
 
   constructor(scope: Construct, id: string, props: IdempotentConsumerProps) {
@@ -205,7 +208,7 @@ export class IdempotentConsumer extends Construct {
       });
     }
     runOnSchedule(this, 'MonitorSchedule', this.monitor, {
-      every: Duration.minutes(1),
+      every: this.monitorSchedule,
       description: 'Publishes the inbox gaps and parked keys',
     });
   }
@@ -218,6 +221,15 @@ export class IdempotentConsumer extends Construct {
   /** Keys parked and waiting for a replay. */
   metricParkedKeys(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return libraryMetric(this, 'inbox-monitor', 'ParkedKeys', props);
+  }
+
+  /** Inbox inspections that ended without an error (the monitor's heartbeat), summed per schedule period. */
+  metricMonitorPassesCompleted(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return libraryMetric(this, 'inbox-monitor', INBOX_MONITOR_COMPLETED_METRIC, {
+      statistic: 'Sum',
+      period: this.monitorSchedule,
+      ...props,
+    });
   }
 
   metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {

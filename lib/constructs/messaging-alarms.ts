@@ -4,18 +4,13 @@ import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { INBOX_MONITOR_COMPLETED_METRIC } from '../../functions/runtime/metric-names';
 import type { CompensationSweeper } from './compensation-sweeper';
 import type { FifoChannel } from './fifo-channel';
 import { heartbeatAlarm } from './heartbeat-alarm';
 import type { IdempotentConsumer } from './idempotent-consumer';
-import { libraryMetric } from './library-metric';
 import type { OutboxRelay } from './outbox-relay';
 import type { TransactionCheckBack } from './transaction-check-back';
 import { validateDuration, validateRange } from './validation';
-
-/** How often `IdempotentConsumer` runs its inbox monitor (its `MonitorSchedule`). */
-const INBOX_MONITOR_SCHEDULE = Duration.minutes(1);
 
 export interface MessagingAlarmThresholds {
   /**
@@ -251,8 +246,8 @@ export class MessagingAlarms extends Construct {
             InboxMonitorHeartbeat: heartbeatAlarm(
               this,
               'InboxMonitorHeartbeat',
-              libraryMetric(props.consumer, 'inbox-monitor', INBOX_MONITOR_COMPLETED_METRIC),
-              INBOX_MONITOR_SCHEDULE,
+              props.consumer.metricMonitorPassesCompleted(),
+              props.consumer.monitorSchedule,
               'No inbox inspection completed in three schedule periods: the gap and parked-key alarms see nothing new.',
             ),
           }),
