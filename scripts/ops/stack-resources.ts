@@ -8,7 +8,7 @@ import {
   RESOURCE_ROLE_METADATA,
   RESOURCE_ROLES,
   type ResourceRole,
-} from '../../lib/constructs/resource-role';
+} from '../../lib/constructs/resource-roles';
 import { OutputsNotFoundError } from './errors';
 
 type RoleOutputs = Partial<Record<(typeof RESOURCE_ROLES)[ResourceRole], string>>;

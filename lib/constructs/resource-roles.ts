@@ -1,0 +1,42 @@
+/**
+ * The contract between the constructs and `reliable-messaging-ops`: each construct marks the resources an operator
+ * needs with the CloudFormation metadata key `reliable-messaging:role`, whatever the stack and its logical IDs.
+ * The ops CLI reads a stack's template and resources and finds them by role (a stack's outputs of the same names
+ * still win). Each role, with the name of the output it stands for.
+ *
+ * This module imports nothing: the ops CLI reads it without aws-cdk-lib.
+ */
+export const RESOURCE_ROLES = {
+  'outbox-table': 'OutboxTableName',
+  queue: 'QueueUrl',
+  'dead-letter-queue': 'DeadLetterQueueUrl',
+  'inbox-table': 'InboxTableName',
+  'alert-topic': 'AlertTopicArn',
+  'relay-function': 'RelayFunctionName',
+  'relay-failure-queue': 'RelayFailureQueueUrl',
+  'sweeper-function': 'SweeperFunctionName',
+  'consumer-function': 'ConsumerFunctionName',
+  'check-back-function': 'CheckBackFunctionName',
+  /** The producer's own table (its aggregates), declared by `TransactionalOutbox.addProducer`. */
+  'producer-table': 'ProducerTableName',
+} as const;
+
+export type ResourceRole = keyof typeof RESOURCE_ROLES;
+
+/** The CloudFormation metadata key of a resource's role. */
+export const RESOURCE_ROLE_METADATA = 'reliable-messaging:role';
+
+/**
+ * The CloudFormation metadata key, on the resource marked `producer-table`, of how `reconcile` reads what the
+ * producer committed: a JSON object `{ "keyAttribute": string, "sequenceAttribute": string }` — the attribute that
+ * holds a message's `groupKey`, and the one that holds the last `sequence` committed for that key.
+ */
+export const PRODUCER_TABLE_METADATA = 'reliable-messaging:producer-table';
+
+/** How `reconcile` reads the producer's table (the value of {@link PRODUCER_TABLE_METADATA}). */
+export interface ProducerTableAttributes {
+  /** The attribute (the table's partition key) whose value is the message's `groupKey`. */
+  readonly keyAttribute: string;
+  /** The attribute that holds the last `sequence` the producer committed for the key. */
+  readonly sequenceAttribute: string;
+}
