@@ -34,10 +34,10 @@ export class MessageInProgressError extends ReliableMessagingError {
   }
 }
 
-/** A required environment variable is missing. */
+/** A required environment variable is missing, or a setting is out of range. */
 export class ConfigurationError extends ReliableMessagingError {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'ConfigurationError';
   }
 }

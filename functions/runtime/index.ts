@@ -23,6 +23,8 @@ export {
   consumerOptionsFromEnvironment,
   guardedEffectsFromEnvironment,
 } from './consumer/consumer-environment';
+export type { ConsumerHandlerHooks, OnParked } from './consumer/consumer-handler-hooks';
+export { consumerMetricsFromEnvironment } from './consumer/consumer-metrics';
 export type { CursorEffect, CursorLocation } from './consumer/cursor-location';
 export { CursorEffectAttributeError, inboxCursor } from './consumer/cursor-location';
 export type {
@@ -38,6 +40,14 @@ export {
   OutOfTimeError,
   processFifoBatch,
 } from './consumer/fifo-batch';
+export {
+  type ConsumerHandlerOptions,
+  type FifoConsumerHandler,
+  type FifoConsumerHandlerOptions,
+  fifoConsumerHandler,
+  fifoConsumerHandlerOf,
+  type LambdaTimeContext,
+} from './consumer/fifo-consumer-handler';
 export type { FifoBatchEvent, FifoBatchResponse, FifoRecord } from './consumer/fifo-records';
 export type {
   BodyConsumeResult,
@@ -57,6 +67,7 @@ export {
 export { keyParkedAlert } from './consumer/key-parked-alert';
 export { resendToContinue } from './consumer/release-continuation';
 export { UnreadableMessageError } from './consumer/unreadable-message';
+export { type CountMetrics, emfCountMetrics } from './count-metrics';
 export { Env, type EnvName } from './environment';
 export {
   ConfigurationError,
@@ -108,7 +119,13 @@ export type {
 } from './idempotency/idempotency-store';
 export { IdempotencyStore } from './idempotency/idempotency-store';
 export { newMessageId } from './ids';
-export { METRICS_NAMESPACE, STACK_DIMENSION } from './metric-names';
+export {
+  CONSUMER_METRICS_SERVICE,
+  KEYS_PARKED_METRIC,
+  METRICS_NAMESPACE,
+  STACK_DIMENSION,
+  UNREADABLE_MESSAGES_METRIC,
+} from './metric-names';
 export { type MetricsOptions, metricsOptionsFromEnvironment } from './metrics-options';
 export type { DeliverableMessageFields, UndeliverableField } from './outbox/deliverable-message';
 export {

@@ -20,3 +20,16 @@ export const ALERT_PUBLISH_FAILURES_METRIC = 'AlertPublishFailures';
 
 /** The inbox monitor's heartbeat: one per inspection that ended without an error. */
 export const INBOX_MONITOR_COMPLETED_METRIC = 'InboxMonitorCompleted';
+
+/**
+ * The `service` dimension of the metrics `fifoConsumerHandler` publishes for a user's consumer (whatever the
+ * function's own service name), so the constructs' alarms find them by name: `libraryMetric(scope,
+ * CONSUMER_METRICS_SERVICE, UNREADABLE_MESSAGES_METRIC)`.
+ */
+export const CONSUMER_METRICS_SERVICE = 'idempotent-consumer';
+
+/** A queue message whose key, sequence or message id cannot be read: it fails on to the dead-letter queue. */
+export const UNREADABLE_MESSAGES_METRIC = 'UnreadableMessages';
+
+/** A key that became parked (one of its messages kept failing, or could never be applied), its alert sent. */
+export const KEYS_PARKED_METRIC = 'KeysParked';

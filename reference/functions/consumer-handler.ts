@@ -5,14 +5,11 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import {
   boundedClientConfig,
-  consumerOptionsFromEnvironment,
+  CONSUMER_METRICS_SERVICE,
   documentClient,
-  type FifoRecordContext,
+  fifoConsumerHandler,
   guardedEffectsFromEnvironment,
-  IdempotentOrderedConsumer,
   metricsOptionsFromEnvironment,
-  type ParkedKey,
-  processFifoBatch,
   requiredEnv,
   unitAccountantFromEnvironment,
 } from 'reliable-messaging-serverless/runtime';
@@ -28,7 +25,8 @@ import {
 import { ProjectionService } from './projection/projection-service';
 
 const logger = new Logger({ serviceName: 'orders-consumer' });
-const metrics = new Metrics(metricsOptionsFromEnvironment('orders-consumer'));
+// The handler's counts (UnreadableMessages, KeysParked) through Powertools, where the library's alarms look.
+const metrics = new Metrics(metricsOptionsFromEnvironment(CONSUMER_METRICS_SERVICE));
 // Every SDK call ends within the batch's time reserve (boundedClientConfig: request timeouts, 2 attempts).
 const dynamodbClient = new DynamoDBClient(boundedClientConfig());
 const accountant = unitAccountantFromEnvironment('consumer');
@@ -44,67 +42,56 @@ if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
 const dynamodb = documentClient(dynamodbClient);
 const sns = new SNSClient(boundedClientConfig());
 accountant?.instrumentSns(sns);
-const fromEnvironment = consumerOptionsFromEnvironment({ sns });
 const projection = new ProjectionService(dynamodb, requiredEnv('PROJECTION_TABLE_NAME'));
 
-const consumer = new IdempotentOrderedConsumer({
-  ...fromEnvironment,
+/** FIFO queue → projection, once per message and in order per key; failures via partial batch response. */
+const consumeBatch = fifoConsumerHandler<SQSRecord>({
   dynamodb,
+  sns,
+  effects: guardedEffectsFromEnvironment([projection.view, projection.inventory, projection.notifications]),
   transientRetry: {
     onRetry: (error, attempt, delayMs) =>
       logger.warn('transient failure; retrying in-process', { attempt, delayMs, error: error as Error }),
   },
-  effects: guardedEffectsFromEnvironment([projection.view, projection.inventory, projection.notifications]),
   beforeEffects: async (message) => {
     if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED && faults !== undefined) {
       await failIfPoison(faults, message);
     }
   },
-  onUnreadable: (error) => {
-    logger.error('unreadable message: neither parked nor applied; it goes to the dead-letter queue', {
-      error,
+  metrics: {
+    add: (name, count) => metrics.addMetric(name, MetricUnit.Count, count),
+    publish: () => metrics.publishStoredMetrics(),
+  },
+  onConsumed: async (_record, result) => {
+    const { message } = result;
+    logger.info('consumed', {
+      messageId: message.messageId,
+      groupKey: message.groupKey,
+      sequence: message.sequence,
+      type: message.type,
+      outcome: result.outcome,
+      released: result.released,
     });
-    metrics.addMetric('UnreadableMessages', MetricUnit.Count, 1);
+    if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED && faults !== undefined) {
+      await maybeCrashAfterEffect(faults);
+    }
   },
-  onParked: async (parked: ParkedKey) => {
-    logger.error('key parked: a message keeps failing; the key waits for a replay', { ...parked });
-    metrics.addMetric('KeysParked', MetricUnit.Count, 1);
-    await fromEnvironment.onParked(parked);
-  },
+  onFailure: (record, error) =>
+    logger.warn('record failed; it and the rest of its group will be redelivered', {
+      messageId: record.messageId,
+      error: error as Error,
+    }),
+  onUnreadable: (record, error) =>
+    logger.error('unreadable message: neither parked nor applied; it goes to the dead-letter queue', {
+      messageId: record.messageId,
+      error,
+    }),
+  onParked: (parked) =>
+    logger.error('key parked: a message keeps failing; the key waits for a replay', { ...parked }),
 });
 
-async function consumeRecord(record: SQSRecord, time: FifoRecordContext): Promise<void> {
-  // Transient failures are retried in-process, within the batch's time reserve; a body that is no valid envelope
-  // is parked with its reason (or, if not even its key can be read, reported through onUnreadable).
-  const result = await consumer.consumeBody(record.body, time);
-  const { message } = result;
-  logger.info('consumed', {
-    messageId: message.messageId,
-    groupKey: message.groupKey,
-    sequence: message.sequence,
-    type: message.type,
-    outcome: result.outcome,
-    released: result.released,
-  });
-  if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED && faults !== undefined) {
-    await maybeCrashAfterEffect(faults);
-  }
-}
-
-/** FIFO queue → projection, once per message and in order per key; failures via partial batch response. */
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  const response = await processFifoBatch(
-    event,
-    (record, time) => consumeRecord(record, time),
-    (record, error) =>
-      logger.warn('record failed; it and the rest of its group will be redelivered', {
-        messageId: record.messageId,
-        error: error as Error,
-      }),
-    // No record starts that could run into the timeout: a timeout would fail the records already done too.
-    { remainingTimeMs: () => context.getRemainingTimeInMillis() },
-  );
-  metrics.publishStoredMetrics();
+  const response = await consumeBatch(event, context);
   if (accountant !== undefined) {
     // The queue's ReceiveMessage and DeleteMessageBatch are made by the Lambda service: one each per invocation.
     logger.info('unit accounting', { unitAccounting: accountant.take(), records: event.Records.length });

@@ -53,6 +53,9 @@ function handlerFailing(...failingIds: string[]) {
   return { ran, handler };
 }
 
+/** A batch with all the time it needs: the tests of its failure semantics, not of its time. */
+const AMPLE_TIME = { remainingTimeMs: () => 60_000 };
+
 function failedIds(response: { batchItemFailures: ReadonlyArray<{ itemIdentifier: string }> }): string[] {
   return response.batchItemFailures.map((failure) => failure.itemIdentifier);
 }
@@ -66,6 +69,7 @@ describe('processFifoBatch', () => {
     const response = await processFifoBatch(
       event({ id: 'a1', group: 'a' }, { id: 'b1', group: 'b' }),
       handler,
+      AMPLE_TIME,
     );
 
     // THEN
@@ -102,6 +106,7 @@ describe('processFifoBatch', () => {
         { id: 'a3', group: 'a' },
       ),
       handler,
+      AMPLE_TIME,
     );
 
     // THEN a group never runs two records at once, and keeps its order; the three groups ran together
@@ -126,6 +131,7 @@ describe('processFifoBatch', () => {
         { id: 'a4', group: 'a' },
       ),
       handler,
+      AMPLE_TIME,
     );
 
     // THEN
@@ -146,6 +152,7 @@ describe('processFifoBatch', () => {
         { id: 'b2', group: 'b' },
       ),
       handler,
+      AMPLE_TIME,
     );
 
     // THEN
@@ -161,6 +168,7 @@ describe('processFifoBatch', () => {
     const response = await processFifoBatch(
       event({ id: 'a1', groupKey: 'a' }, { id: 'b1', groupKey: 'b' }, { id: 'a2', groupKey: 'a' }),
       handler,
+      AMPLE_TIME,
     );
 
     // THEN
@@ -176,6 +184,7 @@ describe('processFifoBatch', () => {
     const response = await processFifoBatch(
       event({ id: 'bad1', groupKey: null }, { id: 'bad2', groupKey: null }, { id: 'a1', groupKey: 'a' }),
       handler,
+      AMPLE_TIME,
     );
 
     // THEN
@@ -191,6 +200,7 @@ describe('processFifoBatch', () => {
     const response = await processFifoBatch(
       event({ id: 'a1', group: 'a' }, { id: 'b1', group: 'b' }),
       handler,
+      AMPLE_TIME,
     );
 
     // THEN
@@ -247,9 +257,13 @@ describe('withGroupIds', () => {
     const seen: Array<string | undefined> = [];
 
     // WHEN
-    await processFifoBatch(event({ id: 'a1', groupKey: 'order-1' }), async (record) => {
-      seen.push(record.attributes.MessageGroupId);
-    });
+    await processFifoBatch(
+      event({ id: 'a1', groupKey: 'order-1' }),
+      async (record) => {
+        seen.push(record.attributes.MessageGroupId);
+      },
+      AMPLE_TIME,
+    );
 
     // THEN
     expect(seen).toEqual(['order-1']);
@@ -286,8 +300,7 @@ describe('processFifoBatch near the invocation’s timeout', () => {
         { id: 'a5', group: 'a' },
       ),
       handler,
-      (_record, error) => errors.push(error),
-      { remainingTimeMs },
+      { remainingTimeMs, onFailed: (_record, error) => errors.push(error) },
     );
 
     // THEN the invocation returns before its timeout, which would have failed a1 to a3 too
@@ -297,50 +310,66 @@ describe('processFifoBatch near the invocation’s timeout', () => {
     expect(errors[0]).toBeInstanceOf(OutOfTimeError);
   });
 
-  it('takes the reserve it is given, and starts every record when no clock is given', async () => {
+  it('takes the reserve it is given', async () => {
     // GIVEN
     const specs = [
       { id: 'a1', group: 'a' },
       { id: 'a2', group: 'a' },
     ];
     const withReserve = timedHandler(10_000, 4_000);
-    const withoutClock = timedHandler(0, 4_000);
 
     // WHEN a 7 s reserve: a2 would start with 6 s
-    const reserved = await processFifoBatch(event(...specs), withReserve.handler, undefined, {
+    const reserved = await processFifoBatch(event(...specs), withReserve.handler, {
       remainingTimeMs: withReserve.remainingTimeMs,
       reserveMs: 7_000,
     });
-    const unbounded = await processFifoBatch(event(...specs), withoutClock.handler);
 
     // THEN
     expect(failedIds(reserved)).toEqual(['a2']);
-    expect(withoutClock.ran).toEqual(['a1', 'a2']);
-    expect(failedIds(unbounded)).toEqual([]);
+    expect(withReserve.ran).toEqual(['a1']);
   });
 
   it('gives every record handler the batch’s time: what is left and the reserve, so its retries keep the reserve', async () => {
     // GIVEN
-    const seen: { left: number | undefined; reserveMs: number }[] = [];
+    const seen: { left: number; reserveMs: number }[] = [];
     const handler = async (
       _record: SQSRecord,
-      time: { remainingTimeMs?: () => number; reserveMs: number },
+      time: { remainingTimeMs: () => number; reserveMs: number },
     ) => {
-      seen.push({ left: time.remainingTimeMs?.(), reserveMs: time.reserveMs });
+      seen.push({ left: time.remainingTimeMs(), reserveMs: time.reserveMs });
     };
 
     // WHEN
-    await processFifoBatch(event({ id: 'a1', group: 'a' }), handler, undefined, {
+    await processFifoBatch(event({ id: 'a1', group: 'a' }), handler, {
       remainingTimeMs: () => 9_000,
       reserveMs: 3_000,
     });
-    await processFifoBatch(event({ id: 'b1', group: 'b' }), handler);
+    await processFifoBatch(event({ id: 'b1', group: 'b' }), handler, { remainingTimeMs: () => 8_000 });
 
-    // THEN the default reserve is 5 s, and no clock is made up when the batch has none
+    // THEN the default reserve is 5 s
     expect(seen).toEqual([
       { left: 9_000, reserveMs: 3_000 },
-      { left: undefined, reserveMs: 5_000 },
+      { left: 8_000, reserveMs: 5_000 },
     ]);
+  });
+
+  it('fails if it is given no time source, before running any record', async () => {
+    // GIVEN a caller that leaves the time source out (JavaScript, or a cast)
+    const { ran, handler } = handlerFailing();
+    const noTime = {} as { remainingTimeMs: () => number };
+
+    // WHEN / THEN
+    await expect(processFifoBatch(event({ id: 'a1', group: 'a' }), handler, noTime)).rejects.toThrow(
+      'processFifoBatch needs remainingTimeMs, e.g. () => context.getRemainingTimeInMillis() of the Lambda context',
+    );
+    await expect(
+      processFifoBatch(
+        event({ id: 'a1', group: 'a' }),
+        handler,
+        undefined as unknown as { remainingTimeMs: () => number },
+      ),
+    ).rejects.toThrow(TypeError);
+    expect(ran).toEqual([]);
   });
 
   it('starts a record with exactly the reserve left', async () => {
@@ -352,8 +381,7 @@ describe('processFifoBatch near the invocation’s timeout', () => {
     const response = await processFifoBatch(
       event({ id: 'a1', group: 'a' }, { id: 'a2', group: 'a' }, { id: 'a3', group: 'a' }),
       handler,
-      (_record, error) => errors.push(error),
-      { remainingTimeMs },
+      { remainingTimeMs, onFailed: (_record, error) => errors.push(error) },
     );
 
     // THEN the record not started says why
@@ -365,18 +393,5 @@ describe('processFifoBatch near the invocation’s timeout', () => {
       name: 'OutOfTimeError',
       message: 'not started: 0 ms left, under the 5000 ms reserve; redelivered',
     });
-  });
-
-  it('hands a record handler no clock of its own when the batch has none', async () => {
-    // GIVEN
-    const contexts: unknown[] = [];
-
-    // WHEN
-    await processFifoBatch(event({ id: 'a1', group: 'a' }), async (_record, time) => {
-      contexts.push(time);
-    });
-
-    // THEN
-    expect(contexts).toStrictEqual([{ reserveMs: 5_000 }]);
   });
 });

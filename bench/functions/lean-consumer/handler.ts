@@ -3,11 +3,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import {
   boundedClientConfig,
-  consumerOptionsFromEnvironment,
   documentClient,
-  type FifoRecordContext,
-  IdempotentOrderedConsumer,
-  processFifoBatch,
+  fifoConsumerHandler,
   requiredEnv,
   unitAccountantFromEnvironment,
 } from 'reliable-messaging-serverless/runtime';
@@ -18,47 +15,36 @@ import {
  * message costs one conditional UpdateItem and no read; duplicates, gaps and parking work as everywhere else.
  */
 const logger = new Logger({ serviceName: 'lean-consumer' });
+// Every SDK call ends within the batch's time reserve (boundedClientConfig), and is counted for the unit accounting.
 const dynamodbClient = new DynamoDBClient(boundedClientConfig());
 const accountant = unitAccountantFromEnvironment('lean-consumer');
 accountant?.instrumentDynamoDb(dynamodbClient);
-const viewTableName = requiredEnv('VIEW_TABLE_NAME');
-// What the IdempotentConsumer construct configured: the inbox, retention, claim, parking, its KeyParked alert.
-const fromEnvironment = consumerOptionsFromEnvironment();
 
-const consumer = new IdempotentOrderedConsumer({
-  ...fromEnvironment,
+const consumeBatch = fifoConsumerHandler<SQSRecord>({
   dynamodb: documentClient(dynamodbClient),
-  effects: [],
-  cursor: { tableName: viewTableName, key: (groupKey) => ({ pk: groupKey }) },
+  cursor: { tableName: requiredEnv('VIEW_TABLE_NAME'), key: (groupKey) => ({ pk: groupKey }) },
   cursorEffect: {
     name: 'latest',
     attributes: (message) => ({ latestType: message.type, latestMessageId: message.messageId }),
   },
-  onUnreadable: (error) => logger.error('unreadable message: it goes to the dead-letter queue', { error }),
-  onParked: async (parked) => {
-    logger.error('key parked', { ...parked });
-    await fromEnvironment.onParked(parked);
-  },
+  onConsumed: (_record, result) =>
+    logger.info('consumed', {
+      messageId: result.message.messageId,
+      sequence: result.message.sequence,
+      outcome: result.outcome,
+    }),
+  onFailure: (record, error) =>
+    logger.warn('record failed', { messageId: record.messageId, error: error as Error }),
+  onUnreadable: (record, error) =>
+    logger.error('unreadable message: it goes to the dead-letter queue', {
+      messageId: record.messageId,
+      error,
+    }),
+  onParked: (parked) => logger.error('key parked', { ...parked }),
 });
 
-async function consumeRecord(record: SQSRecord, time: FifoRecordContext): Promise<void> {
-  // Transient failures are retried in-process, within the batch's time reserve.
-  const result = await consumer.consumeBody(record.body, time);
-  logger.info('consumed', {
-    messageId: result.message.messageId,
-    sequence: result.message.sequence,
-    outcome: result.outcome,
-  });
-}
-
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  const response = await processFifoBatch(
-    event,
-    (record, time) => consumeRecord(record, time),
-    (record, error) => logger.warn('record failed', { messageId: record.messageId, error: error as Error }),
-    // No record starts that could run into the timeout: a timeout would fail the records already done too.
-    { remainingTimeMs: () => context.getRemainingTimeInMillis() },
-  );
+  const response = await consumeBatch(event, context);
   if (accountant !== undefined) {
     logger.info('unit accounting', { unitAccounting: accountant.take(), records: event.Records.length });
   }

@@ -26,10 +26,14 @@ function groupKeyOf(record: FifoRecord): string {
   return `message:${record.messageId}`;
 }
 
-/** How a batch is processed within the invocation's time. */
-export interface FifoBatchOptions {
-  /** Milliseconds the invocation has left (e.g. the Lambda context's `getRemainingTimeInMillis`). */
-  readonly remainingTimeMs?: () => number;
+/** How a batch is processed within the invocation's time, and who is told of a failed record. */
+export interface FifoBatchOptions<TRecord extends FifoRecord = FifoRecord> {
+  /**
+   * Milliseconds the invocation has left: give the Lambda context's, `() => context.getRemainingTimeInMillis()`.
+   * Required: without it a record could start that runs into the function's timeout, and a timeout fails the WHOLE
+   * batch — the records already applied included — so their redeliveries end in the dead-letter queue.
+   */
+  readonly remainingTimeMs: () => number;
   /**
    * No record starts with less than this many milliseconds left: it and the rest of its group are reported failed
    * (redelivered) instead, so the invocation ends before its timeout — a timeout fails the WHOLE batch, the records
@@ -37,6 +41,12 @@ export interface FifoBatchOptions {
    * @default 5000
    */
   readonly reserveMs?: number;
+  /**
+   * Told of each record that failed (its handler threw, or it was not started for lack of time: `OutOfTimeError`);
+   * the records of its group after it are reported failed without being run, and without being told here.
+   * @default nothing
+   */
+  readonly onFailed?: (record: TRecord, error: unknown) => void;
 }
 
 /**
@@ -44,8 +54,8 @@ export interface FifoBatchOptions {
  * in-process retries then stay inside the same reserve (no retry starts with less than `reserveMs` left).
  */
 export interface FifoRecordContext {
-  /** Milliseconds the invocation has left, when the batch was given `remainingTimeMs`. */
-  readonly remainingTimeMs?: () => number;
+  /** Milliseconds the invocation has left. */
+  readonly remainingTimeMs: () => number;
   /** The batch's reserve: no record (and no retry of one) starts with less than this left. */
   readonly reserveMs: number;
 }
@@ -63,8 +73,9 @@ export class OutOfTimeError extends ReliableMessagingError {
  * if its handler resolved; when one fails, every later record of the same message group in the batch is reported
  * failed too, without being run. The records of one group run one at a time, in batch order; different groups —
  * independent keys — run at the same time, which is what FIFO allows and what makes a batch of many keys fast.
- * With `remainingTimeMs`, no record starts once less than `reserveMs` is left (it fails as above); the handler gets
- * both (`FifoRecordContext`), so a consumer's in-process retries keep the same reserve.
+ * No record starts once less than `reserveMs` is left of `remainingTimeMs` (it fails as above); the handler gets
+ * both (`FifoRecordContext`), so a consumer's in-process retries keep the same reserve. (`fifoConsumerHandler`
+ * does all of this for an `IdempotentOrderedConsumer`, with the Lambda context's time.)
  *
  * (Powertools' `SqsFifoPartialProcessorAsync` has the same failure semantics but runs every record one after the
  * other, groups included.)
@@ -72,14 +83,16 @@ export class OutOfTimeError extends ReliableMessagingError {
 export async function processFifoBatch<TRecord extends FifoRecord>(
   event: FifoBatchEvent<TRecord>,
   recordHandler: (record: TRecord, context: FifoRecordContext) => Promise<void>,
-  onFailed?: (record: TRecord, error: unknown) => void,
-  options: FifoBatchOptions = {},
+  options: FifoBatchOptions<TRecord>,
 ): Promise<FifoBatchResponse> {
+  if (typeof options?.remainingTimeMs !== 'function') {
+    // A JavaScript caller (or a cast) could still leave it out: fail loudly rather than run without a deadline.
+    throw new TypeError(
+      'processFifoBatch needs remainingTimeMs, e.g. () => context.getRemainingTimeInMillis() of the Lambda context',
+    );
+  }
   const reserveMs = options.reserveMs ?? 5000;
-  const context: FifoRecordContext =
-    options.remainingTimeMs === undefined
-      ? { reserveMs }
-      : { remainingTimeMs: options.remainingTimeMs, reserveMs };
+  const context: FifoRecordContext = { remainingTimeMs: options.remainingTimeMs, reserveMs };
   const records = withGroupIds(event).Records;
   const groups = new Map<string, TRecord[]>();
   for (const record of records) {
@@ -91,13 +104,13 @@ export async function processFifoBatch<TRecord extends FifoRecord>(
     [...groups.values()].map(async (group) => {
       for (const [index, record] of group.entries()) {
         try {
-          const remainingMs = options.remainingTimeMs?.();
-          if (remainingMs !== undefined && remainingMs < reserveMs) {
+          const remainingMs = options.remainingTimeMs();
+          if (remainingMs < reserveMs) {
             throw new OutOfTimeError(remainingMs, reserveMs);
           }
           await recordHandler(record, context);
         } catch (error) {
-          onFailed?.(record, error);
+          options.onFailed?.(record, error);
           for (const rest of group.slice(index)) failed.add(rest.messageId);
           return;
         }
