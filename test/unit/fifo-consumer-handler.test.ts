@@ -468,6 +468,15 @@ describe('fifoConsumerHandler’s clients', () => {
     expect(() => fifoConsumerHandler({ ...shopOptions, ...ownClients(), reserveMs: 1_000 })).not.toThrow();
   });
 
+  it.each(['dynamodb', 'sns', 'sqs'] as const)(
+    'checks the reserve when it builds the %s client',
+    (client) => {
+      expect(() =>
+        fifoConsumerHandler({ ...shopOptions, ...ownClients(), [client]: undefined, reserveMs: 1_000 }),
+      ).toThrow('reserveMs (1000) is below the longest SDK call');
+    },
+  );
+
   it.each([Number.NaN, -1, Number.POSITIVE_INFINITY])('fails if the reserve is %s', (reserveMs) => {
     expect(() => fifoConsumerHandler({ ...shopOptions, ...ownClients(), reserveMs })).toThrow(
       `reserveMs must be a number of milliseconds ≥ 0; got ${reserveMs}`,
@@ -490,6 +499,23 @@ describe('fifoConsumerHandler’s environment', () => {
       );
     },
   );
+
+  it('lets an error that is no configuration error through unchanged', () => {
+    // GIVEN an environment that cannot be read
+    const unreadable = new Proxy<Record<string, string>>(
+      {},
+      {
+        get: () => {
+          throw new TypeError('environment unavailable');
+        },
+      },
+    );
+
+    // WHEN / THEN
+    expect(() => fifoConsumerHandler({ ...shopOptions, env: unreadable })).toThrow(
+      new TypeError('environment unavailable'),
+    );
+  });
 
   it('fails with the same clear error when an SDK bound in the environment is malformed', () => {
     expect(() =>
@@ -528,6 +554,8 @@ describe('fifoConsumerHandler’s environment', () => {
     expect(() => fifoConsumerHandlerOf(consumer, { env: {} })).toThrow(
       'fifoConsumerHandlerOf: environment variable METRICS_STACK_NAME is required but not set.',
     );
+    vi.stubEnv('METRICS_STACK_NAME', 'ShopMessaging');
+    expect(() => fifoConsumerHandlerOf(consumer)).not.toThrow(); // (process.env, by default)
     const handler = fifoConsumerHandlerOf(consumer, { env: {}, metrics });
     const response = await handler(
       { Records: [delivery('account-1', 1), record('garbled', '[]'), delivery('account-2', 1)] },
