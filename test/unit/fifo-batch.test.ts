@@ -368,7 +368,11 @@ describe('processFifoBatch near the invocation’s timeout', () => {
         handler,
         undefined as unknown as { remainingTimeMs: () => number },
       ),
-    ).rejects.toThrow(TypeError);
+    ).rejects.toThrow(
+      new TypeError(
+        'processFifoBatch needs remainingTimeMs, e.g. () => context.getRemainingTimeInMillis() of the Lambda context',
+      ),
+    );
     expect(ran).toEqual([]);
   });
 

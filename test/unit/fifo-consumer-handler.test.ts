@@ -420,6 +420,32 @@ describe('fifoConsumerHandler’s defaults, overridden', () => {
 });
 
 describe('fifoConsumerHandler’s clients', () => {
+  it('continues a long held chain’s release through the queue, with the SQS client it is given or builds bounded', async () => {
+    // GIVEN account-1's 2 and 3 held, a release of at most one held message per delivery, and two handlers
+    const given = new SQSClient({ region: 'eu-west-1' });
+    const sent: { queueUrl: unknown; client: unknown }[] = [];
+    sqs.onAnyCommand().callsFake((input, getClient) => {
+      sent.push({ queueUrl: input.QueueUrl, client: getClient() });
+      return {};
+    });
+    const withGiven = fifoConsumerHandler({ ...shopOptions, sqs: given, maxReleasePerDelivery: 1 });
+    const withBuilt = fifoConsumerHandler({ ...shopOptions, maxReleasePerDelivery: 1 });
+    await withGiven({ Records: [delivery('account-1', 2), delivery('account-1', 3)] }, ample);
+    await withBuilt({ Records: [delivery('account-2', 2), delivery('account-2', 3)] }, ample);
+
+    // WHEN each key's message 1 arrives
+    await withGiven({ Records: [delivery('account-1', 1)] }, ample);
+    await withBuilt({ Records: [delivery('account-2', 1)] }, ample);
+
+    // THEN each applied 1 and 2, and put 3 back on the construct's queue, through its client
+    expect(view('account-1')).toMatchObject({ lastSequence: 2 });
+    expect(sent).toHaveLength(2);
+    expect(sent[0]).toEqual({ queueUrl: CONSTRUCT_ENVIRONMENT.QUEUE_URL, client: given });
+    const built = sent[1]?.client as SQSClient;
+    expect(built).not.toBe(given);
+    expect(await built.config.maxAttempts()).toBe(2);
+  });
+
   it('builds clients whose calls end within the reserve, with the SDK bounds of the environment', async () => {
     // GIVEN the DynamoDB and SNS clients it builds, seen as they make their calls
     const clients: { maxAttempts: () => Promise<number>; requestHandler: unknown }[] = [];
@@ -466,6 +492,7 @@ describe('fifoConsumerHandler’s clients', () => {
       fifoConsumerHandler({ ...shopOptions, ...ownClients(), sqs: undefined, reserveMs: 1_000 }),
     ).toThrow(ConfigurationError);
     expect(() => fifoConsumerHandler({ ...shopOptions, ...ownClients(), reserveMs: 1_000 })).not.toThrow();
+    expect(() => fifoConsumerHandler({ ...shopOptions, ...ownClients(), reserveMs: 0 })).not.toThrow();
   });
 
   it.each(['dynamodb', 'sns', 'sqs'] as const)(
@@ -491,11 +518,23 @@ describe('fifoConsumerHandler’s environment', () => {
       // GIVEN
       const env = { ...CONSTRUCT_ENVIRONMENT, [name]: undefined };
 
-      // WHEN / THEN
-      expect(() => fifoConsumerHandler({ ...shopOptions, env })).toThrow(
+      // WHEN
+      const failure = (() => {
+        try {
+          fifoConsumerHandler({ ...shopOptions, env });
+        } catch (error) {
+          return error;
+        }
+      })();
+
+      // THEN
+      expect(failure).toEqual(
         new ConfigurationError(
           `fifoConsumerHandler: environment variable ${name} is required but not set. The IdempotentConsumer construct sets it on the function it is given as \`handler\`: give this function to an IdempotentConsumer (or pass \`env\`)`,
         ),
+      );
+      expect((failure as Error).cause).toEqual(
+        new ConfigurationError(`environment variable ${name} is required but not set`),
       );
     },
   );

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   boundedClientConfig,
@@ -170,7 +170,7 @@ export function fifoConsumerHandler<TRecord extends FifoRecord = FifoRecord>(
     consumerOptionsFromEnvironment({
       env,
       sns: options.sns ?? new SNSClient(clientConfig),
-      ...(options.sqs === undefined ? {} : { sqs: options.sqs }),
+      sqs: options.sqs ?? new SQSClient(clientConfig),
     }),
   );
   const metrics = options.metrics ?? fromConstruct(entry, () => consumerMetricsFromEnvironment(env));
@@ -213,7 +213,7 @@ export function fifoConsumerHandlerOf<TRecord extends FifoRecord = FifoRecord>(
   const reserveMs = validReserve(options.reserveMs ?? DEFAULT_TIME_RESERVE_MS);
   const metrics =
     options.metrics ??
-    fromConstruct('fifoConsumerHandlerOf', () => consumerMetricsFromEnvironment(options.env ?? process.env));
+    fromConstruct('fifoConsumerHandlerOf', () => consumerMetricsFromEnvironment(options.env));
   const defaults = jsonLineHooks<TRecord>();
   const onConsumed = options.onConsumed ?? defaults.onConsumed;
   const onFailure = options.onFailure ?? defaults.onFailure;
