@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Context, Handler, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { documentClient } from '../../functions/runtime/clients';
@@ -143,6 +144,18 @@ describe('fifoConsumerHandler, with only what the shop gives it', () => {
     // and the message ahead of its gap is held in the inbox table named by INBOX_TABLE_NAME
     expect(view('account-3')).toMatchObject({ heldCount: 1 });
     expect(inboxOf(db).held('account-3', 2)).toBeDefined();
+  });
+
+  it('is a Lambda handler of @types/aws-lambda’s SQS event, context and batch response', async () => {
+    // GIVEN
+    const handler: Handler<SQSEvent, SQSBatchResponse> = fifoConsumerHandler(shopOptions);
+    const event = { Records: [delivery('account-1', 1)] } as unknown as SQSEvent;
+
+    // WHEN
+    const response = await handler(event, ample as Context, () => {});
+
+    // THEN
+    expect(response).toEqual({ batchItemFailures: [] });
   });
 
   it('logs one JSON line per consumed message: its id, key, sequence, type and outcome', async () => {
