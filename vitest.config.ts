@@ -33,7 +33,9 @@ export default defineConfig({
       {
         resolve,
         test: {
-          // Packs the tarball and installs it into a fresh `cdk init` app (needs the npm registry, no AWS account).
+          // Packs the tarball and installs it into a fresh `cdk init` app (needs the npm registry, no AWS account),
+          // then deploys examples/shop to its own emulator: a MiniStack on port SHOP_EMULATOR_PORT (default 4599; the
+          // integration project's is on 4566), or the one AWS_ENDPOINT_URL names.
           name: 'package',
           include: ['test/package/**/*.test.ts'],
           testTimeout: 600_000,

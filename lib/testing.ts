@@ -5,3 +5,34 @@
 export type { FaultConfig } from '../functions/runtime/faults/fault-config';
 export { faultConfigSchema, parseFaultConfig } from '../functions/runtime/faults/fault-config';
 export * from './constructs/fault-injection';
+
+// Integration tests of an app built with the library, on a local emulator (MiniStack, or LocalStack through
+// AWS_ENDPOINT_URL): start it, deploy a stack of the CDK app to it, invoke a function, wait until its messages settled.
+export { CdkCommandError, type DeployStackOptions, deployStack } from './testing/deploy-stack';
+export {
+  type DeployedStack,
+  describeStack,
+  findResource,
+  ResourceNotFoundError,
+  type StackLocation,
+  type StackResource,
+} from './testing/deployed-stack';
+export { emulatorEnvironment } from './testing/emulator-environment';
+export { FunctionInvocationError, invokeFunction } from './testing/invoke-function';
+export {
+  DEFAULT_EMULATOR_PORT,
+  EmulatorStartError,
+  isEmulatorHealthy,
+  type LocalEmulator,
+  type LocalEmulatorOptions,
+  MINISTACK_VERSION,
+  startLocalEmulator,
+  stopLocalEmulator,
+} from './testing/local-emulator';
+export {
+  MessagesNotSettledError,
+  type PipelineBacklog,
+  pipelineBacklog,
+  type WaitForMessagesSettledOptions,
+  waitForMessagesSettled,
+} from './testing/messages-settled';

@@ -1,35 +1,20 @@
-import { execFileSync } from 'node:child_process';
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../../scripts/local/paths';
+import { describeShopOnTheEmulator } from './shop-on-emulator';
+import { createShopApp, run, step } from './support/shop-app';
 
 /**
  * The README's promise to a user, kept: `examples/shop` (the app of issue 15, verbatim) in a fresh
  * `cdk init app --language typescript` project that installed the packed tarball, type-checks with that project's
- * own tsconfig and synthesizes, as CommonJS (cdk init's default) and as ES modules.
+ * own tsconfig and synthesizes, as CommonJS (cdk init's default) and as ES modules; then deployed to a local
+ * emulator and driven, operated with the shipped CLI and seen in its console (./shop-on-emulator.ts).
  */
-const shop = path.join(projectRoot, 'examples', 'shop');
 let work: string;
 let app: string;
 
-const run = (command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}) =>
-  execFileSync(command, args, {
-    cwd,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true', ...env },
-  });
+/** The installed package's size limit (issue 21: the package a user installs is at most 5 MB unpacked). */
+const PACKAGE_SIZE_LIMIT_KIB = 5120;
 
 interface Template {
   Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
@@ -78,37 +63,7 @@ function expectShopMessaging(template: Template, outdir: string): void {
 }
 
 beforeAll(() => {
-  work = mkdtempSync(path.join(tmpdir(), 'shop-example-'));
-  run('npm', ['run', 'build'], projectRoot);
-  const packed = JSON.parse(
-    run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], projectRoot),
-  ) as {
-    filename: string;
-  }[];
-  const tarball = path.join(work, packed[0]!.filename);
-  // cdk init names the project after its (empty) folder: bin/shopapp.ts, which the example's replaces.
-  app = path.join(work, 'shopapp');
-  mkdirSync(app);
-  const cdk = path.join(projectRoot, 'node_modules', '.bin', 'cdk'); // this repository's aws-cdk (a devDependency)
-  run(cdk, ['init', 'app', '--language', 'typescript', '--generate-only'], app);
-  cpSync(shop, app, { recursive: true });
-  // What a user installs next to the template's own dependencies: the package, and what any NodejsFunction and
-  // DynamoDB Lambda function needs.
-  run(
-    'npm',
-    [
-      'install',
-      '--no-audit',
-      '--no-fund',
-      '--prefer-offline',
-      tarball,
-      'esbuild',
-      '@types/aws-lambda',
-      '@aws-sdk/client-dynamodb',
-      '@aws-sdk/lib-dynamodb',
-    ],
-    app,
-  );
+  ({ work, app } = createShopApp());
 }, 1_200_000);
 
 afterAll(() => {
@@ -168,4 +123,14 @@ describe('the shop example, installed from the packed tarball', () => {
   it('runs reliable-messaging-ops from the installed package', () => {
     expect(run('npx', ['reliable-messaging-ops', '--help'], app)).toMatch(/reliable-messaging-ops|usage/i);
   });
+
+  it(`is at most ${PACKAGE_SIZE_LIMIT_KIB} KiB installed (du -sk node_modules/reliable-messaging-serverless)`, () => {
+    const started = Date.now();
+    const kib = Number(run('du', ['-sk', 'node_modules/reliable-messaging-serverless'], app).split(/\s/)[0]);
+    step(`installed package size ${kib} KiB (limit ${PACKAGE_SIZE_LIMIT_KIB} KiB), measured`, started);
+    expect(kib).toBeGreaterThan(0);
+    expect(kib).toBeLessThanOrEqual(PACKAGE_SIZE_LIMIT_KIB);
+  });
 });
+
+describeShopOnTheEmulator(() => app);
