@@ -20,3 +20,12 @@ export const ALERT_PUBLISH_FAILURES_METRIC = 'AlertPublishFailures';
 
 /** The inbox monitor's heartbeat: one per inspection that ended without an error. */
 export const INBOX_MONITOR_COMPLETED_METRIC = 'InboxMonitorCompleted';
+
+/**
+ * The consumer's count of messages whose body is not even a readable envelope (they are parked with their reason,
+ * never applied), published under service {@link CONSUMER_METRICS_SERVICE}.
+ */
+export const UNREADABLE_MESSAGES_METRIC = 'UnreadableMessages';
+
+/** The `service` dimension of the metrics the runtime publishes from a user's consumer function. */
+export const CONSUMER_METRICS_SERVICE = 'idempotent-consumer';
