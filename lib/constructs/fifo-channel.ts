@@ -6,6 +6,8 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledgeCfnLint } from './cfn-lint-acknowledgment';
 import { keyOrNew } from './encryption-key';
+import { type ChannelConsumerProps, IdempotentConsumer } from './idempotent-consumer';
+import { opsCommand } from './ops-command';
 import { markRole } from './resource-role';
 import { validateDuration, validateRange } from './validation';
 
@@ -79,7 +81,7 @@ export class FifoChannel extends Construct {
     acknowledgeCfnLint(
       this.deadLetterQueue.node.defaultChild as sqs.CfnQueue,
       'ES6000',
-      'It is the dead-letter queue: its messages wait for an operator (alarm DeadLetterMessages, npm run ops -- redrive)',
+      `It is the dead-letter queue: its messages wait for an operator (alarm DeadLetterMessages, ${opsCommand(this, 'redrive')})`,
     );
     this.queue = new sqs.Queue(this, 'Queue', {
       ...common,
@@ -88,6 +90,15 @@ export class FifoChannel extends Construct {
     });
     markRole(this.queue, 'queue');
     markRole(this.deadLetterQueue, 'dead-letter-queue');
+  }
+
+  /**
+   * Wires a consumer in one call: an `IdempotentConsumer` of this channel's queue (event source, inbox, monitor, and
+   * the consumer function's environment, read by the runtime's `consumerOptionsFromEnvironment`). The producer
+   * side's one call is `TransactionalOutbox.addProducer`.
+   */
+  addConsumer(id: string, props: ChannelConsumerProps): IdempotentConsumer {
+    return new IdempotentConsumer(this, id, { ...props, queue: this.queue });
   }
 
   grantSendMessages(grantee: iam.IGrantable): iam.Grant {

@@ -13,7 +13,11 @@ import {
   type IdempotencyStrategy,
 } from '../../functions/runtime/consumer/effect-strategies';
 import { Env } from '../../functions/runtime/environment';
-import { INBOX_MONITOR_COMPLETED_METRIC } from '../../functions/runtime/metric-names';
+import {
+  CONSUMER_METRICS_SERVICE,
+  INBOX_MONITOR_COMPLETED_METRIC,
+  UNREADABLE_MESSAGES_METRIC,
+} from '../../functions/runtime/metric-names';
 import { BundledFunction } from './bundled-function';
 import { acknowledgeCfnLint } from './cfn-lint-acknowledgment';
 import { type DurabilityProps, DurableTable } from './durable-table';
@@ -92,6 +96,9 @@ export interface IdempotentConsumerProps extends DurabilityProps {
   readonly faultInjection?: FaultInjection;
 }
 
+/** The props of a consumer of a given queue (`FifoChannel.addConsumer`): all but the queue. */
+export interface ChannelConsumerProps extends Omit<IdempotentConsumerProps, 'queue'> {}
+
 /**
  * Consumes a FIFO queue so that each message's effects are applied once and in order per key: an SQS event source
  * with partial batch responses; an inbox table (TTL `expiresAt`) with each key's cursor, the strategies' records,
@@ -105,7 +112,8 @@ export class IdempotentConsumer extends Construct {
   public readonly monitor: lambda.Function;
   /** How often the monitor inspects the inbox. */
   public readonly monitorSchedule: Duration = Duration.minutes(1);
-  private readonly handler: lambda.Function;
+  /** The consumer function (`props.handler`). */
+  public readonly handler: lambda.Function;
 
   constructor(scope: Construct, id: string, props: IdempotentConsumerProps) {
     super(scope, id);
@@ -228,6 +236,17 @@ export class IdempotentConsumer extends Construct {
     return libraryMetric(this, 'inbox-monitor', INBOX_MONITOR_COMPLETED_METRIC, {
       statistic: 'Sum',
       period: this.monitorSchedule,
+      ...props,
+    });
+  }
+
+  /**
+   * Messages whose body was not even a readable envelope (not sent by a relay of this library, or damaged): the
+   * consumer parks them with their reason instead of applying them. Summed per minute by default.
+   */
+  metricUnreadableMessages(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return libraryMetric(this, CONSUMER_METRICS_SERVICE, UNREADABLE_MESSAGES_METRIC, {
+      statistic: 'Sum',
       ...props,
     });
   }

@@ -2,10 +2,13 @@ import { Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { Env } from '../../functions/runtime/environment';
 import { UNSENT_INDEX, UNSENT_INDEX_ATTRIBUTES } from '../../functions/runtime/outbox/unsent-index';
 import { type DurabilityProps, DurableTable } from './durable-table';
 import { keyOrNew } from './encryption-key';
+import { declareProducerTable, type ProducerTable } from './producer-table';
 import { markRole } from './resource-role';
 
 export interface TransactionalOutboxProps extends DurabilityProps {
@@ -18,6 +21,29 @@ export interface TransactionalOutboxProps extends DurabilityProps {
    * Add a table of idempotency keys (`idempotencyTable`: partition key `idempotencyKey`, TTL `expiresAt`, no
    * stream), for producers that accept an `Idempotency-Key`: a key's record is written in the same transaction as
    * the change and its outbox message. It lives in its own table so the relay's stream and the sweeper never see it.
+   * @default false
+   */
+  readonly idempotencyKeys?: boolean;
+}
+
+/** What `TransactionalOutbox.addProducer` wires besides the outbox itself. */
+export interface AddProducerOptions {
+  /**
+   * The producer's own table (its aggregates), written in the same transactions as the outbox: the function may
+   * read and write it, and it is declared for the ops CLI (role `producer-table` with its key and sequence
+   * attributes), so `reconcile --stack <name>` compares the outbox with it without further options. A stack
+   * declares one producer table (several producers may declare the same one, with the same attributes).
+   * @default no producer table: grant yours yourself; `reconcile` then needs the table on its command line
+   */
+  readonly producerTable?: ProducerTable;
+  /**
+   * Also let the producer prepare, commit and roll back transactional (half) messages (`grantTransactionalMessages`).
+   * @default false
+   */
+  readonly transactionalMessages?: boolean;
+  /**
+   * Also let the producer claim, complete and release idempotency keys (`grantIdempotencyKeys`); the outbox must be
+   * built with `idempotencyKeys`.
    * @default false
    */
   readonly idempotencyKeys?: boolean;
@@ -68,6 +94,29 @@ export class TransactionalOutbox extends Construct {
         encryptionKey: this.encryptionKey,
       }).table;
     }
+  }
+
+  /**
+   * Wires a producer in one call: lets `producer` put outbox messages in its transactions (`grantWriteMessages`),
+   * sets `OUTBOX_TABLE_NAME` in its environment (what `OutboxWriter` is given), and, per `options`, grants and
+   * declares its own table and grants transactional messages and idempotency keys. The consumer side's one call is
+   * `FifoChannel.addConsumer`.
+   */
+  addProducer(producer: lambda.Function, options: AddProducerOptions = {}): void {
+    if (options.idempotencyKeys && this.idempotencyTable === undefined) {
+      throw new Error(
+        `${this.node.path}: addProducer(${producer.node.path}) asks for idempotencyKeys, but the outbox has no ` +
+          'idempotency table: build the TransactionalOutbox with idempotencyKeys: true',
+      );
+    }
+    if (options.producerTable !== undefined) {
+      declareProducerTable(this, options.producerTable);
+      options.producerTable.table.grantReadWriteData(producer);
+    }
+    this.grantWriteMessages(producer);
+    if (options.transactionalMessages) this.grantTransactionalMessages(producer);
+    if (options.idempotencyKeys) this.grantIdempotencyKeys(producer);
+    producer.addEnvironment(Env.OUTBOX_TABLE_NAME, this.table.tableName);
   }
 
   /**

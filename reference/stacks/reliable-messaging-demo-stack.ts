@@ -210,10 +210,12 @@ export class ReliableMessagingDemoStack extends Stack {
         POWERTOOLS_SERVICE_NAME: 'orders-api',
       },
     }).function;
-    orders.grantReadWriteData(apiFunction);
-    this.outbox.grantWriteMessages(apiFunction);
-    this.outbox.grantTransactionalMessages(apiFunction);
-    this.outbox.grantIdempotencyKeys(apiFunction);
+    // Orders are the producer's aggregates: declared for the ops CLI, whose reconcile reads each order's version.
+    this.outbox.addProducer(apiFunction, {
+      producerTable: { table: orders, keyAttribute: 'orderId', sequenceAttribute: 'version' },
+      transactionalMessages: true,
+      idempotencyKeys: true,
+    });
     projection.grantReadData(apiFunction);
     payments.grantReadWriteData(apiFunction);
 

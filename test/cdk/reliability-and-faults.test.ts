@@ -58,6 +58,7 @@ describe('compensation sweeper, alarms and dashboard (AWS synth)', () => {
         'AWS/Lambda/IteratorAge',
         'ReliableMessaging/OldestPendingAgeSeconds',
         'ReliableMessaging/OutboxFailed',
+        'ReliableMessaging/UnreadableMessages',
       ]),
     );
     // relay, sweeper, check-back, inbox monitor, API, consumer, payment checker
@@ -91,6 +92,7 @@ describe('compensation sweeper, alarms and dashboard (AWS synth)', () => {
       ApproximateAgeOfOldestMessage: 'notBreaching',
       IteratorAge: 'notBreaching',
       RecursiveInvocationsDropped: 'notBreaching',
+      UnreadableMessages: 'notBreaching',
     };
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
     const named = alarms.filter((alarm) => alarm.Properties.MetricName !== undefined);

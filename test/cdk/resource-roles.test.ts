@@ -1,5 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
 import {
@@ -12,6 +13,7 @@ import {
   RESOURCE_ROLES,
   TransactionalOutbox,
 } from '../../lib/index';
+import { demoStack } from './synth';
 
 describe('the resources the ops CLI finds by role', () => {
   it('marks each library resource of a stack with its role, once', () => {
@@ -28,6 +30,17 @@ describe('the resources the ops CLI finds by role', () => {
       code: lambda.Code.fromInline('exports.handler = async () => ({})'),
     });
     new IdempotentConsumer(stack, 'Consumer', { queue: channel.queue, handler, alertTopic: alerts.topic });
+    const accounts = new dynamodb.TableV2(stack, 'Accounts', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+    });
+    const producer = new lambda.Function(stack, 'ProducerFunction', {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler = async () => ({})'),
+    });
+    outbox.addProducer(producer, {
+      producerTable: { table: accounts, keyAttribute: 'pk', sequenceAttribute: 'version' },
+    });
 
     // WHEN it is synthesized
     const resources = Template.fromStack(stack).toJSON().Resources as Record<
@@ -41,8 +54,24 @@ describe('the resources the ops CLI finds by role', () => {
       .filter((role) => role !== undefined);
     expect(roles.sort()).toEqual(
       Object.keys(RESOURCE_ROLES)
-        .filter((role) => role !== 'check-back-function' && role !== 'producer-table')
+        .filter((role) => role !== 'check-back-function')
         .sort(),
     );
+  });
+
+  it('marks every role exactly once in the reference stack, the producer table included', () => {
+    // GIVEN the reference application, which has a check-back and declares its orders table
+    const resources = Template.fromStack(demoStack()).toJSON().Resources as Record<
+      string,
+      { Metadata?: Record<string, unknown> }
+    >;
+
+    // WHEN its roles are read
+    const roles = Object.values(resources)
+      .map((resource) => resource.Metadata?.[RESOURCE_ROLE_METADATA])
+      .filter((role) => role !== undefined);
+
+    // THEN each role of the contract marks one resource
+    expect(roles.sort()).toEqual(Object.keys(RESOURCE_ROLES).sort());
   });
 });

@@ -1,47 +1,35 @@
 #!/usr/bin/env node
 import { App, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import {
-  AlertTopic,
-  CompensationSweeper,
-  FifoChannel,
-  IdempotentConsumer,
-  MessagingAlarms,
-  OutboxRelay,
-  TransactionalOutbox,
-} from 'reliable-messaging-serverless';
+import { MessagingFunction, ReliableMessaging } from 'reliable-messaging-serverless';
 
 const app = new App();
 const stack = new Stack(app, 'ShopMessaging');
 
-const alerts = new AlertTopic(stack, 'Alerts');
-const outbox = new TransactionalOutbox(stack, 'Outbox');
-const channel = new FifoChannel(stack, 'Channel');
-const relay = new OutboxRelay(stack, 'Relay', { outbox, channel });
-const sweeper = new CompensationSweeper(stack, 'Sweeper', { outbox, channel, alertTopic: alerts.topic });
+// The outbox, the FIFO channel, the relay, the sweeper, the alert topic, the alarms and the dashboard.
+const messaging = new ReliableMessaging(stack, 'Messaging');
 
+// The producer: moves an account to its next version and commits the event with it, in one transaction.
 const accounts = new dynamodb.TableV2(stack, 'Accounts', {
   partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
 });
-const producer = new NodejsFunction(stack, 'ProducerFunction', {
+const producer = new MessagingFunction(stack, 'ProducerFunction', {
   entry: 'lambda/producer.ts',
-  runtime: lambda.Runtime.NODEJS_22_X,
-  environment: { OUTBOX_TABLE_NAME: outbox.table.tableName, ACCOUNTS_TABLE_NAME: accounts.tableName },
+  environment: { ACCOUNTS_TABLE_NAME: accounts.tableName },
 });
-accounts.grantReadWriteData(producer);
-outbox.grantWriteMessages(producer);
+// Grants the outbox and the accounts table, sets OUTBOX_TABLE_NAME, and tells the ops CLI's reconcile where each
+// account's last committed version is.
+messaging.addProducer(producer, {
+  producerTable: { table: accounts, keyAttribute: 'pk', sequenceAttribute: 'version' },
+});
 
+// The consumer: applies each account's events once and in order to its view.
 const views = new dynamodb.TableV2(stack, 'Views', {
   partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
 });
-const handler = new NodejsFunction(stack, 'ConsumerFunction', {
+const consumer = new MessagingFunction(stack, 'ConsumerFunction', {
   entry: 'lambda/consumer.ts',
-  runtime: lambda.Runtime.NODEJS_22_X,
   environment: { VIEW_TABLE_NAME: views.tableName },
 });
-views.grantReadWriteData(handler);
-const consumer = new IdempotentConsumer(stack, 'Consumer', { queue: channel.queue, handler, alertTopic: alerts.topic });
-
-new MessagingAlarms(stack, 'Alarms', { alertTopic: alerts.topic, channel, relay, sweeper, consumer });
+views.grantReadWriteData(consumer);
+messaging.addConsumer('Consumer', { handler: consumer });
