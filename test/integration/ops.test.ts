@@ -4,11 +4,12 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { inboxKeys } from '../../functions/runtime/consumer/inbox-keys';
+import { redrive, resolve, retryFailedMessages, type StatusReport, status } from '../../lib/ops/commands';
+import type { ReconcileReport } from '../../lib/ops/reconcile-classification';
+import { STACK_NAME } from '../../scripts/local/deploy';
 import { projectRoot } from '../../scripts/local/paths';
 import { sweepNow, transactionalProducer } from '../../scripts/local/stack-control';
-import { redrive, resolve, retryFailedMessages, type StatusReport, status } from '../../scripts/ops/commands';
 import type { LoadReport } from '../../scripts/ops/load';
-import type { ReconcileReport } from '../../scripts/ops/reconcile-classification';
 import { eventually, outboxItems, queueDepth, type Stack, stack, uniquePrefix } from './support/aws';
 
 async function viewAt(s: Stack, orderId: string, version: number) {
@@ -62,7 +63,7 @@ describe('ops commands against the deployed stack', () => {
     );
 
     // WHEN the operator looks, then repairs
-    const before: StatusReport = await status(s);
+    const before: StatusReport = await status(s, new Date(), STACK_NAME);
     const retried = await retryFailedMessages(s, { groupKey: orderId });
     await sweepNow(s);
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ASSETS } from '../../../scripts/console/static-assets';
+import { ASSETS } from '../../../lib/ops/console/static-assets';
 import { call, consoleForEachTest, ddb, sqs } from './support/console-fixture';
 
 describe('the console over HTTP: its own page only, on 127.0.0.1 only', () => {

@@ -4,14 +4,15 @@ import {
   DescribeStacksCommand,
   type DescribeStacksCommandOutput,
 } from '@aws-sdk/client-cloudformation';
-import { outputsFile, STACK_NAME, type StackOutputs } from '../local/deploy';
-import { OutputsNotFoundError } from './errors';
-import { outputsFromResourceRoles } from './stack-resources';
+import type { ProducerTableAttributes } from '../constructs/resource-roles';
+import type { OpsOutputs } from './connection';
+import { OutputsNotFoundError, UsageError } from './errors';
+import { chooseProducerTable, type ProducerTable } from './producer-table';
+import { stackRoles } from './stack-resources';
 
 /**
  * The outputs every ops command relies on: the library's resources, as outputs of these names or found by their
- * role (`outputsFromResourceRoles`). The reference application's `ApiUrl` and `OrdersTableName` are needed only by
- * `load` and `reconcile`.
+ * role (`outputsFromResourceRoles`). `reconcile` also needs the producer's table (see producer-table.ts).
  */
 export const REQUIRED_OUTPUTS = [
   'OutboxTableName',
@@ -23,18 +24,26 @@ export const REQUIRED_OUTPUTS = [
 
 export const DEFAULT_EMULATOR_ENDPOINT = 'http://127.0.0.1:4566';
 
-/** Where the outputs come from: the CLI's `--stack`, `--outputs`, `--region`, `--endpoint`. */
+/** The producer's table as the command line gives it (`--producer-table`, `--key-attribute`, `--sequence-attribute`). */
+export interface ProducerTableOption extends ProducerTableAttributes {
+  readonly tableName: string;
+}
+
+/** Where the outputs come from: the CLI's `--stack`, `--outputs`, `--region`, `--endpoint` (and `--producer-table`). */
 export interface TargetOptions {
   readonly stack?: string;
   readonly region?: string;
   readonly outputs?: string;
   readonly endpoint?: string;
+  readonly producerTable?: ProducerTableOption;
 }
 
 /** The stack the commands act on, and how to reach its services. */
 export interface Target {
   readonly stackName: string;
-  readonly outputs: StackOutputs;
+  readonly outputs: OpsOutputs;
+  /** The producer's table `reconcile` reads (command line > output OrdersTableName > template metadata). */
+  readonly producerTable: ProducerTable | undefined;
   /** The services' endpoint; undefined = AWS through the SDK's defaults (credential chain, region). */
   readonly endpoint: string | undefined;
   readonly region: string | undefined;
@@ -47,29 +56,50 @@ export interface TargetDependencies {
   readonly readFile: (path: string) => string;
   /** A CloudFormation client for `--stack` (default credential chain; endpoint only when given). */
   readonly cloudFormation: (config: { region?: string; endpoint?: string }) => CloudFormationClient;
+  /**
+   * What neither `--stack` nor `--outputs` means (the repository's tools: the outputs `npm start` wrote, on the local
+   * emulator). @default none: the shipped CLI asks for `--stack NAME` or `--outputs FILE`
+   */
+  readonly localDefault?: LocalDefault;
 }
 
+/** A development checkout's default target: an outputs file its deploy script writes, served by the local emulator. */
+export interface LocalDefault {
+  readonly outputsFile: string;
+  /** The stack to read in that file when it holds several. */
+  readonly stackName: string;
+  /** How to make the file, for the message when it is missing (e.g. "deploy locally with `npm start`"). */
+  readonly howToDeploy: string;
+}
+
+/** The shipped CLI's words for naming a stack, for messages. */
+export const NAME_A_STACK =
+  'name the stack with --stack NAME [--region R] (add --endpoint URL or AWS_ENDPOINT_URL for an emulator), ' +
+  'or give its outputs with --outputs FILE';
+
 /** Checks that `record` has every required output, and returns it as the stack's outputs. */
-export function checkOutputs(record: Readonly<Record<string, unknown>>, where: string): StackOutputs {
+export function checkOutputs(record: Readonly<Record<string, unknown>>, where: string): OpsOutputs {
   const missing = REQUIRED_OUTPUTS.filter((name) => typeof record[name] !== 'string' || record[name] === '');
   if (missing.length > 0) {
     throw new OutputsNotFoundError(
       `${where} lacks the output${missing.length === 1 ? '' : 's'} ${missing.join(', ')} ` +
-        `(is it a ${STACK_NAME} stack of this project?)`,
+        '(is it a stack built with reliable-messaging-serverless, deployed with this version?)',
     );
   }
-  return { ApiUrl: '', OrdersTableName: '', ...record } as unknown as StackOutputs;
+  return record as unknown as OpsOutputs;
 }
 
 /**
- * The outputs in a JSON file: `cdk deploy --outputs-file`'s `{ "<stack>": { ... } }` (the named stack, or the only
- * one), or a flat `{ "ApiUrl": ..., ... }`.
+ * The outputs in a JSON file: `cdk deploy --outputs-file`'s `{ "<stack>": { ... } }` (the named stack, else
+ * `preferred` when the file has it, else the only one), or a flat `{ "OutboxTableName": ..., ... }` (named
+ * `stackName ?? preferred ?? 'stack'`).
  */
 export function outputsFromJson(
   text: string,
   where: string,
   stackName?: string,
-): { stackName: string; outputs: StackOutputs } {
+  preferred?: string,
+): { stackName: string; outputs: OpsOutputs } {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -81,15 +111,22 @@ export function outputsFromJson(
   }
   const record = json as Record<string, unknown>;
   if ('ApiUrl' in record || 'OutboxTableName' in record)
-    return { stackName: stackName ?? STACK_NAME, outputs: checkOutputs(record, where) };
+    return { stackName: stackName ?? preferred ?? 'stack', outputs: checkOutputs(record, where) };
   const stacks = Object.keys(record).filter((key) => typeof record[key] === 'object' && record[key] !== null);
   const chosen =
-    stackName ?? (stacks.includes(STACK_NAME) ? STACK_NAME : stacks.length === 1 ? stacks[0] : undefined);
+    stackName ??
+    (preferred !== undefined && stacks.includes(preferred)
+      ? preferred
+      : stacks.length === 1
+        ? stacks[0]
+        : undefined);
   if (chosen === undefined || !stacks.includes(chosen)) {
     throw new OutputsNotFoundError(
       stacks.length === 0
         ? `${where} holds no stack outputs`
-        : `${where} has no outputs of ${chosen ?? STACK_NAME}; it has: ${stacks.join(', ')}`,
+        : chosen === undefined && preferred === undefined
+          ? `${where} holds the outputs of several stacks (${stacks.join(', ')}): name one with --stack NAME`
+          : `${where} has no outputs of ${chosen ?? preferred}; it has: ${stacks.join(', ')}`,
     );
   }
   return {
@@ -98,12 +135,25 @@ export function outputsFromJson(
   };
 }
 
-/** A deployed stack's outputs, read with CloudFormation DescribeStacks. */
+/** A deployed stack's outputs, read with CloudFormation DescribeStacks (and its template's roles when it needs them). */
 export async function outputsFromStack(
   cloudFormation: CloudFormationClient,
   stackName: string,
   where = `stack ${stackName}`,
-): Promise<StackOutputs> {
+): Promise<OpsOutputs> {
+  return (await readStack(cloudFormation, stackName, where)).outputs;
+}
+
+/**
+ * A deployed stack's outputs and the producer table its template declares: the outputs by DescribeStacks; the
+ * template is read (GetTemplate, ListStackResources) for the library's resources a stack of the user's own has as no
+ * output, and for the producer table unless the outputs name the reference application's (`OrdersTableName`).
+ */
+export async function readStack(
+  cloudFormation: CloudFormationClient,
+  stackName: string,
+  where = `stack ${stackName}`,
+): Promise<{ outputs: OpsOutputs; declaredProducerTable: ProducerTable | undefined }> {
   let response: DescribeStacksCommandOutput;
   try {
     response = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
@@ -125,16 +175,28 @@ export async function outputsFromStack(
       .map((output) => [output.OutputKey!, output.OutputValue!]),
   );
   // A stack of the user's own, built with the constructs: its library resources by their role.
-  const discovered = REQUIRED_OUTPUTS.every((name) => name in outputs)
-    ? {}
-    : await outputsFromResourceRoles(cloudFormation, stackName, where, new Set(Object.keys(outputs)));
-  const found = { ...discovered, ...outputs };
+  const roles =
+    REQUIRED_OUTPUTS.every((name) => name in outputs) && 'OrdersTableName' in outputs
+      ? { outputs: {} }
+      : await stackRoles(cloudFormation, stackName, where, new Set(Object.keys(outputs)));
+  const found: Record<string, string> = { ...roles.outputs, ...outputs };
   if (Object.keys(found).length === 0) {
     throw new OutputsNotFoundError(
       `${where} has no outputs (status ${stack.StackStatus ?? 'unknown'}) and no resources marked with a role`,
     );
   }
-  return checkOutputs(found, where);
+  const producerTableName = found.ProducerTableName;
+  return {
+    outputs: checkOutputs(found, where),
+    declaredProducerTable:
+      producerTableName === undefined || roles.producerTableAttributes === undefined
+        ? undefined
+        : {
+            tableName: producerTableName,
+            ...roles.producerTableAttributes,
+            source: `${where}: the table marked producer-table`,
+          },
+  };
 }
 
 /** The emulator's endpoint when `apiUrl` is an emulator's API URL (`http://host:port/_aws/execute-api/…`). */
@@ -154,7 +216,8 @@ const trimSlash = (url: string) => url.replace(/\/+$/, '');
  * - `--stack NAME [--region R]`: its outputs from CloudFormation, services on AWS (default credential chain);
  * - `--outputs FILE`: the outputs in the file; services at `--endpoint`, AWS_ENDPOINT_URL, the emulator that serves
  *   the file's ApiUrl, or else AWS;
- * - neither: `.local/outputs.json` (what `npm start` wrote) and the local emulator (or AWS_ENDPOINT_URL).
+ * - neither: the `localDefault` (the repository's `.local/outputs.json` and the local emulator, or
+ *   AWS_ENDPOINT_URL); without one, a UsageError asking for `--stack` or `--outputs`.
  * `--endpoint URL` overrides the services' endpoint in every case.
  */
 export async function resolveTarget(options: TargetOptions, deps: TargetDependencies): Promise<Target> {
@@ -170,41 +233,64 @@ export async function resolveTarget(options: TargetOptions, deps: TargetDependen
       ...(region === undefined ? {} : { region }),
       ...(explicitEndpoint === undefined ? {} : { endpoint: explicitEndpoint }),
     });
-    const outputs = await outputsFromStack(client, options.stack, where);
-    return { stackName: options.stack, outputs, endpoint: explicitEndpoint, region, source: where };
+    const { outputs, declaredProducerTable } = await readStack(client, options.stack, where);
+    return {
+      stackName: options.stack,
+      outputs,
+      producerTable: chooseProducerTable({
+        commandLine: commandLineProducerTable(options),
+        outputs,
+        declared: declaredProducerTable,
+      }),
+      endpoint: explicitEndpoint,
+      region,
+      source: where,
+    };
   }
-  const file = options.outputs ?? outputsFile;
+  const local = deps.localDefault;
+  if (options.outputs === undefined && local === undefined) {
+    throw new UsageError(`which stack? ${NAME_A_STACK}`);
+  }
+  const file = options.outputs ?? local!.outputsFile;
   let text: string;
   try {
     text = deps.readFile(file);
   } catch (error) {
     throw new OutputsNotFoundError(
       options.outputs === undefined
-        ? `no outputs at ${file}: deploy locally with \`npm start\`, or name a stack deployed to AWS with ` +
+        ? `no outputs at ${file}: ${local!.howToDeploy}, or name a stack deployed to AWS with ` +
             '--stack NAME [--region R], or an outputs file with --outputs FILE'
         : `cannot read the outputs file ${file}: ${error instanceof Error ? error.message : String(error)}`,
       { cause: error },
     );
   }
-  const { stackName, outputs } = outputsFromJson(text, file);
+  const { stackName, outputs } = outputsFromJson(text, file, undefined, local?.stackName);
   const endpoint =
     explicitEndpoint ??
     envEndpoint ??
-    (options.outputs === undefined ? DEFAULT_EMULATOR_ENDPOINT : emulatorEndpointOf(outputs.ApiUrl));
+    (options.outputs === undefined ? DEFAULT_EMULATOR_ENDPOINT : emulatorEndpointOf(outputs.ApiUrl ?? ''));
   return {
     stackName,
     outputs,
+    producerTable: chooseProducerTable({ commandLine: commandLineProducerTable(options), outputs }),
     endpoint,
     region: region ?? (endpoint === undefined ? undefined : 'us-east-1'),
     source: file,
   };
 }
 
-/** The real dependencies: process environment, the file system, a CloudFormation client. */
-export function defaultTargetDependencies(): TargetDependencies {
+function commandLineProducerTable(options: TargetOptions): ProducerTable | undefined {
+  return options.producerTable === undefined
+    ? undefined
+    : { ...options.producerTable, source: 'the command line' };
+}
+
+/** The real dependencies: process environment, the file system, a CloudFormation client (and `localDefault`). */
+export function defaultTargetDependencies(localDefault?: LocalDefault): TargetDependencies {
   return {
     env: process.env,
     readFile: (path) => readFileSync(path, 'utf8'),
     cloudFormation: (config) => new CloudFormationClient(config),
+    ...(localDefault === undefined ? {} : { localDefault }),
   };
 }
