@@ -5,7 +5,7 @@ import {
   type DescribeStacksCommandOutput,
 } from '@aws-sdk/client-cloudformation';
 import type { ProducerTableAttributes } from '../constructs/resource-roles';
-import type { OpsOutputs } from './connection';
+import { type ClientConfig, clientConfig, type OpsOutputs } from './connection';
 import { OutputsNotFoundError, UsageError } from './errors';
 import { chooseProducerTable, type ProducerTable } from './producer-table';
 import { stackRoles } from './stack-resources';
@@ -55,7 +55,7 @@ export interface TargetDependencies {
   readonly env: NodeJS.ProcessEnv;
   readonly readFile: (path: string) => string;
   /** A CloudFormation client for `--stack` (default credential chain; endpoint only when given). */
-  readonly cloudFormation: (config: { region?: string; endpoint?: string }) => CloudFormationClient;
+  readonly cloudFormation: (config: ClientConfig) => CloudFormationClient;
   /**
    * What neither `--stack` nor `--outputs` means (the repository's tools: the outputs `npm start` wrote, on the local
    * emulator). @default none: the shipped CLI asks for `--stack NAME` or `--outputs FILE`
@@ -228,11 +228,11 @@ export async function resolveTarget(options: TargetOptions, deps: TargetDependen
       : trimSlash(deps.env.AWS_ENDPOINT_URL);
   const region = options.region ?? deps.env.AWS_REGION ?? deps.env.AWS_DEFAULT_REGION;
   if (options.stack !== undefined) {
-    const where = `stack ${options.stack}${region === undefined ? '' : ` in ${region}`}`;
-    const client = deps.cloudFormation({
-      ...(region === undefined ? {} : { region }),
-      ...(explicitEndpoint === undefined ? {} : { endpoint: explicitEndpoint }),
-    });
+    // An emulator (--endpoint or AWS_ENDPOINT_URL): test credentials unless the environment has some, us-east-1.
+    const endpoint = explicitEndpoint ?? envEndpoint;
+    const stackRegion = region ?? (endpoint === undefined ? undefined : 'us-east-1');
+    const where = `stack ${options.stack}${stackRegion === undefined ? '' : ` in ${stackRegion}`}`;
+    const client = deps.cloudFormation(clientConfig(endpoint, stackRegion, deps.env));
     const { outputs, declaredProducerTable } = await readStack(client, options.stack, where);
     return {
       stackName: options.stack,
@@ -242,8 +242,8 @@ export async function resolveTarget(options: TargetOptions, deps: TargetDependen
         outputs,
         declared: declaredProducerTable,
       }),
-      endpoint: explicitEndpoint,
-      region,
+      endpoint,
+      region: stackRegion,
       source: where,
     };
   }

@@ -87,7 +87,7 @@ describe('reading a stack deployed to AWS (--stack)', () => {
         },
       ],
     });
-    const { dependencies, clientConfigs } = deps({}, { AWS_ENDPOINT_URL: 'http://localhost:4566' });
+    const { dependencies, clientConfigs } = deps({});
 
     // WHEN the target is resolved for --stack Prod --region eu-west-1
     const target = await resolveTarget({ stack: 'Prod', region: 'eu-west-1' }, dependencies);
@@ -97,6 +97,37 @@ describe('reading a stack deployed to AWS (--stack)', () => {
     expect(target).toMatchObject({ stackName: 'Prod', endpoint: undefined, region: 'eu-west-1' });
     expect(clientConfigs).toEqual([{ region: 'eu-west-1' }]);
     expect(cloudFormation.commandCalls(DescribeStacksCommand)).toHaveLength(1);
+  });
+
+  it('reads a --stack on the emulator AWS_ENDPOINT_URL names: its endpoint, us-east-1, test credentials', async () => {
+    // GIVEN the user's local loop: AWS_ENDPOINT_URL set, no region, no credentials
+    cloudFormation.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        {
+          StackName: 'S',
+          StackStatus: 'CREATE_COMPLETE',
+          CreationTime: new Date(),
+          Outputs: asCloudFormationOutputs(OUTPUTS),
+        },
+      ],
+    });
+    const { dependencies, clientConfigs } = deps({}, { AWS_ENDPOINT_URL: 'http://127.0.0.1:4566/' });
+
+    // WHEN the target is resolved for --stack S
+    const target = await resolveTarget({ stack: 'S' }, dependencies);
+
+    // THEN CloudFormation and every service are asked at the emulator, in us-east-1, with test credentials
+    const emulator = {
+      endpoint: 'http://127.0.0.1:4566',
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    };
+    expect(clientConfigs).toEqual([emulator]);
+    expect(target).toMatchObject({
+      endpoint: emulator.endpoint,
+      region: 'us-east-1',
+      source: 'stack S in us-east-1',
+    });
   });
 
   it('leaves the region to the SDK when neither --region nor AWS_REGION is given', async () => {
