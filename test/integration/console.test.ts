@@ -104,7 +104,9 @@ describe('the console in a real browser, against the deployed stack', () => {
     await setFaults(s, {});
     await replay.click();
     await page.locator('#confirm-dialog[open]').waitFor();
-    expect(await text(page, '#confirm-command')).toBe(`npm run ops -- replay --key ${poisoned}`);
+    expect(await text(page, '#confirm-command')).toBe(
+      `npx reliable-messaging-ops replay --key ${poisoned} --stack ${STACK_NAME}`,
+    );
     await page.click('#confirm-ok');
 
     // THEN the page reports it, the key's messages are applied in order, and the key leaves the parked list

@@ -145,7 +145,7 @@ describe('ops commands against the deployed stack', () => {
     // THEN each says what is wrong, shows the usage, and exits with 2
     expect(command).toMatchObject({ status: 2 });
     expect(command.stderr).toContain('unknown command "fix-everything"');
-    expect(command.stderr).toContain('usage: npm run ops');
+    expect(command.stderr).toContain('usage: npx reliable-messaging-ops');
     expect(flag).toMatchObject({ status: 2 });
     expect(flag.stderr).toContain("Unknown option '--dryrun'");
   });
