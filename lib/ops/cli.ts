@@ -34,7 +34,8 @@ export async function runOpsCli(argv: readonly string[], setup: OpsCliSetup = {}
     if (command.name === 'console') {
       const running = await serveConsole(target, command);
       await closeOnSignal(running);
-      return 0;
+      // The SDK clients' kept-alive connections would hold the process: the console was the whole run.
+      process.exit(0);
     }
     const c = connectOps(target.outputs, target.endpoint, target.region, target.producerTable);
     const progress = stderrProgress(invocation.json);
