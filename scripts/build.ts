@@ -115,7 +115,7 @@ async function buildOpsCli(): Promise<void> {
   ];
   if (problems.length > 0) {
     throw new Error(
-      `the ops CLI bundle (lib/ops/bin.ts) must not contain the CDK:\n  ${[...new Set(problems)].join('\n  ')}`,
+      `the ops CLI bundle (lib/ops/bin.ts) must neither contain the CDK nor import a package the package does not depend on:\n  ${[...new Set(problems)].join('\n  ')}`,
     );
   }
   cpSync(path.join(projectRoot, 'lib', 'ops', 'console', 'static'), path.join(dist, 'bin', 'static'), {
