@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { type BuildOptions, build } from 'esbuild';
@@ -16,7 +16,9 @@ import { projectRoot } from './local/paths';
  * - `types/` (ES module declarations) and `types-cjs/` (the same, as CommonJS declarations), by `tsc`;
  * - `handlers/<name>/index.js`: the library's own Lambda handlers, bundled as `BundledFunction` bundles them, so an
  *   app's synth needs neither their sources nor esbuild;
- * - `bin/reliable-messaging-ops.js`: the ops CLI, one file with its dependencies.
+ * - `bin/reliable-messaging-ops.js`: the ops CLI (lib/ops/bin.ts), one file; the packages it imports (the SDK
+ *   clients, zod, uuid) stay imports of the package's dependencies, so an install has one copy of the SDK; and
+ *   `bin/static/`: the console's page, found next to the bundle.
  */
 const dist = path.join(projectRoot, 'dist');
 const commonJsPackage = `${JSON.stringify({ type: 'commonjs' })}\n`;
@@ -67,20 +69,57 @@ async function buildHandlers(): Promise<void> {
   }
 }
 
+/** What the ops CLI's bundle must never contain or import: the CDK (an app's own, and 60 MB of it). */
+export const FORBIDDEN_IN_OPS_CLI = ['aws-cdk-lib', 'constructs'];
+
+const packageName = (specifier: string) =>
+  specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!;
+
 async function buildOpsCli(): Promise<void> {
-  await build({
+  const result = await build({
     absWorkingDir: projectRoot,
-    entryPoints: ['scripts/ops.ts'],
+    entryPoints: ['lib/ops/bin.ts'],
     outfile: path.join(dist, 'bin', 'reliable-messaging-ops.js'),
     bundle: true,
     platform: 'node',
     target: 'node20',
     format: 'esm',
-    // The bundled SDK is CommonJS: give it a `require` for Node's built-in modules.
-    banner: {
-      js: "#!/usr/bin/env node\nimport { createRequire as createRequireOfOps } from 'node:module';\nconst require = createRequireOfOps(import.meta.url);",
-    },
+    packages: 'external',
+    minify: true,
+    keepNames: true,
+    metafile: true,
+    banner: { js: '#!/usr/bin/env node' },
     logLevel: 'warning',
+  });
+  // The bundle's inputs and imports: no CDK, and every package it imports is one the package depends on.
+  const manifest = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>;
+  };
+  const dependencies = new Set(Object.keys(manifest.dependencies ?? {}));
+  const inputs = Object.keys(result.metafile.inputs);
+  const imported = Object.values(result.metafile.outputs).flatMap((output) =>
+    output.imports
+      .filter((entry) => entry.external && !entry.path.startsWith('node:'))
+      .map((entry) => entry.path),
+  );
+  const problems = [
+    ...inputs
+      .filter((input) => FORBIDDEN_IN_OPS_CLI.some((name) => input.includes(`node_modules/${name}/`)))
+      .map((input) => `bundles ${input}`),
+    ...imported
+      .filter((specifier) => FORBIDDEN_IN_OPS_CLI.includes(packageName(specifier)))
+      .map((specifier) => `imports ${specifier}`),
+    ...imported
+      .filter((specifier) => !dependencies.has(packageName(specifier)))
+      .map((specifier) => `imports ${specifier}, which is not a dependency in package.json`),
+  ];
+  if (problems.length > 0) {
+    throw new Error(
+      `the ops CLI bundle (lib/ops/bin.ts) must neither contain the CDK nor import a package the package does not depend on:\n  ${[...new Set(problems)].join('\n  ')}`,
+    );
+  }
+  cpSync(path.join(projectRoot, 'lib', 'ops', 'console', 'static'), path.join(dist, 'bin', 'static'), {
+    recursive: true,
   });
 }
 

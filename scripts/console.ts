@@ -1,15 +1,16 @@
+import { reportError } from '../lib/ops/cli';
+import { closeOnSignal, serveConsole } from '../lib/ops/console/serve';
+import { OpsError } from '../lib/ops/errors';
+import { defaultTargetDependencies, resolveTarget } from '../lib/ops/outputs';
 import { CONSOLE_SHORT_USAGE, CONSOLE_USAGE, parseConsoleCommandLine } from './console/cli-args';
 import { loadReports, ReportFileError, readReportFile } from './console/run-reports';
-import { startConsoleServer } from './console/server';
+import { outputsFile, STACK_NAME } from './local/deploy';
 import { localDir } from './local/paths';
-import { connect } from './local/stack-control';
-import { OpsError, UsageError } from './ops/errors';
-import { defaultTargetDependencies, resolveTarget } from './ops/outputs';
 
 /**
- * `npm run console`: a local web page for the stack ops can read — the flow as a picture with live counts and
- * alarms, one key end to end, the repairs (with the token printed here), and the bench and chaos reports' plots.
- * Runs until interrupted (Ctrl-C).
+ * `npm run console`: the package's console (lib/ops/console, `npx reliable-messaging-ops console`) — the flow as a
+ * picture with live counts and alarms, one key end to end, the repairs (with the token printed here) — plus the
+ * repository's bench and chaos reports' plots. Runs until interrupted (Ctrl-C).
  */
 async function main(argv: readonly string[]): Promise<void> {
   const invocation = parseConsoleCommandLine(argv);
@@ -19,39 +20,29 @@ async function main(argv: readonly string[]): Promise<void> {
   }
   const { options } = invocation;
   for (const file of options.reports) readReportFile(file); // a bad --report fails now, not on the page
-  const target = await resolveTarget(options.target, defaultTargetDependencies());
-  const running = await startConsoleServer(
-    {
-      connection: connect(target.outputs, target.endpoint, target.region),
-      stackName: target.stackName,
-      source: target.source,
-      readOnly: options.readOnly,
-      reports: () => loadReports(options.reports, localDir),
-    },
-    { port: options.port, onError: (error) => console.error(error) },
+  const target = await resolveTarget(
+    options.target,
+    defaultTargetDependencies({
+      outputsFile,
+      stackName: STACK_NAME,
+      howToDeploy: 'deploy locally with `npm start`',
+    }),
   );
-  console.log(`console of ${target.stackName} (${target.source}) at ${running.url}`);
-  if (options.readOnly) {
-    console.log('read-only: repairs are off');
-  } else {
-    console.log(`repair token: ${running.token}`);
-    console.log(`open (token included, never sent to the server): ${running.url}#token=${running.token}`);
-  }
-  console.log('Ctrl-C stops it.');
-  const stop = () => {
-    void running.close().then(() => process.exit(0));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  const running = await serveConsole(target, {
+    port: options.port,
+    host: options.host,
+    readOnly: options.readOnly,
+    extraReads: { '/api/reports': async () => loadReports(options.reports, localDir) },
+  });
+  await closeOnSignal(running);
+  process.exit(0);
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof UsageError) {
-    console.error(`error: ${error.message}\n${CONSOLE_SHORT_USAGE}`);
-  } else if (error instanceof OpsError || error instanceof ReportFileError) {
+  if (error instanceof ReportFileError) {
     console.error(`error: ${error.message}`);
   } else {
-    console.error(error instanceof Error ? `error: ${error.name}: ${error.message}` : error);
+    reportError(error, CONSOLE_SHORT_USAGE);
   }
   process.exitCode = error instanceof OpsError ? error.exitCode : 1;
 });

@@ -1,4 +1,3 @@
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { QueryCommand, type QueryCommandInput, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Connection } from './stack-control';
 
@@ -87,19 +86,4 @@ export function countHeldMessages(s: Connection, keys: readonly string[]): Promi
   );
 }
 
-/** The queue's approximate depth: messages waiting (visible) and received but not yet deleted (in flight). */
-export async function queueDepth(
-  s: Connection,
-  queueUrl: string,
-): Promise<{ visible: number; inFlight: number }> {
-  const response = await s.sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  );
-  return {
-    visible: Number(response.Attributes?.ApproximateNumberOfMessages ?? 0),
-    inFlight: Number(response.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
-  };
-}
+export { queueDepth } from '../../lib/ops/queue-depth';

@@ -1,7 +1,8 @@
+import { OpsError } from '../../lib/ops/errors';
+import type { Progress } from '../../lib/ops/progress';
+import { renderPairs } from '../../lib/ops/table';
 import type { Connection } from '../local/stack-control';
 import { driveTraffic, waitApplied } from '../local/traffic';
-import { OpsError } from './errors';
-import type { Progress } from './progress';
 
 export interface LoadOptions {
   /** Keys (orders) to create. */
@@ -70,4 +71,23 @@ export async function load(c: Connection, options: LoadOptions, progress?: Progr
   );
   const total = Math.max(0.001, (appliedAt - traffic.startedAt) / 1000);
   return { ...report, applied: { seconds: round(total), perSecond: round(traffic.messages / total) } };
+}
+
+export function renderLoad(report: LoadReport): string {
+  return renderPairs([
+    ['keys (orders)', `${report.keys}, ids ${report.runPrefix}0…${report.runPrefix}${report.keys - 1}`],
+    ['messages sent', `${report.messages} (${report.orders} OrderPlaced, ${report.notes} OrderNoteAdded)`],
+    ['concurrency', report.concurrency],
+    ['committed in', `${report.seconds} s — ${report.perSecond} messages/s`],
+    ...(report.applied === undefined
+      ? ([
+          ['applied', `not waited for (check: npm run ops -- reconcile --prefix ${report.runPrefix})`],
+        ] as const)
+      : ([
+          [
+            'applied in',
+            `${report.applied.seconds} s from the first request — ${report.applied.perSecond} messages/s`,
+          ],
+        ] as const)),
+  ]);
 }

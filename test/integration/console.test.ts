@@ -3,12 +3,12 @@ import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listParked } from '../../functions/runtime/consumer/key-parking';
+import { status } from '../../lib/ops/commands';
+import { type RunningConsole, startConsoleServer } from '../../lib/ops/console/server';
 import { loadReports } from '../../scripts/console/run-reports';
-import { type RunningConsole, startConsoleServer } from '../../scripts/console/server';
 import { STACK_NAME } from '../../scripts/local/deploy';
 import { localDir } from '../../scripts/local/paths';
 import { setFaults } from '../../scripts/local/stack-control';
-import { status } from '../../scripts/ops/commands';
 import { eventually, type Stack, stack, uniquePrefix } from './support/aws';
 import { ensureChromium } from './support/chromium';
 
@@ -33,7 +33,7 @@ describe('the console in a real browser, against the deployed stack', () => {
         stackName: STACK_NAME,
         source: 'integration run',
         readOnly: false,
-        reports: () => loadReports([], localDir),
+        extraReads: { '/api/reports': async () => loadReports([], localDir) },
       },
       { port: 0 },
     );
@@ -104,7 +104,9 @@ describe('the console in a real browser, against the deployed stack', () => {
     await setFaults(s, {});
     await replay.click();
     await page.locator('#confirm-dialog[open]').waitFor();
-    expect(await text(page, '#confirm-command')).toBe(`npm run ops -- replay --key ${poisoned}`);
+    expect(await text(page, '#confirm-command')).toBe(
+      `npx reliable-messaging-ops replay --key ${poisoned} --stack ${STACK_NAME}`,
+    );
     await page.click('#confirm-ok');
 
     // THEN the page reports it, the key's messages are applied in order, and the key leaves the parked list

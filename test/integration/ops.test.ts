@@ -1,14 +1,18 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { inboxKeys } from '../../functions/runtime/consumer/inbox-keys';
+import { redrive, resolve, retryFailedMessages, type StatusReport, status } from '../../lib/ops/commands';
+import type { ReconcileReport } from '../../lib/ops/reconcile-classification';
+import { STACK_NAME } from '../../scripts/local/deploy';
 import { projectRoot } from '../../scripts/local/paths';
 import { sweepNow, transactionalProducer } from '../../scripts/local/stack-control';
-import { redrive, resolve, retryFailedMessages, type StatusReport, status } from '../../scripts/ops/commands';
 import type { LoadReport } from '../../scripts/ops/load';
-import type { ReconcileReport } from '../../scripts/ops/reconcile-classification';
 import { eventually, outboxItems, queueDepth, type Stack, stack, uniquePrefix } from './support/aws';
 
 async function viewAt(s: Stack, orderId: string, version: number) {
@@ -62,7 +66,7 @@ describe('ops commands against the deployed stack', () => {
     );
 
     // WHEN the operator looks, then repairs
-    const before: StatusReport = await status(s);
+    const before: StatusReport = await status(s, new Date(), STACK_NAME);
     const retried = await retryFailedMessages(s, { groupKey: orderId });
     await sweepNow(s);
 
@@ -144,7 +148,7 @@ describe('ops commands against the deployed stack', () => {
     // THEN each says what is wrong, shows the usage, and exits with 2
     expect(command).toMatchObject({ status: 2 });
     expect(command.stderr).toContain('unknown command "fix-everything"');
-    expect(command.stderr).toContain('usage: npm run ops');
+    expect(command.stderr).toContain('usage: npx reliable-messaging-ops');
     expect(flag).toMatchObject({ status: 2 });
     expect(flag.stderr).toContain("Unknown option '--dryrun'");
   });
@@ -285,6 +289,42 @@ describe('ops commands against the deployed stack', () => {
     expect(table.stdout).toMatch(
       new RegExp(`${failedKey}\\s+4\\s+1\\s+OUTBOX_FAILED\\s+.*retry-failed --key ${failedKey}`),
     );
+
+    // AND wait settles at once (a FAILED and a parked message move only for an operator), listing both
+    const waited = await ops(s, ['wait', '--prefix', runPrefix, '--timeout', '30', '--json']);
+    expect(waited.status).toBe(0);
+    expect(JSON.parse(waited.stdout)).toMatchObject({
+      settled: true,
+      moving: [],
+      awaitingOperator: [
+        expect.objectContaining({ state: 'OUTBOX_FAILED' }),
+        expect.objectContaining({ state: 'PARKED' }),
+      ],
+    });
+
+    // AND a stack without the OrdersTableName output (a user's) reconciles the same with the table given
+    const userOutputs = path.join(mkdtempSync(path.join(tmpdir(), 'ops-user-')), 'outputs.json');
+    const { OrdersTableName: ordersTable, ApiUrl: _api, ...libraryOutputs } = s.outputs;
+    writeFileSync(userOutputs, JSON.stringify({ UserStack: libraryOutputs }));
+    const undeclared = await ops(s, ['reconcile', '--outputs', userOutputs, '--prefix', runPrefix]);
+    expect(undeclared.status).toBe(1);
+    expect(undeclared.stderr).toContain('UserStack declares none');
+    const given = await ops(s, [
+      'reconcile',
+      '--outputs',
+      userOutputs,
+      '--producer-table',
+      ordersTable,
+      '--key-attribute',
+      'orderId',
+      '--sequence-attribute',
+      'version',
+      '--prefix',
+      runPrefix,
+      '--json',
+    ]);
+    expect(given.status).toBe(3);
+    expect(JSON.parse(given.stdout)).toEqual(report);
 
     // WHEN the operator runs the repairs it names
     expect((await ops(s, ['retry-failed', '--key', failedKey])).status).toBe(0);

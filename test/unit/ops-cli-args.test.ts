@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { COMMAND_OPTIONS, parseCommandLine, USAGE } from '../../scripts/ops/cli-args';
-import { UsageError } from '../../scripts/ops/errors';
+import { COMMAND_OPTIONS, parseCommandLine, USAGE } from '../../lib/ops/cli-args';
+import { UsageError } from '../../lib/ops/errors';
 
 const parse = (line: string) => parseCommandLine(line.split(' ').filter((word) => word !== ''));
 
@@ -44,33 +44,35 @@ describe('the ops command line', () => {
     });
   });
 
-  it('gives load its defaults, and takes its flags', () => {
-    expect(parse('load')).toMatchObject({
-      command: {
-        name: 'load',
-        keys: 10,
-        messages: 100,
-        concurrency: 8,
-        prefix: 'load',
-        wait: false,
-        timeoutSeconds: 600,
-      },
+  it('gives wait its default timeout, and takes --timeout and a key filter', () => {
+    expect(parse('wait --stack Shop')).toMatchObject({
+      command: { name: 'wait', timeoutSeconds: 120 },
+      target: { stack: 'Shop' },
     });
-    expect(
-      parse('load --keys 5 --messages 12 --concurrency 3 --prefix smoke --wait --timeout 30'),
-    ).toMatchObject({
-      command: {
-        name: 'load',
-        keys: 5,
-        messages: 12,
-        concurrency: 3,
-        prefix: 'smoke',
-        wait: true,
-        timeoutSeconds: 30,
-      },
+    expect(parse('wait --prefix acct- --timeout 30')).toMatchObject({
+      command: { name: 'wait', prefix: 'acct-', timeoutSeconds: 30 },
     });
-    // More keys than the default message count: one message (the order) per key.
-    expect(parse('load --keys 500')).toMatchObject({ command: { keys: 500, messages: 500 } });
+  });
+
+  it('gives console its defaults (port 4700, host 127.0.0.1, repairs on), and takes its flags', () => {
+    expect(parse('console --stack Shop')).toMatchObject({
+      command: { name: 'console', port: 4700, host: '127.0.0.1', readOnly: false },
+    });
+    expect(parse('console --stack Shop --port 0 --host localhost --read-only')).toMatchObject({
+      command: { name: 'console', port: 0, host: 'localhost', readOnly: true },
+    });
+  });
+
+  it('takes the producer table as three options, on reconcile, wait and console', () => {
+    for (const command of ['reconcile', 'wait', 'console']) {
+      expect(
+        parse(`${command} --producer-table accounts --key-attribute pk --sequence-attribute version`),
+      ).toMatchObject({
+        target: {
+          producerTable: { tableName: 'accounts', keyAttribute: 'pk', sequenceAttribute: 'version' },
+        },
+      });
+    }
   });
 
   it('answers --help (or -h) with the help, whatever else is given', () => {
@@ -87,6 +89,8 @@ describe('the ops command line', () => {
       expect(USAGE).toContain(option);
     }
     expect(USAGE).toMatch(/exit codes: .*2 bad command line, 3 reconcile/);
+    expect(USAGE).not.toMatch(/npm run|\bload\b/);
+    expect(USAGE).toContain('usage: npx reliable-messaging-ops <command> --stack <name>');
   });
 
   it.each([
@@ -94,7 +98,21 @@ describe('the ops command line', () => {
     ['fix-everything', /unknown command "fix-everything"/],
     ['status --frobnicate', /--frobnicate/],
     ['status --dry-run', /status does not take --dry-run/],
-    ['load --key o-1', /load does not take --key/],
+    ['load', /unknown command "load"/],
+    [
+      'status --producer-table t --key-attribute k --sequence-attribute s',
+      /status does not take --producer-table/,
+    ],
+    [
+      'reconcile --producer-table t',
+      /all three of --producer-table NAME --key-attribute A --sequence-attribute A/,
+    ],
+    ['reconcile --key-attribute k --sequence-attribute s', /all three of --producer-table/],
+    ['wait --timeout 0', /--timeout must be an integer from 1/],
+    ['wait --key a --prefix b', /wait takes --key or --prefix, not both/],
+    ['console --port 70000', /--port must be an integer from 0 to 65535/],
+    ['console --host http://x', /--host must be a host name/],
+    ['console --host', /argument missing|--host/],
     ['status extra', /takes no argument "extra"/],
     ['replay', /replay needs --key/],
     ['replay --key', /argument missing|--key/],
@@ -104,11 +122,6 @@ describe('the ops command line', () => {
     ['reconcile --key a --prefix b', /--key or --prefix, not both/],
     ['status --stack S --outputs f.json', /--stack or --outputs, not both/],
     ['status --endpoint localhost:4566', /--endpoint must be an http\(s\) URL/],
-    ['load --keys 0', /--keys must be an integer from 1/],
-    ['load --keys 2.5', /--keys must be an integer/],
-    ['load --concurrency many', /--concurrency must be an integer/],
-    ['load --keys 10 --messages 5', /--messages \(5\) must be at least --keys \(10\)/],
-    ['load --prefix a/b', /--prefix must be/],
     ['status --json=yes', /--json/],
   ])('fails if the command line is %j, with a usage error (exit code 2)', (line, message) => {
     // WHEN it is parsed

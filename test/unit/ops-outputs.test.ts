@@ -7,15 +7,15 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { outputsFile } from '../../scripts/local/deploy';
-import { OutputsNotFoundError } from '../../scripts/ops/errors';
+import { OutputsNotFoundError, UsageError } from '../../lib/ops/errors';
 import {
   emulatorEndpointOf,
   outputsFromJson,
   outputsFromStack,
   resolveTarget,
   type TargetDependencies,
-} from '../../scripts/ops/outputs';
+} from '../../lib/ops/outputs';
+import { outputsFile } from '../../scripts/local/deploy';
 
 const cloudFormation = mockClient(CloudFormationClient);
 
@@ -33,8 +33,15 @@ const LOCAL_OUTPUTS = { ...OUTPUTS, ApiUrl: 'http://localhost:4566/_aws/execute-
 const asCloudFormationOutputs = (outputs: Record<string, string>) =>
   Object.entries(outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue }));
 
+/** The repository's default target (what `npm run ops` passes). */
+const LOCAL_DEFAULT = {
+  outputsFile,
+  stackName: 'ReliableMessagingDemo',
+  howToDeploy: 'deploy locally with `npm start`',
+};
+
 /** Dependencies with the given files and environment; the CloudFormation client is the mocked one. */
-function deps(files: Record<string, string>, env: NodeJS.ProcessEnv = {}) {
+function deps(files: Record<string, string>, env: NodeJS.ProcessEnv = {}, local = true) {
   const clientConfigs: Array<{ region?: string; endpoint?: string }> = [];
   const dependencies: TargetDependencies = {
     env,
@@ -48,6 +55,7 @@ function deps(files: Record<string, string>, env: NodeJS.ProcessEnv = {}) {
       clientConfigs.push(config);
       return new CloudFormationClient({ region: config.region ?? 'us-east-1' });
     },
+    ...(local ? { localDefault: LOCAL_DEFAULT } : {}),
   };
   return { dependencies, clientConfigs };
 }
@@ -79,7 +87,7 @@ describe('reading a stack deployed to AWS (--stack)', () => {
         },
       ],
     });
-    const { dependencies, clientConfigs } = deps({}, { AWS_ENDPOINT_URL: 'http://localhost:4566' });
+    const { dependencies, clientConfigs } = deps({});
 
     // WHEN the target is resolved for --stack Prod --region eu-west-1
     const target = await resolveTarget({ stack: 'Prod', region: 'eu-west-1' }, dependencies);
@@ -89,6 +97,37 @@ describe('reading a stack deployed to AWS (--stack)', () => {
     expect(target).toMatchObject({ stackName: 'Prod', endpoint: undefined, region: 'eu-west-1' });
     expect(clientConfigs).toEqual([{ region: 'eu-west-1' }]);
     expect(cloudFormation.commandCalls(DescribeStacksCommand)).toHaveLength(1);
+  });
+
+  it('reads a --stack on the emulator AWS_ENDPOINT_URL names: its endpoint, us-east-1, test credentials', async () => {
+    // GIVEN the user's local loop: AWS_ENDPOINT_URL set, no region, no credentials
+    cloudFormation.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        {
+          StackName: 'S',
+          StackStatus: 'CREATE_COMPLETE',
+          CreationTime: new Date(),
+          Outputs: asCloudFormationOutputs(OUTPUTS),
+        },
+      ],
+    });
+    const { dependencies, clientConfigs } = deps({}, { AWS_ENDPOINT_URL: 'http://127.0.0.1:4566/' });
+
+    // WHEN the target is resolved for --stack S
+    const target = await resolveTarget({ stack: 'S' }, dependencies);
+
+    // THEN CloudFormation and every service are asked at the emulator, in us-east-1, with test credentials
+    const emulator = {
+      endpoint: 'http://127.0.0.1:4566',
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    };
+    expect(clientConfigs).toEqual([emulator]);
+    expect(target).toMatchObject({
+      endpoint: emulator.endpoint,
+      region: 'us-east-1',
+      source: 'stack S in us-east-1',
+    });
   });
 
   it('leaves the region to the SDK when neither --region nor AWS_REGION is given', async () => {
@@ -187,7 +226,7 @@ describe('reading outputs from a file (--outputs) or the local default', () => {
     [
       'several other stacks',
       JSON.stringify({ A: OUTPUTS, B: OUTPUTS }),
-      /has no outputs of ReliableMessagingDemo; it has: A, B/,
+      /holds the outputs of several stacks \(A, B\): name one with --stack NAME/,
     ],
     ['no stacks', JSON.stringify({}), /holds no stack outputs/],
     [
@@ -198,6 +237,35 @@ describe('reading outputs from a file (--outputs) or the local default', () => {
   ])('fails if the file holds %s', (_what, text, message) => {
     expect(() => outputsFromJson(text, 'f.json')).toThrow(message);
     expect(() => outputsFromJson(text, 'f.json')).toThrow(OutputsNotFoundError);
+  });
+
+  it("prefers the repository's stack in a file of several, and says so when the file lacks it", () => {
+    const two = JSON.stringify({ A: OUTPUTS, ReliableMessagingDemo: LOCAL_OUTPUTS });
+    expect(outputsFromJson(two, 'f.json', undefined, 'ReliableMessagingDemo').stackName).toBe(
+      'ReliableMessagingDemo',
+    );
+    expect(() =>
+      outputsFromJson(
+        JSON.stringify({ A: OUTPUTS, B: OUTPUTS }),
+        'f.json',
+        undefined,
+        'ReliableMessagingDemo',
+      ),
+    ).toThrow(/has no outputs of ReliableMessagingDemo; it has: A, B/);
+  });
+
+  it('asks for --stack or --outputs when there is no local default (the shipped CLI)', async () => {
+    // WHEN the shipped CLI is given neither
+    const error = await resolveTarget({}, deps({}, {}, false).dependencies).then(
+      () => undefined,
+      (rejected: unknown) => rejected,
+    );
+
+    // THEN a usage error (exit code 2) names both ways
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).message).toMatch(
+      /which stack\? name the stack with --stack NAME .*--outputs FILE/,
+    );
   });
 
   it('uses .local/outputs.json and the local emulator by default, or AWS_ENDPOINT_URL', async () => {

@@ -4,8 +4,8 @@ import {
   classify,
   type ReconcileData,
   shellWord,
-} from '../../scripts/ops/reconcile-classification';
-import { renderReconcile } from '../../scripts/ops/render';
+} from '../../lib/ops/reconcile-classification';
+import { renderReconcile } from '../../lib/ops/render';
 
 /** Reconcile's input: nothing anywhere but what a test adds. */
 function data(changes: Partial<ReconcileData> = {}): ReconcileData {

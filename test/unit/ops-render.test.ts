@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { StatusReport } from '../../scripts/ops/commands';
-import { renderLoad, renderRedrive, renderStatus } from '../../scripts/ops/render';
+import type { StatusReport } from '../../lib/ops/commands';
+import { renderRedrive, renderStatus } from '../../lib/ops/render';
+import { renderLoad } from '../../scripts/ops/load';
 
 const STATUS: StatusReport = {
   outbox: { pending: 2, prepared: 0, failed: 1, oldestPendingAgeSeconds: 42, oldestPreparedAgeSeconds: 0 },

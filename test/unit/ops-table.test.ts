@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cellText, renderPairs, renderTable } from '../../scripts/ops/table';
+import { cellText, renderPairs, renderTable } from '../../lib/ops/table';
 
 interface Row {
   readonly key: string;

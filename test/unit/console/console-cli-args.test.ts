@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../../lib/ops/errors';
 import { DEFAULT_CONSOLE_PORT, parseConsoleCommandLine } from '../../../scripts/console/cli-args';
-import { UsageError } from '../../../scripts/ops/errors';
 
 const parse = (line: string) => parseConsoleCommandLine(line.split(' ').filter((word) => word !== ''));
 
@@ -8,19 +8,22 @@ describe('the console command line', () => {
   it('defaults to port 4700, repairs on, reports found under .local, the stack npm start deployed', () => {
     expect(parse('')).toEqual({
       kind: 'run',
-      options: { target: {}, port: DEFAULT_CONSOLE_PORT, readOnly: false, reports: [] },
+      options: { target: {}, port: DEFAULT_CONSOLE_PORT, host: '127.0.0.1', readOnly: false, reports: [] },
     });
     expect(DEFAULT_CONSOLE_PORT).toBe(4700);
   });
 
-  it('takes the ops CLI stack options, --port (0 = any), --read-only and several --report', () => {
+  it('takes the ops CLI stack options, --port (0 = any), --host, --read-only and several --report', () => {
     expect(
-      parse('--stack Shop --region eu-west-1 --port 0 --read-only --report a.json --report b.json'),
+      parse(
+        '--stack Shop --region eu-west-1 --port 0 --host localhost --read-only --report a.json --report b.json',
+      ),
     ).toEqual({
       kind: 'run',
       options: {
         target: { stack: 'Shop', region: 'eu-west-1' },
         port: 0,
+        host: 'localhost',
         readOnly: true,
         reports: ['a.json', 'b.json'],
       },

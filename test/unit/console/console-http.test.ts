@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ASSETS } from '../../../scripts/console/static-assets';
-import { call, consoleForEachTest, ddb, sqs } from './support/console-fixture';
+import { ASSETS } from '../../../lib/ops/console/static-assets';
+import { call, consoleForEachTest, ddb, fakeStack, serveConsole, sqs } from './support/console-fixture';
 
 describe('the console over HTTP: its own page only, on 127.0.0.1 only', () => {
   const current = consoleForEachTest();
@@ -21,6 +21,18 @@ describe('the console over HTTP: its own page only, on 127.0.0.1 only', () => {
     const page = await call(current.running, 'GET', '/');
     expect(page.text).toContain('<script type="module" src="/console.js">');
     expect(page.text).not.toMatch(/(src|href)="(https?:)?\/\//);
+  });
+
+  it("has no run reports in the package's console: /api/console lists no extra read, /api/reports is 404", async () => {
+    // GIVEN the console as the shipped CLI starts it (no extra reads)
+    const shipped = await serveConsole(fakeStack(), { reports: null });
+    try {
+      // THEN the page is told there is nothing more to show, and the route does not exist
+      expect((await call(shipped, 'GET', '/api/console')).body).toMatchObject({ extraReads: [] });
+      expect((await call(shipped, 'GET', '/api/reports')).status).toBe(404);
+    } finally {
+      await shipped.close();
+    }
   });
 
   it('binds to 127.0.0.1 and prints a URL of it', () => {

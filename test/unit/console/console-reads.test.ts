@@ -2,7 +2,7 @@ import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { attentionOf } from '../../../functions/runtime/consumer/attention-index';
 import { inboxKeys } from '../../../functions/runtime/consumer/inbox-keys';
-import { reconcile } from '../../../scripts/ops/reconcile';
+import { reconcile } from '../../../lib/ops/reconcile';
 import {
   call,
   consoleForEachTest,
@@ -167,9 +167,15 @@ describe('the console reads the stack as ops does', () => {
     });
   });
 
-  it('answers /api/console with the current.stack, the mode and the refresh interval', async () => {
+  it('answers /api/console with the current.stack, the mode, the refresh interval and the extra reads', async () => {
     const answer = await call(current.running, 'GET', '/api/console');
-    expect(answer.body).toEqual({ stackName: STACK, source: 'test', readOnly: false, refreshSeconds: 3 });
+    expect(answer.body).toEqual({
+      stackName: STACK,
+      source: 'test',
+      readOnly: false,
+      refreshSeconds: 3,
+      extraReads: ['/api/reports'],
+    });
   });
 
   it.each([

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { attentionOf } from '../../../functions/runtime/consumer/attention-index';
 import { inboxKeys } from '../../../functions/runtime/consumer/inbox-keys';
 import { halfMessageKey } from '../../../functions/runtime/half/half-message';
-import type { RunningConsole } from '../../../scripts/console/server';
+import type { RunningConsole } from '../../../lib/ops/console/server';
 import { transactionalProducer } from '../../../scripts/local/stack-control';
 import {
   call,

@@ -6,7 +6,7 @@ import {
   ForbiddenError,
   MethodNotAllowedError,
   NotFoundError,
-} from '../../../scripts/console/http-errors';
+} from '../../../lib/ops/console/http-errors';
 
 describe("the console's HTTP errors", () => {
   it.each([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newRepairToken, tokenMatches } from '../../../scripts/console/repair-token';
+import { newRepairToken, tokenMatches } from '../../../lib/ops/console/repair-token';
 
 describe('the repair token', () => {
   it('is fresh for each console: 32 random bytes, base64url', () => {

@@ -12,8 +12,8 @@ import { BatchGetCommand, type BatchGetCommandInput, DynamoDBDocumentClient } fr
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach } from 'vitest';
 import { ATTENTION_INDEX } from '../../../../functions/runtime/consumer/key-parking';
+import { type RunningConsole, startConsoleServer } from '../../../../lib/ops/console/server';
 import type { ReportPlots } from '../../../../scripts/console/run-reports';
-import { type RunningConsole, startConsoleServer } from '../../../../scripts/console/server';
 import type { StackOutputs } from '../../../../scripts/local/deploy';
 import { type Connection, connect } from '../../../../scripts/local/stack-control';
 import { InMemoryDynamoDb, type Item } from '../../support/in-memory-dynamodb';
@@ -120,7 +120,7 @@ const NO_REPORTS: ReportPlots = { bench: null, chaos: null };
 /** The console over a fake stack, on a free port, with a known token. */
 export async function serveConsole(
   stack: FakeStack,
-  options: { readOnly?: boolean; reports?: () => ReportPlots } = {},
+  options: { readOnly?: boolean; reports?: (() => ReportPlots) | null } = {},
 ): Promise<RunningConsole> {
   return startConsoleServer(
     {
@@ -128,7 +128,10 @@ export async function serveConsole(
       stackName: STACK,
       source: 'test',
       readOnly: options.readOnly ?? false,
-      reports: options.reports ?? (() => NO_REPORTS),
+      // The repository's console serves its run reports; the package's serves none (`reports: null`).
+      ...(options.reports === null
+        ? {}
+        : { extraReads: { '/api/reports': async () => (options.reports ?? (() => NO_REPORTS))() } }),
     },
     { port: 0, token: 'the-token' },
   );

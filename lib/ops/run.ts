@@ -1,18 +1,18 @@
-import type { Connection } from '../local/stack-control';
 import type { Command } from './cli-args';
 import { redrive, replay, resolve, retryFailedMessages, status } from './commands';
-import { load } from './load';
+import type { OpsConnection as Connection } from './connection';
 import type { Progress } from './progress';
 import { reconcile } from './reconcile';
 import {
-  renderLoad,
   renderReconcile,
   renderRedrive,
   renderReplay,
   renderResolve,
   renderRetried,
+  renderSettle,
   renderStatus,
 } from './render';
+import { waitUntilSettled } from './settle';
 
 /** A command's result: the object `--json` prints, its readable rendering, and the exit code it asks for. */
 export interface CommandOutcome {
@@ -21,13 +21,16 @@ export interface CommandOutcome {
   readonly exitCode: number;
 }
 
-/** Exit code of `reconcile` when some committed message is not terminal. */
+/** The commands `runCommand` runs (`console` serves until stopped: cli.ts runs it). */
+export type RunnableCommand = Exclude<Command, { readonly name: 'console' }>;
+
+/** Exit code of `reconcile` when some committed message is not terminal (and of `wait` when it gave up). */
 export const NOT_TERMINAL_EXIT_CODE = 3;
 
 /** Runs one parsed command against a connection. */
 export async function runCommand(
   c: Connection,
-  command: Command,
+  command: RunnableCommand,
   context: { readonly stackName: string; readonly progress?: Progress },
 ): Promise<CommandOutcome> {
   const done = <T extends object>(result: T, text: string, exitCode = 0): CommandOutcome => ({
@@ -42,11 +45,32 @@ export async function runCommand(
     }
     case 'reconcile': {
       const report = await reconcile(c, {
-        ...(command.key === undefined ? {} : { key: command.key }),
-        ...(command.prefix === undefined ? {} : { prefix: command.prefix }),
+        ...filterOf(command),
+        stackName: context.stackName,
         ...(context.progress === undefined ? {} : { progress: context.progress }),
       });
-      return done(report, renderReconcile(report), report.allTerminal ? 0 : NOT_TERMINAL_EXIT_CODE);
+      return done(
+        report,
+        renderReconcile(report, context.stackName),
+        report.allTerminal ? 0 : NOT_TERMINAL_EXIT_CODE,
+      );
+    }
+    case 'wait': {
+      const options = { ...filterOf(command), stackName: context.stackName };
+      const report = await waitUntilSettled(() => reconcile(c, options), {
+        timeoutMs: command.timeoutSeconds * 1000,
+        ...(context.progress === undefined
+          ? {}
+          : {
+              onPass: (_report, moving) =>
+                context.progress?.note(`waiting: ${moving} message(s) still moving`),
+            }),
+      });
+      return done(
+        report,
+        renderSettle(report, context.stackName),
+        report.settled ? 0 : NOT_TERMINAL_EXIT_CODE,
+      );
     }
     case 'retry-failed': {
       const result = await retryFailedMessages(c, {
@@ -67,9 +91,12 @@ export async function runCommand(
       const result = await redrive(c, command.dryRun);
       return done(result, renderRedrive(result));
     }
-    case 'load': {
-      const report = await load(c, command, context.progress);
-      return done(report, renderLoad(report));
-    }
   }
+}
+
+function filterOf(command: { readonly key?: string; readonly prefix?: string }) {
+  return {
+    ...(command.key === undefined ? {} : { key: command.key }),
+    ...(command.prefix === undefined ? {} : { prefix: command.prefix }),
+  };
 }

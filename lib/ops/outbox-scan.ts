@@ -1,5 +1,5 @@
 import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
-import type { Connection } from '../local/stack-control';
+import type { OpsConnection as Connection } from './connection';
 
 type Items = NonNullable<ScanCommandOutput['Items']>;
 

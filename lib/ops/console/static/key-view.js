@@ -40,7 +40,7 @@ export function drawKeyView(container, v) {
             { header: 'count', value: (m) => m.count, number: true },
             { header: 'state', value: (m) => m.state },
             { header: 'where', value: (m) => m.where },
-            { header: 'repair (npm run ops -- …)', value: (m) => m.repair },
+            { header: 'repair (npx reliable-messaging-ops … --stack <name>)', value: (m) => m.repair },
           ],
           r.messages,
           { id: 'key-reconcile' },

@@ -25,7 +25,7 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 };
 
 export interface RunningConsole {
-  /** `http://127.0.0.1:<port>/` */
+  /** `http://127.0.0.1:<port>/` (or the host it was started on) */
   readonly url: string;
   readonly port: number;
   /** The repair token (also in the URL's fragment, which the browser never sends). */
@@ -36,6 +36,11 @@ export interface RunningConsole {
 export interface ConsoleServerOptions {
   /** 0 = any free port. */
   readonly port: number;
+  /**
+   * The interface it listens on, and the only Host it answers (`localhost` binds to the loopback address it
+   * resolves to). @default '127.0.0.1'
+   */
+  readonly host?: string;
   /** @default a fresh random token */
   readonly token?: string;
   /** Called with an unexpected error (a 500), for the terminal. @default none */
@@ -97,7 +102,10 @@ async function answer(
   );
 }
 
-/** Starts the console on 127.0.0.1 only (never another interface) and answers the page and its API. */
+/**
+ * Starts the console on `options.host` (127.0.0.1 unless told otherwise; never every interface) and answers the page
+ * and its API, to requests naming that host only.
+ */
 export async function startConsoleServer(
   context: ConsoleContext,
   options: ConsoleServerOptions,
@@ -118,10 +126,10 @@ export async function startConsoleServer(
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, '127.0.0.1', () => resolve());
+    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  identity = consoleIdentity(port, token);
+  identity = consoleIdentity(port, token, options.host);
   return {
     url: `${identity.origin}/`,
     port,

@@ -1,13 +1,12 @@
-import { ReliableMessagingError } from '../../functions/runtime/errors';
-import type { Connection } from '../local/stack-control';
-import { redrive, replay, resolve, retryFailedMessages } from '../ops/commands';
-import { OpsError } from '../ops/errors';
+import { ReliableMessagingError } from '../../../functions/runtime/errors';
+import { redrive, replay, resolve, retryFailedMessages } from '../commands';
+import type { OpsConnection as Connection } from '../connection';
+import { OpsError } from '../errors';
 import { flowSnapshot } from './flow-snapshot';
 import { BadRequestError, ConflictError, MethodNotAllowedError, NotFoundError } from './http-errors';
 import { keyView } from './key-view';
 import { repairLists } from './repair-lists';
 import { type RepairName, repairBody } from './repair-requests';
-import type { ReportPlots } from './run-reports';
 
 /** What the routes act on. */
 export interface ConsoleContext {
@@ -17,8 +16,11 @@ export interface ConsoleContext {
   readonly source: string;
   /** Repairs refused (403) and hidden from the page. */
   readonly readOnly: boolean;
-  /** The bench and chaos reports' plots, read at each request. */
-  readonly reports: () => ReportPlots;
+  /**
+   * More GET routes, by path under `/api/` (e.g. the repository's `/api/reports`: its bench and chaos runs' plots).
+   * `/api/console` lists their paths so the page shows only the sections it has data for. @default none
+   */
+  readonly extraReads?: Readonly<Record<string, (query: URLSearchParams) => Promise<object>>>;
 }
 
 /** How often the page reads the flow again. */
@@ -26,7 +28,7 @@ export const REFRESH_SECONDS = 3;
 
 type Handler = (context: ConsoleContext, query: URLSearchParams, body: unknown) => Promise<object>;
 
-/** The repairs: each calls the ops command of the same name (scripts/ops/commands.ts), nothing else. */
+/** The repairs: each calls the ops command of the same name (lib/ops/commands.ts), nothing else. */
 const REPAIRS: Readonly<Record<RepairName, Handler>> = {
   'retry-failed': async ({ connection }, _query, body) => {
     const { groupKey, messageId } = repairBody('retry-failed', body);
@@ -45,16 +47,16 @@ const REPAIRS: Readonly<Record<RepairName, Handler>> = {
 };
 
 const READS: Readonly<Record<string, Handler>> = {
-  '/api/console': async ({ stackName, source, readOnly }) => ({
+  '/api/console': async ({ stackName, source, readOnly, extraReads }) => ({
     stackName,
     source,
     readOnly,
     refreshSeconds: REFRESH_SECONDS,
+    extraReads: Object.keys(extraReads ?? {}),
   }),
   '/api/status': async ({ connection, stackName }) => flowSnapshot(connection, stackName),
   '/api/key': async ({ connection }, query) => keyView(connection, keyParameter(query)),
   '/api/repairs': async ({ connection }) => repairLists(connection),
-  '/api/reports': async ({ reports }) => reports(),
 };
 
 function keyParameter(query: URLSearchParams): string {
@@ -75,7 +77,7 @@ export const isRepairPath = (path: string): boolean =>
 
 /**
  * Answers one API request (the Host, Origin, token and read-only checks are the server's, before this). Library refusals
- * (a transaction no longer open, a stack without the orders table) become 409 with their message.
+ * (a transaction no longer open, a stack without a producer table) become 409 with their message.
  */
 export async function handleApi(
   context: ConsoleContext,
@@ -84,7 +86,15 @@ export async function handleApi(
   query: URLSearchParams,
   body: unknown,
 ): Promise<object> {
-  const read = Object.hasOwn(READS, path) ? READS[path] : undefined;
+  const extra =
+    context.extraReads !== undefined && Object.hasOwn(context.extraReads, path)
+      ? context.extraReads[path]
+      : undefined;
+  const read: Handler | undefined = Object.hasOwn(READS, path)
+    ? READS[path]
+    : extra === undefined || !path.startsWith('/api/')
+      ? undefined
+      : (_context, query) => extra(query);
   const repair = isRepairPath(path) ? REPAIRS[path.slice(REPAIR_PREFIX.length) as RepairName] : undefined;
   if (read === undefined && repair === undefined) throw new NotFoundError(`no route ${path}`);
   if (read !== undefined && method !== 'GET') throw new MethodNotAllowedError(`${path} takes GET`);

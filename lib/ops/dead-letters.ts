@@ -1,6 +1,6 @@
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { MessageEnvelope } from '../../functions/runtime/outbox/outbox-message';
-import type { Connection } from '../local/stack-control';
+import type { OpsConnection as Connection } from './connection';
 
 export interface DeadLetter {
   readonly envelope: MessageEnvelope;

@@ -1,12 +1,12 @@
-import { listParked, type ParkedMessage } from '../../functions/runtime/consumer/key-parking';
-import type { Connection } from '../local/stack-control';
-import { gatherReconcileData } from '../ops/reconcile';
+import { listParked, type ParkedMessage } from '../../../functions/runtime/consumer/key-parking';
+import type { OpsConnection as Connection } from '../connection';
+import { gatherReconcileData } from '../reconcile';
 import {
   classify,
   type MessageRef,
   type OutboxRecord,
   type ReconcileReport,
-} from '../ops/reconcile-classification';
+} from '../reconcile-classification';
 
 /** One key end to end: what each stage holds of it, and `ops reconcile --key`'s verdict on it. */
 export interface KeyView {

@@ -1,9 +1,11 @@
-import { ProgressBar } from '../local/progress';
+import { ProgressBar } from './progress-bar';
 
 /** Progress of long work, on stderr: a bar when the total is known, a running count when it is not. */
 export interface Progress {
   bar(label: string, total: number): { update(done: number): void; finish(): void };
   counter(label: string): { update(done: number): void; finish(done: number): void };
+  /** A line of news (e.g. `wait`'s passes). */
+  note(text: string): void;
 }
 
 /**
@@ -18,6 +20,9 @@ export function stderrProgress(
   if (json && !terminal) return undefined;
   return {
     bar: (label, total) => new ProgressBar(label, total),
+    note: (text) => {
+      stream.write(terminal ? `\r${text}`.padEnd(80) : `${text}\n`);
+    },
     counter: (label) => {
       let last = 0;
       return {

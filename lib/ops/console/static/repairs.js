@@ -2,15 +2,23 @@ import { repair } from './api.js';
 import { el, show, since, table } from './dom.js';
 
 // The repair lists (GET /api/repairs), each row with its repair. Every repair asks for confirmation first, then
-// calls the same code as `npm run ops -- <command>` on the server.
+// calls the same code as `npx reliable-messaging-ops <command> --stack <name>` on the server.
 
 const dialog = () => document.getElementById('confirm-dialog');
 
 /** Asks for confirmation in the page's dialog; resolves true only on "Run it". */
+let stackName = '<name>';
+
+/** The stack the page shows, for the commands it names. */
+export function setStackName(name) {
+  stackName = name;
+}
+
 export function confirmRepair(text, command) {
   const d = dialog();
   document.getElementById('confirm-text').textContent = text;
-  document.getElementById('confirm-command').textContent = `npm run ops -- ${command}`;
+  document.getElementById('confirm-command').textContent =
+    `npx reliable-messaging-ops ${command} --stack ${quote(stackName)}`;
   return new Promise((resolve) => {
     d.addEventListener('close', () => resolve(d.returnValue === 'confirm'), { once: true });
     d.returnValue = '';

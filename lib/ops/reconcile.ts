@@ -2,12 +2,12 @@ import { BatchGetCommand, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb'
 import { type AttentionKind, readAttention } from '../../functions/runtime/consumer/attention-index';
 import { inboxKeys } from '../../functions/runtime/consumer/inbox-keys';
 import type { LocalStepRef } from '../../functions/runtime/half/half-message';
-import type { Connection } from '../local/stack-control';
-import { queueDepth } from '../local/stack-queries';
+import type { OpsConnection as Connection } from './connection';
 import { peekDeadLetters } from './dead-letters';
-import { OpsError } from './errors';
 import { scanOutbox } from './outbox-scan';
+import { type ProducerTable, ProducerTableNotDeclaredError } from './producer-table';
 import type { Progress } from './progress';
+import { queueDepth } from './queue-depth';
 import {
   type CursorState,
   classify,
@@ -25,12 +25,10 @@ export interface ReconcileOptions {
   readonly key?: string;
   /** Only keys that start with this. */
   readonly prefix?: string;
-  /** The producer's aggregate table: key attribute and version attribute. @default orders: orderId, version */
-  readonly aggregate?: {
-    readonly tableName: string;
-    readonly keyAttribute: string;
-    readonly versionAttribute: string;
-  };
+  /** The producer's table: its key attribute and its last-sequence attribute. @default the connection's */
+  readonly producerTable?: Omit<ProducerTable, 'source'>;
+  /** For the message when no producer table is known. @default 'the stack' */
+  readonly stackName?: string;
   readonly progress?: Progress;
 }
 
@@ -42,16 +40,8 @@ export async function gatherReconcileData(
   const wanted = (key: string) =>
     (options.key === undefined || key === options.key) &&
     (options.prefix === undefined || key.startsWith(options.prefix));
-  const aggregate = options.aggregate ?? {
-    tableName: c.outputs.OrdersTableName,
-    keyAttribute: 'orderId',
-    versionAttribute: 'version',
-  };
-  if (aggregate.tableName === '') {
-    throw new OpsError(
-      "reconcile compares the outbox with the producer's table: the stack has no OrdersTableName output",
-    );
-  }
+  const aggregate = options.producerTable ?? c.producerTable;
+  if (aggregate === undefined) throw new ProducerTableNotDeclaredError(options.stackName ?? 'the stack');
 
   // 1. What the producer committed: one read per key (a Scan of the aggregates, or one GetItem).
   const committed = new Map<string, number>();
@@ -63,7 +53,8 @@ export async function gatherReconcileData(
         ConsistentRead: true,
       }),
     );
-    if (got.Item !== undefined) committed.set(options.key, Number(got.Item[aggregate.versionAttribute] ?? 0));
+    if (got.Item !== undefined)
+      committed.set(options.key, Number(got.Item[aggregate.sequenceAttribute] ?? 0));
   } else {
     const counter = options.progress?.counter('reading keys');
     let start: Record<string, unknown> | undefined;
@@ -75,7 +66,7 @@ export async function gatherReconcileData(
           ProjectionExpression: '#key, #version',
           ExpressionAttributeNames: {
             '#key': aggregate.keyAttribute,
-            '#version': aggregate.versionAttribute,
+            '#version': aggregate.sequenceAttribute,
           },
           ...(options.prefix === undefined
             ? {}
@@ -87,7 +78,7 @@ export async function gatherReconcileData(
         }),
       );
       for (const item of page.Items ?? []) {
-        committed.set(String(item[aggregate.keyAttribute]), Number(item[aggregate.versionAttribute] ?? 0));
+        committed.set(String(item[aggregate.keyAttribute]), Number(item[aggregate.sequenceAttribute] ?? 0));
       }
       counter?.update(committed.size);
       start = page.LastEvaluatedKey;

@@ -1,17 +1,27 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from './errors';
-import type { LoadOptions } from './load';
-import type { TargetOptions } from './outputs';
+import type { ProducerTableOption, TargetOptions } from './outputs';
+
+/** How the shipped CLI is run, in every message and help line. */
+export const OPS_COMMAND = 'npx reliable-messaging-ops';
 
 /** The usage lines of the options that say which stack (shared by the ops CLI and the console). */
-export const TARGET_USAGE = `  --stack NAME           a stack deployed to AWS: its outputs from CloudFormation (DescribeStacks), the SDK's
-                         default credential chain and region, no endpoint override
+export const TARGET_USAGE = `  --stack NAME           the deployed stack (CloudFormation DescribeStacks): its outputs, or else its resources
+                         found by their role; the SDK's default credential chain and region
   --region R             the region of --stack (default: the SDK's, e.g. AWS_REGION)
-  --outputs FILE         the outputs from a JSON file (\`cdk deploy --outputs-file\`); services at --endpoint,
-                         AWS_ENDPOINT_URL, the emulator serving the file's ApiUrl, or else AWS
-  --endpoint URL         the services' endpoint (an emulator), whatever else is given`;
+  --endpoint URL         the services' endpoint, e.g. an emulator (default: AWS_ENDPOINT_URL, else AWS)
+  --outputs FILE         instead of --stack: the outputs from a JSON file (\`cdk deploy --outputs-file\`); services
+                         at --endpoint, AWS_ENDPOINT_URL, the emulator serving the file's ApiUrl, or else AWS`;
 
-export const USAGE = `usage: npm run ops -- <command> [options]      (or: reliable-messaging-ops <command> [options])
+/** The usage lines of the options that name the producer's table (reconcile, wait, console). */
+export const PRODUCER_TABLE_USAGE = `  --producer-table NAME  the producer's table reconcile reads what was committed from (one item per key),
+  --key-attribute A      with the attribute holding the key (groupKey) and the one holding the last sequence
+  --sequence-attribute A committed; default: the table the CDK app declared with
+                         outbox.addProducer(fn, { producerTable: { table, keyAttribute, sequenceAttribute } })`;
+
+export const USAGE = `usage: ${OPS_COMMAND} <command> --stack <name> [options]
+
+See and repair a stack built with reliable-messaging-serverless, on AWS or on an emulator.
 
 commands:
   status                                       outbox PENDING/PREPARED/FAILED, queue and DLQ depth, held and
@@ -19,35 +29,61 @@ commands:
   reconcile [--key K | --prefix P]             is every committed message terminal (applied, or rolled back)?
                                                lists the ones that are not, where they are, and the command
                                                that repairs each; exit code 3 when any is not terminal
+  wait [--key K | --prefix P] [--timeout S]    waits until every committed message has settled: applied, or
+                                               stopped where only an operator moves it (parked, dead-lettered,
+                                               FAILED: alerted; reconcile lists them with their repair); exit
+                                               code 3, listing what still moves, after --timeout (default 120)
+                                               seconds. Run it after driving your app, e.g. on the emulator
   retry-failed [--key K] [--message M]         FAILED outbox messages back to PENDING (the next sweep sends them)
   replay --key K                               a parked key's messages applied again, in order
   resolve --transaction T --commit|--rollback  a transactional (half) message resolved by hand
   redrive [--dry-run]                          the dead-letter queue back to the queue, per-key order kept
-  load [--keys K] [--messages N] [--concurrency C] [--prefix P] [--wait] [--timeout S]
-                                               orders and notes through the API: K orders (default 10), N
-                                               messages in all (default 100, ≥ K), C clients at once (default
-                                               8); --wait also waits until the consumer applied them all
+  console [--port N] [--host H] [--read-only]  a local web page of the stack: the flow with live counts and
+                                               alarms, one key end to end, and the repairs above (they need
+                                               the token it prints at start; --read-only: none). Port default
+                                               4700 (0 = any free one), host 127.0.0.1
 
 options of every command:
-  --json                 one JSON object on stdout instead of tables (progress, if any, on a terminal's stderr)
 ${TARGET_USAGE}
+  --json                 one JSON object on stdout instead of tables (progress, if any, on a terminal's stderr)
   -h, --help             this help
-  default: .local/outputs.json (what \`npm start\` wrote) and the local emulator (or AWS_ENDPOINT_URL)
 
-exit codes: 0 done (reconcile: all terminal), 1 failed, 2 bad command line, 3 reconcile found messages not terminal`;
+options of reconcile, wait and console:
+${PRODUCER_TABLE_USAGE}
+
+exit codes: 0 done (reconcile: all terminal; wait: settled), 1 failed, 2 bad command line, 3 reconcile found
+messages not terminal (wait: still moving at its timeout)
+
+e.g. ${OPS_COMMAND} reconcile --stack MyStack
+     AWS_ENDPOINT_URL=http://127.0.0.1:4566 ${OPS_COMMAND} wait --stack MyStack --timeout 60`;
 
 /** What a bad command line is answered with, after the error. */
-export const SHORT_USAGE =
-  'usage: npm run ops -- <status|reconcile|retry-failed|replay|resolve|redrive|load> [options] (--help lists them all)';
+export const SHORT_USAGE = `usage: ${OPS_COMMAND} <status|reconcile|wait|retry-failed|replay|resolve|redrive|console> --stack <name> [options] (--help lists them all)`;
+
+export const DEFAULT_CONSOLE_PORT = 4700;
+export const DEFAULT_CONSOLE_HOST = '127.0.0.1';
+export const DEFAULT_WAIT_TIMEOUT_SECONDS = 120;
+
+/** What narrows reconcile (and wait) to some keys. */
+export interface KeyFilter {
+  readonly key?: string;
+  readonly prefix?: string;
+}
 
 export type Command =
   | { readonly name: 'status' }
-  | { readonly name: 'reconcile'; readonly key?: string; readonly prefix?: string }
+  | ({ readonly name: 'reconcile' } & KeyFilter)
+  | ({ readonly name: 'wait'; readonly timeoutSeconds: number } & KeyFilter)
   | { readonly name: 'retry-failed'; readonly key?: string; readonly message?: string }
   | { readonly name: 'replay'; readonly key: string }
   | { readonly name: 'resolve'; readonly transaction: string; readonly outcome: 'commit' | 'rollback' }
   | { readonly name: 'redrive'; readonly dryRun: boolean }
-  | ({ readonly name: 'load' } & LoadOptions);
+  | {
+      readonly name: 'console';
+      readonly port: number;
+      readonly host: string;
+      readonly readOnly: boolean;
+    };
 
 export type CommandName = Command['name'];
 
@@ -67,6 +103,9 @@ const OPTIONS = {
   region: { type: 'string' },
   outputs: { type: 'string' },
   endpoint: { type: 'string' },
+  'producer-table': { type: 'string' },
+  'key-attribute': { type: 'string' },
+  'sequence-attribute': { type: 'string' },
   key: { type: 'string' },
   prefix: { type: 'string' },
   message: { type: 'string' },
@@ -74,26 +113,27 @@ const OPTIONS = {
   commit: { type: 'boolean' },
   rollback: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
-  keys: { type: 'string' },
-  messages: { type: 'string' },
-  concurrency: { type: 'string' },
-  wait: { type: 'boolean' },
   timeout: { type: 'string' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'read-only': { type: 'boolean' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
 
 const GLOBAL: readonly OptionName[] = ['json', 'help', 'stack', 'region', 'outputs', 'endpoint'];
+const PRODUCER_TABLE: readonly OptionName[] = ['producer-table', 'key-attribute', 'sequence-attribute'];
 
 /** The options each command takes besides the global ones. */
 export const COMMAND_OPTIONS: Readonly<Record<CommandName, readonly OptionName[]>> = {
   status: [],
-  reconcile: ['key', 'prefix'],
+  reconcile: ['key', 'prefix', ...PRODUCER_TABLE],
+  wait: ['key', 'prefix', 'timeout', ...PRODUCER_TABLE],
   'retry-failed': ['key', 'message'],
   replay: ['key'],
   resolve: ['transaction', 'commit', 'rollback'],
   redrive: ['dry-run'],
-  load: ['keys', 'messages', 'concurrency', 'prefix', 'wait', 'timeout'],
+  console: ['port', 'host', 'read-only', ...PRODUCER_TABLE],
 };
 
 const isCommand = (name: string): name is CommandName => Object.hasOwn(COMMAND_OPTIONS, name);
@@ -137,7 +177,11 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
   for (const option of Object.keys(values) as OptionName[]) {
     if (!allowed.has(option)) throw new UsageError(`${name} does not take --${option}`);
   }
-  const target = targetOptions(values);
+  const producerTable = producerTableOption(values);
+  const target = {
+    ...targetOptions(values),
+    ...(producerTable === undefined ? {} : { producerTable }),
+  };
   const key = nonEmpty('key', values.key);
   const prefix = nonEmpty('prefix', values.prefix);
   let command: Command;
@@ -146,10 +190,20 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
       command = { name };
       break;
     case 'reconcile':
+    case 'wait': {
       if (key !== undefined && prefix !== undefined)
-        throw new UsageError('reconcile takes --key or --prefix, not both');
-      command = { name, ...(key === undefined ? {} : { key }), ...(prefix === undefined ? {} : { prefix }) };
+        throw new UsageError(`${name} takes --key or --prefix, not both`);
+      const filter = { ...(key === undefined ? {} : { key }), ...(prefix === undefined ? {} : { prefix }) };
+      command =
+        name === 'reconcile'
+          ? { name, ...filter }
+          : {
+              name,
+              ...filter,
+              timeoutSeconds: integer('timeout', values.timeout, DEFAULT_WAIT_TIMEOUT_SECONDS, 1, 86_400),
+            };
       break;
+    }
     case 'retry-failed': {
       const message = nonEmpty('message', values.message);
       command = {
@@ -175,28 +229,14 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
     case 'redrive':
       command = { name, dryRun: values['dry-run'] === true };
       break;
-    case 'load': {
-      const keys = integer('keys', values.keys, 10, 1, 100_000);
-      const messages = integer('messages', values.messages, Math.max(100, keys), 1, 10_000_000);
-      if (messages < keys) {
-        throw new UsageError(
-          `--messages (${messages}) must be at least --keys (${keys}): each key starts with an order`,
-        );
-      }
-      if (prefix !== undefined && !/^[\w.-]{1,40}$/.test(prefix)) {
-        throw new UsageError('--prefix must be 1 to 40 letters, digits, `.`, `_` or `-`');
-      }
+    case 'console':
       command = {
         name,
-        keys,
-        messages,
-        concurrency: integer('concurrency', values.concurrency, 8, 1, 1000),
-        prefix: prefix ?? 'load',
-        wait: values.wait === true,
-        timeoutSeconds: integer('timeout', values.timeout, 600, 1, 86_400),
+        port: integer('port', values.port, DEFAULT_CONSOLE_PORT, 0, 65_535),
+        host: consoleHost(values.host),
+        readOnly: values['read-only'] === true,
       };
       break;
-    }
   }
   return { kind: 'run', command, json: values.json === true, target };
 }
@@ -239,4 +279,34 @@ function endpoint(text: string): string {
   } catch (error) {
     throw new UsageError(`--endpoint must be an http(s) URL; got ${JSON.stringify(text)}`, { cause: error });
   }
+}
+
+/** `--producer-table NAME --key-attribute A --sequence-attribute A`: all three, or none. */
+export function producerTableOption(values: {
+  readonly 'producer-table'?: string;
+  readonly 'key-attribute'?: string;
+  readonly 'sequence-attribute'?: string;
+}): ProducerTableOption | undefined {
+  const tableName = nonEmpty('producer-table', values['producer-table']);
+  const keyAttribute = nonEmpty('key-attribute', values['key-attribute']);
+  const sequenceAttribute = nonEmpty('sequence-attribute', values['sequence-attribute']);
+  if (tableName === undefined && keyAttribute === undefined && sequenceAttribute === undefined)
+    return undefined;
+  if (tableName === undefined || keyAttribute === undefined || sequenceAttribute === undefined) {
+    throw new UsageError(
+      'give the producer table with all three of --producer-table NAME --key-attribute A --sequence-attribute A',
+    );
+  }
+  return { tableName, keyAttribute, sequenceAttribute };
+}
+
+/** The console's host: a name or address without a scheme, port or path (the only Host header it answers). */
+export function consoleHost(text: string | undefined): string {
+  const host = nonEmpty('host', text) ?? DEFAULT_CONSOLE_HOST;
+  if (!/^[A-Za-z0-9.-]{1,253}$/.test(host)) {
+    throw new UsageError(
+      `--host must be a host name or IPv4 address (e.g. 127.0.0.1, localhost); got ${JSON.stringify(host)}`,
+    );
+  }
+  return host;
 }

@@ -1,6 +1,6 @@
-import type { Connection } from '../local/stack-control';
-import { queueDepth } from '../local/stack-queries';
-import { type StatusReport, status } from '../ops/commands';
+import { type StatusReport, status } from '../commands';
+import type { OpsConnection as Connection } from '../connection';
+import { queueDepth } from '../queue-depth';
 
 /** What the flow picture shows: `ops status`, and the relay's failure queue beside it. */
 export interface FlowSnapshot extends StatusReport {

@@ -76,7 +76,7 @@ export interface NonTerminalMessages {
   readonly count: number;
   readonly state: NonTerminalState;
   readonly where: string;
-  /** The ops command that repairs it (`npm run ops -- <repair>`), or what to do when no command does. */
+  /** The ops command that repairs it (`npx reliable-messaging-ops <repair> --stack <name>`), or what to do when none does. */
   readonly repair: string;
   readonly messageId?: string;
   readonly transactionId?: string;

@@ -1,8 +1,12 @@
-import { listParked, listParkedKeys, type ParkedMessage } from '../../functions/runtime/consumer/key-parking';
-import type { Connection } from '../local/stack-control';
-import { queueDepth } from '../local/stack-queries';
-import { peekDeadLetters } from '../ops/dead-letters';
-import { scanOutbox } from '../ops/outbox-scan';
+import {
+  listParked,
+  listParkedKeys,
+  type ParkedMessage,
+} from '../../../functions/runtime/consumer/key-parking';
+import type { OpsConnection as Connection } from '../connection';
+import { peekDeadLetters } from '../dead-letters';
+import { scanOutbox } from '../outbox-scan';
+import { queueDepth } from '../queue-depth';
 
 export interface FailedMessage {
   readonly groupKey: string;

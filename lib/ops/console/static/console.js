@@ -3,7 +3,7 @@ import { el, show } from './dom.js';
 import { drawFlow } from './flow-picture.js';
 import { drawKeyView } from './key-view.js';
 import { drawPlots } from './plots.js';
-import { drawRepairs } from './repairs.js';
+import { drawRepairs, setStackName } from './repairs.js';
 
 // The page: reads the console's API every few seconds and draws the flow, the alarms, the repair lists, the plots
 // and the key asked for.
@@ -111,6 +111,10 @@ async function start() {
     return;
   }
   byId('stack-name').textContent = settings.stackName;
+  setStackName(settings.stackName);
+  // The run reports (bench and chaos plots) exist only where the console serves them (a development checkout).
+  const hasReports = (settings.extraReads ?? []).includes('/api/reports');
+  byId('plots-section').hidden = !hasReports;
   byId('source').textContent = `outputs: ${settings.source}`;
   byId('mode').textContent = settings.readOnly ? ' · read-only: repairs are off' : '';
   document.body.dataset.readOnly = String(settings.readOnly);
@@ -120,12 +124,12 @@ async function start() {
     currentKey = byId('key-input').value.trim();
     void refreshKey();
   });
-  await Promise.all([refreshStatus(), refreshRepairs(), refreshReports()]);
+  await Promise.all([refreshStatus(), refreshRepairs(), ...(hasReports ? [refreshReports()] : [])]);
   document.body.dataset.ready = 'true';
   setInterval(refreshStatus, settings.refreshSeconds * 1000);
   setInterval(refreshRepairs, REPAIRS_EVERY_MS);
   setInterval(refreshKey, REPAIRS_EVERY_MS);
-  setInterval(refreshReports, REPORTS_EVERY_MS);
+  if (hasReports) setInterval(refreshReports, REPORTS_EVERY_MS);
 }
 
 void start();

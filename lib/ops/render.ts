@@ -1,7 +1,8 @@
 import type { ReplayResult } from '../../functions/runtime/consumer/key-parking';
+import { OPS_COMMAND } from './cli-args';
 import type { RedriveResult, StatusReport } from './commands';
-import type { LoadReport } from './load';
 import { NON_TERMINAL_STATES, type ReconcileReport } from './reconcile-classification';
+import type { SettleReport } from './settle';
 import { type Cell, renderPairs, renderTable } from './table';
 
 /** Readable output of each command (`--json` prints the result objects instead). */
@@ -71,7 +72,8 @@ export function renderStatus(report: StatusReport): string {
   ].join('\n');
 }
 
-export function renderReconcile(report: ReconcileReport): string {
+/** `reconcile`'s tables; the repair column's commands are run as `npx reliable-messaging-ops <repair> --stack <name>`. */
+export function renderReconcile(report: ReconcileReport, stackName = '<name>'): string {
   const states = NON_TERMINAL_STATES.filter((state) => report.byState[state] > 0)
     .map((state) => `${state} ${report.byState[state]}`)
     .join(', ');
@@ -109,7 +111,7 @@ export function renderReconcile(report: ReconcileReport): string {
         { header: 'COUNT', value: (row) => row.count },
         { header: 'STATE', value: (row) => row.state },
         { header: 'WHERE', value: (row) => row.where },
-        { header: 'REPAIR (npm run ops -- …)', value: (row) => row.repair },
+        { header: `REPAIR (${OPS_COMMAND} … --stack ${stackName})`, value: (row) => row.repair },
       ],
       report.messages,
       { maxCellWidth: 100 },
@@ -169,21 +171,15 @@ export function renderRedrive(result: RedriveResult): string {
   ].join('\n');
 }
 
-export function renderLoad(report: LoadReport): string {
-  return renderPairs([
-    ['keys (orders)', `${report.keys}, ids ${report.runPrefix}0…${report.runPrefix}${report.keys - 1}`],
-    ['messages sent', `${report.messages} (${report.orders} OrderPlaced, ${report.notes} OrderNoteAdded)`],
-    ['concurrency', report.concurrency],
-    ['committed in', `${report.seconds} s — ${report.perSecond} messages/s`],
-    ...(report.applied === undefined
-      ? ([
-          ['applied', `not waited for (check: npm run ops -- reconcile --prefix ${report.runPrefix})`],
-        ] as const)
-      : ([
-          [
-            'applied in',
-            `${report.applied.seconds} s from the first request — ${report.applied.perSecond} messages/s`,
-          ],
-        ] as const)),
-  ]);
+export function renderSettle(report: SettleReport, stackName = '<name>'): string {
+  const awaiting = report.awaitingOperator.reduce((sum, message) => sum + message.count, 0);
+  const moving = report.moving.reduce((sum, message) => sum + message.count, 0);
+  const headline = report.settled
+    ? `settled after ${report.seconds} s: ${report.reconcile.applied} of ${report.reconcile.messagesCommitted} ` +
+      `committed messages applied${awaiting === 0 ? '' : `, ${awaiting} wait for an operator (repairs below)`}`
+    : `gave up after ${report.seconds} s: ${moving} message(s) still moving` +
+      (awaiting === 0 ? '' : `, ${awaiting} wait for an operator`);
+  return report.reconcile.messages.length === 0
+    ? headline
+    : [headline, '', renderReconcile(report.reconcile, stackName)].join('\n');
 }

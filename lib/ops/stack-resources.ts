@@ -5,11 +5,14 @@ import {
   type StackResourceSummary,
 } from '@aws-sdk/client-cloudformation';
 import {
+  PRODUCER_TABLE_METADATA,
+  type ProducerTableAttributes,
   RESOURCE_ROLE_METADATA,
   RESOURCE_ROLES,
   type ResourceRole,
-} from '../../lib/constructs/resource-roles';
+} from '../constructs/resource-roles';
 import { OutputsNotFoundError } from './errors';
+import { producerTableAttributes } from './producer-table';
 
 type RoleOutputs = Partial<Record<(typeof RESOURCE_ROLES)[ResourceRole], string>>;
 
@@ -20,20 +23,48 @@ interface TemplateResource {
 const isRole = (value: unknown): value is ResourceRole =>
   typeof value === 'string' && Object.hasOwn(RESOURCE_ROLES, value);
 
-/** The logical IDs of each role's resources in a template. */
-export function rolesInTemplate(templateBody: string, where: string): Map<ResourceRole, string[]> {
-  let template: { Resources?: Record<string, TemplateResource> };
+type Template = { readonly Resources?: Readonly<Record<string, TemplateResource>> };
+
+function parseTemplate(templateBody: string, where: string): Template {
   try {
-    template = JSON.parse(templateBody) as typeof template;
+    return JSON.parse(templateBody) as Template;
   } catch (error) {
     throw new OutputsNotFoundError(`the template of ${where} is not JSON`, { cause: error });
   }
+}
+
+/** The logical IDs of each role's resources in a template. */
+export function rolesInTemplate(templateBody: string, where: string): Map<ResourceRole, string[]> {
+  return rolesOf(parseTemplate(templateBody, where));
+}
+
+function rolesOf(template: Template): Map<ResourceRole, string[]> {
   const roles = new Map<ResourceRole, string[]>();
   for (const [logicalId, resource] of Object.entries(template.Resources ?? {})) {
     const role = resource.Metadata?.[RESOURCE_ROLE_METADATA];
     if (isRole(role)) roles.set(role, [...(roles.get(role) ?? []), logicalId]);
   }
   return roles;
+}
+
+/** The attributes the producer-table resource's metadata declares (an object, or the same as a JSON string). */
+function declaredAttributes(resource: TemplateResource | undefined, where: string): ProducerTableAttributes {
+  let value = resource?.Metadata?.[PRODUCER_TABLE_METADATA];
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value) as unknown;
+    } catch {
+      // not JSON: producerTableAttributes says what it holds
+    }
+  }
+  return producerTableAttributes(value, where);
+}
+
+/** What a stack's template declares by role: the outputs its resources stand for, and the producer table's attributes. */
+export interface StackRoles {
+  readonly outputs: RoleOutputs;
+  /** The attributes of the resource marked `producer-table` (when there is one). */
+  readonly producerTableAttributes?: ProducerTableAttributes;
 }
 
 async function stackResources(cloudFormation: CloudFormationClient, stackName: string) {
@@ -61,14 +92,40 @@ export async function outputsFromResourceRoles(
   where = `stack ${stackName}`,
   known: ReadonlySet<string> = new Set(),
 ): Promise<RoleOutputs> {
-  const template = await cloudFormation.send(
+  return (await stackRoles(cloudFormation, stackName, where, known)).outputs;
+}
+
+/**
+ * `outputsFromResourceRoles`, and the attributes of the producer's table (`reliable-messaging:producer-table`
+ * metadata) when the template marks one (`TransactionalOutbox.addProducer(fn, { producerTable })`).
+ */
+export async function stackRoles(
+  cloudFormation: CloudFormationClient,
+  stackName: string,
+  where = `stack ${stackName}`,
+  known: ReadonlySet<string> = new Set(),
+): Promise<StackRoles> {
+  const response = await cloudFormation.send(
     new GetTemplateCommand({ StackName: stackName, TemplateStage: 'Processed' }),
   );
+  const template = parseTemplate(response.TemplateBody ?? '{}', where);
+  const roles = rolesOf(template);
+  const [producerTableId, ...otherProducerTables] = roles.get('producer-table') ?? [];
+  const attributes =
+    producerTableId === undefined || otherProducerTables.length > 0
+      ? {}
+      : {
+          producerTableAttributes: declaredAttributes(
+            template.Resources?.[producerTableId],
+            `${where}, resource ${producerTableId}`,
+          ),
+        };
   const wanted = new Map<ResourceRole, string>();
-  for (const [role, logicalIds] of rolesInTemplate(template.TemplateBody ?? '{}', where)) {
+  for (const [role, logicalIds] of roles) {
     if (known.has(RESOURCE_ROLES[role])) continue;
     const [logicalId, ...others] = logicalIds;
     if (logicalId === undefined) continue;
+    if (others.length > 0 && role === 'producer-table') continue; // the command line says which
     if (others.length > 0) {
       throw new OutputsNotFoundError(
         `${where} has ${logicalIds.length} resources marked ${role} (${logicalIds.join(', ')}): give the stack ` +
@@ -77,7 +134,7 @@ export async function outputsFromResourceRoles(
     }
     wanted.set(role, logicalId);
   }
-  if (wanted.size === 0) return {};
+  if (wanted.size === 0) return { outputs: {}, ...attributes };
   const physicalIds = new Map(
     (await stackResources(cloudFormation, stackName)).map((resource) => [
       resource.LogicalResourceId,
@@ -89,5 +146,5 @@ export async function outputsFromResourceRoles(
     const physicalId = physicalIds.get(logicalId);
     if (physicalId !== undefined && physicalId !== '') outputs[RESOURCE_ROLES[role]] = physicalId;
   }
-  return outputs;
+  return { outputs, ...attributes };
 }

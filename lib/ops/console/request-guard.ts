@@ -4,22 +4,22 @@ import { REPAIR_TOKEN_HEADER, tokenMatches } from './repair-token';
 
 /** The console's own address: the only Host and Origin it answers, and the repair token. */
 export interface ConsoleIdentity {
-  /** `127.0.0.1:<port>` */
+  /** `127.0.0.1:<port>` (or the host it was started on) */
   readonly host: string;
   /** `http://127.0.0.1:<port>` */
   readonly origin: string;
   readonly token: string;
 }
 
-export function consoleIdentity(port: number, token: string): ConsoleIdentity {
-  return { host: `127.0.0.1:${port}`, origin: `http://127.0.0.1:${port}`, token };
+export function consoleIdentity(port: number, token: string, hostName = '127.0.0.1'): ConsoleIdentity {
+  return { host: `${hostName}:${port}`, origin: `http://${hostName}:${port}`, token };
 }
 
 const single = (value: string | string[] | undefined): string | undefined =>
   Array.isArray(value) ? (value.length === 1 ? value[0] : undefined) : value;
 
 /**
- * Every request: its Host must be the console's own `127.0.0.1:<port>`. A page on another site whose name was
+ * Every request: its Host must be the console's own `<host>:<port>` (`127.0.0.1:<port>` by default). A page on another site whose name was
  * re-pointed at 127.0.0.1 (DNS rebinding) sends its own name as Host, and is refused.
  */
 export function checkHost(headers: IncomingHttpHeaders, identity: ConsoleIdentity): void {

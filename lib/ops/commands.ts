@@ -1,14 +1,14 @@
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { DeleteMessageBatchCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { type InboxReport, inspectInbox } from '../../functions/runtime/consumer/inbox-monitor';
-import { listParkedKeys, type ReplayResult } from '../../functions/runtime/consumer/key-parking';
+import { listParkedKeys, type ReplayResult, replayKey } from '../../functions/runtime/consumer/key-parking';
+import { TransactionalProducer } from '../../functions/runtime/half/transactional-producer';
 import type { OutboxItem } from '../../functions/runtime/outbox/outbox-message';
 import { retryFailed } from '../../functions/runtime/sweeper/outbox-repair';
-import { STACK_NAME } from '../local/deploy';
-import { type Connection, replayParkedKey, transactionalProducer } from '../local/stack-control';
-import { queueDepth } from '../local/stack-queries';
+import type { OpsConnection as Connection } from './connection';
 import { receiveDeadLetters } from './dead-letters';
 import { scanOutbox } from './outbox-scan';
+import { queueDepth } from './queue-depth';
 
 export interface OutboxCounts {
   readonly pending: number;
@@ -28,7 +28,7 @@ export interface StatusReport {
 }
 
 /** `ops status`: the state of every stage, and the alarms (those named after the stack). */
-export async function status(c: Connection, now = new Date(), stackName = STACK_NAME): Promise<StatusReport> {
+export async function status(c: Connection, now: Date, stackName: string): Promise<StatusReport> {
   const items = (await scanOutbox(c)) as OutboxItem[];
   const age = (status: string) => {
     const oldest = items
@@ -74,6 +74,24 @@ export async function retryFailedMessages(c: Connection, filter: { groupKey?: st
       messageId: item.messageId,
     })),
   };
+}
+
+/** Replays a parked key of the deployed stack (what `ops replay --key` does). */
+export function replayParkedKey(c: Connection, groupKey: string): Promise<ReplayResult> {
+  return replayKey(
+    {
+      dynamodb: c.dynamodb,
+      sqs: c.sqs,
+      inboxTableName: c.outputs.InboxTableName,
+      queueUrl: c.outputs.QueueUrl,
+    },
+    groupKey,
+  );
+}
+
+/** The transactional producer of the deployed stack, as an operator's tool uses it (resolve by hand). */
+export function transactionalProducer(c: Connection): TransactionalProducer {
+  return new TransactionalProducer({ dynamodb: c.dynamodb, outboxTableName: c.outputs.OutboxTableName });
 }
 
 /** `ops replay --key K`: a parked key's messages applied again, in order. */

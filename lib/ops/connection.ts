@@ -1,0 +1,83 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ProducerTable } from './producer-table';
+
+/**
+ * The outputs the ops commands read: the library's resources (as a stack's outputs of these names, or found by their
+ * role in its template), and the optional ones some commands use.
+ */
+export interface OpsOutputs {
+  readonly OutboxTableName: string;
+  readonly InboxTableName: string;
+  readonly QueueUrl: string;
+  readonly DeadLetterQueueUrl: string;
+  readonly AlertTopicArn: string;
+  readonly RelayFailureQueueUrl?: string;
+  /** The reference application's producer table (its aggregates: `orderId`, `version`). */
+  readonly OrdersTableName?: string;
+  /** The producer's table marked with the `producer-table` role. */
+  readonly ProducerTableName?: string;
+  /** The reference application's API (an emulator's API URL tells where the emulator is). */
+  readonly ApiUrl?: string;
+}
+
+/** The configuration every SDK client of a connection gets. */
+export interface ClientConfig {
+  readonly endpoint?: string;
+  readonly region?: string;
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+}
+
+/** What the ops commands act on: a deployed stack's outputs and the SDK clients that reach its services. */
+export interface OpsConnection {
+  readonly outputs: OpsOutputs;
+  /** The services' endpoint (an emulator); undefined = AWS. */
+  readonly endpoint: string | undefined;
+  readonly config: ClientConfig;
+  readonly dynamodb: DynamoDBDocumentClient;
+  readonly sqs: SQSClient;
+  /** The producer's table `reconcile` compares with the outbox; undefined when the stack declares none. */
+  readonly producerTable: ProducerTable | undefined;
+}
+
+/**
+ * The SDK configuration for a stack's services. With an `endpoint` (an emulator): test credentials unless the
+ * environment has some, region AWS_REGION or us-east-1. Without one (AWS): the SDK's defaults (credential chain;
+ * `region`, else the SDK's region chain).
+ */
+export function clientConfig(
+  endpoint: string | undefined,
+  region: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): ClientConfig {
+  if (endpoint === undefined) return region === undefined ? {} : { region };
+  return {
+    endpoint,
+    region: region ?? env.AWS_REGION ?? 'us-east-1',
+    credentials: {
+      accessKeyId: env.AWS_ACCESS_KEY_ID ?? 'test',
+      secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? 'test',
+    },
+  };
+}
+
+/** The SDK clients of a deployed stack, for the ops commands and the console. */
+export function connectOps(
+  outputs: OpsOutputs,
+  endpoint: string | undefined,
+  region: string | undefined,
+  producerTable: ProducerTable | undefined,
+): OpsConnection & { readonly dynamodbClient: DynamoDBClient } {
+  const config = clientConfig(endpoint, region);
+  const dynamodbClient = new DynamoDBClient(config);
+  return {
+    outputs,
+    endpoint,
+    config,
+    dynamodbClient,
+    dynamodb: DynamoDBDocumentClient.from(dynamodbClient),
+    sqs: new SQSClient(config),
+    producerTable,
+  };
+}

@@ -1,0 +1,296 @@
+import { readFileSync } from 'node:fs';
+import {
+  CloudFormationClient,
+  DescribeStacksCommand,
+  type DescribeStacksCommandOutput,
+} from '@aws-sdk/client-cloudformation';
+import type { ProducerTableAttributes } from '../constructs/resource-roles';
+import { type ClientConfig, clientConfig, type OpsOutputs } from './connection';
+import { OutputsNotFoundError, UsageError } from './errors';
+import { chooseProducerTable, type ProducerTable } from './producer-table';
+import { stackRoles } from './stack-resources';
+
+/**
+ * The outputs every ops command relies on: the library's resources, as outputs of these names or found by their
+ * role (`outputsFromResourceRoles`). `reconcile` also needs the producer's table (see producer-table.ts).
+ */
+export const REQUIRED_OUTPUTS = [
+  'OutboxTableName',
+  'InboxTableName',
+  'QueueUrl',
+  'DeadLetterQueueUrl',
+  'AlertTopicArn',
+] as const;
+
+export const DEFAULT_EMULATOR_ENDPOINT = 'http://127.0.0.1:4566';
+
+/** The producer's table as the command line gives it (`--producer-table`, `--key-attribute`, `--sequence-attribute`). */
+export interface ProducerTableOption extends ProducerTableAttributes {
+  readonly tableName: string;
+}
+
+/** Where the outputs come from: the CLI's `--stack`, `--outputs`, `--region`, `--endpoint` (and `--producer-table`). */
+export interface TargetOptions {
+  readonly stack?: string;
+  readonly region?: string;
+  readonly outputs?: string;
+  readonly endpoint?: string;
+  readonly producerTable?: ProducerTableOption;
+}
+
+/** The stack the commands act on, and how to reach its services. */
+export interface Target {
+  readonly stackName: string;
+  readonly outputs: OpsOutputs;
+  /** The producer's table `reconcile` reads (command line > output OrdersTableName > template metadata). */
+  readonly producerTable: ProducerTable | undefined;
+  /** The services' endpoint; undefined = AWS through the SDK's defaults (credential chain, region). */
+  readonly endpoint: string | undefined;
+  readonly region: string | undefined;
+  /** Where the outputs came from, for messages. */
+  readonly source: string;
+}
+
+export interface TargetDependencies {
+  readonly env: NodeJS.ProcessEnv;
+  readonly readFile: (path: string) => string;
+  /** A CloudFormation client for `--stack` (default credential chain; endpoint only when given). */
+  readonly cloudFormation: (config: ClientConfig) => CloudFormationClient;
+  /**
+   * What neither `--stack` nor `--outputs` means (the repository's tools: the outputs `npm start` wrote, on the local
+   * emulator). @default none: the shipped CLI asks for `--stack NAME` or `--outputs FILE`
+   */
+  readonly localDefault?: LocalDefault;
+}
+
+/** A development checkout's default target: an outputs file its deploy script writes, served by the local emulator. */
+export interface LocalDefault {
+  readonly outputsFile: string;
+  /** The stack to read in that file when it holds several. */
+  readonly stackName: string;
+  /** How to make the file, for the message when it is missing (e.g. "deploy locally with `npm start`"). */
+  readonly howToDeploy: string;
+}
+
+/** The shipped CLI's words for naming a stack, for messages. */
+export const NAME_A_STACK =
+  'name the stack with --stack NAME [--region R] (add --endpoint URL or AWS_ENDPOINT_URL for an emulator), ' +
+  'or give its outputs with --outputs FILE';
+
+/** Checks that `record` has every required output, and returns it as the stack's outputs. */
+export function checkOutputs(record: Readonly<Record<string, unknown>>, where: string): OpsOutputs {
+  const missing = REQUIRED_OUTPUTS.filter((name) => typeof record[name] !== 'string' || record[name] === '');
+  if (missing.length > 0) {
+    throw new OutputsNotFoundError(
+      `${where} lacks the output${missing.length === 1 ? '' : 's'} ${missing.join(', ')} ` +
+        '(is it a stack built with reliable-messaging-serverless, deployed with this version?)',
+    );
+  }
+  return record as unknown as OpsOutputs;
+}
+
+/**
+ * The outputs in a JSON file: `cdk deploy --outputs-file`'s `{ "<stack>": { ... } }` (the named stack, else
+ * `preferred` when the file has it, else the only one), or a flat `{ "OutboxTableName": ..., ... }` (named
+ * `stackName ?? preferred ?? 'stack'`).
+ */
+export function outputsFromJson(
+  text: string,
+  where: string,
+  stackName?: string,
+  preferred?: string,
+): { stackName: string; outputs: OpsOutputs } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new OutputsNotFoundError(`${where} is not JSON`, { cause: error });
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new OutputsNotFoundError(`${where} holds no object of stack outputs`);
+  }
+  const record = json as Record<string, unknown>;
+  if ('ApiUrl' in record || 'OutboxTableName' in record)
+    return { stackName: stackName ?? preferred ?? 'stack', outputs: checkOutputs(record, where) };
+  const stacks = Object.keys(record).filter((key) => typeof record[key] === 'object' && record[key] !== null);
+  const chosen =
+    stackName ??
+    (preferred !== undefined && stacks.includes(preferred)
+      ? preferred
+      : stacks.length === 1
+        ? stacks[0]
+        : undefined);
+  if (chosen === undefined || !stacks.includes(chosen)) {
+    throw new OutputsNotFoundError(
+      stacks.length === 0
+        ? `${where} holds no stack outputs`
+        : chosen === undefined && preferred === undefined
+          ? `${where} holds the outputs of several stacks (${stacks.join(', ')}): name one with --stack NAME`
+          : `${where} has no outputs of ${chosen ?? preferred}; it has: ${stacks.join(', ')}`,
+    );
+  }
+  return {
+    stackName: chosen,
+    outputs: checkOutputs(record[chosen] as Record<string, unknown>, `${where} (${chosen})`),
+  };
+}
+
+/** A deployed stack's outputs, read with CloudFormation DescribeStacks (and its template's roles when it needs them). */
+export async function outputsFromStack(
+  cloudFormation: CloudFormationClient,
+  stackName: string,
+  where = `stack ${stackName}`,
+): Promise<OpsOutputs> {
+  return (await readStack(cloudFormation, stackName, where)).outputs;
+}
+
+/**
+ * A deployed stack's outputs and the producer table its template declares: the outputs by DescribeStacks; the
+ * template is read (GetTemplate, ListStackResources) for the library's resources a stack of the user's own has as no
+ * output, and for the producer table unless the outputs name the reference application's (`OrdersTableName`).
+ */
+export async function readStack(
+  cloudFormation: CloudFormationClient,
+  stackName: string,
+  where = `stack ${stackName}`,
+): Promise<{ outputs: OpsOutputs; declaredProducerTable: ProducerTable | undefined }> {
+  let response: DescribeStacksCommandOutput;
+  try {
+    response = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (/does not exist/i.test(message)) {
+      throw new OutputsNotFoundError(`${where} does not exist (DescribeStacks: ${message})`, {
+        cause: error,
+      });
+    }
+    throw new OutputsNotFoundError(`could not read ${where}: ${message}`, { cause: error });
+  }
+  const stack = response.Stacks?.[0];
+  if (stack === undefined)
+    throw new OutputsNotFoundError(`${where} does not exist (DescribeStacks found none)`);
+  const outputs = Object.fromEntries(
+    (stack.Outputs ?? [])
+      .filter((output) => output.OutputKey !== undefined && output.OutputValue !== undefined)
+      .map((output) => [output.OutputKey!, output.OutputValue!]),
+  );
+  // A stack of the user's own, built with the constructs: its library resources by their role.
+  const roles =
+    REQUIRED_OUTPUTS.every((name) => name in outputs) && 'OrdersTableName' in outputs
+      ? { outputs: {} }
+      : await stackRoles(cloudFormation, stackName, where, new Set(Object.keys(outputs)));
+  const found: Record<string, string> = { ...roles.outputs, ...outputs };
+  if (Object.keys(found).length === 0) {
+    throw new OutputsNotFoundError(
+      `${where} has no outputs (status ${stack.StackStatus ?? 'unknown'}) and no resources marked with a role`,
+    );
+  }
+  const producerTableName = found.ProducerTableName;
+  return {
+    outputs: checkOutputs(found, where),
+    declaredProducerTable:
+      producerTableName === undefined || roles.producerTableAttributes === undefined
+        ? undefined
+        : {
+            tableName: producerTableName,
+            ...roles.producerTableAttributes,
+            source: `${where}: the table marked producer-table`,
+          },
+  };
+}
+
+/** The emulator's endpoint when `apiUrl` is an emulator's API URL (`http://host:port/_aws/execute-api/…`). */
+export function emulatorEndpointOf(apiUrl: string): string | undefined {
+  try {
+    const url = new URL(apiUrl);
+    return url.pathname.startsWith('/_aws/execute-api/') ? url.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const trimSlash = (url: string) => url.replace(/\/+$/, '');
+
+/**
+ * Resolves where the commands act:
+ * - `--stack NAME [--region R]`: its outputs from CloudFormation, services on AWS (default credential chain);
+ * - `--outputs FILE`: the outputs in the file; services at `--endpoint`, AWS_ENDPOINT_URL, the emulator that serves
+ *   the file's ApiUrl, or else AWS;
+ * - neither: the `localDefault` (the repository's `.local/outputs.json` and the local emulator, or
+ *   AWS_ENDPOINT_URL); without one, a UsageError asking for `--stack` or `--outputs`.
+ * `--endpoint URL` overrides the services' endpoint in every case.
+ */
+export async function resolveTarget(options: TargetOptions, deps: TargetDependencies): Promise<Target> {
+  const explicitEndpoint = options.endpoint === undefined ? undefined : trimSlash(options.endpoint);
+  const envEndpoint =
+    deps.env.AWS_ENDPOINT_URL === undefined || deps.env.AWS_ENDPOINT_URL === ''
+      ? undefined
+      : trimSlash(deps.env.AWS_ENDPOINT_URL);
+  const region = options.region ?? deps.env.AWS_REGION ?? deps.env.AWS_DEFAULT_REGION;
+  if (options.stack !== undefined) {
+    // An emulator (--endpoint or AWS_ENDPOINT_URL): test credentials unless the environment has some, us-east-1.
+    const endpoint = explicitEndpoint ?? envEndpoint;
+    const stackRegion = region ?? (endpoint === undefined ? undefined : 'us-east-1');
+    const where = `stack ${options.stack}${stackRegion === undefined ? '' : ` in ${stackRegion}`}`;
+    const client = deps.cloudFormation(clientConfig(endpoint, stackRegion, deps.env));
+    const { outputs, declaredProducerTable } = await readStack(client, options.stack, where);
+    return {
+      stackName: options.stack,
+      outputs,
+      producerTable: chooseProducerTable({
+        commandLine: commandLineProducerTable(options),
+        outputs,
+        declared: declaredProducerTable,
+      }),
+      endpoint,
+      region: stackRegion,
+      source: where,
+    };
+  }
+  const local = deps.localDefault;
+  if (options.outputs === undefined && local === undefined) {
+    throw new UsageError(`which stack? ${NAME_A_STACK}`);
+  }
+  const file = options.outputs ?? local!.outputsFile;
+  let text: string;
+  try {
+    text = deps.readFile(file);
+  } catch (error) {
+    throw new OutputsNotFoundError(
+      options.outputs === undefined
+        ? `no outputs at ${file}: ${local!.howToDeploy}, or name a stack deployed to AWS with ` +
+            '--stack NAME [--region R], or an outputs file with --outputs FILE'
+        : `cannot read the outputs file ${file}: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
+  const { stackName, outputs } = outputsFromJson(text, file, undefined, local?.stackName);
+  const endpoint =
+    explicitEndpoint ??
+    envEndpoint ??
+    (options.outputs === undefined ? DEFAULT_EMULATOR_ENDPOINT : emulatorEndpointOf(outputs.ApiUrl ?? ''));
+  return {
+    stackName,
+    outputs,
+    producerTable: chooseProducerTable({ commandLine: commandLineProducerTable(options), outputs }),
+    endpoint,
+    region: region ?? (endpoint === undefined ? undefined : 'us-east-1'),
+    source: file,
+  };
+}
+
+function commandLineProducerTable(options: TargetOptions): ProducerTable | undefined {
+  return options.producerTable === undefined
+    ? undefined
+    : { ...options.producerTable, source: 'the command line' };
+}
+
+/** The real dependencies: process environment, the file system, a CloudFormation client (and `localDefault`). */
+export function defaultTargetDependencies(localDefault?: LocalDefault): TargetDependencies {
+  return {
+    env: process.env,
+    readFile: (path) => readFileSync(path, 'utf8'),
+    cloudFormation: (config) => new CloudFormationClient(config),
+    ...(localDefault === undefined ? {} : { localDefault }),
+  };
+}
