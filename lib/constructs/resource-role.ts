@@ -3,6 +3,8 @@ import type { IConstruct } from 'constructs';
 import { RESOURCE_ROLE_METADATA, type ResourceRole } from './resource-roles';
 
 export {
+  CURSOR_TABLE_METADATA,
+  type CursorTableAttributes,
   PRODUCER_TABLE_METADATA,
   type ProducerTableAttributes,
   RESOURCE_ROLE_METADATA,

@@ -19,6 +19,11 @@ export const RESOURCE_ROLES = {
   'check-back-function': 'CheckBackFunctionName',
   /** The producer's own table (its aggregates), declared by `TransactionalOutbox.addProducer`. */
   'producer-table': 'ProducerTableName',
+  /**
+   * The consumer's own table that holds its cursors (a per-key view whose items carry `lastSequence`), declared by
+   * `IdempotentConsumer`'s `cursorTable`; absent when the cursors are in the inbox table.
+   */
+  'cursor-table': 'CursorTableName',
 } as const;
 
 export type ResourceRole = keyof typeof RESOURCE_ROLES;
@@ -39,4 +44,17 @@ export interface ProducerTableAttributes {
   readonly keyAttribute: string;
   /** The attribute that holds the last `sequence` the producer committed for the key. */
   readonly sequenceAttribute: string;
+}
+
+/**
+ * The CloudFormation metadata key, on the resource marked `cursor-table`, of how `reconcile` reads the consumer's
+ * cursors: a JSON object `{ "keyAttribute": string }` — the table's partition key, whose value is the `groupKey`;
+ * the item's `lastSequence` attribute is the last sequence applied for the key.
+ */
+export const CURSOR_TABLE_METADATA = 'reliable-messaging:cursor-table';
+
+/** How `reconcile` reads the consumer's cursor table (the value of {@link CURSOR_TABLE_METADATA}). */
+export interface CursorTableAttributes {
+  /** The attribute (the table's partition key) whose value is the message's `groupKey`. */
+  readonly keyAttribute: string;
 }

@@ -142,8 +142,9 @@ export function describeShopOnTheEmulator(appDirectory: () => string): void {
         await browser?.close();
       });
 
-      it("shows the shop's flow: the outbox, queue and inbox counts that status reads, read-only, no error", async () => {
-        // GIVEN the console the installed package serves for the stack (no token: read-only)
+      it("shows the shop's flow: the outbox, queue and inbox counts that status reads; no repair without the token", async () => {
+        // GIVEN the console the installed package serves for the stack (it prints a repair token; the page without it
+        // can only read)
         const env = testing.emulatorEnvironment(stack.endpoint);
         const started = Date.now();
         const port = await freePort();
@@ -164,11 +165,20 @@ export function describeShopOnTheEmulator(appDirectory: () => string): void {
           await page.locator('body[data-ready="true"]').waitFor({ timeout: 60_000 });
           step('console served and loaded in Chromium', started);
 
-          // THEN it names the stack, is read-only, shows no error, and draws the flow with the counts status reads
+          // THEN it names the stack, shows no error, and draws the flow with the counts status reads
           const text = async (selector: string) =>
             ((await page.locator(selector).first().textContent()) ?? '').trim();
           expect(await text('#stack-name')).toBe(SHOP_STACK);
-          expect(await page.locator('body').getAttribute('data-read-only')).toBe('true');
+          // and a repair without the token is refused (nothing is written)
+          const repair = await page.evaluate(async () => {
+            const response = await fetch('/api/repairs/redrive', {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: '{}',
+            });
+            return response.status;
+          });
+          expect(repair).toBe(403);
           expect(await page.locator('#error').isHidden()).toBe(true);
           expect(pageErrors).toEqual([]);
           const status = JSON.parse(opsCli(app, ['status', '--stack', SHOP_STACK, '--json'], env).stdout) as {
