@@ -4,6 +4,7 @@ export * from './constructs/alert-topic';
 export * from './constructs/bundled-function';
 export * from './constructs/cfn-lint-acknowledgment';
 export * from './constructs/compensation-sweeper';
+export * from './constructs/cursor-table';
 export * from './constructs/durable-table';
 export * from './constructs/explicit-kms-actions';
 export * from './constructs/fifo-channel';

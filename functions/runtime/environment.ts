@@ -17,6 +17,12 @@ export const Env = {
   POWERTOOLS_SERVICE_NAME: 'POWERTOOLS_SERVICE_NAME',
   /** The consumer's inbox table (consumer, inbox monitor). */
   INBOX_TABLE_NAME: 'INBOX_TABLE_NAME',
+  /**
+   * The consumer's own table that keeps its cursors (a per-key view), and its partition key attribute (whose value
+   * is the key): set by `IdempotentConsumer`'s `cursorTable`; unset, the cursors are in the inbox table.
+   */
+  CURSOR_TABLE_NAME: 'CURSOR_TABLE_NAME',
+  CURSOR_KEY_ATTRIBUTE: 'CURSOR_KEY_ATTRIBUTE',
   /** How long the consumer remembers a consumed messageId, in seconds. */
   INBOX_RETENTION_SECONDS: 'INBOX_RETENTION_SECONDS',
   /** How long a consumer's claim on a message lasts, in seconds. */

@@ -20,6 +20,7 @@ import {
 } from '../../functions/runtime/metric-names';
 import { BundledFunction } from './bundled-function';
 import { acknowledgeCfnLint } from './cfn-lint-acknowledgment';
+import { type CursorTable, declareCursorTable } from './cursor-table';
 import { type DurabilityProps, DurableTable } from './durable-table';
 import { keyOrNew } from './encryption-key';
 import type { FaultInjection } from './fault-injection';
@@ -44,6 +45,15 @@ export interface IdempotentConsumerProps extends DurabilityProps {
   readonly handler: lambda.Function;
   /** Where a parked key is announced. */
   readonly alertTopic: sns.ITopic;
+  /**
+   * Your table that keeps the consumer's cursors, one item per key (`{ [keyAttribute]: groupKey, lastSequence, … }`),
+   * e.g. a per-key view that a `cursorEffect` writes in the same write as the cursor. The handler is granted read
+   * and write on it and gets `CURSOR_TABLE_NAME` and `CURSOR_KEY_ATTRIBUTE` (`fifoConsumerHandler` and
+   * `consumerOptionsFromEnvironment` use them as the consumer's `cursor`), and the table is declared to the ops CLI
+   * (`reconcile` reads each key's last applied sequence there).
+   * @default the cursors are in the inbox table
+   */
+  readonly cursorTable?: CursorTable;
   /**
    * The strategy of every effect not named in `effectStrategies`:
    * - `unique`: a conditional put of the messageId claims the effect for this delivery; the effect and its mark are
@@ -165,6 +175,12 @@ export class IdempotentConsumer extends Construct {
     props.handler.addEnvironment(Env.IDEMPOTENCY_STRATEGIES, JSON.stringify(strategies));
     props.handler.addEnvironment(Env.PARK_AFTER_FAILURES, String(props.parkAfterFailures ?? 3));
     props.handler.addEnvironment(Env.ALERT_TOPIC_ARN, props.alertTopic.topicArn);
+    if (props.cursorTable !== undefined) {
+      declareCursorTable(this, props.cursorTable);
+      props.cursorTable.table.grantReadWriteData(props.handler);
+      props.handler.addEnvironment(Env.CURSOR_TABLE_NAME, props.cursorTable.table.tableName);
+      props.handler.addEnvironment(Env.CURSOR_KEY_ATTRIBUTE, props.cursorTable.keyAttribute);
+    }
     publishLibraryMetrics(props.handler);
     // A long held chain is released in bounded steps, each continued by putting the next held message back on the
     // queue (`resendToContinue`).

@@ -48,7 +48,7 @@ export function declareProducerTable(outbox: IConstruct, producer: ProducerTable
     );
     return;
   }
-  validateKeySchema(table.node.path, resource, keyAttribute);
+  validateKeySchema('producerTable', table.node.path, resource, keyAttribute);
 
   const attributes: ProducerTableAttributes = { keyAttribute, sequenceAttribute };
   const declared = stack.node
@@ -78,8 +78,16 @@ export function declareProducerTable(outbox: IConstruct, producer: ProducerTable
   resource.addMetadata(PRODUCER_TABLE_METADATA, attributes);
 }
 
-/** `reconcile` reads one item per key: the key attribute must be the whole primary key, when the schema is known. */
-function validateKeySchema(path: string, resource: CfnResource, keyAttribute: string): void {
+/**
+ * `reconcile` reads one item per key: the key attribute must be the whole primary key, when the schema is known.
+ * `prop` names the prop in the messages (`producerTable`, `cursorTable`).
+ */
+export function validateKeySchema(
+  prop: string,
+  path: string,
+  resource: CfnResource,
+  keyAttribute: string,
+): void {
   const schema =
     resource instanceof dynamodb.CfnTable || resource instanceof dynamodb.CfnGlobalTable
       ? resource.keySchema
@@ -93,15 +101,15 @@ function validateKeySchema(path: string, resource: CfnResource, keyAttribute: st
   const partitionKey = keys.filter((key) => key.keyType === 'HASH').map((key) => key.attributeName);
   if (partitionKey.length > 0 && (partitionKey.length > 1 || partitionKey[0] !== keyAttribute)) {
     throw new Error(
-      `producerTable.keyAttribute must be the partition key of ${path} ('${partitionKey.join("', '")}'); ` +
+      `${prop}.keyAttribute must be the partition key of ${path} ('${partitionKey.join("', '")}'); ` +
         `got '${keyAttribute}'`,
     );
   }
   const sortKey = keys.filter((key) => key.keyType === 'RANGE').map((key) => key.attributeName);
   if (sortKey.length > 0) {
     throw new Error(
-      `producerTable ${path} has a sort key ('${sortKey.join("', '")}'): reconcile reads one item per message ` +
-        'key, so the producer table must be keyed by its partition key only',
+      `${prop} ${path} has a sort key ('${sortKey.join("', '")}'): reconcile reads one item per message ` +
+        'key, so the table must be keyed by its partition key only',
     );
   }
 }

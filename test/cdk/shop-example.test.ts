@@ -4,7 +4,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PRODUCER_TABLE_METADATA, RESOURCE_ROLE_METADATA } from '../../lib/constructs/resource-roles';
+import {
+  CURSOR_TABLE_METADATA,
+  PRODUCER_TABLE_METADATA,
+  RESOURCE_ROLE_METADATA,
+} from '../../lib/constructs/resource-roles';
 import { projectRoot } from '../../scripts/local/paths';
 
 /**
@@ -68,7 +72,19 @@ describe('examples/shop', () => {
     });
     expect(resourceOf('AWS::Lambda::Function', 'ConsumerFunction').Properties).toMatchObject({
       Runtime: 'nodejs22.x',
-      Environment: { Variables: { VIEW_TABLE_NAME: { Ref: expect.stringMatching(/^Views/) } } },
+      Environment: {
+        Variables: {
+          CURSOR_TABLE_NAME: { Ref: expect.stringMatching(/^Views/) },
+          CURSOR_KEY_ATTRIBUTE: 'pk',
+        },
+      },
+    });
+  });
+
+  it("declares the views table as the consumer's cursor table for reconcile: key pk", () => {
+    expect(resourceOf('AWS::DynamoDB::GlobalTable', 'Views').Metadata).toMatchObject({
+      [RESOURCE_ROLE_METADATA]: 'cursor-table',
+      [CURSOR_TABLE_METADATA]: { keyAttribute: 'pk' },
     });
   });
 

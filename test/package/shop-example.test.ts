@@ -41,7 +41,7 @@ function expectShopMessaging(template: Template, outdir: string): void {
     .map(
       (fn) => (fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables,
     )
-    .find((variables) => variables?.VIEW_TABLE_NAME !== undefined);
+    .find((variables) => variables?.CURSOR_TABLE_NAME !== undefined);
   expect(Object.keys(consumerEnvironment ?? {})).toEqual(
     expect.arrayContaining([
       'INBOX_TABLE_NAME',

@@ -216,6 +216,57 @@ describe('fifoConsumerHandler, with only what the shop gives it', () => {
   });
 });
 
+describe('fifoConsumerHandler and the cursor table the construct declared', () => {
+  const declared = { ...CONSTRUCT_ENVIRONMENT, CURSOR_TABLE_NAME: VIEW_TABLE, CURSOR_KEY_ATTRIBUTE: 'pk' };
+
+  it('keeps the cursors in the declared table, keyed by its key attribute, with no cursor option', async () => {
+    // GIVEN only the environment IdempotentConsumer's cursorTable writes
+    const handler = fifoConsumerHandler({ env: declared });
+
+    // WHEN
+    const response = await handler({ Records: [delivery('account-1', 1), delivery('account-1', 2)] }, ample);
+
+    // THEN the view item of the account is its cursor
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(view('account-1')).toMatchObject({ pk: 'account-1', lastSequence: 2 });
+  });
+
+  it('keeps the cursors in the inbox when no table is declared', async () => {
+    // GIVEN
+    const handler = fifoConsumerHandler({ env: CONSTRUCT_ENVIRONMENT });
+
+    // WHEN
+    await handler({ Records: [delivery('account-1', 1)] }, ample);
+
+    // THEN
+    expect(view('account-1')).toBeUndefined();
+    expect(db.item(INBOX_TABLE, { pk: 'KEY#account-1', sk: 'CURSOR' })).toMatchObject({ lastSequence: 1 });
+  });
+
+  it('takes the cursor the app names over the declared one', async () => {
+    // GIVEN a declared table, and another one named by the app
+    const handler = fifoConsumerHandler({
+      env: { ...declared, CURSOR_TABLE_NAME: 'not-this-one' },
+      cursor: { tableName: VIEW_TABLE, key: (accountId) => ({ pk: accountId }) },
+    });
+
+    // WHEN
+    await handler({ Records: [delivery('account-1', 1)] }, ample);
+
+    // THEN
+    expect(view('account-1')).toMatchObject({ lastSequence: 1 });
+  });
+
+  it.each([
+    ['CURSOR_TABLE_NAME', 'CURSOR_KEY_ATTRIBUTE'],
+    ['CURSOR_KEY_ATTRIBUTE', 'CURSOR_TABLE_NAME'],
+  ])('fails at start if %s is set without %s', (given, missing) => {
+    expect(() => fifoConsumerHandler({ env: { ...CONSTRUCT_ENVIRONMENT, [given]: 'x' } })).toThrow(
+      new RegExp(`environment variable ${missing} is required`),
+    );
+  });
+});
+
 describe('fifoConsumerHandler near the invocation’s timeout', () => {
   it('fails if a record would start with less than the 5 s reserve left: it and the rest of its group are redelivered', async () => {
     // GIVEN 13 s left, and every message takes 4 s: a1 starts with 13 s, a2 with 9 s, a3 would with 5 s, a4 with 1 s

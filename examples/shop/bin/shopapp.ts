@@ -23,13 +23,10 @@ messaging.addProducer(producer, {
   producerTable: { table: accounts, keyAttribute: 'pk', sequenceAttribute: 'version' },
 });
 
-// The consumer: applies each account's events once and in order to its view.
+// The consumer: applies each account's events once and in order to its view, whose items are its cursors
+// ({ pk: accountId, lastSequence }): granted, passed to the function, and read by the ops CLI's reconcile.
 const views = new dynamodb.TableV2(stack, 'Views', {
   partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
 });
-const consumer = new MessagingFunction(stack, 'ConsumerFunction', {
-  entry: 'lambda/consumer.ts',
-  environment: { VIEW_TABLE_NAME: views.tableName },
-});
-views.grantReadWriteData(consumer);
-messaging.addConsumer('Consumer', { handler: consumer });
+const consumer = new MessagingFunction(stack, 'ConsumerFunction', { entry: 'lambda/consumer.ts' });
+messaging.addConsumer('Consumer', { handler: consumer, cursorTable: { table: views, keyAttribute: 'pk' } });

@@ -1,7 +1,9 @@
-import { fifoConsumerHandler, requiredEnv } from 'reliable-messaging-serverless/runtime';
+import { fifoConsumerHandler } from 'reliable-messaging-serverless/runtime';
 
-/** Applies each account's events once and in order to its view (one item per account, at its last sequence). */
+/**
+ * Applies each account's events once and in order to its view: the view's item is the account's cursor (the table
+ * the app gives `addConsumer` as `cursorTable`), so the latest type is set in the same write that moves it.
+ */
 export const handler = fifoConsumerHandler({
-  cursor: { tableName: requiredEnv('VIEW_TABLE_NAME'), key: (accountId) => ({ pk: accountId }) },
   cursorEffect: { name: 'latest', attributes: (message) => ({ latestType: message.type }) },
 });

@@ -4,6 +4,7 @@ import { boundedClientConfig, sdkCallBoundsFromEnvironment } from '../clients';
 import { Env } from '../environment';
 import { ConfigurationError, requiredEnv } from '../errors';
 import type { MessageEnvelope } from '../outbox/outbox-message';
+import type { CursorLocation } from './cursor-location';
 import type { DynamoEffect } from './effect-strategies';
 import type { GuardedEffect, ParkedKey } from './idempotent-ordered-consumer';
 import { keyParkedAlert } from './key-parked-alert';
@@ -16,6 +17,11 @@ export interface ConsumerEnvironment {
   readonly retentionSeconds: number;
   readonly claimSeconds: number;
   readonly parkAfterFailures: number;
+  /**
+   * Where the cursors are: the table `IdempotentConsumer`'s `cursorTable` declared (its items keyed by the key
+   * attribute, whose value is the message's `groupKey`). Absent: the inbox table (the consumer's default).
+   */
+  readonly cursor?: CursorLocation;
   /** Publishes the `KeyParked` alert to the construct's alert topic. */
   readonly onParked: (parked: ParkedKey) => Promise<void>;
   /** Continues a long held chain's bounded release by putting its next held message back on the construct's queue. */
@@ -46,6 +52,18 @@ function positiveInteger(name: string, env: Readonly<Record<string, string | und
   return value;
 }
 
+/** The cursor table the construct declared (both variables), or nothing (neither); one without the other fails. */
+function cursorFromEnvironment(env: Readonly<Record<string, string | undefined>>): {
+  cursor?: CursorLocation;
+} {
+  const tableName = env[Env.CURSOR_TABLE_NAME];
+  const keyAttribute = env[Env.CURSOR_KEY_ATTRIBUTE];
+  if (tableName === undefined && keyAttribute === undefined) return {};
+  const table = requiredEnv(Env.CURSOR_TABLE_NAME, env);
+  const attribute = requiredEnv(Env.CURSOR_KEY_ATTRIBUTE, env);
+  return { cursor: { tableName: table, key: (groupKey) => ({ [attribute]: groupKey }) } };
+}
+
 /**
  * Reads what the `IdempotentConsumer` construct put in the function's environment (the inbox table, retention,
  * claim time, when to park) and sends the `KeyParked` alert to its alert topic when a key parks; a long held chain's
@@ -68,6 +86,7 @@ export function consumerOptionsFromEnvironment(
     retentionSeconds: positiveInteger(Env.INBOX_RETENTION_SECONDS, env),
     claimSeconds: positiveInteger(Env.INBOX_CLAIM_SECONDS, env),
     parkAfterFailures: positiveInteger(Env.PARK_AFTER_FAILURES, env),
+    ...cursorFromEnvironment(env),
     onParked: async (parked) => {
       sns ??= new SNSClient(boundedClientConfig(bounds));
       await sns.send(new PublishCommand(keyParkedAlert(alertTopicArn, parked)));

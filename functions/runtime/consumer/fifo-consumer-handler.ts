@@ -179,7 +179,8 @@ export function fifoConsumerHandler<TRecord extends FifoRecord = FifoRecord>(
     ...fromEnvironment,
     dynamodb: options.dynamodb ?? documentClient(new DynamoDBClient(clientConfig)),
     effects: options.effects ?? [],
-    cursor: options.cursor,
+    // The cursor table the construct declared (`cursorTable`), unless the app names one itself.
+    cursor: options.cursor ?? fromEnvironment.cursor,
     cursorEffect: options.cursorEffect,
     beforeEffects: options.beforeEffects,
     transientRetry: options.transientRetry,
