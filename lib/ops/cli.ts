@@ -6,7 +6,7 @@ import { defaultTargetDependencies, type LocalDefault, resolveTarget } from './o
 import { stderrProgress } from './progress';
 import { runCommand } from './run';
 
-/** What a development checkout adds to the shipped CLI (the repository's `npm run ops`). */
+/** What a development checkout adds to the shipped CLI (this repository's own ops script, with its defaults and load). */
 export interface OpsCliSetup {
   /** The target when neither --stack nor --outputs is given. @default none: they are asked for */
   readonly localDefault?: LocalDefault;
