@@ -2,7 +2,7 @@ import { BatchGetCommand, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb'
 import { type AttentionKind, readAttention } from '../../functions/runtime/consumer/attention-index';
 import type { LocalStepRef } from '../../functions/runtime/half/half-message';
 import type { OpsConnection as Connection } from './connection';
-import { cursorItems } from './cursor-table';
+import { type CursorItems, cursorItems } from './cursor-table';
 import { peekDeadLetters } from './dead-letters';
 import { scanOutbox } from './outbox-scan';
 import { type ProducerTable, ProducerTableNotDeclaredError } from './producer-table';
@@ -42,6 +42,7 @@ export async function gatherReconcileData(
     (options.prefix === undefined || key.startsWith(options.prefix));
   const aggregate = options.producerTable ?? c.producerTable;
   if (aggregate === undefined) throw new ProducerTableNotDeclaredError(options.stackName ?? 'the stack');
+  const cursorAt = cursorItems(c.cursorTable, c.outputs.InboxTableName);
 
   // 1. What the producer committed: one read per key (a Scan of the aggregates, or one GetItem).
   const committed = new Map<string, number>();
@@ -108,7 +109,7 @@ export async function gatherReconcileData(
   const keys = [
     ...new Set([...committed.keys(), ...outbox.map((item) => item.targetGroupKey ?? item.groupKey)]),
   ].filter((key) => !key.startsWith('TX#'));
-  const cursors = await readCursors(c, keys, options.progress);
+  const cursors = await readCursors(c, cursorAt, keys, options.progress);
   return {
     committed,
     outbox,
@@ -169,16 +170,16 @@ const BATCH = 100;
 const PARALLEL_BATCHES = 4;
 
 /**
- * The cursors of `keys`, where the consumer keeps them (`c.cursorTable`, else the inbox table's cursor items): the
+ * The cursors of `keys`, where the consumer keeps them (its cursor table, else the inbox table's cursor items): the
  * last sequence applied and whether the key is parked (an absent item: nothing applied yet). 100 keys per
  * BatchGetItem, a few in parallel, unprocessed keys asked again with backoff.
  */
 async function readCursors(
   c: Connection,
+  items: CursorItems,
   keys: readonly string[],
   progress: Progress | undefined,
 ): Promise<Map<string, CursorState>> {
-  const items = cursorItems(c.cursorTable, c.outputs.InboxTableName);
   const table = items.tableName;
   const cursors = new Map<string, CursorState>();
   const bar = progress?.bar('checking keys', keys.length);
