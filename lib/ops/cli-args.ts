@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
+import { CURSOR_ATTRIBUTES } from '../../functions/runtime/consumer/cursor-location';
 import { UsageError } from './errors';
-import type { ProducerTableOption, TargetOptions } from './outputs';
+import type { CursorTableOption, ProducerTableOption, TargetOptions } from './outputs';
 
 /** How the shipped CLI is run, in every message and help line. */
 export const OPS_COMMAND = 'npx reliable-messaging-ops';
@@ -18,6 +19,12 @@ export const PRODUCER_TABLE_USAGE = `  --producer-table NAME  the producer's tab
   --key-attribute A      with the attribute holding the key (groupKey) and the one holding the last sequence
   --sequence-attribute A committed; default: the table the CDK app declared with
                          outbox.addProducer(fn, { producerTable: { table, keyAttribute, sequenceAttribute } })`;
+
+/** The usage lines of the options that name the consumer's cursor table (reconcile, wait, replay, console). */
+export const CURSOR_TABLE_USAGE = `  --cursor-table NAME    where the consumer keeps its cursors when in a table of its own (the runtime's cursor
+  --cursor-key-attribute A  option): one item per key, A its partition key (value: the groupKey), lastSequence
+                         the last sequence applied. Default: the table the CDK app declared with
+                         IdempotentConsumer's cursorTable, else the inbox table's cursor items`;
 
 export const USAGE = `usage: ${OPS_COMMAND} <command> --stack <name> [options]
 
@@ -50,6 +57,9 @@ ${TARGET_USAGE}
 
 options of reconcile, wait and console:
 ${PRODUCER_TABLE_USAGE}
+
+options of reconcile, wait, replay and console:
+${CURSOR_TABLE_USAGE}
 
 exit codes: 0 done (reconcile: all terminal; wait: settled), 1 failed, 2 bad command line, 3 reconcile found
 messages not terminal (wait: still moving at its timeout)
@@ -106,6 +116,8 @@ const OPTIONS = {
   'producer-table': { type: 'string' },
   'key-attribute': { type: 'string' },
   'sequence-attribute': { type: 'string' },
+  'cursor-table': { type: 'string' },
+  'cursor-key-attribute': { type: 'string' },
   key: { type: 'string' },
   prefix: { type: 'string' },
   message: { type: 'string' },
@@ -123,17 +135,18 @@ type OptionName = keyof typeof OPTIONS;
 
 const GLOBAL: readonly OptionName[] = ['json', 'help', 'stack', 'region', 'outputs', 'endpoint'];
 const PRODUCER_TABLE: readonly OptionName[] = ['producer-table', 'key-attribute', 'sequence-attribute'];
+const CURSOR_TABLE: readonly OptionName[] = ['cursor-table', 'cursor-key-attribute'];
 
 /** The options each command takes besides the global ones. */
 export const COMMAND_OPTIONS: Readonly<Record<CommandName, readonly OptionName[]>> = {
   status: [],
-  reconcile: ['key', 'prefix', ...PRODUCER_TABLE],
-  wait: ['key', 'prefix', 'timeout', ...PRODUCER_TABLE],
+  reconcile: ['key', 'prefix', ...PRODUCER_TABLE, ...CURSOR_TABLE],
+  wait: ['key', 'prefix', 'timeout', ...PRODUCER_TABLE, ...CURSOR_TABLE],
   'retry-failed': ['key', 'message'],
-  replay: ['key'],
+  replay: ['key', ...CURSOR_TABLE],
   resolve: ['transaction', 'commit', 'rollback'],
   redrive: ['dry-run'],
-  console: ['port', 'host', 'read-only', ...PRODUCER_TABLE],
+  console: ['port', 'host', 'read-only', ...PRODUCER_TABLE, ...CURSOR_TABLE],
 };
 
 const isCommand = (name: string): name is CommandName => Object.hasOwn(COMMAND_OPTIONS, name);
@@ -178,9 +191,11 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
     if (!allowed.has(option)) throw new UsageError(`${name} does not take --${option}`);
   }
   const producerTable = producerTableOption(values);
+  const cursorTable = cursorTableOption(values);
   const target = {
     ...targetOptions(values),
     ...(producerTable === undefined ? {} : { producerTable }),
+    ...(cursorTable === undefined ? {} : { cursorTable }),
   };
   const key = nonEmpty('key', values.key);
   const prefix = nonEmpty('prefix', values.prefix);
@@ -298,6 +313,28 @@ export function producerTableOption(values: {
     );
   }
   return { tableName, keyAttribute, sequenceAttribute };
+}
+
+/** `--cursor-table NAME --cursor-key-attribute A`: both, or neither. */
+export function cursorTableOption(values: {
+  readonly 'cursor-table'?: string;
+  readonly 'cursor-key-attribute'?: string;
+}): CursorTableOption | undefined {
+  const tableName = nonEmpty('cursor-table', values['cursor-table']);
+  const keyAttribute = nonEmpty('cursor-key-attribute', values['cursor-key-attribute']);
+  if (tableName === undefined && keyAttribute === undefined) return undefined;
+  if (tableName === undefined || keyAttribute === undefined) {
+    throw new UsageError(
+      'give the cursor table with both of --cursor-table NAME --cursor-key-attribute A (its partition key)',
+    );
+  }
+  if (CURSOR_ATTRIBUTES.includes(keyAttribute)) {
+    throw new UsageError(
+      `--cursor-key-attribute must be the cursor table's partition key, not ${JSON.stringify(keyAttribute)}: ` +
+        `the cursor itself writes ${CURSOR_ATTRIBUTES.join(', ')}`,
+    );
+  }
+  return { tableName, keyAttribute };
 }
 
 /** The console's host: a name or address without a scheme, port or path (the only Host header it answers). */

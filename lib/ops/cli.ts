@@ -37,7 +37,13 @@ export async function runOpsCli(argv: readonly string[], setup: OpsCliSetup = {}
       // The SDK clients' kept-alive connections would hold the process: the console was the whole run.
       process.exit(0);
     }
-    const c = connectOps(target.outputs, target.endpoint, target.region, target.producerTable);
+    const c = connectOps(
+      target.outputs,
+      target.endpoint,
+      target.region,
+      target.producerTable,
+      target.cursorTable,
+    );
     const progress = stderrProgress(invocation.json);
     const outcome = await runCommand(c, command, {
       stackName: target.stackName,

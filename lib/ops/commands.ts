@@ -6,6 +6,7 @@ import { TransactionalProducer } from '../../functions/runtime/half/transactiona
 import type { OutboxItem } from '../../functions/runtime/outbox/outbox-message';
 import { retryFailed } from '../../functions/runtime/sweeper/outbox-repair';
 import type { OpsConnection as Connection } from './connection';
+import { cursorItems } from './cursor-table';
 import { receiveDeadLetters } from './dead-letters';
 import { scanOutbox } from './outbox-scan';
 import { queueDepth } from './queue-depth';
@@ -76,13 +77,18 @@ export async function retryFailedMessages(c: Connection, filter: { groupKey?: st
   };
 }
 
-/** Replays a parked key of the deployed stack (what `ops replay --key` does). */
-export function replayParkedKey(c: Connection, groupKey: string): Promise<ReplayResult> {
+/**
+ * Replays a parked key of the deployed stack (what `ops replay --key` does): unparks the key on its cursor, where
+ * the consumer keeps it (its cursor table, else the inbox table's cursor item).
+ */
+export async function replayParkedKey(c: Connection, groupKey: string): Promise<ReplayResult> {
+  const { tableName, key } = cursorItems(c.cursorTable, c.outputs.InboxTableName);
   return replayKey(
     {
       dynamodb: c.dynamodb,
       sqs: c.sqs,
       inboxTableName: c.outputs.InboxTableName,
+      cursor: { tableName, key },
       queueUrl: c.outputs.QueueUrl,
     },
     groupKey,

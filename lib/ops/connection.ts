@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { CursorTableChoice } from './cursor-table';
 import type { ProducerTable } from './producer-table';
 
 /**
@@ -18,6 +19,8 @@ export interface OpsOutputs {
   readonly OrdersTableName?: string;
   /** The producer's table marked with the `producer-table` role. */
   readonly ProducerTableName?: string;
+  /** The consumer's cursor table marked with the `cursor-table` role. */
+  readonly CursorTableName?: string;
   /** The reference application's API (an emulator's API URL tells where the emulator is). */
   readonly ApiUrl?: string;
 }
@@ -39,6 +42,8 @@ export interface OpsConnection {
   readonly sqs: SQSClient;
   /** The producer's table `reconcile` compares with the outbox; undefined when the stack declares none. */
   readonly producerTable: ProducerTable | undefined;
+  /** Where `reconcile` and `replay` read each key's cursor; undefined: the inbox table's cursor items. */
+  readonly cursorTable: CursorTableChoice;
 }
 
 /**
@@ -62,12 +67,16 @@ export function clientConfig(
   };
 }
 
-/** The SDK clients of a deployed stack, for the ops commands and the console. */
+/**
+ * The SDK clients of a deployed stack, for the ops commands and the console. `cursorTable` @default undefined: the
+ * cursors are the inbox table's.
+ */
 export function connectOps(
   outputs: OpsOutputs,
   endpoint: string | undefined,
   region: string | undefined,
   producerTable: ProducerTable | undefined,
+  cursorTable?: CursorTableChoice,
 ): OpsConnection & { readonly dynamodbClient: DynamoDBClient } {
   const config = clientConfig(endpoint, region);
   const dynamodbClient = new DynamoDBClient(config);
@@ -79,5 +88,6 @@ export function connectOps(
     dynamodb: DynamoDBDocumentClient.from(dynamodbClient),
     sqs: new SQSClient(config),
     producerTable,
+    cursorTable,
   };
 }

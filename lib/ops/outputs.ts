@@ -4,11 +4,17 @@ import {
   DescribeStacksCommand,
   type DescribeStacksCommandOutput,
 } from '@aws-sdk/client-cloudformation';
-import type { ProducerTableAttributes } from '../constructs/resource-roles';
+import type { CursorTableAttributes, ProducerTableAttributes } from '../constructs/resource-roles';
 import { type ClientConfig, clientConfig, type OpsOutputs } from './connection';
+import {
+  type CursorTable,
+  CursorTableAmbiguousError,
+  type CursorTableChoice,
+  chooseCursorTable,
+} from './cursor-table';
 import { OutputsNotFoundError, UsageError } from './errors';
 import { chooseProducerTable, type ProducerTable } from './producer-table';
-import { stackRoles } from './stack-resources';
+import { type StackRoles, stackRoles } from './stack-resources';
 
 /**
  * The outputs every ops command relies on: the library's resources, as outputs of these names or found by their
@@ -29,13 +35,22 @@ export interface ProducerTableOption extends ProducerTableAttributes {
   readonly tableName: string;
 }
 
-/** Where the outputs come from: the CLI's `--stack`, `--outputs`, `--region`, `--endpoint` (and `--producer-table`). */
+/** The consumer's cursor table as the command line gives it (`--cursor-table`, `--cursor-key-attribute`). */
+export interface CursorTableOption extends CursorTableAttributes {
+  readonly tableName: string;
+}
+
+/**
+ * Where the outputs come from: the CLI's `--stack`, `--outputs`, `--region`, `--endpoint` (and `--producer-table`,
+ * `--cursor-table`).
+ */
 export interface TargetOptions {
   readonly stack?: string;
   readonly region?: string;
   readonly outputs?: string;
   readonly endpoint?: string;
   readonly producerTable?: ProducerTableOption;
+  readonly cursorTable?: CursorTableOption;
 }
 
 /** The stack the commands act on, and how to reach its services. */
@@ -44,6 +59,11 @@ export interface Target {
   readonly outputs: OpsOutputs;
   /** The producer's table `reconcile` reads (command line > output OrdersTableName > template metadata). */
   readonly producerTable: ProducerTable | undefined;
+  /**
+   * The consumer's cursor table reconcile (and replay) read (command line > template metadata); undefined: the
+   * inbox table's cursor items.
+   */
+  readonly cursorTable: CursorTableChoice;
   /** The services' endpoint; undefined = AWS through the SDK's defaults (credential chain, region). */
   readonly endpoint: string | undefined;
   readonly region: string | undefined;
@@ -145,15 +165,21 @@ export async function outputsFromStack(
 }
 
 /**
- * A deployed stack's outputs and the producer table its template declares: the outputs by DescribeStacks; the
- * template is read (GetTemplate, ListStackResources) for the library's resources a stack of the user's own has as no
- * output, and for the producer table unless the outputs name the reference application's (`OrdersTableName`).
+ * A deployed stack's outputs and the producer and cursor tables its template declares: the outputs by
+ * DescribeStacks; the template is read (GetTemplate, ListStackResources) for the library's resources a stack of the
+ * user's own has as no output, and for the producer and cursor tables — unless the outputs are the reference
+ * application's (every library output and `OrdersTableName`; it keeps its cursors in the inbox). Several tables
+ * marked cursor-table: an error that the commands which read cursors raise.
  */
 export async function readStack(
   cloudFormation: CloudFormationClient,
   stackName: string,
   where = `stack ${stackName}`,
-): Promise<{ outputs: OpsOutputs; declaredProducerTable: ProducerTable | undefined }> {
+): Promise<{
+  outputs: OpsOutputs;
+  declaredProducerTable: ProducerTable | undefined;
+  declaredCursorTable: CursorTableChoice;
+}> {
   let response: DescribeStacksCommandOutput;
   try {
     response = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
@@ -175,7 +201,7 @@ export async function readStack(
       .map((output) => [output.OutputKey!, output.OutputValue!]),
   );
   // A stack of the user's own, built with the constructs: its library resources by their role.
-  const roles =
+  const roles: StackRoles =
     REQUIRED_OUTPUTS.every((name) => name in outputs) && 'OrdersTableName' in outputs
       ? { outputs: {} }
       : await stackRoles(cloudFormation, stackName, where, new Set(Object.keys(outputs)));
@@ -186,6 +212,7 @@ export async function readStack(
     );
   }
   const producerTableName = found.ProducerTableName;
+  const cursorTableName = found.CursorTableName;
   return {
     outputs: checkOutputs(found, where),
     declaredProducerTable:
@@ -196,6 +223,16 @@ export async function readStack(
             ...roles.producerTableAttributes,
             source: `${where}: the table marked producer-table`,
           },
+    declaredCursorTable:
+      roles.cursorTables !== undefined
+        ? new CursorTableAmbiguousError(where, roles.cursorTables)
+        : cursorTableName === undefined || roles.cursorTableAttributes === undefined
+          ? undefined
+          : {
+              tableName: cursorTableName,
+              ...roles.cursorTableAttributes,
+              source: `${where}: the table marked cursor-table`,
+            },
   };
 }
 
@@ -233,7 +270,11 @@ export async function resolveTarget(options: TargetOptions, deps: TargetDependen
     const stackRegion = region ?? (endpoint === undefined ? undefined : 'us-east-1');
     const where = `stack ${options.stack}${stackRegion === undefined ? '' : ` in ${stackRegion}`}`;
     const client = deps.cloudFormation(clientConfig(endpoint, stackRegion, deps.env));
-    const { outputs, declaredProducerTable } = await readStack(client, options.stack, where);
+    const { outputs, declaredProducerTable, declaredCursorTable } = await readStack(
+      client,
+      options.stack,
+      where,
+    );
     return {
       stackName: options.stack,
       outputs,
@@ -241,6 +282,10 @@ export async function resolveTarget(options: TargetOptions, deps: TargetDependen
         commandLine: commandLineProducerTable(options),
         outputs,
         declared: declaredProducerTable,
+      }),
+      cursorTable: chooseCursorTable({
+        commandLine: commandLineCursorTable(options),
+        declared: declaredCursorTable,
       }),
       endpoint,
       region: stackRegion,
@@ -273,6 +318,7 @@ export async function resolveTarget(options: TargetOptions, deps: TargetDependen
     stackName,
     outputs,
     producerTable: chooseProducerTable({ commandLine: commandLineProducerTable(options), outputs }),
+    cursorTable: chooseCursorTable({ commandLine: commandLineCursorTable(options) }),
     endpoint,
     region: region ?? (endpoint === undefined ? undefined : 'us-east-1'),
     source: file,
@@ -283,6 +329,12 @@ function commandLineProducerTable(options: TargetOptions): ProducerTable | undef
   return options.producerTable === undefined
     ? undefined
     : { ...options.producerTable, source: 'the command line' };
+}
+
+function commandLineCursorTable(options: TargetOptions): CursorTable | undefined {
+  return options.cursorTable === undefined
+    ? undefined
+    : { ...options.cursorTable, source: 'the command line' };
 }
 
 /** The real dependencies: process environment, the file system, a CloudFormation client (and `localDefault`). */

@@ -1,8 +1,8 @@
 import { BatchGetCommand, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { type AttentionKind, readAttention } from '../../functions/runtime/consumer/attention-index';
-import { inboxKeys } from '../../functions/runtime/consumer/inbox-keys';
 import type { LocalStepRef } from '../../functions/runtime/half/half-message';
 import type { OpsConnection as Connection } from './connection';
+import { type CursorItems, cursorItems } from './cursor-table';
 import { peekDeadLetters } from './dead-letters';
 import { scanOutbox } from './outbox-scan';
 import { type ProducerTable, ProducerTableNotDeclaredError } from './producer-table';
@@ -42,6 +42,7 @@ export async function gatherReconcileData(
     (options.prefix === undefined || key.startsWith(options.prefix));
   const aggregate = options.producerTable ?? c.producerTable;
   if (aggregate === undefined) throw new ProducerTableNotDeclaredError(options.stackName ?? 'the stack');
+  const cursorAt = cursorItems(c.cursorTable, c.outputs.InboxTableName);
 
   // 1. What the producer committed: one read per key (a Scan of the aggregates, or one GetItem).
   const committed = new Map<string, number>();
@@ -104,11 +105,11 @@ export async function gatherReconcileData(
   const held = (await attention(c, 'HELD')).filter((ref) => wanted(ref.groupKey));
   const parked = (await attention(c, 'PARKED')).filter((ref) => wanted(ref.groupKey));
 
-  // 5. The consumer's cursors, 100 keys per BatchGetItem.
+  // 5. The consumer's cursors (in its cursor table, else the inbox's cursor items), 100 keys per BatchGetItem.
   const keys = [
     ...new Set([...committed.keys(), ...outbox.map((item) => item.targetGroupKey ?? item.groupKey)]),
   ].filter((key) => !key.startsWith('TX#'));
-  const cursors = await readCursors(c, keys, options.progress);
+  const cursors = await readCursors(c, cursorAt, keys, options.progress);
   return {
     committed,
     outbox,
@@ -168,12 +169,18 @@ async function attention(c: Connection, kind: AttentionKind): Promise<MessageRef
 const BATCH = 100;
 const PARALLEL_BATCHES = 4;
 
+/**
+ * The cursors of `keys`, where the consumer keeps them (its cursor table, else the inbox table's cursor items): the
+ * last sequence applied and whether the key is parked (an absent item: nothing applied yet). 100 keys per
+ * BatchGetItem, a few in parallel, unprocessed keys asked again with backoff.
+ */
 async function readCursors(
   c: Connection,
+  items: CursorItems,
   keys: readonly string[],
   progress: Progress | undefined,
 ): Promise<Map<string, CursorState>> {
-  const table = c.outputs.InboxTableName;
+  const table = items.tableName;
   const cursors = new Map<string, CursorState>();
   const bar = progress?.bar('checking keys', keys.length);
   let done = 0;
@@ -195,10 +202,14 @@ async function readCursors(
         >;
         let request: Request | undefined = {
           [table]: {
-            Keys: batch.map((key) => inboxKeys.cursor(key)),
+            Keys: batch.map((key) => items.key(key)),
             ConsistentRead: true,
-            ProjectionExpression: '#pk, #last, #parked',
-            ExpressionAttributeNames: { '#pk': 'pk', '#last': 'lastSequence', '#parked': 'parked' },
+            ProjectionExpression: '#key, #last, #parked',
+            ExpressionAttributeNames: {
+              '#key': items.groupKeyAttribute,
+              '#last': 'lastSequence',
+              '#parked': 'parked',
+            },
           },
         };
         for (let attempt = 0; request !== undefined && Object.keys(request).length > 0; attempt++) {
@@ -206,7 +217,7 @@ async function readCursors(
             await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
           const response = await c.dynamodb.send(new BatchGetCommand({ RequestItems: request }));
           for (const item of response.Responses?.[table] ?? []) {
-            cursors.set(String(item.pk).replace(/^KEY#/, ''), {
+            cursors.set(items.groupKeyOf(item), {
               lastSequence: Number(item.lastSequence ?? 0),
               parked: item.parked === true,
             });

@@ -5,12 +5,15 @@ import {
   type StackResourceSummary,
 } from '@aws-sdk/client-cloudformation';
 import {
+  CURSOR_TABLE_METADATA,
+  type CursorTableAttributes,
   PRODUCER_TABLE_METADATA,
   type ProducerTableAttributes,
   RESOURCE_ROLE_METADATA,
   RESOURCE_ROLES,
   type ResourceRole,
 } from '../constructs/resource-roles';
+import { cursorTableAttributes } from './cursor-table';
 import { OutputsNotFoundError } from './errors';
 import { producerTableAttributes } from './producer-table';
 
@@ -47,24 +50,26 @@ function rolesOf(template: Template): Map<ResourceRole, string[]> {
   return roles;
 }
 
-/** The attributes the producer-table resource's metadata declares (an object, or the same as a JSON string). */
-function declaredAttributes(resource: TemplateResource | undefined, where: string): ProducerTableAttributes {
-  let value = resource?.Metadata?.[PRODUCER_TABLE_METADATA];
-  if (typeof value === 'string') {
-    try {
-      value = JSON.parse(value) as unknown;
-    } catch {
-      // not JSON: producerTableAttributes says what it holds
-    }
+/** A resource's metadata under `key`: an object, or the same as a JSON string (then parsed). */
+function metadataValue(resource: TemplateResource | undefined, key: string): unknown {
+  const value = resource?.Metadata?.[key];
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value; // not JSON: the attributes' check says what it holds
   }
-  return producerTableAttributes(value, where);
 }
 
-/** What a stack's template declares by role: the outputs its resources stand for, and the producer table's attributes. */
+/** What a stack's template declares by role: the outputs its resources stand for, and the tables' attributes. */
 export interface StackRoles {
   readonly outputs: RoleOutputs;
   /** The attributes of the resource marked `producer-table` (when there is one). */
   readonly producerTableAttributes?: ProducerTableAttributes;
+  /** The attributes of the resource marked `cursor-table` (when there is exactly one). */
+  readonly cursorTableAttributes?: CursorTableAttributes;
+  /** The logical IDs of the resources marked `cursor-table`, when there are several (the command line says which). */
+  readonly cursorTables?: readonly string[];
 }
 
 async function stackResources(cloudFormation: CloudFormationClient, stackName: string) {
@@ -97,7 +102,8 @@ export async function outputsFromResourceRoles(
 
 /**
  * `outputsFromResourceRoles`, and the attributes of the producer's table (`reliable-messaging:producer-table`
- * metadata) when the template marks one (`TransactionalOutbox.addProducer(fn, { producerTable })`).
+ * metadata) when the template marks one (`TransactionalOutbox.addProducer(fn, { producerTable })`), and of the
+ * consumer's cursor table (`reliable-messaging:cursor-table` metadata, `IdempotentConsumer`'s `cursorTable`).
  */
 export async function stackRoles(
   cloudFormation: CloudFormationClient,
@@ -111,21 +117,33 @@ export async function stackRoles(
   const template = parseTemplate(response.TemplateBody ?? '{}', where);
   const roles = rolesOf(template);
   const [producerTableId, ...otherProducerTables] = roles.get('producer-table') ?? [];
-  const attributes =
-    producerTableId === undefined || otherProducerTables.length > 0
+  const [cursorTableId, ...otherCursorTables] = roles.get('cursor-table') ?? [];
+  const attributes = {
+    ...(producerTableId === undefined || otherProducerTables.length > 0
       ? {}
       : {
-          producerTableAttributes: declaredAttributes(
-            template.Resources?.[producerTableId],
+          producerTableAttributes: producerTableAttributes(
+            metadataValue(template.Resources?.[producerTableId], PRODUCER_TABLE_METADATA),
             `${where}, resource ${producerTableId}`,
           ),
-        };
+        }),
+    ...(cursorTableId === undefined
+      ? {}
+      : otherCursorTables.length > 0
+        ? { cursorTables: [cursorTableId, ...otherCursorTables] }
+        : {
+            cursorTableAttributes: cursorTableAttributes(
+              metadataValue(template.Resources?.[cursorTableId], CURSOR_TABLE_METADATA),
+              `${where}, resource ${cursorTableId}`,
+            ),
+          }),
+  };
   const wanted = new Map<ResourceRole, string>();
   for (const [role, logicalIds] of roles) {
     if (known.has(RESOURCE_ROLES[role])) continue;
     const [logicalId, ...others] = logicalIds;
     if (logicalId === undefined) continue;
-    if (others.length > 0 && role === 'producer-table') continue; // the command line says which
+    if (others.length > 0 && (role === 'producer-table' || role === 'cursor-table')) continue; // the command line says which
     if (others.length > 0) {
       throw new OutputsNotFoundError(
         `${where} has ${logicalIds.length} resources marked ${role} (${logicalIds.join(', ')}): give the stack ` +

@@ -75,6 +75,24 @@ describe('the ops command line', () => {
     }
   });
 
+  it('takes the cursor table as two options, on reconcile, wait, replay and console', () => {
+    for (const command of ['reconcile', 'wait', 'replay --key a', 'console']) {
+      expect(parse(`${command} --cursor-table views --cursor-key-attribute pk`)).toMatchObject({
+        target: { cursorTable: { tableName: 'views', keyAttribute: 'pk' } },
+      });
+    }
+    expect(parse('reconcile')).not.toHaveProperty('target.cursorTable');
+    expect(() =>
+      parseCommandLine(['reconcile', '--cursor-table', 'views', '--cursor-key-attribute', ' ']),
+    ).toThrow(/--cursor-key-attribute needs a value/);
+  });
+
+  it('documents the cursor table options in the help, with their default', () => {
+    expect(USAGE).toMatch(/options of reconcile, wait, replay and console:\n {2}--cursor-table NAME/);
+    expect(USAGE).toContain('--cursor-key-attribute A');
+    expect(USAGE).toContain("IdempotentConsumer's cursorTable, else the inbox table's cursor items");
+  });
+
   it('answers --help (or -h) with the help, whatever else is given', () => {
     expect(parse('--help')).toEqual({ kind: 'help' });
     expect(parse('reconcile -h')).toEqual({ kind: 'help' });
@@ -108,6 +126,15 @@ describe('the ops command line', () => {
       /all three of --producer-table NAME --key-attribute A --sequence-attribute A/,
     ],
     ['reconcile --key-attribute k --sequence-attribute s', /all three of --producer-table/],
+    ['status --cursor-table v --cursor-key-attribute pk', /status does not take --cursor-table/],
+    ['retry-failed --cursor-table v --cursor-key-attribute pk', /retry-failed does not take --cursor-table/],
+    ['reconcile --cursor-table v', /both of --cursor-table NAME --cursor-key-attribute A/],
+    ['wait --cursor-key-attribute pk', /both of --cursor-table NAME --cursor-key-attribute A/],
+    [
+      'reconcile --cursor-table v --cursor-key-attribute lastSequence',
+      /--cursor-key-attribute must be the cursor table's partition key, not "lastSequence"/,
+    ],
+    ['replay --key a --cursor-table v --cursor-key-attribute parked', /not "parked"/],
     ['wait --timeout 0', /--timeout must be an integer from 1/],
     ['wait --key a --prefix b', /wait takes --key or --prefix, not both/],
     ['console --port 70000', /--port must be an integer from 0 to 65535/],

@@ -1,5 +1,6 @@
 import { OPS_COMMAND } from '../cli-args';
 import { connectOps } from '../connection';
+import { CursorTableAmbiguousError } from '../cursor-table';
 import type { Target } from '../outputs';
 import type { ConsoleContext } from './routes';
 import { type RunningConsole, startConsoleServer } from './server';
@@ -23,7 +24,13 @@ export async function serveConsole(target: Target, options: ServeConsoleOptions)
   const print = options.print ?? ((line: string) => console.log(line));
   const running = await startConsoleServer(
     {
-      connection: connectOps(target.outputs, target.endpoint, target.region, target.producerTable),
+      connection: connectOps(
+        target.outputs,
+        target.endpoint,
+        target.region,
+        target.producerTable,
+        target.cursorTable,
+      ),
       stackName: target.stackName,
       source: target.source,
       readOnly: options.readOnly,
@@ -46,6 +53,11 @@ export async function serveConsole(target: Target, options: ServeConsoleOptions)
     print(
       `no producer table declared: a key's view has no reconcile (see ${OPS_COMMAND} --help, --producer-table)`,
     );
+  }
+  if (target.cursorTable instanceof CursorTableAmbiguousError) {
+    print(`${target.cursorTable.message}: until then a key's view and replay fail`);
+  } else if (target.cursorTable !== undefined) {
+    print(`consumer cursors: table ${target.cursorTable.tableName} (${target.cursorTable.source})`);
   }
   print('Ctrl-C stops it.');
   return running;
