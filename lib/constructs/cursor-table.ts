@@ -2,8 +2,8 @@ import { CfnResource, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { IConstruct } from 'constructs';
 import { validateKeySchema } from './producer-table';
-import { markRole } from './resource-role';
-import { CURSOR_TABLE_METADATA, type CursorTableAttributes, RESOURCE_ROLE_METADATA } from './resource-roles';
+import { markRole, resourcesWithRole } from './resource-role';
+import { CURSOR_TABLE_METADATA, type CursorTableAttributes } from './resource-roles';
 
 /**
  * The consumer's own table that keeps its cursors: one item per key, `{ [keyAttribute]: groupKey }`, whose
@@ -35,12 +35,7 @@ export function declareCursorTable(consumer: IConstruct, cursor: CursorTable): v
     );
   }
   validateKeySchema('cursorTable', table.node.path, resource, keyAttribute);
-  const declared = stack.node
-    .findAll()
-    .filter(
-      (node): node is CfnResource =>
-        node instanceof CfnResource && node.getMetadata(RESOURCE_ROLE_METADATA) === 'cursor-table',
-    );
+  const declared = resourcesWithRole(stack, 'cursor-table');
   for (const other of declared) {
     if (other !== resource) {
       throw new Error(

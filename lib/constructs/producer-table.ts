@@ -1,12 +1,8 @@
 import { Annotations, CfnResource, Stack, Token } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { IConstruct } from 'constructs';
-import { markRole } from './resource-role';
-import {
-  PRODUCER_TABLE_METADATA,
-  type ProducerTableAttributes,
-  RESOURCE_ROLE_METADATA,
-} from './resource-roles';
+import { markRole, resourcesWithRole } from './resource-role';
+import { PRODUCER_TABLE_METADATA, type ProducerTableAttributes } from './resource-roles';
 
 /** The producer's own table (its aggregates), as `reconcile` of the ops CLI reads it. */
 export interface ProducerTable extends ProducerTableAttributes {
@@ -51,12 +47,7 @@ export function declareProducerTable(outbox: IConstruct, producer: ProducerTable
   validateKeySchema('producerTable', table.node.path, resource, keyAttribute);
 
   const attributes: ProducerTableAttributes = { keyAttribute, sequenceAttribute };
-  const declared = stack.node
-    .findAll()
-    .filter(
-      (node): node is CfnResource =>
-        node instanceof CfnResource && node.getMetadata(RESOURCE_ROLE_METADATA) === 'producer-table',
-    );
+  const declared = resourcesWithRole(stack, 'producer-table');
   for (const other of declared) {
     if (other !== resource) {
       throw new Error(

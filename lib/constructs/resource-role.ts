@@ -1,4 +1,4 @@
-import { CfnResource } from 'aws-cdk-lib';
+import { CfnResource, type Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { RESOURCE_ROLE_METADATA, type ResourceRole } from './resource-roles';
 
@@ -19,4 +19,14 @@ export function markRole(construct: IConstruct, role: ResourceRole): void {
     throw new Error(`${construct.node.path} has no CloudFormation resource to mark as ${role}`);
   }
   resource.addMetadata(RESOURCE_ROLE_METADATA, role);
+}
+
+/** The CloudFormation resources of `stack` marked with `role`. */
+export function resourcesWithRole(stack: Stack, role: ResourceRole): CfnResource[] {
+  return stack.node
+    .findAll()
+    .filter(
+      (node): node is CfnResource =>
+        node instanceof CfnResource && node.getMetadata(RESOURCE_ROLE_METADATA) === role,
+    );
 }

@@ -72,7 +72,11 @@ export interface StackRoles {
   readonly cursorTables?: readonly string[];
 }
 
-async function stackResources(cloudFormation: CloudFormationClient, stackName: string) {
+/** Every resource of a stack (ListStackResources, all pages). */
+export async function stackResources(
+  cloudFormation: CloudFormationClient,
+  stackName: string,
+): Promise<StackResourceSummary[]> {
   const resources: StackResourceSummary[] = [];
   let token: string | undefined;
   do {

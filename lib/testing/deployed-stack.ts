@@ -2,9 +2,8 @@ import {
   CloudFormationClient,
   DescribeStacksCommand,
   GetTemplateCommand,
-  ListStackResourcesCommand,
-  type StackResourceSummary,
 } from '@aws-sdk/client-cloudformation';
+import { stackResources } from '../ops/stack-resources';
 
 /** One resource of a deployed stack. */
 export interface StackResource {
@@ -63,19 +62,6 @@ interface Template {
   readonly Resources?: Readonly<Record<string, { readonly Metadata?: Readonly<Record<string, unknown>> }>>;
 }
 
-async function listResources(cloudFormation: CloudFormationClient, stackName: string) {
-  const resources: StackResourceSummary[] = [];
-  let token: string | undefined;
-  do {
-    const page = await cloudFormation.send(
-      new ListStackResourcesCommand({ StackName: stackName, NextToken: token }),
-    );
-    resources.push(...(page.StackResourceSummaries ?? []));
-    token = page.NextToken;
-  } while (token !== undefined);
-  return resources;
-}
-
 /** Reads a deployed stack: its outputs (DescribeStacks), resources (ListStackResources) and template's metadata. */
 export async function describeStack(location: StackLocation): Promise<DeployedStack> {
   const where = {
@@ -87,7 +73,7 @@ export async function describeStack(location: StackLocation): Promise<DeployedSt
     const [described, template, summaries] = await Promise.all([
       cloudFormation.send(new DescribeStacksCommand({ StackName: location.stackName })),
       cloudFormation.send(new GetTemplateCommand({ StackName: location.stackName })),
-      listResources(cloudFormation, location.stackName),
+      stackResources(cloudFormation, location.stackName),
     ]);
     const outputs = Object.fromEntries(
       (described.Stacks?.[0]?.Outputs ?? []).flatMap((output) =>
