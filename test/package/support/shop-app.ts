@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../../../scripts/local/paths';
@@ -24,6 +24,29 @@ export const secondsSince = (started: number) => `${((Date.now() - started) / 10
 export const step = (name: string, started: number) =>
   process.stderr.write(`[package] ${name}: ${secondsSince(started)}\n`);
 
+const PACKAGE_NAME = 'reliable-messaging-serverless';
+
+/**
+ * The packages of each `npm install` line of the README's quick start (the first bash block that installs the
+ * package), comments left out. Fails if there is none, or none installs the package.
+ */
+export function readmeInstallLines(
+  readme = readFileSync(path.join(projectRoot, 'README.md'), 'utf8'),
+): string[][] {
+  const block = [...readme.matchAll(/^```bash\n([\s\S]*?)^```$/gm)]
+    .map((match) => match[1] ?? '')
+    .find((text) => text.includes(`npm install ${PACKAGE_NAME}`));
+  const lines = (block ?? '')
+    .split('\n')
+    .map((line) => line.replace(/#.*$/, '').trim())
+    .filter((line) => line.startsWith('npm install '))
+    .map((line) => line.slice('npm install '.length).split(/\s+/).filter(Boolean));
+  if (!lines.some((packages) => packages.includes(PACKAGE_NAME))) {
+    throw new Error(`the README's quick start has no \`npm install ${PACKAGE_NAME}\` line`);
+  }
+  return lines;
+}
+
 /**
  * A user's project: the packed tarball installed into a fresh `cdk init app --language typescript` project holding
  * examples/shop, under a new temporary directory. Returns the project's directory.
@@ -46,23 +69,21 @@ export function createShopApp(): { readonly work: string; readonly app: string }
   const cdk = path.join(projectRoot, 'node_modules', '.bin', 'cdk'); // this repository's aws-cdk (a devDependency)
   run(cdk, ['init', 'app', '--language', 'typescript', '--generate-only'], app);
   cpSync(SHOP_EXAMPLE, app, { recursive: true });
-  // What a user installs next to the template's own dependencies: the package, and what any NodejsFunction and
-  // DynamoDB Lambda function needs.
-  run(
-    'npm',
-    [
-      'install',
-      '--no-audit',
-      '--no-fund',
-      '--prefer-offline',
-      tarball,
-      'esbuild',
-      '@types/aws-lambda',
-      '@aws-sdk/client-dynamodb',
-      '@aws-sdk/lib-dynamodb',
-    ],
-    app,
-  );
+  // What a user installs next to the template's own dependencies: the README's `npm install` lines, verbatim (the
+  // package from the tarball instead of the registry).
+  for (const packages of readmeInstallLines()) {
+    run(
+      'npm',
+      [
+        'install',
+        '--no-audit',
+        '--no-fund',
+        '--prefer-offline',
+        ...packages.map((name) => (name === PACKAGE_NAME ? tarball : name)),
+      ],
+      app,
+    );
+  }
   step('cdk init + npm install', started);
   return { work, app };
 }
