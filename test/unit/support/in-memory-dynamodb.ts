@@ -48,7 +48,13 @@ import type { AwsClientStub } from 'aws-sdk-client-mock';
 // BatchWriteItem puts and deletes (up to 25 items, each once) with no conditions and leaves nothing unprocessed. A
 // Scan that asks for ReturnConsumedCapacity reports scanCapacityUnitsPerPage per page; a Query reports what
 // DynamoDB bills: the size of the items it read (as the index projects them, before any filter), in 4 KB units,
-// rounded up, half a unit each for an eventually consistent read, at least one such unit per page.
+// rounded up, half a unit each for an eventually consistent read, at least one such unit per page. A write that
+// asks for ReturnConsumedCapacity reports what DynamoDB bills (and every write adds it to `consumedWriteUnits`): the
+// larger of the item's old and new size in 1 KB units, at least one, doubled in a transaction (a ConditionCheck
+// included), plus for each index it changes one standard write per 1 KB of the projected index item — an item that
+// enters or leaves the index, or changes its projected attributes, costs one, one whose index key changes two (the
+// old index item deleted, the new one put). A write whose condition fails reports nothing (DynamoDB bills it, but
+// the SDK surfaces no capacity in the error).
 // ---------------------------------------------------------------------------------------------------------
 
 export type Item = Record<string, unknown>;
@@ -421,6 +427,17 @@ function readUnits(bytes: number, consistent: boolean): number {
   return Math.max(1, Math.ceil(bytes / 4096)) * (consistent ? 1 : 0.5);
 }
 
+/** Write units of an item of `bytes`: 1 KB units, rounded up, at least one. */
+function writeUnitsOf(bytes: number): number {
+  return Math.max(1, Math.ceil(bytes / 1024));
+}
+
+/** What one write consumed: its table's units (doubled in a transaction by the caller) and its indexes'. */
+interface WriteCost {
+  readonly table: number;
+  readonly indexes: number;
+}
+
 /** An item as the service puts it into an error (ReturnValuesOnConditionCheckFailure): in DynamoDB JSON. */
 function marshalled(item: Item | undefined): Record<string, AttributeValue> | undefined {
   return item === undefined ? undefined : marshall(item, { removeUndefinedValues: true });
@@ -504,6 +521,8 @@ export class InMemoryDynamoDb {
   queryPageSize = Number.POSITIVE_INFINITY;
   /** Read capacity each Scan page reports when the call asks for ReturnConsumedCapacity. */
   scanCapacityUnitsPerPage = 0.5;
+  /** Write units every served write consumed so far, its indexes' included (whether or not the call asked). */
+  consumedWriteUnits = 0;
 
   private readonly tables = new Map<string, Map<string, Item>>();
   /**
@@ -696,11 +715,12 @@ export class InMemoryDynamoDb {
     const old = this.table(tableName).get(key);
     if (!conditionHolds(input.ConditionExpression, old, names, values))
       throw conditionFailed(old, input.ReturnValuesOnConditionCheckFailure);
-    this.store(tableName, key, structuredClone(item));
     if (input.ReturnValues !== undefined && input.ReturnValues !== 'NONE' && input.ReturnValues !== 'ALL_OLD')
       throw new ValidationException(`ReturnValues ${input.ReturnValues} is not supported by a Put`);
+    const cost = this.store(tableName, key, structuredClone(item));
     return {
       $metadata: {},
+      ...this.billed(tableName, [cost], input.ReturnConsumedCapacity),
       ...(input.ReturnValues === 'ALL_OLD' && old !== undefined ? { Attributes: structuredClone(old) } : {}),
     };
   }
@@ -723,7 +743,7 @@ export class InMemoryDynamoDb {
       names,
       values,
     );
-    this.store(tableName, key, updated);
+    const cost = this.store(tableName, key, updated);
     const attributes = (() => {
       switch (input.ReturnValues ?? 'NONE') {
         case 'NONE':
@@ -740,7 +760,11 @@ export class InMemoryDynamoDb {
           throw new ValidationException(`ReturnValues ${input.ReturnValues} is not supported`);
       }
     })();
-    return { $metadata: {}, ...(attributes === undefined ? {} : { Attributes: attributes }) };
+    return {
+      $metadata: {},
+      ...(attributes === undefined ? {} : { Attributes: attributes }),
+      ...this.billed(tableName, [cost], input.ReturnConsumedCapacity),
+    };
   }
 
   async delete(input: DeleteCommandInput): Promise<DeleteCommandOutput> {
@@ -755,10 +779,11 @@ export class InMemoryDynamoDb {
       throw conditionFailed(old, input.ReturnValuesOnConditionCheckFailure);
     if (input.ReturnValues !== undefined && input.ReturnValues !== 'NONE' && input.ReturnValues !== 'ALL_OLD')
       throw new ValidationException(`ReturnValues ${input.ReturnValues} is not supported by a Delete`);
-    this.deleteItem(tableName, key);
+    const cost = this.deleteItem(tableName, key);
     return {
       $metadata: {},
       ...(input.ReturnValues === 'ALL_OLD' && old !== undefined ? { Attributes: structuredClone(old) } : {}),
+      ...this.billed(tableName, [cost], input.ReturnConsumedCapacity),
     };
   }
 
@@ -939,14 +964,22 @@ export class InMemoryDynamoDb {
         CancellationReasons: reasons,
       });
     }
+    const costs: Array<{ tableName: string; cost: WriteCost }> = [];
     for (const [index, action] of actions.entries()) {
       const { tableName, key } = targets[index]!;
       const table = this.table(tableName);
-      if (action.Put) this.store(tableName, key, structuredClone(action.Put.Item ?? {}));
-      else if (action.Delete) this.deleteItem(tableName, key);
+      const current = table.get(key);
+      if (action.Put)
+        costs.push({ tableName, cost: this.store(tableName, key, structuredClone(action.Put.Item ?? {})) });
+      else if (action.Delete) costs.push({ tableName, cost: this.deleteItem(tableName, key) });
+      else if (action.ConditionCheck)
+        costs.push({
+          tableName,
+          cost: { table: writeUnitsOf(current === undefined ? 0 : itemSize(current)), indexes: 0 },
+        });
       else if (action.Update) {
         const { Key, UpdateExpression, ExpressionAttributeNames, ExpressionAttributeValues } = action.Update;
-        this.store(
+        const cost = this.store(
           tableName,
           key,
           this.updated(
@@ -958,10 +991,11 @@ export class InMemoryDynamoDb {
             ExpressionAttributeValues,
           ).item,
         );
+        costs.push({ tableName, cost });
       }
     }
     if (token !== undefined) this.transactionTokens.set(token, request);
-    return { $metadata: {} };
+    return { $metadata: {}, ...this.billedPerTable(costs, input.ReturnConsumedCapacity, true) };
   }
 
   /** Puts and deletes, unconditionally; every request is processed (UnprocessedItems is always empty). */
@@ -984,15 +1018,25 @@ export class InMemoryDynamoDb {
     const ids = writes.map(({ tableName, key }) => `${tableName}|${key}`);
     if (new Set(ids).size !== ids.length)
       throw new ValidationException('provided list of item keys contains duplicates');
-    for (const { tableName, key, item } of writes) {
-      if (item === undefined) this.deleteItem(tableName, key);
-      else this.store(tableName, key, structuredClone(item));
-    }
-    return { $metadata: {}, UnprocessedItems: {} };
+    const costs = writes.map(({ tableName, key, item }) => ({
+      tableName,
+      cost:
+        item === undefined
+          ? this.deleteItem(tableName, key)
+          : this.store(tableName, key, structuredClone(item)),
+    }));
+    return {
+      $metadata: {},
+      UnprocessedItems: {},
+      ...this.billedPerTable(costs, input.ReturnConsumedCapacity, false),
+    };
   }
 
-  /** Stores an item; a new item, or one whose index key attributes changed, reorders the table's indexes. */
-  private store(tableName: string, key: string, item: Item): void {
+  /**
+   * Stores an item; a new item, or one whose index key attributes changed, reorders the table's indexes. Returns
+   * what the write costs (see {@link writeCost}).
+   */
+  private store(tableName: string, key: string, item: Item): WriteCost {
     const table = this.table(tableName);
     const old = table.get(key);
     const indexKeys = Object.values(this.indexes[tableName] ?? {}).flatMap((index) => index.keys);
@@ -1001,6 +1045,76 @@ export class InMemoryDynamoDb {
         this.indexOrder.delete(`${tableName}|${indexName}`);
     }
     table.set(key, item);
+    return this.writeCost(tableName, old, item);
+  }
+
+  /**
+   * What DynamoDB bills for changing `old` into `next` (undefined: absent): the larger size in 1 KB units on the
+   * table, and on each index the item is or was in, one unit per 1 KB of the projected index item it puts or
+   * deletes — two writes when the index key changes, none when neither its key nor its projection changes.
+   */
+  private writeCost(tableName: string, old: Item | undefined, next: Item | undefined): WriteCost {
+    const table = writeUnitsOf(
+      Math.max(old === undefined ? 0 : itemSize(old), next === undefined ? 0 : itemSize(next)),
+    );
+    const tableKeys = this.schemas[tableName]!;
+    let indexes = 0;
+    for (const index of Object.values(this.indexes[tableName] ?? {})) {
+      const inIndex = (item: Item | undefined) =>
+        item !== undefined && index.keys.every((attribute) => item[attribute] !== undefined);
+      const projected = (item: Item): Item =>
+        index.projection === 'KEYS_ONLY'
+          ? picked(item, [...tableKeys, ...index.keys])
+          : index.projection === 'INCLUDE'
+            ? picked(item, [...tableKeys, ...index.keys, ...(index.include ?? [])])
+            : item;
+      const before = inIndex(old) ? projected(old!) : undefined;
+      const after = inIndex(next) ? projected(next!) : undefined;
+      if (before === undefined && after === undefined) continue;
+      if (before === undefined) indexes += writeUnitsOf(itemSize(after!));
+      else if (after === undefined) indexes += writeUnitsOf(itemSize(before));
+      else if (index.keys.some((attribute) => before[attribute] !== after[attribute]))
+        indexes += writeUnitsOf(itemSize(before)) + writeUnitsOf(itemSize(after));
+      else if (JSON.stringify(before) !== JSON.stringify(after))
+        indexes += writeUnitsOf(Math.max(itemSize(before), itemSize(after)));
+    }
+    return { table, indexes };
+  }
+
+  /** A multi-table write's costs (BatchWriteItem, TransactWriteItems): one ConsumedCapacity entry per table. */
+  private billedPerTable(
+    costs: ReadonlyArray<{ tableName: string; cost: WriteCost }>,
+    returnConsumedCapacity: string | undefined,
+    transactional: boolean,
+  ): { ConsumedCapacity?: Array<{ TableName: string; CapacityUnits: number }> } {
+    const tables = [...new Set(costs.map(({ tableName }) => tableName))];
+    const entries = tables.map((tableName) => ({
+      TableName: tableName,
+      CapacityUnits:
+        this.billed(
+          tableName,
+          costs.filter((cost) => cost.tableName === tableName).map(({ cost }) => cost),
+          'TOTAL',
+          transactional,
+        ).ConsumedCapacity?.CapacityUnits ?? 0,
+    }));
+    return returnConsumedCapacity === 'TOTAL' || returnConsumedCapacity === 'INDEXES'
+      ? { ConsumedCapacity: entries }
+      : {};
+  }
+
+  /** Adds a request's write costs to `consumedWriteUnits`; the ConsumedCapacity to answer when the call asks. */
+  private billed(
+    tableName: string,
+    costs: readonly WriteCost[],
+    returnConsumedCapacity: string | undefined,
+    transactional = false,
+  ): { ConsumedCapacity?: { TableName: string; CapacityUnits: number } } {
+    const units = costs.reduce((sum, cost) => sum + cost.table * (transactional ? 2 : 1) + cost.indexes, 0);
+    this.consumedWriteUnits += units;
+    return returnConsumedCapacity === 'TOTAL' || returnConsumedCapacity === 'INDEXES'
+      ? { ConsumedCapacity: { TableName: tableName, CapacityUnits: units } }
+      : {};
   }
 
   /** The items of an index, in its order (by its sort key, then by the table's key). */
@@ -1023,12 +1137,13 @@ export class InMemoryDynamoDb {
     });
   }
 
-  private deleteItem(tableName: string, key: string): void {
+  private deleteItem(tableName: string, key: string): WriteCost {
     const table = this.table(tableName);
     const old = table.get(key);
-    if (old === undefined) return;
+    if (old === undefined) return { table: 1, indexes: 0 };
     this.deletedItems.get(tableName)!.push(structuredClone(old));
     table.delete(key);
+    return this.writeCost(tableName, old, undefined);
   }
 
   private updated(
