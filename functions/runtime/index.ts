@@ -149,6 +149,8 @@ export {
 } from './outbox/outbox-writer';
 export type { OutboxPublisherOptions, RelayResult } from './relay/outbox-publisher';
 export { OutboxPublisher } from './relay/outbox-publisher';
+export type { OutboxAuditOptions, OutboxAuditPolicy, OutboxAuditReport } from './sweeper/outbox-audit';
+export { DEFAULT_OUTBOX_AUDIT_POLICY, OutboxAudit } from './sweeper/outbox-audit';
 export type { OutboxSweeperOptions, SweepPolicy, SweepReport } from './sweeper/outbox-sweeper';
 export { OutboxSweeper, SweepFailedError } from './sweeper/outbox-sweeper';
 export type { RetryTransientOptions } from './transient-errors';

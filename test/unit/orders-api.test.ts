@@ -10,7 +10,6 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { TransactItem } from '../../functions/runtime/outbox/outbox-writer';
-import { unsentMessageAttributes } from '../../functions/runtime/outbox/unsent-index';
 import type { OrdersApi } from '../../reference/functions/http/orders-api';
 import { MAX_BODY_BYTES } from '../../reference/functions/http/request-body';
 import type { Order } from '../../reference/functions/orders/order-service';
@@ -183,7 +182,6 @@ describe('OrdersApi', () => {
                   customerId: 'customer-1',
                   items: [{ sku: 'sku-a', quantity: 2 }],
                 }),
-                ...unsentMessageAttributes('order-1', 1),
                 status: 'PENDING',
                 attempts: 0,
                 createdAt: NOW.toISOString(),

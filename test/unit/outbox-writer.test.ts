@@ -28,7 +28,6 @@ import {
   OutboxWriter,
   type TransactItem,
 } from '../../functions/runtime/outbox/outbox-writer';
-import { unsentMessageAttributes } from '../../functions/runtime/outbox/unsent-index';
 
 const OUTBOX_TABLE = 'outbox-table';
 const NOW = new Date('2026-03-01T12:00:00.000Z');
@@ -109,7 +108,7 @@ describe('OutboxWriter.commit', () => {
             status: 'PENDING',
             attempts: 0,
             createdAt: NOW.toISOString(),
-            ...unsentMessageAttributes('order-1', 4),
+            // no index keys: the happy path writes no `unsent` index entry (the relay marks what it cannot send)
           },
           ConditionExpression: 'attribute_not_exists(groupKey)',
         },

@@ -8,7 +8,6 @@ import { type FaultSource, InjectedFaultError } from '../../functions/runtime/fa
 import { halfMessageKey, LocalStepCompletedError } from '../../functions/runtime/half/half-message';
 import { OpenTransactionChecker } from '../../functions/runtime/half/open-transaction-checker';
 import { TransactionalProducer } from '../../functions/runtime/half/transactional-producer';
-import { unsentMessageAttributes } from '../../functions/runtime/outbox/unsent-index';
 import { OrderConflictError, OrderNotFoundError } from '../../reference/functions/orders/order-errors';
 import {
   PaymentNotRecordedError,
@@ -129,7 +128,6 @@ describe('PaymentService.capture', () => {
           status: 'PENDING',
           attempts: 0,
           createdAt: START.toISOString(),
-          ...unsentMessageAttributes(ORDER, 3),
         },
       ]);
       expect(orderNow()).toEqual(order({ version: 3, paid: true }));

@@ -30,10 +30,7 @@ import {
 } from '../../functions/runtime/half/transactional-producer';
 import { InvalidOutboxMessageError } from '../../functions/runtime/outbox/deliverable-message';
 import { OutboxWriter } from '../../functions/runtime/outbox/outbox-writer';
-import {
-  openTransactionAttributes,
-  unsentMessageAttributes,
-} from '../../functions/runtime/outbox/unsent-index';
+import { openTransactionAttributes } from '../../functions/runtime/outbox/unsent-index';
 import { InMemoryDynamoDb, type Item } from './support/in-memory-dynamodb';
 
 const OUTBOX_TABLE = 'outbox-table';
@@ -369,7 +366,6 @@ describe('TransactionalProducer.commit', () => {
           status: 'PENDING',
           attempts: 0,
           createdAt: now.toISOString(),
-          ...unsentMessageAttributes(ORDER, 4),
         },
       ]);
       // the resolved half message leaves the check-back's index: a tombstone no reader reads

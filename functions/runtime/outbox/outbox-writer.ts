@@ -16,7 +16,6 @@ import {
 } from '../transient-errors';
 import { checkDeliverable } from './deliverable-message';
 import type { OutboxItem } from './outbox-message';
-import { unsentMessageAttributes } from './unsent-index';
 
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -93,8 +92,8 @@ export function newOutboxItem(message: NewOutboxMessage, now: Date): OutboxItem 
     status: 'PENDING',
     attempts: 0,
     createdAt: now.toISOString(),
-    // In the sweep's sparse index until it is sent (and deleted).
-    ...unsentMessageAttributes(message.groupKey, message.sequence),
+    // Not in the sweep's sparse `unsent` index: the happy path pays no index write. The relay marks what it could
+    // not send, and the outbox audit marks what nobody processed (see unsent-index.ts).
   };
 }
 

@@ -1,10 +1,13 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   SendMessageBatchCommand,
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { forEachConcurrently } from '../concurrency';
 import { toEnvelope } from '../outbox/outbox-message';
+import { unsentMessageAttributes } from '../outbox/unsent-index';
 import { type RetryTransientOptions, retryTransient, TransientFailureError } from '../transient-errors';
 import type { RelayCandidate } from './stream-records';
 
@@ -16,6 +19,8 @@ const MAX_BYTES_PER_SEND = 250 * 1024;
 /** DynamoDB takes at most 25 requests per BatchWriteItem. */
 const MAX_DELETES_PER_WRITE = 25;
 const MAX_DELETE_ROUNDS = 5;
+/** Marks for the sweep written at once. */
+const MARK_CONCURRENCY = 10;
 
 export interface OutboxPublisherOptions {
   readonly sqs: SQSClient;
@@ -75,7 +80,14 @@ export type RelayProblem =
       readonly groupKey: string;
       readonly sequence: number;
     }
-  | { readonly kind: 'delete-failed'; readonly count: number; readonly error: string };
+  | { readonly kind: 'delete-failed'; readonly count: number; readonly error: string }
+  | {
+      readonly kind: 'mark-failed';
+      readonly messageId: string;
+      readonly groupKey: string;
+      readonly sequence: number;
+      readonly error: string;
+    };
 
 export interface RelayResult {
   /** Messages SQS accepted, in send order. */
@@ -86,6 +98,8 @@ export interface RelayResult {
   readonly failures: readonly RelayFailure[];
   /** Sent messages whose outbox item is still there (the sweeper re-sends them; SQS and the inbox deduplicate). */
   readonly notDeleted: number;
+  /** Messages not sent that this call put into the sweep's `unsent` index (those not in it yet). */
+  readonly marked: number;
 }
 
 /**
@@ -133,13 +147,62 @@ export class OutboxPublisher {
       }
     }
 
-    await this.options.hooks?.beforeDelete?.();
-    const notDeleted = await this.deleteFromOutbox(sent, retry);
     const failures = candidates.flatMap((candidate) => {
       const error = failed.get(candidate);
       return error === undefined ? [] : [{ candidate, error }];
     });
-    return { sent, failed: failures.map((failure) => failure.candidate), failures, notDeleted };
+    // What was not sent is marked for the sweep before anything is deleted: the happy path writes no index entry,
+    // so the relay is the one that knows a message needs the safety net's attention.
+    const marked = await this.markForSweep(failures, retry);
+    await this.options.hooks?.beforeDelete?.();
+    const notDeleted = await this.deleteFromOutbox(sent, retry);
+    return { sent, failed: failures.map((failure) => failure.candidate), failures, notDeleted, marked };
+  }
+
+  /**
+   * Puts each message not sent into the sweep's sparse `unsent` index (one conditional update: the item must still
+   * be there, PENDING and not in the index yet — a message the sweep is sending is already in it), with the error.
+   * A mark that fails is reported and left: the stream retries the record, and the sweep's outbox audit marks what
+   * nobody marked. Returns how many were marked.
+   */
+  private async markForSweep(
+    failures: readonly RelayFailure[],
+    retry: RetryTransientOptions,
+  ): Promise<number> {
+    const unmarked = failures.filter(({ candidate }) => candidate.item.sweepShard === undefined);
+    let marked = 0;
+    await forEachConcurrently(unmarked, MARK_CONCURRENCY, async ({ candidate, error }) => {
+      const { groupKey, sequence } = candidate.item;
+      const index = unsentMessageAttributes(groupKey, sequence);
+      try {
+        await retryTransient(
+          () =>
+            this.options.dynamodb.send(
+              new UpdateCommand({
+                TableName: this.options.outboxTableName,
+                Key: { groupKey, sequence },
+                UpdateExpression: 'SET sweepShard = :shard, sweepOrder = :order, lastError = :error',
+                ConditionExpression:
+                  'attribute_exists(groupKey) AND #status = :pending AND attribute_not_exists(sweepShard)',
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: {
+                  ':shard': index.sweepShard,
+                  ':order': index.sweepOrder,
+                  ':error': error.slice(0, 1000),
+                  ':pending': 'PENDING',
+                },
+              }),
+            ),
+          retry,
+        );
+        marked++;
+      } catch (markError) {
+        // Sent and deleted meanwhile, or marked already (maybe by this call's own lost answer): nothing to do.
+        if (markError instanceof ConditionalCheckFailedException) return;
+        this.report({ kind: 'mark-failed', ...keyOf(candidate), error: errorText(markError) });
+      }
+    });
+    return marked;
   }
 
   /**

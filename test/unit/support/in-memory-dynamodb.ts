@@ -427,6 +427,13 @@ function readUnits(bytes: number, consistent: boolean): number {
   return Math.max(1, Math.ceil(bytes / 4096)) * (consistent ? 1 : 0.5);
 }
 
+/** The parallel Scan segment of an item's key: a stable hash of it, modulo the segments. */
+function segmentOf(key: string, totalSegments: number): number {
+  let hash = 0;
+  for (const char of key) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+  return hash % totalSegments;
+}
+
 /** Write units of an item of `bytes`: 1 KB units, rounded up, at least one. */
 function writeUnitsOf(bytes: number): number {
   return Math.max(1, Math.ceil(bytes / 1024));
@@ -521,6 +528,11 @@ export class InMemoryDynamoDb {
   queryPageSize = Number.POSITIVE_INFINITY;
   /** Read capacity each Scan page reports when the call asks for ReturnConsumedCapacity. */
   scanCapacityUnitsPerPage = 0.5;
+  /**
+   * When true, a Scan page reports what DynamoDB bills instead: the size of the items it read, in 4 KB units,
+   * rounded up, half a unit each unless consistent, at least one such unit per page.
+   */
+  scanBilledBySize = false;
   /** Write units every served write consumed so far, its indexes' included (whether or not the call asked). */
   consumedWriteUnits = 0;
 
@@ -888,7 +900,16 @@ export class InMemoryDynamoDb {
     checkPlaceholders([input.FilterExpression, input.ProjectionExpression], names, values);
     if (input.ProjectionExpression !== undefined)
       throw new ValidationException('ProjectionExpression is not supported');
-    const all = [...this.table(tableName).entries()];
+    // A parallel Scan's segment holds the items whose key hashes to it (every item is in exactly one segment).
+    const total = input.TotalSegments;
+    const segment = input.Segment;
+    if ((total === undefined) !== (segment === undefined))
+      throw new ValidationException('Segment and TotalSegments go together');
+    if (total !== undefined && segment !== undefined && !(segment >= 0 && segment < total))
+      throw new ValidationException(`Segment ${segment} is not below TotalSegments ${total}`);
+    const all = [...this.table(tableName).entries()].filter(
+      ([key]) => total === undefined || segmentOf(key, total) === segment,
+    );
     let start = 0;
     if (input.ExclusiveStartKey !== undefined) {
       const startKey = this.exactKeyOf(tableName, input.ExclusiveStartKey);
@@ -901,12 +922,23 @@ export class InMemoryDynamoDb {
     const more = start + page.length < all.length;
     return {
       $metadata: {},
+      ScannedCount: page.length,
       Items: page
         .map(([, item]) => structuredClone(item))
         .filter((item) => conditionHolds(input.FilterExpression, item, names, values)),
       ...(more && last !== undefined ? { LastEvaluatedKey: this.keyAttributesOf(tableName, last) } : {}),
       ...(input.ReturnConsumedCapacity === 'TOTAL' || input.ReturnConsumedCapacity === 'INDEXES'
-        ? { ConsumedCapacity: { TableName: tableName, CapacityUnits: this.scanCapacityUnitsPerPage } }
+        ? {
+            ConsumedCapacity: {
+              TableName: tableName,
+              CapacityUnits: this.scanBilledBySize
+                ? readUnits(
+                    page.reduce((bytes, [, item]) => bytes + itemSize(item), 0),
+                    input.ConsistentRead === true,
+                  )
+                : this.scanCapacityUnitsPerPage,
+            },
+          }
         : {}),
     };
   }
