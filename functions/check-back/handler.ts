@@ -25,6 +25,8 @@ if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
 }
 const dynamodb = documentClient(dynamodbClient);
 const outboxTableName = requiredEnv(Env.OUTBOX_TABLE_NAME);
+// Half messages in a table of their own (unset or empty: in the outbox table, as stacks built before it).
+const transactionTableName = process.env[Env.TRANSACTION_TABLE_NAME] || outboxTableName;
 const checkerTimeoutMs = Number(process.env[Env.CHECKER_TIMEOUT_SECONDS] ?? '5') * 1000;
 const intervalSeconds = Number(requiredEnv(Env.CHECK_INTERVAL_SECONDS));
 const passes = Math.max(1, Number(process.env[Env.PASSES_PER_INVOCATION] ?? '1'));
@@ -32,8 +34,9 @@ const passes = Math.max(1, Number(process.env[Env.PASSES_PER_INVOCATION] ?? '1')
 const checkBack = new OpenTransactionChecker({
   dynamodb,
   sns: new SNSClient({}),
-  producer: new TransactionalProducer({ dynamodb, outboxTableName }),
+  producer: new TransactionalProducer({ dynamodb, outboxTableName, transactionTableName }),
   outboxTableName,
+  transactionTableName,
   alertTopicArn: requiredEnv(Env.ALERT_TOPIC_ARN),
   checker: lambdaChecker(
     // A checker that does not answer in time counts as UNKNOWN: no retries, a hard request timeout.

@@ -5,6 +5,11 @@
 export const Env = {
   /** The transactional outbox table (relay, sweeper, check-back). */
   OUTBOX_TABLE_NAME: 'OUTBOX_TABLE_NAME',
+  /**
+   * The table of half messages (producers of transactional messages, check-back), when they live in a table of their
+   * own (`TransactionalOutbox`'s `transactionTable`); unset, they are in the outbox table.
+   */
+  TRANSACTION_TABLE_NAME: 'TRANSACTION_TABLE_NAME',
   /** The FIFO channel's queue (relay, sweeper). */
   QUEUE_URL: 'QUEUE_URL',
   /** The SNS topic of the alerts (sweeper, check-back, consumer). */

@@ -8,6 +8,11 @@
  */
 export const RESOURCE_ROLES = {
   'outbox-table': 'OutboxTableName',
+  /**
+   * The table of transactional (half) messages, declared by `TransactionalOutbox`'s `transactionTable`; absent when
+   * they live in the outbox table.
+   */
+  'transaction-table': 'TransactionTableName',
   queue: 'QueueUrl',
   'dead-letter-queue': 'DeadLetterQueueUrl',
   'inbox-table': 'InboxTableName',

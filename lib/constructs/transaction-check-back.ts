@@ -130,6 +130,7 @@ export class TransactionCheckBack extends Construct {
     this.prepareTimeout = prepareTimeoutFor(props.prepareTimeout, props.producers ?? []);
     for (const producer of props.producers ?? []) {
       producer.addEnvironment('PREPARE_TIMEOUT_SECONDS', String(this.prepareTimeout.toSeconds()));
+      props.outbox.addTransactionEnvironment(producer);
     }
 
     const schedule = props.schedule ?? Duration.minutes(1);
@@ -155,7 +156,9 @@ export class TransactionCheckBack extends Construct {
       },
     }).function;
     markRole(this.function, 'check-back-function');
-    props.outbox.grantReadWriteMessages(this.function);
+    // Half messages in a table of their own: TRANSACTION_TABLE_NAME, and only what a pass does there and in the outbox.
+    props.outbox.addTransactionEnvironment(this.function);
+    props.outbox.grantCheckBack(this.function);
     // A transaction prepared under an idempotency key completes (or releases) the key when it is resolved.
     props.outbox.grantIdempotencyKeys(this.function);
     // A commit reads the aggregate's version and bumps it (in the commit's transaction): nothing else.

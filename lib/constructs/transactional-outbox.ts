@@ -24,6 +24,18 @@ export interface TransactionalOutboxProps extends DurabilityProps {
    * @default false
    */
   readonly idempotencyKeys?: boolean;
+  /**
+   * Keep transactional (half) messages in a table of their own (`transactionTable`: the outbox's key schema, its
+   * sparse `unsent` index for the check-back's `T#` shards, TTL `expiresAt`, no stream, the same durability and key).
+   * Their 7-day tombstones then never reach the outbox table, which holds only ordinary messages (so a Scan of it,
+   * such as the sweeper's audit, is O(in flight + unsent)); a commit is still one transaction, across both tables.
+   * Producers and the check-back get `TRANSACTION_TABLE_NAME`.
+   *
+   * A deployed stack that turns it on leaves its open transactions and tombstones in the outbox table: resolve the
+   * open ones first (`reliable-messaging-ops status` shows none PREPARED or FAILED) — the tombstones expire there.
+   * @default false: half messages live in the outbox table
+   */
+  readonly transactionTable?: boolean;
 }
 
 /** What `TransactionalOutbox.addProducer` wires besides the outbox itself. */
@@ -62,6 +74,8 @@ export class TransactionalOutbox extends Construct {
   public readonly encryptionKey: kms.IKey;
   /** Set when built with `idempotencyKeys`: the producers' idempotency keys. */
   public readonly idempotencyTable?: dynamodb.Table;
+  /** Set when built with `transactionTable`: the half messages (open transactions and their tombstones). */
+  public readonly transactionTable?: dynamodb.Table;
 
   constructor(scope: Construct, id: string, props: TransactionalOutboxProps = {}) {
     super(scope, id);
@@ -85,6 +99,25 @@ export class TransactionalOutbox extends Construct {
       nonKeyAttributes: [...UNSENT_INDEX_ATTRIBUTES],
     });
     markRole(this.table, 'outbox-table');
+    if (props.transactionTable) {
+      this.transactionTable = new DurableTable(this, 'Transactions', {
+        ...props,
+        partitionKey: { name: 'groupKey', type: dynamodb.AttributeType.STRING },
+        sortKey: { name: 'sequence', type: dynamodb.AttributeType.NUMBER },
+        // Resolved transactions' tombstones expire after their retention.
+        timeToLiveAttribute: 'expiresAt',
+        encryptionKey: this.encryptionKey,
+      }).table;
+      // Only open transactions carry `sweepShard` (`T#<shard>`): the check-back reads O(open), never the tombstones.
+      this.transactionTable.addGlobalSecondaryIndex({
+        indexName: UNSENT_INDEX,
+        partitionKey: { name: 'sweepShard', type: dynamodb.AttributeType.STRING },
+        sortKey: { name: 'sweepOrder', type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.INCLUDE,
+        nonKeyAttributes: [...UNSENT_INDEX_ATTRIBUTES],
+      });
+      markRole(this.transactionTable, 'transaction-table');
+    }
     if (props.idempotencyKeys) {
       this.idempotencyTable = new DurableTable(this, 'IdempotencyKeys', {
         ...props,
@@ -117,6 +150,22 @@ export class TransactionalOutbox extends Construct {
     if (options.transactionalMessages) this.grantTransactionalMessages(producer);
     if (options.idempotencyKeys) this.grantIdempotencyKeys(producer);
     producer.addEnvironment(Env.OUTBOX_TABLE_NAME, this.table.tableName);
+    if (options.transactionalMessages) this.addTransactionEnvironment(producer);
+  }
+
+  /** The table where half messages live: the transaction table, else the outbox table. */
+  get halfMessageTable(): dynamodb.Table {
+    return this.transactionTable ?? this.table;
+  }
+
+  /**
+   * Sets `TRANSACTION_TABLE_NAME` in `fn`'s environment when half messages live in a table of their own (what
+   * `TransactionalProducer` and the check-back are given as `transactionTableName`); a no-op otherwise.
+   */
+  addTransactionEnvironment(fn: lambda.Function): void {
+    if (this.transactionTable !== undefined) {
+      fn.addEnvironment(Env.TRANSACTION_TABLE_NAME, this.transactionTable.tableName);
+    }
   }
 
   /**
@@ -150,17 +199,40 @@ export class TransactionalOutbox extends Construct {
     return this.table.grant(grantee, 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem');
   }
 
-  /** Lets a producer prepare, commit and roll back transactional (half) messages. */
+  /**
+   * Lets a producer prepare, commit and roll back transactional (half) messages: put, read, update and check them
+   * where they live; with a transaction table, also put the committed message in the outbox table (nothing more there).
+   */
   grantTransactionalMessages(grantee: iam.IGrantable): iam.Grant {
-    this.acknowledgeIndexes(grantee);
+    const halfMessages = this.halfMessageTable;
+    this.acknowledgeIndexes(grantee, halfMessages);
     this.encryptionKey.grantEncryptDecrypt(grantee);
-    return this.table.grant(
+    const grant = halfMessages.grant(
       grantee,
       'dynamodb:PutItem',
       'dynamodb:UpdateItem',
       'dynamodb:GetItem',
       'dynamodb:ConditionCheckItem',
     );
+    if (halfMessages === this.table) return grant;
+    this.acknowledgeIndexes(grantee);
+    return grant.combine(this.table.grant(grantee, 'dynamodb:PutItem'));
+  }
+
+  /**
+   * Lets a check-back read, lease, commit and roll back half messages: query their `T#` index entries and read and
+   * update them in the transaction table, and put the committed message in the outbox table. Without a transaction
+   * table (half messages in the outbox table): `grantReadWriteMessages`, as stacks built before it.
+   */
+  grantCheckBack(grantee: iam.IGrantable): iam.Grant {
+    const transactions = this.transactionTable;
+    if (transactions === undefined) return this.grantReadWriteMessages(grantee);
+    this.acknowledgeIndexes(grantee, transactions);
+    this.acknowledgeIndexes(grantee);
+    this.encryptionKey.grantEncryptDecrypt(grantee);
+    return transactions
+      .grant(grantee, 'dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:UpdateItem')
+      .combine(this.table.grant(grantee, 'dynamodb:PutItem'));
   }
 
   /** Lets operators and sweepers read and update messages. */
@@ -169,14 +241,20 @@ export class TransactionalOutbox extends Construct {
     return this.table.grantReadWriteData(grantee);
   }
 
-  /** CDK's table grants cover `<table>/index/*`; this table has one index, the sparse `unsent` index. */
-  private acknowledgeIndexes(grantee: iam.IGrantable): void {
+  /**
+   * CDK's table grants cover `<table>/index/*`; the outbox table (and the transaction table) has one index, the
+   * sparse `unsent` index.
+   */
+  private acknowledgeIndexes(grantee: iam.IGrantable, of: dynamodb.Table = this.table): void {
     const principal = grantee.grantPrincipal;
     if (!(principal instanceof Construct)) return;
-    const table = Stack.of(this).getLogicalId(this.table.node.defaultChild as dynamodb.CfnTable);
+    const table = Stack.of(this).getLogicalId(of.node.defaultChild as dynamodb.CfnTable);
     Validations.of(principal).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${table}.Arn>/index/*]`,
-      reason: "The outbox table's indexes only: its one index (unsent) is sparse, of the same table",
+      reason:
+        of === this.table
+          ? "The outbox table's indexes only: its one index (unsent) is sparse, of the same table"
+          : "The transaction table's indexes only: its one index (unsent) is sparse, of the same table",
     });
   }
 }

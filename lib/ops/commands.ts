@@ -5,11 +5,12 @@ import { listParkedKeys, type ReplayResult, replayKey } from '../../functions/ru
 import { TransactionalProducer } from '../../functions/runtime/half/transactional-producer';
 import type { OutboxItem } from '../../functions/runtime/outbox/outbox-message';
 import { retryFailed } from '../../functions/runtime/sweeper/outbox-repair';
-import type { OpsConnection as Connection } from './connection';
+import { type OpsConnection as Connection, transactionTableOf } from './connection';
 import { cursorItems } from './cursor-table';
 import { receiveDeadLetters } from './dead-letters';
 import { scanOutbox } from './outbox-scan';
 import { queueDepth } from './queue-depth';
+import { scanTransactionTable } from './transaction-scan';
 
 export interface OutboxCounts {
   readonly pending: number;
@@ -30,7 +31,8 @@ export interface StatusReport {
 
 /** `ops status`: the state of every stage, and the alarms (those named after the stack). */
 export async function status(c: Connection, now: Date, stackName: string): Promise<StatusReport> {
-  const items = (await scanOutbox(c)) as OutboxItem[];
+  // Half messages in a table of their own are counted with the outbox's (PREPARED, and FAILED ones).
+  const items = [...(await scanOutbox(c)), ...(await scanTransactionTable(c))] as OutboxItem[];
   const age = (status: string) => {
     const oldest = items
       .filter((i) => i.status === status)
@@ -97,7 +99,11 @@ export async function replayParkedKey(c: Connection, groupKey: string): Promise<
 
 /** The transactional producer of the deployed stack, as an operator's tool uses it (resolve by hand). */
 export function transactionalProducer(c: Connection): TransactionalProducer {
-  return new TransactionalProducer({ dynamodb: c.dynamodb, outboxTableName: c.outputs.OutboxTableName });
+  return new TransactionalProducer({
+    dynamodb: c.dynamodb,
+    outboxTableName: c.outputs.OutboxTableName,
+    transactionTableName: transactionTableOf(c.outputs),
+  });
 }
 
 /** `ops replay --key K`: a parked key's messages applied again, in order. */

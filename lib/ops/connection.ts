@@ -15,6 +15,11 @@ export interface OpsOutputs {
   readonly DeadLetterQueueUrl: string;
   readonly AlertTopicArn: string;
   readonly RelayFailureQueueUrl?: string;
+  /**
+   * The table of transactional (half) messages, marked with the `transaction-table` role (`TransactionalOutbox`'s
+   * `transactionTable`); absent when they live in the outbox table (see `transactionTableOf`).
+   */
+  readonly TransactionTableName?: string;
   /** The reference application's producer table (its aggregates: `orderId`, `version`). */
   readonly OrdersTableName?: string;
   /** The producer's table marked with the `producer-table` role. */
@@ -23,6 +28,11 @@ export interface OpsOutputs {
   readonly CursorTableName?: string;
   /** The reference application's API (an emulator's API URL tells where the emulator is). */
   readonly ApiUrl?: string;
+}
+
+/** Where a stack's half messages live: its transaction table, else (a stack built without one) its outbox table. */
+export function transactionTableOf(outputs: OpsOutputs): string {
+  return outputs.TransactionTableName || outputs.OutboxTableName;
 }
 
 /** The configuration every SDK client of a connection gets. */

@@ -16,6 +16,7 @@ import {
   type ReconcileData,
   type ReconcileReport,
 } from './reconcile-classification';
+import { scanTransactionTable } from './transaction-scan';
 
 // `ops reconcile`, reading the stack: `gatherReconcileData` reads what `classify` (reconcile-classification.ts)
 // needs in O(keys + unsent + held + parked + dead-lettered).
@@ -87,10 +88,11 @@ export async function gatherReconcileData(
     counter?.finish(committed.size);
   }
 
-  // 2. The outbox: only unsent, prepared and failed messages (and tombstones), so O(unsent); for each rolled-back
-  // transaction that names its local step, whether that step's record exists all the same.
+  // 2. The outbox: only unsent, prepared and failed messages (and tombstones), so O(unsent) — with the transaction
+  // table's half messages when they live in a table of their own; for each rolled-back transaction that names its
+  // local step, whether that step's record exists all the same.
   const outbox = await Promise.all(
-    (await scanOutbox(c))
+    [...(await scanOutbox(c)), ...(await scanTransactionTable(c))]
       .filter((item) => wanted(String(item.targetGroupKey ?? item.groupKey)))
       .map(async (item) => ({ ...toOutboxRecord(item), ...(await localStepOfRollback(c, item)) })),
   );

@@ -51,6 +51,8 @@ const api = new OrdersApi({
     new TransactionalProducer({
       dynamodb,
       outboxTableName,
+      // Set by TransactionalOutbox when half messages live in a table of their own (else: the outbox table).
+      transactionTableName: process.env.TRANSACTION_TABLE_NAME || undefined,
       prepareTimeoutSeconds: Number(requiredEnv('PREPARE_TIMEOUT_SECONDS')),
     }),
     paymentHooks,

@@ -27,7 +27,11 @@ const payments = new PaymentService(
   dynamodb,
   requiredEnv('ORDERS_TABLE_NAME'),
   requiredEnv('PAYMENTS_TABLE_NAME'),
-  new TransactionalProducer({ dynamodb, outboxTableName: requiredEnv('OUTBOX_TABLE_NAME') }),
+  new TransactionalProducer({
+    dynamodb,
+    outboxTableName: requiredEnv('OUTBOX_TABLE_NAME'),
+    transactionTableName: process.env.TRANSACTION_TABLE_NAME || undefined,
+  }),
   {},
   undefined,
   { producerLifetimeSeconds: Number(requiredEnv('PRODUCER_LIFETIME_SECONDS')) },

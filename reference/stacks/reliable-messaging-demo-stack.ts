@@ -147,6 +147,9 @@ export class ReliableMessagingDemoStack extends Stack {
       ...durability,
       encryptionKey: key,
       idempotencyKeys: true,
+      // Half messages (the payments' transactions) and their 7-day tombstones in a table of their own: the outbox
+      // holds only ordinary messages, so the sweeper's audit Scan never reads resolved transactions.
+      transactionTable: true,
     });
     const idempotencyTable = this.outbox.idempotencyTable!;
     this.channel = new FifoChannel(this, 'Channel', {
@@ -232,6 +235,7 @@ export class ReliableMessagingDemoStack extends Stack {
       },
     }).function;
     payments.grantReadData(checker);
+    this.outbox.addTransactionEnvironment(checker);
     this.checkBack = new TransactionCheckBack(this, 'CheckBack', {
       outbox: this.outbox,
       checker,
@@ -297,6 +301,8 @@ export class ReliableMessagingDemoStack extends Stack {
     }
     new CfnOutput(this, 'OrdersTableName', { value: orders.tableName });
     new CfnOutput(this, 'OutboxTableName', { value: this.outbox.table.tableName });
+    // Where the ops CLI reads and resolves transactions (its stack outputs win over the template's roles).
+    new CfnOutput(this, 'TransactionTableName', { value: this.outbox.halfMessageTable.tableName });
     new CfnOutput(this, 'InboxTableName', { value: this.consumer.inboxTable.tableName });
     new CfnOutput(this, 'ProjectionTableName', { value: projection.tableName });
     new CfnOutput(this, 'QueueUrl', { value: this.channel.queue.queueUrl });

@@ -5,6 +5,7 @@ import {
   LocalStepCompletedError,
   TransactionNotOpenError,
 } from '../../functions/runtime/half/half-message';
+import { transactionTableOf } from '../../lib/ops/connection';
 import { AlertSubscriber } from '../../scripts/local/alert-subscriber';
 import { checkBackNow, setFaults, transactionalProducer } from '../../scripts/local/stack-control';
 import { eventually, outboxItems, type Stack, stack, uniquePrefix } from './support/aws';
@@ -34,11 +35,11 @@ async function openTransaction(s: Stack, orderId: string): Promise<HalfMessageIt
   return items[0]!;
 }
 
-/** The order's half messages, in whatever state. */
+/** The order's half messages, in whatever state (in the stack's transaction table). */
 async function outboxItemsOfTransactions(s: Stack, orderId: string): Promise<HalfMessageItem[]> {
   const page = await s.dynamodb.send(
     new ScanCommand({
-      TableName: s.outputs.OutboxTableName,
+      TableName: transactionTableOf(s.outputs),
       ConsistentRead: true,
       FilterExpression: 'targetGroupKey = :key',
       ExpressionAttributeValues: { ':key': orderId },
@@ -121,7 +122,7 @@ describe('transactional ("half") messages', () => {
     );
     const page = await s.dynamodb.send(
       new ScanCommand({
-        TableName: s.outputs.OutboxTableName,
+        TableName: transactionTableOf(s.outputs),
         ConsistentRead: true,
         FilterExpression: 'targetGroupKey IN (:key, :missing)',
         ExpressionAttributeValues: { ':key': orderId, ':missing': `${orderId}-missing` },

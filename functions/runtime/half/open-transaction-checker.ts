@@ -43,6 +43,12 @@ export interface OpenTransactionCheckerOptions {
   readonly sns: SNSClient;
   readonly producer: TransactionalProducer;
   readonly outboxTableName: string;
+  /**
+   * The table of half messages, when they live in a table of their own: it must be `producer`'s
+   * (`TransactionalProducerOptions.transactionTableName`), whose resolutions the check-back runs.
+   * @default the outbox table
+   */
+  readonly transactionTableName?: string;
   readonly alertTopicArn: string;
   /** Asks the producer's checker; any error or timeout must resolve to, or be treated as, UNKNOWN. */
   readonly checker: (request: TransactionCheckRequest) => Promise<CheckResult>;
@@ -116,10 +122,19 @@ export interface CheckBackReport {
 export class OpenTransactionChecker {
   private readonly policy: CheckBackPolicy;
   private readonly clock: () => Date;
+  /** Where the half messages live: the pass reads their `T#` index entries and leases them there. */
+  private readonly transactionTableName: string;
 
   constructor(private readonly options: OpenTransactionCheckerOptions) {
     this.policy = { ...DEFAULT_CHECK_BACK_POLICY, ...options.policy };
     this.clock = options.clock ?? (() => new Date());
+    this.transactionTableName = options.transactionTableName ?? options.outboxTableName;
+    if (this.transactionTableName !== options.producer.transactionTableName) {
+      throw new RangeError(
+        `the check-back reads transactions in table ${this.transactionTableName}, but its producer resolves them in ` +
+          `${options.producer.transactionTableName}: give both the same transactionTableName`,
+      );
+    }
     if (!Number.isInteger(this.policy.maxChecks) || this.policy.maxChecks < 1) {
       throw new RangeError(`maxChecks must be an integer ≥ 1; got ${this.policy.maxChecks}`);
     }
@@ -129,8 +144,8 @@ export class OpenTransactionChecker {
   }
 
   /**
-   * One pass over the open transactions, read from the outbox's sparse `unsent` index (open transactions only:
-   * a resolved one leaves the index), page by page; it stops starting checks when its time is nearly up.
+   * One pass over the open transactions, read from the transaction table's sparse `unsent` index (open
+   * transactions only: a resolved one leaves the index), page by page; it stops starting checks when its time is nearly up.
    */
   async checkOnce(budget: CheckBackBudget = {}): Promise<CheckBackReport> {
     const now = this.clock();
@@ -160,7 +175,7 @@ export class OpenTransactionChecker {
         const page = await this.retry(remainingTimeMs, () =>
           this.options.dynamodb.send(
             new QueryCommand({
-              TableName: this.options.outboxTableName,
+              TableName: this.transactionTableName,
               IndexName: UNSENT_INDEX,
               KeyConditionExpression: 'sweepShard = :shard',
               ExpressionAttributeValues: { ':shard': shard },
@@ -246,7 +261,7 @@ export class OpenTransactionChecker {
     const leased = await updateWithToken(
       this.options.dynamodb,
       {
-        TableName: this.options.outboxTableName,
+        TableName: this.transactionTableName,
         Key: halfMessageKey(item.transactionId),
         UpdateExpression: 'SET checkCount = :next, nextCheckAt = :nextCheckAt',
         ConditionExpression: '#status = :prepared AND checkCount = :seen',
@@ -282,7 +297,7 @@ export class OpenTransactionChecker {
     await this.options.dynamodb
       .send(
         new UpdateCommand({
-          TableName: this.options.outboxTableName,
+          TableName: this.transactionTableName,
           Key: halfMessageKey(item.transactionId),
           UpdateExpression: 'SET lastCheckResult = :result',
           ConditionExpression: 'attribute_exists(groupKey)',
@@ -332,7 +347,7 @@ export class OpenTransactionChecker {
     const marked = await updateWithToken(
       this.options.dynamodb,
       {
-        TableName: this.options.outboxTableName,
+        TableName: this.transactionTableName,
         Key: halfMessageKey(item.transactionId),
         UpdateExpression: 'SET #status = :failed, failedAt = :now',
         ConditionExpression: '#status = :prepared AND checkCount = :count',

@@ -33,6 +33,14 @@ export interface TransactionalProducerOptions {
   readonly dynamodb: DynamoDBDocumentClient;
   readonly outboxTableName: string;
   /**
+   * The table of half messages (open transactions, their `T#` index entries and their tombstones), when they live
+   * in a table of their own (`TransactionalOutbox`'s `transactionTable`, `TRANSACTION_TABLE_NAME`): then the outbox
+   * holds only ordinary messages, and a commit is one transaction across both tables. Same key schema and `unsent`
+   * index as the outbox table.
+   * @default the outbox table
+   */
+  readonly transactionTableName?: string;
+  /**
    * How long after `prepare` the check-back may start asking the checker (RocketMQ's transaction timeout).
    * @default 6
    */
@@ -96,7 +104,8 @@ const OPEN = ['PREPARED', 'FAILED'] as const;
 
 /**
  * Transactional ("half") messages on the outbox (design invariant 7). `prepare` writes the message as its own
- * item, PREPARED, which the relay's stream filter never passes, so no consumer can see it. The producer then
+ * item, PREPARED, in the transaction table (`transactionTableName`, by default the outbox table, where the relay's
+ * stream filter never passes it), so no consumer can see it. The producer then
  * runs a step that cannot share the DynamoDB transaction, and `commit`s — one transaction bumps the aggregate's
  * version, writes the ordinary PENDING message with that version as its sequence, and marks the half message
  * COMMITTED — or `rollback`s. Both are conditional on the half message still being open, so a producer racing the
@@ -106,8 +115,11 @@ export class TransactionalProducer {
   private readonly clock: () => Date;
   private readonly prepareTimeoutSeconds: number;
   private readonly resolvedRetentionSeconds: number;
+  /** Where the half messages live (the outbox table unless `transactionTableName` says otherwise). */
+  readonly transactionTableName: string;
 
   constructor(private readonly options: TransactionalProducerOptions) {
+    this.transactionTableName = options.transactionTableName ?? options.outboxTableName;
     this.clock = options.clock ?? (() => new Date());
     this.prepareTimeoutSeconds = options.prepareTimeoutSeconds ?? 6;
     this.resolvedRetentionSeconds = options.resolvedRetentionSeconds ?? 7 * 24 * 3600;
@@ -152,7 +164,7 @@ export class TransactionalProducer {
       ...openTransactionAttributes(transactionId),
     };
     const put = {
-      TableName: this.options.outboxTableName,
+      TableName: this.transactionTableName,
       Item: { ...item },
       ConditionExpression: 'attribute_not_exists(groupKey)',
     };
@@ -200,7 +212,7 @@ export class TransactionalProducer {
   localStepFence(transactionId: string): TransactItem {
     return {
       ConditionCheck: {
-        TableName: this.options.outboxTableName,
+        TableName: this.transactionTableName,
         Key: halfMessageKey(transactionId),
         ConditionExpression: '#status = :prepared',
         ExpressionAttributeNames: { '#status': 'status' },
@@ -289,7 +301,7 @@ export class TransactionalProducer {
               },
               {
                 Update: {
-                  TableName: this.options.outboxTableName,
+                  TableName: this.transactionTableName,
                   Key: halfMessageKey(transactionId),
                   UpdateExpression:
                     'SET #status = :committed, committedSequence = :sequence, resolvedAt = :now, resolvedBy = :by, resolutionId = :resolution, expiresAt = :expires REMOVE sweepShard, sweepOrder',
@@ -345,7 +357,7 @@ export class TransactionalProducer {
     const now = this.clock();
     const resolutionId = newMessageId();
     const update = {
-      TableName: this.options.outboxTableName,
+      TableName: this.transactionTableName,
       Key: halfMessageKey(transactionId),
       UpdateExpression:
         'SET #status = :rolledBack, resolvedAt = :now, resolvedBy = :by, resolutionId = :resolution, expiresAt = :expires REMOVE sweepShard, sweepOrder',
@@ -400,7 +412,7 @@ export class TransactionalProducer {
   async read(transactionId: string): Promise<HalfMessageItem | undefined> {
     const response = await this.options.dynamodb.send(
       new GetCommand({
-        TableName: this.options.outboxTableName,
+        TableName: this.transactionTableName,
         Key: halfMessageKey(transactionId),
         ConsistentRead: true,
       }),

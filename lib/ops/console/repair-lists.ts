@@ -7,6 +7,7 @@ import type { OpsConnection as Connection } from '../connection';
 import { peekDeadLetters } from '../dead-letters';
 import { scanOutbox } from '../outbox-scan';
 import { queueDepth } from '../queue-depth';
+import { scanTransactionTable } from '../transaction-scan';
 
 export interface FailedMessage {
   readonly groupKey: string;
@@ -46,9 +47,13 @@ export interface RepairLists {
 
 const text = (value: unknown): string => (typeof value === 'string' ? value : '');
 
-/** Reads the lists: the outbox once, the parked keys from the attention index, the dead-letter queue if not empty. */
+/**
+ * Reads the lists: the outbox once (and the transaction table, when half messages live in one), the parked keys
+ * from the attention index, the dead-letter queue if not empty.
+ */
 export async function repairLists(c: Connection): Promise<RepairLists> {
   const outbox = await scanOutbox(c);
+  const transactions = [...outbox, ...(await scanTransactionTable(c))];
   const inbox = { dynamodb: c.dynamodb, inboxTableName: c.outputs.InboxTableName };
   const parkedKeys: ParkedKey[] = [];
   for (const groupKey of await listParkedKeys(inbox)) {
@@ -71,7 +76,7 @@ export async function repairLists(c: Connection): Promise<RepairLists> {
       ),
     parkedKeys,
     deadLetters: dlq.visible + dlq.inFlight > 0 ? await peekDeadLetters(c) : [],
-    transactions: outbox
+    transactions: transactions
       .filter(
         (item) =>
           typeof item.transactionId === 'string' && (item.status === 'PREPARED' || item.status === 'FAILED'),
