@@ -17,6 +17,7 @@ import {
   QUEUE,
   serveConsole,
   sqs,
+  TRANSACTIONS,
 } from './support/console-fixture';
 
 const NOW = () => new Date().toISOString();
@@ -152,6 +153,73 @@ describe('the console repairs with the ops commands, behind the token', () => {
     expect(commit.body).toEqual({ error: expect.stringContaining('TransactionNotOpenError') });
     expect(current.stack.db.item(OUTBOX, { groupKey: 'o-8', sequence: 2 })).toBeUndefined();
     expect(current.stack.db.item(ORDERS, { orderId: 'o-8' })).toMatchObject({ version: 1 });
+  });
+});
+
+describe('a stack whose half messages live in a transaction table (output TransactionTableName)', () => {
+  const current = consoleForEachTest([], { transactionTable: true });
+
+  it('lists its open transactions, counts them PREPARED, and reconcile finds them open', async () => {
+    // GIVEN an open transaction, in the transaction table
+    await openTransaction(current.stack, 'tx-1', 'o-7');
+    expect(current.stack.db.item(TRANSACTIONS, halfMessageKey('tx-1'))).toMatchObject({ status: 'PREPARED' });
+    expect(current.stack.db.all(OUTBOX)).toEqual([]);
+
+    // WHEN the page reads the lists, the status and the key
+    const lists = await call(current.running, 'GET', '/api/repairs');
+    const status = await call(current.running, 'GET', '/api/status');
+    const key = await call(current.running, 'GET', '/api/key?key=o-7');
+
+    // THEN
+    expect(lists.body).toMatchObject({
+      transactions: [{ transactionId: 'tx-1', groupKey: 'o-7', status: 'PREPARED' }],
+    });
+    expect(status.body).toMatchObject({ outbox: { pending: 0, prepared: 1, failed: 0 } });
+    expect(key.body).toMatchObject({
+      reconcile: {
+        messages: expect.arrayContaining([
+          expect.objectContaining({ state: 'TRANSACTION_OPEN', groupKey: 'o-7', transactionId: 'tx-1' }),
+        ]),
+      },
+    });
+  });
+
+  it('resolve commits there: the tombstone in the transaction table, the PENDING message in the outbox', async () => {
+    // GIVEN
+    await openTransaction(current.stack, 'tx-1', 'o-7');
+
+    // WHEN
+    const answer = await call(current.running, 'POST', '/api/repairs/resolve', {
+      body: { transactionId: 'tx-1', outcome: 'commit' },
+    });
+
+    // THEN
+    expect(answer.status).toBe(200);
+    expect(current.stack.db.item(TRANSACTIONS, halfMessageKey('tx-1'))).toMatchObject({
+      status: 'COMMITTED',
+      resolvedBy: 'operator',
+    });
+    expect(current.stack.db.all(OUTBOX)).toEqual([
+      expect.objectContaining({ groupKey: 'o-7', sequence: 2, status: 'PENDING', type: 'PaymentCaptured' }),
+    ]);
+  });
+
+  it('resolve rolls back there, and the transaction leaves the repair lists', async () => {
+    // GIVEN
+    await openTransaction(current.stack, 'tx-2', 'o-8');
+
+    // WHEN
+    const answer = await call(current.running, 'POST', '/api/repairs/resolve', {
+      body: { transactionId: 'tx-2', outcome: 'rollback' },
+    });
+
+    // THEN
+    expect(answer.status).toBe(200);
+    expect(current.stack.db.item(TRANSACTIONS, halfMessageKey('tx-2'))).toMatchObject({
+      status: 'ROLLED_BACK',
+    });
+    expect((await call(current.running, 'GET', '/api/repairs')).body).toMatchObject({ transactions: [] });
+    expect(current.stack.db.all(OUTBOX)).toEqual([]);
   });
 });
 

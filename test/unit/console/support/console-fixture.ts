@@ -25,6 +25,8 @@ import { OUTBOX_INDEXES, OUTBOX_KEY } from '../../support/outbox-table';
 export const STACK = 'ShopMessaging';
 export const OUTBOX = 'outbox-table';
 export const INBOX = 'inbox-table';
+/** The transaction table of a stack built with `transactionTable` (see `fakeStack`'s option). */
+export const TRANSACTIONS = 'transaction-table';
 export const ORDERS = 'orders-table';
 export const QUEUE = 'http://sqs.local/000000000000/queue.fifo';
 export const DLQ = 'http://sqs.local/000000000000/dlq.fifo';
@@ -57,15 +59,22 @@ export interface FakeStack {
   readonly connection: Connection;
 }
 
-/** Fresh tables and queues, every mock reset and installed. */
-export function fakeStack(alarms: MetricAlarm[] = []): FakeStack {
+/**
+ * Fresh tables and queues, every mock reset and installed. `transactionTable`: the stack keeps its half messages in
+ * a transaction table of their own (output `TransactionTableName`). @default false: in the outbox table
+ */
+export function fakeStack(
+  alarms: MetricAlarm[] = [],
+  options: { transactionTable?: boolean } = {},
+): FakeStack {
   ddb.reset();
   sqs.reset();
   cloudWatch.reset();
   const db = new InMemoryDynamoDb(
-    { [OUTBOX]: OUTBOX_KEY, [INBOX]: ['pk', 'sk'], [ORDERS]: ['orderId'] },
+    { [OUTBOX]: OUTBOX_KEY, [TRANSACTIONS]: OUTBOX_KEY, [INBOX]: ['pk', 'sk'], [ORDERS]: ['orderId'] },
     {
       [OUTBOX]: OUTBOX_INDEXES,
+      [TRANSACTIONS]: OUTBOX_INDEXES,
       [INBOX]: { [ATTENTION_INDEX]: { keys: ['attention', 'since'], projection: 'KEYS_ONLY' } },
     },
   );
@@ -112,7 +121,8 @@ export function fakeStack(alarms: MetricAlarm[] = []): FakeStack {
     .resolves({ Successful: [{ Id: '0', MessageId: 'sent', MD5OfMessageBody: '' }] });
   sqs.on(DeleteMessageBatchCommand).resolves({ Successful: [{ Id: '0' }] });
   cloudWatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: alarms });
-  return { db, queues, connection: connect(OUTPUTS, 'http://127.0.0.1:9', 'us-east-1') };
+  const outputs = options.transactionTable ? { ...OUTPUTS, TransactionTableName: TRANSACTIONS } : OUTPUTS;
+  return { db, queues, connection: connect(outputs, 'http://127.0.0.1:9', 'us-east-1') };
 }
 
 const NO_REPORTS: ReportPlots = { bench: null, chaos: null };
@@ -216,10 +226,13 @@ export function envelopeJson(
  * For a `describe`: before each test a fresh fake stack and the console over it, closed after. Read `stack` and
  * `running` inside the tests.
  */
-export function consoleForEachTest(alarms: MetricAlarm[] = [], options: { readOnly?: boolean } = {}) {
+export function consoleForEachTest(
+  alarms: MetricAlarm[] = [],
+  options: { readOnly?: boolean; transactionTable?: boolean } = {},
+) {
   const current = {} as { stack: FakeStack; running: RunningConsole };
   beforeEach(async () => {
-    current.stack = fakeStack(alarms);
+    current.stack = fakeStack(alarms, { transactionTable: options.transactionTable ?? false });
     current.running = await serveConsole(current.stack, options);
   });
   afterEach(async () => {
