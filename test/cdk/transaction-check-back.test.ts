@@ -236,3 +236,190 @@ describe('the demo stack with transactional payments', () => {
     });
   });
 });
+
+describe('half messages in a transaction table of their own (TransactionalOutbox transactionTable)', () => {
+  type Statement = { Action: string | string[]; Resource: unknown };
+
+  function partsWithTransactionTable() {
+    const stack = testStack();
+    const outbox = new TransactionalOutbox(stack, 'Outbox', { transactionTable: true });
+    const checker = new lambda.Function(stack, 'Checker', {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler = async () => ({ status: "UNKNOWN" })'),
+    });
+    const aggregates = new dynamodb.Table(stack, 'Aggregates', {
+      partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
+    });
+    const alertTopic = new sns.Topic(stack, 'Alerts');
+    return { stack, outbox, checker, aggregates, alertTopic };
+  }
+
+  /** The DynamoDB actions `rolePrefix`'s policies allow on the table whose logical ID starts with `tablePrefix`. */
+  function actionsOn(template: Template, rolePrefix: string, tablePrefix: string): string[] {
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((policy) =>
+      JSON.stringify(policy.Properties.Roles).includes(`"${rolePrefix}`),
+    );
+    const statements = policies.flatMap(
+      (policy) => policy.Properties.PolicyDocument.Statement as Statement[],
+    );
+    return statements
+      .filter((statement) => JSON.stringify(statement.Resource).includes(`"${tablePrefix}`))
+      .flatMap((statement) => [statement.Action].flat())
+      .filter((action) => action.startsWith('dynamodb:'))
+      .sort();
+  }
+
+  const tableVariable = (template: Template, name: string) =>
+    Object.values(template.findResources('AWS::Lambda::Function'))
+      .map((fn) => fn.Properties.Environment?.Variables?.[name])
+      .filter((value) => value !== undefined);
+
+  it('builds the transaction table as durable as the outbox: same key, TTL, T# index, KMS, PITR, deletion protection, RETAIN, no stream', () => {
+    // GIVEN / WHEN
+    const { stack, outbox } = partsWithTransactionTable();
+
+    // THEN
+    const template = Template.fromStack(stack);
+    const id = stack.getLogicalId(outbox.transactionTable!.node.defaultChild as dynamodb.CfnTable);
+    expect(id).toMatch(/^OutboxTransactions/);
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Metadata: { 'reliable-messaging:role': 'transaction-table' },
+      Properties: {
+        KeySchema: [
+          { AttributeName: 'groupKey', KeyType: 'HASH' },
+          { AttributeName: 'sequence', KeyType: 'RANGE' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        DeletionProtectionEnabled: true,
+        SSESpecification: {
+          SSEEnabled: true,
+          SSEType: 'KMS',
+          KMSMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^OutboxKey'), 'Arn'] },
+        },
+        StreamSpecification: Match.absent(),
+        GlobalSecondaryIndexes: [
+          Match.objectLike({
+            IndexName: 'unsent',
+            KeySchema: [
+              { AttributeName: 'sweepShard', KeyType: 'HASH' },
+              { AttributeName: 'sweepOrder', KeyType: 'RANGE' },
+            ],
+          }),
+        ],
+      },
+    });
+    expect(outbox.halfMessageTable).toBe(outbox.transactionTable);
+  });
+
+  it('builds no transaction table by default: half messages live in the outbox table', () => {
+    // GIVEN / WHEN
+    const { stack, outbox, checker, aggregates, alertTopic } = parts();
+    new TransactionCheckBack(stack, 'CheckBack', {
+      outbox,
+      checker,
+      aggregateTables: [aggregates],
+      alertTopic,
+    });
+
+    // THEN
+    const template = Template.fromStack(stack);
+    expect(outbox.transactionTable).toBeUndefined();
+    expect(outbox.halfMessageTable).toBe(outbox.table);
+    template.resourceCountIs('AWS::DynamoDB::Table', 2); // the outbox and the aggregates
+    expect(tableVariable(template, 'TRANSACTION_TABLE_NAME')).toEqual([]);
+    // the check-back reads and writes the outbox as before
+    expect(actionsOn(template, 'CheckBackHandler', 'OutboxMessages')).toEqual(
+      expect.arrayContaining([
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+      ]),
+    );
+  });
+
+  it('lets a transactional producer prepare and resolve in the transaction table, and only put messages in the outbox', () => {
+    // GIVEN
+    const { stack, outbox } = partsWithTransactionTable();
+    const api = producer(stack);
+
+    // WHEN
+    outbox.addProducer(api, { transactionalMessages: true });
+
+    // THEN
+    const template = Template.fromStack(stack);
+    expect(actionsOn(template, 'ProducerServiceRole', 'OutboxTransactions')).toEqual([
+      'dynamodb:ConditionCheckItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
+    expect([...new Set(actionsOn(template, 'ProducerServiceRole', 'OutboxMessages'))]).toEqual([
+      'dynamodb:ConditionCheckItem',
+      'dynamodb:PutItem',
+    ]);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: {
+          OUTBOX_TABLE_NAME: { Ref: Match.stringLikeRegexp('^OutboxMessages') },
+          TRANSACTION_TABLE_NAME: { Ref: Match.stringLikeRegexp('^OutboxTransactions') },
+        },
+      },
+    });
+  });
+
+  it('gives an ordinary producer neither the transaction table nor its name', () => {
+    // GIVEN
+    const { stack, outbox } = partsWithTransactionTable();
+
+    // WHEN
+    outbox.addProducer(producer(stack));
+
+    // THEN
+    const template = Template.fromStack(stack);
+    expect(actionsOn(template, 'ProducerServiceRole', 'OutboxTransactions')).toEqual([]);
+    expect(tableVariable(template, 'TRANSACTION_TABLE_NAME')).toEqual([]);
+  });
+
+  it('lets the check-back query, read and update the transaction table, put the committed message in the outbox, and nothing more', () => {
+    // GIVEN
+    const { stack, outbox, checker, aggregates, alertTopic } = partsWithTransactionTable();
+    const api = producer(stack);
+
+    // WHEN
+    new TransactionCheckBack(stack, 'CheckBack', {
+      outbox,
+      checker,
+      aggregateTables: [aggregates],
+      alertTopic,
+      producers: [api],
+    });
+
+    // THEN
+    const template = Template.fromStack(stack);
+    expect(actionsOn(template, 'CheckBackHandler', 'OutboxTransactions')).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
+    expect(actionsOn(template, 'CheckBackHandler', 'OutboxMessages')).toEqual(['dynamodb:PutItem']);
+    const transactionTable = { Ref: Match.stringLikeRegexp('^OutboxTransactions') };
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          POWERTOOLS_SERVICE_NAME: 'transaction-check-back',
+          TRANSACTION_TABLE_NAME: transactionTable,
+        }),
+      },
+    });
+    // the producers it watches resolve in the same table
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { PREPARE_TIMEOUT_SECONDS: '6', TRANSACTION_TABLE_NAME: transactionTable } },
+    });
+  });
+});

@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { transactionTableOf } from '../../lib/ops/connection';
 import { OutputsNotFoundError } from '../../lib/ops/errors';
 import { outputsFromStack } from '../../lib/ops/outputs';
 import { outputsFromResourceRoles } from '../../lib/ops/stack-resources';
@@ -31,6 +32,7 @@ const PHYSICAL = {
   ConsumerInbox4: 'shop-inbox',
   AlertsTopic5: 'arn:aws:sns:eu-west-1:1:alerts',
   Unrelated6: 'other',
+  OutboxTransactions8: 'shop-transactions',
 };
 
 function givenStack(template: object, outputs: Record<string, string> = {}) {
@@ -79,6 +81,33 @@ describe('finding the library resources of any stack built with the constructs',
       InboxTableName: 'shop-inbox',
       AlertTopicArn: PHYSICAL.AlertsTopic5,
     });
+  });
+
+  it('finds the transaction table by its role: transactions are read and resolved there', async () => {
+    // GIVEN a stack built with TransactionalOutbox's transactionTable
+    givenStack({ Resources: { ...TEMPLATE.Resources, OutboxTransactions8: marked('transaction-table') } });
+
+    // WHEN ops resolves the stack
+    const outputs = await outputsFromStack(client, 'ShopMessaging');
+
+    // THEN
+    expect(outputs).toMatchObject({
+      OutboxTableName: 'shop-outbox',
+      TransactionTableName: 'shop-transactions',
+    });
+    expect(transactionTableOf(outputs)).toBe('shop-transactions');
+  });
+
+  it('reads transactions in the outbox table of a stack without a transaction table', async () => {
+    // GIVEN
+    givenStack(TEMPLATE);
+
+    // WHEN
+    const outputs = await outputsFromStack(client, 'ShopMessaging');
+
+    // THEN
+    expect(outputs).not.toHaveProperty('TransactionTableName');
+    expect(transactionTableOf(outputs)).toBe('shop-outbox');
   });
 
   it('resolves a --stack without the reference outputs, outputs of the same name winning', async () => {
