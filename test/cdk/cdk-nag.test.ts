@@ -87,6 +87,7 @@ describe('cdk-nag AwsSolutions checks', () => {
       'AwsSolutions-IAM5[Resource::*]',
       'AwsSolutions-IAM5[Resource::<ConsumerInboxTable291A1428.Arn>/index/*]',
       'AwsSolutions-IAM5[Resource::<OutboxMessagesTableA14B215B.Arn>/index/*]',
+      'AwsSolutions-IAM5[Resource::<OutboxTransactionsTable22605C25.Arn>/index/*]',
       'AwsSolutions-SQS3',
     ]);
     for (const reasons of acknowledged.values()) {

@@ -68,8 +68,8 @@ describe('ReliableMessagingDemo stack for AWS', () => {
 
   it('keeps every table: KMS, point-in-time recovery, deletion protection, RETAIN', () => {
     const tables = template.findResources('AWS::DynamoDB::Table');
-    // orders, payments, outbox, idempotency keys, inbox, projection
-    expect(Object.keys(tables)).toHaveLength(6);
+    // orders, payments, outbox, transactions (half messages), idempotency keys, inbox, projection
+    expect(Object.keys(tables)).toHaveLength(7);
     for (const table of Object.values(tables)) {
       expect(table.DeletionPolicy).toBe('Retain');
       expect(table.UpdateReplacePolicy).toBe('Retain');
