@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { newOutboxItem } from 'reliable-messaging-serverless/runtime';
+import { BatchWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { newOutboxItem, OutboxAudit } from 'reliable-messaging-serverless/runtime';
 import { type Connection, sweepNow } from '../../scripts/local/stack-control';
 
 export interface SweepCostReport {
@@ -17,7 +17,10 @@ export interface SweepCostReport {
 /**
  * Shows what a sweep reads: once with only `unsent` messages in the outbox, once more after `delivered` messages
  * went through it. Delivered messages are deleted by the relay, so the second sweep should read what the first did.
- * The unsent ones are seeded as FAILED items (kept, never sent by anyone) and removed afterwards.
+ * The unsent ones are FAILED items as the sweep leaves them (in its index, kept, never sent by anyone): committed
+ * FAILED (so the relay, which takes PENDING inserts, leaves them), made PENDING, marked for the sweep by an audit
+ * (the producer writes no index entry), then turned FAILED again before the sweeper's grace period lets it send
+ * them; removed afterwards.
  */
 export async function measureSweepCost(
   c: Connection,
@@ -30,6 +33,20 @@ export async function measureSweepCost(
     ...newOutboxItem({ groupKey: key, sequence: i + 1, type: 'BenchUnsent', payload: {} }, new Date()),
     status: 'FAILED',
   }));
+  const setStatus = async (to: 'PENDING' | 'FAILED', condition: string) => {
+    for (const item of items) {
+      await c.dynamodb.send(
+        new UpdateCommand({
+          TableName: c.outputs.OutboxTableName,
+          Key: { groupKey: item.groupKey, sequence: item.sequence },
+          UpdateExpression: 'SET #status = :to',
+          ConditionExpression: condition,
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':to': to },
+        }),
+      );
+    }
+  };
   const write = async (requests: Array<Record<string, unknown>>) => {
     for (let start = 0; start < requests.length; start += 25) {
       await c.dynamodb.send(
@@ -41,6 +58,13 @@ export async function measureSweepCost(
   };
   await write(items.map((item) => ({ PutRequest: { Item: item } })));
   try {
+    await setStatus('PENDING', 'attribute_exists(groupKey)');
+    await new OutboxAudit({
+      dynamodb: c.dynamodb,
+      outboxTableName: c.outputs.OutboxTableName,
+      policy: { graceSeconds: 0 },
+    }).audit();
+    await setStatus('FAILED', 'attribute_exists(sweepShard)');
     const before = await sweepNow(c);
     await deliver(delivered);
     const after = await sweepNow(c);
