@@ -86,6 +86,7 @@ export class OutboxRelay extends Construct {
     markRole(this.function, 'relay-function');
     props.channel.grantSendMessages(this.function);
     props.outbox.grantRemoveSent(this.function);
+    props.outbox.grantMarkForSweep(this.function);
 
     this.failureQueue = new sqs.Queue(this, 'FailureQueue', {
       encryption: sqs.QueueEncryption.KMS,

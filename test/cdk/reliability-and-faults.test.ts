@@ -18,7 +18,7 @@ describe('compensation sweeper, alarms and dashboard (AWS synth)', () => {
     });
   });
 
-  it('gives the sweeper its default policy: 2 min grace, 8 attempts, 24 h, 30 s backoff doubling to 15 min', () => {
+  it('gives the sweeper its default policy: 2 min grace, 8 attempts, 24 h, 30 s backoff doubling to 15 min, an audit every 5 min after 2 min', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({
@@ -27,6 +27,8 @@ describe('compensation sweeper, alarms and dashboard (AWS synth)', () => {
           SWEEP_MAX_AGE_SECONDS: String(24 * 3600),
           SWEEP_BACKOFF_BASE_SECONDS: '30',
           SWEEP_BACKOFF_MAX_SECONDS: '900',
+          SWEEP_AUDIT_INTERVAL_SECONDS: '300',
+          SWEEP_AUDIT_GRACE_SECONDS: '120',
           ALERT_TOPIC_ARN: Match.anyValue(),
         }),
       },
