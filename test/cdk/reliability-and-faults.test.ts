@@ -35,6 +35,24 @@ describe('compensation sweeper, alarms and dashboard (AWS synth)', () => {
     });
   });
 
+  it('alarms when no outbox audit completed in three audit periods (5 min interval + 1 min schedule), and on any message the audit found unmarked', () => {
+    // THEN
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'OutboxAuditCompleted',
+      Period: 360,
+      EvaluationPeriods: 3,
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 1,
+      TreatMissingData: 'breaching',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'OutboxAuditMarked',
+      Statistic: 'Sum',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+    });
+  });
+
   it('lets the sweeper publish alerts to the alert topic', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
@@ -78,6 +96,7 @@ describe('compensation sweeper, alarms and dashboard (AWS synth)', () => {
       SweepCompleted: 'breaching',
       CheckBackCompleted: 'breaching',
       InboxMonitorCompleted: 'breaching',
+      OutboxAuditCompleted: 'breaching',
       // the gauges they publish on every run: missing data means a dead publisher, which its heartbeat reports
       OldestPendingAgeSeconds: 'ignore',
       OutboxFailed: 'ignore',
@@ -87,6 +106,7 @@ describe('compensation sweeper, alarms and dashboard (AWS synth)', () => {
       ParkedKeys: 'ignore',
       // events and AWS metrics: no data is nothing happening
       HalfMessagesFailed: 'notBreaching',
+      OutboxAuditMarked: 'notBreaching',
       NumberOfMessagesSent: 'notBreaching',
       Errors: 'notBreaching',
       Throttles: 'notBreaching',
