@@ -10,7 +10,7 @@ import { injectAmbiguousWrites } from '../runtime/faults/ambiguous-writes';
 import { type FaultSource, faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
 import { dropSkippedRecords, relayFaultHooks } from '../runtime/faults/relay-faults';
 import { injectSendFaults, injectServiceFaults, injectThrottling } from '../runtime/faults/service-faults';
-import { OutboxPublisher, type RelayHooks } from '../runtime/relay/outbox-publisher';
+import { OutboxPublisher, type RelayHooks, type RelayProblem } from '../runtime/relay/outbox-publisher';
 import { relayCandidates } from '../runtime/relay/stream-records';
 
 const logger = new Logger({ serviceName: 'outbox-relay' });
@@ -34,12 +34,17 @@ if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
   injectAmbiguousWrites(dynamodbClient, faults);
   hooks = relayFaultHooks(faults, sqs, queueUrl);
 }
+/** Problems of the current invocation, by kind (one invocation at a time per instance). */
+let problemCounts: Partial<Record<RelayProblem['kind'], number>> = {};
 const relay = new OutboxPublisher({
   sqs,
   dynamodb: documentClient(dynamodbClient),
   queueUrl,
   outboxTableName: requiredEnv(Env.OUTBOX_TABLE_NAME),
-  onProblem: (problem) => logger.warn('relay problem', { ...problem }),
+  onProblem: (problem) => {
+    problemCounts[problem.kind] = (problemCounts[problem.kind] ?? 0) + 1;
+    logger.warn('relay problem', { ...problem });
+  },
   hooks,
   transientRetry: {
     onRetry: (error, attempt, delayMs) =>
@@ -47,11 +52,15 @@ const relay = new OutboxPublisher({
   },
 });
 
-/** Outbox stream → FIFO queue. Failed records go back through the partial batch response. */
+/**
+ * Outbox stream → FIFO queue. Failed records go back through the partial batch response, and are marked for the
+ * sweep (`marked`; `markFailed` counts marks that failed, left to the sweeper's outbox audit).
+ */
 export const handler = async (
   event: DynamoDBStreamEvent,
   context: Context,
 ): Promise<DynamoDBBatchResponse> => {
+  problemCounts = {};
   let candidates = relayCandidates(event.Records);
   if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED && faults !== undefined) {
     const { kept, dropped } = await dropSkippedRecords(faults, candidates);
@@ -66,6 +75,9 @@ export const handler = async (
     sent: result.sent.length,
     failed: result.failed.length,
     notDeleted: result.notDeleted,
+    // Not sent and now in the sweep's index; a mark that failed is left to the sweeper's outbox audit.
+    marked: result.marked,
+    markFailed: problemCounts['mark-failed'] ?? 0,
   });
   if (accountant !== undefined) logger.info('unit accounting', { unitAccounting: accountant.take() });
   return { batchItemFailures: result.failed.map((candidate) => ({ itemIdentifier: candidate.recordId })) };

@@ -45,6 +45,13 @@ export const Env = {
   SWEEP_LEASE_SECONDS: 'SWEEP_LEASE_SECONDS',
   /** How long one sweep runs at most (the schedule's period, capped), in seconds. */
   SWEEP_RUN_SECONDS: 'SWEEP_RUN_SECONDS',
+  /**
+   * The sweeper's outbox audit (`OutboxAudit`), in seconds: at most one audit per interval per warm sweeper
+   * (default 300; 0 audits every run), and how old an unmarked PENDING message must be before the audit marks it
+   * for the sweep (default 120; keep it above the relay's expected iterator age).
+   */
+  SWEEP_AUDIT_INTERVAL_SECONDS: 'SWEEP_AUDIT_INTERVAL_SECONDS',
+  SWEEP_AUDIT_GRACE_SECONDS: 'SWEEP_AUDIT_GRACE_SECONDS',
   /** The check-back's checker function and policy. */
   CHECKER_FUNCTION_NAME: 'CHECKER_FUNCTION_NAME',
   CHECKER_TIMEOUT_SECONDS: 'CHECKER_TIMEOUT_SECONDS',

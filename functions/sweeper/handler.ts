@@ -14,7 +14,9 @@ import { injectSendFaults, injectServiceFaults, injectThrottling } from '../runt
 import { libraryMetrics } from '../runtime/library-metrics';
 import { ALERT_PUBLISH_FAILURES_METRIC } from '../runtime/metric-names';
 import { OutboxPublisher } from '../runtime/relay/outbox-publisher';
+import { OutboxAudit, type OutboxAuditReport } from '../runtime/sweeper/outbox-audit';
 import { OutboxSweeper, SweepFailedError, type SweepReport } from '../runtime/sweeper/outbox-sweeper';
+import { auditBeforeSweep, auditPolicyFromEnvironment } from './audit-before-sweep';
 
 const logger = new Logger({ serviceName: 'compensation-sweeper' });
 const metrics = libraryMetrics('compensation-sweeper');
@@ -68,24 +70,38 @@ const sweeper = new OutboxSweeper({
     }),
 });
 
+// Finds the PENDING messages nobody marked for the sweep (never relayed, or sent and not deleted).
+const audit = new OutboxAudit({ dynamodb, outboxTableName, policy: auditPolicyFromEnvironment() });
+
+/** A sweep run's report, with the outbox audit's that ran before it. */
+export interface AuditedSweepReport extends SweepReport {
+  readonly audit: OutboxAuditReport;
+}
+
 /**
- * Scheduled: re-send stale PENDING messages, give up loudly on exhausted ones, and publish the outbox's state. A run
+ * Scheduled: first audit the outbox (at most once per `SWEEP_AUDIT_INTERVAL_SECONDS`, within half of the run's
+ * time) and mark for the sweep what nobody marked; then re-send stale PENDING messages, give up loudly on exhausted ones, and publish the outbox's state. A run
  * stops before its timeout and the next one continues. Each run that ends without an error publishes the
  * `SweepCompleted` heartbeat, whose absence alarms; a run that could not sweep some keys still publishes what it saw,
- * then fails.
+ * then fails; so does a run whose audit failed (after sweeping), without the heartbeat.
  */
 export const handler = async (
   _event?: unknown,
   context?: Pick<Context, 'getRemainingTimeInMillis'>,
-): Promise<SweepReport> => {
+): Promise<AuditedSweepReport> => {
+  const remainingTimeMs = runBudget(context);
+  const audited = await auditBeforeSweep(audit, remainingTimeMs);
+  if (audited.error !== undefined)
+    logger.error('the outbox audit failed; sweeping what is marked', { error: audited.error as Error });
   try {
-    const report = await sweeper.sweep({ remainingTimeMs: runBudget(context) });
-    metrics.addMetric('SweepCompleted', MetricUnit.Count, 1);
-    publish(report);
-    logger.info('swept', { ...report });
-    return report;
+    const report = await sweeper.sweep({ remainingTimeMs });
+    if (audited.error === undefined) metrics.addMetric('SweepCompleted', MetricUnit.Count, 1);
+    publish(report, audited.report);
+    logger.info('swept', { ...report, audit: audited.report });
+    if (audited.error !== undefined) throw audited.error;
+    return { ...report, audit: audited.report };
   } catch (error) {
-    if (error instanceof SweepFailedError) publish(error.report);
+    if (error instanceof SweepFailedError) publish(error.report, audited.report);
     throw error;
   } finally {
     if (accountant !== undefined) logger.info('unit accounting', { unitAccounting: accountant.take() });
@@ -100,7 +116,14 @@ function runBudget(context: Pick<Context, 'getRemainingTimeInMillis'> | undefine
     Math.min(context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY, runEnds - Date.now());
 }
 
-function publish(report: SweepReport): void {
+function publish(report: SweepReport, audit: OutboxAuditReport): void {
+  if (audit.audited) {
+    // The audit's heartbeat: an audit that read the whole outbox. What it marked, nobody else had (see OutboxAudit).
+    if (audit.complete) metrics.addMetric('OutboxAuditCompleted', MetricUnit.Count, 1);
+    metrics.addMetric('OutboxAuditMarked', MetricUnit.Count, audit.marked);
+    metrics.addMetric('OutboxAuditScanned', MetricUnit.Count, audit.scanned);
+    metrics.addMetric('OutboxAuditReadUnits', MetricUnit.Count, audit.readCapacityUnits);
+  }
   metrics.addMetric('OutboxPending', MetricUnit.Count, report.pending);
   metrics.addMetric('OutboxFailed', MetricUnit.Count, report.failed);
   metrics.addMetric('OldestPendingAgeSeconds', MetricUnit.Seconds, report.oldestPendingAgeSeconds);

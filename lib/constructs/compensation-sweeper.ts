@@ -47,6 +47,21 @@ export interface CompensationSweeperProps {
   readonly backoff?: Duration;
   /** @default Duration.minutes(15) */
   readonly maxBackoff?: Duration;
+  /**
+   * How often the sweeper audits the outbox (0 seconds to 1 day): its Scan finds the PENDING messages nobody marked
+   * for the sweep (the relay never processed their stream record, or crashed between send and delete). The Scan
+   * reads every message in flight, so a warm sweeper audits at most once per interval (a fresh one at once); 0
+   * audits every run. An audit uses at most half of a run's time.
+   * @default Duration.minutes(5)
+   */
+  readonly auditInterval?: Duration;
+  /**
+   * An unmarked PENDING message younger than this is left to the relay by the audit (0 seconds to 1 day): keep it
+   * above the relay's iterator age in a burst, or the audit marks messages the relay is still sending (duplicate
+   * sends, absorbed by SQS deduplication and the consumer's inbox).
+   * @default Duration.minutes(2)
+   */
+  readonly auditGrace?: Duration;
   /** @default no fault injection */
   readonly faultInjection?: FaultInjection;
 }
@@ -62,6 +77,11 @@ export class CompensationSweeper extends Construct {
   public readonly rule: events.Rule;
   /** How often the sweep runs. */
   public readonly schedule: Duration;
+  /**
+   * The longest time between two audits of a sweeper that keeps running: the audit interval, plus the wait for the
+   * next scheduled run, in whole minutes.
+   */
+  public readonly auditPeriod: Duration;
 
   constructor(scope: Construct, id: string, props: CompensationSweeperProps) {
     super(scope, id);
@@ -71,8 +91,14 @@ export class CompensationSweeper extends Construct {
     validateDuration('maxAge', props.maxAge, Duration.minutes(1), Duration.days(14));
     validateDuration('backoff', props.backoff, Duration.seconds(0), Duration.hours(6));
     validateDuration('maxBackoff', props.maxBackoff, Duration.seconds(0), Duration.days(1));
+    validateDuration('auditInterval', props.auditInterval, Duration.seconds(0), Duration.days(1));
+    validateDuration('auditGrace', props.auditGrace, Duration.seconds(0), Duration.days(1));
 
     this.schedule = props.schedule ?? Duration.minutes(1);
+    const auditInterval = props.auditInterval ?? Duration.minutes(5);
+    this.auditPeriod = Duration.minutes(
+      Math.ceil((auditInterval.toSeconds() + this.schedule.toSeconds()) / 60 - 1e-9),
+    );
     this.function = new BundledFunction(this, 'Handler', {
       ...libraryHandler('sweeper'),
       timeout: Duration.minutes(5),
@@ -87,11 +113,14 @@ export class CompensationSweeper extends Construct {
         [Env.SWEEP_MAX_AGE_SECONDS]: String((props.maxAge ?? Duration.hours(24)).toSeconds()),
         [Env.SWEEP_BACKOFF_BASE_SECONDS]: String((props.backoff ?? Duration.seconds(30)).toSeconds()),
         [Env.SWEEP_BACKOFF_MAX_SECONDS]: String((props.maxBackoff ?? Duration.minutes(15)).toSeconds()),
+        [Env.SWEEP_AUDIT_INTERVAL_SECONDS]: String(auditInterval.toSeconds()),
+        [Env.SWEEP_AUDIT_GRACE_SECONDS]: String((props.auditGrace ?? Duration.minutes(2)).toSeconds()),
         // A run ends before the next one starts (and before its timeout): runs do not overlap and fight over keys.
         [Env.SWEEP_RUN_SECONDS]: String(Math.min(this.schedule.toSeconds(), Duration.minutes(5).toSeconds())),
       },
     }).function;
     markRole(this.function, 'sweeper-function');
+    // Read/write data: the sweep's index Queries, leases and deletes, and the audit's Scan of the table.
     props.outbox.grantReadWriteMessages(this.function);
     props.channel.grantSendMessages(this.function);
     props.alertTopic.grantPublish(this.function);
@@ -124,6 +153,19 @@ export class CompensationSweeper extends Construct {
   /** Sweep runs that ended without an error (the heartbeat), summed per schedule period. */
   metricPassesCompleted(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('SweepCompleted', { statistic: 'Sum', period: this.schedule, ...props });
+  }
+
+  /** Outbox audits that read the whole outbox (the audit's heartbeat), summed per `auditPeriod`. */
+  metricAuditsCompleted(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('OutboxAuditCompleted', { statistic: 'Sum', period: this.auditPeriod, ...props });
+  }
+
+  /**
+   * PENDING messages the outbox audit found that nobody had marked for the sweep (the relay never processed their
+   * record, or crashed between send and delete): above 0, look at the relay's mapping and errors.
+   */
+  metricAuditMarked(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('OutboxAuditMarked', { statistic: 'Sum', ...props });
   }
 
   /** Messages re-sent by sweeps. */

@@ -100,8 +100,8 @@ type AlarmKind = 'event' | 'gauge';
 /**
  * The alarms that say a message may be stuck or lost, each notifying the alert topic when it fires and when it
  * recovers, and a dashboard of the same signals: dead-letter queue not empty, oldest queued message, relay iterator
- * age, relay failure queue not empty, oldest unsent outbox message, FAILED outbox messages, heartbeats of the
- * scheduled functions, each consumer's gaps, parked keys and unreadable messages, and errors and throttles of every
+ * age, relay failure queue not empty, oldest unsent outbox message, messages the outbox audit found unmarked, FAILED
+ * outbox messages, heartbeats of the scheduled functions and of the outbox audit, each consumer's gaps, parked keys and unreadable messages, and errors and throttles of every
  * function. Descriptions name the repair: `npx reliable-messaging-ops <command> --stack <this stack>`.
  *
  * Consumers and functions built later join with `addConsumer` and `addFunction`.
@@ -180,6 +180,12 @@ export class MessagingAlarms extends Construct {
       'gauge',
     );
     this.add(
+      'UnmarkedMessagesFound',
+      props.sweeper.metricAuditMarked({ period }),
+      0,
+      "The outbox audit found PENDING messages nobody had marked for the sweep (the relay never processed their stream record, or crashed between send and delete); the sweep sends them. Look at the relay's mapping, errors and iterator age.",
+    );
+    this.add(
       'FailedMessages',
       props.sweeper.metricFailed({ period }),
       0,
@@ -218,6 +224,17 @@ export class MessagingAlarms extends Construct {
         props.sweeper.metricPassesCompleted(),
         props.sweeper.schedule,
         'No compensation sweep completed in three schedule periods: nothing re-sends what the relay left behind.',
+      ),
+    );
+    // The outbox audit is the net under the relay's marks: no complete audit in three audit periods alarms.
+    this.register(
+      'OutboxAuditHeartbeat',
+      heartbeatAlarm(
+        this,
+        'OutboxAuditHeartbeat',
+        props.sweeper.metricAuditsCompleted(),
+        props.sweeper.auditPeriod,
+        'No outbox audit completed in three audit periods: a message the relay never processed, or sent and did not delete, is not found.',
       ),
     );
     if (props.checkBack !== undefined) {

@@ -52,7 +52,8 @@ export interface OutboxRelayProps {
 /**
  * Publishes the outbox to the FIFO channel: a function fed by the outbox stream, filtered to INSERTs of
  * PENDING messages, starting at TRIM_HORIZON, with bisect on error, bounded retries and record age, partial
- * batch responses, and an on-failure queue (encrypted, TLS-only, 14 days) for records it gave up on.
+ * batch responses, and an on-failure queue (encrypted, TLS-only, 14 days) for records it gave up on. It deletes
+ * what it sent and marks for the compensation sweep what it could not send (`grantRemoveSent`, `grantMarkForSweep`).
  */
 export class OutboxRelay extends Construct {
   public readonly function: lambda.Function;
@@ -86,6 +87,7 @@ export class OutboxRelay extends Construct {
     markRole(this.function, 'relay-function');
     props.channel.grantSendMessages(this.function);
     props.outbox.grantRemoveSent(this.function);
+    props.outbox.grantMarkForSweep(this.function);
 
     this.failureQueue = new sqs.Queue(this, 'FailureQueue', {
       encryption: sqs.QueueEncryption.KMS,

@@ -89,8 +89,9 @@ export class TransactionalOutbox extends Construct {
       timeToLiveAttribute: 'expiresAt',
       encryptionKey: this.encryptionKey,
     }).table;
-    // Sparse and sharded: only unsent messages and open transactions carry `sweepShard`, so the compensation sweep
-    // and the check-back read O(unsent + open), never the delivered history or resolved transactions.
+    // Sparse and sharded: only messages marked for the sweep (by the relay that could not send them, or by the
+    // sweeper's outbox audit) and open transactions carry `sweepShard`, so the compensation sweep and the check-back
+    // read O(marked + open), never the delivered history, the messages in flight or resolved transactions.
     this.table.addGlobalSecondaryIndex({
       indexName: UNSENT_INDEX,
       partitionKey: { name: 'sweepShard', type: dynamodb.AttributeType.STRING },
@@ -197,6 +198,16 @@ export class TransactionalOutbox extends Construct {
     this.acknowledgeIndexes(grantee);
     this.encryptionKey.grantDecrypt(grantee);
     return this.table.grant(grantee, 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem');
+  }
+
+  /**
+   * Lets a relay mark for the sweep the messages it could not send: one conditional `UpdateItem` per message (it
+   * reads the item's condition and writes the index attributes, so it decrypts and encrypts with the table's key).
+   */
+  grantMarkForSweep(grantee: iam.IGrantable): iam.Grant {
+    this.acknowledgeIndexes(grantee);
+    this.encryptionKey.grantEncryptDecrypt(grantee);
+    return this.table.grant(grantee, 'dynamodb:UpdateItem');
   }
 
   /**

@@ -1,13 +1,16 @@
 import { type AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ATTENTION_INDEX } from '../../functions/runtime/consumer/attention-index';
-import { UNSENT_INDEX } from '../../functions/runtime/outbox/unsent-index';
 import { RESOURCE_ROLE_METADATA, type ResourceRole } from '../constructs/resource-roles';
 import { type DeployedStack, emulatorClientConfig } from './deployed-stack';
 
 /** What is still on its way, or stuck, in a stack's messaging pipeline: all zeros when it has settled. */
 export interface PipelineBacklog {
-  /** Outbox messages not sent yet (PENDING or FAILED) and open transactions: the outbox's `unsent` index. */
+  /**
+   * Outbox messages not sent yet (in flight, PENDING or FAILED) and open transactions (PREPARED or FAILED half
+   * messages): every item of the outbox table but resolved transactions' tombstones. Not the `unsent` index: a
+   * message enters it only when the relay could not send it or the sweeper's audit found it.
+   */
   readonly outboxUnsent: number;
   /** Messages on the channel's queue(s), visible or in flight. */
   readonly queued: number;
@@ -36,27 +39,48 @@ export class MessagesNotSettledError extends Error {
   }
 }
 
+type ScanFilter = Pick<
+  ConstructorParameters<typeof ScanCommand>[0],
+  'FilterExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
+>;
+
+/**
+ * What in the outbox table is not settled: everything but the tombstones of resolved transactions (COMMITTED,
+ * ROLLED_BACK), which stay until they expire. Sent messages are deleted.
+ */
+const NOT_SETTLED: ScanFilter = {
+  FilterExpression: 'NOT (#status IN (:committed, :rolledBack))',
+  ExpressionAttributeNames: { '#status': 'status' },
+  ExpressionAttributeValues: { ':committed': { S: 'COMMITTED' }, ':rolledBack': { S: 'ROLLED_BACK' } },
+};
+
 const physicalIdsOf = (stack: DeployedStack, role: ResourceRole) =>
   stack.resources
     .filter((resource) => resource.metadata[RESOURCE_ROLE_METADATA] === role)
     .map((resource) => resource.physicalId);
 
-async function indexCount(dynamodb: DynamoDBClient, tableName: string, indexName: string): Promise<number> {
-  let count = 0;
+/** Items of a table (of one of its indexes, when `indexName` is given) that `filter` keeps. */
+async function count(
+  dynamodb: DynamoDBClient,
+  tableName: string,
+  options: { readonly indexName?: string; readonly filter?: ScanFilter } = {},
+): Promise<number> {
+  let total = 0;
   let start: Record<string, AttributeValue> | undefined;
   do {
     const page = await dynamodb.send(
       new ScanCommand({
         TableName: tableName,
-        IndexName: indexName,
+        IndexName: options.indexName,
         Select: 'COUNT',
         ExclusiveStartKey: start,
+        ...options.filter,
       }),
     );
-    count += page.Count ?? 0;
+    total += page.Count ?? 0;
     start = page.LastEvaluatedKey;
   } while (start !== undefined);
-  return count;
+  return total;
 }
 
 async function depth(sqs: SQSClient, queueUrl: string): Promise<number> {
@@ -81,10 +105,12 @@ export async function pipelineBacklog(stack: DeployedStack): Promise<PipelineBac
   try {
     const [outboxUnsent, heldOrParked, queued, deadLettered] = await Promise.all([
       Promise.all(
-        physicalIdsOf(stack, 'outbox-table').map((table) => indexCount(dynamodb, table, UNSENT_INDEX)),
+        physicalIdsOf(stack, 'outbox-table').map((table) => count(dynamodb, table, { filter: NOT_SETTLED })),
       ),
       Promise.all(
-        physicalIdsOf(stack, 'inbox-table').map((table) => indexCount(dynamodb, table, ATTENTION_INDEX)),
+        physicalIdsOf(stack, 'inbox-table').map((table) =>
+          count(dynamodb, table, { indexName: ATTENTION_INDEX }),
+        ),
       ),
       Promise.all(physicalIdsOf(stack, 'queue').map((queue) => depth(sqs, queue))),
       Promise.all(

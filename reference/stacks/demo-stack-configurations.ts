@@ -33,6 +33,9 @@ export function testStackProps(): ReliableMessagingDemoStackProps {
         maxAttempts: 4,
         backoff: Duration.seconds(1),
         maxBackoff: Duration.seconds(2),
+        // A record the relay never processed is found by the audit: every run, after the same grace as the sweep's.
+        auditInterval: Duration.seconds(0),
+        auditGrace: Duration.seconds(10),
       },
       checkBack: {
         checkInterval: Duration.seconds(10),

@@ -73,7 +73,7 @@ export interface ReliableMessagingDemoStackProps extends StackProps {
 export interface DemoTiming {
   readonly sweeper?: Pick<
     CompensationSweeperProps,
-    'gracePeriod' | 'maxAttempts' | 'maxAge' | 'backoff' | 'maxBackoff'
+    'gracePeriod' | 'maxAttempts' | 'maxAge' | 'backoff' | 'maxBackoff' | 'auditInterval' | 'auditGrace'
   >;
   readonly checkBack?: Pick<TransactionCheckBackProps, 'checkInterval' | 'maxChecks' | 'checkerTimeout'>;
   /** The queue's visibility timeout: how soon a failed delivery is retried. @default Duration.minutes(3) */

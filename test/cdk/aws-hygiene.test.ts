@@ -95,11 +95,24 @@ describe('AWS hygiene of the AWS synth (cdk synth of bin/app.ts with cdk.json)',
     ['orders-consumer', 'ProjectionTableName', ['GetItem', 'PutItem', 'UpdateItem']],
     ['transaction-check-back', 'OrdersTableName', ['GetItem', 'UpdateItem']],
     ['inbox-monitor', 'InboxTableName', ['Query']],
+    // reads the stream, deletes what it sent, marks for the sweep (a conditional update) what it could not send
+    [
+      'outbox-relay',
+      'OutboxTableName',
+      ['BatchWriteItem', 'DeleteItem', 'DescribeStream', 'GetRecords', 'GetShardIterator', 'UpdateItem'],
+    ],
   ])('grants %s on the table of %s only what its code calls: %j', (service, output, expected) => {
     // WHEN
     const actions = tableActions(service, output);
     // THEN
     expect(actions).toEqual(expected);
+  });
+
+  it("lets the sweeper Scan the outbox table: the outbox audit's read", () => {
+    // WHEN
+    const actions = tableActions('compensation-sweeper', 'OutboxTableName');
+    // THEN
+    expect(actions).toEqual(expect.arrayContaining(['Query', 'Scan', 'UpdateItem', 'DeleteItem']));
   });
 
   it('lets the inbox monitor query the attention index only, not the table', () => {

@@ -68,7 +68,7 @@ describe('OutboxRelay', () => {
     ).toThrow(/maxRecordAge must be from 1 minute to 7 days/);
   });
 
-  it('may send to the queue and remove sent messages, and nothing more on the outbox table', () => {
+  it('may send to the queue, remove sent messages and mark unsent ones for the sweep, and nothing more on the outbox table', () => {
     const stack = testStack();
     const outbox = new TransactionalOutbox(stack, 'Outbox');
     const channel = new FifoChannel(stack, 'Channel');
@@ -85,8 +85,10 @@ describe('OutboxRelay', () => {
     );
     expect(actions).toContain('dynamodb:DeleteItem');
     expect(actions).toContain('dynamodb:BatchWriteItem');
+    expect(actions).toContain('dynamodb:UpdateItem');
     expect(actions).not.toContain('dynamodb:PutItem');
-    expect(actions).not.toContain('dynamodb:UpdateItem');
+    expect(actions).not.toContain('dynamodb:Scan');
+    expect(actions).not.toContain('dynamodb:Query');
   });
 });
 

@@ -18,7 +18,7 @@ describe('compensation sweeper, alarms and dashboard (AWS synth)', () => {
     });
   });
 
-  it('gives the sweeper its default policy: 2 min grace, 8 attempts, 24 h, 30 s backoff doubling to 15 min', () => {
+  it('gives the sweeper its default policy: 2 min grace, 8 attempts, 24 h, 30 s backoff doubling to 15 min, an audit every 5 min after 2 min', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({
@@ -27,9 +27,29 @@ describe('compensation sweeper, alarms and dashboard (AWS synth)', () => {
           SWEEP_MAX_AGE_SECONDS: String(24 * 3600),
           SWEEP_BACKOFF_BASE_SECONDS: '30',
           SWEEP_BACKOFF_MAX_SECONDS: '900',
+          SWEEP_AUDIT_INTERVAL_SECONDS: '300',
+          SWEEP_AUDIT_GRACE_SECONDS: '120',
           ALERT_TOPIC_ARN: Match.anyValue(),
         }),
       },
+    });
+  });
+
+  it('alarms when no outbox audit completed in three audit periods (5 min interval + 1 min schedule), and on any message the audit found unmarked', () => {
+    // THEN
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'OutboxAuditCompleted',
+      Period: 360,
+      EvaluationPeriods: 3,
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 1,
+      TreatMissingData: 'breaching',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'OutboxAuditMarked',
+      Statistic: 'Sum',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
     });
   });
 
@@ -76,6 +96,7 @@ describe('compensation sweeper, alarms and dashboard (AWS synth)', () => {
       SweepCompleted: 'breaching',
       CheckBackCompleted: 'breaching',
       InboxMonitorCompleted: 'breaching',
+      OutboxAuditCompleted: 'breaching',
       // the gauges they publish on every run: missing data means a dead publisher, which its heartbeat reports
       OldestPendingAgeSeconds: 'ignore',
       OutboxFailed: 'ignore',
@@ -85,6 +106,7 @@ describe('compensation sweeper, alarms and dashboard (AWS synth)', () => {
       ParkedKeys: 'ignore',
       // events and AWS metrics: no data is nothing happening
       HalfMessagesFailed: 'notBreaching',
+      OutboxAuditMarked: 'notBreaching',
       NumberOfMessagesSent: 'notBreaching',
       Errors: 'notBreaching',
       Throttles: 'notBreaching',
