@@ -361,8 +361,32 @@ describe('the audit', () => {
     expect(next).toMatchObject({ audited: true, complete: true });
   });
 
+  it('marks the messages of a page several at once, never more than its markConcurrency', async () => {
+    // GIVEN 40 messages nobody marked, past the grace period, and marks that take a while each
+    for (let sequence = 1; sequence <= 40; sequence++)
+      await commit(`k${sequence % 8}`, Math.ceil(sequence / 8));
+    advance(600);
+    let inFlight = 0;
+    let most = 0;
+    ddb.on(UpdateCommand).callsFake(async (input) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight--;
+      return db.update(input);
+    });
+
+    // WHEN one segment audits them, 8 marks at a time
+    const report = await audit({ segments: 1, markConcurrency: 8 }).audit();
+
+    // THEN all are marked, with 8 marks in flight at the most, and more than one at once
+    expect(report).toMatchObject({ scanned: 40, marked: 40, complete: true });
+    expect(most).toBe(8);
+  });
+
   it('fails on a policy it cannot use, naming the value', () => {
     expect(() => audit({ segments: 0 })).toThrow('segments must be an integer ≥ 1; got 0');
     expect(() => audit({ graceSeconds: -1 })).toThrow('graceSeconds must be a number ≥ 0; got -1');
+    expect(() => audit({ markConcurrency: 0 })).toThrow('markConcurrency must be an integer ≥ 1; got 0');
   });
 });
