@@ -1,7 +1,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageBatchCommand, type SendMessageBatchCommandInput, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  ScanCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type OutboxItem, parseEnvelope } from '../../functions/runtime/outbox/outbox-message';
@@ -361,32 +366,59 @@ describe('the audit', () => {
     expect(next).toMatchObject({ audited: true, complete: true });
   });
 
-  it('marks the messages of a page several at once, never more than its markConcurrency', async () => {
-    // GIVEN 40 messages nobody marked, past the grace period, and marks that take a while each
+  it('marks many messages per write, several writes at once, never more than its markConcurrency', async () => {
+    // GIVEN 40 messages nobody marked, past the grace period, and writes that take a while each
     for (let sequence = 1; sequence <= 40; sequence++)
       await commit(`k${sequence % 8}`, Math.ceil(sequence / 8));
     advance(600);
     let inFlight = 0;
     let most = 0;
-    ddb.on(UpdateCommand).callsFake(async (input) => {
+    ddb.on(TransactWriteCommand).callsFake(async (input) => {
       inFlight++;
       most = Math.max(most, inFlight);
       await new Promise((resolve) => setTimeout(resolve, 5));
       inFlight--;
-      return db.update(input);
+      return db.transactWrite(input);
     });
 
-    // WHEN one segment audits them, 8 marks at a time
-    const report = await audit({ segments: 1, markConcurrency: 8 }).audit();
+    // WHEN one segment audits them, 5 messages per write, 2 writes at a time
+    const committed = ddb.commandCalls(TransactWriteCommand).length;
+    const report = await audit({ segments: 1, markBatchSize: 5, markConcurrency: 2 }).audit();
 
-    // THEN all are marked, with 8 marks in flight at the most, and more than one at once
+    // THEN all are marked, in 8 writes, with 2 in flight at the most
     expect(report).toMatchObject({ scanned: 40, marked: 40, complete: true });
-    expect(most).toBe(8);
+    expect(ddb.commandCalls(TransactWriteCommand).length - committed).toBe(8);
+    expect(most).toBe(2);
+    expect(outbox().every((item) => item.sweepShard !== undefined)).toBe(true);
+  });
+
+  it('marks the rest of a write when one of its messages was sent and deleted since the Scan read it', async () => {
+    // GIVEN three messages nobody marked, the second deleted by the relay between the Scan and the mark
+    const items = [await commit('k', 1), await commit('k', 2), await commit('k', 3)];
+    advance(600);
+    const scan = db.scan.bind(db);
+    ddb.on(ScanCommand).callsFake(async (input) => {
+      const page = await scan(input);
+      db.remove(OUTBOX, { groupKey: 'k', sequence: 2 });
+      return page;
+    });
+
+    // WHEN
+    const report = await audit({ segments: 1 }).audit();
+
+    // THEN the other two are marked, and the deleted one is not brought back
+    expect(report).toMatchObject({ scanned: 3, marked: 2 });
+    expect(outbox().map((item) => [item.sequence, item.sweepShard !== undefined])).toEqual([
+      [1, true],
+      [3, true],
+    ]);
+    expect(items).toHaveLength(3);
   });
 
   it('fails on a policy it cannot use, naming the value', () => {
     expect(() => audit({ segments: 0 })).toThrow('segments must be an integer ≥ 1; got 0');
     expect(() => audit({ graceSeconds: -1 })).toThrow('graceSeconds must be a number ≥ 0; got -1');
     expect(() => audit({ markConcurrency: 0 })).toThrow('markConcurrency must be an integer ≥ 1; got 0');
+    expect(() => audit({ markBatchSize: 101 })).toThrow('markBatchSize must be at most 100');
   });
 });
