@@ -52,6 +52,33 @@ export function unsentMessageAttributes(groupKey: string, sequence: number): Uns
   };
 }
 
+/**
+ * The conditional update that marks a message for the sweep (puts it into the index): only while it is still in the
+ * outbox, `PENDING` and in no index — so a mark never brings back a message sent and deleted meanwhile, and never
+ * touches one the sweep holds. With `lastError`, the reason is kept with it (the relay's failed send).
+ */
+export function markForSweepUpdate(
+  tableName: string,
+  message: { readonly groupKey: string; readonly sequence: number },
+  lastError?: string,
+) {
+  const index = unsentMessageAttributes(message.groupKey, message.sequence);
+  return {
+    TableName: tableName,
+    Key: { groupKey: message.groupKey, sequence: message.sequence },
+    UpdateExpression: `SET sweepShard = :shard, sweepOrder = :order${lastError === undefined ? '' : ', lastError = :error'}`,
+    ConditionExpression:
+      'attribute_exists(groupKey) AND #status = :pending AND attribute_not_exists(sweepShard)',
+    ExpressionAttributeNames: { '#status': 'status' },
+    ExpressionAttributeValues: {
+      ':shard': index.sweepShard,
+      ':order': index.sweepOrder,
+      ':pending': 'PENDING',
+      ...(lastError === undefined ? {} : { ':error': lastError.slice(0, 1000) }),
+    },
+  };
+}
+
 /** A `sweepOrder` after every message of `groupKey` and before the next key's (for `sweepOrder > :after`). */
 export function afterKey(groupKey: string): string {
   return `${keyPrefix(groupKey)}~`;

@@ -7,7 +7,7 @@ import {
 import { BatchWriteCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { forEachConcurrently } from '../concurrency';
 import { toEnvelope } from '../outbox/outbox-message';
-import { unsentMessageAttributes } from '../outbox/unsent-index';
+import { markForSweepUpdate } from '../outbox/unsent-index';
 import { type RetryTransientOptions, retryTransient, TransientFailureError } from '../transient-errors';
 import type { RelayCandidate } from './stream-records';
 
@@ -172,26 +172,11 @@ export class OutboxPublisher {
     const unmarked = failures.filter(({ candidate }) => candidate.item.sweepShard === undefined);
     let marked = 0;
     await forEachConcurrently(unmarked, MARK_CONCURRENCY, async ({ candidate, error }) => {
-      const { groupKey, sequence } = candidate.item;
-      const index = unsentMessageAttributes(groupKey, sequence);
       try {
         await retryTransient(
           () =>
             this.options.dynamodb.send(
-              new UpdateCommand({
-                TableName: this.options.outboxTableName,
-                Key: { groupKey, sequence },
-                UpdateExpression: 'SET sweepShard = :shard, sweepOrder = :order, lastError = :error',
-                ConditionExpression:
-                  'attribute_exists(groupKey) AND #status = :pending AND attribute_not_exists(sweepShard)',
-                ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: {
-                  ':shard': index.sweepShard,
-                  ':order': index.sweepOrder,
-                  ':error': error.slice(0, 1000),
-                  ':pending': 'PENDING',
-                },
-              }),
+              new UpdateCommand(markForSweepUpdate(this.options.outboxTableName, candidate.item, error)),
             ),
           retry,
         );

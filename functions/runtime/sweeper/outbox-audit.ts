@@ -2,7 +2,7 @@ import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb'
 import { WriteConditionError, writeAtomically } from '../atomic-write';
 import { forEachConcurrently } from '../concurrency';
 import type { OutboxItem } from '../outbox/outbox-message';
-import { unsentMessageAttributes } from '../outbox/unsent-index';
+import { markForSweepUpdate } from '../outbox/unsent-index';
 import { type RetryTransientOptions, retryTransient } from '../transient-errors';
 
 /** How the audit reads the outbox. */
@@ -178,7 +178,9 @@ export class OutboxAudit {
   ): Promise<number> {
     let pending = items;
     while (pending.length > 0) {
-      const writes = pending.map((item) => ({ Update: this.markOf(item) }));
+      const writes = pending.map((item) => ({
+        Update: markForSweepUpdate(this.options.outboxTableName, item),
+      }));
       try {
         await retry(() => writeAtomically(this.options.dynamodb, writes));
         return pending.length;
@@ -188,23 +190,5 @@ export class OutboxAudit {
       }
     }
     return 0;
-  }
-
-  /** The conditional update that marks one message. */
-  private markOf(item: OutboxItem) {
-    const index = unsentMessageAttributes(item.groupKey, item.sequence);
-    return {
-      TableName: this.options.outboxTableName,
-      Key: { groupKey: item.groupKey, sequence: item.sequence },
-      UpdateExpression: 'SET sweepShard = :shard, sweepOrder = :order',
-      ConditionExpression:
-        'attribute_exists(groupKey) AND #status = :pending AND attribute_not_exists(sweepShard)',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: {
-        ':shard': index.sweepShard,
-        ':order': index.sweepOrder,
-        ':pending': 'PENDING',
-      },
-    };
   }
 }
