@@ -97,7 +97,7 @@ export async function gatherReconcileData(
       .map(async (item) => ({ ...toOutboxRecord(item), ...(await localStepOfRollback(c, item)) })),
   );
 
-  // 3. The queues: depths, and the dead-letter queue's messages when it has any.
+  // 3. The queues: depths, and the dead-letter queue's messages when it holds some.
   const queue = await queueDepth(c, c.outputs.QueueUrl);
   const dlq = await queueDepth(c, c.outputs.DeadLetterQueueUrl);
   const deadLetters =
