@@ -12,6 +12,21 @@ export const Env = {
   TRANSACTION_TABLE_NAME: 'TRANSACTION_TABLE_NAME',
   /** The FIFO channel's queue (relay, sweeper). */
   QUEUE_URL: 'QUEUE_URL',
+  /**
+   * The SNS FIFO events topic the relay and the sweeper publish to when the pipeline fans out to consumer groups
+   * (`EventsTopic`); when set, it wins over `QUEUE_URL`.
+   */
+  TOPIC_ARN: 'TOPIC_ARN',
+  /**
+   * The consumer group a consumer belongs to (`ConsumerGroup`): in its log lines and alerts, and what a test stack's
+   * `poisonGroup` fault matches.
+   */
+  CONSUMER_GROUP: 'CONSUMER_GROUP',
+  /**
+   * The message types a consumer applies, a JSON array of strings (`IdempotentConsumer`'s `messageTypes`): any other
+   * message of a key moves the key's cursor with no effect, so gap detection stays exact. Unset: every type.
+   */
+  CONSUMER_MESSAGE_TYPES: 'CONSUMER_MESSAGE_TYPES',
   /** The SNS topic of the alerts (sweeper, check-back, consumer). */
   ALERT_TOPIC_ARN: 'ALERT_TOPIC_ARN',
   /** The CloudWatch namespace of the library's metrics. */

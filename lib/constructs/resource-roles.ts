@@ -13,6 +13,8 @@ export const RESOURCE_ROLES = {
    * they live in the outbox table.
    */
   'transaction-table': 'TransactionTableName',
+  /** The SNS FIFO topic the relay publishes to when the pipeline fans out to consumer groups (`EventsTopic`). */
+  'events-topic': 'EventsTopicArn',
   queue: 'QueueUrl',
   'dead-letter-queue': 'DeadLetterQueueUrl',
   'inbox-table': 'InboxTableName',
@@ -35,6 +37,13 @@ export type ResourceRole = keyof typeof RESOURCE_ROLES;
 
 /** The CloudFormation metadata key of a resource's role. */
 export const RESOURCE_ROLE_METADATA = 'reliable-messaging:role';
+
+/**
+ * The CloudFormation metadata key, on the resources of a consumer group (roles `queue`, `dead-letter-queue`,
+ * `inbox-table`, `consumer-function`, `cursor-table`), of the group's name (a string). Resources without it form the
+ * stack's one unnamed group (a pipeline with a single queue). `ops --group <name>` picks a group by it.
+ */
+export const GROUP_METADATA = 'reliable-messaging:group';
 
 /**
  * The CloudFormation metadata key, on the resource marked `producer-table`, of how `reconcile` reads what the

@@ -22,6 +22,8 @@ function buildFaultConfigSchema() {
     consumerCrashAfterEffect: z.number().min(0).max(1).optional(),
     /** Consumer: every message of this key fails (a poison message). */
     poisonKey: z.string().min(1).optional(),
+    /** Consumer: with `poisonKey`, only the consumers of this consumer group (`CONSUMER_GROUP`) fail its messages. */
+    poisonGroup: z.string().min(1).optional(),
     /** Producer of a half message: per payment, crash after prepare, before the local step. */
     producerCrashBeforeLocalStep: z.number().min(0).max(1).optional(),
     /** Producer of a half message: per payment, crash after the local step, before commit. */

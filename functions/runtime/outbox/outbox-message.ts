@@ -22,6 +22,11 @@ export interface OutboxItem {
   readonly lastError?: string;
   /** ISO-8601 time an operator last put it back from FAILED (`retryFailed`); its maximum age counts from then. */
   readonly retriedAt?: string;
+  /**
+   * The W3C trace context (`traceparent`, `00-<trace-id>-<span-id>-<flags>`) of the request that committed the
+   * message: the correlation id every function logs for it, from the producer to every consumer group's effect.
+   */
+  readonly traceparent?: string;
   /** The sparse `unsent` index's partition key (see unsent-index.ts); every unsent message carries it. */
   readonly sweepShard?: string;
   /** The sparse `unsent` index's sort key: the key, then the zero-padded sequence. */
@@ -36,6 +41,8 @@ export interface MessageEnvelope<TPayload = unknown> {
   readonly type: string;
   readonly payload: TPayload;
   readonly createdAt: string;
+  /** The W3C `traceparent` of the request that committed the message (absent in envelopes of older producers). */
+  readonly traceparent?: string;
 }
 
 /**
@@ -56,6 +63,9 @@ function envelopeProblems(json: unknown): string[] {
       : ['sequence: expected an integer ≥ 1']),
     ...nonEmptyString('type'),
     ...nonEmptyString('createdAt'),
+    ...(fields.traceparent === undefined || typeof fields.traceparent === 'string'
+      ? []
+      : ['traceparent: expected a string']),
   ];
 }
 
@@ -68,6 +78,7 @@ export function toEnvelope(item: OutboxItem): MessageEnvelope {
     type: item.type,
     payload: JSON.parse(item.payload) as unknown,
     createdAt: item.createdAt,
+    ...(item.traceparent === undefined ? {} : { traceparent: item.traceparent }),
   };
 }
 
@@ -83,6 +94,14 @@ export function parseEnvelope(body: string): MessageEnvelope {
   if (problems.length > 0) {
     throw new InvalidEnvelopeError(`message body is not an envelope: ${problems.join('; ')}`);
   }
-  const { messageId, groupKey, sequence, type, payload, createdAt } = json as MessageEnvelope;
-  return { messageId, groupKey, sequence, type, payload, createdAt };
+  const { messageId, groupKey, sequence, type, payload, createdAt, traceparent } = json as MessageEnvelope;
+  return {
+    messageId,
+    groupKey,
+    sequence,
+    type,
+    payload,
+    createdAt,
+    ...(traceparent === undefined ? {} : { traceparent }),
+  };
 }
