@@ -87,6 +87,22 @@ export class OrdersApiClient {
     );
   }
 
+  /** The audit group's entries of an order, in applied order. */
+  getAudit(orderId: string) {
+    return this.request<{
+      orderId: string;
+      entries: { sequence: number; type: string; position: number }[];
+    }>('GET', `orders/${encodeURIComponent(orderId)}/audit`);
+  }
+
+  /** The shipping group's state of an order. */
+  getShipment(orderId: string) {
+    return this.request<{ orderId: string; status: string; events: number }>(
+      'GET',
+      `orders/${encodeURIComponent(orderId)}/shipment`,
+    );
+  }
+
   getInventory(sku: string) {
     return this.request<{ sku: string; reserved: number }>('GET', `inventory/${encodeURIComponent(sku)}`);
   }

@@ -95,6 +95,8 @@ describe('reference application contract (design.md) on the emulator', () => {
     const unknown = `${prefix}-missing`;
     expect((await s.api.getOrder(unknown)).status).toBe(404);
     expect((await s.api.getView(unknown)).status).toBe(404);
+    expect((await s.api.getAudit(unknown)).status).toBe(404);
+    expect((await s.api.getShipment(unknown)).status).toBe(404);
     expect((await s.api.addNote(unknown, 'x')).status).toBe(404);
     expect((await s.api.cancel(unknown)).status).toBe(404);
     expect(await outboxItems(s, unknown)).toEqual([]);
