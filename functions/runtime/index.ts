@@ -33,7 +33,14 @@ export {
   recordCorrelation,
 } from './consumer/correlation-fields';
 export type { CursorEffect, CursorLocation } from './consumer/cursor-location';
-export { CursorEffectAttributeError, inboxCursor } from './consumer/cursor-location';
+export {
+  CursorEffectAttributeError,
+  CursorIncrement,
+  CursorValueOr,
+  cursorIncrement,
+  cursorValueOr,
+  inboxCursor,
+} from './consumer/cursor-location';
 export type {
   DynamoEffect,
   EffectGuardOptions,
