@@ -20,13 +20,27 @@ export type {
   ConsumerEnvironmentOptions,
 } from './consumer/consumer-environment';
 export {
+  consumerGroupFromEnvironment,
   consumerOptionsFromEnvironment,
   guardedEffectsFromEnvironment,
+  messageTypesFromEnvironment,
 } from './consumer/consumer-environment';
 export type { ConsumerHandlerHooks, OnParked } from './consumer/consumer-handler-hooks';
 export { consumerMetricsFromEnvironment } from './consumer/consumer-metrics';
+export {
+  type CorrelationFields,
+  messageCorrelation,
+  recordCorrelation,
+} from './consumer/correlation-fields';
 export type { CursorEffect, CursorLocation } from './consumer/cursor-location';
-export { CursorEffectAttributeError, inboxCursor } from './consumer/cursor-location';
+export {
+  CursorEffectAttributeError,
+  CursorIncrement,
+  CursorValueOr,
+  cursorIncrement,
+  cursorValueOr,
+  inboxCursor,
+} from './consumer/cursor-location';
 export type {
   DynamoEffect,
   EffectGuardOptions,

@@ -58,6 +58,8 @@ export const ORDERS_API_ROUTES: ReadonlyArray<readonly [apigwv2.HttpMethod, stri
   [apigwv2.HttpMethod.POST, '/orders/{orderId}/cancel'],
   [apigwv2.HttpMethod.POST, '/orders/{orderId}/payments'],
   [apigwv2.HttpMethod.GET, '/orders/{orderId}/view'],
+  [apigwv2.HttpMethod.GET, '/orders/{orderId}/audit'],
+  [apigwv2.HttpMethod.GET, '/orders/{orderId}/shipment'],
   [apigwv2.HttpMethod.GET, '/inventory/{sku}'],
 ];
 

@@ -16,11 +16,13 @@ import {
   injectServiceFaults,
   injectThrottling,
 } from 'reliable-messaging-serverless/runtime/testing';
+import { AuditService } from './audit/audit-service';
 import { OrdersApi } from './http/orders-api';
 import { OrderService } from './orders/order-service';
 import { paymentFaultHooks } from './payments/payment-fault-hooks';
 import { type PaymentHooks, PaymentService } from './payments/payment-service';
 import { ProjectionService } from './projection/projection-service';
+import { ShippingService } from './shipping/shipping-service';
 
 const logger = new Logger({ serviceName: 'orders-api' });
 const dynamodbClient = new DynamoDBClient({});
@@ -44,6 +46,9 @@ const lifetimeSeconds = Number(requiredEnv('PRODUCER_LIFETIME_SECONDS'));
 const api = new OrdersApi({
   orders: new OrderService(dynamodb, ordersTableName, new OutboxWriter(dynamodb, outboxTableName)),
   projection: new ProjectionService(dynamodb, requiredEnv('PROJECTION_TABLE_NAME')),
+  // The consumer groups' tables, read only.
+  audit: new AuditService(dynamodb, requiredEnv('AUDIT_TABLE_NAME')),
+  shipping: new ShippingService(dynamodb, requiredEnv('SHIPPING_TABLE_NAME')),
   payments: new PaymentService(
     dynamodb,
     ordersTableName,

@@ -114,6 +114,71 @@ describe('consumerOptionsFromEnvironment', () => {
     );
   });
 
+  it('names the consumer group in the KeyParked alert: subject, body and a message attribute', async () => {
+    // GIVEN a consumer of the audit group
+    sns.on(PublishCommand).resolves({ MessageId: 'alert-1' });
+    const options = consumerOptionsFromEnvironment({
+      env: { ...CONSTRUCT_ENVIRONMENT, CONSUMER_GROUP: 'audit' },
+      sns: new SNSClient({}),
+    });
+
+    // WHEN
+    await options.onParked(PARKED);
+
+    // THEN
+    expect(options.group).toBe('audit');
+    expect(sns.commandCalls(PublishCommand).map((call) => call.args[0].input)).toEqual([
+      {
+        TopicArn: CONSTRUCT_ENVIRONMENT.ALERT_TOPIC_ARN,
+        Subject: 'Key account-1 parked in group audit',
+        Message: JSON.stringify({ alert: 'KeyParked', group: 'audit', ...PARKED }),
+        MessageAttributes: {
+          alert: { DataType: 'String', StringValue: 'KeyParked' },
+          group: { DataType: 'String', StringValue: 'audit' },
+        },
+      },
+    ]);
+  });
+
+  it('reads the message types the construct declared (CONSUMER_MESSAGE_TYPES)', () => {
+    // WHEN
+    const options = consumerOptionsFromEnvironment({
+      env: { ...CONSTRUCT_ENVIRONMENT, CONSUMER_MESSAGE_TYPES: '["OrderPlaced","PaymentCaptured"]' },
+    });
+
+    // THEN
+    expect(options.messageTypes).toEqual(['OrderPlaced', 'PaymentCaptured']);
+  });
+
+  it('applies every type, and names no group, when neither variable is set (or both are empty)', () => {
+    for (const env of [
+      CONSTRUCT_ENVIRONMENT,
+      { ...CONSTRUCT_ENVIRONMENT, CONSUMER_MESSAGE_TYPES: '', CONSUMER_GROUP: '' },
+    ]) {
+      const options = consumerOptionsFromEnvironment({ env });
+      expect(options.messageTypes).toBeUndefined();
+      expect(options.group).toBeUndefined();
+    }
+  });
+
+  it.each([
+    ['OrderPlaced', 'it is not JSON'],
+    ['{"types":["OrderPlaced"]}', 'it is not an array'],
+    ['"OrderPlaced"', 'it is not an array'],
+    ['[]', 'it is empty'],
+    ['["OrderPlaced", 3]', 'not every entry is a non-empty string'],
+    ['["OrderPlaced", ""]', 'not every entry is a non-empty string'],
+  ])('fails if CONSUMER_MESSAGE_TYPES is %s, naming the variable', (value, why) => {
+    expect(() =>
+      consumerOptionsFromEnvironment({ env: { ...CONSTRUCT_ENVIRONMENT, CONSUMER_MESSAGE_TYPES: value } }),
+    ).toThrow(
+      new ConfigurationError(
+        'environment variable CONSUMER_MESSAGE_TYPES must be a JSON array of at least one non-empty string ' +
+          `(the message types the consumer applies); ${why}: '${value}'`,
+      ),
+    );
+  });
+
   it.each(['0', '-1', '2.5', 'three'])('fails if PARK_AFTER_FAILURES is %s', (value) => {
     expect(() =>
       consumerOptionsFromEnvironment({ env: { ...CONSTRUCT_ENVIRONMENT, PARK_AFTER_FAILURES: value } }),

@@ -309,6 +309,39 @@ describe('consumer faults', () => {
       ).resolves.toBeUndefined();
       await expect(failIfPoison(faultsOf({}), envelope('order-13'))).resolves.toBeUndefined();
     });
+
+    it('fails the poison key only in the consumer of poisonGroup', async () => {
+      // GIVEN the key poisoned for the audit group only
+      const faults = faultsOf({ poisonKey: 'order-13', poisonGroup: 'audit' });
+
+      // WHEN / THEN the audit consumer fails it, naming the group
+      await expect(failIfPoison(faults, envelope('order-13'), 'audit')).rejects.toThrow(
+        new InjectedFaultError('poison message of key order-13 in group audit'),
+      );
+      // and the other groups' consumers, and a consumer of no group, let it through
+      await expect(failIfPoison(faults, envelope('order-13'), 'shipping')).resolves.toBeUndefined();
+      await expect(failIfPoison(faults, envelope('order-13'), undefined)).resolves.toBeUndefined();
+      // as the audit consumer lets the other keys through
+      await expect(failIfPoison(faults, envelope('order-1'), 'audit')).resolves.toBeUndefined();
+    });
+
+    it('fails the poison key in every group without poisonGroup', async () => {
+      await expect(
+        failIfPoison(faultsOf({ poisonKey: 'order-13' }), envelope('order-13'), 'shipping'),
+      ).rejects.toBeInstanceOf(InjectedFaultError);
+    });
+
+    it('reads the consumer group from CONSUMER_GROUP by default', async () => {
+      // GIVEN a consumer of the shipping group
+      vi.stubEnv('CONSUMER_GROUP', 'shipping');
+      const faults = faultsOf({ poisonKey: 'order-13', poisonGroup: 'shipping' });
+
+      // WHEN / THEN
+      await expect(failIfPoison(faults, envelope('order-13'))).rejects.toBeInstanceOf(InjectedFaultError);
+      vi.stubEnv('CONSUMER_GROUP', 'audit');
+      await expect(failIfPoison(faults, envelope('order-13'))).resolves.toBeUndefined();
+      vi.unstubAllEnvs();
+    });
   });
 
   describe('maybeCrashAfterEffect', () => {

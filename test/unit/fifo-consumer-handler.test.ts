@@ -677,3 +677,146 @@ describe('fifoConsumerHandler’s environment', () => {
     expect(linesSaying('consumed')).toHaveLength(2);
   });
 });
+
+describe('fifoConsumerHandler in a consumer group', () => {
+  const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+  const shipping = {
+    ...CONSTRUCT_ENVIRONMENT,
+    CONSUMER_GROUP: 'shipping',
+    CONSUMER_MESSAGE_TYPES: JSON.stringify(['BalanceChanged']),
+  };
+
+  /** A queue record of message `sequence` of `accountId`, carrying the producer's trace context. */
+  function traced(accountId: string, sequence: number, type = 'BalanceChanged'): FifoRecord {
+    const message = {
+      ...envelope(accountId, sequence, type, { balance: sequence }),
+      traceparent: TRACEPARENT,
+    };
+    return record(`${accountId}-${sequence}`, JSON.stringify(message), accountId);
+  }
+
+  it('applies the types CONSUMER_MESSAGE_TYPES names and only moves the cursor for the others (SKIPPED)', async () => {
+    // GIVEN a consumer of BalanceChanged only, whose effect logs what it sees
+    const seen: number[] = [];
+    const handler = fifoConsumerHandler({
+      ...shopOptions,
+      env: shipping,
+      beforeEffects: async (message) => {
+        seen.push(message.sequence);
+      },
+    });
+
+    // WHEN account-1's 1 (wanted), 2 (a statement, not wanted) and 3 (wanted)
+    const response = await handler(
+      {
+        Records: [traced('account-1', 1), traced('account-1', 2, 'StatementIssued'), traced('account-1', 3)],
+      },
+      ample,
+    );
+
+    // THEN all are acknowledged, the cursor is at 3, and only 1 and 3 ran
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(view('account-1')).toMatchObject({ lastSequence: 3 });
+    expect(seen).toEqual([1, 3]);
+    expect(linesSaying('consumed').map((line) => line.outcome)).toEqual(['APPLIED', 'SKIPPED', 'APPLIED']);
+  });
+
+  it('takes the types the app names over CONSUMER_MESSAGE_TYPES', async () => {
+    // GIVEN
+    const handler = fifoConsumerHandler({ ...shopOptions, env: shipping, messageTypes: ['StatementIssued'] });
+
+    // WHEN
+    await handler({ Records: [traced('account-1', 1)] }, ample);
+
+    // THEN
+    expect(linesSaying('consumed')).toEqual([expect.objectContaining({ outcome: 'SKIPPED' })]);
+  });
+
+  it('fails at start if CONSUMER_MESSAGE_TYPES is malformed, naming it', () => {
+    expect(() =>
+      fifoConsumerHandler({ ...shopOptions, env: { ...shipping, CONSUMER_MESSAGE_TYPES: 'BalanceChanged' } }),
+    ).toThrow(/^fifoConsumerHandler: environment variable CONSUMER_MESSAGE_TYPES must be a JSON array/);
+    expect(() =>
+      fifoConsumerHandler({ ...shopOptions, env: { ...shipping, CONSUMER_MESSAGE_TYPES: '[]' } }),
+    ).toThrow(ConfigurationError);
+  });
+
+  it('puts the message’s id, key, sequence, traceparent and the group on every line it logs', async () => {
+    // GIVEN account-2's message 1 fails twice (a poison message) and parks its key on its third delivery
+    const handler = fifoConsumerHandler({
+      ...shopOptions,
+      env: shipping,
+      beforeEffects: async (message) => {
+        if (message.groupKey === 'account-2') throw new Error('label printer jammed');
+      },
+    });
+    const correlation = (accountId: string, sequence: number) => ({
+      messageId: `msg-${accountId}-${sequence}`,
+      groupKey: accountId,
+      sequence,
+      traceparent: TRACEPARENT,
+      group: 'shipping',
+    });
+
+    // WHEN
+    await handler({ Records: [traced('account-1', 1), traced('account-2', 1)] }, ample);
+    await handler({ Records: [traced('account-2', 1)] }, ample);
+    await handler({ Records: [traced('account-2', 1)] }, ample);
+
+    // THEN the consumed, failed and parked lines all carry the correlation fields
+    expect(linesSaying('consumed')).toEqual([
+      expect.objectContaining({ ...correlation('account-1', 1), outcome: 'APPLIED' }),
+      expect.objectContaining({ ...correlation('account-2', 1), outcome: 'PARKED' }),
+    ]);
+    expect(linesSaying('record failed; it and the rest of its group will be redelivered')).toEqual([
+      expect.objectContaining({ ...correlation('account-2', 1), sqsMessageId: 'account-2-1' }),
+      expect.objectContaining({ ...correlation('account-2', 1), sqsMessageId: 'account-2-1' }),
+    ]);
+    expect(linesSaying('key parked: a message keeps failing; the key waits for a replay')).toEqual([
+      expect.objectContaining(correlation('account-2', 1)),
+    ]);
+    // and the KeyParked alert names the group and carries the trace context
+    const alert = sns.commandCalls(PublishCommand)[0]?.args[0].input;
+    expect(alert?.Subject).toBe('Key account-2 parked in group shipping');
+    expect(JSON.parse(String(alert?.Message))).toMatchObject({
+      alert: 'KeyParked',
+      group: 'shipping',
+      groupKey: 'account-2',
+      traceparent: TRACEPARENT,
+    });
+  });
+
+  it('logs no traceparent or group when the envelope has none and the consumer belongs to no group', async () => {
+    // GIVEN
+    const handler = fifoConsumerHandler(shopOptions);
+
+    // WHEN
+    await handler({ Records: [delivery('account-1', 1)] }, ample);
+
+    // THEN
+    const [consumed] = linesSaying('consumed');
+    expect(consumed).toMatchObject({ messageId: 'msg-account-1-1', groupKey: 'account-1', sequence: 1 });
+    expect(consumed).not.toHaveProperty('traceparent');
+    expect(consumed).not.toHaveProperty('group');
+  });
+
+  it('fifoConsumerHandlerOf puts the group of its environment on its lines', async () => {
+    // GIVEN a consumer built by the app
+    const consumer = new IdempotentOrderedConsumer({
+      dynamodb: documentClient(new DynamoDBClient({ region: 'eu-west-1' })),
+      inboxTableName: INBOX_TABLE,
+      retentionSeconds: 60,
+      claimSeconds: 60,
+      effects: [],
+    });
+    const handler = fifoConsumerHandlerOf(consumer, { env: shipping });
+
+    // WHEN
+    await handler({ Records: [traced('account-1', 1)] }, ample);
+
+    // THEN
+    expect(linesSaying('consumed')).toEqual([
+      expect.objectContaining({ group: 'shipping', traceparent: TRACEPARENT, outcome: 'APPLIED' }),
+    ]);
+  });
+});

@@ -41,7 +41,7 @@ function placedView(orderId: string, version: number, changes: Item = {}): Item 
 
 /** Writes an effect's items the way every strategy ends up writing them: one transaction. */
 async function write(items: ReturnType<ProjectionService['view']['items']>): Promise<void> {
-  await dynamodb.send(new TransactWriteCommand({ TransactItems: items }));
+  await dynamodb.send(new TransactWriteCommand({ TransactItems: await items }));
 }
 
 beforeEach(() => {
@@ -53,9 +53,9 @@ beforeEach(() => {
 
 describe('ProjectionService: the PaymentCaptured effect', () => {
   describe('on the view', () => {
-    it('is one update of the order’s view that sets paid and the message’s sequence as its version', () => {
+    it('is one update of the order’s view that sets paid and the message’s sequence as its version', async () => {
       // WHEN
-      const items = projection.view.items(paymentCaptured(3));
+      const items = await projection.view.items(paymentCaptured(3));
 
       // THEN
       expect(items).toHaveLength(1);
@@ -133,13 +133,13 @@ describe('ProjectionService: the PaymentCaptured effect', () => {
   });
 
   describe('on the other effects', () => {
-    it('reserves and releases no inventory', () => {
-      expect(projection.inventory.items(paymentCaptured(3))).toEqual([]);
+    it('reserves and releases no inventory', async () => {
+      expect(await projection.inventory.items(paymentCaptured(3))).toEqual([]);
     });
 
-    it('adds one `<sequence>:PaymentCaptured` entry to the order’s notifications', () => {
+    it('adds one `<sequence>:PaymentCaptured` entry to the order’s notifications', async () => {
       // WHEN
-      const items = projection.notifications.items(paymentCaptured(3));
+      const items = await projection.notifications.items(paymentCaptured(3));
 
       // THEN
       expect(items).toHaveLength(1);

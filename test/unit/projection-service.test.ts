@@ -91,7 +91,7 @@ function notification(sequence: number, type: string, sk = 'NOTIFICATIONS'): Tra
 async function project(...messages: MessageEnvelope[]): Promise<void> {
   for (const message of messages) {
     for (const effect of [projection.view, projection.inventory, projection.notifications]) {
-      const items = effect.items(message);
+      const items = await effect.items(message);
       if (items.length > 0) await dynamodb.send(new TransactWriteCommand({ TransactItems: items }));
     }
   }
@@ -167,8 +167,8 @@ describe('ProjectionService effects', () => {
       ]);
     });
 
-    it('marks the view paid and sets the version for PaymentCaptured', () => {
-      expect(projection.view.items(paymentCaptured(5))[0]?.Update).toMatchObject({
+    it('marks the view paid and sets the version for PaymentCaptured', async () => {
+      expect((await projection.view.items(paymentCaptured(5)))[0]?.Update).toMatchObject({
         UpdateExpression: 'SET paid = :paid, version = :version',
         ExpressionAttributeValues: { ':paid': true, ':version': 5 },
       });

@@ -22,7 +22,14 @@ export interface ConsumerEnvironment {
    * attribute, whose value is the message's `groupKey`). Absent: the inbox table (the consumer's default).
    */
   readonly cursor?: CursorLocation;
-  /** Publishes the `KeyParked` alert to the construct's alert topic. */
+  /**
+   * The message types the consumer applies (`CONSUMER_MESSAGE_TYPES`, the construct's `messageTypes`); any other
+   * message of a key only moves its cursor. Absent: every type.
+   */
+  readonly messageTypes?: readonly string[];
+  /** The consumer group the consumer belongs to (`CONSUMER_GROUP`): in its log lines and its `KeyParked` alert. */
+  readonly group?: string;
+  /** Publishes the `KeyParked` alert (naming the group, when there is one) to the construct's alert topic. */
   readonly onParked: (parked: ParkedKey) => Promise<void>;
   /** Continues a long held chain's bounded release by putting its next held message back on the construct's queue. */
   readonly continueRelease: (next: MessageEnvelope) => Promise<void>;
@@ -65,8 +72,44 @@ function cursorFromEnvironment(env: Readonly<Record<string, string | undefined>>
 }
 
 /**
+ * The message types of `CONSUMER_MESSAGE_TYPES`: a JSON array of at least one non-empty string, or nothing when the
+ * variable is unset (or empty). Throws a `ConfigurationError` naming the variable when it is anything else.
+ */
+export function messageTypesFromEnvironment(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): { messageTypes?: readonly string[] } {
+  const text = env[Env.CONSUMER_MESSAGE_TYPES];
+  if (text === undefined || text === '') return {};
+  const malformed = (why: string) =>
+    new ConfigurationError(
+      `environment variable ${Env.CONSUMER_MESSAGE_TYPES} must be a JSON array of at least one non-empty string ` +
+        `(the message types the consumer applies); ${why}: '${text.slice(0, 200)}'`,
+    );
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw malformed('it is not JSON');
+  }
+  if (!Array.isArray(json)) throw malformed('it is not an array');
+  if (json.length === 0) throw malformed('it is empty');
+  if (!json.every((type): type is string => typeof type === 'string' && type !== '')) {
+    throw malformed('not every entry is a non-empty string');
+  }
+  return { messageTypes: json };
+}
+
+/** The consumer group of `CONSUMER_GROUP`, or nothing when it is unset (or empty). */
+export function consumerGroupFromEnvironment(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): { group?: string } {
+  const group = env[Env.CONSUMER_GROUP];
+  return group === undefined || group === '' ? {} : { group };
+}
+
+/**
  * Reads what the `IdempotentConsumer` construct put in the function's environment (the inbox table, retention,
- * claim time, when to park) and sends the `KeyParked` alert to its alert topic when a key parks; a long held chain's
+ * claim time, when to park, the message types it applies, its consumer group) and sends the `KeyParked` alert to its alert topic when a key parks; a long held chain's
  * release continues through the construct's queue (`resendToContinue`). Spread it into
  * the consumer's options: `new IdempotentOrderedConsumer({ ...consumerOptionsFromEnvironment(), dynamodb, effects })`.
  * Throws a `ConfigurationError` naming the variable when one is missing or malformed (the function is not the
@@ -79,6 +122,7 @@ export function consumerOptionsFromEnvironment(
   const alertTopicArn = requiredEnv(Env.ALERT_TOPIC_ARN, env);
   let sns = options.sns;
   const queueUrl = requiredEnv(Env.QUEUE_URL, env);
+  const { group } = consumerGroupFromEnvironment(env);
   const bounds = sdkCallBoundsFromEnvironment(env);
   let continueWith: ((next: MessageEnvelope) => Promise<void>) | undefined;
   return {
@@ -87,9 +131,11 @@ export function consumerOptionsFromEnvironment(
     claimSeconds: positiveInteger(Env.INBOX_CLAIM_SECONDS, env),
     parkAfterFailures: positiveInteger(Env.PARK_AFTER_FAILURES, env),
     ...cursorFromEnvironment(env),
+    ...messageTypesFromEnvironment(env),
+    ...consumerGroupFromEnvironment(env),
     onParked: async (parked) => {
       sns ??= new SNSClient(boundedClientConfig(bounds));
-      await sns.send(new PublishCommand(keyParkedAlert(alertTopicArn, parked)));
+      await sns.send(new PublishCommand(keyParkedAlert(alertTopicArn, parked, group)));
     },
     continueRelease: async (next) => {
       continueWith ??= resendToContinue(options.sqs ?? new SQSClient(boundedClientConfig(bounds)), queueUrl);

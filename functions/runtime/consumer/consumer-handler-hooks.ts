@@ -1,3 +1,4 @@
+import { messageCorrelation, recordCorrelation } from './correlation-fields';
 import type { FifoRecord } from './fifo-records';
 import type { BodyConsumeResult, ParkedKey } from './idempotent-ordered-consumer';
 import type { UnreadableMessageError } from './unreadable-message';
@@ -11,21 +12,24 @@ export interface ConsumerHandlerHooks<TRecord extends FifoRecord = FifoRecord> {
   /**
    * Told of each consumed record (its outcome: applied, duplicate, held or parked), before it is acknowledged. It
    * may be async and is awaited; what it throws fails the record (it and the rest of its group are redelivered).
-   * @default a JSON line `consumed` with the message's messageId, groupKey, sequence, type, outcome and released
+   * @default a JSON line `consumed` with the message's messageId, groupKey, sequence, traceparent, type, outcome and
+   * released, and the consumer's group
    */
   readonly onConsumed?: (record: TRecord, result: BodyConsumeResult) => void | Promise<void>;
   /**
    * Told of each record that failed: its consumption threw, or it was not started for lack of time
    * (`OutOfTimeError`). It and the rest of its group are redelivered; the records after it are not told here.
    * An unreadable record goes to `onUnreadable` instead.
-   * @default a JSON line `record failed` (level WARN) with the record's id, its group and the error
+   * @default a JSON line `record failed` (level WARN) with the record's id, the message's correlation fields (as far
+   * as its body can be read) and the error
    */
   readonly onFailure?: (record: TRecord, error: unknown) => void;
   /**
    * Told of each record whose body has no readable key, sequence or message id (so it can be neither parked nor
    * ordered): it fails, is redelivered, and ends in the queue's dead-letter queue. It is also counted
    * (`UnreadableMessages`).
-   * @default a JSON line `unreadable message` (level ERROR) with the record's id, its group and the reason
+   * @default a JSON line `unreadable message` (level ERROR) with the record's id, what of the message's correlation
+   * fields can be read, and the reason
    */
   readonly onUnreadable?: (record: TRecord, error: UnreadableMessageError) => void;
 }
@@ -59,20 +63,33 @@ function logLine(
   write(JSON.stringify({ level, message, timestamp: new Date().toISOString(), ...fields }));
 }
 
-/** The default hooks: one JSON line per consumed message, per failure, per unreadable message and per parked key. */
+/** What every line of {@link jsonLineHooks} says of the consumer. */
+export interface JsonLineHooksOptions {
+  /**
+   * The consumer group (`CONSUMER_GROUP`): the `group` field of every line.
+   * @default none
+   */
+  readonly group?: string;
+}
+
+/**
+ * The default hooks: one JSON line per consumed message, per failure, per unreadable message and per parked key.
+ * Every line carries the message's correlation fields (`CorrelationFields`): `messageId`, `groupKey`, `sequence`,
+ * `traceparent` when the envelope has one, and `group` when given.
+ */
 export function jsonLineHooks<TRecord extends FifoRecord>(
   write: WriteLine = writeToStdout,
+  options: JsonLineHooksOptions = {},
 ): Required<ConsumerHandlerHooks<TRecord>> & { readonly onParked: OnParked } {
+  const { group } = options;
   const recordFields = (record: TRecord) => ({
     sqsMessageId: record.messageId,
-    groupKey: record.attributes.MessageGroupId,
+    ...recordCorrelation(record, group),
   });
   return {
     onConsumed: (_record, result) =>
       logLine(write, 'INFO', 'consumed', {
-        messageId: result.message.messageId,
-        groupKey: result.message.groupKey,
-        sequence: result.message.sequence,
+        ...messageCorrelation(result.message, group),
         type: result.message.type,
         outcome: result.outcome,
         released: result.released,
@@ -92,6 +109,7 @@ export function jsonLineHooks<TRecord extends FifoRecord>(
     onParked: (parked) =>
       logLine(write, 'ERROR', 'key parked: a message keeps failing; the key waits for a replay', {
         ...parked,
+        ...(group === undefined ? {} : { group }),
       }),
   };
 }

@@ -20,8 +20,41 @@ export function inboxCursor(inboxTableName: string): CursorLocation {
  */
 export interface CursorEffect<TPayload = unknown> {
   readonly name: string;
-  /** The attributes to set for a message; none (or `{}`) means the message only moves the cursor. */
+  /**
+   * The attributes to set for a message; none (or `{}`) means the message only moves the cursor. A value may be
+   * computed by DynamoDB from the item as it is, in the same write: {@link cursorIncrement} (a counter),
+   * {@link cursorValueOr} (another attribute's value, or a fallback).
+   */
   readonly attributes: (message: MessageEnvelope<TPayload>) => Record<string, unknown> | undefined;
+}
+
+/** A cursor effect's attribute raised by `by` (from 0 when absent): `SET a = if_not_exists(a, 0) + by`. */
+export class CursorIncrement {
+  constructor(public readonly by: number) {}
+}
+
+/**
+ * A cursor effect's attribute set to another attribute's value when the item has it, else to `fallback`:
+ * `SET a = if_not_exists(other, fallback)`. Say, a status that a terminal state keeps: the cancelling message sets
+ * `cancelled: 'cancelled'` and `status: 'cancelled'`, a later one `status: cursorValueOr('cancelled', 'ready')`.
+ */
+export class CursorValueOr {
+  constructor(
+    public readonly attribute: string,
+    public readonly fallback: unknown,
+  ) {}
+}
+
+/** A counter on the cursor's item, raised in the cursor's own write (`by` a finite number, default 1). */
+export function cursorIncrement(by = 1): CursorIncrement {
+  if (!Number.isFinite(by)) throw new RangeError(`cursorIncrement needs a finite number; got ${by}`);
+  return new CursorIncrement(by);
+}
+
+/** `attribute`'s value on the cursor's item when it has one, else `fallback`, in the cursor's own write. */
+export function cursorValueOr(attribute: string, fallback: unknown): CursorValueOr {
+  if (attribute === '') throw new RangeError('cursorValueOr needs an attribute name');
+  return new CursorValueOr(attribute, fallback);
 }
 
 /** Attributes the cursor itself uses: a cursor effect may not set them. */
@@ -77,6 +110,16 @@ export function cursorEffectUpdate(
       );
     }
     names[`#c${index}`] = attribute;
+    if (value instanceof CursorIncrement) {
+      values[`:c${index}`] = value.by;
+      values[`:c${index}z`] = 0;
+      return `#c${index} = if_not_exists(#c${index}, :c${index}z) + :c${index}`;
+    }
+    if (value instanceof CursorValueOr) {
+      names[`#c${index}s`] = value.attribute;
+      values[`:c${index}`] = value.fallback;
+      return `#c${index} = if_not_exists(#c${index}s, :c${index})`;
+    }
     values[`:c${index}`] = value;
     return `#c${index} = :c${index}`;
   });

@@ -41,9 +41,11 @@ export interface DynamoEffect<TPayload = unknown> {
   readonly name: string;
   /**
    * The effect's writes for a message; none means the message does not concern this effect (under the `version`
-   * strategy its target's version still moves to the message's sequence, alone). At most 99.
+   * strategy its target's version still moves to the message's sequence, alone). At most 99. It may read first
+   * (return a promise): say, an append-only log's last position, the new entry's write conditional on the next
+   * position being free. It runs again on every attempt, so what it reads is fresh on a retry.
    */
-  readonly items: (message: MessageEnvelope<TPayload>) => TransactItem[];
+  readonly items: (message: MessageEnvelope<TPayload>) => TransactItem[] | Promise<TransactItem[]>;
   /** Required by the `version` strategy: the written item that carries the aggregate's version. */
   readonly versionTarget?: (message: MessageEnvelope<TPayload>) => VersionTarget;
 }
@@ -89,7 +91,7 @@ export async function applyEffect<TPayload>(
   message: MessageEnvelope<TPayload>,
   options: EffectGuardOptions,
 ): Promise<EffectOutcome> {
-  const items = effect.items(message);
+  const items = await effect.items(message);
   if (items.length === 0) {
     if (strategy !== 'version') return 'NONE';
     const moved = await applyVersioned(effect, message, [versionOnlyWrite(effect, message)], options);

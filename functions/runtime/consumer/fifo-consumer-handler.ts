@@ -11,7 +11,7 @@ import {
 import type { CountMetrics } from '../count-metrics';
 import { ConfigurationError } from '../errors';
 import { KEYS_PARKED_METRIC, UNREADABLE_MESSAGES_METRIC } from '../metric-names';
-import { consumerOptionsFromEnvironment } from './consumer-environment';
+import { consumerGroupFromEnvironment, consumerOptionsFromEnvironment } from './consumer-environment';
 import { type ConsumerHandlerHooks, jsonLineHooks, type OnParked } from './consumer-handler-hooks';
 import { consumerMetricsFromEnvironment } from './consumer-metrics';
 import { processFifoBatch } from './fifo-batch';
@@ -78,6 +78,7 @@ export interface FifoConsumerHandlerOptions<TRecord extends FifoRecord = FifoRec
       | 'releaseTimeReserveMs'
       | 'claimOwner'
       | 'clock'
+      | 'messageTypes'
     > {
   /**
    * The effects of every message, applied in this order, each under its strategy (`guardedEffectsFromEnvironment`
@@ -142,8 +143,11 @@ function validReserve(reserveMs: number): number {
  *   its timeout, which would fail the whole batch;
  * - each record is consumed with `consumeBody`: a body that is no valid envelope is PARKED with its reason; one
  *   whose key cannot even be read is told to `onUnreadable`, counted (`UnreadableMessages`) and failed;
- * - one JSON line per consumed message, failure, unreadable message and parked key (the hooks); parked keys counted
- *   (`KeysParked`);
+ * - one JSON line per consumed message, failure, unreadable message and parked key (the hooks), each with the
+ *   message's `messageId`, `groupKey`, `sequence`, `traceparent` and the consumer's `group` (`CONSUMER_GROUP`);
+ *   parked keys counted (`KeysParked`);
+ * - the message types the construct declared (`CONSUMER_MESSAGE_TYPES`): any other message only moves its key's
+ *   cursor (SKIPPED);
  * - the partial batch response of `processFifoBatch`: a failed record fails the rest of its group, never other groups.
  *
  * Throws a `ConfigurationError` when the environment lacks a variable the construct sets, or when `reserveMs` is
@@ -174,7 +178,7 @@ export function fifoConsumerHandler<TRecord extends FifoRecord = FifoRecord>(
     }),
   );
   const metrics = options.metrics ?? fromConstruct(entry, () => consumerMetricsFromEnvironment(env));
-  const tellParked = options.onParked ?? jsonLineHooks().onParked;
+  const tellParked = options.onParked ?? jsonLineHooks(undefined, { group: fromEnvironment.group }).onParked;
   const consumer = new IdempotentOrderedConsumer({
     ...fromEnvironment,
     dynamodb: options.dynamodb ?? documentClient(new DynamoDBClient(clientConfig)),
@@ -188,6 +192,8 @@ export function fifoConsumerHandler<TRecord extends FifoRecord = FifoRecord>(
     releaseTimeReserveMs: options.releaseTimeReserveMs,
     claimOwner: options.claimOwner,
     clock: options.clock,
+    // The types the construct's `messageTypes` declared (CONSUMER_MESSAGE_TYPES), unless the app names them itself.
+    messageTypes: options.messageTypes ?? fromEnvironment.messageTypes,
     // The handler reports an unreadable body itself (onUnreadable, counted): the consumer need not.
     onUnreadable: () => {},
     onParked: async (parked) => {
@@ -215,7 +221,7 @@ export function fifoConsumerHandlerOf<TRecord extends FifoRecord = FifoRecord>(
   const metrics =
     options.metrics ??
     fromConstruct('fifoConsumerHandlerOf', () => consumerMetricsFromEnvironment(options.env));
-  const defaults = jsonLineHooks<TRecord>();
+  const defaults = jsonLineHooks<TRecord>(undefined, consumerGroupFromEnvironment(options.env));
   const onConsumed = options.onConsumed ?? defaults.onConsumed;
   const onFailure = options.onFailure ?? defaults.onFailure;
   const onUnreadable = options.onUnreadable ?? defaults.onUnreadable;

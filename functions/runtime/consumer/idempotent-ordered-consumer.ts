@@ -48,11 +48,19 @@ export type ConsumeOutcome =
   /** Arrived ahead of a missing predecessor: stored durably in the inbox, acknowledged, applied later. */
   | 'HELD'
   /** Its key is parked (this message kept failing, or an earlier one did): stored durably, acknowledged. */
-  | 'PARKED';
+  | 'PARKED'
+  /**
+   * Of a type the consumer does not apply (`messageTypes`): at its turn it moved the key's cursor and ran nothing
+   * (no `beforeEffects`, no effects, no cursor effect attributes); any held successors were released with it.
+   */
+  | 'SKIPPED';
 
 export interface ConsumeResult {
   readonly outcome: ConsumeOutcome;
-  /** Sequences of held-back messages of the same key applied right after this one, in order. */
+  /**
+   * Sequences of held-back messages of the same key taken right after this one, in order (applied, or skipped when
+   * of a type the consumer does not apply).
+   */
   readonly released: readonly number[];
 }
 
@@ -76,11 +84,23 @@ export interface ParkedKey {
   readonly type: string;
   readonly failures: number;
   readonly error: string;
+  /** The W3C trace context of the message, when its envelope carries one (to find the request that caused it). */
+  readonly traceparent?: string;
 }
 
 export interface IdempotentOrderedConsumerOptions extends EffectGuardOptions {
   /** The effects of every message, applied in this order, each under its strategy. */
   readonly effects: readonly GuardedEffect[];
+  /**
+   * The message types this consumer applies (a consumer group that wants some types only). A message of any other
+   * type is taken in order like every other — duplicates, gaps, holds and parking as usual — but at its turn it
+   * runs nothing (no `beforeEffects`, no effects, no cursor effect attributes): it only moves the key's cursor, in
+   * one conditional write, and answers SKIPPED. So the key's gap detection stays exact: a wanted message is never
+   * applied ahead of a skipped predecessor, and no key waits forever for a message it will never apply.
+   * At least one type, each a non-empty string.
+   * @default every type
+   */
+  readonly messageTypes?: readonly string[];
   /**
    * Failed attempts of one message after which its key is parked (keep it below the queue's maxReceiveCount).
    * @default 3
@@ -202,6 +222,26 @@ interface EarlyFailure {
 /** A parked message was stored, or could not be: its key is not parked (any more). */
 type StoredParked = 'STORED' | 'UNPARKED';
 
+/** The cursor's move alone: what a skipped message writes. */
+const NO_CURSOR_EFFECT: CursorEffectUpdate = { set: '', names: undefined, values: {} };
+
+/** The types of `messageTypes` as a set, checked: at least one, each a non-empty string. */
+function validMessageTypes(types: readonly string[] | undefined): ReadonlySet<string> | undefined {
+  if (types === undefined) return undefined;
+  if (!Array.isArray(types) || types.length === 0) {
+    throw new RangeError(
+      `messageTypes must name at least one message type (leave it out to apply every type); got ${JSON.stringify(types)}`,
+    );
+  }
+  const invalid = types.filter((type) => typeof type !== 'string' || type === '');
+  if (invalid.length > 0) {
+    throw new RangeError(
+      `messageTypes must be non-empty strings; got ${invalid.map((type) => JSON.stringify(type)).join(', ')}`,
+    );
+  }
+  return new Set(types);
+}
+
 /**
  * Applies each message's effects once and in sequence order per key (design invariants 4 to 6).
  *
@@ -224,6 +264,13 @@ type StoredParked = 'STORED' | 'UNPARKED';
  * or parked is one conditional write — the effect and the cursor's move from n − 1 to n together — and no read.
  * Only when that condition fails (a duplicate, a gap, held or parked messages) is the cursor read and the full
  * path above taken.
+ *
+ * Message-type filter (`messageTypes`, a consumer group that wants some types only): every message of a key still
+ * comes through this consumer and is taken in order as above; one of another type, at its turn, runs nothing and
+ * only moves the cursor (the lean path's one conditional write, whatever the effects: SKIPPED). The cost is one
+ * delivery and one cursor write per skipped message; the gain is that sequences stay dense per key, so a gap is
+ * always a message still to come (never one filtered out upstream), nothing is applied out of order, and every
+ * group's cursor reaches the key's last sequence (what reconcile checks).
  */
 export class IdempotentOrderedConsumer {
   private readonly clock: () => Date;
@@ -232,9 +279,11 @@ export class IdempotentOrderedConsumer {
   private readonly releaseTimeReserveMs: number;
   private readonly cursor: CursorLocation;
   private readonly inbox: InboxLocation;
+  private readonly messageTypes: ReadonlySet<string> | undefined;
 
   constructor(private readonly options: IdempotentOrderedConsumerOptions) {
     this.clock = options.clock ?? (() => new Date());
+    this.messageTypes = validMessageTypes(options.messageTypes);
     this.cursor = options.cursor ?? inboxCursor(options.inboxTableName);
     this.inbox = { inboxTableName: options.inboxTableName, cursor: this.cursor };
     this.parkAfterFailures = options.parkAfterFailures ?? 3;
@@ -307,10 +356,12 @@ export class IdempotentOrderedConsumer {
     remainingTimeMs?: () => number,
   ): Promise<ConsumeResult> {
     const { message } = read;
+    // Of a type this consumer does not apply: taken in order all the same, with no effect at its turn.
+    const taken: 'APPLIED' | 'SKIPPED' = this.skips(read) ? 'SKIPPED' : 'APPLIED';
     let early: EarlyFailure | undefined;
-    if (this.options.effects.length === 0 && read.unreadable === undefined) {
-      const lean = await this.applyOnCleanCursor(message);
-      if (lean === 'APPLIED') return { outcome: 'APPLIED', released: [] };
+    if ((this.options.effects.length === 0 || taken === 'SKIPPED') && read.unreadable === undefined) {
+      const lean = await this.applyOnCleanCursor(message, taken === 'SKIPPED');
+      if (lean === 'APPLIED') return { outcome: taken, released: [] };
       if (lean !== 'NOT_CLEAN') early = lean;
     }
     for (let attempt = 1; ; attempt++) {
@@ -352,7 +403,7 @@ export class IdempotentOrderedConsumer {
         heldCount > 0
           ? await this.releaseHeld(message.groupKey, message.sequence, delivery, remainingTimeMs)
           : [];
-      return { outcome: 'APPLIED', released };
+      return { outcome: taken, released };
     }
   }
 
@@ -363,15 +414,18 @@ export class IdempotentOrderedConsumer {
    *
    * The message's own code (its cursor effect, `beforeEffects`) runs here before anything says whether the message
    * is the key's next one: what it throws is handed to the full path, which counts it only if the message is n =
-   * cursor + 1 — a duplicate's failure must never park a key below its cursor.
+   * cursor + 1 — a duplicate's failure must never park a key below its cursor. A skipped message runs none of it.
    */
   private async applyOnCleanCursor(
     message: MessageEnvelope,
+    skipped: boolean,
   ): Promise<'APPLIED' | 'NOT_CLEAN' | EarlyFailure> {
-    let effect: CursorEffectUpdate;
+    let effect: CursorEffectUpdate = NO_CURSOR_EFFECT;
     try {
-      effect = this.cursorEffectOf(message);
-      await this.options.beforeEffects?.(message);
+      if (!skipped) {
+        effect = this.cursorEffectOf(message);
+        await this.options.beforeEffects?.(message);
+      }
     } catch (error) {
       if (error instanceof MessageInProgressError || isTransientError(error)) throw error;
       return { error };
@@ -409,6 +463,15 @@ export class IdempotentOrderedConsumer {
     return 'PARKED';
   }
 
+  /** A readable message of a type this consumer does not apply (an unreadable one is parked at its turn, as ever). */
+  private skips(read: ReadBody): boolean {
+    return (
+      read.unreadable === undefined &&
+      this.messageTypes !== undefined &&
+      !this.messageTypes.has(read.message.type)
+    );
+  }
+
   private cursorEffectOf(message: MessageEnvelope) {
     return cursorEffectUpdate(
       this.options.cursorEffect,
@@ -439,6 +502,7 @@ export class IdempotentOrderedConsumer {
   /**
    * Applies the effects of the next message of its key, then moves the cursor. Returns the key's held count
    * after the move, or PARKED when the message failed too often (or cannot be read at all) and parked its key.
+   * A message of a type the consumer does not apply runs nothing: it only moves the cursor.
    */
   private async applyNext(
     read: ReadBody,
@@ -453,6 +517,7 @@ export class IdempotentOrderedConsumer {
       await this.park(message, read.unreadable, heldSequence, 0);
       return 'PARKED';
     }
+    if (this.skips(read)) return this.advance(message, NO_CURSOR_EFFECT, heldSequence, seenHeldCount);
     let effect: CursorEffectUpdate;
     try {
       if (early !== undefined) throw early.error;
@@ -677,6 +742,7 @@ export class IdempotentOrderedConsumer {
       type: typeof message.type === 'string' ? message.type : '',
       failures,
       error: reason,
+      ...(typeof message.traceparent === 'string' ? { traceparent: message.traceparent } : {}),
     });
     // Only now is the alert out: a failure above leaves the record unacknowledged, and its redelivery alerts.
     await this.options.dynamodb.send(new UpdateCommand(parkAlertedUpdate(this.inbox, message.groupKey)));

@@ -12,6 +12,7 @@ import {
   requestFingerprint,
   validateIdempotencyKey,
 } from 'reliable-messaging-serverless/runtime';
+import type { AuditService } from '../audit/audit-service';
 import { OrderConflictError, OrderLimitError, OrderNotFoundError } from '../orders/order-errors';
 import {
   addNoteSchema,
@@ -25,6 +26,7 @@ import type { OrderService } from '../orders/order-service';
 import { PaymentNotRecordedError, PaymentOutcomeUnknownError } from '../payments/payment-errors';
 import type { PaymentService } from '../payments/payment-service';
 import type { ProjectionService } from '../projection/projection-service';
+import type { ShippingService } from '../shipping/shipping-service';
 import { errorResponse, json, retryAfter } from './http-response';
 import { BadRequestError, parseBody, parsePathParameter } from './request-body';
 
@@ -32,6 +34,10 @@ export interface OrdersApiDependencies {
   readonly orders: OrderService;
   readonly projection: ProjectionService;
   readonly payments: PaymentService;
+  /** The audit group's trails (`GET /orders/{id}/audit`). */
+  readonly audit: AuditService;
+  /** The shipping group's state (`GET /orders/{id}/shipment`). */
+  readonly shipping: ShippingService;
   /** Where the `Idempotency-Key`s of POST requests are kept. */
   readonly idempotency: IdempotencyStore;
   /** Told of every unexpected error (answered 5xx). */
@@ -64,7 +70,7 @@ export class OrdersApi {
   private readonly routes: readonly Route[];
 
   constructor(private readonly deps: OrdersApiDependencies) {
-    const { orders, projection, payments } = deps;
+    const { orders, projection, payments, audit, shipping } = deps;
     const orderId = (raw: string) => parsePathParameter('orderId', raw, orderIdSchema);
     this.routes = [
       {
@@ -115,6 +121,30 @@ export class OrdersApi {
           const key = orderId(id!);
           const view = await projection.getView(key);
           return view === undefined ? errorResponse(404, `no view of order ${key} yet`) : json(200, view);
+        },
+      },
+      {
+        method: 'GET',
+        pattern: /^\/orders\/([^/]*)\/audit$/,
+        handle: async (_event, [id]) => {
+          const key = orderId(id!);
+          if ((await orders.getOrder(key)) === undefined) return errorResponse(404, `order ${key} not found`);
+          const entries = await audit.getEntries(key);
+          return json(200, {
+            orderId: key,
+            entries: entries.map(({ sequence, type, position }) => ({ sequence, type, position })),
+          });
+        },
+      },
+      {
+        method: 'GET',
+        pattern: /^\/orders\/([^/]*)\/shipment$/,
+        handle: async (_event, [id]) => {
+          const key = orderId(id!);
+          const shipment = await shipping.getShipment(key);
+          return shipment === undefined
+            ? errorResponse(404, `no shipment of order ${key} yet`)
+            : json(200, shipment);
         },
       },
       {

@@ -1,0 +1,49 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SNSClient } from '@aws-sdk/client-sns';
+import type { SQSRecord } from 'aws-lambda';
+import {
+  boundedClientConfig,
+  CONSUMER_METRICS_SERVICE,
+  documentClient,
+  fifoConsumerHandler,
+  guardedEffectsFromEnvironment,
+  metricsOptionsFromEnvironment,
+  requiredEnv,
+} from 'reliable-messaging-serverless/runtime';
+import {
+  type FaultSource,
+  faultSourceFromEnvironment,
+  injectAmbiguousWrites,
+  injectServiceFaults,
+  injectThrottling,
+} from 'reliable-messaging-serverless/runtime/testing';
+import { AuditService } from './audit/audit-service';
+import { groupConsumerHooks } from './group-consumer-hooks';
+
+const logger = new Logger({ serviceName: 'audit-consumer' });
+const metrics = new Metrics(metricsOptionsFromEnvironment(CONSUMER_METRICS_SERVICE));
+// Every SDK call ends within the batch's time reserve (boundedClientConfig: request timeouts, 2 attempts).
+const dynamodbClient = new DynamoDBClient(boundedClientConfig());
+// Fault injection exists only in test builds (see the relay's handler).
+let faults: FaultSource | undefined;
+if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
+  faults = faultSourceFromEnvironment();
+  injectThrottling(dynamodbClient, faults);
+  injectServiceFaults(dynamodbClient, faults);
+  injectAmbiguousWrites(dynamodbClient, faults);
+}
+const dynamodb = documentClient(dynamodbClient);
+const audit = new AuditService(dynamodb, requiredEnv('AUDIT_TABLE_NAME'));
+
+/**
+ * The audit group's consumer: every message of every order, once and in order, appended to the order's audit trail
+ * (positions 1, 2, 3, …) under the `transaction` strategy the construct configures; its cursors are in its inbox.
+ */
+export const handler = fifoConsumerHandler<SQSRecord>({
+  dynamodb,
+  sns: new SNSClient(boundedClientConfig()),
+  effects: guardedEffectsFromEnvironment([audit.entry]),
+  ...groupConsumerHooks(logger, metrics, faults),
+});
