@@ -19,6 +19,18 @@ export interface StackOutputs {
   readonly QueueUrl: string;
   readonly DeadLetterQueueUrl: string;
   readonly AlertTopicArn: string;
+  /** The consumer groups (fan-out): the events topic, and the audit and shipping groups' resources. */
+  readonly EventsTopicArn: string;
+  readonly AuditTableName: string;
+  readonly AuditQueueUrl: string;
+  readonly AuditDeadLetterQueueUrl: string;
+  readonly AuditInboxTableName: string;
+  readonly AuditConsumerFunctionName: string;
+  readonly ShippingTableName: string;
+  readonly ShippingQueueUrl: string;
+  readonly ShippingDeadLetterQueueUrl: string;
+  readonly ShippingInboxTableName: string;
+  readonly ShippingConsumerFunctionName: string;
   readonly RelayFailureQueueUrl: string;
   readonly RelayFunctionName: string;
   readonly SweeperFunctionName: string;
