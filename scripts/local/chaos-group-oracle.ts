@@ -86,7 +86,9 @@ export function checkAudit(
     seen.add(entry.sequence);
     firstSequences.push(entry.sequence);
   }
-  const inversions = firstSequences.filter((sequence, i) => i > 0 && sequence < firstSequences[i - 1]!).length;
+  const inversions = firstSequences.filter(
+    (sequence, i) => i > 0 && sequence < firstSequences[i - 1]!,
+  ).length;
   const misplaced = byPosition.filter((entry, i) => entry.position !== i + 1).length;
   const undelivered = committed.map((m) => m.sequence).filter((sequence) => !seen.has(sequence));
   return {
