@@ -21,7 +21,10 @@ export interface GroupCost {
   readonly groups: number;
   /** DynamoDB capacity units (writes + reads) per message: the shared path plus each group's consumer. */
   readonly unitsPerMessage: number;
-  /** SQS requests per message (each group's queue: the consumer's receive and delete, plus its own calls). */
+  /**
+   * SQS requests per message, per group: SNS's delivery into the group's queue (one SendMessage per message, counted
+   * as billed to the queue's owner: the conservative reading), the consumer's receive and delete, and its own calls.
+   */
   readonly sqsRequestsPerMessage: number;
   /** The topic's billed publish requests per message (the same for any number of groups). */
   readonly snsPublishRequestsPerMessage: number;
@@ -33,6 +36,13 @@ export interface GroupCost {
 }
 
 const GB = 1024 ** 3;
+
+/**
+ * SQS requests per message that SNS's delivery makes on a group's queue: one SendMessage per message (SNS does not
+ * batch deliveries). Whether SQS bills it to the queue's owner is not stated beside the SNS FIFO prices; the model
+ * counts it (at most $0.50 per million messages per group), so that a group is never priced below what it may cost.
+ */
+export const DELIVERY_SQS_REQUESTS = 1;
 const round = (value: number, digits = 3) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 /**
@@ -66,8 +76,8 @@ export function snsUsdPerMillion(topic: TopicPublishPerMessage, groups: number):
 
 /**
  * The cost per message with 1, 2, … n groups (in the order given): the shared path (producer, relay, sweeper — what
- * every message costs once, whatever the groups), the topic's publish, and per group one SNS subscription message
- * plus its consumer's units. Fan-out makes the relay publish to SNS instead of sending to SQS: the shared units are
+ * every message costs once, whatever the groups), the topic's publish, and per group one SNS subscription message,
+ * the SQS request of that delivery into the group's queue ({@link DELIVERY_SQS_REQUESTS}) and its consumer's units. Fan-out makes the relay publish to SNS instead of sending to SQS: the shared units are
  * the ones measured with the topic.
  */
 export function groupCosts(
@@ -78,7 +88,12 @@ export function groupCosts(
   const costs: GroupCost[] = [];
   let previousUsd = usdPerMillion(shared) + snsUsdPerMillion(topic, 0);
   for (let n = 1; n <= groups.length; n++) {
-    const units = sumUnits([shared, ...groups.slice(0, n).map((group) => group.units)]);
+    const units = sumUnits([
+      shared,
+      ...groups
+        .slice(0, n)
+        .map((group) => ({ ...group.units, sqsRequests: group.units.sqsRequests + DELIVERY_SQS_REQUESTS })),
+    ]);
     const usd = usdPerMillion(units) + snsUsdPerMillion(topic, n);
     costs.push({
       groups: n,

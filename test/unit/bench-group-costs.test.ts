@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { AWS_PRICES_USD } from '../../bench/measure/aws-prices';
 import type { UnitsPerMessage } from '../../bench/measure/cost-model';
-import { groupCosts, snsUsdPerMillion, topicPublishRequests } from '../../bench/measure/group-costs';
+import {
+  DELIVERY_SQS_REQUESTS,
+  groupCosts,
+  snsUsdPerMillion,
+  topicPublishRequests,
+} from '../../bench/measure/group-costs';
 
 /** No units at all: each test adds the ones it is about. */
 const NOTHING: UnitsPerMessage = {
@@ -73,7 +78,7 @@ describe('groupCosts (the cost per message with 1, 2, 3 consumer groups)', () =>
   };
   const shipping = { group: 'shipping', units: { ...NOTHING, writeUnits: 1, sqsRequests: 0.2 } };
 
-  it('adds each group’s units and one delivery to the shared path and the topic’s publish', () => {
+  it('adds each group’s units and one delivery (its SNS message and the SQS request into its queue) to the shared path and the topic’s publish', () => {
     // WHEN
     const costs = groupCosts(shared, topic, [projection, audit, shipping]);
 
@@ -85,9 +90,9 @@ describe('groupCosts (the cost per message with 1, 2, 3 consumer groups)', () =>
         sqsRequestsPerMessage,
       })),
     ).toEqual([
-      { groups: 1, unitsPerMessage: 9, sqsRequestsPerMessage: 0.2 },
-      { groups: 2, unitsPerMessage: 13, sqsRequestsPerMessage: 0.4 },
-      { groups: 3, unitsPerMessage: 14, sqsRequestsPerMessage: 0.6 },
+      { groups: 1, unitsPerMessage: 9, sqsRequestsPerMessage: 1.2 },
+      { groups: 2, unitsPerMessage: 13, sqsRequestsPerMessage: 2.4 },
+      { groups: 3, unitsPerMessage: 14, sqsRequestsPerMessage: 3.6 },
     ]);
     expect(costs.map((cost) => cost.snsDeliveriesPerMessage)).toEqual([1, 2, 3]);
     expect(costs.every((cost) => cost.snsPublishRequestsPerMessage === 0.1)).toBe(true);
@@ -97,10 +102,11 @@ describe('groupCosts (the cost per message with 1, 2, 3 consumer groups)', () =>
     // WHEN
     const [one, two] = groupCosts(shared, topic, [projection, audit]);
 
-    // THEN the audit group adds 4 WRU, 0.2 SQS requests, 0.1 invocations and one delivery per message
+    // THEN the audit group adds 4 WRU, 0.2 SQS requests, 0.1 invocations and one delivery per message (an SNS
+    // subscription message, and an SQS request into its queue)
     const added =
       4 * p.dynamodbWriteUnitPerMillion +
-      0.2 * p.sqsFifoRequestPerMillion +
+      (0.2 + DELIVERY_SQS_REQUESTS) * p.sqsFifoRequestPerMillion +
       0.1 * p.lambdaRequestPerMillion +
       p.snsFifoSubscriptionMessagePerMillion;
     expect(two!.addedUsdPerMillion).toBeCloseTo(added, 5);
@@ -109,7 +115,7 @@ describe('groupCosts (the cost per message with 1, 2, 3 consumer groups)', () =>
     const first =
       8 * p.dynamodbWriteUnitPerMillion +
       p.dynamodbReadUnitPerMillion +
-      0.2 * p.sqsFifoRequestPerMillion +
+      (0.2 + DELIVERY_SQS_REQUESTS) * p.sqsFifoRequestPerMillion +
       1.1 * p.lambdaRequestPerMillion +
       p.httpApiRequestPerMillion +
       0.1 * p.snsFifoPublishRequestPerMillion +
