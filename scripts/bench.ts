@@ -8,7 +8,7 @@ import { connect } from './local/stack-control';
  * `npm run bench -- --messages 2000 --keys 50 [--concurrency 16] [--raw 1000] [--rounds 3]
  * [--recovery-audit sweeper|bench] [--json]`: drives messages through the stack `npm start` left running and prints
  * throughput, API→effect latency, billable units per message by component against the design's floor, $ per
- * million messages, the emulator's raw FIFO rate, the safety net's read ratio and recovery rate (the median of
+ * million messages, the cost per message with 1, 2 and 3 consumer groups (SNS FIFO fan-out), the emulator's raw FIFO rate, the safety net's read ratio and recovery rate (the median of
  * `--rounds` rounds, with their spread) and bundle sizes.
  */
 async function main(): Promise<void> {
@@ -110,6 +110,20 @@ async function main(): Promise<void> {
       `≥ 2× cheaper than naive: ${report.cheaperThanNaive >= 2 ? 'met' : 'NOT met'} (${report.cheaperThanNaive}×; ` +
       `the floor itself is ${report.floorCheaperThanNaive}×, so no implementation of this design can reach 2×)`,
   );
+  if (report.groupCosts.length > 0) {
+    console.log(
+      `\n  consumer groups (SNS FIFO fan-out; topic publish ${report.topicPublishRequestsPerMessage} requests/message, ` +
+        `payload ${report.snsPayloadBytesAssumed} B assumed):`,
+    );
+    console.log('  groups      units   SQS req   SNS pub   SNS dlv   $/million   added by the last');
+    for (const cost of report.groupCosts) {
+      console.log(
+        `  ${String(cost.groups).padEnd(6)} ${f(cost.unitsPerMessage)} ${f(cost.sqsRequestsPerMessage)} ` +
+          `${f(cost.snsPublishRequestsPerMessage)} ${f(cost.snsDeliveriesPerMessage, 0)} ${f(cost.usdPerMillion, 4)} ${f(cost.addedUsdPerMillion, 4)}`,
+      );
+    }
+    for (const [group, units] of Object.entries(report.groupUnits)) row(`  ${group} consumer`, units);
+  }
   console.log(
     `\n  sweep cost: ${report.sweepCost.readUnitsUnsentOnly} RRU with ${report.sweepCost.unsent} unsent, ` +
       `${report.sweepCost.readUnitsWithDelivered} RRU after ${report.sweepCost.delivered} more delivered: ratio ${report.sweepCost.ratio}`,

@@ -16,7 +16,8 @@ import {
   usdPerMillion,
 } from './cost-model';
 import { type DrainResult, measureDrain } from './drain';
-import { functionBilledDuration, functionLogs } from './function-logs';
+import { functionBilledDuration, functionLogs, type LogRecord } from './function-logs';
+import { type GroupCost, type GroupUnits, groupCosts, topicPublishRequests } from './group-costs';
 import { type LatencyBucket, latencyHistogram } from './latency-histogram';
 import { runLeanPipeline } from './lean-pipeline';
 import { runNaiveBaseline } from './naive-baseline';
@@ -106,8 +107,29 @@ export interface BenchReport {
   readonly coldInitMs: Readonly<Record<string, number>>;
   readonly sweepCost: SweepCostReport;
   readonly drain: readonly DrainResult[];
+  /**
+   * The reference application's cost per message with its first 1, 2 and 3 consumer groups (projection, audit,
+   * shipping, in that order): the shared path (producer, relay, sweeper), the SNS FIFO topic's publish, and per group
+   * one SNS delivery plus its consumer's units. Empty for a stack that sends to one queue (no topic).
+   */
+  readonly groupCosts: readonly GroupCost[];
+  /** Each group's consumer, per message (its DynamoDB units, its queue's requests, its invocations). */
+  readonly groupUnits: Readonly<Record<string, UnitsPerMessage>>;
+  /** The topic's publish requests per message (the relay's and the sweeper's SNS PublishBatch requests). */
+  readonly topicPublishRequestsPerMessage: number;
+  /** The payload size per message the SNS payload charges assume. */
+  readonly snsPayloadBytesAssumed: number;
   readonly pricesAsOf: string;
 }
+
+/** The payload per message the SNS FIFO payload charges assume (a bench message's envelope is well below it). */
+const SNS_PAYLOAD_BYTES_ASSUMED = 1024;
+
+/** The ledgers a function logged (its `unit accounting` lines). */
+const ledgersOf = (records: readonly LogRecord[]) =>
+  records
+    .map((record) => record.fields.unitAccounting as UnitLedger | undefined)
+    .filter((ledger): ledger is UnitLedger => ledger !== undefined);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -153,15 +175,15 @@ export async function runBench(c: Connection, options: BenchOptions): Promise<Be
     ['consumer', c.outputs.ConsumerFunctionName],
   ];
   const byComponent: Record<string, UnitsPerMessage> = {};
+  const ledgersByComponent: Record<string, UnitLedger[]> = {};
   // The lean and naive producers are this process standing for an API function: they are billed the duration the
   // reference API function was billed per request.
   let producerGbSecondsPerRequest = 0;
   for (const [component, functionName] of components) {
     const records =
       component === 'consumer' ? consumerLogs : await functionLogs(c, functionName, windowStart, windowEnd);
-    const ledgers = records
-      .map((record) => record.fields.unitAccounting as UnitLedger | undefined)
-      .filter((ledger): ledger is UnitLedger => ledger !== undefined);
+    const ledgers = ledgersOf(records);
+    ledgersByComponent[component] = ledgers;
     const sum = addLedgers(component, ledgers);
     const invocations = ledgers.length;
     const billed = await functionBilledDuration(c, functionName, windowStart, windowEnd);
@@ -177,6 +199,42 @@ export async function runBench(c: Connection, options: BenchOptions): Promise<Be
     });
   }
   const reference = sumUnits(Object.values(byComponent));
+
+  // Fan-out: the same window's messages reached every group; each group's consumer logged its own ledgers.
+  const groupUnits: Record<string, UnitsPerMessage> = {};
+  if (byComponent.consumer !== undefined) groupUnits.projection = byComponent.consumer;
+  const groupOutputs = c.outputs as typeof c.outputs & {
+    readonly EventsTopicArn?: string;
+    readonly AuditConsumerFunctionName?: string;
+    readonly ShippingConsumerFunctionName?: string;
+  };
+  for (const [group, functionName] of [
+    ['audit', groupOutputs.AuditConsumerFunctionName],
+    ['shipping', groupOutputs.ShippingConsumerFunctionName],
+  ] as const) {
+    if (functionName === undefined) continue;
+    const ledgers = ledgersOf(await functionLogs(c, functionName, windowStart, windowEnd));
+    const billed = await functionBilledDuration(c, functionName, windowStart, windowEnd);
+    groupUnits[group] = perMessage(addLedgers(group, ledgers), total, {
+      invocations: ledgers.length,
+      gbSeconds: billed.gbSeconds,
+      serviceSqsRequests: 2 * ledgers.length,
+    });
+  }
+  const publishRequests = topicPublishRequests(
+    [...(ledgersByComponent.relay ?? []), ...(ledgersByComponent.sweeper ?? [])],
+    total,
+  );
+  const shared = sumUnits(
+    Object.entries(byComponent)
+      .filter(([component]) => component !== 'consumer')
+      .map(([, units]) => units),
+  );
+  const fanOutGroups: GroupUnits[] = Object.entries(groupUnits).map(([group, units]) => ({ group, units }));
+  const costsByGroups =
+    groupOutputs.EventsTopicArn === undefined
+      ? []
+      : groupCosts(shared, { publishRequests, payloadBytes: SNS_PAYLOAD_BYTES_ASSUMED }, fanOutGroups);
   const floor = floorUnitsPerMessage();
   const lean = await runLeanPipeline(
     c,
@@ -255,6 +313,10 @@ export async function runBench(c: Connection, options: BenchOptions): Promise<Be
     coldInitMs: Object.fromEntries(Object.entries(bundles).map(([name, file]) => [name, coldInitMs(file)])),
     sweepCost,
     drain,
+    groupCosts: costsByGroups,
+    groupUnits,
+    topicPublishRequestsPerMessage: round(publishRequests),
+    snsPayloadBytesAssumed: SNS_PAYLOAD_BYTES_ASSUMED,
     pricesAsOf: PRICES_AS_OF,
   };
 }
