@@ -167,7 +167,7 @@ describe('the console reads the stack as ops does', () => {
     });
   });
 
-  it('answers /api/console with the current.stack, the mode, the refresh interval and the extra reads', async () => {
+  it('answers /api/console with the current.stack, the mode, the refresh interval, the extra reads and the groups', async () => {
     const answer = await call(current.running, 'GET', '/api/console');
     expect(answer.body).toEqual({
       stackName: STACK,
@@ -175,6 +175,7 @@ describe('the console reads the stack as ops does', () => {
       readOnly: false,
       refreshSeconds: 3,
       extraReads: ['/api/reports'],
+      groups: ['default'],
     });
   });
 

@@ -99,7 +99,7 @@ describe('the console repairs with the ops commands, behind the token', () => {
 
     // THEN both are held again, the key is unparked, and sequence 1 went back to the queue
     expect(answer.status).toBe(200);
-    expect(answer.body).toEqual({ groupKey: 'p-1', replayed: [1, 2], resent: 1 });
+    expect(answer.body).toEqual({ group: 'default', groupKey: 'p-1', replayed: [1, 2], resent: 1 });
     expect(current.stack.db.item(INBOX, inboxKeys.parked('p-1', 1))).toBeUndefined();
     expect(current.stack.db.item(INBOX, inboxKeys.held('p-1', 2))).toBeDefined();
     expect(current.stack.db.item(INBOX, inboxKeys.cursor('p-1'))?.parked).toBeUndefined();
