@@ -27,10 +27,11 @@ export const CURSOR_TABLE_USAGE = `  --cursor-table NAME    where the consumer k
                          IdempotentConsumer's cursorTable, else the inbox table's cursor items`;
 
 /** The usage lines of `--group`. */
-export const GROUP_USAGE = `  --group NAME           the consumer group (its reliable-messaging:group metadata; \`default\` for the resources
-                         without it). status, reconcile and wait: only that group (default: every group);
-                         replay and redrive: needed when the stack has several groups; --cursor-table: the
-                         group whose cursors it holds`;
+export const GROUP_USAGE = `  --group NAME           the consumer group: its resources' reliable-messaging:group metadata, or the prefix
+                         of its outputs (AuditQueueUrl, AuditDeadLetterQueueUrl, AuditInboxTableName: audit);
+                         \`default\` for a group of neither. status, reconcile, wait: only that group
+                         (default: every group); replay, redrive: needed when the stack has several groups;
+                         with --cursor-table (also console's): the group whose cursors that table holds`;
 
 export const USAGE = `usage: ${OPS_COMMAND} <command> --stack <name> [options]
 
@@ -64,7 +65,7 @@ ${TARGET_USAGE}
   --json                 one JSON object on stdout instead of tables (progress, if any, on a terminal's stderr)
   -h, --help             this help
 
-options of status, reconcile, wait, replay and redrive:
+options of status, reconcile, wait, replay, redrive and console:
 ${GROUP_USAGE}
 
 options of reconcile, wait and console:
@@ -164,7 +165,7 @@ export const COMMAND_OPTIONS: Readonly<Record<CommandName, readonly OptionName[]
   replay: ['key', 'group', ...CURSOR_TABLE],
   resolve: ['transaction', 'commit', 'rollback'],
   redrive: ['group', 'dry-run'],
-  console: ['port', 'host', 'read-only', ...PRODUCER_TABLE, ...CURSOR_TABLE],
+  console: ['port', 'host', 'read-only', 'group', ...PRODUCER_TABLE, ...CURSOR_TABLE],
 };
 
 const isCommand = (name: string): name is CommandName => Object.hasOwn(COMMAND_OPTIONS, name);

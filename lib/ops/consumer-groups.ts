@@ -46,39 +46,50 @@ export function kebabCase(text: string): string {
     .toLowerCase();
 }
 
+const outputText = (outputs: object, name: string): string | undefined => {
+  const value: unknown = (outputs as Readonly<Record<string, unknown>>)[name];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+};
+
+/** The group of the outputs named `<prefix>QueueUrl`, `<prefix>DeadLetterQueueUrl`, … */
+function groupOfPrefix(outputs: object, prefix: string, name: string): PartialGroup {
+  const fields: Record<string, string> = {};
+  for (const [field, suffix] of Object.entries(GROUP_OUTPUT_SUFFIXES)) {
+    const value = outputText(outputs, `${prefix}${suffix}`);
+    if (value !== undefined) fields[field] = value;
+  }
+  return { name, ...fields };
+}
+
+/** The group the unprefixed outputs name (`QueueUrl`, `DeadLetterQueueUrl`, `InboxTableName`), if any. */
+export function firstGroupOfOutputs(outputs: object, name: string = UNNAMED_GROUP): PartialGroup | undefined {
+  return outputText(outputs, 'QueueUrl') !== undefined || outputText(outputs, 'InboxTableName') !== undefined
+    ? groupOfPrefix(outputs, '', name)
+    : undefined;
+}
+
 /**
- * The groups stack outputs name: `QueueUrl`, `DeadLetterQueueUrl`, `InboxTableName` (and `ConsumerFunctionName`)
- * for the first one, named `firstName`; and for each prefix P with all three of `<P>QueueUrl`,
- * `<P>DeadLetterQueueUrl`, `<P>InboxTableName` (e.g. `AuditQueueUrl`…), a group named P in kebab case (`audit`).
+ * The groups outputs name by a prefix P, with all three of `<P>QueueUrl`, `<P>DeadLetterQueueUrl`,
+ * `<P>InboxTableName` (and `<P>ConsumerFunctionName`), e.g. `AuditQueueUrl`…: a group named P in kebab case (`audit`).
  */
-export function groupsFromOutputs(outputs: object, firstName: string = UNNAMED_GROUP): PartialGroup[] {
-  const text = (name: string) => {
-    const value: unknown = (outputs as Readonly<Record<string, unknown>>)[name];
-    return typeof value === 'string' && value !== '' ? value : undefined;
-  };
-  const group = (prefix: string, name: string): PartialGroup => {
-    const fields: Record<string, string> = {};
-    for (const [field, suffix] of Object.entries(GROUP_OUTPUT_SUFFIXES)) {
-      const value = text(`${prefix}${suffix}`);
-      if (value !== undefined) fields[field] = value;
-    }
-    return { name, ...fields };
-  };
-  const groups: PartialGroup[] = [];
-  if (text('QueueUrl') !== undefined || text('InboxTableName') !== undefined)
-    groups.push(group('', firstName));
-  const prefixes = Object.keys(outputs)
+export function prefixedGroupsOfOutputs(outputs: object): PartialGroup[] {
+  return Object.keys(outputs)
     .filter((name) => name.endsWith('QueueUrl') && !name.endsWith('DeadLetterQueueUrl'))
     .map((name) => name.slice(0, -'QueueUrl'.length))
     .filter(
       (prefix) =>
         /^[A-Z][A-Za-z0-9]*$/.test(prefix) &&
         prefix !== 'RelayFailure' &&
-        text(`${prefix}DeadLetterQueueUrl`) !== undefined &&
-        text(`${prefix}InboxTableName`) !== undefined,
-    );
-  for (const prefix of prefixes) groups.push(group(prefix, kebabCase(prefix)));
-  return groups;
+        outputText(outputs, `${prefix}DeadLetterQueueUrl`) !== undefined &&
+        outputText(outputs, `${prefix}InboxTableName`) !== undefined,
+    )
+    .map((prefix) => groupOfPrefix(outputs, prefix, kebabCase(prefix)));
+}
+
+/** Every group outputs name: the unprefixed outputs' first (named `firstName`), then the prefixed ones'. */
+export function groupsFromOutputs(outputs: object, firstName: string = UNNAMED_GROUP): PartialGroup[] {
+  const first = firstGroupOfOutputs(outputs, firstName);
+  return [...(first === undefined ? [] : [first]), ...prefixedGroupsOfOutputs(outputs)];
 }
 
 const sharesAResource = (a: PartialGroup, b: PartialGroup): boolean =>
@@ -88,32 +99,35 @@ const sharesAResource = (a: PartialGroup, b: PartialGroup): boolean =>
 
 /**
  * The groups of a stack: those its template declares, each overridden by the outputs' group that names one of its
- * resources or has its name (outputs win); an outputs' group that matches none is a group of its own. The first
- * outputs' group (unprefixed outputs) comes first.
+ * resources or has its name (outputs win); an outputs' group that matches none is a group of its own, after them.
+ * The first outputs' group (the unprefixed outputs) comes first; the others keep the template's order.
  */
-export function mergeGroups(
-  declared: readonly PartialGroup[],
-  fromOutputs: readonly PartialGroup[],
-): PartialGroup[] {
+export function mergeGroups(declared: readonly PartialGroup[], outputs: object): PartialGroup[] {
   const merged = [...declared];
-  const order: PartialGroup[] = [];
-  for (const outputsGroup of fromOutputs) {
+  const added: PartialGroup[] = [];
+  let first: PartialGroup | undefined;
+  const firstOfOutputs = firstGroupOfOutputs(outputs);
+  for (const outputsGroup of [
+    ...(firstOfOutputs === undefined ? [] : [firstOfOutputs]),
+    ...prefixedGroupsOfOutputs(outputs),
+  ]) {
     const at = merged.findIndex(
       (group) => sharesAResource(group, outputsGroup) || group.name === outputsGroup.name,
     );
     const defined = Object.fromEntries(
       Object.entries(outputsGroup).filter(([field, value]) => field !== 'name' && value !== undefined),
     );
-    if (at < 0) {
-      order.push(outputsGroup);
-      continue;
+    const group = at < 0 ? outputsGroup : { ...merged[at]!, ...defined };
+    if (outputsGroup === firstOfOutputs) {
+      if (at >= 0) merged.splice(at, 1);
+      first = group;
+    } else if (at >= 0) {
+      merged[at] = group;
+    } else {
+      added.push(group);
     }
-    const group = { ...merged[at]!, ...defined };
-    merged.splice(at, 1);
-    order.push(group);
   }
-  const [first, ...rest] = order;
-  return first === undefined ? merged : [first, ...merged, ...rest];
+  return [...(first === undefined ? [] : [first]), ...merged, ...added];
 }
 
 /** A group checked complete: its queue, dead-letter queue and inbox known; else an error naming what lacks. */

@@ -245,11 +245,7 @@ export async function readStack(
           };
   // A stack of a single unnamed group: its outputs checked as ever (naming the outputs it lacks).
   if ((roles.groups ?? []).length === 0) checkOutputs(found, where);
-  const groups = checkGroups(
-    mergeGroups(roles.groups ?? [], groupsFromOutputs(found)),
-    declaredCursorTable,
-    where,
-  );
+  const groups = checkGroups(mergeGroups(roles.groups ?? [], found), declaredCursorTable, where);
   return {
     outputs: checkOutputs(withFirstGroup(found, groups), where),
     groups,

@@ -162,12 +162,12 @@ function renderVerdict(report: ReconcileReport, stackName: string, grouped: bool
   const summary = renderPairs([
     ['keys checked', report.keysChecked],
     ['messages committed', report.messagesCommitted],
-    ['applied', report.applied],
+    [grouped ? 'applied (the least of the groups)' : 'applied', report.applied],
     ['rolled back', report.rolledBack],
     [
-      'not terminal',
+      grouped ? 'not terminal (per group)' : 'not terminal',
       report.notTerminal === 0
-        ? '0 — every committed message is terminal'
+        ? `0 — every committed message is terminal${grouped ? ' in every group' : ''}`
         : `${report.notTerminal} (${states})`,
     ],
     ...(report.consumerAheadKeys > 0
