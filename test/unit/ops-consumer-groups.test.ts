@@ -229,6 +229,27 @@ describe('finding the consumer groups of a stack', () => {
     expect(target.outputs.DeadLetterQueueUrl).toBe(url('projection-dlq-from-output'));
   });
 
+  it("reads the template of a stack with the reference application's outputs only when it fans out", async () => {
+    // GIVEN the reference application's outputs (every library output and OrdersTableName)
+    const reference = {
+      OutboxTableName: 'shop-outbox',
+      AlertTopicArn: 'arn:aws:sns:eu-west-1:1:alerts',
+      QueueUrl: url('projection'),
+      DeadLetterQueueUrl: url('projection-dlq'),
+      InboxTableName: 'projection-inbox',
+      OrdersTableName: 'shop-orders',
+    };
+
+    // WHEN it has a single queue THEN ops reads no template: one unnamed group
+    givenStack(FAN_OUT, reference);
+    expect((await resolveShop()).groups?.map((g) => g.name)).toEqual([UNNAMED_GROUP]);
+    expect(cloudFormation.commandCalls(GetTemplateCommand)).toHaveLength(0);
+
+    // WHEN it fans out (EventsTopicArn) THEN the template names its groups, QueueUrl's first
+    givenStack(FAN_OUT, { ...reference, EventsTopicArn: 'arn:aws:sns:eu-west-1:1:events.fifo' });
+    expect((await resolveShop()).groups?.map((g) => g.name)).toEqual(['projection', 'audit', 'shipping']);
+  });
+
   it('finds the groups an outputs file names by prefix (no template to read)', async () => {
     // GIVEN an outputs file with the first group's outputs and Audit's
     const outputs = {
@@ -306,7 +327,7 @@ describe('finding the consumer groups of a stack', () => {
       }),
     });
     const target = await resolveShop();
-    expect((target.groups?.[2]?.cursorTable as Error).message).toMatch(
+    expect((target.groups![2]!.cursorTable as Error).message).toMatch(
       /consumer group shipping, has 2 resources marked cursor-table/,
     );
   });

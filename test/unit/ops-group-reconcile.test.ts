@@ -17,6 +17,7 @@ import type { ConsumerGroupTarget } from '../../lib/ops/consumer-groups';
 import { UsageError } from '../../lib/ops/errors';
 import { reconcile } from '../../lib/ops/reconcile';
 import { renderReconcile, renderStatus } from '../../lib/ops/render';
+import { NOT_TERMINAL_EXIT_CODE, runCommand } from '../../lib/ops/run';
 import { InMemoryDynamoDb, type Item } from './support/in-memory-dynamodb';
 import { OUTBOX_INDEXES, OUTBOX_KEY } from './support/outbox-table';
 
@@ -191,6 +192,28 @@ describe('reconcile on a stack of consumer groups', () => {
 
     expect(report).toMatchObject({ allTerminal: true, notTerminal: 0, applied: 3 });
     expect(renderReconcile(report)).toContain('0 — every committed message is terminal in every group');
+  });
+
+  it('exits 3 when one group is behind, and 0 for `reconcile --group` of a group that is not', async () => {
+    const db = givenStack();
+    db.seed(ORDERS, { orderId: 'o-1', version: 2 });
+    cursor(db, 'projection', 'o-1', 2);
+    cursor(db, 'audit', 'o-1', 2);
+    cursor(db, 'shipping', 'o-1', 1);
+    const context = { stackName: 'Shop' };
+
+    const every = await runCommand(connect(), { name: 'reconcile' }, context);
+    expect(every.exitCode).toBe(NOT_TERMINAL_EXIT_CODE);
+    expect(every.text).toMatch(/^shipping\s+1 of 2\s+NOT settled/m);
+
+    const audit = await runCommand(connect(), { name: 'reconcile', group: 'audit' }, context);
+    expect(audit.exitCode).toBe(0);
+    const shipping = await runCommand(
+      connect(),
+      { name: 'wait', group: 'audit', timeoutSeconds: 1 },
+      context,
+    );
+    expect(waited.exitCode).toBe(0);
   });
 
   it('checks only the group --group names', async () => {

@@ -194,6 +194,24 @@ describe('the console reads the stack as ops does', () => {
     expect(ddb.calls()).toHaveLength(0);
   });
 
+  it('reads the group ?group= names, refusing two groups (400) and one the stack does not have (409)', async () => {
+    const one = await call(current.running, 'GET', '/api/status?group=default');
+    expect(one.status).toBe(200);
+    expect(one.body).toMatchObject({ groups: [{ group: 'default' }] });
+    expect((await call(current.running, 'GET', '/api/repairs?group=default')).body).toMatchObject({
+      group: 'default',
+      groups: ['default'],
+    });
+    const two = await call(current.running, 'GET', '/api/status?group=a&group=b');
+    expect(two.status).toBe(400);
+    expect(two.body).toEqual({ error: 'give at most one group: ?group=NAME' });
+    const unknown = await call(current.running, 'GET', '/api/key?key=o-1&group=audit');
+    expect(unknown.status).toBe(409);
+    expect(unknown.body).toEqual({
+      error: 'UsageError: no consumer group "audit"; the stack\'s groups: default',
+    });
+  });
+
   it('fails with 404 for an unknown route and 405 for a read sent as POST', async () => {
     expect((await call(current.running, 'GET', '/api/nothing')).status).toBe(404);
     const post = await call(current.running, 'POST', '/api/status', { body: {} });
