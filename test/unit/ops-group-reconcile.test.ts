@@ -208,7 +208,7 @@ describe('reconcile on a stack of consumer groups', () => {
 
     const audit = await runCommand(connect(), { name: 'reconcile', group: 'audit' }, context);
     expect(audit.exitCode).toBe(0);
-    const shipping = await runCommand(
+    const waited = await runCommand(
       connect(),
       { name: 'wait', group: 'audit', timeoutSeconds: 1 },
       context,
