@@ -208,11 +208,7 @@ describe('reconcile on a stack of consumer groups', () => {
 
     const audit = await runCommand(connect(), { name: 'reconcile', group: 'audit' }, context);
     expect(audit.exitCode).toBe(0);
-    const waited = await runCommand(
-      connect(),
-      { name: 'wait', group: 'audit', timeoutSeconds: 1 },
-      context,
-    );
+    const waited = await runCommand(connect(), { name: 'wait', group: 'audit', timeoutSeconds: 1 }, context);
     expect(waited.exitCode).toBe(0);
   });
 
