@@ -362,8 +362,9 @@ export async function resolveTarget(options: TargetOptions, deps: TargetDependen
       options.stack,
       where,
     );
+    const chosen = withCommandLineCursorTable(groups, commandLineCursorTable(options), options.group);
     return {
-      groups: withCommandLineCursorTable(groups, commandLineCursorTable(options), options.group),
+      groups: chosen,
       stackName: options.stack,
       outputs,
       producerTable: chooseProducerTable({
@@ -371,10 +372,14 @@ export async function resolveTarget(options: TargetOptions, deps: TargetDependen
         outputs,
         declared: declaredProducerTable,
       }),
-      cursorTable: chooseCursorTable({
-        commandLine: commandLineCursorTable(options),
-        declared: declaredCursorTable,
-      }),
+      // The first group's (the one the outputs' QueueUrl and InboxTableName name).
+      cursorTable:
+        chosen.length > 0
+          ? chosen[0]!.cursorTable
+          : chooseCursorTable({
+              commandLine: commandLineCursorTable(options),
+              declared: declaredCursorTable,
+            }),
       endpoint,
       region: stackRegion,
       source: where,
@@ -402,13 +407,20 @@ export async function resolveTarget(options: TargetOptions, deps: TargetDependen
     explicitEndpoint ??
     envEndpoint ??
     (options.outputs === undefined ? DEFAULT_EMULATOR_ENDPOINT : emulatorEndpointOf(outputs.ApiUrl ?? ''));
-  const groups = checkGroups(groupsFromOutputs(outputs), undefined, file);
+  const groups = withCommandLineCursorTable(
+    checkGroups(groupsFromOutputs(outputs), undefined, file),
+    commandLineCursorTable(options),
+    options.group,
+  );
   return {
     stackName,
     outputs,
-    groups: withCommandLineCursorTable(groups, commandLineCursorTable(options), options.group),
+    groups,
     producerTable: chooseProducerTable({ commandLine: commandLineProducerTable(options), outputs }),
-    cursorTable: chooseCursorTable({ commandLine: commandLineCursorTable(options) }),
+    cursorTable:
+      groups.length > 0
+        ? groups[0]!.cursorTable
+        : chooseCursorTable({ commandLine: commandLineCursorTable(options) }),
     endpoint,
     region: region ?? (endpoint === undefined ? undefined : 'us-east-1'),
     source: file,
