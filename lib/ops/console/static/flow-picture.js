@@ -46,7 +46,7 @@ export function drawFlow(container, s) {
       id: 'relay',
       title: 'Relay',
       count: '',
-      details: [s.topic ? 'stream → SNS FIFO topic' : 'stream → SQS FIFO', 'sweep re-sends stale'],
+      details: [s.topic ? 'stream → SNS topic' : 'stream → SQS FIFO', 'sweep re-sends stale'],
     },
     {
       id: 'queue',
