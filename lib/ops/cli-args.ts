@@ -26,34 +26,47 @@ export const CURSOR_TABLE_USAGE = `  --cursor-table NAME    where the consumer k
                          the last sequence applied. Default: the table the CDK app declared with
                          IdempotentConsumer's cursorTable, else the inbox table's cursor items`;
 
+/** The usage lines of `--group`. */
+export const GROUP_USAGE = `  --group NAME           the consumer group: its resources' reliable-messaging:group metadata, or the prefix
+                         of its outputs (AuditQueueUrl, AuditDeadLetterQueueUrl, AuditInboxTableName: audit);
+                         \`default\` for a group of neither. status, reconcile, wait: only that group
+                         (default: every group); replay, redrive: needed when the stack has several groups;
+                         with --cursor-table (also console's): the group whose cursors that table holds`;
+
 export const USAGE = `usage: ${OPS_COMMAND} <command> --stack <name> [options]
 
 See and repair a stack built with reliable-messaging-serverless, on AWS or on an emulator.
 
 commands:
-  status                                       outbox PENDING/PREPARED/FAILED, queue and DLQ depth, held and
-                                               parked messages, parked keys, alarm states
-  reconcile [--key K | --prefix P]             is every committed message terminal (applied, or rolled back)?
-                                               lists the ones that are not, where they are, and the command
-                                               that repairs each; exit code 3 when any is not terminal
-  wait [--key K | --prefix P] [--timeout S]    waits until every committed message has settled: applied, or
-                                               stopped where only an operator moves it (parked, dead-lettered,
-                                               FAILED: alerted; reconcile lists them with their repair); exit
-                                               code 3, listing what still moves, after --timeout (default 120)
-                                               seconds. Run it after driving your app, e.g. on the emulator
+  status [--group G]                           outbox PENDING/PREPARED/FAILED, the topic, and per consumer group
+                                               its queue and DLQ depth, held and parked messages, parked keys;
+                                               alarm states
+  reconcile [--key K | --prefix P] [--group G] is every committed message terminal (applied in every consumer
+                                               group, or rolled back)? lists the ones that are not, per group,
+                                               where they are, and the command that repairs each (--key: each
+                                               message's traceparent too); exit code 3 when any is not terminal
+  wait [--key K | --prefix P] [--group G] [--timeout S]
+                                               waits until every committed message has settled in every group:
+                                               applied, or stopped where only an operator moves it (parked,
+                                               dead-lettered, FAILED: alerted; reconcile lists them with their
+                                               repair); exit code 3, listing what still moves, after --timeout
+                                               (default 120) seconds. Run it after driving your app
   retry-failed [--key K] [--message M]         FAILED outbox messages back to PENDING (the next sweep sends them)
-  replay --key K                               a parked key's messages applied again, in order
+  replay --key K [--group G]                   a parked key's messages applied again, in order
   resolve --transaction T --commit|--rollback  a transactional (half) message resolved by hand
-  redrive [--dry-run]                          the dead-letter queue back to the queue, per-key order kept
+  redrive [--group G] [--dry-run]              a dead-letter queue back to its queue, per-key order kept
   console [--port N] [--host H] [--read-only]  a local web page of the stack: the flow with live counts and
-                                               alarms, one key end to end, and the repairs above (they need
-                                               the token it prints at start; --read-only: none). Port default
-                                               4700 (0 = any free one), host 127.0.0.1
+                                               alarms (per consumer group), one key end to end, and the repairs
+                                               above (they need the token it prints at start; --read-only: none).
+                                               Port default 4700 (0 = any free one), host 127.0.0.1
 
 options of every command:
 ${TARGET_USAGE}
   --json                 one JSON object on stdout instead of tables (progress, if any, on a terminal's stderr)
   -h, --help             this help
+
+options of status, reconcile, wait, replay, redrive and console:
+${GROUP_USAGE}
 
 options of reconcile, wait and console:
 ${PRODUCER_TABLE_USAGE}
@@ -80,14 +93,19 @@ export interface KeyFilter {
   readonly prefix?: string;
 }
 
+/** `--group NAME`: the consumer group a command acts on. */
+export interface GroupChoice {
+  readonly group?: string;
+}
+
 export type Command =
-  | { readonly name: 'status' }
-  | ({ readonly name: 'reconcile' } & KeyFilter)
-  | ({ readonly name: 'wait'; readonly timeoutSeconds: number } & KeyFilter)
+  | ({ readonly name: 'status' } & GroupChoice)
+  | ({ readonly name: 'reconcile' } & KeyFilter & GroupChoice)
+  | ({ readonly name: 'wait'; readonly timeoutSeconds: number } & KeyFilter & GroupChoice)
   | { readonly name: 'retry-failed'; readonly key?: string; readonly message?: string }
-  | { readonly name: 'replay'; readonly key: string }
+  | ({ readonly name: 'replay'; readonly key: string } & GroupChoice)
   | { readonly name: 'resolve'; readonly transaction: string; readonly outcome: 'commit' | 'rollback' }
-  | { readonly name: 'redrive'; readonly dryRun: boolean }
+  | ({ readonly name: 'redrive'; readonly dryRun: boolean } & GroupChoice)
   | {
       readonly name: 'console';
       readonly port: number;
@@ -119,6 +137,7 @@ const OPTIONS = {
   'cursor-table': { type: 'string' },
   'cursor-key-attribute': { type: 'string' },
   key: { type: 'string' },
+  group: { type: 'string' },
   prefix: { type: 'string' },
   message: { type: 'string' },
   transaction: { type: 'string' },
@@ -139,14 +158,14 @@ const CURSOR_TABLE: readonly OptionName[] = ['cursor-table', 'cursor-key-attribu
 
 /** The options each command takes besides the global ones. */
 export const COMMAND_OPTIONS: Readonly<Record<CommandName, readonly OptionName[]>> = {
-  status: [],
-  reconcile: ['key', 'prefix', ...PRODUCER_TABLE, ...CURSOR_TABLE],
-  wait: ['key', 'prefix', 'timeout', ...PRODUCER_TABLE, ...CURSOR_TABLE],
+  status: ['group'],
+  reconcile: ['key', 'prefix', 'group', ...PRODUCER_TABLE, ...CURSOR_TABLE],
+  wait: ['key', 'prefix', 'group', 'timeout', ...PRODUCER_TABLE, ...CURSOR_TABLE],
   'retry-failed': ['key', 'message'],
-  replay: ['key', ...CURSOR_TABLE],
+  replay: ['key', 'group', ...CURSOR_TABLE],
   resolve: ['transaction', 'commit', 'rollback'],
-  redrive: ['dry-run'],
-  console: ['port', 'host', 'read-only', ...PRODUCER_TABLE, ...CURSOR_TABLE],
+  redrive: ['group', 'dry-run'],
+  console: ['port', 'host', 'read-only', 'group', ...PRODUCER_TABLE, ...CURSOR_TABLE],
 };
 
 const isCommand = (name: string): name is CommandName => Object.hasOwn(COMMAND_OPTIONS, name);
@@ -192,23 +211,30 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
   }
   const producerTable = producerTableOption(values);
   const cursorTable = cursorTableOption(values);
+  const group = nonEmpty('group', values.group);
+  const groupChoice = group === undefined ? {} : { group };
   const target = {
     ...targetOptions(values),
     ...(producerTable === undefined ? {} : { producerTable }),
     ...(cursorTable === undefined ? {} : { cursorTable }),
+    ...groupChoice,
   };
   const key = nonEmpty('key', values.key);
   const prefix = nonEmpty('prefix', values.prefix);
   let command: Command;
   switch (name) {
     case 'status':
-      command = { name };
+      command = { name, ...groupChoice };
       break;
     case 'reconcile':
     case 'wait': {
       if (key !== undefined && prefix !== undefined)
         throw new UsageError(`${name} takes --key or --prefix, not both`);
-      const filter = { ...(key === undefined ? {} : { key }), ...(prefix === undefined ? {} : { prefix }) };
+      const filter = {
+        ...(key === undefined ? {} : { key }),
+        ...(prefix === undefined ? {} : { prefix }),
+        ...groupChoice,
+      };
       command =
         name === 'reconcile'
           ? { name, ...filter }
@@ -230,7 +256,7 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
     }
     case 'replay':
       if (key === undefined) throw new UsageError('replay needs --key K');
-      command = { name, key };
+      command = { name, key, ...groupChoice };
       break;
     case 'resolve': {
       const transaction = nonEmpty('transaction', values.transaction);
@@ -242,7 +268,7 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
       break;
     }
     case 'redrive':
-      command = { name, dryRun: values['dry-run'] === true };
+      command = { name, dryRun: values['dry-run'] === true, ...groupChoice };
       break;
     case 'console':
       command = {

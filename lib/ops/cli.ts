@@ -43,6 +43,7 @@ export async function runOpsCli(argv: readonly string[], setup: OpsCliSetup = {}
       target.region,
       target.producerTable,
       target.cursorTable,
+      target.groups,
     );
     const progress = stderrProgress(invocation.json);
     const outcome = await runCommand(c, command, {

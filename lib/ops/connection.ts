@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ConsumerGroupTarget } from './consumer-groups';
 import type { CursorTableChoice } from './cursor-table';
 import type { ProducerTable } from './producer-table';
 
@@ -15,6 +16,10 @@ export interface OpsOutputs {
   readonly DeadLetterQueueUrl: string;
   readonly AlertTopicArn: string;
   readonly RelayFailureQueueUrl?: string;
+  /** The SNS FIFO topic the relay publishes to when the stack fans out to consumer groups (role `events-topic`). */
+  readonly EventsTopicArn?: string;
+  /** The (first group's) consumer function. */
+  readonly ConsumerFunctionName?: string;
   /**
    * The table of transactional (half) messages, marked with the `transaction-table` role (`TransactionalOutbox`'s
    * `transactionTable`); absent when they live in the outbox table (see `transactionTableOf`).
@@ -54,6 +59,11 @@ export interface OpsConnection {
   readonly producerTable: ProducerTable | undefined;
   /** Where `reconcile` and `replay` read each key's cursor; undefined: the inbox table's cursor items. */
   readonly cursorTable: CursorTableChoice;
+  /**
+   * The stack's consumer groups, the first one first (its resources are also `outputs`' QueueUrl,
+   * DeadLetterQueueUrl, InboxTableName). @default one, unnamed: the outputs' queue, dead-letter queue and inbox
+   */
+  readonly groups?: readonly ConsumerGroupTarget[];
 }
 
 /**
@@ -79,7 +89,7 @@ export function clientConfig(
 
 /**
  * The SDK clients of a deployed stack, for the ops commands and the console. `cursorTable` @default undefined: the
- * cursors are the inbox table's.
+ * cursors are the inbox table's. `groups` @default one unnamed group: the outputs' queue, dead-letter queue, inbox.
  */
 export function connectOps(
   outputs: OpsOutputs,
@@ -87,6 +97,7 @@ export function connectOps(
   region: string | undefined,
   producerTable: ProducerTable | undefined,
   cursorTable?: CursorTableChoice,
+  groups?: readonly ConsumerGroupTarget[],
 ): OpsConnection & { readonly dynamodbClient: DynamoDBClient } {
   const config = clientConfig(endpoint, region);
   const dynamodbClient = new DynamoDBClient(config);
@@ -99,5 +110,6 @@ export function connectOps(
     sqs: new SQSClient(config),
     producerTable,
     cursorTable,
+    ...(groups === undefined ? {} : { groups }),
   };
 }

@@ -2,17 +2,14 @@ import { CURSOR_ATTRIBUTES, type CursorLocation } from '../../functions/runtime/
 import { inboxKeys } from '../../functions/runtime/consumer/inbox-keys';
 import type { CursorTableAttributes } from '../constructs/resource-roles';
 import { OpsError, OutputsNotFoundError } from './errors';
+import { attributesFromMetadata, type FoundTable, firstFound } from './table-metadata';
 
 /**
  * The consumer's own table that holds its cursors (runtime option `cursor: { tableName, key }`): one item per key,
  * `{ [keyAttribute]: groupKey }`, its `lastSequence` the last sequence applied (and `heldCount`, `parked`, … as the
  * inbox's cursor item has them). Undefined where a table is asked for: the cursors are the inbox table's.
  */
-export interface CursorTable extends CursorTableAttributes {
-  readonly tableName: string;
-  /** Where it was found, for messages: the command line or the template's metadata. */
-  readonly source: string;
-}
+export interface CursorTable extends CursorTableAttributes, FoundTable {}
 
 /**
  * Several tables of a stack are marked `cursor-table` and the command line names none: the commands that read
@@ -37,13 +34,7 @@ export type CursorTableChoice = CursorTable | CursorTableAmbiguousError | undefi
  * naming the resource and what it holds.
  */
 export function cursorTableAttributes(value: unknown, where: string): CursorTableAttributes {
-  const record = value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
-  const keyAttribute = record?.keyAttribute;
-  if (typeof keyAttribute !== 'string' || keyAttribute.trim() === '') {
-    throw new OutputsNotFoundError(
-      `${where}: its cursor-table metadata must be {"keyAttribute": string}; got ${JSON.stringify(value) ?? 'nothing'}`,
-    );
-  }
+  const { keyAttribute } = attributesFromMetadata(value, where, 'cursor-table', ['keyAttribute']);
   if (CURSOR_ATTRIBUTES.includes(keyAttribute)) {
     throw new OutputsNotFoundError(
       `${where}: its cursor-table keyAttribute ${JSON.stringify(keyAttribute)} is an attribute the cursor itself ` +
@@ -58,7 +49,7 @@ export function chooseCursorTable(sources: {
   readonly commandLine?: CursorTable | undefined;
   readonly declared?: CursorTableChoice;
 }): CursorTableChoice {
-  return sources.commandLine ?? sources.declared;
+  return firstFound<CursorTable | CursorTableAmbiguousError>(sources.commandLine, sources.declared);
 }
 
 /** How the cursor items are read: their table, each key's item key, and the key back from an item. */

@@ -7,6 +7,13 @@ import {
 import type { CursorTableAttributes, ProducerTableAttributes } from '../constructs/resource-roles';
 import { type ClientConfig, clientConfig, type OpsOutputs } from './connection';
 import {
+  type ConsumerGroupTarget,
+  completeGroup,
+  groupsFromOutputs,
+  mergeGroups,
+  type PartialGroup,
+} from './consumer-groups';
+import {
   type CursorTable,
   CursorTableAmbiguousError,
   type CursorTableChoice,
@@ -51,6 +58,8 @@ export interface TargetOptions {
   readonly endpoint?: string;
   readonly producerTable?: ProducerTableOption;
   readonly cursorTable?: CursorTableOption;
+  /** `--group NAME`: the consumer group `--cursor-table` is the cursor table of. @default the only (or first) group */
+  readonly group?: string;
 }
 
 /** The stack the commands act on, and how to reach its services. */
@@ -64,6 +73,12 @@ export interface Target {
    * inbox table's cursor items.
    */
   readonly cursorTable: CursorTableChoice;
+  /**
+   * The stack's consumer groups, the first one first (its queue, dead-letter queue and inbox are also the outputs'
+   * `QueueUrl`, `DeadLetterQueueUrl`, `InboxTableName`); one, unnamed, for a stack with a single queue.
+   * @default one unnamed group: the outputs' queue, dead-letter queue and inbox
+   */
+  readonly groups?: readonly ConsumerGroupTarget[];
   /** The services' endpoint; undefined = AWS through the SDK's defaults (credential chain, region). */
   readonly endpoint: string | undefined;
   readonly region: string | undefined;
@@ -179,6 +194,8 @@ export async function readStack(
   outputs: OpsOutputs;
   declaredProducerTable: ProducerTable | undefined;
   declaredCursorTable: CursorTableChoice;
+  /** The consumer groups, before the command line's cursor table (see `resolveTarget`). */
+  groups: readonly ConsumerGroupTarget[];
 }> {
   let response: DescribeStacksCommandOutput;
   try {
@@ -200,21 +217,38 @@ export async function readStack(
       .filter((output) => output.OutputKey !== undefined && output.OutputValue !== undefined)
       .map((output) => [output.OutputKey!, output.OutputValue!]),
   );
-  // A stack of the user's own, built with the constructs: its library resources by their role.
+  // A stack of the user's own, built with the constructs: its library resources by their role. The reference
+  // application's outputs name them all — unless it fans out to consumer groups (their names are in the template).
   const roles: StackRoles =
-    REQUIRED_OUTPUTS.every((name) => name in outputs) && 'OrdersTableName' in outputs
+    REQUIRED_OUTPUTS.every((name) => name in outputs) &&
+    'OrdersTableName' in outputs &&
+    !('EventsTopicArn' in outputs)
       ? { outputs: {} }
       : await stackRoles(cloudFormation, stackName, where, new Set(Object.keys(outputs)));
   const found: Record<string, string> = { ...roles.outputs, ...outputs };
-  if (Object.keys(found).length === 0) {
+  if (Object.keys(found).length === 0 && (roles.groups ?? []).length === 0) {
     throw new OutputsNotFoundError(
       `${where} has no outputs (status ${stack.StackStatus ?? 'unknown'}) and no resources marked with a role`,
     );
   }
   const producerTableName = found.ProducerTableName;
   const cursorTableName = found.CursorTableName;
+  const declaredCursorTable: CursorTableChoice =
+    roles.cursorTables !== undefined
+      ? new CursorTableAmbiguousError(where, roles.cursorTables)
+      : cursorTableName === undefined || roles.cursorTableAttributes === undefined
+        ? undefined
+        : {
+            tableName: cursorTableName,
+            ...roles.cursorTableAttributes,
+            source: `${where}: the table marked cursor-table`,
+          };
+  // A stack of a single unnamed group: its outputs checked as ever (naming the outputs it lacks).
+  if ((roles.groups ?? []).length === 0) checkOutputs(found, where);
+  const groups = checkGroups(mergeGroups(roles.groups ?? [], found), declaredCursorTable, where);
   return {
-    outputs: checkOutputs(found, where),
+    outputs: checkOutputs(withFirstGroup(found, groups), where),
+    groups,
     declaredProducerTable:
       producerTableName === undefined || roles.producerTableAttributes === undefined
         ? undefined
@@ -223,17 +257,70 @@ export async function readStack(
             ...roles.producerTableAttributes,
             source: `${where}: the table marked producer-table`,
           },
-    declaredCursorTable:
-      roles.cursorTables !== undefined
-        ? new CursorTableAmbiguousError(where, roles.cursorTables)
-        : cursorTableName === undefined || roles.cursorTableAttributes === undefined
-          ? undefined
-          : {
-              tableName: cursorTableName,
-              ...roles.cursorTableAttributes,
-              source: `${where}: the table marked cursor-table`,
-            },
+    declaredCursorTable,
   };
+}
+
+/**
+ * The groups checked complete, none twice: the first one (the unprefixed outputs' or the unnamed resources') gets
+ * `firstCursorTable` unless its metadata says where its cursors are; the others their own, else their inbox.
+ */
+function checkGroups(
+  groups: readonly PartialGroup[],
+  firstCursorTable: CursorTableChoice,
+  where: string,
+): ConsumerGroupTarget[] {
+  const checked = groups.map((group, index) =>
+    completeGroup(
+      group,
+      index === 0 ? firstCursorTable : undefined,
+      (message) => new OutputsNotFoundError(`${where}: ${message}`),
+    ),
+  );
+  const names = checked.map((group) => group.name);
+  const twice = names.find((name, index) => names.indexOf(name) !== index);
+  if (twice !== undefined) {
+    throw new OutputsNotFoundError(`${where} has two consumer groups named ${twice} (${names.join(', ')})`);
+  }
+  return checked;
+}
+
+/** The outputs, with the first group's queue, dead-letter queue and inbox where they name none. */
+function withFirstGroup(
+  found: Readonly<Record<string, string>>,
+  groups: readonly ConsumerGroupTarget[],
+): Record<string, string> {
+  const first = groups[0];
+  if (first === undefined) return { ...found };
+  return {
+    QueueUrl: first.queueUrl,
+    DeadLetterQueueUrl: first.deadLetterQueueUrl,
+    InboxTableName: first.inboxTableName,
+    ...(first.consumerFunctionName === undefined ? {} : { ConsumerFunctionName: first.consumerFunctionName }),
+    ...found,
+  };
+}
+
+/**
+ * The command line's cursor table (`--cursor-table`) given to the group `--group` names, else to the only group;
+ * UsageError when the stack has several groups and `--group` names none.
+ */
+function withCommandLineCursorTable(
+  groups: readonly ConsumerGroupTarget[],
+  cursorTable: CursorTable | undefined,
+  groupName: string | undefined,
+): readonly ConsumerGroupTarget[] {
+  if (cursorTable === undefined) return groups;
+  const index =
+    groupName === undefined ? (groups.length > 1 ? -1 : 0) : groups.findIndex((g) => g.name === groupName);
+  if (index < 0) {
+    if (groupName !== undefined) return groups; // the command says the group is unknown
+    throw new UsageError(
+      `--cursor-table names one consumer group's cursors and the stack has ${groups.length} groups: add --group NAME ` +
+        `(${groups.map((group) => group.name).join(', ')})`,
+    );
+  }
+  return groups.map((group, at) => (at === index ? { ...group, cursorTable } : group));
 }
 
 /** The emulator's endpoint when `apiUrl` is an emulator's API URL (`http://host:port/_aws/execute-api/…`). */
@@ -270,12 +357,14 @@ export async function resolveTarget(options: TargetOptions, deps: TargetDependen
     const stackRegion = region ?? (endpoint === undefined ? undefined : 'us-east-1');
     const where = `stack ${options.stack}${stackRegion === undefined ? '' : ` in ${stackRegion}`}`;
     const client = deps.cloudFormation(clientConfig(endpoint, stackRegion, deps.env));
-    const { outputs, declaredProducerTable, declaredCursorTable } = await readStack(
+    const { outputs, declaredProducerTable, declaredCursorTable, groups } = await readStack(
       client,
       options.stack,
       where,
     );
+    const chosen = withCommandLineCursorTable(groups, commandLineCursorTable(options), options.group);
     return {
+      groups: chosen,
       stackName: options.stack,
       outputs,
       producerTable: chooseProducerTable({
@@ -283,10 +372,14 @@ export async function resolveTarget(options: TargetOptions, deps: TargetDependen
         outputs,
         declared: declaredProducerTable,
       }),
-      cursorTable: chooseCursorTable({
-        commandLine: commandLineCursorTable(options),
-        declared: declaredCursorTable,
-      }),
+      // The first group's (the one the outputs' QueueUrl and InboxTableName name).
+      cursorTable:
+        chosen.length > 0
+          ? chosen[0]!.cursorTable
+          : chooseCursorTable({
+              commandLine: commandLineCursorTable(options),
+              declared: declaredCursorTable,
+            }),
       endpoint,
       region: stackRegion,
       source: where,
@@ -314,11 +407,20 @@ export async function resolveTarget(options: TargetOptions, deps: TargetDependen
     explicitEndpoint ??
     envEndpoint ??
     (options.outputs === undefined ? DEFAULT_EMULATOR_ENDPOINT : emulatorEndpointOf(outputs.ApiUrl ?? ''));
+  const groups = withCommandLineCursorTable(
+    checkGroups(groupsFromOutputs(outputs), undefined, file),
+    commandLineCursorTable(options),
+    options.group,
+  );
   return {
     stackName,
     outputs,
+    groups,
     producerTable: chooseProducerTable({ commandLine: commandLineProducerTable(options), outputs }),
-    cursorTable: chooseCursorTable({ commandLine: commandLineCursorTable(options) }),
+    cursorTable:
+      groups.length > 0
+        ? groups[0]!.cursorTable
+        : chooseCursorTable({ commandLine: commandLineCursorTable(options) }),
     endpoint,
     region: region ?? (endpoint === undefined ? undefined : 'us-east-1'),
     source: file,

@@ -1,12 +1,9 @@
 import type { ProducerTableAttributes } from '../constructs/resource-roles';
-import { OpsError, OutputsNotFoundError } from './errors';
+import { OpsError } from './errors';
+import { attributesFromMetadata, type FoundTable, firstFound } from './table-metadata';
 
 /** The producer's table `reconcile` reads what was committed from: one item per key, its last sequence in it. */
-export interface ProducerTable extends ProducerTableAttributes {
-  readonly tableName: string;
-  /** Where it was found, for messages: the command line, an output, or the template's metadata. */
-  readonly source: string;
-}
+export interface ProducerTable extends ProducerTableAttributes, FoundTable {}
 
 /** The reference application's producer table (output `OrdersTableName`): an order's id and version. */
 export const ORDERS_TABLE_ATTRIBUTES: ProducerTableAttributes = {
@@ -40,20 +37,7 @@ export function producerTableFromOutputs(outputs: {
  * `sequenceAttribute`. Throws OutputsNotFoundError naming the resource and what it holds.
  */
 export function producerTableAttributes(value: unknown, where: string): ProducerTableAttributes {
-  const record = value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
-  const text = (name: string) => {
-    const field = record?.[name];
-    return typeof field === 'string' && field.trim() !== '' ? field : undefined;
-  };
-  const keyAttribute = text('keyAttribute');
-  const sequenceAttribute = text('sequenceAttribute');
-  if (keyAttribute === undefined || sequenceAttribute === undefined) {
-    throw new OutputsNotFoundError(
-      `${where}: its producer-table metadata must be {"keyAttribute": string, "sequenceAttribute": string}; ` +
-        `got ${JSON.stringify(value) ?? 'nothing'}`,
-    );
-  }
-  return { keyAttribute, sequenceAttribute };
+  return attributesFromMetadata(value, where, 'producer-table', ['keyAttribute', 'sequenceAttribute']);
 }
 
 /**
@@ -65,5 +49,5 @@ export function chooseProducerTable(sources: {
   readonly outputs: { readonly OrdersTableName?: string };
   readonly declared?: ProducerTable | undefined;
 }): ProducerTable | undefined {
-  return sources.commandLine ?? producerTableFromOutputs(sources.outputs) ?? sources.declared;
+  return firstFound(sources.commandLine, producerTableFromOutputs(sources.outputs), sources.declared);
 }

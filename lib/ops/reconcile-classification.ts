@@ -37,6 +37,8 @@ export interface OutboxRecord {
    * transaction was rolled back, by a producer without the fence): money taken, no message. Never terminal.
    */
   readonly localStepRecorded?: boolean;
+  /** The W3C trace context of the request that committed it, when the producer recorded one. */
+  readonly traceparent?: string;
 }
 
 export interface MessageRef {
@@ -80,6 +82,8 @@ export interface NonTerminalMessages {
   readonly repair: string;
   readonly messageId?: string;
   readonly transactionId?: string;
+  /** The consumer group it is not terminal in (a stack of several groups). */
+  readonly group?: string;
 }
 
 export interface ReconcileReport {
@@ -110,8 +114,18 @@ interface Found {
   readonly messageId?: string;
 }
 
+/** How `classify` words its repairs. */
+export interface ClassifyOptions {
+  /**
+   * What the group-side repairs (`replay`, `redrive`) add to their command line, e.g. `--group audit` (a stack of
+   * several consumer groups). @default nothing
+   */
+  readonly groupArgument?: string;
+}
+
 /** Classifies every committed message of every key as applied, or where it is and what repairs it. Pure. */
-export function classify(data: ReconcileData): ReconcileReport {
+export function classify(data: ReconcileData, options: ClassifyOptions = {}): ReconcileReport {
+  const inGroup = options.groupArgument === undefined ? '' : ` ${options.groupArgument}`;
   const byState = Object.fromEntries(NON_TERMINAL_STATES.map((state) => [state, 0])) as Record<
     NonTerminalState,
     number
@@ -226,7 +240,7 @@ export function classify(data: ReconcileData): ReconcileReport {
     const gap = stateAt(cursor.lastSequence + 1);
     const repairOf = (found: Found): string => {
       if (cursor.parked && found.state !== 'OUTBOX_FAILED' && found.state !== 'OUTBOX_PENDING') {
-        return `replay --key ${shellWord(key)}`;
+        return `replay --key ${shellWord(key)}${inGroup}`;
       }
       switch (found.state) {
         case 'OUTBOX_PENDING':
@@ -234,9 +248,9 @@ export function classify(data: ReconcileData): ReconcileReport {
         case 'OUTBOX_FAILED':
           return `retry-failed --key ${shellWord(key)}`;
         case 'DEAD_LETTERED':
-          return 'redrive';
+          return `redrive${inGroup}`;
         case 'PARKED':
-          return `replay --key ${shellWord(key)}`;
+          return `replay --key ${shellWord(key)}${inGroup}`;
         case 'HELD':
           return gap.state === 'HELD'
             ? 'none: released when its predecessor is applied'

@@ -1,7 +1,14 @@
-import { BatchGetCommand, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { type AttentionKind, readAttention } from '../../functions/runtime/consumer/attention-index';
 import type { LocalStepRef } from '../../functions/runtime/half/half-message';
 import type { OpsConnection as Connection } from './connection';
+import {
+  type ConsumerGroupTarget,
+  groupArgument,
+  groupConnection,
+  groupsOf,
+  selectGroups,
+} from './consumer-groups';
 import { type CursorItems, cursorItems } from './cursor-table';
 import { peekDeadLetters } from './dead-letters';
 import { scanOutbox } from './outbox-scan';
@@ -12,6 +19,8 @@ import {
   type CursorState,
   classify,
   type MessageRef,
+  NON_TERMINAL_STATES,
+  type NonTerminalState,
   type OutboxRecord,
   type ReconcileData,
   type ReconcileReport,
@@ -31,19 +40,39 @@ export interface ReconcileOptions {
   /** For the message when no producer table is known. @default 'the stack' */
   readonly stackName?: string;
   readonly progress?: Progress;
+  /** Only this consumer group. @default every group */
+  readonly group?: string;
 }
 
-/** Reads what `classify` needs, in flow order: producer, outbox, queues, inbox (so a moving message is not missed). */
+/** What the producer committed and what the outbox holds: read once, whatever the number of consumer groups. */
+type ProducerSide = Pick<ReconcileData, 'committed' | 'outbox'>;
+
+/** What a consumer group holds: its queues, its inbox, its cursors. */
+type GroupSide = Omit<ReconcileData, keyof ProducerSide>;
+
+const wantedKey =
+  (options: ReconcileOptions) =>
+  (key: string): boolean =>
+    (options.key === undefined || key === options.key) &&
+    (options.prefix === undefined || key.startsWith(options.prefix));
+
+/**
+ * Reads what `classify` needs for the connection's (first) consumer group, in flow order: producer, outbox, queues,
+ * inbox (so a moving message is not missed).
+ */
 export async function gatherReconcileData(
   c: Connection,
   options: ReconcileOptions = {},
 ): Promise<ReconcileData> {
-  const wanted = (key: string) =>
-    (options.key === undefined || key === options.key) &&
-    (options.prefix === undefined || key.startsWith(options.prefix));
+  cursorItems(c.cursorTable, c.outputs.InboxTableName); // no telling where the cursors are: fail before reading
+  const producer = await readProducerSide(c, options);
+  return { ...producer, ...(await readGroupSide(c, options, producer)) };
+}
+
+async function readProducerSide(c: Connection, options: ReconcileOptions): Promise<ProducerSide> {
+  const wanted = wantedKey(options);
   const aggregate = options.producerTable ?? c.producerTable;
   if (aggregate === undefined) throw new ProducerTableNotDeclaredError(options.stackName ?? 'the stack');
-  const cursorAt = cursorItems(c.cursorTable, c.outputs.InboxTableName);
 
   // 1. What the producer committed: one read per key (a Scan of the aggregates, or one GetItem).
   const committed = new Map<string, number>();
@@ -96,6 +125,17 @@ export async function gatherReconcileData(
       .filter((item) => wanted(String(item.targetGroupKey ?? item.groupKey)))
       .map(async (item) => ({ ...toOutboxRecord(item), ...(await localStepOfRollback(c, item)) })),
   );
+  return { committed, outbox };
+}
+
+/** A consumer group's side (the connection's queue, dead-letter queue, inbox and cursors), after the producer's. */
+async function readGroupSide(
+  c: Connection,
+  options: ReconcileOptions,
+  { committed, outbox }: ProducerSide,
+): Promise<GroupSide> {
+  const wanted = wantedKey(options);
+  const cursorAt = cursorItems(c.cursorTable, c.outputs.InboxTableName);
 
   // 3. The queues: depths, and the dead-letter queue's messages when it holds some.
   const queue = await queueDepth(c, c.outputs.QueueUrl);
@@ -113,8 +153,6 @@ export async function gatherReconcileData(
   ].filter((key) => !key.startsWith('TX#'));
   const cursors = await readCursors(c, cursorAt, keys, options.progress);
   return {
-    committed,
-    outbox,
     deadLetters,
     deadLetterDepth: dlq.visible + dlq.inFlight,
     queueDepth: queue.visible + queue.inFlight,
@@ -124,9 +162,205 @@ export async function gatherReconcileData(
   };
 }
 
-/** `ops reconcile`: reads the stack and classifies every committed message. */
-export async function reconcile(c: Connection, options: ReconcileOptions = {}): Promise<ReconcileReport> {
-  return classify(await gatherReconcileData(c, options));
+/** A consumer group's verdict. */
+export interface GroupReconcileReport extends ReconcileReport {
+  readonly group: string;
+}
+
+/** A message of the key `reconcile --key` looks at, where it was seen, and the trace context it carries. */
+export interface KeyMessage {
+  /** The consumer group whose inbox holds it; absent for the outbox. */
+  readonly group?: string;
+  /** null for a half message (it takes its sequence at commit). */
+  readonly sequence: number | null;
+  readonly messageId: string;
+  /** `outbox: PENDING`, `outbox: FAILED`, `outbox: half message PREPARED`, `inbox: held`, `inbox: parked`, … */
+  readonly where: string;
+  /** The W3C trace context of the request that committed it (`00-<trace-id>-<span-id>-<flags>`), when it has one. */
+  readonly traceparent?: string;
+}
+
+/**
+ * `reconcile`'s answer: every consumer group's verdict together (a message is terminal once applied in every group)
+ * — for a stack with a single group, that group's — and each group's on its own; with `--key`, each message known
+ * of the key with its trace context.
+ */
+export interface StackReconcileReport extends ReconcileReport {
+  /** Each group's verdict, the first group first (only the one `group` names, when given). */
+  readonly groups: readonly GroupReconcileReport[];
+  /** With `key`: the key's messages in the outbox and in each group's inbox (held, parked), in that order. */
+  readonly keyMessages?: readonly KeyMessage[];
+}
+
+/**
+ * `ops reconcile`: reads the stack and classifies every committed message, in each consumer group (every group's
+ * cursor of a key must reach what the producer committed: a group that skips some types advances its cursor past
+ * them all the same), or in the one `options.group` names.
+ */
+export async function reconcile(
+  c: Connection,
+  options: ReconcileOptions = {},
+): Promise<StackReconcileReport> {
+  return (await reconcileWithData(c, options)).report;
+}
+
+/** `reconcile`, and what it read of each group (by group name), for views that show more than the verdict. */
+export async function reconcileWithData(
+  c: Connection,
+  options: ReconcileOptions = {},
+): Promise<{ report: StackReconcileReport; data: ReadonlyMap<string, ReconcileData> }> {
+  const groups = selectGroups(c, options.group);
+  for (const group of groups) cursorItems(group.cursorTable, group.inboxTableName); // fail before reading
+  const producer = await readProducerSide(c, options);
+  const reports: GroupReconcileReport[] = [];
+  const inboxMessages: KeyMessage[] = [];
+  const read = new Map<string, ReconcileData>();
+  for (const group of groups) {
+    const gc = groupConnection(c, group);
+    const data = { ...producer, ...(await readGroupSide(gc, options, producer)) };
+    read.set(group.name, data);
+    const argument = groupArgument(c, group);
+    reports.push({
+      group: group.name,
+      ...classify(data, argument === undefined ? {} : { groupArgument: argument }),
+    });
+    if (options.key !== undefined) inboxMessages.push(...(await inboxMessagesOf(gc, group, options.key)));
+  }
+  const several = groupsOf(c).length > 1;
+  const report: StackReconcileReport = {
+    ...(several ? combineGroupReports(reports) : withoutGroup(reports[0]!)),
+    groups: reports,
+    ...(options.key === undefined
+      ? {}
+      : {
+          keyMessages: [
+            ...producer.outbox.map(outboxKeyMessage),
+            ...inboxMessages.map((message) => (several ? message : withoutGroupName(message))),
+          ],
+        }),
+  };
+  return { report, data: read };
+}
+
+function withoutGroup({ group: _group, ...report }: GroupReconcileReport): ReconcileReport {
+  return report;
+}
+
+function withoutGroupName({ group: _group, ...message }: KeyMessage): KeyMessage {
+  return message;
+}
+
+/** States of a transaction, the same in every group: a combined report lists them once, without a group. */
+const PRODUCER_STATES: ReadonlySet<NonTerminalState> = new Set<NonTerminalState>([
+  'TRANSACTION_OPEN',
+  'TRANSACTION_FAILED',
+  'LOCAL_STEP_WITHOUT_MESSAGE',
+]);
+
+/**
+ * The verdicts of several groups as one: terminal when terminal in every group; `notTerminal` and `byState` count a
+ * message once per group it is not terminal in (a transaction's states once); `applied` is the fewest any group
+ * applied; each row names its group (a transaction's rows none: they are listed once).
+ */
+export function combineGroupReports(reports: readonly GroupReconcileReport[]): ReconcileReport {
+  const [first] = reports;
+  if (first === undefined) throw new RangeError('no group to combine');
+  const byState = Object.fromEntries(
+    NON_TERMINAL_STATES.map((state) => [
+      state,
+      PRODUCER_STATES.has(state)
+        ? first.byState[state]
+        : reports.reduce((sum, report) => sum + report.byState[state], 0),
+    ]),
+  ) as Record<NonTerminalState, number>;
+  const rank = (group: string | undefined) => reports.findIndex((report) => report.group === group);
+  const messages = [
+    ...first.messages.filter((message) => PRODUCER_STATES.has(message.state)),
+    ...reports.flatMap((report) =>
+      report.messages
+        .filter((message) => !PRODUCER_STATES.has(message.state))
+        .map((message) => ({ ...message, group: report.group })),
+    ),
+  ].sort((a, b) =>
+    a.groupKey !== b.groupKey
+      ? a.groupKey < b.groupKey
+        ? -1
+        : 1
+      : a.group !== b.group
+        ? rank(a.group) - rank(b.group)
+        : (a.fromSequence ?? 0) - (b.fromSequence ?? 0),
+  );
+  const notTerminal = Object.values(byState).reduce((sum, count) => sum + count, 0);
+  return {
+    keysChecked: Math.max(...reports.map((report) => report.keysChecked)),
+    messagesCommitted: Math.max(...reports.map((report) => report.messagesCommitted)),
+    applied: Math.min(...reports.map((report) => report.applied)),
+    rolledBack: Math.max(...reports.map((report) => report.rolledBack)),
+    notTerminal,
+    byState,
+    consumerAheadKeys: Math.max(...reports.map((report) => report.consumerAheadKeys)),
+    allTerminal: notTerminal === 0,
+    messages,
+  };
+}
+
+function outboxKeyMessage(item: OutboxRecord): KeyMessage {
+  const half = item.transactionId !== undefined || item.groupKey.startsWith('TX#');
+  return {
+    sequence: half ? null : item.sequence,
+    messageId: item.messageId,
+    where: half ? `outbox: half message ${item.status}` : `outbox: ${item.status}`,
+    ...(item.traceparent === undefined ? {} : { traceparent: item.traceparent }),
+  };
+}
+
+/** The key's held and parked messages in a group's inbox (their stored envelopes carry the trace context). */
+async function inboxMessagesOf(
+  c: Connection,
+  group: ConsumerGroupTarget,
+  key: string,
+): Promise<KeyMessage[]> {
+  const found: KeyMessage[] = [];
+  for (const [prefix, where] of [
+    ['HELD#', 'inbox: held'],
+    ['PARKED#', 'inbox: parked'],
+  ] as const) {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await c.dynamodb.send(
+        new QueryCommand({
+          TableName: c.outputs.InboxTableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :kind)',
+          ExpressionAttributeValues: { ':pk': `KEY#${key}`, ':kind': prefix },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const envelope = storedEnvelope(item.message);
+        found.push({
+          group: group.name,
+          sequence: Number(String(item.sk).slice(prefix.length)),
+          messageId: typeof envelope?.messageId === 'string' ? envelope.messageId : '',
+          where,
+          ...(typeof envelope?.traceparent === 'string' ? { traceparent: envelope.traceparent } : {}),
+        });
+      }
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+  }
+  return found;
+}
+
+/** A held or parked item's stored message (the envelope as JSON), as far as it can be read. */
+function storedEnvelope(message: unknown): Record<string, unknown> | undefined {
+  if (typeof message !== 'string') return undefined;
+  try {
+    const parsed: unknown = JSON.parse(message);
+    return parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined; // an unreadable body parked as is: no trace context to show
+  }
 }
 
 /** For a ROLLED_BACK half message that names its local step's record: whether that record exists. */
@@ -156,6 +390,7 @@ function toOutboxRecord(item: Record<string, unknown>): OutboxRecord {
     ...optionalString('lastError'),
     ...optionalString('transactionId'),
     ...optionalString('targetGroupKey'),
+    ...optionalString('traceparent'),
   };
 }
 

@@ -1,6 +1,8 @@
 import type { ReplayResult } from '../../functions/runtime/consumer/key-parking';
 import { OPS_COMMAND } from './cli-args';
 import type { RedriveResult, StatusReport } from './commands';
+import { UNNAMED_GROUP } from './consumer-groups';
+import type { KeyMessage, StackReconcileReport } from './reconcile';
 import { NON_TERMINAL_STATES, type ReconcileReport } from './reconcile-classification';
 import type { SettleReport } from './settle';
 import { type Cell, renderPairs, renderTable } from './table';
@@ -8,7 +10,10 @@ import { type Cell, renderPairs, renderTable } from './table';
 /** Readable output of each command (`--json` prints the result objects instead). */
 
 export function renderStatus(report: StatusReport): string {
-  const { outbox, queue, deadLetterQueue, inbox } = report;
+  const { outbox } = report;
+  // A stack of several groups (or a named one) says each row's group; a single unnamed group reads as before.
+  const named = report.groups.length > 1 || report.groups.some((group) => group.group !== UNNAMED_GROUP);
+  const stage = (group: string, what: string) => (named ? `${what} (${group})` : what);
   const stages = [
     { stage: 'outbox', what: 'PENDING (unsent)', count: outbox.pending, age: outbox.oldestPendingAgeSeconds },
     {
@@ -18,19 +23,37 @@ export function renderStatus(report: StatusReport): string {
       age: outbox.oldestPreparedAgeSeconds,
     },
     { stage: 'outbox', what: 'FAILED', count: outbox.failed, age: undefined },
-    { stage: 'queue', what: 'visible', count: queue.visible, age: undefined },
-    { stage: 'queue', what: 'in flight', count: queue.inFlight, age: undefined },
-    { stage: 'dead-letter queue', what: 'visible', count: deadLetterQueue.visible, age: undefined },
-    { stage: 'dead-letter queue', what: 'in flight', count: deadLetterQueue.inFlight, age: undefined },
-    {
-      stage: 'inbox',
-      what: 'held (behind a gap)',
-      count: inbox.heldMessages,
-      age: inbox.oldestHeldAgeSeconds,
-    },
-    { stage: 'inbox', what: 'parked', count: inbox.parkedMessages, age: inbox.oldestParkedAgeSeconds },
-    { stage: 'inbox', what: 'parked keys', count: inbox.parkedKeys, age: undefined },
+    ...report.groups.flatMap(({ group, queue, deadLetterQueue, inbox }) => [
+      { stage: stage(group, 'queue'), what: 'visible', count: queue.visible, age: undefined },
+      { stage: stage(group, 'queue'), what: 'in flight', count: queue.inFlight, age: undefined },
+      {
+        stage: stage(group, 'dead-letter queue'),
+        what: 'visible',
+        count: deadLetterQueue.visible,
+        age: undefined,
+      },
+      {
+        stage: stage(group, 'dead-letter queue'),
+        what: 'in flight',
+        count: deadLetterQueue.inFlight,
+        age: undefined,
+      },
+      {
+        stage: stage(group, 'inbox'),
+        what: 'held (behind a gap)',
+        count: inbox.heldMessages,
+        age: inbox.oldestHeldAgeSeconds,
+      },
+      {
+        stage: stage(group, 'inbox'),
+        what: 'parked',
+        count: inbox.parkedMessages,
+        age: inbox.oldestParkedAgeSeconds,
+      },
+      { stage: stage(group, 'inbox'), what: 'parked keys', count: inbox.parkedKeys, age: undefined },
+    ]),
   ];
+  const parkedKeys = (keys: readonly string[]) => (keys.length === 0 ? '(none)' : keys.join(', '));
   const alarms = Object.entries(report.alarms)
     .map(([alarm, state]) => ({ alarm, state }))
     .sort((a, b) =>
@@ -59,7 +82,10 @@ export function renderStatus(report: StatusReport): string {
       stages,
     ),
     '',
-    `parked keys: ${report.parkedKeys.length === 0 ? '(none)' : report.parkedKeys.join(', ')}`,
+    ...(report.topic === null ? [] : [`topic: ${report.topic.arn}`]),
+    ...(named
+      ? report.groups.map(({ group, parkedKeys: keys }) => `parked keys (${group}): ${parkedKeys(keys)}`)
+      : [`parked keys: ${parkedKeys(report.parkedKeys)}`]),
     '',
     renderTable(
       [
@@ -72,20 +98,76 @@ export function renderStatus(report: StatusReport): string {
   ].join('\n');
 }
 
-/** `reconcile`'s tables; the repair column's commands are run as `npx reliable-messaging-ops <repair> --stack <name>`. */
-export function renderReconcile(report: ReconcileReport, stackName = '<name>'): string {
-  const states = NON_TERMINAL_STATES.filter((state) => report.byState[state] > 0)
+/**
+ * `reconcile`'s tables; the repair column's commands are run as `npx reliable-messaging-ops <repair> --stack <name>`.
+ * A report of several consumer groups says each group's verdict, and each row's group; one with the key's messages
+ * (`--key`) lists them with their trace context.
+ */
+export function renderReconcile(
+  report: ReconcileReport | StackReconcileReport,
+  stackName = '<name>',
+): string {
+  const groups = 'groups' in report && report.groups.length > 1 ? report.groups : [];
+  const keyMessages = 'keyMessages' in report ? (report.keyMessages ?? []) : [];
+  return [
+    renderVerdict(report, stackName, groups.length > 1),
+    ...(groups.length > 1 ? ['', renderGroupVerdicts(groups)] : []),
+    ...(keyMessages.length > 0 ? ['', renderKeyMessages(keyMessages)] : []),
+  ].join('\n');
+}
+
+/** Each group's verdict on one line. */
+function renderGroupVerdicts(groups: StackReconcileReport['groups']): string {
+  return renderTable(
+    [
+      { header: 'GROUP', value: (row) => row.group },
+      { header: 'APPLIED', value: (row) => `${row.applied} of ${row.messagesCommitted}` },
+      {
+        header: 'VERDICT',
+        value: (row) =>
+          row.allTerminal
+            ? 'settled: every committed message terminal'
+            : `NOT settled: ${row.notTerminal} not terminal (${statesOf(row)})`,
+      },
+    ],
+    groups,
+    { maxCellWidth: 100 },
+  );
+}
+
+/** The key's messages known of, where, and their trace context. */
+function renderKeyMessages(messages: readonly KeyMessage[]): string {
+  const grouped = messages.some((message) => message.group !== undefined);
+  return renderTable(
+    [
+      { header: 'SEQUENCE', value: (row) => row.sequence ?? '(at commit)', align: 'right' },
+      {
+        header: 'WHERE',
+        value: (row) => (grouped && row.group !== undefined ? `${row.where} (${row.group})` : row.where),
+      },
+      { header: 'MESSAGE', value: (row) => row.messageId },
+      { header: 'TRACEPARENT', value: (row) => row.traceparent ?? '-' },
+    ],
+    messages,
+  );
+}
+
+const statesOf = (report: ReconcileReport) =>
+  NON_TERMINAL_STATES.filter((state) => report.byState[state] > 0)
     .map((state) => `${state} ${report.byState[state]}`)
     .join(', ');
+
+function renderVerdict(report: ReconcileReport, stackName: string, grouped: boolean): string {
+  const states = statesOf(report);
   const summary = renderPairs([
     ['keys checked', report.keysChecked],
     ['messages committed', report.messagesCommitted],
-    ['applied', report.applied],
+    [grouped ? 'applied (the least of the groups)' : 'applied', report.applied],
     ['rolled back', report.rolledBack],
     [
-      'not terminal',
+      grouped ? 'not terminal (per group)' : 'not terminal',
       report.notTerminal === 0
-        ? '0 — every committed message is terminal'
+        ? `0 — every committed message is terminal${grouped ? ' in every group' : ''}`
         : `${report.notTerminal} (${states})`,
     ],
     ...(report.consumerAheadKeys > 0
@@ -107,6 +189,9 @@ export function renderReconcile(report: ReconcileReport, stackName = '<name>'): 
     renderTable(
       [
         { header: 'KEY', value: (row) => row.groupKey },
+        ...(grouped
+          ? [{ header: 'GROUP', value: (row: ReconcileReport['messages'][number]) => row.group ?? '(all)' }]
+          : []),
         { header: 'SEQUENCES', value: sequences, align: 'right' },
         { header: 'COUNT', value: (row) => row.count },
         { header: 'STATE', value: (row) => row.state },
@@ -142,9 +227,12 @@ export function renderRetried(result: {
   ].join('\n');
 }
 
-export function renderReplay(result: ReplayResult): string {
+export function renderReplay(result: ReplayResult & { readonly group?: string }): string {
   return renderPairs([
     ['key', result.groupKey],
+    ...(result.group === undefined || result.group === UNNAMED_GROUP
+      ? []
+      : ([['group', result.group]] as const)),
     ['replayed sequences', result.replayed.length === 0 ? '(none parked)' : result.replayed.join(', ')],
     ['re-sent to restart it', result.resent ?? '(nothing to re-send)'],
   ]);
@@ -165,11 +253,14 @@ function toCell(value: unknown): Cell {
 export function renderRedrive(result: RedriveResult): string {
   return [
     result.dryRun
-      ? `${result.messages.length} message(s) in the dead-letter queue (dry run: nothing moved)`
-      : `${result.messages.length} message(s) sent back to the queue, each key in sequence order`,
+      ? `${result.messages.length} message(s) in the dead-letter queue${ofGroup(result.group)} (dry run: nothing moved)`
+      : `${result.messages.length} message(s) sent back to the queue${ofGroup(result.group)}, each key in sequence order`,
     ...(result.messages.length === 0 ? [] : ['', messagesTable(result.messages)]),
   ].join('\n');
 }
+
+const ofGroup = (group: string | undefined) =>
+  group === undefined || group === UNNAMED_GROUP ? '' : ` of group ${group}`;
 
 export function renderSettle(report: SettleReport, stackName = '<name>'): string {
   const awaiting = report.awaitingOperator.reduce((sum, message) => sum + message.count, 0);

@@ -40,7 +40,7 @@ export async function runCommand(
   });
   switch (command.name) {
     case 'status': {
-      const report = await status(c, new Date(), context.stackName);
+      const report = await status(c, new Date(), context.stackName, command.group);
       return done(report, renderStatus(report));
     }
     case 'reconcile': {
@@ -80,7 +80,7 @@ export async function runCommand(
       return done(result, renderRetried(result));
     }
     case 'replay': {
-      const result = await replay(c, command.key);
+      const result = await replay(c, command.key, command.group);
       return done(result, renderReplay(result));
     }
     case 'resolve': {
@@ -88,15 +88,16 @@ export async function runCommand(
       return done(result, renderResolve(result));
     }
     case 'redrive': {
-      const result = await redrive(c, command.dryRun);
+      const result = await redrive(c, command.dryRun, command.group);
       return done(result, renderRedrive(result));
     }
   }
 }
 
-function filterOf(command: { readonly key?: string; readonly prefix?: string }) {
+function filterOf(command: { readonly key?: string; readonly prefix?: string; readonly group?: string }) {
   return {
     ...(command.key === undefined ? {} : { key: command.key }),
     ...(command.prefix === undefined ? {} : { prefix: command.prefix }),
+    ...(command.group === undefined ? {} : { group: command.group }),
   };
 }

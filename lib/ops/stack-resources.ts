@@ -7,13 +7,15 @@ import {
 import {
   CURSOR_TABLE_METADATA,
   type CursorTableAttributes,
+  GROUP_METADATA,
   PRODUCER_TABLE_METADATA,
   type ProducerTableAttributes,
   RESOURCE_ROLE_METADATA,
   RESOURCE_ROLES,
   type ResourceRole,
 } from '../constructs/resource-roles';
-import { cursorTableAttributes } from './cursor-table';
+import type { PartialGroup } from './consumer-groups';
+import { CursorTableAmbiguousError, cursorTableAttributes } from './cursor-table';
 import { OutputsNotFoundError } from './errors';
 import { producerTableAttributes } from './producer-table';
 
@@ -36,18 +38,96 @@ function parseTemplate(templateBody: string, where: string): Template {
   }
 }
 
-/** The logical IDs of each role's resources in a template. */
+/** The roles a consumer group's resources have (they may carry `reliable-messaging:group` metadata). */
+export const GROUP_ROLES = [
+  'queue',
+  'dead-letter-queue',
+  'inbox-table',
+  'consumer-function',
+  'cursor-table',
+] as const satisfies readonly ResourceRole[];
+type GroupRole = (typeof GROUP_ROLES)[number];
+const isGroupRole = (role: ResourceRole): role is GroupRole =>
+  (GROUP_ROLES as readonly string[]).includes(role);
+
+/** The logical IDs of each role's resources in a template (the resources of named consumer groups aside). */
 export function rolesInTemplate(templateBody: string, where: string): Map<ResourceRole, string[]> {
-  return rolesOf(parseTemplate(templateBody, where));
+  return rolesOf(parseTemplate(templateBody, where), where).roles;
 }
 
-function rolesOf(template: Template): Map<ResourceRole, string[]> {
+/** Roles by logical IDs: the stack's (and its unnamed group's), and each named group's, in template order. */
+function rolesOf(
+  template: Template,
+  where: string,
+): { roles: Map<ResourceRole, string[]>; groups: Map<string, Map<GroupRole, string[]>> } {
   const roles = new Map<ResourceRole, string[]>();
+  const groups = new Map<string, Map<GroupRole, string[]>>();
   for (const [logicalId, resource] of Object.entries(template.Resources ?? {})) {
     const role = resource.Metadata?.[RESOURCE_ROLE_METADATA];
-    if (isRole(role)) roles.set(role, [...(roles.get(role) ?? []), logicalId]);
+    if (!isRole(role)) continue;
+    const group = resource.Metadata?.[GROUP_METADATA];
+    if (group === undefined || !isGroupRole(role)) {
+      roles.set(role, [...(roles.get(role) ?? []), logicalId]);
+      continue;
+    }
+    if (typeof group !== 'string' || group.trim() === '') {
+      throw new OutputsNotFoundError(
+        `${where}, resource ${logicalId}: its ${GROUP_METADATA} metadata must be a group name; got ${JSON.stringify(group)}`,
+      );
+    }
+    const groupRoles = groups.get(group) ?? new Map<GroupRole, string[]>();
+    groups.set(group, groupRoles);
+    groupRoles.set(role, [...(groupRoles.get(role) ?? []), logicalId]);
   }
-  return roles;
+  return { roles, groups };
+}
+
+const GROUP_FIELDS = {
+  queue: 'queueUrl',
+  'dead-letter-queue': 'deadLetterQueueUrl',
+  'inbox-table': 'inboxTableName',
+  'consumer-function': 'consumerFunctionName',
+} as const;
+
+/** The named groups of a template by physical IDs, each resource role at most once per group (else an error). */
+function declaredGroups(
+  template: Template,
+  groups: ReadonlyMap<string, ReadonlyMap<GroupRole, readonly string[]>>,
+  physicalIds: ReadonlyMap<string | undefined, string | undefined>,
+  where: string,
+): PartialGroup[] {
+  const physical = (logicalId: string) => {
+    const id = physicalIds.get(logicalId);
+    return id === undefined || id === '' ? undefined : id;
+  };
+  return [...groups].map(([name, roles]) => {
+    const fields: Record<string, string> = {};
+    for (const [role, logicalIds] of roles) {
+      if (logicalIds.length > 1 && role !== 'cursor-table') {
+        throw new OutputsNotFoundError(
+          `${where} has ${logicalIds.length} resources marked ${role} in consumer group ${name} ` +
+            `(${logicalIds.join(', ')}): a group has one`,
+        );
+      }
+      const id = physical(logicalIds[0]!);
+      if (role !== 'cursor-table' && id !== undefined) fields[GROUP_FIELDS[role]] = id;
+    }
+    const cursorTables = roles.get('cursor-table') ?? [];
+    const cursorTable =
+      cursorTables.length > 1
+        ? new CursorTableAmbiguousError(`${where}, consumer group ${name},`, cursorTables)
+        : cursorTables.length === 1 && physical(cursorTables[0]!) !== undefined
+          ? {
+              tableName: physical(cursorTables[0]!)!,
+              ...cursorTableAttributes(
+                metadataValue(template.Resources?.[cursorTables[0]!], CURSOR_TABLE_METADATA),
+                `${where}, resource ${cursorTables[0]}`,
+              ),
+              source: `${where}: the table marked cursor-table in consumer group ${name}`,
+            }
+          : undefined;
+    return { name, ...fields, cursorTable };
+  });
 }
 
 /** A resource's metadata under `key`: an object, or the same as a JSON string (then parsed). */
@@ -70,6 +150,11 @@ export interface StackRoles {
   readonly cursorTableAttributes?: CursorTableAttributes;
   /** The logical IDs of the resources marked `cursor-table`, when there are several (the command line says which). */
   readonly cursorTables?: readonly string[];
+  /**
+   * The named consumer groups (`reliable-messaging:group` metadata), in template order; the resources without the
+   * metadata (the unnamed group) are in `outputs` as before. @default none
+   */
+  readonly groups?: readonly PartialGroup[];
 }
 
 /** Every resource of a stack (ListStackResources, all pages). */
@@ -93,7 +178,8 @@ export async function stackResources(
  * The library's resources of a stack built with the constructs, whatever its outputs: the resources marked with a
  * role (`reliable-messaging:role` metadata) in its template, by the physical IDs CloudFormation gives them (a
  * table's name, a queue's URL, a topic's ARN, a function's name), under the names of the outputs they stand for.
- * Outputs named in `known` are not looked for; a role of two resources is refused (outputs must say which).
+ * Outputs named in `known` are not looked for; a role of two resources is refused (outputs must say which) —
+ * unless they belong to different consumer groups (`reliable-messaging:group` metadata: see `stackRoles`' groups).
  */
 export async function outputsFromResourceRoles(
   cloudFormation: CloudFormationClient,
@@ -119,7 +205,7 @@ export async function stackRoles(
     new GetTemplateCommand({ StackName: stackName, TemplateStage: 'Processed' }),
   );
   const template = parseTemplate(response.TemplateBody ?? '{}', where);
-  const roles = rolesOf(template);
+  const { roles, groups } = rolesOf(template, where);
   const [producerTableId, ...otherProducerTables] = roles.get('producer-table') ?? [];
   const [cursorTableId, ...otherCursorTables] = roles.get('cursor-table') ?? [];
   const attributes = {
@@ -156,7 +242,7 @@ export async function stackRoles(
     }
     wanted.set(role, logicalId);
   }
-  if (wanted.size === 0) return { outputs: {}, ...attributes };
+  if (wanted.size === 0 && groups.size === 0) return { outputs: {}, ...attributes };
   const physicalIds = new Map(
     (await stackResources(cloudFormation, stackName)).map((resource) => [
       resource.LogicalResourceId,
@@ -168,5 +254,9 @@ export async function stackRoles(
     const physicalId = physicalIds.get(logicalId);
     if (physicalId !== undefined && physicalId !== '') outputs[RESOURCE_ROLES[role]] = physicalId;
   }
-  return { outputs, ...attributes };
+  return {
+    outputs,
+    ...attributes,
+    ...(groups.size === 0 ? {} : { groups: declaredGroups(template, groups, physicalIds, where) }),
+  };
 }

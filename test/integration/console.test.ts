@@ -104,8 +104,10 @@ describe('the console in a real browser, against the deployed stack', () => {
     await setFaults(s, {});
     await replay.click();
     await page.locator('#confirm-dialog[open]').waitFor();
+    // (a stack of several consumer groups names the group: the reference application's poisoned key is projection's)
+    const groups = (await status(s, new Date(), STACK_NAME)).groups;
     expect(await text(page, '#confirm-command')).toBe(
-      `npx reliable-messaging-ops replay --key ${poisoned} --stack ${STACK_NAME}`,
+      `npx reliable-messaging-ops replay --key ${poisoned}${groups.length > 1 ? ` --group ${groups[0]!.group}` : ''} --stack ${STACK_NAME}`,
     );
     await page.click('#confirm-ok');
 

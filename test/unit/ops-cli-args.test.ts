@@ -87,6 +87,38 @@ describe('the ops command line', () => {
     ).toThrow(/--cursor-key-attribute needs a value/);
   });
 
+  it('takes --group on status, reconcile, wait, replay, redrive and console, on the command and the target', () => {
+    // WHEN each command that acts on consumer groups is given --group
+    for (const line of [
+      'status --group audit',
+      'reconcile --key o-1 --group audit',
+      'wait --prefix o- --group audit',
+      'replay --key o-1 --group audit',
+      'redrive --dry-run --group audit',
+    ]) {
+      // THEN the command says the group, and so does the target (for --cursor-table)
+      expect(parse(line)).toMatchObject({ command: { group: 'audit' }, target: { group: 'audit' } });
+    }
+    expect(parse('console --group audit')).toMatchObject({ target: { group: 'audit' } });
+  });
+
+  it('says no group when --group is not given (every group, or the only one)', () => {
+    expect(parse('reconcile --key o-1')).toEqual({
+      kind: 'run',
+      command: { name: 'reconcile', key: 'o-1' },
+      json: false,
+      target: {},
+    });
+  });
+
+  it('documents --group in the help: metadata or output prefix, default, and where it is needed', () => {
+    expect(USAGE).toMatch(/--group NAME\s+the consumer group/);
+    expect(USAGE).toContain('reliable-messaging:group metadata');
+    expect(USAGE).toContain('AuditQueueUrl');
+    expect(USAGE).toMatch(/replay, redrive: needed when the stack has several groups/);
+    expect(USAGE).toContain('replay --key K [--group G]');
+  });
+
   it('documents the cursor table options in the help, with their default', () => {
     expect(USAGE).toMatch(/options of reconcile, wait, replay and console:\n {2}--cursor-table NAME/);
     expect(USAGE).toContain('--cursor-key-attribute A');
@@ -150,6 +182,9 @@ describe('the ops command line', () => {
     ['status --stack S --outputs f.json', /--stack or --outputs, not both/],
     ['status --endpoint localhost:4566', /--endpoint must be an http\(s\) URL/],
     ['status --json=yes', /--json/],
+    ['retry-failed --group audit', /retry-failed does not take --group/],
+    ['resolve --transaction t-1 --commit --group audit', /resolve does not take --group/],
+    ['status --group', /argument missing|--group/],
   ])('fails if the command line is %j, with a usage error (exit code 2)', (line, message) => {
     // WHEN it is parsed
     const error = usageErrorOf(line);
@@ -158,6 +193,12 @@ describe('the ops command line', () => {
     expect(error.message).toMatch(message);
     expect(error.name).toBe('UsageError');
     expect(error.exitCode).toBe(2);
+  });
+
+  it('fails if --group is empty, with a usage error', () => {
+    expect(() => parseCommandLine(['status', '--group', ' '])).toThrow(
+      new UsageError('--group needs a value'),
+    );
   });
 
   it('keeps the parser error as the cause of an unknown flag', () => {

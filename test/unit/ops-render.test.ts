@@ -3,8 +3,7 @@ import type { StatusReport } from '../../lib/ops/commands';
 import { renderRedrive, renderStatus } from '../../lib/ops/render';
 import { renderLoad } from '../../scripts/ops/load';
 
-const STATUS: StatusReport = {
-  outbox: { pending: 2, prepared: 0, failed: 1, oldestPendingAgeSeconds: 42, oldestPreparedAgeSeconds: 0 },
+const GROUP = {
   queue: { visible: 5, inFlight: 1 },
   deadLetterQueue: { visible: 0, inFlight: 0 },
   inbox: {
@@ -15,6 +14,12 @@ const STATUS: StatusReport = {
     oldestParkedAgeSeconds: 90,
   },
   parkedKeys: ['order-7'],
+};
+const STATUS: StatusReport = {
+  outbox: { pending: 2, prepared: 0, failed: 1, oldestPendingAgeSeconds: 42, oldestPreparedAgeSeconds: 0 },
+  topic: null,
+  ...GROUP,
+  groups: [{ group: 'default', ...GROUP }],
   alarms: { FailedMessages: 'ALARM', DeadLetterMessages: 'OK', ParkedKeys: 'ALARM' },
 };
 
@@ -58,6 +63,7 @@ describe('readable output of the ops commands', () => {
   it('renders a redrive dry run as the list it would move', () => {
     const text = renderRedrive({
       dryRun: true,
+      group: 'default',
       messages: [{ groupKey: 'o-1', sequence: 2, messageId: 'm-2' }],
     });
     expect(text.split('\n')).toEqual([

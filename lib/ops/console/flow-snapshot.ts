@@ -10,13 +10,17 @@ export interface FlowSnapshot extends StatusReport {
   readonly relayFailureQueue: { readonly visible: number; readonly inFlight: number } | null;
 }
 
-/** Reads the flow's counts and ages, and every alarm's state, the way `ops status` does. */
+/**
+ * Reads the flow's counts and ages, and every alarm's state, the way `ops status [--group G]` does: every consumer
+ * group's stages (the first group's also at the top level), or only G's.
+ */
 export async function flowSnapshot(
   c: Connection,
   stackName: string,
   now = new Date(),
+  groupName?: string,
 ): Promise<FlowSnapshot> {
-  const report = await status(c, now, stackName);
+  const report = await status(c, now, stackName, groupName);
   const relayFailureQueueUrl = c.outputs.RelayFailureQueueUrl as string | undefined;
   return {
     stackName,

@@ -1,16 +1,26 @@
 import { listParked, type ParkedMessage } from '../../../functions/runtime/consumer/key-parking';
 import type { OpsConnection as Connection } from '../connection';
-import { gatherReconcileData } from '../reconcile';
-import {
-  classify,
-  type MessageRef,
-  type OutboxRecord,
-  type ReconcileReport,
-} from '../reconcile-classification';
+import { groupConnection, groupsOf, selectGroups } from '../consumer-groups';
+import { type KeyMessage, reconcileWithData, type StackReconcileReport } from '../reconcile';
+import type { MessageRef, OutboxRecord } from '../reconcile-classification';
+
+/** What one consumer group holds of the key. */
+export interface KeyInGroup {
+  readonly group: string;
+  /** The group consumer's cursor: the last sequence applied (0 = none). */
+  readonly applied: number;
+  readonly parked: boolean;
+  readonly held: readonly number[];
+  readonly deadLettered: readonly MessageRef[];
+  /** The group's queue depth, visible + in flight (all keys: SQS does not count per key). */
+  readonly queueDepth: number;
+}
 
 /** One key end to end: what each stage holds of it, and `ops reconcile --key`'s verdict on it. */
 export interface KeyView {
   readonly key: string;
+  /** The group whose facts are the top-level ones (`applied`, `parked`, …): the one asked for, else the first. */
+  readonly group: string;
   /** The producer's last committed sequence (the aggregate's version); null when the producer has no such key. */
   readonly committed: number | null;
   /** The consumer's cursor: the last sequence applied (0 = none). */
@@ -24,24 +34,53 @@ export interface KeyView {
   readonly held: readonly number[];
   /** Its parked messages, each with when and why. */
   readonly parkedMessages: readonly ParkedMessage[];
-  /** `ops reconcile --key`: every committed message that is not terminal, where it is, and its repair. */
-  readonly reconcile: ReconcileReport;
+  /** Each group read (the one asked for, else every group), the first one first. */
+  readonly groups: readonly KeyInGroup[];
+  /** The key's messages in the outbox and the groups' inboxes, with the trace context each carries. */
+  readonly messages: readonly KeyMessage[];
+  /** `ops reconcile --key [--group]`: every committed message that is not terminal, where it is, and its repair. */
+  readonly reconcile: StackReconcileReport;
 }
 
-/** Reads one key the way `ops reconcile --key` does (the same reads, the same classification), plus why it is parked. */
-export async function keyView(c: Connection, key: string): Promise<KeyView> {
-  const data = await gatherReconcileData(c, { key });
-  const cursor = data.cursors.get(key);
+/**
+ * Reads one key the way `ops reconcile --key [--group G]` does (the same reads, the same classification), plus why
+ * it is parked in the group shown (G, else the first group).
+ */
+export async function keyView(c: Connection, key: string, groupName?: string): Promise<KeyView> {
+  const shown = selectGroups(c, groupName)[0] ?? groupsOf(c)[0]!;
+  const { report, data } = await reconcileWithData(c, {
+    key,
+    ...(groupName === undefined ? {} : { group: groupName }),
+  });
+  const groups: KeyInGroup[] = [...data].map(([group, read]) => {
+    const cursor = read.cursors.get(key);
+    return {
+      group,
+      applied: cursor?.lastSequence ?? 0,
+      parked: cursor?.parked ?? false,
+      held: read.held.map((ref) => ref.sequence),
+      deadLettered: read.deadLetters,
+      queueDepth: read.queueDepth,
+    };
+  });
+  const facts = groups.find((group) => group.group === shown.name)!;
+  const read = data.get(shown.name)!;
   return {
     key,
-    committed: data.committed.get(key) ?? null,
-    applied: cursor?.lastSequence ?? 0,
-    parked: cursor?.parked ?? false,
-    outbox: data.outbox,
-    deadLettered: data.deadLetters,
-    queueDepth: data.queueDepth,
-    held: data.held.map((ref) => ref.sequence),
-    parkedMessages: await listParked({ dynamodb: c.dynamodb, inboxTableName: c.outputs.InboxTableName }, key),
-    reconcile: classify(data),
+    group: shown.name,
+    committed: read.committed.get(key) ?? null,
+    applied: facts.applied,
+    parked: facts.parked,
+    outbox: read.outbox,
+    deadLettered: facts.deadLettered,
+    queueDepth: facts.queueDepth,
+    held: facts.held,
+    parkedMessages: await listParked(
+      { dynamodb: c.dynamodb, inboxTableName: groupConnection(c, shown).outputs.InboxTableName },
+      key,
+    ),
+    groups,
+    messages: report.keyMessages ?? [],
+    reconcile: report,
   };
 }

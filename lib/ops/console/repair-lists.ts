@@ -4,6 +4,7 @@ import {
   type ParkedMessage,
 } from '../../../functions/runtime/consumer/key-parking';
 import type { OpsConnection as Connection } from '../connection';
+import { groupConnection, groupsOf, selectGroups } from '../consumer-groups';
 import { peekDeadLetters } from '../dead-letters';
 import { scanOutbox } from '../outbox-scan';
 import { queueDepth } from '../queue-depth';
@@ -35,6 +36,10 @@ export interface OpenTransaction {
 
 /** What needs a repair, each list with the repair the page offers for it. */
 export interface RepairLists {
+  /** The consumer group whose parked keys and dead letters these are (its replay and redrive name it). */
+  readonly group: string;
+  /** Every group of the stack (a replay or a redrive of another group: ask for its lists). */
+  readonly groups: readonly string[];
   /** `retry-failed`: outbox messages the sweep gave up on. */
   readonly failedMessages: readonly FailedMessage[];
   /** `replay --key`: parked keys and their parked messages (why, since when). */
@@ -49,9 +54,11 @@ const text = (value: unknown): string => (typeof value === 'string' ? value : ''
 
 /**
  * Reads the lists: the outbox once (and the transaction table, when half messages live in one), the parked keys
- * from the attention index, the dead-letter queue if not empty.
+ * from the attention index, the dead-letter queue if not empty — those two of the group named, else the first.
  */
-export async function repairLists(c: Connection): Promise<RepairLists> {
+export async function repairLists(connection: Connection, groupName?: string): Promise<RepairLists> {
+  const group = selectGroups(connection, groupName)[0]!;
+  const c = groupConnection(connection, group);
   const outbox = await scanOutbox(c);
   const transactions = [...outbox, ...(await scanTransactionTable(c))];
   const inbox = { dynamodb: c.dynamodb, inboxTableName: c.outputs.InboxTableName };
@@ -61,6 +68,8 @@ export async function repairLists(c: Connection): Promise<RepairLists> {
   }
   const dlq = await queueDepth(c, c.outputs.DeadLetterQueueUrl);
   return {
+    group: group.name,
+    groups: groupsOf(connection).map((g) => g.name),
     failedMessages: outbox
       .filter((item) => item.status === 'FAILED' && item.transactionId === undefined)
       .map((item) => ({

@@ -4,11 +4,13 @@ import { BadRequestError } from './http-errors';
 // The bodies of the repair routes: exactly the fields each takes (an unknown field is a mistake, answered 400).
 
 const key = z.string().min(1).max(1024);
+/** The consumer group a replay or redrive acts on (needed when the stack has several). */
+const group = z.string().min(1).max(256).optional();
 
 export const REPAIR_BODIES = {
   'retry-failed': z.strictObject({ groupKey: key.optional(), messageId: key.optional() }),
-  replay: z.strictObject({ groupKey: key }),
-  redrive: z.strictObject({ dryRun: z.boolean().optional() }),
+  replay: z.strictObject({ groupKey: key, group }),
+  redrive: z.strictObject({ dryRun: z.boolean().optional(), group }),
   resolve: z.strictObject({ transactionId: key, outcome: z.enum(['commit', 'rollback']) }),
 } as const;
 

@@ -1,6 +1,7 @@
 import { ReliableMessagingError } from '../../../functions/runtime/errors';
 import { redrive, replay, resolve, retryFailedMessages } from '../commands';
 import type { OpsConnection as Connection } from '../connection';
+import { groupsOf } from '../consumer-groups';
 import { OpsError } from '../errors';
 import { flowSnapshot } from './flow-snapshot';
 import { BadRequestError, ConflictError, MethodNotAllowedError, NotFoundError } from './http-errors';
@@ -37,9 +38,14 @@ const REPAIRS: Readonly<Record<RepairName, Handler>> = {
       ...(messageId === undefined ? {} : { messageId }),
     });
   },
-  replay: async ({ connection }, _query, body) => replay(connection, repairBody('replay', body).groupKey),
-  redrive: async ({ connection }, _query, body) =>
-    redrive(connection, repairBody('redrive', body).dryRun === true),
+  replay: async ({ connection }, _query, body) => {
+    const { groupKey, group } = repairBody('replay', body);
+    return replay(connection, groupKey, group);
+  },
+  redrive: async ({ connection }, _query, body) => {
+    const { dryRun, group } = repairBody('redrive', body);
+    return redrive(connection, dryRun === true, group);
+  },
   resolve: async ({ connection }, _query, body) => {
     const { transactionId, outcome } = repairBody('resolve', body);
     return resolve(connection, transactionId, outcome);
@@ -47,17 +53,32 @@ const REPAIRS: Readonly<Record<RepairName, Handler>> = {
 };
 
 const READS: Readonly<Record<string, Handler>> = {
-  '/api/console': async ({ stackName, source, readOnly, extraReads }) => ({
+  '/api/console': async ({ connection, stackName, source, readOnly, extraReads }) => ({
     stackName,
     source,
     readOnly,
     refreshSeconds: REFRESH_SECONDS,
     extraReads: Object.keys(extraReads ?? {}),
+    groups: groupsOf(connection).map((group) => group.name),
   }),
-  '/api/status': async ({ connection, stackName }) => flowSnapshot(connection, stackName),
-  '/api/key': async ({ connection }, query) => keyView(connection, keyParameter(query)),
-  '/api/repairs': async ({ connection }) => repairLists(connection),
+  '/api/status': async ({ connection, stackName }, query) =>
+    flowSnapshot(connection, stackName, new Date(), groupParameter(query)),
+  '/api/key': async ({ connection }, query) =>
+    keyView(connection, keyParameter(query), groupParameter(query)),
+  '/api/repairs': async ({ connection }, query) => repairLists(connection, groupParameter(query)),
 };
+
+/** `?group=NAME`: one consumer group (an unknown one is the ops commands' usage error: 409); absent: every group. */
+function groupParameter(query: URLSearchParams): string | undefined {
+  const groups = query.getAll('group');
+  if (groups.length > 1) throw new BadRequestError('give at most one group: ?group=NAME');
+  const group = groups[0];
+  if (group === undefined || group === '') return undefined;
+  if (group.length > 256 || /\p{Cc}/u.test(group)) {
+    throw new BadRequestError('the group must be 1 to 256 characters, none of them a control character');
+  }
+  return group;
+}
 
 function keyParameter(query: URLSearchParams): string {
   const keys = query.getAll('key');

@@ -30,6 +30,7 @@ export async function serveConsole(target: Target, options: ServeConsoleOptions)
         target.region,
         target.producerTable,
         target.cursorTable,
+        target.groups,
       ),
       stackName: target.stackName,
       source: target.source,

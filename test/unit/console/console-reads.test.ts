@@ -167,7 +167,7 @@ describe('the console reads the stack as ops does', () => {
     });
   });
 
-  it('answers /api/console with the current.stack, the mode, the refresh interval and the extra reads', async () => {
+  it('answers /api/console with the current.stack, the mode, the refresh interval, the extra reads and the groups', async () => {
     const answer = await call(current.running, 'GET', '/api/console');
     expect(answer.body).toEqual({
       stackName: STACK,
@@ -175,6 +175,7 @@ describe('the console reads the stack as ops does', () => {
       readOnly: false,
       refreshSeconds: 3,
       extraReads: ['/api/reports'],
+      groups: ['default'],
     });
   });
 
@@ -191,6 +192,24 @@ describe('the console reads the stack as ops does', () => {
     expect(answer.status).toBe(400);
     expect(answer.body).toEqual({ error: expect.stringMatching(/key/) });
     expect(ddb.calls()).toHaveLength(0);
+  });
+
+  it('reads the group ?group= names, refusing two groups (400) and one the stack does not have (409)', async () => {
+    const one = await call(current.running, 'GET', '/api/status?group=default');
+    expect(one.status).toBe(200);
+    expect(one.body).toMatchObject({ groups: [{ group: 'default' }] });
+    expect((await call(current.running, 'GET', '/api/repairs?group=default')).body).toMatchObject({
+      group: 'default',
+      groups: ['default'],
+    });
+    const two = await call(current.running, 'GET', '/api/status?group=a&group=b');
+    expect(two.status).toBe(400);
+    expect(two.body).toEqual({ error: 'give at most one group: ?group=NAME' });
+    const unknown = await call(current.running, 'GET', '/api/key?key=o-1&group=audit');
+    expect(unknown.status).toBe(409);
+    expect(unknown.body).toEqual({
+      error: 'UsageError: no consumer group "audit"; the stack\'s groups: default',
+    });
   });
 
   it('fails with 404 for an unknown route and 405 for a read sent as POST', async () => {

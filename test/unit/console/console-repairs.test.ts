@@ -99,7 +99,7 @@ describe('the console repairs with the ops commands, behind the token', () => {
 
     // THEN both are held again, the key is unparked, and sequence 1 went back to the queue
     expect(answer.status).toBe(200);
-    expect(answer.body).toEqual({ groupKey: 'p-1', replayed: [1, 2], resent: 1 });
+    expect(answer.body).toEqual({ group: 'default', groupKey: 'p-1', replayed: [1, 2], resent: 1 });
     expect(current.stack.db.item(INBOX, inboxKeys.parked('p-1', 1))).toBeUndefined();
     expect(current.stack.db.item(INBOX, inboxKeys.held('p-1', 2))).toBeDefined();
     expect(current.stack.db.item(INBOX, inboxKeys.cursor('p-1'))?.parked).toBeUndefined();
@@ -300,6 +300,8 @@ describe('a repair the console refuses does nothing', () => {
       /outcome/,
     ],
     ['redrive with dryRun "yes"', '/api/repairs/redrive', { dryRun: 'yes' }, /dryRun/],
+    ['redrive with an empty group', '/api/repairs/redrive', { group: '' }, /group/],
+    ['replay with a number as group', '/api/repairs/replay', { groupKey: 'p-1', group: 7 }, /group/],
     ['a body that is not JSON', '/api/repairs/replay', '{"groupKey":', /not JSON/],
     ['a body that is an array', '/api/repairs/retry-failed', '[]', /body/],
   ])('fails with 400 for %s', async (_case, path, body, message) => {
@@ -307,6 +309,18 @@ describe('a repair the console refuses does nothing', () => {
     const answer = await call(running, 'POST', path, { body });
     expect(answer.status).toBe(400);
     expect(answer.body).toEqual({ error: expect.stringMatching(message) });
+    expectNothingDone();
+  });
+
+  it('fails with 409 for a replay of a group the stack does not have, naming its groups, and changes nothing', async () => {
+    running = await serveConsole(stack);
+    const answer = await call(running, 'POST', '/api/repairs/replay', {
+      body: { groupKey: 'p-1', group: 'audit' },
+    });
+    expect(answer.status).toBe(409);
+    expect(answer.body).toEqual({
+      error: 'UsageError: no consumer group "audit"; the stack\'s groups: default',
+    });
     expectNothingDone();
   });
 

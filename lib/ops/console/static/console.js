@@ -1,5 +1,5 @@
 import { hasToken, read, setToken, takeToken } from './api.js';
-import { el, show } from './dom.js';
+import { age, el, show, table } from './dom.js';
 import { drawFlow } from './flow-picture.js';
 import { drawKeyView } from './key-view.js';
 import { drawPlots } from './plots.js';
@@ -12,8 +12,15 @@ const byId = (id) => document.getElementById(id);
 const REPAIRS_EVERY_MS = 10_000;
 const REPORTS_EVERY_MS = 60_000;
 
-let settings = { readOnly: true, refreshSeconds: 3 };
+let settings = { readOnly: true, refreshSeconds: 3, groups: [] };
 let currentKey = null;
+/** The consumer group chosen ('' = every group): `?group=` on every read. */
+let currentGroup = '';
+
+const withGroup = (path) =>
+  currentGroup === ''
+    ? path
+    : `${path}${path.includes('?') ? '&' : '?'}group=${encodeURIComponent(currentGroup)}`;
 
 function reportError(error) {
   const box = byId('error');
@@ -45,10 +52,44 @@ function drawAlarms(alarms) {
   );
 }
 
+/** One panel per consumer group: its queue, dead-letter queue, held and parked (a stack of several groups). */
+function drawGroupPanels(groups) {
+  show(
+    byId('group-panels'),
+    groups.length < 2
+      ? ''
+      : [
+          el('h3', {}, 'Consumer groups'),
+          table(
+            [
+              { header: 'group', value: (g) => g.group },
+              { header: 'queue', value: (g) => g.queue.visible, number: true },
+              { header: 'in flight', value: (g) => g.queue.inFlight, number: true },
+              {
+                header: 'dead-letter',
+                value: (g) => g.deadLetterQueue.visible + g.deadLetterQueue.inFlight,
+                number: true,
+              },
+              { header: 'held', value: (g) => g.inbox.heldMessages, number: true },
+              {
+                header: 'oldest held',
+                value: (g) => (g.inbox.heldMessages === 0 ? '' : age(g.inbox.oldestHeldAgeSeconds)),
+              },
+              { header: 'parked', value: (g) => g.inbox.parkedMessages, number: true },
+              { header: 'parked keys', value: (g) => g.parkedKeys.join(', ') },
+            ],
+            groups,
+            { id: 'group-table' },
+          ),
+        ],
+  );
+}
+
 async function refreshStatus() {
   try {
-    const snapshot = await read('/api/status');
+    const snapshot = await read(withGroup('/api/status'));
     drawFlow(byId('flow'), snapshot);
+    drawGroupPanels(snapshot.groups ?? []);
     drawAlarms(snapshot.alarms);
     byId('refreshed').textContent = `read at ${new Date(snapshot.readAt).toLocaleTimeString()}`;
     reportError(null);
@@ -59,7 +100,7 @@ async function refreshStatus() {
 
 async function refreshRepairs() {
   try {
-    drawRepairs(byId('repairs'), await read('/api/repairs'), {
+    drawRepairs(byId('repairs'), await read(withGroup('/api/repairs')), {
       readOnly: settings.readOnly,
       afterwards: refreshAll,
     });
@@ -71,7 +112,7 @@ async function refreshRepairs() {
 async function refreshKey() {
   if (currentKey === null) return;
   try {
-    drawKeyView(byId('key-view'), await read(`/api/key?key=${encodeURIComponent(currentKey)}`));
+    drawKeyView(byId('key-view'), await read(withGroup(`/api/key?key=${encodeURIComponent(currentKey)}`)));
   } catch (error) {
     show(byId('key-view'), el('p', { class: 'state-bad' }, error.message));
   }
@@ -87,6 +128,20 @@ async function refreshReports() {
 
 async function refreshAll() {
   await Promise.all([refreshStatus(), refreshRepairs(), refreshKey()]);
+}
+
+/** The group selector, for a stack of several consumer groups: every group, or one. */
+function showGroupSelector() {
+  const groups = settings.groups ?? [];
+  const form = byId('group-form');
+  form.hidden = groups.length < 2;
+  const select = byId('group-select');
+  select.append(...groups.map((group) => el('option', { value: group }, group)));
+  select.addEventListener('change', () => {
+    currentGroup = select.value;
+    void refreshAll();
+  });
+  form.addEventListener('submit', (event) => event.preventDefault());
 }
 
 function showTokenForm() {
@@ -119,6 +174,7 @@ async function start() {
   byId('mode').textContent = settings.readOnly ? ' · read-only: repairs are off' : '';
   document.body.dataset.readOnly = String(settings.readOnly);
   showTokenForm();
+  showGroupSelector();
   byId('key-form').addEventListener('submit', (event) => {
     event.preventDefault();
     currentKey = byId('key-input').value.trim();

@@ -42,10 +42,16 @@ export function drawFlow(container, s) {
       details: [`oldest ${age(s.outbox.oldestPendingAgeSeconds)}`],
       attention: false,
     },
-    { id: 'relay', title: 'Relay', count: '', details: ['stream → SQS FIFO', 'sweep re-sends stale'] },
+    {
+      id: 'relay',
+      title: 'Relay',
+      count: '',
+      details: [s.topic ? 'stream → SNS topic' : 'stream → SQS FIFO', 'sweep re-sends stale'],
+    },
     {
       id: 'queue',
-      title: 'Queue (FIFO)',
+      title:
+        (s.groups ?? []).length > 1 || s.topic ? `Queue (${s.groups?.[0]?.group ?? 'FIFO'})` : 'Queue (FIFO)',
       count: s.queue.visible,
       details: [`in flight ${s.queue.inFlight}`],
     },

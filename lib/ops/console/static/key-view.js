@@ -2,7 +2,8 @@ import { el, show, since, table } from './dom.js';
 
 // One key end to end (GET /api/key?key=K): what the producer committed, what the outbox still holds (attempts, last
 // error), the dead-letter queue, what the consumer applied, held and parked (and why) — and `ops reconcile --key`'s
-// rows: each message that is not terminal, where it is, and the command that repairs it.
+// rows: each message that is not terminal, where it is, and the command that repairs it. A stack of several consumer
+// groups: each group's cursor, held and parked; every message known of the key with its trace context (traceparent).
 
 const fact = (label, value, id) =>
   el('div', {}, el('dt', {}, label), el('dd', id ? { 'data-fact': id } : {}, value));
@@ -10,11 +11,14 @@ const fact = (label, value, id) =>
 /** Draws a key's view into `container`. */
 export function drawKeyView(container, v) {
   const r = v.reconcile;
+  const groups = v.groups ?? [];
+  const several = groups.length > 1;
   show(
     container,
     el(
       'dl',
       { class: 'facts' },
+      several ? fact('group shown', v.group, 'group') : '',
       fact('committed (producer)', v.committed ?? 'no such key', 'committed'),
       fact('applied (cursor)', v.applied, 'applied'),
       fact('parked', v.parked ? 'yes' : 'no', 'parked'),
@@ -33,6 +37,7 @@ export function drawKeyView(container, v) {
       ? el('p', { class: 'empty' }, 'Every committed message of this key is applied (or rolled back).')
       : table(
           [
+            ...(several ? [{ header: 'group', value: (m) => m.group ?? '(all)' }] : []),
             {
               header: 'sequences',
               value: (m) => (m.fromSequence === null ? '—' : `${m.fromSequence}–${m.toSequence}`),
@@ -45,6 +50,40 @@ export function drawKeyView(container, v) {
           r.messages,
           { id: 'key-reconcile' },
         ),
+    several
+      ? [
+          el('h3', {}, 'In each consumer group'),
+          table(
+            [
+              { header: 'group', value: (g) => g.group },
+              { header: 'applied (cursor)', value: (g) => g.applied, number: true },
+              { header: 'parked', value: (g) => (g.parked ? 'yes' : 'no') },
+              { header: 'held', value: (g) => (g.held.length === 0 ? 'none' : g.held.join(', ')) },
+              { header: 'dead-lettered', value: (g) => g.deadLettered.map((d) => d.sequence).join(', ') },
+            ],
+            groups,
+            { id: 'key-groups' },
+          ),
+        ]
+      : '',
+    (v.messages ?? []).length === 0
+      ? ''
+      : [
+          el('h3', {}, 'Its messages, with their trace context'),
+          table(
+            [
+              { header: 'seq', value: (m) => m.sequence ?? '—', number: true },
+              {
+                header: 'where',
+                value: (m) => (m.group === undefined ? m.where : `${m.where} (${m.group})`),
+              },
+              { header: 'message id', value: (m) => m.messageId },
+              { header: 'traceparent', value: (m) => m.traceparent ?? '—' },
+            ],
+            v.messages,
+            { id: 'key-messages' },
+          ),
+        ],
     v.outbox.length === 0
       ? ''
       : [

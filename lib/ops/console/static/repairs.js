@@ -80,6 +80,11 @@ export function drawRepairs(container, lists, { readOnly, afterwards }) {
     el('div', { class: 'repair-list' }, el('h3', {}, `${title} (${count})`), ...content);
   const none = (text) => el('p', { class: 'empty' }, text);
 
+  // A stack of several consumer groups: the parked keys and dead letters are one group's, and its repairs name it.
+  const several = (lists.groups ?? []).length > 1;
+  const inGroup = several ? { group: lists.group } : {};
+  const groupArgument = several ? ` --group ${quote(lists.group)}` : '';
+  const ofGroup = several ? ` — group ${lists.group}` : '';
   const failed = lists.failedMessages;
   const parked = lists.parkedKeys;
   const dead = lists.deadLetters;
@@ -123,7 +128,7 @@ export function drawRepairs(container, lists, { readOnly, afterwards }) {
           ],
     ),
     section(
-      'Parked keys',
+      `Parked keys${ofGroup}`,
       parked.length,
       parked.length === 0
         ? none('none: no key is parked')
@@ -138,9 +143,9 @@ export function drawRepairs(container, lists, { readOnly, afterwards }) {
                 value: (k) =>
                   action('Replay', {
                     name: 'replay',
-                    body: { groupKey: k.groupKey },
-                    text: `Replay key ${k.groupKey}? Its ${k.messages.length} parked message(s) are applied again, in order. Fix the cause first.`,
-                    command: `replay --key ${quote(k.groupKey)}`,
+                    body: { groupKey: k.groupKey, ...inGroup },
+                    text: `Replay key ${k.groupKey}${ofGroup}? Its ${k.messages.length} parked message(s) are applied again, in order. Fix the cause first.`,
+                    command: `replay --key ${quote(k.groupKey)}${groupArgument}`,
                     data: { 'data-key': k.groupKey },
                   }),
               },
@@ -150,7 +155,7 @@ export function drawRepairs(container, lists, { readOnly, afterwards }) {
           ),
     ),
     section(
-      'Dead-lettered messages',
+      `Dead-lettered messages${ofGroup}`,
       dead.length,
       dead.length === 0
         ? none('none: the dead-letter queue is empty')
@@ -165,9 +170,9 @@ export function drawRepairs(container, lists, { readOnly, afterwards }) {
             ),
             action('Redrive all', {
               name: 'redrive',
-              body: {},
-              text: `Send the dead-letter queue's ${dead.length} message(s) back to the queue, each key in sequence order?`,
-              command: 'redrive',
+              body: { ...inGroup },
+              text: `Send the dead-letter queue's ${dead.length} message(s) back to the queue${ofGroup}, each key in sequence order?`,
+              command: `redrive${groupArgument}`,
               data: {},
             }),
           ],
