@@ -187,6 +187,8 @@ describe('TransactionalProducer.prepare', () => {
       messageId: prepared.messageId,
       type: 'PaymentCaptured',
       payload: JSON.stringify({ orderId: ORDER, amount: 42 }),
+      // none given, none in the environment (no X-Ray trace): a fresh one, which the commit's message carries
+      traceparent: expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/),
       aggregate: AGGREGATE,
       status: 'PREPARED',
       createdAt: START.toISOString(),
@@ -366,8 +368,10 @@ describe('TransactionalProducer.commit', () => {
           status: 'PENDING',
           attempts: 0,
           createdAt: now.toISOString(),
+          traceparent: halfOf()?.traceparent,
         },
       ]);
+      expect(halfOf()?.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
       // the resolved half message leaves the check-back's index: a tombstone no reader reads
       expect(halfOf()).not.toHaveProperty('sweepShard');
       expect(halfOf()).not.toHaveProperty('sweepOrder');
@@ -1181,9 +1185,15 @@ describe('TransactionalProducer.prepare refuses a message nothing could deliver'
   it('counts the envelope at the largest sequence the commit could give it', async () => {
     // GIVEN a payload that fits with a one-digit sequence but not with fifteen digits
     const fields = { messageId: 'm'.repeat(36), groupKey: ORDER, sequence: 1, type: 'PaymentCaptured' };
-    const base = Buffer.byteLength(
-      JSON.stringify({ ...fields, payload: '', createdAt: START.toISOString() }),
-    );
+    const traceparent = `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01`;
+    // the envelope carries a traceparent, and the message its type as a `type` attribute (name, data type, value)
+    const base =
+      Buffer.byteLength(
+        JSON.stringify({ ...fields, payload: '', createdAt: START.toISOString(), traceparent }),
+      ) +
+      'type'.length +
+      'String'.length +
+      fields.type.length;
     const payload = 'x'.repeat(256 * 1024 - base - 7);
 
     // WHEN / THEN
