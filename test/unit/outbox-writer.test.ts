@@ -9,7 +9,7 @@ import {
   type TransactWriteCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TransactionConflictError } from '../../functions/runtime/errors';
 import {
   InvalidOutboxMessageError,
@@ -197,6 +197,90 @@ describe('OutboxWriter.commit', () => {
         .commandCalls(TransactWriteCommand)
         .map((call) => call.args[0].input.TransactItems?.[0]?.Put?.Item?.messageId);
       expect(stored).toEqual([first.messageId, second.messageId]);
+    });
+  });
+
+  describe('the correlation id (traceparent)', () => {
+    const GIVEN_TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const message = { groupKey: 'k', sequence: 1, type: 'T', payload: 1 };
+    const storedTraceparent = () => sentTransactItems()[0]?.Put?.Item?.traceparent;
+
+    afterEach(() => {
+      vi.unstubAllEnvs();
+    });
+
+    it('stores the traceparent the caller gave, even in an X-Ray trace', async () => {
+      // GIVEN
+      vi.stubEnv(
+        '_X_AMZN_TRACE_ID',
+        'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
+      );
+
+      // WHEN
+      await newWriter().commit([], { ...message, traceparent: GIVEN_TRACEPARENT });
+
+      // THEN
+      expect(storedTraceparent()).toBe(GIVEN_TRACEPARENT);
+    });
+
+    it('derives it from the X-Ray trace the function runs in when the caller gave none', async () => {
+      // GIVEN
+      vi.stubEnv(
+        '_X_AMZN_TRACE_ID',
+        'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
+      );
+
+      // WHEN
+      await newWriter().commit([], message);
+
+      // THEN
+      expect(storedTraceparent()).toBe('00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01');
+    });
+
+    it('stores a fresh one outside a trace, another for each message', async () => {
+      // GIVEN
+      vi.stubEnv('_X_AMZN_TRACE_ID', '');
+      const writer = newWriter();
+
+      // WHEN
+      await writer.commit([], message);
+      await writer.commit([], { ...message, sequence: 2 });
+
+      // THEN
+      const stored = ddb
+        .commandCalls(TransactWriteCommand)
+        .map((call) => call.args[0].input.TransactItems?.[0]?.Put?.Item?.traceparent as string);
+      expect(stored).toEqual([expect.stringMatching(TRACEPARENT), expect.stringMatching(TRACEPARENT)]);
+      expect(stored[1]).not.toBe(stored[0]);
+    });
+
+    it.each([
+      [
+        'an X-Ray header',
+        'Root=1-5759e988-bd862e3fe1be46a994272793',
+        '"Root=1-5759e988-bd862e3fe1be46a994272793"',
+      ],
+      ['upper-case hex', GIVEN_TRACEPARENT.toUpperCase(), JSON.stringify(GIVEN_TRACEPARENT.toUpperCase())],
+      ['an empty string', '', '""'],
+      ['a number', 42, 'number'],
+    ])('refuses %s as traceparent, naming the field, and writes nothing', async (_, traceparent, shown) => {
+      // WHEN
+      const committing = newWriter().commit([], { ...message, traceparent } as NewOutboxMessage);
+
+      // THEN
+      await expect(committing).rejects.toBeInstanceOf(InvalidOutboxMessageError);
+      await expect(committing).rejects.toMatchObject({
+        field: 'traceparent',
+        message: `traceparent must be a W3C traceparent: 00-<32 hex>-<16 hex>-<2 hex>, lower case, ids not all zeros; got ${shown}; nothing was written`,
+      });
+      expect(ddb.calls()).toHaveLength(0);
+    });
+
+    it('shows at most 64 characters of a traceparent it refuses', async () => {
+      const committing = newWriter().commit([], { ...message, traceparent: 'x'.repeat(500) });
+      await expect(committing).rejects.toMatchObject({
+        message: expect.stringContaining(`got "${'x'.repeat(64)}";`),
+      });
     });
   });
 

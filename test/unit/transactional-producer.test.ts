@@ -13,7 +13,7 @@ import {
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ReliableMessagingError } from '../../functions/runtime/errors';
 import {
   AggregateNotFoundError,
@@ -1159,6 +1159,64 @@ describe('every write of the transactional producer under a lost answer', () => 
     );
     // WHEN / THEN
     expect(await producer.rollback(TX)).toEqual({ transactionId: TX, alreadyRolledBack: true });
+  });
+});
+
+describe('TransactionalProducer and the correlation id (traceparent)', () => {
+  const GIVEN_TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('keeps the traceparent given to prepare on the half message, and the commit puts it on the message', async () => {
+    // GIVEN
+    await producer.prepare(prepareInput({ traceparent: GIVEN_TRACEPARENT }));
+
+    // WHEN
+    await producer.commit(TX);
+
+    // THEN
+    expect(halfOf()?.traceparent).toBe(GIVEN_TRACEPARENT);
+    expect(messages().map((message) => message.traceparent)).toEqual([GIVEN_TRACEPARENT]);
+  });
+
+  it('derives it from the X-Ray trace prepare runs in when none is given', async () => {
+    // GIVEN
+    vi.stubEnv(
+      '_X_AMZN_TRACE_ID',
+      'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0',
+    );
+
+    // WHEN
+    await producer.prepare(prepareInput());
+
+    // THEN
+    expect(halfOf()?.traceparent).toBe('00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-00');
+  });
+
+  it('gives the message of a half message prepared without one (an older producer) a traceparent at the commit', async () => {
+    // GIVEN
+    await producer.prepare(prepareInput());
+    const { traceparent: _, ...older } = halfOf() as Record<string, unknown>;
+    db.remove(OUTBOX_TABLE, halfMessageKey(TX));
+    db.seed(OUTBOX_TABLE, older);
+
+    // WHEN
+    await producer.commit(TX);
+
+    // THEN
+    expect(messages()[0]?.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+  });
+
+  it('refuses a traceparent that is not one, naming the field, and writes nothing', async () => {
+    // WHEN
+    const preparing = producer.prepare(prepareInput({ traceparent: 'not-a-traceparent' }));
+
+    // THEN
+    await expect(preparing).rejects.toBeInstanceOf(InvalidOutboxMessageError);
+    await expect(preparing).rejects.toMatchObject({ field: 'traceparent' });
+    expect(db.all(OUTBOX_TABLE)).toEqual([]);
   });
 });
 

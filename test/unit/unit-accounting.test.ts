@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import {
   addLedgers,
   UnitAccountant,
+  type UnitLedger,
   unitAccountantFromEnvironment,
 } from '../../functions/runtime/accounting/unit-accounting';
 
@@ -198,6 +199,18 @@ describe('unitAccountantFromEnvironment', () => {
 });
 
 describe('addLedgers', () => {
+  it('adds a ledger an older build logged, without snsMessages, as none', () => {
+    const older = {
+      component: 'relay',
+      requests: {},
+      readUnits: 0,
+      writeUnits: 0,
+      sqsBilledRequests: 1,
+      snsPublishes: 0,
+    } as unknown as UnitLedger;
+    expect(addLedgers('total', [older]).snsMessages).toBe(0);
+  });
+
   it('adds requests and units of several ledgers', () => {
     const one = {
       component: 'a',
