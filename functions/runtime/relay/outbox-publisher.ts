@@ -242,8 +242,7 @@ export class OutboxPublisher {
       const response = await retryTransient(() => this.destination.publishBatch(batch), retry);
       const accepted = new Set(response.accepted);
       for (const failure of response.failed) {
-        const index = Number(failure.id);
-        if (candidates[index] !== undefined) errors.set(index, `${failure.code}: ${failure.message}`.trim());
+        errors.set(Number(failure.id), `${failure.code}: ${failure.message}`.trim());
       }
       // An entry that is in neither list was not confirmed: treat it as not sent.
       for (const index of candidates.keys()) {
