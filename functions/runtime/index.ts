@@ -161,12 +161,32 @@ export {
   OutboxOutcomeUnknownError,
   OutboxWriter,
 } from './outbox/outbox-writer';
-export type { OutboxPublisherOptions, RelayResult } from './relay/outbox-publisher';
+export type {
+  DestinationAttribute,
+  DestinationEntry,
+  DestinationFailure,
+  MessageDestination,
+  PublishBatchResult,
+} from './relay/message-destination';
+export { MAX_BATCH_ENTRIES, queueDestination, topicDestination } from './relay/message-destination';
+export type {
+  OutboxPublisherOptions,
+  OutboxPublisherSettings,
+  PublisherDestinationOptions,
+  RelayResult,
+} from './relay/outbox-publisher';
 export { OutboxPublisher } from './relay/outbox-publisher';
 export type { OutboxAuditOptions, OutboxAuditPolicy, OutboxAuditReport } from './sweeper/outbox-audit';
 export { DEFAULT_OUTBOX_AUDIT_POLICY, OutboxAudit } from './sweeper/outbox-audit';
 export type { OutboxSweeperOptions, SweepPolicy, SweepReport } from './sweeper/outbox-sweeper';
 export { OutboxSweeper, SweepFailedError } from './sweeper/outbox-sweeper';
+export {
+  isTraceparent,
+  newTraceparent,
+  traceparentFor,
+  traceparentFromXRay,
+  XRAY_TRACE_ENV,
+} from './trace-context';
 export type { RetryTransientOptions } from './transient-errors';
 export {
   isOutcomeUnknown,

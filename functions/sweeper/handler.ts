@@ -2,7 +2,6 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { unitAccountantFromEnvironment } from '../runtime/accounting/unit-accounting';
 import { documentClient } from '../runtime/clients';
@@ -13,25 +12,30 @@ import { faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
 import { injectSendFaults, injectServiceFaults, injectThrottling } from '../runtime/faults/service-faults';
 import { libraryMetrics } from '../runtime/library-metrics';
 import { ALERT_PUBLISH_FAILURES_METRIC } from '../runtime/metric-names';
+import { senderFromEnvironment } from '../runtime/relay/destination-from-environment';
 import { OutboxPublisher } from '../runtime/relay/outbox-publisher';
+import { relayedMessages } from '../runtime/relay/relayed-messages';
 import { OutboxAudit, type OutboxAuditReport } from '../runtime/sweeper/outbox-audit';
 import { OutboxSweeper, SweepFailedError, type SweepReport } from '../runtime/sweeper/outbox-sweeper';
 import { auditBeforeSweep, auditPolicyFromEnvironment } from './audit-before-sweep';
 
 const logger = new Logger({ serviceName: 'compensation-sweeper' });
 const metrics = libraryMetrics('compensation-sweeper');
-const sqs = new SQSClient({});
+// The events topic when the pipeline fans out to consumer groups (TOPIC_ARN), else the channel's queue. Its client
+// is not the alerts' (a send fault must not fail an alert).
+const sender = senderFromEnvironment();
 const dynamodbClient = new DynamoDBClient({});
 const accountant = unitAccountantFromEnvironment('sweeper');
 accountant?.instrumentDynamoDb(dynamodbClient);
-accountant?.instrumentSqs(sqs);
+if (sender.kind === 'topic') accountant?.instrumentSns(sender.client);
+else accountant?.instrumentSqs(sender.client);
 // Fault injection exists only in test builds (see the relay's handler).
 if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
   const faults = faultSourceFromEnvironment();
-  injectSendFaults(sqs, faults);
-  injectThrottling(sqs, faults);
+  injectSendFaults(sender.client, faults);
+  injectThrottling(sender.client, faults);
   injectThrottling(dynamodbClient, faults);
-  injectServiceFaults(sqs, faults);
+  injectServiceFaults(sender.client, faults);
   injectServiceFaults(dynamodbClient, faults);
   injectAmbiguousWrites(dynamodbClient, faults);
 }
@@ -44,11 +48,18 @@ const sweeper = new OutboxSweeper({
   dynamodb,
   sns: new SNSClient({}),
   relay: new OutboxPublisher({
-    sqs,
+    destination: sender.destination,
     dynamodb,
-    queueUrl: requiredEnv(Env.QUEUE_URL),
     outboxTableName,
     onProblem: (problem) => logger.warn('send problem', { ...problem }),
+    // One line per batch (≤ 10 messages of one key): what the sweep re-sent or failed, with the correlation ids.
+    onRelayed: (result) =>
+      logger.info('resent', {
+        destination: sender.kind,
+        sent: result.sent.length,
+        failed: result.failed.length,
+        ...relayedMessages(result),
+      }),
   }),
   outboxTableName,
   alertTopicArn: requiredEnv(Env.ALERT_TOPIC_ARN),

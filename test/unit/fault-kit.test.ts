@@ -48,6 +48,7 @@ import {
   injectThrottling,
 } from '../../functions/runtime/faults/service-faults';
 import type { MessageEnvelope, OutboxItem } from '../../functions/runtime/outbox/outbox-message';
+import { type DestinationEntry, queueDestination } from '../../functions/runtime/relay/message-destination';
 import { OutboxPublisher } from '../../functions/runtime/relay/outbox-publisher';
 import type { RelayCandidate } from '../../functions/runtime/relay/stream-records';
 import { isOutcomeUnknown, isTransientError } from '../../functions/runtime/transient-errors';
@@ -372,7 +373,7 @@ describe('relay faults', () => {
   let sqs: SQSClient;
   let sqsMock: ReturnType<typeof mockedSqs>['sqsMock'];
 
-  function entry(groupKey: string, sequence: number): SendMessageBatchRequestEntry {
+  function entry(groupKey: string, sequence: number): DestinationEntry {
     return {
       Id: `${groupKey}-${sequence}`,
       MessageBody: JSON.stringify({ groupKey, sequence }),
@@ -390,7 +391,11 @@ describe('relay faults', () => {
   describe('beforeSend (reorderDelivery)', () => {
     it('swaps consecutive messages of one key, never messages of different keys, and keeps the entry ids', async () => {
       // GIVEN
-      const hooks = relayFaultHooks(faultsOf({ reorderDelivery: 1 }), sqs, QUEUE_URL, () => 0);
+      const hooks = relayFaultHooks(
+        faultsOf({ reorderDelivery: 1 }),
+        queueDestination(sqs, QUEUE_URL),
+        () => 0,
+      );
       const entries = [
         entry('a', 1),
         entry('a', 2),
@@ -411,7 +416,11 @@ describe('relay faults', () => {
 
     it('swaps a pair only when its draw falls below the rate', async () => {
       // GIVEN draws for the pairs (a1,a2): no, (a2,a3): yes
-      const hooks = relayFaultHooks(faultsOf({ reorderDelivery: 0.5 }), sqs, QUEUE_URL, randomOf(0.7, 0.4));
+      const hooks = relayFaultHooks(
+        faultsOf({ reorderDelivery: 0.5 }),
+        queueDestination(sqs, QUEUE_URL),
+        randomOf(0.7, 0.4),
+      );
 
       // WHEN
       const reordered = await hooks.beforeSend!([entry('a', 1), entry('a', 2), entry('a', 3)]);
@@ -422,7 +431,7 @@ describe('relay faults', () => {
 
     it('leaves the entries as they are without the fault', async () => {
       // GIVEN
-      const hooks = relayFaultHooks(faultsOf({}), sqs, QUEUE_URL, randomOf());
+      const hooks = relayFaultHooks(faultsOf({}), queueDestination(sqs, QUEUE_URL), randomOf());
       const entries = [entry('a', 1), entry('a', 2)];
 
       // WHEN / THEN
@@ -433,7 +442,11 @@ describe('relay faults', () => {
   describe('afterSend (duplicateDelivery)', () => {
     it('sends a copy of each sent message under another deduplication id', async () => {
       // GIVEN
-      const hooks = relayFaultHooks(faultsOf({ duplicateDelivery: 1 }), sqs, QUEUE_URL, () => 0.5);
+      const hooks = relayFaultHooks(
+        faultsOf({ duplicateDelivery: 1 }),
+        queueDestination(sqs, QUEUE_URL),
+        () => 0.5,
+      );
 
       // WHEN
       await hooks.afterSend!([entry('a', 1), entry('b', 1)]);
@@ -451,8 +464,7 @@ describe('relay faults', () => {
       // GIVEN draws: a1 no, b1 yes, then the copy's id
       const hooks = relayFaultHooks(
         faultsOf({ duplicateDelivery: 0.5 }),
-        sqs,
-        QUEUE_URL,
+        queueDestination(sqs, QUEUE_URL),
         randomOf(0.9, 0.1, 0.123_456_789_9),
       );
 
@@ -467,7 +479,11 @@ describe('relay faults', () => {
 
     it('sends the copies 10 per batch, with distinct ids', async () => {
       // GIVEN
-      const hooks = relayFaultHooks(faultsOf({ duplicateDelivery: 1 }), sqs, QUEUE_URL, () => 0);
+      const hooks = relayFaultHooks(
+        faultsOf({ duplicateDelivery: 1 }),
+        queueDestination(sqs, QUEUE_URL),
+        () => 0,
+      );
       const entries = Array.from({ length: 12 }, (_, index) => entry(`k${index}`, 1));
 
       // WHEN
@@ -483,7 +499,11 @@ describe('relay faults', () => {
     it('ignores a copy SQS refused: a lost copy is no fault of the relay', async () => {
       // GIVEN
       sqsMock.on(SendMessageBatchCommand).rejects(new Error('queue unavailable'));
-      const hooks = relayFaultHooks(faultsOf({ duplicateDelivery: 1 }), sqs, QUEUE_URL, () => 0);
+      const hooks = relayFaultHooks(
+        faultsOf({ duplicateDelivery: 1 }),
+        queueDestination(sqs, QUEUE_URL),
+        () => 0,
+      );
 
       // WHEN / THEN
       await expect(hooks.afterSend!([entry('a', 1)])).resolves.toBeUndefined();
@@ -492,7 +512,7 @@ describe('relay faults', () => {
 
     it('sends nothing without the fault', async () => {
       // GIVEN
-      const hooks = relayFaultHooks(faultsOf({}), sqs, QUEUE_URL, () => 0);
+      const hooks = relayFaultHooks(faultsOf({}), queueDestination(sqs, QUEUE_URL), () => 0);
 
       // WHEN
       await hooks.afterSend!([entry('a', 1)]);
@@ -504,7 +524,11 @@ describe('relay faults', () => {
 
   describe('beforeDelete (relayCrashAfterSend)', () => {
     it('crashes with relayCrashAfterSend = 1', async () => {
-      const hooks = relayFaultHooks(faultsOf({ relayCrashAfterSend: 1 }), sqs, QUEUE_URL, () => 0.99);
+      const hooks = relayFaultHooks(
+        faultsOf({ relayCrashAfterSend: 1 }),
+        queueDestination(sqs, QUEUE_URL),
+        () => 0.99,
+      );
       await expect(hooks.beforeDelete!()).rejects.toThrow(
         new InjectedFaultError('relay crashed after send, before delete'),
       );
@@ -512,10 +536,11 @@ describe('relay faults', () => {
 
     it('does not crash when the draw is above the rate, or without the fault', async () => {
       await expect(
-        relayFaultHooks(faultsOf({ relayCrashAfterSend: 0.5 }), sqs, QUEUE_URL, () => 0.5).beforeDelete!(),
+        relayFaultHooks(faultsOf({ relayCrashAfterSend: 0.5 }), queueDestination(sqs, QUEUE_URL), () => 0.5)
+          .beforeDelete!(),
       ).resolves.toBeUndefined();
       await expect(
-        relayFaultHooks(faultsOf({}), sqs, QUEUE_URL, () => 0).beforeDelete!(),
+        relayFaultHooks(faultsOf({}), queueDestination(sqs, QUEUE_URL), () => 0).beforeDelete!(),
       ).resolves.toBeUndefined();
     });
   });
@@ -548,7 +573,7 @@ describe('relay faults', () => {
         dynamodb,
         queueUrl: QUEUE_URL,
         outboxTableName: OUTBOX_TABLE,
-        hooks: relayFaultHooks(faults, sqs, QUEUE_URL, random),
+        hooks: relayFaultHooks(faults, queueDestination(sqs, QUEUE_URL), random),
       });
       return { relay, ddbMock };
     }

@@ -182,6 +182,8 @@ describe('OrdersApi', () => {
                   customerId: 'customer-1',
                   items: [{ sku: 'sku-a', quantity: 2 }],
                 }),
+                // the request's correlation id: a fresh W3C traceparent outside an X-Ray trace
+                traceparent: expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/),
                 status: 'PENDING',
                 attempts: 0,
                 createdAt: NOW.toISOString(),

@@ -9,7 +9,7 @@ import {
   type TransactWriteCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TransactionConflictError } from '../../functions/runtime/errors';
 import {
   InvalidOutboxMessageError,
@@ -32,6 +32,11 @@ import {
 const OUTBOX_TABLE = 'outbox-table';
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/;
+/** What a message's `type` attribute adds to its size besides the type: the attribute's name and data type. */
+const TYPE_ATTRIBUTE_BYTES = 'type'.length + 'String'.length;
+/** A traceparent's room in the envelope. */
+const A_TRACEPARENT = `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01`;
 
 const ddb = mockClient(DynamoDBDocumentClient);
 
@@ -108,6 +113,8 @@ describe('OutboxWriter.commit', () => {
             status: 'PENDING',
             attempts: 0,
             createdAt: NOW.toISOString(),
+            // none given, none in the environment (no X-Ray trace): a fresh one
+            traceparent: expect.stringMatching(TRACEPARENT),
             // no index keys: the happy path writes no `unsent` index entry (the relay marks what it cannot send)
           },
           ConditionExpression: 'attribute_not_exists(groupKey)',
@@ -190,6 +197,90 @@ describe('OutboxWriter.commit', () => {
         .commandCalls(TransactWriteCommand)
         .map((call) => call.args[0].input.TransactItems?.[0]?.Put?.Item?.messageId);
       expect(stored).toEqual([first.messageId, second.messageId]);
+    });
+  });
+
+  describe('the correlation id (traceparent)', () => {
+    const GIVEN_TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const message = { groupKey: 'k', sequence: 1, type: 'T', payload: 1 };
+    const storedTraceparent = () => sentTransactItems()[0]?.Put?.Item?.traceparent;
+
+    afterEach(() => {
+      vi.unstubAllEnvs();
+    });
+
+    it('stores the traceparent the caller gave, even in an X-Ray trace', async () => {
+      // GIVEN
+      vi.stubEnv(
+        '_X_AMZN_TRACE_ID',
+        'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
+      );
+
+      // WHEN
+      await newWriter().commit([], { ...message, traceparent: GIVEN_TRACEPARENT });
+
+      // THEN
+      expect(storedTraceparent()).toBe(GIVEN_TRACEPARENT);
+    });
+
+    it('derives it from the X-Ray trace the function runs in when the caller gave none', async () => {
+      // GIVEN
+      vi.stubEnv(
+        '_X_AMZN_TRACE_ID',
+        'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
+      );
+
+      // WHEN
+      await newWriter().commit([], message);
+
+      // THEN
+      expect(storedTraceparent()).toBe('00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01');
+    });
+
+    it('stores a fresh one outside a trace, another for each message', async () => {
+      // GIVEN
+      vi.stubEnv('_X_AMZN_TRACE_ID', '');
+      const writer = newWriter();
+
+      // WHEN
+      await writer.commit([], message);
+      await writer.commit([], { ...message, sequence: 2 });
+
+      // THEN
+      const stored = ddb
+        .commandCalls(TransactWriteCommand)
+        .map((call) => call.args[0].input.TransactItems?.[0]?.Put?.Item?.traceparent as string);
+      expect(stored).toEqual([expect.stringMatching(TRACEPARENT), expect.stringMatching(TRACEPARENT)]);
+      expect(stored[1]).not.toBe(stored[0]);
+    });
+
+    it.each([
+      [
+        'an X-Ray header',
+        'Root=1-5759e988-bd862e3fe1be46a994272793',
+        '"Root=1-5759e988-bd862e3fe1be46a994272793"',
+      ],
+      ['upper-case hex', GIVEN_TRACEPARENT.toUpperCase(), JSON.stringify(GIVEN_TRACEPARENT.toUpperCase())],
+      ['an empty string', '', '""'],
+      ['a number', 42, 'number'],
+    ])('refuses %s as traceparent, naming the field, and writes nothing', async (_, traceparent, shown) => {
+      // WHEN
+      const committing = newWriter().commit([], { ...message, traceparent } as NewOutboxMessage);
+
+      // THEN
+      await expect(committing).rejects.toBeInstanceOf(InvalidOutboxMessageError);
+      await expect(committing).rejects.toMatchObject({
+        field: 'traceparent',
+        message: `traceparent must be a W3C traceparent: 00-<32 hex>-<16 hex>-<2 hex>, lower case, ids not all zeros; got ${shown}; nothing was written`,
+      });
+      expect(ddb.calls()).toHaveLength(0);
+    });
+
+    it('shows at most 64 characters of a traceparent it refuses', async () => {
+      const committing = newWriter().commit([], { ...message, traceparent: 'x'.repeat(500) });
+      await expect(committing).rejects.toMatchObject({
+        message: expect.stringContaining(`got "${'x'.repeat(64)}";`),
+      });
     });
   });
 
@@ -465,7 +556,7 @@ describe('OutboxWriter.commit', () => {
         { payload: 'x'.repeat(MAX_ENVELOPE_BYTES) },
         'envelope',
         expect.stringMatching(
-          /^envelope would be \d+ bytes; a queue message is at most 262144; nothing was written$/,
+          /^envelope would be \d+ bytes with its type attribute; a queue or topic message is at most 262144; nothing was written$/,
         ),
       ],
     ])('rejects %s, naming the field, without calling DynamoDB', async (_, change, field, message) => {
@@ -498,7 +589,7 @@ describe('OutboxWriter.commit', () => {
 
     it('accepts every field at its limit: what SQS and the consumer take', async () => {
       // GIVEN a 128-character group key of every punctuation SQS allows, a 64-character message id, a 256-character
-      // type, the largest sequence, and a payload that makes the envelope exactly 256 KiB
+      // type, the largest sequence, and a payload that makes the envelope and its type attribute exactly 256 KiB
       const punctuation = '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~';
       const groupKey = `${punctuation}${'k'.repeat(MAX_GROUP_KEY_LENGTH - punctuation.length)}`;
       const fields = {
@@ -508,27 +599,44 @@ describe('OutboxWriter.commit', () => {
         messageId: 'm'.repeat(MAX_MESSAGE_ID_LENGTH),
       };
       const envelope = (payload: string) =>
-        JSON.stringify({ ...fields, messageId: fields.messageId, payload, createdAt: NOW.toISOString() });
-      const room = MAX_ENVELOPE_BYTES - Buffer.byteLength(envelope(''), 'utf8');
+        JSON.stringify({
+          ...fields,
+          messageId: fields.messageId,
+          payload,
+          createdAt: NOW.toISOString(),
+          traceparent: A_TRACEPARENT,
+        });
+      const attribute = TYPE_ATTRIBUTE_BYTES + Buffer.byteLength(fields.type, 'utf8');
+      const room = MAX_ENVELOPE_BYTES - attribute - Buffer.byteLength(envelope(''), 'utf8');
       const payload = 'é'.repeat(Math.floor(room / 2)) + 'x'.repeat(room % 2);
 
       // WHEN
       await newWriter().commit([], { ...fields, payload });
 
-      // THEN the relay's body is exactly at the limit
+      // THEN the relay's message (body and type attribute) is exactly at the limit
       const [outbox] = sentTransactItems();
       const item = outbox?.Put?.Item as OutboxItem;
-      expect(Buffer.byteLength(JSON.stringify(toEnvelope(item)), 'utf8')).toBe(MAX_ENVELOPE_BYTES);
+      expect(Buffer.byteLength(JSON.stringify(toEnvelope(item)), 'utf8') + attribute).toBe(
+        MAX_ENVELOPE_BYTES,
+      );
       expect(parseEnvelope(JSON.stringify(toEnvelope(item)))).toMatchObject({ groupKey, type: fields.type });
     });
 
     it('refuses an envelope one byte over 256 KiB', async () => {
       // GIVEN
       const fields = { groupKey: 'k', sequence: 1, type: 'T', messageId: 'm' };
-      const base = Buffer.byteLength(
-        JSON.stringify({ ...fields, payload: '', createdAt: NOW.toISOString() }),
-        'utf8',
-      );
+      const base =
+        Buffer.byteLength(
+          JSON.stringify({
+            ...fields,
+            payload: '',
+            createdAt: NOW.toISOString(),
+            traceparent: A_TRACEPARENT,
+          }),
+          'utf8',
+        ) +
+        TYPE_ATTRIBUTE_BYTES +
+        fields.type.length;
       // WHEN
       const committing = newWriter().commit([], {
         ...fields,

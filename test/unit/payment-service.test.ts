@@ -128,6 +128,8 @@ describe('PaymentService.capture', () => {
           status: 'PENDING',
           attempts: 0,
           createdAt: START.toISOString(),
+          // the correlation id the half message kept since prepare (a fresh one outside an X-Ray trace)
+          traceparent: expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/),
         },
       ]);
       expect(orderNow()).toEqual(order({ version: 3, paid: true }));

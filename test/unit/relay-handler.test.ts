@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -54,6 +54,7 @@ function insert(groupKey: string, sequence: number): DynamoDBRecord {
         status: { S: 'PENDING' },
         attempts: { N: '0' },
         createdAt: { S: '2026-01-01T00:00:00.000Z' },
+        traceparent: { S: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01` },
       },
     },
   };
@@ -73,6 +74,31 @@ function relayedLine(): Record<string, unknown> {
 }
 
 describe('the relay handler', () => {
+  it('sends to the queue without a TOPIC_ARN, and logs each message it sent with its traceparent', async () => {
+    // GIVEN
+    sqs.on(SendMessageBatchCommand).callsFake((input: { Entries: { Id: string }[] }) => ({
+      Successful: input.Entries.map((entry) => ({ Id: entry.Id, MessageId: 'm', MD5OfMessageBody: 'x' })),
+      Failed: [],
+    }));
+    dynamodb.on(BatchWriteCommand).resolves({ UnprocessedItems: {} });
+
+    // WHEN
+    const response = await handler({ Records: [insert('e', 1)] }, context);
+
+    // THEN
+    expect(response.batchItemFailures).toEqual([]);
+    expect(sqs.commandCalls(SendMessageBatchCommand)[0]?.args[0].input.QueueUrl).toBe(
+      'https://sqs.us-east-1.amazonaws.com/123456789012/channel.fifo',
+    );
+    expect(relayedLine()).toMatchObject({
+      destination: 'queue',
+      sent: 1,
+      messages: [
+        { messageId: 'e-1', traceparent: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`, outcome: 'sent' },
+      ],
+    });
+  });
+
   it('logs how many messages it could not send it marked for the sweep, and how many marks failed', async () => {
     // GIVEN SQS refusing every entry, and one mark of two failing for good
     sqs.on(SendMessageBatchCommand).callsFake((input: { Entries: { Id: string }[] }) => ({

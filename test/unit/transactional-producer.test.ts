@@ -13,7 +13,7 @@ import {
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ReliableMessagingError } from '../../functions/runtime/errors';
 import {
   AggregateNotFoundError,
@@ -187,6 +187,8 @@ describe('TransactionalProducer.prepare', () => {
       messageId: prepared.messageId,
       type: 'PaymentCaptured',
       payload: JSON.stringify({ orderId: ORDER, amount: 42 }),
+      // none given, none in the environment (no X-Ray trace): a fresh one, which the commit's message carries
+      traceparent: expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/),
       aggregate: AGGREGATE,
       status: 'PREPARED',
       createdAt: START.toISOString(),
@@ -366,8 +368,10 @@ describe('TransactionalProducer.commit', () => {
           status: 'PENDING',
           attempts: 0,
           createdAt: now.toISOString(),
+          traceparent: halfOf()?.traceparent,
         },
       ]);
+      expect(halfOf()?.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
       // the resolved half message leaves the check-back's index: a tombstone no reader reads
       expect(halfOf()).not.toHaveProperty('sweepShard');
       expect(halfOf()).not.toHaveProperty('sweepOrder');
@@ -1158,6 +1162,64 @@ describe('every write of the transactional producer under a lost answer', () => 
   });
 });
 
+describe('TransactionalProducer and the correlation id (traceparent)', () => {
+  const GIVEN_TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('keeps the traceparent given to prepare on the half message, and the commit puts it on the message', async () => {
+    // GIVEN
+    await producer.prepare(prepareInput({ traceparent: GIVEN_TRACEPARENT }));
+
+    // WHEN
+    await producer.commit(TX);
+
+    // THEN
+    expect(halfOf()?.traceparent).toBe(GIVEN_TRACEPARENT);
+    expect(messages().map((message) => message.traceparent)).toEqual([GIVEN_TRACEPARENT]);
+  });
+
+  it('derives it from the X-Ray trace prepare runs in when none is given', async () => {
+    // GIVEN
+    vi.stubEnv(
+      '_X_AMZN_TRACE_ID',
+      'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0',
+    );
+
+    // WHEN
+    await producer.prepare(prepareInput());
+
+    // THEN
+    expect(halfOf()?.traceparent).toBe('00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-00');
+  });
+
+  it('gives the message of a half message prepared without one (an older producer) a traceparent at the commit', async () => {
+    // GIVEN
+    await producer.prepare(prepareInput());
+    const { traceparent: _, ...older } = halfOf() as Record<string, unknown>;
+    db.remove(OUTBOX_TABLE, halfMessageKey(TX));
+    db.seed(OUTBOX_TABLE, older);
+
+    // WHEN
+    await producer.commit(TX);
+
+    // THEN
+    expect(messages()[0]?.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+  });
+
+  it('refuses a traceparent that is not one, naming the field, and writes nothing', async () => {
+    // WHEN
+    const preparing = producer.prepare(prepareInput({ traceparent: 'not-a-traceparent' }));
+
+    // THEN
+    await expect(preparing).rejects.toBeInstanceOf(InvalidOutboxMessageError);
+    await expect(preparing).rejects.toMatchObject({ field: 'traceparent' });
+    expect(db.all(OUTBOX_TABLE)).toEqual([]);
+  });
+});
+
 describe('TransactionalProducer.prepare refuses a message nothing could deliver', () => {
   it.each([
     ['an empty type', { type: '' }, 'type'],
@@ -1181,9 +1243,15 @@ describe('TransactionalProducer.prepare refuses a message nothing could deliver'
   it('counts the envelope at the largest sequence the commit could give it', async () => {
     // GIVEN a payload that fits with a one-digit sequence but not with fifteen digits
     const fields = { messageId: 'm'.repeat(36), groupKey: ORDER, sequence: 1, type: 'PaymentCaptured' };
-    const base = Buffer.byteLength(
-      JSON.stringify({ ...fields, payload: '', createdAt: START.toISOString() }),
-    );
+    const traceparent = `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01`;
+    // the envelope carries a traceparent, and the message its type as a `type` attribute (name, data type, value)
+    const base =
+      Buffer.byteLength(
+        JSON.stringify({ ...fields, payload: '', createdAt: START.toISOString(), traceparent }),
+      ) +
+      'type'.length +
+      'String'.length +
+      fields.type.length;
     const payload = 'x'.repeat(256 * 1024 - base - 7);
 
     // WHEN / THEN

@@ -4,18 +4,20 @@ import {
   PutItemCommand,
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
+import { ListTopicsCommand, PublishBatchCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import {
   addLedgers,
   UnitAccountant,
+  type UnitLedger,
   unitAccountantFromEnvironment,
 } from '../../functions/runtime/accounting/unit-accounting';
 
 type Handler = (input: Record<string, unknown>) => Record<string, unknown>;
 
 /** A client whose requests never leave the process: the last middleware answers with `answer`. */
-function withAnswers<T extends DynamoDBClient | SQSClient>(
+function withAnswers<T extends DynamoDBClient | SQSClient | SNSClient>(
   client: T,
   answer: Handler,
   seen: Array<Record<string, unknown>>,
@@ -63,6 +65,7 @@ describe('UnitAccountant', () => {
       writeUnits: 5,
       sqsBilledRequests: 0,
       snsPublishes: 0,
+      snsMessages: 0,
     });
   });
 
@@ -130,6 +133,61 @@ describe('UnitAccountant', () => {
   });
 });
 
+describe('UnitAccountant.instrumentSns', () => {
+  const entry = (id: string, bytes: number) => ({
+    Id: id,
+    Message: 'x'.repeat(bytes),
+    MessageGroupId: 'g',
+    MessageDeduplicationId: id,
+  });
+
+  it('counts PublishBatch and Publish requests, bills each once per 64 KiB, and counts their messages', async () => {
+    // GIVEN
+    const client = withAnswers(new SNSClient({ region: 'us-east-1' }), () => ({ Successful: [] }), []);
+    const accountant = new UnitAccountant('relay');
+    accountant.instrumentSns(client);
+
+    // WHEN a batch of 3 small messages, a batch of two 50 KiB messages, and one alert are published
+    await client.send(
+      new PublishBatchCommand({
+        TopicArn: 't',
+        PublishBatchRequestEntries: [entry('1', 100), entry('2', 100), entry('3', 100)],
+      }),
+    );
+    await client.send(
+      new PublishBatchCommand({
+        TopicArn: 't',
+        PublishBatchRequestEntries: [entry('4', 50 * 1024), entry('5', 50 * 1024)],
+      }),
+    );
+    await client.send(new PublishCommand({ TopicArn: 'alerts', Message: 'FAILED' }));
+
+    // THEN 1 + 2 + 1 billed requests, 3 + 2 + 1 messages
+    expect(accountant.take()).toMatchObject({
+      requests: { 'sns:PublishBatch': 2, 'sns:Publish': 1 },
+      snsPublishes: 4,
+      snsMessages: 6,
+    });
+  });
+
+  it('counts another SNS request in requests only', async () => {
+    // GIVEN
+    const client = withAnswers(new SNSClient({ region: 'us-east-1' }), () => ({ Topics: [] }), []);
+    const accountant = new UnitAccountant('ops');
+    accountant.instrumentSns(client);
+
+    // WHEN
+    await client.send(new ListTopicsCommand({}));
+
+    // THEN
+    expect(accountant.take()).toMatchObject({
+      requests: { 'sns:ListTopics': 1 },
+      snsPublishes: 0,
+      snsMessages: 0,
+    });
+  });
+});
+
 describe('unitAccountantFromEnvironment', () => {
   it('is off unless UNIT_ACCOUNTING is true', () => {
     expect(unitAccountantFromEnvironment('relay', {})).toBeUndefined();
@@ -141,6 +199,18 @@ describe('unitAccountantFromEnvironment', () => {
 });
 
 describe('addLedgers', () => {
+  it('adds a ledger an older build logged, without snsMessages, as none', () => {
+    const older = {
+      component: 'relay',
+      requests: {},
+      readUnits: 0,
+      writeUnits: 0,
+      sqsBilledRequests: 1,
+      snsPublishes: 0,
+    } as unknown as UnitLedger;
+    expect(addLedgers('total', [older]).snsMessages).toBe(0);
+  });
+
   it('adds requests and units of several ledgers', () => {
     const one = {
       component: 'a',
@@ -149,6 +219,7 @@ describe('addLedgers', () => {
       writeUnits: 2,
       sqsBilledRequests: 1,
       snsPublishes: 0,
+      snsMessages: 0,
     };
     const two = {
       component: 'b',
@@ -157,6 +228,7 @@ describe('addLedgers', () => {
       writeUnits: 1,
       sqsBilledRequests: 2,
       snsPublishes: 1,
+      snsMessages: 10,
     };
     expect(addLedgers('total', [one, two])).toEqual({
       component: 'total',
@@ -165,6 +237,7 @@ describe('addLedgers', () => {
       writeUnits: 3,
       sqsBilledRequests: 3,
       snsPublishes: 1,
+      snsMessages: 10,
     });
   });
 });

@@ -13,8 +13,13 @@ export interface UnitLedger {
   readonly writeUnits: number;
   /** Billed SQS requests: each request counts once per 64 KiB of payload. */
   readonly sqsBilledRequests: number;
-  /** SNS publishes. */
+  /**
+   * Billed SNS publish requests: each Publish or PublishBatch counts once per 64 KiB of payload (a batch of 10 small
+   * messages is one request).
+   */
   readonly snsPublishes: number;
+  /** Messages published to SNS: one per Publish, one per entry of a PublishBatch (a topic's fan-out is not counted). */
+  readonly snsMessages: number;
 }
 
 const READ_COMMANDS = new Set(['GetItem', 'Query', 'Scan', 'BatchGetItem', 'TransactGetItems']);
@@ -31,6 +36,9 @@ const SUPPORTS_CONSUMED_CAPACITY = new Set([
   'TransactWriteItems',
 ]);
 const SQS_CHUNK = 64 * 1024;
+/** SNS bills a publish request per 64 KiB of payload, as SQS does. */
+const SNS_CHUNK = 64 * 1024;
+const SNS_PUBLISHES = new Set(['Publish', 'PublishBatch']);
 
 interface ConsumedCapacity {
   CapacityUnits?: number;
@@ -53,6 +61,7 @@ export class UnitAccountant {
   private writeUnits = 0;
   private sqsBilledRequests = 0;
   private snsPublishes = 0;
+  private snsMessages = 0;
 
   constructor(public readonly component: string) {}
 
@@ -97,12 +106,21 @@ export class UnitAccountant {
     );
   }
 
+  /**
+   * Counts every request of an SNS client; Publish and PublishBatch (the events topic's, an alert's) also in
+   * `snsPublishes` (billed requests) and `snsMessages` (messages).
+   */
   instrumentSns(client: SNSClient): void {
     client.middlewareStack.add(
       (next, context) => async (args) => {
+        const name = operation(context.commandName);
         const result = await next(args);
-        this.count(`sns:${operation(context.commandName)}`);
-        this.snsPublishes++;
+        this.count(`sns:${name}`);
+        if (SNS_PUBLISHES.has(name)) {
+          const messages = publishedMessages(args.input);
+          this.snsPublishes += Math.max(1, Math.ceil(bytesOf(messages) / SNS_CHUNK));
+          this.snsMessages += messages.length;
+        }
         return result;
       },
       { step: 'initialize', name: 'unitAccounting' },
@@ -118,12 +136,14 @@ export class UnitAccountant {
       writeUnits: round(this.writeUnits),
       sqsBilledRequests: this.sqsBilledRequests,
       snsPublishes: this.snsPublishes,
+      snsMessages: this.snsMessages,
     };
     this.requests = {};
     this.readUnits = 0;
     this.writeUnits = 0;
     this.sqsBilledRequests = 0;
     this.snsPublishes = 0;
+    this.snsMessages = 0;
     return ledger;
   }
 
@@ -138,7 +158,17 @@ const round = (value: number) => Math.round(value * 1000) / 1000;
 function payloadBytes(input: unknown): number {
   const request = input as { MessageBody?: string; Entries?: Array<{ MessageBody?: string }> };
   const bodies = request.Entries?.map((entry) => entry.MessageBody ?? '') ?? [request.MessageBody ?? ''];
-  return bodies.reduce((sum, body) => sum + Buffer.byteLength(body), 0);
+  return bytesOf(bodies);
+}
+
+/** The messages of an SNS Publish (one) or PublishBatch (its entries). */
+function publishedMessages(input: unknown): string[] {
+  const request = input as { Message?: string; PublishBatchRequestEntries?: Array<{ Message?: string }> };
+  return request.PublishBatchRequestEntries?.map((entry) => entry.Message ?? '') ?? [request.Message ?? ''];
+}
+
+function bytesOf(texts: readonly string[]): number {
+  return texts.reduce((sum, text) => sum + Buffer.byteLength(text), 0);
 }
 
 /** Adds ledgers of the same component (or of several, for totals). */
@@ -154,6 +184,8 @@ export function addLedgers(component: string, ledgers: readonly UnitLedger[]): U
     writeUnits: round(ledgers.reduce((sum, l) => sum + l.writeUnits, 0)),
     sqsBilledRequests: ledgers.reduce((sum, l) => sum + l.sqsBilledRequests, 0),
     snsPublishes: ledgers.reduce((sum, l) => sum + l.snsPublishes, 0),
+    // A ledger logged by an older build has no snsMessages.
+    snsMessages: ledgers.reduce((sum, l) => sum + (l.snsMessages ?? 0), 0),
   };
 }
 

@@ -1,17 +1,19 @@
 import {
-  SendMessageBatchCommand,
-  type SendMessageBatchRequestEntry,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+  type DestinationEntry,
+  MAX_BATCH_ENTRIES,
+  type MessageDestination,
+} from '../relay/message-destination';
 import type { RelayHooks } from '../relay/outbox-publisher';
 import type { RelayCandidate } from '../relay/stream-records';
 import { chance, type FaultSource, InjectedFaultError } from './fault-injector';
 
-/** The relay's fault hooks: reordered and duplicated deliveries, and a crash between send and delete. */
+/**
+ * The relay's fault hooks: reordered and duplicated deliveries (the copies go to `destination`, the queue or topic
+ * the relay sends to, under another deduplication id), and a crash between send and delete.
+ */
 export function relayFaultHooks(
   faults: FaultSource,
-  sqs: SQSClient,
-  queueUrl: string,
+  destination: MessageDestination,
   random: () => number = Math.random,
 ): RelayHooks {
   return {
@@ -31,17 +33,15 @@ export function relayFaultHooks(
     },
     async afterSend(entries) {
       const { duplicateDelivery } = await faults.current();
-      const copies: SendMessageBatchRequestEntry[] = entries
+      const copies: DestinationEntry[] = entries
         .filter(() => chance(duplicateDelivery, random))
         .map((entry, index) => ({
           ...entry,
           Id: `duplicate-${index}`,
           MessageDeduplicationId: `${entry.MessageDeduplicationId}-duplicate-${Math.floor(random() * 1e9)}`,
         }));
-      for (let start = 0; start < copies.length; start += 10) {
-        await sqs
-          .send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: copies.slice(start, start + 10) }))
-          .catch(() => undefined); // a lost copy is no fault of the system under test
+      for (let start = 0; start < copies.length; start += MAX_BATCH_ENTRIES) {
+        await destination.publishBatch(copies.slice(start, start + MAX_BATCH_ENTRIES)).catch(() => undefined); // a lost copy is no fault of the system under test
       }
     },
     async beforeDelete() {

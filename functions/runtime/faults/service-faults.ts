@@ -1,4 +1,9 @@
 import { type DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  type PublishBatchCommandInput,
+  type PublishBatchCommandOutput,
+  SNSClient,
+} from '@aws-sdk/client-sns';
 import type {
   SendMessageBatchCommandInput,
   SendMessageBatchCommandOutput,
@@ -42,8 +47,12 @@ function transactionConflict(items: number, random: () => number): TransactionCa
   });
 }
 
-function unreachableError(): Error {
-  return Object.assign(new Error('connect ECONNREFUSED: the queue is unreachable (injected fault)'), {
+/** A client the fault kit injects into: the relay's and sweeper's DynamoDB, and their queue's or topic's. */
+export type FaultableClient = SQSClient | SNSClient | DynamoDBClient;
+
+/** Named as it always was (`QueueUnreachableError`): tools and tests look for the name, whatever the destination. */
+function unreachableError(what: 'queue' | 'topic'): Error {
+  return Object.assign(new Error(`connect ECONNREFUSED: the ${what} is unreachable (injected fault)`), {
     name: 'QueueUnreachableError',
     $metadata: {},
   });
@@ -53,8 +62,8 @@ function unreachableError(): Error {
  * Injects throttling into every request of a client, below the SDK's retry middleware, so the SDK retries
  * it as it would a real ThrottlingException.
  */
-export function injectThrottling(client: SQSClient | DynamoDBClient, faults: FaultSource): void {
-  // Both clients' stacks accept the same middleware shape; add it to each through a common signature.
+export function injectThrottling(client: FaultableClient, faults: FaultSource): void {
+  // The clients' stacks accept the same middleware shape; add it to each through a common signature.
   const stack = client.middlewareStack as SQSClient['middlewareStack'];
   stack.add(
     (next) => async (args) => {
@@ -75,7 +84,7 @@ export function injectThrottling(client: SQSClient | DynamoDBClient, faults: Fau
  *   the error. (Nothing is written: the request never reaches the service.)
  */
 export function injectServiceFaults(
-  client: SQSClient | DynamoDBClient,
+  client: FaultableClient,
   faults: FaultSource,
   random: () => number = Math.random,
 ): void {
@@ -107,28 +116,27 @@ export function injectServiceFaults(
 }
 
 /**
- * Injects send faults into an SQS client: `queueUnreachable` fails every send, `sendFailureRate` takes
- * entries out of a SendMessageBatch and reports them in `Failed[]` (they are not sent).
+ * Injects send faults into the SQS client of a queue or the SNS client of a topic the relay sends to:
+ * `queueUnreachable` fails every send (SendMessageBatch and SendMessage, PublishBatch and Publish),
+ * `sendFailureRate` takes entries out of a SendMessageBatch or PublishBatch and reports them in `Failed[]` (they are
+ * not sent). Give the sweeper's alerts a client of their own: a Publish through this one fails as a send.
  */
-export function injectSendFaults(client: SQSClient, faults: FaultSource): void {
+export function injectSendFaults(client: SQSClient | SNSClient, faults: FaultSource): void {
+  if (client instanceof SNSClient) injectTopicSendFaults(client, faults);
+  else injectQueueSendFaults(client, faults);
+}
+
+function injectQueueSendFaults(client: SQSClient, faults: FaultSource): void {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const command = context.commandName;
       if (command !== 'SendMessageBatchCommand' && command !== 'SendMessageCommand') return next(args);
       const config = await faults.current();
-      if (config.queueUnreachable) throw unreachableError();
+      if (config.queueUnreachable) throw unreachableError('queue');
       if (command !== 'SendMessageBatchCommand' || !config.sendFailureRate) return next(args);
 
       const input = args.input as SendMessageBatchCommandInput;
-      const entries = input.Entries ?? [];
-      const failed = entries.filter(() => chance(config.sendFailureRate));
-      const kept = entries.filter((entry) => !failed.includes(entry));
-      const injected = failed.map((entry) => ({
-        Id: entry.Id,
-        Code: 'InjectedFailure',
-        SenderFault: false,
-        Message: 'entry failed (injected fault)',
-      }));
+      const { kept, injected } = failSome(input.Entries ?? [], config.sendFailureRate);
       if (kept.length === 0) {
         const output: SendMessageBatchCommandOutput = { Successful: [], Failed: injected, $metadata: {} };
         return { output, response: {} };
@@ -143,6 +151,47 @@ export function injectSendFaults(client: SQSClient, faults: FaultSource): void {
     },
     { step: 'initialize', name: 'faultInjectionSend' },
   );
+}
+
+function injectTopicSendFaults(client: SNSClient, faults: FaultSource): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const command = context.commandName;
+      if (command !== 'PublishBatchCommand' && command !== 'PublishCommand') return next(args);
+      const config = await faults.current();
+      if (config.queueUnreachable) throw unreachableError('topic');
+      if (command !== 'PublishBatchCommand' || !config.sendFailureRate) return next(args);
+
+      const input = args.input as PublishBatchCommandInput;
+      const { kept, injected } = failSome(input.PublishBatchRequestEntries ?? [], config.sendFailureRate);
+      if (kept.length === 0) {
+        const output: PublishBatchCommandOutput = { Successful: [], Failed: injected, $metadata: {} };
+        return { output, response: {} };
+      }
+      const result = await next({ ...args, input: { ...input, PublishBatchRequestEntries: kept } });
+      const output = result.output as PublishBatchCommandOutput;
+      const merged: PublishBatchCommandOutput = {
+        ...output,
+        Failed: [...(output.Failed ?? []), ...injected],
+      };
+      return { ...result, output: merged };
+    },
+    { step: 'initialize', name: 'faultInjectionSend' },
+  );
+}
+
+/** Draws each entry: the ones that fail (as `Failed[]` entries of the injected failure) and the ones kept. */
+function failSome<T extends { readonly Id?: string }>(entries: readonly T[], rate: number) {
+  const failed = entries.filter(() => chance(rate));
+  return {
+    kept: entries.filter((entry) => !failed.includes(entry)),
+    injected: failed.map((entry) => ({
+      Id: entry.Id,
+      Code: 'InjectedFailure',
+      SenderFault: false,
+      Message: 'entry failed (injected fault)',
+    })),
+  };
 }
 
 /** What a producer sees when its request timed out: the SDK's error for an aborted request. */

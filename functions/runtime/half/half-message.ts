@@ -42,6 +42,8 @@ export interface HalfMessageItem {
   readonly messageId: string;
   readonly type: string;
   readonly payload: string;
+  /** The W3C trace context its message carries once committed (absent in half messages of older producers). */
+  readonly traceparent?: string;
   readonly aggregate: AggregateRef;
   /** Set when the producer names its local step's record: the rollback is fenced against it. */
   readonly localStep?: LocalStepRef;

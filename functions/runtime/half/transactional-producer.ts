@@ -17,6 +17,7 @@ import { newMessageId } from '../ids';
 import { checkDeliverable } from '../outbox/deliverable-message';
 import { newOutboxItem, type TransactItem } from '../outbox/outbox-writer';
 import { openTransactionAttributes } from '../outbox/unsent-index';
+import { traceparentFor } from '../trace-context';
 import { isOutcomeUnknown, isTransientError } from '../transient-errors';
 import {
   AggregateNotFoundError,
@@ -69,6 +70,11 @@ export interface PrepareInput {
    * @default none: a rollback does not look for the step
    */
   readonly localStep?: LocalStepRef;
+  /**
+   * The W3C trace context (`00-<32 hex>-<16 hex>-<2 hex>`) the committed message carries to every consumer.
+   * @default derived from the X-Ray trace the function runs in (`_X_AMZN_TRACE_ID`), else a fresh one
+   */
+  readonly traceparent?: string;
 }
 
 export interface PrepareOptions {
@@ -127,7 +133,8 @@ export class TransactionalProducer {
 
   /**
    * Writes the half message PREPARED (and binds the idempotency key, if any, in the same write).
-   * @throws InvalidOutboxMessageError when the message could not be delivered once committed; nothing was written
+   * @throws InvalidOutboxMessageError when the message could not be delivered once committed (or its `traceparent`
+   *   is not one); nothing was written
    */
   async prepare(input: PrepareInput, options: PrepareOptions = {}): Promise<PreparedTransaction> {
     const transactionId = input.transactionId ?? newMessageId();
@@ -140,6 +147,7 @@ export class TransactionalProducer {
       messageId,
       type: input.type,
       payload: input.payload,
+      ...(input.traceparent === undefined ? {} : { traceparent: input.traceparent }),
     });
     const prepared: PreparedTransaction = { transactionId, messageId, groupKey: input.groupKey };
     const claim = options.idempotency?.claim;
@@ -150,6 +158,7 @@ export class TransactionalProducer {
       messageId,
       type: input.type,
       payload,
+      traceparent: traceparentFor(input.traceparent),
       aggregate: input.aggregate,
       ...(input.localStep === undefined ? {} : { localStep: input.localStep }),
       ...(options.idempotency === undefined || claim === undefined
@@ -253,7 +262,17 @@ export class TransactionalProducer {
       const sequence = version + 1;
       const now = this.clock();
       const outboxItem = {
-        ...newOutboxItem({ groupKey: half.targetGroupKey, sequence, type: half.type, payload: null }, now),
+        ...newOutboxItem(
+          {
+            groupKey: half.targetGroupKey,
+            sequence,
+            type: half.type,
+            payload: null,
+            // A half message prepared before traceparents has none: its message gets one at the commit.
+            ...(half.traceparent === undefined ? {} : { traceparent: half.traceparent }),
+          },
+          now,
+        ),
         messageId: half.messageId,
         payload: half.payload,
       };

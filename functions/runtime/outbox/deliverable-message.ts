@@ -1,4 +1,5 @@
 import { ReliableMessagingError } from '../errors';
+import { isTraceparent } from '../trace-context';
 
 /**
  * What a message must be for the relay to send it and the consumer to accept it — checked by the producers before
@@ -8,7 +9,9 @@ import { ReliableMessagingError } from '../errors';
  *   `<messageId>:continue:<uuid>`, so a message id keeps 64 characters of room;
  * - the consumer's envelope check wants a non-empty `type` and an integer `sequence` ≥ 1 (the sweep's index pads it
  *   to 15 digits);
- * - the envelope (the queue message's body) is at most 256 KiB, SQS's limit, and only of the characters SQS accepts.
+ * - the envelope (the queue message's body) and its `type` attribute are at most 256 KiB, the limit of SQS and SNS,
+ *   and only of the characters SQS accepts;
+ * - a `traceparent` given is a W3C trace context (`00-<32 hex>-<16 hex>-<2 hex>`).
  */
 
 /** SQS's `MessageGroupId`: 1 to 128 characters. */
@@ -18,7 +21,7 @@ export const MAX_MESSAGE_ID_LENGTH = 64;
 export const MAX_TYPE_LENGTH = 256;
 /** The largest sequence the sweep's index orders correctly (15 digits). */
 export const MAX_SEQUENCE = 999_999_999_999_999;
-/** SQS's (and SNS's) largest message: 256 KiB, body and attributes (the relay sends no attributes). */
+/** SQS's (and SNS's) largest message: 256 KiB, body and attributes (the relay sends one: `type`). */
 export const MAX_ENVELOPE_BYTES = 256 * 1024;
 
 /** Alphanumerics and punctuation, as SQS allows in `MessageGroupId` and `MessageDeduplicationId`. */
@@ -29,9 +32,22 @@ const NOT_SQS_TEXT = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 const CONTROL = /\p{Cc}/u;
 /** A createdAt as the producers write it (ISO-8601, 24 characters): its room in the envelope. */
 const CREATED_AT_ROOM = '2026-01-01T00:00:00.000Z';
+/** A traceparent's room in the envelope (every message carries one, 55 characters). */
+const TRACEPARENT_ROOM = `00-${'0'.repeat(32)}-${'0'.repeat(16)}-00`;
+/** The `type` attribute's name and data type, counted in the message's size by SQS and SNS. */
+const TYPE_ATTRIBUTE_ROOM = Buffer.byteLength('type') + Buffer.byteLength('String');
+/** How much of an invalid traceparent an error shows. */
+const SHOWN_CHARACTERS = 64;
 
 /** The field of a message that no queue or consumer could take. */
-export type UndeliverableField = 'groupKey' | 'messageId' | 'type' | 'sequence' | 'payload' | 'envelope';
+export type UndeliverableField =
+  | 'groupKey'
+  | 'messageId'
+  | 'type'
+  | 'sequence'
+  | 'payload'
+  | 'envelope'
+  | 'traceparent';
 
 /** A message the relay could not send or the consumer could not accept: refused before anything was written. */
 export class InvalidOutboxMessageError extends ReliableMessagingError {
@@ -52,6 +68,8 @@ export interface DeliverableMessageFields {
   /** Unknown until a half message commits: checked then, and counted at its largest for the envelope's size. */
   readonly sequence?: number;
   readonly payload: unknown;
+  /** The W3C trace context the producer gives the message, if it gives one (else the producers derive one). */
+  readonly traceparent?: string;
 }
 
 function checkSqsId(field: 'groupKey' | 'messageId', value: unknown, max: number): void {
@@ -84,6 +102,17 @@ export function checkDeliverable(message: DeliverableMessageFields): string {
   if (CONTROL.test(type) || NOT_SQS_TEXT.test(type)) {
     throw new InvalidOutboxMessageError('type', 'must be well-formed text without control characters');
   }
+  const { traceparent } = message;
+  if (traceparent !== undefined && !isTraceparent(traceparent)) {
+    const shown =
+      typeof traceparent === 'string'
+        ? JSON.stringify(traceparent.slice(0, SHOWN_CHARACTERS))
+        : typeof traceparent;
+    throw new InvalidOutboxMessageError(
+      'traceparent',
+      `must be a W3C traceparent: 00-<32 hex>-<16 hex>-<2 hex>, lower case, ids not all zeros; got ${shown}`,
+    );
+  }
   const sequence = message.sequence ?? MAX_SEQUENCE;
   if (!Number.isInteger(sequence) || sequence < 1 || sequence > MAX_SEQUENCE) {
     throw new InvalidOutboxMessageError(
@@ -110,12 +139,18 @@ export function checkDeliverable(message: DeliverableMessageFields): string {
     type,
     payload: 0,
     createdAt: CREATED_AT_ROOM,
+    traceparent: TRACEPARENT_ROOM,
   });
-  const bytes = Buffer.byteLength(rest, 'utf8') - 1 + Buffer.byteLength(payload, 'utf8');
+  const bytes =
+    Buffer.byteLength(rest, 'utf8') -
+    1 +
+    Buffer.byteLength(payload, 'utf8') +
+    TYPE_ATTRIBUTE_ROOM +
+    Buffer.byteLength(type, 'utf8');
   if (bytes > MAX_ENVELOPE_BYTES) {
     throw new InvalidOutboxMessageError(
       'envelope',
-      `would be ${bytes} bytes; a queue message is at most ${MAX_ENVELOPE_BYTES}`,
+      `would be ${bytes} bytes with its type attribute; a queue or topic message is at most ${MAX_ENVELOPE_BYTES}`,
     );
   }
   return payload;

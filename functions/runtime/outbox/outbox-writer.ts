@@ -8,6 +8,7 @@ import { ReliableMessagingError, TransactionConflictError } from '../errors';
 import { clientRequestToken, IdempotencyKeyInProgressError } from '../idempotency/idempotency-key';
 import { type IdempotentRequest, idempotencyCompletion } from '../idempotency/idempotency-store';
 import { newMessageId } from '../ids';
+import { traceparentFor } from '../trace-context';
 import {
   isOutcomeUnknown,
   isTransientError,
@@ -28,6 +29,12 @@ export interface NewOutboxMessage {
   readonly payload: unknown;
   /** @default a new UUIDv7 */
   readonly messageId?: string;
+  /**
+   * The W3C trace context (`00-<32 hex>-<16 hex>-<2 hex>`) the message carries to every consumer: the correlation id
+   * of the request that committed it.
+   * @default derived from the X-Ray trace the function runs in (`_X_AMZN_TRACE_ID`), else a fresh one
+   */
+  readonly traceparent?: string;
 }
 
 /** What a committed message looks like to the caller. */
@@ -77,10 +84,15 @@ export interface CommitOptions {
 }
 
 /**
- * The outbox item for a message committed at `now`.
+ * The outbox item for a message committed at `now`, with its `traceparent` (the one given, else one from `env`'s
+ * X-Ray trace, else a fresh one).
  * @throws InvalidOutboxMessageError when a field could not be delivered (see deliverable-message.ts)
  */
-export function newOutboxItem(message: NewOutboxMessage, now: Date): OutboxItem {
+export function newOutboxItem(
+  message: NewOutboxMessage,
+  now: Date,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): OutboxItem {
   const messageId = message.messageId ?? newMessageId();
   const payload = checkDeliverable({ ...message, messageId });
   return {
@@ -89,6 +101,7 @@ export function newOutboxItem(message: NewOutboxMessage, now: Date): OutboxItem 
     messageId,
     type: message.type,
     payload,
+    traceparent: traceparentFor(message.traceparent, env),
     status: 'PENDING',
     attempts: 0,
     createdAt: now.toISOString(),
@@ -126,7 +139,7 @@ export class OutboxWriter {
    * @throws OutboxOutcomeUnknownError when the transaction may or may not have committed.
    * @throws OutboxCommitError for any other failure; nothing was written.
    * @throws InvalidOutboxMessageError when the message could not be delivered (an empty type, a group key SQS
-   *   refuses, an envelope over 256 KiB…); nothing was written.
+   *   refuses, an envelope over 256 KiB, a `traceparent` that is not one…); nothing was written.
    */
   async commit(
     businessItems: readonly TransactItem[],

@@ -1,40 +1,60 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  SendMessageBatchCommand,
-  type SendMessageBatchRequestEntry,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { BatchWriteCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { forEachConcurrently } from '../concurrency';
+import { ConfigurationError } from '../errors';
 import { toEnvelope } from '../outbox/outbox-message';
 import { markForSweepUpdate } from '../outbox/unsent-index';
 import { type RetryTransientOptions, retryTransient, TransientFailureError } from '../transient-errors';
+import {
+  type DestinationEntry,
+  MAX_BATCH_ENTRIES,
+  type MessageDestination,
+  queueDestination,
+} from './message-destination';
 import type { RelayCandidate } from './stream-records';
 
 const BLOCKED = 'not sent: an earlier message of its key failed';
-/** SQS takes at most 10 entries per SendMessageBatch. */
-const MAX_ENTRIES_PER_SEND = 10;
-/** SQS limits a whole batch to 256 KiB of bodies and attributes (we count the bodies, with headroom). */
+/** SQS and SNS limit a whole batch to 256 KiB of bodies and attributes (we count them, with headroom). */
 const MAX_BYTES_PER_SEND = 250 * 1024;
+/** What an entry holds besides its payload, its key, its id and its type (twice: in the body and as attribute). */
+const ENTRY_OVERHEAD_BYTES = 512;
 /** DynamoDB takes at most 25 requests per BatchWriteItem. */
 const MAX_DELETES_PER_WRITE = 25;
 const MAX_DELETE_ROUNDS = 5;
 /** Marks for the sweep written at once. */
 const MARK_CONCURRENCY = 10;
 
-export interface OutboxPublisherOptions {
-  readonly sqs: SQSClient;
+/** Where the publisher sends: a destination (a FIFO queue or topic), or, as before there were topics, a queue. */
+export type PublisherDestinationOptions =
+  | {
+      /** Where messages go: `queueDestination(sqs, queueUrl)` or `topicDestination(sns, topicArn)`. */
+      readonly destination: MessageDestination;
+      readonly sqs?: undefined;
+      readonly queueUrl?: undefined;
+    }
+  | {
+      readonly destination?: undefined;
+      /** With `queueUrl`: the same as `destination: queueDestination(sqs, queueUrl)`. */
+      readonly sqs: SQSClient;
+      readonly queueUrl: string;
+    };
+
+export type OutboxPublisherOptions = PublisherDestinationOptions & OutboxPublisherSettings;
+
+export interface OutboxPublisherSettings {
   readonly dynamodb: DynamoDBDocumentClient;
-  readonly queueUrl: string;
   readonly outboxTableName: string;
   /** Told of every message not sent and of every outbox item that could not be deleted. */
   readonly onProblem?: (problem: RelayProblem) => void;
+  /** Told of the outcome of every `relay` call (e.g. to log the messages it sent and failed). */
+  readonly onRelayed?: (result: RelayResult) => void;
   /** Fault injection points; only a stack built with fault injection sets them. */
   readonly hooks?: RelayHooks;
   /**
-   * How a SendMessageBatch or a delete that fails with a transient error (`isTransientError`: throttling that
+   * How a batch (SendMessageBatch, PublishBatch) or a delete that fails with a transient error (`isTransientError`: throttling that
    * outlasted the SDK's retries, a 5xx, a timeout) is retried in-process, within the time `relay` is given. Both are
-   * safe to repeat: SQS deduplicates by messageId, and deleting twice is deleting once.
+   * safe to repeat: the queue or topic deduplicates by messageId, and deleting twice is deleting once.
    * @default `retryTransient`'s defaults (5 attempts, jittered backoff from 50 ms up to 2 s, 1 s kept in reserve)
    */
   readonly transientRetry?: Omit<RetryTransientOptions, 'remainingTimeMs'>;
@@ -52,10 +72,10 @@ export interface RelayContext {
 
 /** Where a test stack injects relay faults. */
 export interface RelayHooks {
-  /** May reorder the entries of a SendMessageBatch (entry ids are kept). */
-  beforeSend?(entries: SendMessageBatchRequestEntry[]): Promise<SendMessageBatchRequestEntry[]>;
-  /** Runs after SQS accepted `entries`; may send extra copies of them. */
-  afterSend?(entries: readonly SendMessageBatchRequestEntry[]): Promise<void>;
+  /** May reorder the entries of a batch (entry ids are kept). */
+  beforeSend?(entries: DestinationEntry[]): Promise<DestinationEntry[]>;
+  /** Runs after the destination accepted `entries`; may send extra copies of them. */
+  afterSend?(entries: readonly DestinationEntry[]): Promise<void>;
   /** Runs after every send and before the deletes; may throw to crash there. */
   beforeDelete?(): Promise<void>;
 }
@@ -90,26 +110,32 @@ export type RelayProblem =
     };
 
 export interface RelayResult {
-  /** Messages SQS accepted, in send order. */
+  /** Messages the destination accepted, in send order. */
   readonly sent: readonly RelayCandidate[];
   /** Messages not sent (or not to be counted as sent), in stream order: their records must be retried. */
   readonly failed: readonly RelayCandidate[];
   /** The same messages, each with the reason. */
   readonly failures: readonly RelayFailure[];
-  /** Sent messages whose outbox item is still there (the sweeper re-sends them; SQS and the inbox deduplicate). */
+  /** Sent messages whose outbox item is still there (the sweeper re-sends them; FIFO dedup and the inbox absorb it). */
   readonly notDeleted: number;
   /** Messages not sent that this call put into the sweep's `unsent` index (those not in it yet). */
   readonly marked: number;
 }
 
 /**
- * Publishes outbox messages to the FIFO queue, keeping per-key order (design invariant 3):
- * MessageGroupId = groupKey, MessageDeduplicationId = messageId; every entry of `Failed[]` is read,
- * and once a message of a key fails, no later message of that key is reported sent. Sent messages
- * are then deleted from the outbox, so the table holds only what is not yet sent.
+ * Publishes outbox messages to the FIFO queue or the FIFO topic, keeping per-key order (design invariant 3):
+ * MessageGroupId = groupKey, MessageDeduplicationId = messageId, the message type as the `type` attribute; every
+ * entry of `Failed[]` is read, and once a message of a key fails, no later message of that key is reported sent.
+ * Sent messages are then deleted from the outbox, so the table holds only what is not yet sent.
  */
 export class OutboxPublisher {
-  constructor(private readonly options: OutboxPublisherOptions) {}
+  /** Where this publisher sends. */
+  readonly destination: MessageDestination;
+
+  /** @throws ConfigurationError unless exactly one of `destination` or `sqs` with `queueUrl` is given */
+  constructor(private readonly options: OutboxPublisherOptions) {
+    this.destination = destinationOf(options);
+  }
 
   async relay(candidates: readonly RelayCandidate[], context: RelayContext = {}): Promise<RelayResult> {
     const retry: RetryTransientOptions = {
@@ -137,7 +163,7 @@ export class OutboxPublisher {
           failed.set(candidate, error);
           this.report({ kind: 'send-failed', ...keyOf(candidate), error });
         } else if (blockedKeys.has(candidate.item.groupKey)) {
-          // Accepted, but an earlier message of its key was not: retry it after that one. SQS
+          // Accepted, but an earlier message of its key was not: retry it after that one. The FIFO
           // deduplication (same messageId) or the consumer's sequence check absorbs the extra copy.
           failed.set(candidate, BLOCKED);
           this.report({ kind: 'blocked-behind-failure', ...keyOf(candidate) });
@@ -156,7 +182,15 @@ export class OutboxPublisher {
     const marked = await this.markForSweep(failures, retry);
     await this.options.hooks?.beforeDelete?.();
     const notDeleted = await this.deleteFromOutbox(sent, retry);
-    return { sent, failed: failures.map((failure) => failure.candidate), failures, notDeleted, marked };
+    const result = {
+      sent,
+      failed: failures.map((failure) => failure.candidate),
+      failures,
+      notDeleted,
+      marked,
+    };
+    this.options.onRelayed?.(result);
+    return result;
   }
 
   /**
@@ -191,39 +225,29 @@ export class OutboxPublisher {
   }
 
   /**
-   * Sends one SendMessageBatch (retrying transient failures of the call); returns the error text of each entry (by
-   * position) that SQS did not accept.
+   * Sends one batch (retrying transient failures of the call); returns the error text of each entry (by position)
+   * that the destination did not accept.
    */
   private async send(
     candidates: readonly RelayCandidate[],
     retry: RetryTransientOptions,
   ): Promise<Map<number, string>> {
-    let entries: SendMessageBatchRequestEntry[] = candidates.map((candidate, index) => ({
-      Id: String(index),
-      MessageBody: JSON.stringify(toEnvelope(candidate.item)),
-      MessageGroupId: candidate.item.groupKey,
-      MessageDeduplicationId: candidate.item.messageId,
-    }));
+    let entries: DestinationEntry[] = candidates.map((candidate, index) =>
+      destinationEntry(candidate, index),
+    );
     const errors = new Map<number, string>();
     try {
       if (this.options.hooks?.beforeSend) entries = await this.options.hooks.beforeSend(entries);
       const batch = entries;
-      const response = await retryTransient(
-        () =>
-          this.options.sqs.send(
-            new SendMessageBatchCommand({ QueueUrl: this.options.queueUrl, Entries: batch }),
-          ),
-        retry,
-      );
-      const accepted = new Set((response.Successful ?? []).map((entry) => entry.Id));
-      for (const failure of response.Failed ?? []) {
-        if (failure.Id !== undefined)
-          errors.set(Number(failure.Id), `${failure.Code ?? 'Failed'}: ${failure.Message ?? ''}`.trim());
+      const response = await retryTransient(() => this.destination.publishBatch(batch), retry);
+      const accepted = new Set(response.accepted);
+      for (const failure of response.failed) {
+        errors.set(Number(failure.id), `${failure.code}: ${failure.message}`.trim());
       }
       // An entry that is in neither list was not confirmed: treat it as not sent.
       for (const index of candidates.keys()) {
         if (!accepted.has(String(index)) && !errors.has(index))
-          errors.set(index, 'not confirmed by SendMessageBatch');
+          errors.set(index, `not confirmed by ${this.destination.operation}`);
       }
       await this.options.hooks?.afterSend?.(entries.filter((entry) => accepted.has(entry.Id)));
     } catch (error) {
@@ -293,17 +317,50 @@ function keyOf(candidate: RelayCandidate) {
   };
 }
 
-/** Splits candidates, in order, into SendMessageBatch-sized chunks (≤ 10 entries, ≤ 250 KiB of bodies). */
+/** The destination's entry for a message: its envelope, its key, its id, and its type as a `type` attribute. */
+export function destinationEntry(candidate: RelayCandidate, index: number): DestinationEntry {
+  const { item } = candidate;
+  return {
+    Id: String(index),
+    MessageBody: JSON.stringify(toEnvelope(item)),
+    MessageGroupId: item.groupKey,
+    MessageDeduplicationId: item.messageId,
+    MessageAttributes: { type: { DataType: 'String', StringValue: item.type } },
+  };
+}
+
+function destinationOf(options: OutboxPublisherOptions): MessageDestination {
+  const legacy = options.sqs !== undefined || options.queueUrl !== undefined;
+  if (options.destination !== undefined) {
+    if (legacy) {
+      throw new ConfigurationError(
+        'OutboxPublisher: give either `destination` or `sqs` with `queueUrl`, not both',
+      );
+    }
+    return options.destination;
+  }
+  if (options.sqs === undefined || options.queueUrl === undefined || options.queueUrl === '') {
+    throw new ConfigurationError(
+      `OutboxPublisher: give \`destination\`, or both \`sqs\` and a \`queueUrl\`; got sqs ${options.sqs === undefined ? 'unset' : 'set'}, queueUrl ${JSON.stringify(options.queueUrl)}`,
+    );
+  }
+  return queueDestination(options.sqs, options.queueUrl);
+}
+
+/** Splits candidates, in order, into batch-sized chunks (≤ 10 entries, ≤ 250 KiB of bodies and attributes). */
 export function chunksForSend(candidates: readonly RelayCandidate[]): RelayCandidate[][] {
   const chunks: RelayCandidate[][] = [];
   let current: RelayCandidate[] = [];
   let bytes = 0;
   for (const candidate of candidates) {
-    const size = Buffer.byteLength(candidate.item.payload) + 512;
-    if (
-      current.length > 0 &&
-      (current.length === MAX_ENTRIES_PER_SEND || bytes + size > MAX_BYTES_PER_SEND)
-    ) {
+    const { payload, groupKey, messageId, type } = candidate.item;
+    const size =
+      Buffer.byteLength(payload) +
+      Buffer.byteLength(groupKey) +
+      Buffer.byteLength(messageId) +
+      2 * Buffer.byteLength(type) +
+      ENTRY_OVERHEAD_BYTES;
+    if (current.length > 0 && (current.length === MAX_BATCH_ENTRIES || bytes + size > MAX_BYTES_PER_SEND)) {
       chunks.push(current);
       current = [];
       bytes = 0;
