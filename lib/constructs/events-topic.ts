@@ -1,4 +1,4 @@
-import { Annotations, RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -48,6 +48,12 @@ const SNS = new iam.ServicePrincipal('sns.amazonaws.com');
 export class EventsTopic extends Construct {
   public readonly topic: sns.Topic;
   public readonly encryptionKey: kms.IKey;
+  /**
+   * The topic's ARN as a key policy names it: built from the topic's name CDK generates at synth (no reference to
+   * the topic), so a key that encrypts both the topic and a group's queue can name the topic in its own policy without
+   * a circular dependency (topic → key → topic).
+   */
+  private readonly arnForKeyPolicies: string;
   private readonly groupNames = new Set<string>();
   private readonly subscribedChannels = new Set<FifoChannel>();
 
@@ -65,6 +71,11 @@ export class EventsTopic extends Construct {
     // Said in the template, not left to a default: a message's deduplication id is always its messageId.
     resource.contentBasedDeduplication = false;
     this.topic.applyRemovalPolicy(props.removalPolicy ?? RemovalPolicy.DESTROY);
+    const name = resource.topicName;
+    this.arnForKeyPolicies =
+      name !== undefined && !Token.isUnresolved(name)
+        ? Stack.of(this).formatArn({ service: 'sns', resource: name })
+        : this.topic.topicArn;
     markRole(this.topic, 'events-topic');
   }
 
@@ -131,7 +142,7 @@ export class EventsTopic extends Construct {
         principals: [SNS],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
         resources: ['*'],
-        conditions: fromThisTopic,
+        conditions: { ArnEquals: { 'aws:SourceArn': this.arnForKeyPolicies } },
       }),
     );
     if (!statementAdded) {
