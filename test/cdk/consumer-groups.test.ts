@@ -364,6 +364,57 @@ describe('ConsumerGroup', () => {
   });
 });
 
+describe('cursor tables of consumer groups', () => {
+  function table(stack: Stack, id: string): dynamodb.Table {
+    return new dynamodb.Table(stack, id, {
+      partitionKey: { name: 'orderId', type: dynamodb.AttributeType.STRING },
+    });
+  }
+
+  it('lets each group of a stack have its own cursor table', () => {
+    // GIVEN
+    const stack = testStack();
+    const topic = new EventsTopic(stack, 'Events');
+    const alertTopic = new sns.Topic(stack, 'A');
+    topic.addGroup('Shipping', {
+      handler: someFunction(stack, 'F1'),
+      alertTopic,
+      cursorTable: { table: table(stack, 'ShippingTable'), keyAttribute: 'orderId' },
+    });
+    // WHEN / THEN
+    expect(() =>
+      topic.addGroup('Billing', {
+        handler: someFunction(stack, 'F2'),
+        alertTopic,
+        cursorTable: { table: table(stack, 'BillingTable'), keyAttribute: 'orderId' },
+      }),
+    ).not.toThrow();
+  });
+
+  it('fails if one table is given as the cursor table of two groups', () => {
+    // GIVEN
+    const stack = testStack();
+    const topic = new EventsTopic(stack, 'Events');
+    const alertTopic = new sns.Topic(stack, 'A');
+    const shared = table(stack, 'Shared');
+    topic.addGroup('Shipping', {
+      handler: someFunction(stack, 'F1'),
+      alertTopic,
+      cursorTable: { table: shared, keyAttribute: 'orderId' },
+    });
+    // WHEN / THEN
+    expect(() =>
+      topic.addGroup('Billing', {
+        handler: someFunction(stack, 'F2'),
+        alertTopic,
+        cursorTable: { table: shared, keyAttribute: 'orderId' },
+      }),
+    ).toThrow(
+      "TestStack/Shared is already the cursor table of group 'shipping'; got it for group 'billing' too",
+    );
+  });
+});
+
 describe("IdempotentConsumer's groupName and messageTypes", () => {
   function consumer(props: { groupName?: string; messageTypes?: readonly string[] }) {
     const stack = testStack();
