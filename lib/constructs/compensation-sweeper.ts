@@ -6,10 +6,12 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { Env } from '../../functions/runtime/environment';
 import { BundledFunction } from './bundled-function';
+import type { EventsTopic } from './events-topic';
 import type { FaultInjection } from './fault-injection';
 import type { FifoChannel } from './fifo-channel';
 import { libraryHandler } from './library-handlers';
 import { libraryMetric } from './library-metric';
+import { destinationOf } from './publish-destination';
 import { markRole } from './resource-role';
 import { runOnSchedule } from './scheduled-run';
 import type { TransactionalOutbox } from './transactional-outbox';
@@ -17,7 +19,18 @@ import { validateDuration, validateRange } from './validation';
 
 export interface CompensationSweeperProps {
   readonly outbox: TransactionalOutbox;
-  readonly channel: FifoChannel;
+  /**
+   * The FIFO queue the sweep re-sends to (`QUEUE_URL`, `sqs:SendMessage`): the single-queue pipeline. Give exactly
+   * one of `channel` and `topic`.
+   * @default none: `topic` is given
+   */
+  readonly channel?: FifoChannel;
+  /**
+   * The SNS FIFO topic the sweep re-publishes to (`TOPIC_ARN`, `EventsTopic.grantPublish`), when messages fan out to
+   * consumer groups. Give exactly one of `channel` and `topic`.
+   * @default none: `channel` is given
+   */
+  readonly topic?: EventsTopic;
   /** Where a message given up on is announced. */
   readonly alertTopic: sns.ITopic;
   /**
@@ -93,6 +106,7 @@ export class CompensationSweeper extends Construct {
     validateDuration('maxBackoff', props.maxBackoff, Duration.seconds(0), Duration.days(1));
     validateDuration('auditInterval', props.auditInterval, Duration.seconds(0), Duration.days(1));
     validateDuration('auditGrace', props.auditGrace, Duration.seconds(0), Duration.days(1));
+    const destination = destinationOf('CompensationSweeper', props);
 
     this.schedule = props.schedule ?? Duration.minutes(1);
     const auditInterval = props.auditInterval ?? Duration.minutes(5);
@@ -105,7 +119,7 @@ export class CompensationSweeper extends Construct {
       faultInjection: props.faultInjection,
       environment: {
         [Env.OUTBOX_TABLE_NAME]: props.outbox.table.tableName,
-        [Env.QUEUE_URL]: props.channel.queue.queueUrl,
+        ...destination.environment,
         [Env.ALERT_TOPIC_ARN]: props.alertTopic.topicArn,
         [Env.POWERTOOLS_SERVICE_NAME]: 'compensation-sweeper',
         [Env.SWEEP_GRACE_PERIOD_SECONDS]: String((props.gracePeriod ?? Duration.minutes(2)).toSeconds()),
@@ -122,7 +136,7 @@ export class CompensationSweeper extends Construct {
     markRole(this.function, 'sweeper-function');
     // Read/write data: the sweep's index Queries, leases and deletes, and the audit's Scan of the table.
     props.outbox.grantReadWriteMessages(this.function);
-    props.channel.grantSendMessages(this.function);
+    destination.grantSend(this.function);
     props.alertTopic.grantPublish(this.function);
 
     this.rule = runOnSchedule(this, 'Schedule', this.function, {

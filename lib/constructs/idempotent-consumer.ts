@@ -26,10 +26,10 @@ import { keyOrNew } from './encryption-key';
 import type { FaultInjection } from './fault-injection';
 import { libraryHandler } from './library-handlers';
 import { libraryMetric, publishLibraryMetrics } from './library-metric';
-import { markRole } from './resource-role';
+import { markGroup, markRole } from './resource-role';
 import { runOnSchedule } from './scheduled-run';
 import { grantIndexQuery, grantItemActions } from './table-grants';
-import { validateDuration, validateRange } from './validation';
+import { validateDuration, validateGroupName, validateMessageTypes, validateRange } from './validation';
 
 export type { IdempotencyStrategy };
 
@@ -104,6 +104,21 @@ export interface IdempotentConsumerProps extends DurabilityProps {
    * @default no fault injection
    */
   readonly faultInjection?: FaultInjection;
+  /**
+   * The consumer group this consumer is the consumer of (a queue subscribed to an `EventsTopic`, see `ConsumerGroup`):
+   * its function gets `CONSUMER_GROUP` (its logs and alerts name the group) and the group's resources (inbox table,
+   * consumer function, cursor table) carry the group metadata the ops CLI picks a group by (`ops --group <name>`).
+   * 1 to 40 lowercase letters, digits and hyphens, starting with a letter.
+   * @default the stack's one unnamed group (a pipeline with a single queue)
+   */
+  readonly groupName?: string;
+  /**
+   * The message types this consumer applies (`CONSUMER_MESSAGE_TYPES`, JSON): any other message of a key advances
+   * the key's cursor with no effect, so the key's order and gap detection stay exact (every message is delivered;
+   * none is filtered out before the consumer). Non-empty, no blank or repeated type.
+   * @default every type is applied
+   */
+  readonly messageTypes?: readonly string[];
 }
 
 /** The props of a consumer of a given queue (`FifoChannel.addConsumer`): all but the queue. */
@@ -131,6 +146,8 @@ export class IdempotentConsumer extends Construct {
     validateRange('maxConcurrency', props.maxConcurrency, 2, 1000);
     validateRange('parkAfterFailures', props.parkAfterFailures, 1, 100);
     validateDuration('retention', props.retention, Duration.days(1), Duration.days(365));
+    validateGroupName('groupName', props.groupName);
+    validateMessageTypes('messageTypes', props.messageTypes);
     const strategies = { default: props.strategy ?? 'transaction', effects: { ...props.effectStrategies } };
     for (const [name, strategy] of [
       ['strategy', strategies.default],
@@ -175,8 +192,16 @@ export class IdempotentConsumer extends Construct {
     props.handler.addEnvironment(Env.IDEMPOTENCY_STRATEGIES, JSON.stringify(strategies));
     props.handler.addEnvironment(Env.PARK_AFTER_FAILURES, String(props.parkAfterFailures ?? 3));
     props.handler.addEnvironment(Env.ALERT_TOPIC_ARN, props.alertTopic.topicArn);
+    if (props.groupName !== undefined) {
+      markGroup(this.inboxTable, props.groupName);
+      markGroup(props.handler, props.groupName);
+      props.handler.addEnvironment(Env.CONSUMER_GROUP, props.groupName);
+    }
+    if (props.messageTypes !== undefined) {
+      props.handler.addEnvironment(Env.CONSUMER_MESSAGE_TYPES, JSON.stringify(props.messageTypes));
+    }
     if (props.cursorTable !== undefined) {
-      declareCursorTable(this, props.cursorTable);
+      declareCursorTable(this, props.cursorTable, props.groupName);
       props.cursorTable.table.grantReadWriteData(props.handler);
       props.handler.addEnvironment(Env.CURSOR_TABLE_NAME, props.cursorTable.table.tableName);
       props.handler.addEnvironment(Env.CURSOR_KEY_ATTRIBUTE, props.cursorTable.keyAttribute);

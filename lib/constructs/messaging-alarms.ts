@@ -5,6 +5,8 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { CompensationSweeper } from './compensation-sweeper';
+import type { ConsumerGroup } from './consumer-group';
+import type { EventsTopic } from './events-topic';
 import type { FifoChannel } from './fifo-channel';
 import { heartbeatAlarm } from './heartbeat-alarm';
 import type { IdempotentConsumer } from './idempotent-consumer';
@@ -53,6 +55,13 @@ export interface MessagingAlarmsProps {
   readonly relay: OutboxRelay;
   readonly sweeper: CompensationSweeper;
   /**
+   * The events topic of consumer groups, when the relay publishes to one: alarms on deliveries SNS failed to make
+   * (`TopicNotificationsFailed`; each went to its group's dead-letter queue) and on those it could not even put there
+   * (`TopicNotificationsLost`), and graphs them. The groups join with `addConsumerGroup`.
+   * @default no topic (a single queue)
+   */
+  readonly topic?: EventsTopic;
+  /**
    * The check-back of transactional messages, if any: alarms on its oldest open transaction and on FAILED ones.
    * @default no transactional messages
    */
@@ -77,6 +86,16 @@ export interface ConsumerAlarmsOptions {
   /**
    * The prefix of the consumer's alarm names (`<name>OldestGapAge`, `<name>ParkedKeys`, `<name>Errors`, …).
    * @default the consumer's construct id
+   */
+  readonly name?: string;
+}
+
+/** How `MessagingAlarms.addConsumerGroup` names a group's alarms. */
+export interface ConsumerGroupAlarmsOptions {
+  /**
+   * The prefix of the group's alarm names (`<name>DeadLetterMessages`, `<name>OldestQueuedMessageAge`,
+   * `<name>QueueBacklog`, and its consumer's: `<name>OldestGapAge`, `<name>ParkedKeys`, `<name>Errors`, …).
+   * @default the group's construct id
    */
   readonly name?: string;
 }
@@ -193,6 +212,20 @@ export class MessagingAlarms extends Construct {
       'gauge',
     );
 
+    if (props.topic !== undefined) {
+      this.add(
+        'TopicNotificationsFailed',
+        props.topic.metricNumberOfNotificationsFailed({ period }),
+        0,
+        `SNS failed to deliver messages of the events topic to a consumer group's queue (its key or policy refused them): they went to that group's dead-letter queue. Repair: fix the queue's policy or key, then ${opsCommand(this, 'redrive --group G')}`,
+      );
+      this.add(
+        'TopicNotificationsLost',
+        props.topic.metricNumberOfNotificationsFailedToRedriveToDlq({ period }),
+        0,
+        `SNS could deliver messages of the events topic neither to a group's queue nor to its dead-letter queue: that group missed them. Repair: fix the queues' policies or keys, then ${opsCommand(this, 'reconcile')}`,
+      );
+    }
     if (props.checkBack !== undefined) {
       this.add(
         'OldestOpenTransactionAge',
@@ -279,6 +312,16 @@ export class MessagingAlarms extends Construct {
           graph('Oldest queued message (s)', [props.channel.metricOldestMessageAge()]),
           this.errorsGraph,
         ],
+        ...(props.topic === undefined
+          ? []
+          : [
+              [
+                graph('Events topic: failed deliveries', [
+                  props.topic.metricNumberOfNotificationsFailed({ label: 'to dead-letter queues' }),
+                  props.topic.metricNumberOfNotificationsFailedToRedriveToDlq({ label: 'lost' }),
+                ]),
+              ],
+            ]),
       ],
     });
   }
@@ -296,15 +339,55 @@ export class MessagingAlarms extends Construct {
    */
   addConsumer(consumer: IdempotentConsumer, options: ConsumerAlarmsOptions = {}): void {
     const name = options.name ?? consumer.node.id;
-    this.watchConsumer(consumer, {
-      oldestGapAge: `${name}OldestGapAge`,
-      parkedKeys: `${name}ParkedKeys`,
-      recursiveInvocationsDropped: `${name}RecursiveInvocationsDropped`,
-      unreadableMessages: `${name}UnreadableMessages`,
-      monitorHeartbeat: `${name}InboxMonitorHeartbeat`,
-      monitor: `${name}InboxMonitor`,
-      handler: name,
-    });
+    this.watchConsumer(consumer, consumerAlarmNamesOf(name));
+  }
+
+  /**
+   * Watches a consumer group (`ConsumerGroup`): its dead-letter queue, oldest queued message and backlog, and its
+   * consumer as `addConsumer` does, all named after `options.name` (default: the group's construct id), and a row of
+   * the dashboard for its queue. Fails, adding nothing, if an alarm of one of those names exists already.
+   */
+  addConsumerGroup(group: ConsumerGroup, options: ConsumerGroupAlarmsOptions = {}): void {
+    const name = options.name ?? group.node.id;
+    const names = {
+      deadLetterMessages: `${name}DeadLetterMessages`,
+      oldestQueuedMessageAge: `${name}OldestQueuedMessageAge`,
+      queueBacklog: `${name}QueueBacklog`,
+    };
+    for (const taken of [...Object.values(names), ...consumerAlarmNames(name)]) this.refuseTaken(taken);
+    const period = Duration.minutes(1);
+    const channel = group.channel;
+    this.add(
+      names.deadLetterMessages,
+      channel.metricDeadLetterMessages({ period }),
+      0,
+      `Messages in the dead-letter queue of consumer group '${group.groupName}': its consumer failed them repeatedly, or SNS could not deliver them. Repair: ${opsCommand(this, `redrive --group ${group.groupName}`)}`,
+    );
+    this.add(
+      names.oldestQueuedMessageAge,
+      channel.metricOldestMessageAge({ period }),
+      (this.thresholds.oldestQueuedMessageAge ?? Duration.minutes(5)).toSeconds(),
+      `The oldest message queued for consumer group '${group.groupName}' is older than the threshold: its consumer is not keeping up or a key is blocked.`,
+    );
+    this.add(
+      names.queueBacklog,
+      channel.metricBacklog({ period }),
+      this.thresholds.queueBacklog ?? 10_000,
+      `The queue of consumer group '${group.groupName}' holds more messages than the threshold: raise its consumer's maxConcurrency or look at its errors.`,
+    );
+    this.addConsumer(group.consumer, { name });
+    this.dashboard.addWidgets(
+      graph(`Group ${group.groupName}: backlog`, [
+        channel.metricBacklog(),
+        channel.metricDeadLetterMessages(),
+      ]),
+      graph(`Group ${group.groupName}: oldest queued message (s)`, [channel.metricOldestMessageAge()]),
+      graph(`Group ${group.groupName}: inbox`, [
+        group.consumer.metricOldestHeldAge(),
+        group.consumer.metricParkedKeys(),
+        group.consumer.metricUnreadableMessages(),
+      ]),
+    );
   }
 
   /**
@@ -424,6 +507,33 @@ export class MessagingAlarms extends Construct {
       );
     }
   }
+}
+
+/** The names of the alarms `addConsumer` makes for a consumer named `name`. */
+function consumerAlarmNamesOf(name: string): ConsumerAlarmNames {
+  return {
+    oldestGapAge: `${name}OldestGapAge`,
+    parkedKeys: `${name}ParkedKeys`,
+    recursiveInvocationsDropped: `${name}RecursiveInvocationsDropped`,
+    unreadableMessages: `${name}UnreadableMessages`,
+    monitorHeartbeat: `${name}InboxMonitorHeartbeat`,
+    monitor: `${name}InboxMonitor`,
+    handler: name,
+  };
+}
+
+/** Every alarm name of a consumer's alarms (its functions' errors and throttles included). */
+function consumerAlarmNames(name: string): string[] {
+  const names = consumerAlarmNamesOf(name);
+  const functions = [names.monitor, ...(names.handler === undefined ? [] : [names.handler])];
+  return [
+    names.oldestGapAge,
+    names.parkedKeys,
+    names.recursiveInvocationsDropped,
+    names.unreadableMessages,
+    names.monitorHeartbeat,
+    ...functions.flatMap((fn) => [`${fn}Errors`, `${fn}Throttles`]),
+  ];
 }
 
 function graph(title: string, metrics: cloudwatch.IMetric[]): cloudwatch.GraphWidget {

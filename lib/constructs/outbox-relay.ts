@@ -7,16 +7,29 @@ import { Construct } from 'constructs';
 import { Env } from '../../functions/runtime/environment';
 import { BundledFunction } from './bundled-function';
 import { acknowledgeCfnLint } from './cfn-lint-acknowledgment';
+import type { EventsTopic } from './events-topic';
 import type { FaultInjection } from './fault-injection';
 import type { FifoChannel } from './fifo-channel';
 import { libraryHandler } from './library-handlers';
+import { destinationOf } from './publish-destination';
 import { markRole } from './resource-role';
 import type { TransactionalOutbox } from './transactional-outbox';
 import { validateDuration, validateRange } from './validation';
 
 export interface OutboxRelayProps {
   readonly outbox: TransactionalOutbox;
-  readonly channel: FifoChannel;
+  /**
+   * The FIFO queue the relay sends to (`QUEUE_URL`, `sqs:SendMessage`): the single-queue pipeline. Give exactly one
+   * of `channel` and `topic`.
+   * @default none: `topic` is given
+   */
+  readonly channel?: FifoChannel;
+  /**
+   * The SNS FIFO topic the relay publishes to (`TOPIC_ARN`, `EventsTopic.grantPublish`), when messages fan out to
+   * consumer groups. Give exactly one of `channel` and `topic`.
+   * @default none: `channel` is given
+   */
+  readonly topic?: EventsTopic;
   /**
    * Stream records per invocation (1 to 10,000); the relay sends them 10 per SendMessageBatch.
    * @default 100
@@ -50,7 +63,7 @@ export interface OutboxRelayProps {
 }
 
 /**
- * Publishes the outbox to the FIFO channel: a function fed by the outbox stream, filtered to INSERTs of
+ * Publishes the outbox to the FIFO channel (or the events topic of consumer groups): a function fed by the outbox stream, filtered to INSERTs of
  * PENDING messages, starting at TRIM_HORIZON, with bisect on error, bounded retries and record age, partial
  * batch responses, and an on-failure queue (encrypted, TLS-only, 14 days) for records it gave up on. It deletes
  * what it sent and marks for the compensation sweep what it could not send (`grantRemoveSent`, `grantMarkForSweep`).
@@ -73,6 +86,7 @@ export class OutboxRelay extends Construct {
       Duration.seconds(300),
     );
     validateDuration('maxRecordAge', props.maxRecordAge, Duration.seconds(60), Duration.days(7));
+    const destination = destinationOf('OutboxRelay', props);
 
     this.function = new BundledFunction(this, 'Handler', {
       ...libraryHandler('relay'),
@@ -80,18 +94,18 @@ export class OutboxRelay extends Construct {
       faultInjection: props.faultInjection,
       environment: {
         [Env.OUTBOX_TABLE_NAME]: props.outbox.table.tableName,
-        [Env.QUEUE_URL]: props.channel.queue.queueUrl,
+        ...destination.environment,
         [Env.POWERTOOLS_SERVICE_NAME]: 'outbox-relay',
       },
     }).function;
     markRole(this.function, 'relay-function');
-    props.channel.grantSendMessages(this.function);
+    destination.grantSend(this.function);
     props.outbox.grantRemoveSent(this.function);
     props.outbox.grantMarkForSweep(this.function);
 
     this.failureQueue = new sqs.Queue(this, 'FailureQueue', {
       encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: props.channel.encryptionKey,
+      encryptionMasterKey: destination.encryptionKey,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
       removalPolicy: RemovalPolicy.RETAIN,

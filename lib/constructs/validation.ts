@@ -23,3 +23,32 @@ export function validateDuration(
     );
   }
 }
+
+/** What a consumer group's name may be: it names alarms, logs and `ops --group`. */
+export const GROUP_NAME_PATTERN = /^[a-z][a-z0-9-]{0,39}$/;
+
+/** Throws when a consumer group's name is not a lowercase name of 1 to 40 letters, digits and hyphens. */
+export function validateGroupName(what: string, value: string | undefined): void {
+  if (value === undefined || GROUP_NAME_PATTERN.test(value)) return;
+  throw new Error(
+    `${what} must start with a lowercase letter and have 1 to 40 lowercase letters, digits and hyphens; got '${value}'`,
+  );
+}
+
+/** Throws when a list of message types is empty, has a blank type or names a type twice. */
+export function validateMessageTypes(what: string, value: readonly string[] | undefined): void {
+  if (value === undefined) return;
+  if (value.length === 0) {
+    throw new Error(`${what} must name at least one message type (leave it out to apply every type); got []`);
+  }
+  const seen = new Set<string>();
+  for (const type of value) {
+    if (typeof type !== 'string' || type.trim() === '') {
+      throw new Error(`${what} must not have a blank type; got ${JSON.stringify(value)}`);
+    }
+    if (seen.has(type)) {
+      throw new Error(`${what} names '${type}' twice; got ${JSON.stringify(value)}`);
+    }
+    seen.add(type);
+  }
+}

@@ -10,8 +10,10 @@ import {
   BundledFunction,
   CompensationSweeper,
   type CompensationSweeperProps,
+  ConsumerGroup,
   type DurabilityProps,
   DurableTable,
+  EventsTopic,
   FifoChannel,
   grantItemActions,
   IdempotentConsumer,
@@ -92,14 +94,24 @@ export interface DemoTiming {
 const functionsDir = (file: string) => fileURLToPath(new URL(`../functions/${file}`, import.meta.url));
 
 /**
- * The reference application (design.md): an orders API whose every change commits an outbox message,
- * a relay to a FIFO queue, and a consumer that projects orders and inventory once and in order.
+ * The reference application (design.md): an orders API whose every change commits an outbox message, a relay that
+ * publishes them to an SNS FIFO topic, and three consumer groups, each with its own queue and consumer, once and in
+ * order per key: `projection` (orders and inventory views), `audit` (an append-only log per order) and `shipping`
+ * (a shipment status per order, from three message types).
  */
 export class ReliableMessagingDemoStack extends Stack {
   public readonly outbox: TransactionalOutbox;
+  /** The SNS FIFO topic the relay and the sweeper publish to (output `EventsTopicArn`). */
+  public readonly topic: EventsTopic;
+  /** The queue of the `projection` group (outputs `QueueUrl`, `DeadLetterQueueUrl`). */
   public readonly channel: FifoChannel;
   public readonly relay: OutboxRelay;
+  /** The consumer of the `projection` group. */
   public readonly consumer: IdempotentConsumer;
+  /** The `audit` group: an append-only log of every message per order. */
+  public readonly auditGroup: ConsumerGroup;
+  /** The `shipping` group: a shipment status per order, its cursors in the shipping table. */
+  public readonly shippingGroup: ConsumerGroup;
   /** The orders API's HTTP API (output `ApiUrl`). */
   public readonly api: apigwv2.HttpApi;
   /** The orders API: routes, stage, access logs, `grantInvoke`. */
@@ -152,14 +164,17 @@ export class ReliableMessagingDemoStack extends Stack {
       transactionTable: true,
     });
     const idempotencyTable = this.outbox.idempotencyTable!;
+    this.topic = new EventsTopic(this, 'Events', { encryptionKey: key });
+    // The projection group's queue keeps its id (and the outputs QueueUrl, DeadLetterQueueUrl) from the days of one queue.
     this.channel = new FifoChannel(this, 'Channel', {
       encryptionKey: key,
       removalPolicy: durability.removalPolicy,
       visibilityTimeout: timing.queueVisibilityTimeout,
     });
+    this.topic.subscribeChannel(this.channel, { groupName: 'projection' });
     this.relay = new OutboxRelay(this, 'Relay', {
       outbox: this.outbox,
-      channel: this.channel,
+      topic: this.topic,
       faultInjection,
     });
     const alerts = new AlertTopic(this, 'Alerts', {
@@ -168,7 +183,7 @@ export class ReliableMessagingDemoStack extends Stack {
     });
     this.sweeper = new CompensationSweeper(this, 'Sweeper', {
       outbox: this.outbox,
-      channel: this.channel,
+      topic: this.topic,
       alertTopic: alerts.topic,
       faultInjection,
       ...timing.sweeper,
@@ -188,12 +203,82 @@ export class ReliableMessagingDemoStack extends Stack {
     this.consumer = new IdempotentConsumer(this, 'Consumer', {
       ...durability,
       queue: this.channel.queue,
+      groupName: 'projection',
       handler: consumerFunction,
       encryptionKey: key,
       alertTopic: alerts.topic,
       // The reference demonstrates all three strategies, one per effect (see ProjectionService).
       strategy: 'transaction',
       effectStrategies: { view: 'version', inventory: 'transaction', notifications: 'unique' },
+      parkAfterFailures: timing.parkAfterFailures,
+      faultInjection,
+    });
+
+    // The audit group: every message, appended per order at the next position (its effect reads the last one).
+    const auditTable = new DurableTable(this, 'AuditTable', {
+      ...durability,
+      partitionKey: { name: 'orderId', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'position', type: dynamodb.AttributeType.NUMBER },
+      encryptionKey: key,
+    }).table;
+    const auditFunction = new BundledFunction(this, 'AuditConsumer', {
+      entry: functionsDir('audit-consumer-handler.ts'),
+      timeout: timing.consumerTimeout ?? Duration.seconds(30),
+      faultInjection,
+      environment: {
+        AUDIT_TABLE_NAME: auditTable.tableName,
+        POWERTOOLS_SERVICE_NAME: 'audit-consumer',
+      },
+    }).function;
+    // Its effect: the order's last position (Query), then a conditional put of the next one (in the transaction).
+    grantItemActions(auditTable, auditFunction, 'Query', 'PutItem');
+    this.auditGroup = new ConsumerGroup(this, 'Audit', {
+      ...durability,
+      topic: this.topic,
+      groupName: 'audit',
+      channel: {
+        encryptionKey: key,
+        removalPolicy: durability.removalPolicy,
+        visibilityTimeout: timing.queueVisibilityTimeout,
+      },
+      handler: auditFunction,
+      encryptionKey: key,
+      alertTopic: alerts.topic,
+      strategy: 'transaction',
+      parkAfterFailures: timing.parkAfterFailures,
+      faultInjection,
+    });
+
+    // The shipping group: three message types; its table is its cursor table (status and cursor in one write).
+    const shippingTable = new DurableTable(this, 'ShippingTable', {
+      ...durability,
+      partitionKey: { name: 'orderId', type: dynamodb.AttributeType.STRING },
+      encryptionKey: key,
+    }).table;
+    const shippingFunction = new BundledFunction(this, 'ShippingConsumer', {
+      entry: functionsDir('shipping-consumer-handler.ts'),
+      timeout: timing.consumerTimeout ?? Duration.seconds(30),
+      faultInjection,
+      environment: {
+        SHIPPING_TABLE_NAME: shippingTable.tableName,
+        POWERTOOLS_SERVICE_NAME: 'shipping-consumer',
+      },
+    }).function;
+    this.shippingGroup = new ConsumerGroup(this, 'Shipping', {
+      ...durability,
+      topic: this.topic,
+      groupName: 'shipping',
+      channel: {
+        encryptionKey: key,
+        removalPolicy: durability.removalPolicy,
+        visibilityTimeout: timing.queueVisibilityTimeout,
+      },
+      handler: shippingFunction,
+      encryptionKey: key,
+      alertTopic: alerts.topic,
+      // The consumer is granted read and write on it (IdempotentConsumer's cursorTable).
+      cursorTable: { table: shippingTable, keyAttribute: 'orderId' },
+      messageTypes: ['OrderPlaced', 'PaymentCaptured', 'OrderCancelled'],
       parkAfterFailures: timing.parkAfterFailures,
       faultInjection,
     });
@@ -209,6 +294,8 @@ export class ReliableMessagingDemoStack extends Stack {
         PROJECTION_TABLE_NAME: projection.tableName,
         PAYMENTS_TABLE_NAME: payments.tableName,
         IDEMPOTENCY_TABLE_NAME: idempotencyTable.tableName,
+        AUDIT_TABLE_NAME: auditTable.tableName,
+        SHIPPING_TABLE_NAME: shippingTable.tableName,
         PRODUCER_LIFETIME_SECONDS: String(producerTimeout.toSeconds()),
         POWERTOOLS_SERVICE_NAME: 'orders-api',
       },
@@ -220,6 +307,9 @@ export class ReliableMessagingDemoStack extends Stack {
       idempotencyKeys: true,
     });
     projection.grantReadData(apiFunction);
+    // GET /orders/{id}/audit (Query by order) and GET /orders/{id}/shipment (GetItem): read only.
+    grantItemActions(auditTable, apiFunction, 'GetItem', 'Query');
+    grantItemActions(shippingTable, apiFunction, 'GetItem', 'Query');
     payments.grantReadWriteData(apiFunction);
 
     const checker = new BundledFunction(this, 'PaymentChecker', {
@@ -249,6 +339,7 @@ export class ReliableMessagingDemoStack extends Stack {
 
     this.alarms = new MessagingAlarms(this, 'Alarms', {
       alertTopic: alerts.topic,
+      topic: this.topic,
       channel: this.channel,
       relay: this.relay,
       sweeper: this.sweeper,
@@ -256,6 +347,8 @@ export class ReliableMessagingDemoStack extends Stack {
       consumer: this.consumer,
       functions: { OrdersApi: apiFunction, OrdersConsumer: consumerFunction, PaymentChecker: checker },
     });
+    this.alarms.addConsumerGroup(this.auditGroup, { name: 'Audit' });
+    this.alarms.addConsumerGroup(this.shippingGroup, { name: 'Shipping' });
 
     this.ordersApi = new OrdersHttpApi(this, 'HttpApi', {
       handler: apiFunction,
@@ -316,8 +409,32 @@ export class ReliableMessagingDemoStack extends Stack {
     new CfnOutput(this, 'IdempotencyTableName', { value: idempotencyTable.tableName });
     new CfnOutput(this, 'CheckBackFunctionName', { value: this.checkBack.function.functionName });
     new CfnOutput(this, 'ApiFunctionName', { value: apiFunction.functionName });
+    new CfnOutput(this, 'EventsTopicArn', { value: this.topic.topicArn });
+    new CfnOutput(this, 'AuditTableName', { value: auditTable.tableName });
+    new CfnOutput(this, 'AuditQueueUrl', { value: this.auditGroup.channel.queue.queueUrl });
+    new CfnOutput(this, 'AuditDeadLetterQueueUrl', {
+      value: this.auditGroup.channel.deadLetterQueue.queueUrl,
+    });
+    new CfnOutput(this, 'AuditInboxTableName', { value: this.auditGroup.consumer.inboxTable.tableName });
+    new CfnOutput(this, 'AuditConsumerFunctionName', { value: auditFunction.functionName });
+    new CfnOutput(this, 'ShippingTableName', { value: shippingTable.tableName });
+    new CfnOutput(this, 'ShippingQueueUrl', { value: this.shippingGroup.channel.queue.queueUrl });
+    new CfnOutput(this, 'ShippingDeadLetterQueueUrl', {
+      value: this.shippingGroup.channel.deadLetterQueue.queueUrl,
+    });
+    new CfnOutput(this, 'ShippingInboxTableName', {
+      value: this.shippingGroup.consumer.inboxTable.tableName,
+    });
+    new CfnOutput(this, 'ShippingConsumerFunctionName', { value: shippingFunction.functionName });
     if (props.unitAccounting) {
-      for (const fn of [apiFunction, consumerFunction, this.relay.function, this.sweeper.function]) {
+      for (const fn of [
+        apiFunction,
+        consumerFunction,
+        auditFunction,
+        shippingFunction,
+        this.relay.function,
+        this.sweeper.function,
+      ]) {
         fn.addEnvironment('UNIT_ACCOUNTING', 'true');
       }
       const ceiling = new ApiCeilingProbe(this, 'ApiCeilingProbe', { api: this.api });

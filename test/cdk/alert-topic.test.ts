@@ -65,8 +65,11 @@ describe('AlertTopic: who is told', () => {
     const synth = synthApp({ alertEmail: 'ops@example.com' });
     // THEN
     expect(synth.status, synth.stderr).toBe(0);
+    // The alert topic's (the events topic's are the consumer groups' queues).
     const subscriptions = Object.values(synth.template().Resources).filter(
-      (resource) => resource.Type === 'AWS::SNS::Subscription',
+      (resource) =>
+        resource.Type === 'AWS::SNS::Subscription' &&
+        /^AlertsTopic/.test(String((resource.Properties?.TopicArn as { Ref?: unknown } | undefined)?.Ref)),
     );
     expect(subscriptions.map((s) => [s.Properties?.Protocol, s.Properties?.Endpoint])).toEqual([
       ['email', 'ops@example.com'],

@@ -5,6 +5,13 @@ import { awsSynth, type CfnTemplate, type SynthesizedStack } from './aws-synth';
 import { synthWarnings } from './support/synth-warnings';
 import { logicalIdOf, property, resourceOfOutput, resourcesOfType } from './support/template-access';
 
+/** The outputs naming the consumer function of each group: projection, audit, shipping. */
+const CONSUMER_OUTPUTS = [
+  'ConsumerFunctionName',
+  'AuditConsumerFunctionName',
+  'ShippingConsumerFunctionName',
+];
+
 let stack: SynthesizedStack;
 let template: CfnTemplate;
 
@@ -14,40 +21,45 @@ beforeAll(async () => {
 }, 600_000);
 
 describe('alerting in the AWS synth (cdk synth of bin/app.ts with cdk.json)', () => {
-  it("allows the consumer's recursive loop (SQS → consumer → its own queue) and no other function's", () => {
-    // GIVEN
-    const consumer = resourceOfOutput(template, 'ConsumerFunctionName');
+  it("allows the consumers' recursive loop (SQS → consumer → its own queue) and no other function's", () => {
+    // GIVEN the consumer of each group
+    const consumers = CONSUMER_OUTPUTS.map((output) => resourceOfOutput(template, output));
     // WHEN
     const allowed = resourcesOfType(template, 'AWS::Lambda::Function')
       .filter(([, fn]) => property(fn, 'RecursiveLoop') !== undefined)
       .map(([id, fn]) => [id, property(fn, 'RecursiveLoop')]);
     // THEN
-    expect(allowed).toEqual([[consumer, 'Allow']]);
+    expect(allowed.sort()).toEqual(consumers.map((consumer) => [consumer, 'Allow']).sort());
   });
 
-  it("alarms the alert topic when Lambda drops the consumer's recursive invocations", () => {
-    // GIVEN
-    const consumer = resourceOfOutput(template, 'ConsumerFunctionName');
-    const topic = resourceOfOutput(template, 'AlertTopicArn');
-    // WHEN
-    const alarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm').filter(
-      ([, alarm]) => property(alarm, 'MetricName') === 'RecursiveInvocationsDropped',
-    );
-    // THEN
-    expect(alarms).toHaveLength(1);
-    const [, alarm] = alarms[0]!;
-    expect(alarm.Properties).toMatchObject({
-      Namespace: 'AWS/Lambda',
-      Statistic: 'Sum',
-      Period: 60,
-      Threshold: 0,
-      ComparisonOperator: 'GreaterThanThreshold',
-      TreatMissingData: 'notBreaching',
-    });
-    const dimensions = property(alarm, 'Dimensions') as { Name: string; Value: unknown }[];
-    expect(dimensions.map((d) => [d.Name, logicalIdOf(d.Value)])).toEqual([['FunctionName', consumer]]);
-    expect((property(alarm, 'AlarmActions') as unknown[]).map(logicalIdOf)).toEqual([topic]);
-  });
+  it.each(CONSUMER_OUTPUTS)(
+    'alarms the alert topic when Lambda drops the recursive invocations of %s',
+    (output) => {
+      // GIVEN
+      const consumer = resourceOfOutput(template, output);
+      const topic = resourceOfOutput(template, 'AlertTopicArn');
+      // WHEN
+      const alarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm').filter(
+        ([, alarm]) =>
+          property(alarm, 'MetricName') === 'RecursiveInvocationsDropped' &&
+          JSON.stringify(property(alarm, 'Dimensions')).includes(`"${consumer}"`),
+      );
+      // THEN
+      expect(alarms).toHaveLength(1);
+      const [, alarm] = alarms[0]!;
+      expect(alarm.Properties).toMatchObject({
+        Namespace: 'AWS/Lambda',
+        Statistic: 'Sum',
+        Period: 60,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+      const dimensions = property(alarm, 'Dimensions') as { Name: string; Value: unknown }[];
+      expect(dimensions.map((d) => [d.Name, logicalIdOf(d.Value)])).toEqual([['FunctionName', consumer]]);
+      expect((property(alarm, 'AlarmActions') as unknown[]).map(logicalIdOf)).toEqual([topic]);
+    },
+  );
 
   it('warns that nobody is alerted when deployed without -c alertEmail', () => {
     // WHEN

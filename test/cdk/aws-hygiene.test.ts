@@ -36,9 +36,25 @@ function rateSeconds(expression: unknown): number {
   return Number(match[1]) * RATE_SECONDS[match[2]!]!;
 }
 
+/**
+ * The function of `service`; for the inbox monitor (one per consumer group), the one that reads the inbox of
+ * `output`.
+ */
+function functionOf(service: string, output: string): string {
+  if (service !== 'inbox-monitor') return functionOfService(template, service);
+  const inbox = resourceOfOutput(template, output);
+  const monitors = resourcesOfType(template, 'AWS::Lambda::Function').filter(([, fn]) => {
+    const variables = (property(fn, 'Environment') as { Variables: Record<string, unknown> }).Variables;
+    return variables.POWERTOOLS_SERVICE_NAME === service && logicalIdOf(variables.INBOX_TABLE_NAME) === inbox;
+  });
+  if (monitors.length !== 1)
+    throw new Error(`expected one inbox monitor of ${output}; found ${monitors.length}`);
+  return monitors[0]![0];
+}
+
 /** The table actions (without `dynamodb:`) the role of the function of `service` has on the table of `output`. */
 function tableActions(service: string, output: string): string[] {
-  const role = functionRole(template, functionOfService(template, service))!;
+  const role = functionRole(template, functionOf(service, output))!;
   return actionsOn(roleStatements(template, role), resourceOfOutput(template, output))
     .filter((action) => action.startsWith('dynamodb:'))
     .map((action) => action.replace('dynamodb:', ''));
@@ -48,7 +64,8 @@ describe('AWS hygiene of the AWS synth (cdk synth of bin/app.ts with cdk.json)',
   it('never retries a scheduled run: EventBridge and Lambda give up at once, within one period', () => {
     // GIVEN
     const rules = resourcesOfType(template, 'AWS::Events::Rule');
-    expect(rules).toHaveLength(3);
+    // the sweeper, the check-back and the inbox monitor of each of the three groups
+    expect(rules).toHaveLength(5);
     for (const [ruleId, rule] of rules) {
       const period = rateSeconds(property(rule, 'ScheduleExpression'));
       for (const target of asList(property(rule, 'Targets') as readonly Record<string, unknown>[])) {
@@ -95,6 +112,15 @@ describe('AWS hygiene of the AWS synth (cdk synth of bin/app.ts with cdk.json)',
     ['orders-consumer', 'ProjectionTableName', ['GetItem', 'PutItem', 'UpdateItem']],
     ['transaction-check-back', 'OrdersTableName', ['GetItem', 'UpdateItem']],
     ['inbox-monitor', 'InboxTableName', ['Query']],
+    ['inbox-monitor', 'AuditInboxTableName', ['Query']],
+    ['inbox-monitor', 'ShippingInboxTableName', ['Query']],
+    ['audit-consumer', 'AuditInboxTableName', ['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem']],
+    // the order's last position, then a conditional put of the next one
+    ['audit-consumer', 'AuditTableName', ['PutItem', 'Query']],
+    ['shipping-consumer', 'ShippingInboxTableName', ['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem']],
+    // GET /orders/{id}/audit and GET /orders/{id}/shipment: read only
+    ['orders-api', 'AuditTableName', ['GetItem', 'Query']],
+    ['orders-api', 'ShippingTableName', ['GetItem', 'Query']],
     // reads the stream, deletes what it sent, marks for the sweep (a conditional update) what it could not send
     [
       'outbox-relay',
@@ -115,17 +141,22 @@ describe('AWS hygiene of the AWS synth (cdk synth of bin/app.ts with cdk.json)',
     expect(actions).toEqual(expect.arrayContaining(['Query', 'Scan', 'UpdateItem', 'DeleteItem']));
   });
 
-  it('lets the inbox monitor query the attention index only, not the table', () => {
-    // GIVEN
-    const role = functionRole(template, functionOfService(template, 'inbox-monitor'))!;
-    const inbox = resourceOfOutput(template, 'InboxTableName');
-    // WHEN
-    const resources = roleStatements(template, role)
-      .filter((statement) => asList(statement.Action).some((action) => action.startsWith('dynamodb:')))
-      .flatMap((statement) => asList(statement.Resource));
-    // THEN
-    expect(resources).toEqual([{ 'Fn::Join': ['', [{ 'Fn::GetAtt': [inbox, 'Arn'] }, '/index/attention']] }]);
-  });
+  it.each(['InboxTableName', 'AuditInboxTableName', 'ShippingInboxTableName'])(
+    'lets the inbox monitor of %s query the attention index only, not the table',
+    (output) => {
+      // GIVEN
+      const role = functionRole(template, functionOf('inbox-monitor', output))!;
+      const inbox = resourceOfOutput(template, output);
+      // WHEN
+      const resources = roleStatements(template, role)
+        .filter((statement) => asList(statement.Action).some((action) => action.startsWith('dynamodb:')))
+        .flatMap((statement) => asList(statement.Resource));
+      // THEN
+      expect(resources).toEqual([
+        { 'Fn::Join': ['', [{ 'Fn::GetAtt': [inbox, 'Arn'] }, '/index/attention']] },
+      ]);
+    },
+  );
 
   it('names the HTTP API after its stack', () => {
     // WHEN

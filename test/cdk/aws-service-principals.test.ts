@@ -6,6 +6,8 @@ import {
   eventSourceMappingProblems,
   scheduledTargetProblems,
   servicePrincipalContract,
+  snsAccessProblems,
+  subscriptionProblems,
   topicPublisherProblems,
 } from './support/service-principal-contract';
 import { functionOfService, functionRole, resourcesOfType, type Statement } from './support/template-access';
@@ -45,8 +47,11 @@ describe('service-principal contract on the AWS synth (cdk synth of bin/app.ts w
     // THEN
     expect(stacks.map((stack) => stack.stackName)).toEqual(['ReliableMessagingDemo']);
     expect(resourcesOfType(template, 'AWS::CloudWatch::Alarm').length).toBeGreaterThan(10);
-    expect(resourcesOfType(template, 'AWS::Events::Rule')).toHaveLength(3);
-    expect(resourcesOfType(template, 'AWS::Lambda::EventSourceMapping')).toHaveLength(2);
+    // The sweeper, the check-back and the three groups' inbox monitors.
+    expect(resourcesOfType(template, 'AWS::Events::Rule')).toHaveLength(5);
+    // The relay's stream and the three groups' queues.
+    expect(resourcesOfType(template, 'AWS::Lambda::EventSourceMapping')).toHaveLength(4);
+    expect(resourcesOfType(template, 'AWS::SNS::Subscription')).toHaveLength(3);
   });
 
   for (const [name, check] of Object.entries(servicePrincipalContract)) {
@@ -104,7 +109,7 @@ describe('the contract catches what AWS would refuse (each check on the real tem
       }
     });
     // WHEN / THEN
-    expect(scheduledTargetProblems(broken)).toHaveLength(3);
+    expect(scheduledTargetProblems(broken)).toHaveLength(5);
   });
 
   it("fails if the consumer's role may not decrypt its queue", () => {
@@ -141,5 +146,78 @@ describe('the contract catches what AWS would refuse (each check on the real tem
     expect(topicPublisherProblems(withoutRoleAction(role, 'kms:GenerateDataKey')).join('\n')).toMatch(
       /may not kms:GenerateDataKey with key/,
     );
+  });
+
+  it("fails if the relay's role may not publish to the events topic", () => {
+    // GIVEN
+    const role = functionRole(template, functionOfService(template, 'outbox-relay'))!;
+    // WHEN / THEN
+    expect(topicPublisherProblems(withoutRoleAction(role, 'sns:Publish')).join('\n')).toMatch(
+      /may not sns:Publish to EventsTopic\w+ \(TOPIC_ARN\)/,
+    );
+  });
+
+  it("fails if a group's queue policy does not let the topic send", () => {
+    // GIVEN
+    const broken = mutated((copy) => {
+      for (const resource of Object.values(copy.Resources)) {
+        if (resource.Type !== 'AWS::SQS::QueuePolicy') continue;
+        const document = resource.Properties?.PolicyDocument as { Statement: Statement[] };
+        document.Statement = document.Statement.filter((s) => s.Sid !== 'AllowTheEventsTopicToSend');
+      }
+    });
+    // WHEN / THEN
+    expect(subscriptionProblems(broken)).toHaveLength(3);
+    expect(subscriptionProblems(broken)[0]).toMatch(
+      /does not let sns\.amazonaws\.com sqs:SendMessage for EventsTopic/,
+    );
+  });
+
+  it('fails if a subscription has no dead-letter queue', () => {
+    // GIVEN
+    const broken = mutated((copy) => {
+      for (const resource of Object.values(copy.Resources)) {
+        if (resource.Type === 'AWS::SNS::Subscription') delete resource.Properties?.RedrivePolicy;
+      }
+    });
+    // WHEN / THEN
+    expect(subscriptionProblems(broken).join('\n')).toMatch(/no dead-letter queue/);
+  });
+
+  it('fails if the key policy lets SNS use the key without naming the topic', () => {
+    // GIVEN
+    const broken = mutated((copy) => {
+      for (const resource of Object.values(copy.Resources)) {
+        const policy = resource.Properties?.KeyPolicy as { Statement: Statement[] } | undefined;
+        if (policy === undefined) continue;
+        policy.Statement = policy.Statement.map((statement) =>
+          statement.Sid === 'AllowTheEventsTopicToEncryptForItsQueues'
+            ? { ...statement, Condition: undefined }
+            : statement,
+        );
+      }
+    });
+    // WHEN / THEN
+    expect(subscriptionProblems(broken).join('\n')).toMatch(
+      /does not let sns\.amazonaws\.com kms:GenerateDataKey/,
+    );
+    expect(snsAccessProblems(broken).join('\n')).toMatch(
+      /lets sns\.amazonaws\.com use it without an aws:SourceArn/,
+    );
+  });
+
+  it('fails if a queue policy lets SNS in without the aws:SourceArn of a subscribed topic', () => {
+    // GIVEN
+    const broken = mutated((copy) => {
+      for (const resource of Object.values(copy.Resources)) {
+        if (resource.Type !== 'AWS::SQS::QueuePolicy') continue;
+        const document = resource.Properties?.PolicyDocument as { Statement: Statement[] };
+        document.Statement = document.Statement.map((statement) =>
+          statement.Sid === 'AllowTheEventsTopicToSend' ? { ...statement, Condition: undefined } : statement,
+        );
+      }
+    });
+    // WHEN / THEN
+    expect(snsAccessProblems(broken)).toHaveLength(3);
   });
 });

@@ -26,8 +26,8 @@ export interface SynthesizedStack {
 
 const SYNTH_DIR_PREFIX = 'reliable-messaging-aws-synth-';
 
-/** What decides the synthesized templates: the app, the constructs, the functions, cdk.json and the locked packages. */
-const INPUTS = ['bin', 'lib', 'functions', 'cdk.json', 'package-lock.json'];
+/** What decides the synthesized templates: the app and its stacks, the constructs, the functions, cdk.json and the locked packages. */
+const INPUTS = ['bin', 'lib', 'functions', 'reference', 'bench', 'cdk.json', 'package-lock.json'];
 
 /**
  * The stacks `cdk synth` writes for AWS: the cdk CLI runs bin/app.ts (cdk.json's `app`) with cdk.json's context and

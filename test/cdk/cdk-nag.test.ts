@@ -85,9 +85,12 @@ describe('cdk-nag AwsSolutions checks', () => {
     // THEN
     expect([...acknowledged.keys()].sort()).toEqual([
       'AwsSolutions-IAM5[Resource::*]',
+      // each group's inbox (its one index, the sparse attention index): projection, audit, shipping
+      'AwsSolutions-IAM5[Resource::<AuditConsumerInboxTable0ED0FE35.Arn>/index/*]',
       'AwsSolutions-IAM5[Resource::<ConsumerInboxTable291A1428.Arn>/index/*]',
       'AwsSolutions-IAM5[Resource::<OutboxMessagesTableA14B215B.Arn>/index/*]',
       'AwsSolutions-IAM5[Resource::<OutboxTransactionsTable22605C25.Arn>/index/*]',
+      'AwsSolutions-IAM5[Resource::<ShippingConsumerInboxTableF7B582E2.Arn>/index/*]',
       'AwsSolutions-SQS3',
     ]);
     for (const reasons of acknowledged.values()) {

@@ -81,9 +81,9 @@ describe('compensation sweeper, alarms and dashboard (AWS synth)', () => {
         'ReliableMessaging/UnreadableMessages',
       ]),
     );
-    // relay, sweeper, check-back, inbox monitor, API, consumer, payment checker
-    expect(byMetric.filter((metric) => metric === 'AWS/Lambda/Errors')).toHaveLength(7);
-    expect(byMetric.filter((metric) => metric === 'AWS/Lambda/Throttles')).toHaveLength(7);
+    // relay, sweeper, check-back, API, payment checker, and each group's consumer and inbox monitor (3 groups)
+    expect(byMetric.filter((metric) => metric === 'AWS/Lambda/Errors')).toHaveLength(11);
+    expect(byMetric.filter((metric) => metric === 'AWS/Lambda/Throttles')).toHaveLength(11);
     for (const alarm of Object.values(alarms)) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^AlertsTopic/) }]);
       expect(alarm.Properties.OKActions).toEqual([{ Ref: expect.stringMatching(/^AlertsTopic/) }]);
@@ -115,6 +115,8 @@ describe('compensation sweeper, alarms and dashboard (AWS synth)', () => {
       IteratorAge: 'notBreaching',
       RecursiveInvocationsDropped: 'notBreaching',
       UnreadableMessages: 'notBreaching',
+      NumberOfNotificationsFailed: 'notBreaching',
+      NumberOfNotificationsFailedToRedriveToDlq: 'notBreaching',
     };
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
     const named = alarms.filter((alarm) => alarm.Properties.MetricName !== undefined);
@@ -269,7 +271,8 @@ describe('durability settings (README "Durability")', () => {
     const queues = Object.values(
       template.findResources('AWS::SQS::Queue', { Properties: { FifoQueue: true } }),
     );
-    expect(queues).toHaveLength(2);
+    // queue and dead-letter queue of each of the three groups
+    expect(queues).toHaveLength(6);
     for (const queue of queues) expect(queue.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
   });
 
@@ -299,9 +302,9 @@ describe('fault injection is unreachable in a stack built without it', () => {
     const withFaults = functions.filter(
       (fn) => fn.Properties.Environment?.Variables?.FAULTS_PARAMETER_NAME !== undefined,
     );
-    // relay, sweeper, check-back, inbox monitor, API, consumer, payment checker: every function that writes to
-    // DynamoDB may lose the answer to a write (ambiguousWriteRate)
-    expect(withFaults).toHaveLength(7);
+    // relay, sweeper, check-back, API, payment checker, and each group's consumer and inbox monitor (3 groups):
+    // every function that writes to DynamoDB may lose the answer to a write (ambiguousWriteRate)
+    expect(withFaults).toHaveLength(11);
     testStack.hasOutput('FaultsParameterName', {});
   });
 

@@ -50,15 +50,17 @@ describe('ReliableMessagingDemo stack for AWS', () => {
     const deadLetter = template.findResources('AWS::SQS::Queue', {
       Properties: { FifoQueue: true, RedrivePolicy: Match.absent() },
     });
-    expect(Object.keys(deadLetter)).toHaveLength(1);
+    // One per group: projection, audit, shipping.
+    expect(Object.keys(deadLetter)).toHaveLength(3);
   });
 
   it('encrypts every queue with KMS and denies every request that is not TLS', () => {
     const queues = template.findResources('AWS::SQS::Queue');
-    expect(Object.keys(queues)).toHaveLength(3);
+    // Queue and dead-letter queue of each of the three groups, and the relay's failure queue.
+    expect(Object.keys(queues)).toHaveLength(7);
     for (const queue of Object.values(queues)) expect(queue.Properties.KmsMasterKeyId).toBeDefined();
     const policies = template.findResources('AWS::SQS::QueuePolicy');
-    expect(Object.keys(policies)).toHaveLength(3);
+    expect(Object.keys(policies)).toHaveLength(7);
     for (const policy of Object.values(policies)) {
       expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
         expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
@@ -68,8 +70,9 @@ describe('ReliableMessagingDemo stack for AWS', () => {
 
   it('keeps every table: KMS, point-in-time recovery, deletion protection, RETAIN', () => {
     const tables = template.findResources('AWS::DynamoDB::Table');
-    // orders, payments, outbox, transactions (half messages), idempotency keys, inbox, projection
-    expect(Object.keys(tables)).toHaveLength(7);
+    // orders, payments, outbox, transactions (half messages), idempotency keys, projection, the three groups'
+    // inboxes, audit, shipping
+    expect(Object.keys(tables)).toHaveLength(11);
     for (const table of Object.values(tables)) {
       expect(table.DeletionPolicy).toBe('Retain');
       expect(table.UpdateReplacePolicy).toBe('Retain');
@@ -188,6 +191,17 @@ describe('ReliableMessagingDemo stack for AWS', () => {
       'QueueUrl',
       'DeadLetterQueueUrl',
       'AlertTopicArn',
+      'EventsTopicArn',
+      'AuditTableName',
+      'AuditQueueUrl',
+      'AuditDeadLetterQueueUrl',
+      'AuditInboxTableName',
+      'AuditConsumerFunctionName',
+      'ShippingTableName',
+      'ShippingQueueUrl',
+      'ShippingDeadLetterQueueUrl',
+      'ShippingInboxTableName',
+      'ShippingConsumerFunctionName',
     ]) {
       template.hasOutput(name, {});
     }
@@ -196,11 +210,193 @@ describe('ReliableMessagingDemo stack for AWS', () => {
     expect(apiUrl).not.toContain('_aws');
   });
 
+  it('publishes the outbox to one SNS FIFO topic (relay and sweeper), encrypted with the data key', () => {
+    const topics = template.findResources('AWS::SNS::Topic', { Properties: { FifoTopic: true } });
+    expect(Object.keys(topics)).toHaveLength(1);
+    const [topicId, topic] = Object.entries(topics)[0]!;
+    expect(topic.Properties.ContentBasedDeduplication).toBe(false);
+    expect(topic.Properties.KmsMasterKeyId['Fn::GetAtt'][0]).toMatch(/^DataKey/);
+    for (const service of ['outbox-relay', 'compensation-sweeper']) {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: {
+          Variables: Match.objectLike({
+            POWERTOOLS_SERVICE_NAME: service,
+            TOPIC_ARN: { Ref: topicId },
+            QUEUE_URL: Match.absent(),
+          }),
+        },
+      });
+    }
+    template.hasOutput('EventsTopicArn', { Value: { Ref: topicId } });
+  });
+
+  it('lets only the relay and the sweeper publish to the events topic', () => {
+    const topicId = Object.keys(
+      template.findResources('AWS::SNS::Topic', { Properties: { FifoTopic: true } }),
+    )[0]!;
+    const publishers = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((policy) =>
+        (policy.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[]).some(
+          (statement) =>
+            JSON.stringify(statement.Action).includes('sns:Publish') &&
+            JSON.stringify(statement.Resource) === JSON.stringify({ Ref: topicId }),
+        ),
+      )
+      .map((policy) => JSON.stringify(policy.Properties.Roles));
+    expect(publishers).toHaveLength(2);
+    expect(publishers.join()).toMatch(/RelayHandler/);
+    expect(publishers.join()).toMatch(/SweeperHandler/);
+  });
+
+  it('subscribes the three groups with raw delivery, each with its FIFO dead-letter queue', () => {
+    const subscriptions = template.findResources('AWS::SNS::Subscription');
+    expect(Object.keys(subscriptions)).toHaveLength(3);
+    const endpoints = Object.values(subscriptions).map((subscription) => {
+      expect(subscription.Properties).toMatchObject({ Protocol: 'sqs', RawMessageDelivery: true });
+      expect(subscription.Properties.RedrivePolicy.deadLetterTargetArn).toBeDefined();
+      return subscription.Properties.Endpoint['Fn::GetAtt'][0] as string;
+    });
+    expect(endpoints.sort()).toEqual(
+      ['QueueUrl', 'AuditQueueUrl', 'ShippingQueueUrl']
+        .map((output) => template.toJSON().Outputs[output].Value.Ref)
+        .sort(),
+    );
+  });
+
+  it('marks each group with its name: projection, audit, shipping', () => {
+    const resources = template.toJSON().Resources as Record<string, { Metadata?: Record<string, unknown> }>;
+    const byGroup: Record<string, string[]> = {};
+    for (const resource of Object.values(resources)) {
+      const group = resource.Metadata?.['reliable-messaging:group'];
+      if (typeof group === 'string')
+        byGroup[group] = [
+          ...(byGroup[group] ?? []),
+          resource.Metadata?.['reliable-messaging:role'] as string,
+        ];
+    }
+    expect(Object.keys(byGroup).sort()).toEqual(['audit', 'projection', 'shipping']);
+    expect(byGroup.projection?.sort()).toEqual([
+      'consumer-function',
+      'dead-letter-queue',
+      'inbox-table',
+      'queue',
+    ]);
+    expect(byGroup.audit?.sort()).toEqual(['consumer-function', 'dead-letter-queue', 'inbox-table', 'queue']);
+    expect(byGroup.shipping?.sort()).toEqual([
+      'consumer-function',
+      'cursor-table',
+      'dead-letter-queue',
+      'inbox-table',
+      'queue',
+    ]);
+  });
+
+  it('keys the audit table by orderId and position, and the shipping table by orderId', () => {
+    const output = (name: string) => template.toJSON().Outputs[name].Value.Ref as string;
+    const resources = template.toJSON().Resources;
+    expect(resources[output('AuditTableName')].Properties.KeySchema).toEqual([
+      { AttributeName: 'orderId', KeyType: 'HASH' },
+      { AttributeName: 'position', KeyType: 'RANGE' },
+    ]);
+    expect(resources[output('AuditTableName')].Properties.AttributeDefinitions).toContainEqual({
+      AttributeName: 'position',
+      AttributeType: 'N',
+    });
+    expect(resources[output('ShippingTableName')].Properties.KeySchema).toEqual([
+      { AttributeName: 'orderId', KeyType: 'HASH' },
+    ]);
+  });
+
+  it('tells the group consumers their group, tables, and for shipping the types it applies', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          POWERTOOLS_SERVICE_NAME: 'audit-consumer',
+          CONSUMER_GROUP: 'audit',
+          AUDIT_TABLE_NAME: { Ref: template.toJSON().Outputs.AuditTableName.Value.Ref },
+          IDEMPOTENCY_STRATEGIES: JSON.stringify({ default: 'transaction', effects: {} }),
+          CONSUMER_MESSAGE_TYPES: Match.absent(),
+        }),
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          POWERTOOLS_SERVICE_NAME: 'shipping-consumer',
+          CONSUMER_GROUP: 'shipping',
+          SHIPPING_TABLE_NAME: { Ref: template.toJSON().Outputs.ShippingTableName.Value.Ref },
+          CURSOR_TABLE_NAME: { Ref: template.toJSON().Outputs.ShippingTableName.Value.Ref },
+          CURSOR_KEY_ATTRIBUTE: 'orderId',
+          CONSUMER_MESSAGE_TYPES: JSON.stringify(['OrderPlaced', 'PaymentCaptured', 'OrderCancelled']),
+        }),
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          POWERTOOLS_SERVICE_NAME: 'orders-consumer',
+          CONSUMER_GROUP: 'projection',
+        }),
+      },
+    });
+  });
+
+  it('gives the orders API the audit and shipping tables, read only', () => {
+    const tables = ['AuditTableName', 'ShippingTableName'].map(
+      (output) => template.toJSON().Outputs[output].Value.Ref as string,
+    );
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          POWERTOOLS_SERVICE_NAME: 'orders-api',
+          AUDIT_TABLE_NAME: { Ref: tables[0] },
+          SHIPPING_TABLE_NAME: { Ref: tables[1] },
+        }),
+      },
+    });
+    const apiRole = Object.entries(template.findResources('AWS::Lambda::Function')).find(
+      ([, fn]) => fn.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'orders-api',
+    )![1].Properties.Role['Fn::GetAtt'][0] as string;
+    const statements = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(apiRole))
+      .flatMap(
+        (policy) => policy.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[],
+      );
+    for (const table of tables) {
+      const actions = statements
+        .filter((statement) => JSON.stringify(statement.Resource).includes(`"${table}"`))
+        .flatMap((statement) => [statement.Action].flat());
+      expect(actions.sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
+    }
+  });
+
+  it('alarms on each group and on failed deliveries of the topic', () => {
+    const descriptions = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
+      (alarm) => alarm.Properties.AlarmDescription as string,
+    );
+    for (const group of ['audit', 'shipping']) {
+      expect(descriptions.join('\n')).toContain(`dead-letter queue of consumer group '${group}'`);
+    }
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SNS',
+      MetricName: 'NumberOfNotificationsFailed',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SNS',
+      MetricName: 'NumberOfNotificationsFailedToRedriveToDlq',
+    });
+  });
+
   it('contains no emulator-only setting', () => {
     const text = JSON.stringify(template.toJSON());
     expect(text).not.toMatch(/127\.0\.0\.1|localhost|_aws\/execute-api|4566/);
     expect(text).not.toContain('UNIT_ACCOUNTING');
-    expect(JSON.stringify(template.toJSON().Resources)).not.toContain('"Delete"');
+    // Only the events topic goes with the stack: it keeps no message (each is delivered to the groups' queues at once).
+    const deleted = Object.values(
+      template.toJSON().Resources as Record<string, Record<string, unknown>>,
+    ).filter((resource) => JSON.stringify(resource).includes('"Delete"'));
+    expect(deleted.map((resource) => resource.Type)).toEqual(['AWS::SNS::Topic']);
+    expect(deleted[0]).toMatchObject({ Properties: { FifoTopic: true } });
   });
 });
 

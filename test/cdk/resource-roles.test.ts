@@ -7,6 +7,7 @@ import {
   AlertTopic,
   CompensationSweeper,
   FifoChannel,
+  GROUP_METADATA,
   IdempotentConsumer,
   OutboxRelay,
   RESOURCE_ROLE_METADATA,
@@ -62,30 +63,39 @@ describe('the resources the ops CLI finds by role', () => {
       .filter((role) => role !== undefined);
     expect(roles.sort()).toEqual(
       Object.keys(RESOURCE_ROLES)
-        // No check-back, and half messages (if any) in the outbox table.
-        .filter((role) => role !== 'check-back-function' && role !== 'transaction-table')
+        // No check-back, half messages (if any) in the outbox table, and one queue (no events topic).
+        .filter((role) => !['check-back-function', 'transaction-table', 'events-topic'].includes(role))
         .sort(),
     );
   });
 
-  it('marks every role exactly once in the reference stack, the producer table included', () => {
-    // GIVEN the reference application, which has a check-back and declares its orders table (its consumer keeps its
-    // cursors in the inbox: no cursor table)
+  it('marks every role exactly once in the reference stack, each group role once per group', () => {
+    // GIVEN the reference application: a check-back, its orders table declared, an events topic and three consumer
+    // groups (projection and audit keep their cursors in their inboxes; shipping in its shipping table)
     const resources = Template.fromStack(demoStack()).toJSON().Resources as Record<
       string,
       { Metadata?: Record<string, unknown> }
     >;
 
-    // WHEN its roles are read
-    const roles = Object.values(resources)
-      .map((resource) => resource.Metadata?.[RESOURCE_ROLE_METADATA])
-      .filter((role) => role !== undefined);
+    // WHEN its roles are read, with the group of each
+    const marked = Object.values(resources)
+      .filter((resource) => resource.Metadata?.[RESOURCE_ROLE_METADATA] !== undefined)
+      .map((resource) => ({
+        role: resource.Metadata?.[RESOURCE_ROLE_METADATA] as string,
+        group: resource.Metadata?.[GROUP_METADATA] as string | undefined,
+      }));
 
-    // THEN each role of the contract marks one resource
-    expect(roles.sort()).toEqual(
-      Object.keys(RESOURCE_ROLES)
-        .filter((role) => role !== 'cursor-table')
-        .sort(),
+    // THEN each role of the contract marks one resource; a group's roles one per group, and only they name a group
+    const groupRoles = ['queue', 'dead-letter-queue', 'inbox-table', 'consumer-function'];
+    const expected = [
+      ...Object.keys(RESOURCE_ROLES)
+        .filter((role) => role !== 'cursor-table' && !groupRoles.includes(role))
+        .map((role) => `${role}`),
+      ...['projection', 'audit', 'shipping'].flatMap((group) => groupRoles.map((role) => `${role}@${group}`)),
+      'cursor-table@shipping',
+    ];
+    expect(marked.map(({ role, group }) => (group === undefined ? role : `${role}@${group}`)).sort()).toEqual(
+      expected.sort(),
     );
   });
 });

@@ -22,7 +22,12 @@ export const servicePrincipalContract = {
   'every event source mapping may read its source': eventSourceMappingProblems,
   'every destination is writable by its function': destinationProblems,
   'every function that publishes alerts may publish to the topic': topicPublisherProblems,
+  'every SQS subscription may deliver to its queue and to its dead-letter queue, for its topic only':
+    subscriptionProblems,
+  'SNS may send only to subscribed queues, and use a key only for a topic of the stack': snsAccessProblems,
 } as const;
+
+const SNS = 'sns.amazonaws.com';
 
 const CLOUDWATCH = 'cloudwatch.amazonaws.com';
 /** What a sender needs on the key of an encrypted queue or topic. */
@@ -222,6 +227,132 @@ export function topicPublisherProblems(template: CfnTemplate): string[] {
       ];
     });
   });
+}
+
+/**
+ * Every SQS subscription: it has a dead-letter queue (a delivery SNS cannot make is kept); the policies of its queue
+ * and of that dead-letter queue let sns.amazonaws.com sqs:SendMessage for its topic (aws:SourceArn); the key of each
+ * lets sns.amazonaws.com kms:GenerateDataKey and kms:Decrypt for its topic.
+ */
+export function subscriptionProblems(template: CfnTemplate): string[] {
+  return resourcesOfType(template, 'AWS::SNS::Subscription').flatMap(([subscriptionId, subscription]) => {
+    if (property(subscription, 'Protocol') !== 'sqs') return [];
+    const topic = logicalIdOf(property(subscription, 'TopicArn'));
+    const queue = logicalIdOf(property(subscription, 'Endpoint'));
+    const deadLetter = logicalIdOf(
+      (property(subscription, 'RedrivePolicy') as { deadLetterTargetArn?: unknown } | undefined)
+        ?.deadLetterTargetArn,
+    );
+    if (topic === undefined || queue === undefined) {
+      return [`subscription ${subscriptionId}: its topic or queue is not in this template`];
+    }
+    const problems =
+      deadLetter === undefined
+        ? [`subscription ${subscriptionId}: no dead-letter queue, so a delivery SNS cannot make is lost`]
+        : [];
+    for (const target of [queue, ...(deadLetter === undefined ? [] : [deadLetter])]) {
+      const allowed = queuePolicyStatements(template, target).some(
+        (s) =>
+          isForService(s, SNS) &&
+          statementAllowsAction(s, 'sqs:SendMessage') &&
+          namesTopic(template, s, topic),
+      );
+      if (!allowed) {
+        problems.push(
+          `subscription ${subscriptionId}: the policy of ${target} does not let ${SNS} sqs:SendMessage for ${topic} (aws:SourceArn)`,
+        );
+      }
+      const key = keyOf(template, target);
+      if (key === 'aws-managed') {
+        problems.push(
+          `subscription ${subscriptionId}: ${target} is encrypted with an AWS managed key, which SNS may not use`,
+        );
+      } else if (key !== undefined) {
+        const statements = statementsOf(property(template.Resources[key], 'KeyPolicy')).filter(
+          (s) => isForService(s, SNS) && namesTopic(template, s, topic),
+        );
+        for (const action of SEND_KEY_ACTIONS) {
+          if (!statements.some((s) => statementAllowsAction(s, action))) {
+            problems.push(
+              `subscription ${subscriptionId}: key ${key} of ${target} does not let ${SNS} ${action} for ${topic} (aws:SourceArn)`,
+            );
+          }
+        }
+      }
+    }
+    return problems;
+  });
+}
+
+/**
+ * Every statement that lets sns.amazonaws.com in: on a queue, only for a topic subscribed to that queue (as its
+ * endpoint or its dead-letter queue); on a key, only for a topic of this template (aws:SourceArn).
+ */
+export function snsAccessProblems(template: CfnTemplate): string[] {
+  const problems: string[] = [];
+  const subscriptions = resourcesOfType(template, 'AWS::SNS::Subscription');
+  for (const [policyId, policy] of resourcesOfType(template, 'AWS::SQS::QueuePolicy')) {
+    for (const statement of statementsOf(property(policy, 'PolicyDocument'))) {
+      if (!isForService(statement, SNS)) continue;
+      const queues = asList(property(policy, 'Queues') as readonly unknown[]).map(logicalIdOf);
+      const fromSubscribedTopic = queues.every((queue) =>
+        subscriptions.some(([, subscription]) => {
+          const topic = logicalIdOf(property(subscription, 'TopicArn'));
+          const endpoints = [
+            property(subscription, 'Endpoint'),
+            (property(subscription, 'RedrivePolicy') as { deadLetterTargetArn?: unknown } | undefined)
+              ?.deadLetterTargetArn,
+          ].map(logicalIdOf);
+          return (
+            topic !== undefined &&
+            queue !== undefined &&
+            endpoints.includes(queue) &&
+            namesTopic(template, statement, topic)
+          );
+        }),
+      );
+      if (!fromSubscribedTopic) {
+        problems.push(
+          `queue policy ${policyId}: lets ${SNS} in without an aws:SourceArn of a topic subscribed to the queue`,
+        );
+      }
+    }
+  }
+  const topics = resourcesOfType(template, 'AWS::SNS::Topic').map(([id]) => id);
+  for (const [keyId, key] of resourcesOfType(template, 'AWS::KMS::Key')) {
+    for (const statement of statementsOf(property(key, 'KeyPolicy'))) {
+      if (!isForService(statement, SNS)) continue;
+      if (!topics.some((topic) => namesTopic(template, statement, topic))) {
+        problems.push(
+          `key ${keyId}: lets ${SNS} use it without an aws:SourceArn of a topic of this template`,
+        );
+      }
+    }
+  }
+  return problems;
+}
+
+/** The statements of the queue policies of `queueId`. */
+function queuePolicyStatements(template: CfnTemplate, queueId: string): Statement[] {
+  return resourcesOfType(template, 'AWS::SQS::QueuePolicy')
+    .filter(([, policy]) =>
+      asList(property(policy, 'Queues') as readonly unknown[]).some((q) => refersTo(q, queueId)),
+    )
+    .flatMap(([, policy]) => statementsOf(property(policy, 'PolicyDocument')));
+}
+
+/**
+ * True when the statement's condition limits it to the topic `topicId` (aws:SourceArn equal to its ARN: a reference
+ * to it, or the ARN built from its name, as a key that also encrypts the topic must name it).
+ */
+function namesTopic(template: CfnTemplate, statement: Statement, topicId: string): boolean {
+  const sourceArn =
+    statement.Condition?.ArnEquals?.['aws:SourceArn'] ?? statement.Condition?.StringEquals?.['aws:SourceArn'];
+  if (sourceArn === undefined) return false;
+  if (refersTo(sourceArn, topicId) && logicalIdOf(sourceArn) === topicId) return true;
+  const name = property(template.Resources[topicId], 'TopicName');
+  const arn = JSON.stringify(sourceArn);
+  return typeof name === 'string' && arn.includes(':sns:') && arn.endsWith(`:${name}"]]}`);
 }
 
 /** The customer-managed key encrypting a queue, topic or table of the template; 'aws-managed' for an AWS key. */
