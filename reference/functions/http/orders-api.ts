@@ -29,6 +29,7 @@ import type { ProjectionService } from '../projection/projection-service';
 import type { ShippingService } from '../shipping/shipping-service';
 import { errorResponse, json, retryAfter } from './http-response';
 import { BadRequestError, parseBody, parsePathParameter } from './request-body';
+import { traceparentHeader, withRequestTraceparent } from './request-trace';
 
 export interface OrdersApiDependencies {
   readonly orders: OrderService;
@@ -156,7 +157,12 @@ export class OrdersApi {
     ];
   }
 
-  async handle(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  /** Answers one request; its messages carry the request's `traceparent` header as their correlation id. */
+  handle(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+    return withRequestTraceparent(traceparentHeader(event), () => this.route(event));
+  }
+
+  private async route(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
     const method = event.requestContext.http.method.toUpperCase();
     const path = requestPath(event);
     const matching = this.routes

@@ -7,6 +7,7 @@ import {
   type TransactItem,
   TransactionConflictError,
 } from 'reliable-messaging-serverless/runtime';
+import { requestTrace } from '../http/request-trace';
 import { OrderConflictError, OrderLimitError, OrderNotFoundError } from './order-errors';
 import type { OrderCancelled, OrderNoteAdded, OrderPlaced } from './order-events';
 import {
@@ -99,7 +100,7 @@ export class OrderService {
             },
           },
         ],
-        { groupKey: orderId, sequence: 1, type: 'OrderPlaced', payload },
+        { groupKey: orderId, sequence: 1, type: 'OrderPlaced', payload, ...requestTrace() },
         underKey(orderId, 1, idempotency),
       );
       return { orderId, version: 1, messageId: message.messageId };
@@ -210,7 +211,7 @@ export class OrderService {
     const version = order.version + 1;
     const message = await this.outbox.commit(
       [update],
-      { groupKey: order.orderId, sequence: version, type, payload },
+      { groupKey: order.orderId, sequence: version, type, payload, ...requestTrace() },
       underKey(order.orderId, version, idempotency),
     );
     return { orderId: order.orderId, version, messageId: message.messageId };

@@ -9,6 +9,7 @@ import {
   type TransactionalProducer,
   type TransactionCheckRequest,
 } from 'reliable-messaging-serverless/runtime';
+import { requestTrace } from '../http/request-trace';
 import { OrderConflictError, OrderNotFoundError } from '../orders/order-errors';
 import type { Order } from '../orders/order-service';
 import { PaymentNotRecordedError, PaymentOutcomeUnknownError } from './payment-errors';
@@ -100,6 +101,7 @@ export class PaymentService {
         payload,
         aggregate: { tableName: this.ordersTableName, key: { orderId }, set: { paid: true } },
         localStep: { tableName: this.paymentsTableName, key: { transactionId } },
+        ...requestTrace(),
       },
       idempotency === undefined
         ? {}
