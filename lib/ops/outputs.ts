@@ -407,8 +407,19 @@ export async function resolveTarget(options: TargetOptions, deps: TargetDependen
     explicitEndpoint ??
     envEndpoint ??
     (options.outputs === undefined ? DEFAULT_EMULATOR_ENDPOINT : emulatorEndpointOf(outputs.ApiUrl ?? ''));
+  const fileRegion = region ?? (endpoint === undefined ? undefined : 'us-east-1');
+  // A stack that fans out to consumer groups: the file's outputs cannot say where each group keeps its cursors (a
+  // group's own cursor table is declared in the template only), so the template of the stack the file names is read.
+  const declared =
+    'EventsTopicArn' in outputs && stackName !== undefined
+      ? await readStack(
+          deps.cloudFormation(clientConfig(endpoint, fileRegion, deps.env)),
+          stackName,
+          `stack ${stackName} (its outputs in ${file} name an events topic: its consumer groups are in its template)`,
+        )
+      : undefined;
   const groups = withCommandLineCursorTable(
-    checkGroups(groupsFromOutputs(outputs), undefined, file),
+    declared?.groups ?? checkGroups(groupsFromOutputs(outputs), undefined, file),
     commandLineCursorTable(options),
     options.group,
   );
@@ -416,13 +427,17 @@ export async function resolveTarget(options: TargetOptions, deps: TargetDependen
     stackName,
     outputs,
     groups,
-    producerTable: chooseProducerTable({ commandLine: commandLineProducerTable(options), outputs }),
+    producerTable: chooseProducerTable({
+      commandLine: commandLineProducerTable(options),
+      outputs,
+      declared: declared?.declaredProducerTable,
+    }),
     cursorTable:
       groups.length > 0
         ? groups[0]!.cursorTable
         : chooseCursorTable({ commandLine: commandLineCursorTable(options) }),
     endpoint,
-    region: region ?? (endpoint === undefined ? undefined : 'us-east-1'),
+    region: fileRegion,
     source: file,
   };
 }

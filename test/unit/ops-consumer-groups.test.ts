@@ -277,6 +277,42 @@ describe('finding the consumer groups of a stack', () => {
     ]);
   });
 
+  it("reads the template of the stack an outputs file names when it fans out: a group's cursor table is there only", async () => {
+    // GIVEN an outputs file of stack Shop that names an events topic
+    const outputs = {
+      OutboxTableName: 'shop-outbox',
+      AlertTopicArn: 'arn:aws:sns:eu-west-1:1:alerts',
+      QueueUrl: url('projection'),
+      DeadLetterQueueUrl: url('projection-dlq'),
+      InboxTableName: 'projection-inbox',
+      EventsTopicArn: 'arn:aws:sns:eu-west-1:1:events.fifo',
+    };
+    givenStack(FAN_OUT, outputs);
+
+    // WHEN ops reads the file
+    const target = await resolveTarget(
+      { outputs: 'out.json', endpoint: 'http://127.0.0.1:9' },
+      dependencies({ 'out.json': JSON.stringify({ Shop: outputs }) }),
+    );
+
+    // THEN the groups are the template's, the shipping group with its own cursor table
+    expect(target.groups?.map((g) => g.name)).toEqual(['projection', 'audit', 'shipping']);
+    expect(target.groups?.[2]?.cursorTable).toMatchObject({
+      tableName: 'shipping-table',
+      keyAttribute: 'orderId',
+    });
+    expect(cloudFormation.commandCalls(GetTemplateCommand)).toHaveLength(1);
+
+    // AND an outputs file without an events topic is read alone, as before
+    cloudFormation.reset();
+    const { EventsTopicArn: _topic, ...single } = outputs;
+    await resolveTarget(
+      { outputs: 'out.json' },
+      dependencies({ 'out.json': JSON.stringify({ Shop: single }) }),
+    );
+    expect(cloudFormation.calls()).toHaveLength(0);
+  });
+
   it('gives --cursor-table to the group --group names, and fails without --group when there are several', async () => {
     givenStack(FAN_OUT);
     const cursorTable = { tableName: 'given-views', keyAttribute: 'orderId' };
