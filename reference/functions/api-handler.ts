@@ -18,6 +18,7 @@ import {
 } from 'reliable-messaging-serverless/runtime/testing';
 import { AuditService } from './audit/audit-service';
 import { OrdersApi } from './http/orders-api';
+import { requestTraceparentOf } from './http/request-trace';
 import { OrderService } from './orders/order-service';
 import { paymentFaultHooks } from './payments/payment-fault-hooks';
 import { type PaymentHooks, PaymentService } from './payments/payment-service';
@@ -71,7 +72,40 @@ const api = new OrdersApi({
 });
 
 export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-  const response = await api.handle(event);
+  // The request's correlation id: on every log line of this request, and carried by every message it commits.
+  const traceparent = requestTraceparentOf(event);
+  logger.appendKeys({ traceparent });
+  try {
+    const response = await api.handle(event, traceparent);
+    logRequest(event, response);
+    return accounted(event, response);
+  } finally {
+    logger.removeKeys(['traceparent']);
+  }
+};
+
+/** One line per change: its route, its answer and, when it committed one, the message's id. */
+function logRequest(event: APIGatewayProxyEventV2, response: APIGatewayProxyStructuredResultV2): void {
+  const method = event.requestContext.http.method;
+  if (method === 'GET') return;
+  let messageId: unknown;
+  try {
+    messageId = (JSON.parse(response.body ?? '{}') as { messageId?: unknown }).messageId;
+  } catch {
+    messageId = undefined;
+  }
+  logger.info('answered', {
+    method,
+    path: event.rawPath,
+    statusCode: response.statusCode,
+    ...(typeof messageId === 'string' ? { messageId } : {}),
+  });
+}
+
+function accounted(
+  event: APIGatewayProxyEventV2,
+  response: APIGatewayProxyStructuredResultV2,
+): APIGatewayProxyStructuredResultV2 {
   if (accountant !== undefined) {
     logger.info('unit accounting', {
       unitAccounting: accountant.take(),
@@ -79,4 +113,4 @@ export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGateway
     });
   }
   return response;
-};
+}

@@ -8,6 +8,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { OrdersApi } from '../../reference/functions/http/orders-api';
+import { requestTraceparentOf } from '../../reference/functions/http/request-trace';
 import { ORDERS_TABLE, OUTBOX_TABLE, ordersApiAt } from './support/orders-api-wiring';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
@@ -124,5 +125,36 @@ describe("the orders API carries the caller's traceparent into its messages", ()
 
     // THEN neither message takes the other's
     expect([...committedTraceparents()].sort()).toEqual([CALLER_TRACE, other].sort());
+  });
+});
+
+describe('requestTraceparentOf: the correlation id of a request, decided at the edge', () => {
+  const XRAY = {
+    _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
+  };
+
+  it("takes the caller's traceparent header over the function's X-Ray trace", () => {
+    expect(requestTraceparentOf(post('/orders', order, { traceparent: CALLER_TRACE }), XRAY)).toBe(
+      CALLER_TRACE,
+    );
+  });
+
+  it("derives it from the function's X-Ray trace when the caller sends none, so both name one trace", () => {
+    expect(requestTraceparentOf(post('/orders', order), XRAY)).toBe(
+      '00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01',
+    );
+  });
+
+  it('makes a new one with neither', () => {
+    const first = requestTraceparentOf(post('/orders', order), {});
+    expect(first).toMatch(TRACEPARENT);
+    expect(requestTraceparentOf(post('/orders', order), {})).not.toBe(first);
+  });
+
+  it('commits the traceparent the handler decided with the message', async () => {
+    // WHEN the handler gives the API the request's traceparent
+    await api.handle(post('/orders', { ...order, orderId: 'o-6' }), CALLER_TRACE);
+    // THEN the message carries it
+    expect(committedTraceparents()).toEqual([CALLER_TRACE]);
   });
 });

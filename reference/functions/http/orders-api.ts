@@ -29,7 +29,7 @@ import type { ProjectionService } from '../projection/projection-service';
 import type { ShippingService } from '../shipping/shipping-service';
 import { errorResponse, json, retryAfter } from './http-response';
 import { BadRequestError, parseBody, parsePathParameter } from './request-body';
-import { traceparentHeader, withRequestTraceparent } from './request-trace';
+import { requestTraceparentOf, withRequestTraceparent } from './request-trace';
 
 export interface OrdersApiDependencies {
   readonly orders: OrderService;
@@ -157,9 +157,15 @@ export class OrdersApi {
     ];
   }
 
-  /** Answers one request; its messages carry the request's `traceparent` header as their correlation id. */
-  handle(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
-    return withRequestTraceparent(traceparentHeader(event), () => this.route(event));
+  /**
+   * Answers one request; its messages carry `traceparent` as their correlation id.
+   * @param traceparent the request's correlation id (default: its `traceparent` header, else one of its own)
+   */
+  handle(
+    event: APIGatewayProxyEventV2,
+    traceparent: string = requestTraceparentOf(event),
+  ): Promise<APIGatewayProxyStructuredResultV2> {
+    return withRequestTraceparent(traceparent, () => this.route(event));
   }
 
   private async route(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { isTraceparent } from 'reliable-messaging-serverless/runtime';
+import { isTraceparent, traceparentFor } from 'reliable-messaging-serverless/runtime';
 
 const current = new AsyncLocalStorage<string | undefined>();
 
@@ -13,6 +13,17 @@ export function traceparentHeader(event: APIGatewayProxyEventV2): string | undef
   const headers = event.headers ?? {};
   const value = Object.entries(headers).find(([name]) => name.toLowerCase() === 'traceparent')?.[1];
   return value !== undefined && isTraceparent(value.trim()) ? value.trim() : undefined;
+}
+
+/**
+ * The correlation id of a request: its valid `traceparent` header, else the function's X-Ray trace as a trace
+ * context, else a new one. Decided once, at the edge, so the producer's log line and its messages carry the same.
+ */
+export function requestTraceparentOf(
+  event: APIGatewayProxyEventV2,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string {
+  return traceparentFor(traceparentHeader(event), env);
 }
 
 /** Runs `handle` with `traceparent` as the current request's correlation id (read by `requestTraceparent`). */
