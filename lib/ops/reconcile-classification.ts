@@ -50,6 +50,10 @@ export interface MessageRef {
 export interface CursorState {
   readonly lastSequence: number;
   readonly parked: boolean;
+  /** The id of the message the cursor moved to last (read with `--key` only; absent before the consumer recorded it). */
+  readonly lastMessageId?: string;
+  /** That message's W3C trace context, when it carried one (read with `--key` only). */
+  readonly lastTraceparent?: string;
 }
 
 /** What reconcile reads, in the order it reads it (a message only moves forward: producer → outbox → queue → inbox). */

@@ -148,10 +148,16 @@ async function readGroupSide(
   const parked = (await attention(c, 'PARKED')).filter((ref) => wanted(ref.groupKey));
 
   // 5. The consumer's cursors (in its cursor table, else the inbox's cursor items), 100 keys per BatchGetItem.
+  // (With --key, that key's even when the producer has no such key: what the group applied of it is shown.)
   const keys = [
-    ...new Set([...committed.keys(), ...outbox.map((item) => item.targetGroupKey ?? item.groupKey)]),
+    ...new Set([
+      ...committed.keys(),
+      ...outbox.map((item) => item.targetGroupKey ?? item.groupKey),
+      ...(options.key === undefined ? [] : [options.key]),
+    ]),
   ].filter((key) => !key.startsWith('TX#'));
-  const cursors = await readCursors(c, cursorAt, keys, options.progress);
+  // With --key, the cursor's record of the message it moved to last (its id and trace context) comes along.
+  const cursors = await readCursors(c, cursorAt, keys, options.progress, options.key !== undefined);
   return {
     deadLetters,
     deadLetterDepth: dlq.visible + dlq.inFlight,
@@ -181,6 +187,21 @@ export interface KeyMessage {
 }
 
 /**
+ * What a consumer group applied last of the key `reconcile --key` looks at, as its cursor records it: the message the
+ * cursor moved to last (applied, or passed over when of a type the group does not apply), and the trace context of
+ * the request that committed it — for a healthy key too, whose messages are in no outbox and no inbox any more.
+ */
+export interface LastApplied {
+  readonly group: string;
+  /** The group's cursor: the last sequence applied (0 = none). */
+  readonly sequence: number;
+  /** Absent when nothing is applied, or the cursor was last moved by a consumer that did not record it. */
+  readonly messageId?: string;
+  /** Absent when the message carried none (or as `messageId`). */
+  readonly traceparent?: string;
+}
+
+/**
  * `reconcile`'s answer: every consumer group's verdict together (a message is terminal once applied in every group)
  * — for a stack with a single group, that group's — and each group's on its own; with `--key`, each message known
  * of the key with its trace context.
@@ -190,6 +211,8 @@ export interface StackReconcileReport extends ReconcileReport {
   readonly groups: readonly GroupReconcileReport[];
   /** With `key`: the key's messages in the outbox and in each group's inbox (held, parked), in that order. */
   readonly keyMessages?: readonly KeyMessage[];
+  /** With `key`: what each group (as in `groups`) applied last of it, by its cursor. */
+  readonly lastApplied?: readonly LastApplied[];
 }
 
 /**
@@ -227,16 +250,18 @@ export async function reconcileWithData(
     if (options.key !== undefined) inboxMessages.push(...(await inboxMessagesOf(gc, group, options.key)));
   }
   const several = groupsOf(c).length > 1;
+  const { key } = options;
   const report: StackReconcileReport = {
     ...(several ? combineGroupReports(reports) : withoutGroup(reports[0]!)),
     groups: reports,
-    ...(options.key === undefined
+    ...(key === undefined
       ? {}
       : {
           keyMessages: [
             ...producer.outbox.map(outboxKeyMessage),
             ...inboxMessages.map((message) => (several ? message : withoutGroupName(message))),
           ],
+          lastApplied: [...read].map(([group, data]) => lastAppliedOf(group, data.cursors.get(key))),
         }),
   };
   return { report, data: read };
@@ -301,6 +326,16 @@ export function combineGroupReports(reports: readonly GroupReconcileReport[]): R
     consumerAheadKeys: Math.max(...reports.map((report) => report.consumerAheadKeys)),
     allTerminal: notTerminal === 0,
     messages,
+  };
+}
+
+/** A group's cursor of the key, as `LastApplied` (no cursor item: nothing applied). */
+function lastAppliedOf(group: string, cursor: CursorState | undefined): LastApplied {
+  return {
+    group,
+    sequence: cursor?.lastSequence ?? 0,
+    ...(cursor?.lastMessageId === undefined ? {} : { messageId: cursor.lastMessageId }),
+    ...(cursor?.lastTraceparent === undefined ? {} : { traceparent: cursor.lastTraceparent }),
   };
 }
 
@@ -408,14 +443,16 @@ const PARALLEL_BATCHES = 4;
 
 /**
  * The cursors of `keys`, where the consumer keeps them (its cursor table, else the inbox table's cursor items): the
- * last sequence applied and whether the key is parked (an absent item: nothing applied yet). 100 keys per
- * BatchGetItem, a few in parallel, unprocessed keys asked again with backoff.
+ * last sequence applied and whether the key is parked (an absent item: nothing applied yet); with `lastApplied`,
+ * also the id and trace context of the message the cursor moved to last. 100 keys per BatchGetItem, a few in
+ * parallel, unprocessed keys asked again with backoff.
  */
 async function readCursors(
   c: Connection,
   items: CursorItems,
   keys: readonly string[],
   progress: Progress | undefined,
+  lastApplied: boolean,
 ): Promise<Map<string, CursorState>> {
   const table = items.tableName;
   const cursors = new Map<string, CursorState>();
@@ -441,11 +478,14 @@ async function readCursors(
           [table]: {
             Keys: batch.map((key) => items.key(key)),
             ConsistentRead: true,
-            ProjectionExpression: '#key, #last, #parked',
+            ProjectionExpression: lastApplied
+              ? '#key, #last, #parked, #messageId, #traceparent'
+              : '#key, #last, #parked',
             ExpressionAttributeNames: {
               '#key': items.groupKeyAttribute,
               '#last': 'lastSequence',
               '#parked': 'parked',
+              ...(lastApplied ? { '#messageId': 'lastMessageId', '#traceparent': 'lastTraceparent' } : {}),
             },
           },
         };
@@ -457,6 +497,8 @@ async function readCursors(
             cursors.set(items.groupKeyOf(item), {
               lastSequence: Number(item.lastSequence ?? 0),
               parked: item.parked === true,
+              ...(typeof item.lastMessageId === 'string' ? { lastMessageId: item.lastMessageId } : {}),
+              ...(typeof item.lastTraceparent === 'string' ? { lastTraceparent: item.lastTraceparent } : {}),
             });
           }
           request = response.UnprocessedKeys as Request | undefined;

@@ -2,7 +2,7 @@ import type { ReplayResult } from '../../functions/runtime/consumer/key-parking'
 import { OPS_COMMAND } from './cli-args';
 import type { RedriveResult, StatusReport } from './commands';
 import { UNNAMED_GROUP } from './consumer-groups';
-import type { KeyMessage, StackReconcileReport } from './reconcile';
+import type { KeyMessage, LastApplied, StackReconcileReport } from './reconcile';
 import { NON_TERMINAL_STATES, type ReconcileReport } from './reconcile-classification';
 import type { SettleReport } from './settle';
 import { type Cell, renderPairs, renderTable } from './table';
@@ -100,8 +100,8 @@ export function renderStatus(report: StatusReport): string {
 
 /**
  * `reconcile`'s tables; the repair column's commands are run as `npx reliable-messaging-ops <repair> --stack <name>`.
- * A report of several consumer groups says each group's verdict, and each row's group; one with the key's messages
- * (`--key`) lists them with their trace context.
+ * A report of several consumer groups says each group's verdict, and each row's group; one of a key (`--key`) says
+ * what each group applied last of it and lists the key's messages still on their way, with their trace context.
  */
 export function renderReconcile(
   report: ReconcileReport | StackReconcileReport,
@@ -109,11 +109,31 @@ export function renderReconcile(
 ): string {
   const groups = 'groups' in report && report.groups.length > 1 ? report.groups : [];
   const keyMessages = 'keyMessages' in report ? (report.keyMessages ?? []) : [];
+  const lastApplied = 'lastApplied' in report ? (report.lastApplied ?? []) : [];
   return [
     renderVerdict(report, stackName, groups.length > 1),
     ...(groups.length > 1 ? ['', renderGroupVerdicts(groups)] : []),
+    ...(lastApplied.length > 0 ? ['', renderLastApplied(lastApplied)] : []),
     ...(keyMessages.length > 0 ? ['', renderKeyMessages(keyMessages)] : []),
   ].join('\n');
+}
+
+/** What each group applied last of the key (its cursor), with that message's id and trace context. */
+function renderLastApplied(rows: readonly LastApplied[]): string {
+  const named = rows.length > 1 || rows.some((row) => row.group !== UNNAMED_GROUP);
+  return renderTable(
+    [
+      ...(named ? [{ header: 'GROUP', value: (row: LastApplied) => row.group }] : []),
+      {
+        header: 'LAST APPLIED',
+        value: (row) => (row.sequence === 0 ? '(none)' : row.sequence),
+        align: 'right',
+      },
+      { header: 'MESSAGE', value: (row) => row.messageId ?? '-' },
+      { header: 'TRACEPARENT', value: (row) => row.traceparent ?? '-' },
+    ],
+    rows,
+  );
 }
 
 /** Each group's verdict on one line. */

@@ -201,6 +201,7 @@ describe('IdempotentOrderedConsumer', () => {
         pk: `KEY#${ORDER}`,
         sk: 'CURSOR',
         lastSequence: 1,
+        lastMessageId: message(1).messageId,
         updatedAt: START.toISOString(),
       });
     });
@@ -288,9 +289,15 @@ describe('IdempotentOrderedConsumer', () => {
           update: {
             TableName: INBOX_TABLE,
             Key: inboxKeys.cursor(ORDER),
-            UpdateExpression: 'SET lastSequence = :sequence, updatedAt = :now',
+            UpdateExpression:
+              'SET lastSequence = :sequence, updatedAt = :now, lastMessageId = :lastMessageId REMOVE lastTraceparent',
             ConditionExpression: 'attribute_not_exists(lastSequence) AND heldCount = :held',
-            ExpressionAttributeValues: { ':sequence': 1, ':now': START.toISOString(), ':held': 1 },
+            ExpressionAttributeValues: {
+              ':sequence': 1,
+              ':now': START.toISOString(),
+              ':held': 1,
+              ':lastMessageId': message(1).messageId,
+            },
           },
           transactItems: undefined,
         },
@@ -299,7 +306,8 @@ describe('IdempotentOrderedConsumer', () => {
       const cursorUpdate = {
         TableName: INBOX_TABLE,
         Key: inboxKeys.cursor(ORDER),
-        UpdateExpression: 'SET lastSequence = :sequence, updatedAt = :now ADD heldCount :minusOne',
+        UpdateExpression:
+          'SET lastSequence = :sequence, updatedAt = :now, lastMessageId = :lastMessageId REMOVE lastTraceparent ADD heldCount :minusOne',
         ConditionExpression: 'lastSequence = :previous AND heldCount = :held',
         ExpressionAttributeValues: {
           ':sequence': 2,
@@ -307,6 +315,7 @@ describe('IdempotentOrderedConsumer', () => {
           ':held': 1,
           ':previous': 1,
           ':minusOne': -1,
+          ':lastMessageId': message(2).messageId,
         },
       };
       expect(cursorAdvances(2)).toEqual([

@@ -13,7 +13,7 @@ import { inboxKeys } from '../../functions/runtime/consumer/inbox-keys';
 import { redrive, replay, status } from '../../lib/ops/commands';
 import { connectOps, type OpsOutputs } from '../../lib/ops/connection';
 import { keyView } from '../../lib/ops/console/key-view';
-import type { ConsumerGroupTarget } from '../../lib/ops/consumer-groups';
+import { type ConsumerGroupTarget, UNNAMED_GROUP } from '../../lib/ops/consumer-groups';
 import { UsageError } from '../../lib/ops/errors';
 import { reconcile } from '../../lib/ops/reconcile';
 import { renderReconcile, renderStatus } from '../../lib/ops/render';
@@ -39,10 +39,14 @@ const deadLetters = (group: GroupName) => `https://sqs.eu-west-1.amazonaws.com/1
 
 const TRACE_OUTBOX = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 const TRACE_HELD = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+const TRACE_APPLIED = '00-5cf92f3577b34da6a3ce929d0e0e4736-11f067aa0ba902b7-01';
+/** A group that keeps its cursors in a table of its own (the shipping table, key attribute orderId). */
+const SHIPPING_TABLE = 'shop-shipping';
 
 const SCHEMAS: Record<string, readonly string[]> = {
   [OUTBOX]: OUTBOX_KEY,
   [ORDERS]: ['orderId'],
+  [SHIPPING_TABLE]: ['orderId'],
   ...Object.fromEntries(GROUPS.map((group) => [inbox(group), ['pk', 'sk']])),
 };
 
@@ -314,6 +318,138 @@ describe('reconcile on a stack of consumer groups', () => {
     ]);
     expect(renderReconcile(report)).toMatch(/^\s*1\s+inbox: held \(audit\)\s+m-o-3-1\s+-$/m);
     expect((await reconcile(connect())).keyMessages).toBeUndefined();
+  });
+});
+
+describe('reconcile --key: what each group applied last of the key', () => {
+  /** The stack with shipping's cursors in its own table, as the reference application keeps them. */
+  const withShippingTable = () =>
+    connect(
+      TARGETS.map((target) =>
+        target.name === 'shipping'
+          ? { ...target, cursorTable: { tableName: SHIPPING_TABLE, keyAttribute: 'orderId', source: 'test' } }
+          : target,
+      ),
+    );
+  const cursorReads = () =>
+    ddb
+      .commandCalls(BatchGetCommand)
+      .flatMap((call) => Object.entries(call.args[0].input.RequestItems ?? {}))
+      .map(([table, request]) => ({ table, names: Object.values(request.ExpressionAttributeNames ?? {}) }));
+
+  it("shows a healthy key's last applied message and traceparent in each group, from the inbox's or its own cursor table", async () => {
+    // GIVEN o-1 committed to 3 and applied everywhere: projection and audit by their inbox cursor items, shipping by
+    // its table's item; audit's last message carried no trace context
+    const db = givenStack();
+    db.seed(ORDERS, { orderId: 'o-1', version: 3 });
+    const recorded = { lastMessageId: 'm-o-1-3', lastTraceparent: TRACE_APPLIED };
+    db.seed(inbox('projection'), { ...inboxKeys.cursor('o-1'), lastSequence: 3, ...recorded });
+    db.seed(inbox('audit'), { ...inboxKeys.cursor('o-1'), lastSequence: 3, lastMessageId: 'm-o-1-3' });
+    db.seed(SHIPPING_TABLE, { orderId: 'o-1', lastSequence: 3, status: 'ready', ...recorded });
+
+    // WHEN reconcile --key o-1 runs
+    const report = await reconcile(withShippingTable(), { key: 'o-1' });
+
+    // THEN the key is settled, no message of it is on its way, and each group says what it applied last
+    expect(report.allTerminal).toBe(true);
+    expect(report.keyMessages).toEqual([]);
+    expect(report.lastApplied).toEqual([
+      { group: 'projection', sequence: 3, messageId: 'm-o-1-3', traceparent: TRACE_APPLIED },
+      { group: 'audit', sequence: 3, messageId: 'm-o-1-3' },
+      { group: 'shipping', sequence: 3, messageId: 'm-o-1-3', traceparent: TRACE_APPLIED },
+    ]);
+    // AND the cursor reads asked for those two attributes, in each group's own table
+    expect(cursorReads()).toEqual([
+      ...[inbox('projection'), inbox('audit')].map((table) => ({
+        table,
+        names: ['pk', 'lastSequence', 'parked', 'lastMessageId', 'lastTraceparent'],
+      })),
+      {
+        table: SHIPPING_TABLE,
+        names: ['orderId', 'lastSequence', 'parked', 'lastMessageId', 'lastTraceparent'],
+      },
+    ]);
+    // AND they are printed, one line per group
+    const text = renderReconcile(report, 'Shop');
+    expect(text).toMatch(/^GROUP\s+LAST APPLIED\s+MESSAGE\s+TRACEPARENT$/m);
+    expect(text).toMatch(new RegExp(`^projection\\s+3\\s+m-o-1-3\\s+${TRACE_APPLIED}$`, 'm'));
+    expect(text).toMatch(/^audit\s+3\s+m-o-1-3\s+-$/m);
+    expect(text).toMatch(new RegExp(`^shipping\\s+3\\s+m-o-1-3\\s+${TRACE_APPLIED}$`, 'm'));
+
+    // AND the console's key view shows them, for the group shown and for each group
+    const view = await keyView(withShippingTable(), 'o-1', 'shipping');
+    expect(view).toMatchObject({ group: 'shipping', applied: 3, lastMessageId: 'm-o-1-3' });
+    expect(view.lastTraceparent).toBe(TRACE_APPLIED);
+    expect(
+      (await keyView(withShippingTable(), 'o-1')).groups.map((group) => [
+        group.group,
+        group.applied,
+        group.lastMessageId,
+        group.lastTraceparent,
+      ]),
+    ).toEqual([
+      ['projection', 3, 'm-o-1-3', TRACE_APPLIED],
+      ['audit', 3, 'm-o-1-3', undefined],
+      ['shipping', 3, 'm-o-1-3', TRACE_APPLIED],
+    ]);
+  });
+
+  it('says (none) for a group that applied nothing, and a dash where the cursor recorded no message', async () => {
+    // GIVEN projection's cursor at 2 written by a consumer that did not record the message; audit has none
+    const db = givenStack();
+    db.seed(ORDERS, { orderId: 'o-1', version: 2 });
+    cursor(db, 'projection', 'o-1', 2);
+
+    const report = await reconcile(connect(), { key: 'o-1', group: 'projection' });
+    expect(report.lastApplied).toEqual([{ group: 'projection', sequence: 2 }]);
+    expect(renderReconcile(report)).toMatch(/^projection\s+2\s+-\s+-$/m);
+
+    const audit = await reconcile(connect(), { key: 'o-1', group: 'audit' });
+    expect(audit.lastApplied).toEqual([{ group: 'audit', sequence: 0 }]);
+    expect(renderReconcile(audit)).toMatch(/^audit\s+\(none\)\s+-\s+-$/m);
+  });
+
+  it("reads the key's cursor even when the producer has no such key", async () => {
+    // GIVEN o-9 unknown to the producer, yet applied by projection
+    const db = givenStack();
+    db.seed(inbox('projection'), {
+      ...inboxKeys.cursor('o-9'),
+      lastSequence: 1,
+      lastMessageId: 'm-o-9-1',
+      lastTraceparent: TRACE_APPLIED,
+    });
+
+    const report = await reconcile(connect(), { key: 'o-9', group: 'projection' });
+
+    expect(report.lastApplied).toEqual([
+      { group: 'projection', sequence: 1, messageId: 'm-o-9-1', traceparent: TRACE_APPLIED },
+    ]);
+  });
+
+  it('prints no group column for a stack of one unnamed group', async () => {
+    const db = givenStack();
+    db.seed(ORDERS, { orderId: 'o-1', version: 1 });
+    db.seed(inbox('projection'), { ...inboxKeys.cursor('o-1'), lastSequence: 1, lastMessageId: 'm-o-1-1' });
+    const single = connect([{ ...TARGETS[0]!, name: UNNAMED_GROUP }]);
+
+    const report = await reconcile(single, { key: 'o-1' });
+
+    expect(report.lastApplied).toEqual([{ group: UNNAMED_GROUP, sequence: 1, messageId: 'm-o-1-1' }]);
+    const text = renderReconcile(report);
+    expect(text).toMatch(/^LAST APPLIED\s+MESSAGE\s+TRACEPARENT$/m);
+    expect(text).toMatch(/^\s+1\s+m-o-1-1\s+-$/m);
+  });
+
+  it('reads only lastSequence and parked, and reports no lastApplied, without --key', async () => {
+    const db = givenStack();
+    db.seed(ORDERS, { orderId: 'o-1', version: 1 });
+    db.seed(inbox('projection'), { ...inboxKeys.cursor('o-1'), lastSequence: 1, lastMessageId: 'm-o-1-1' });
+
+    const report = await reconcile(connect(), { group: 'projection' });
+
+    expect(report.lastApplied).toBeUndefined();
+    expect(cursorReads()).toEqual([{ table: inbox('projection'), names: ['pk', 'lastSequence', 'parked'] }]);
+    expect(renderReconcile(report)).not.toContain('LAST APPLIED');
   });
 });
 

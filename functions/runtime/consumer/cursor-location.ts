@@ -60,6 +60,8 @@ export function cursorValueOr(attribute: string, fallback: unknown): CursorValue
 /** Attributes the cursor itself uses: a cursor effect may not set them. */
 export const CURSOR_ATTRIBUTES: readonly string[] = [
   'lastSequence',
+  'lastMessageId',
+  'lastTraceparent',
   'updatedAt',
   'heldCount',
   'parked',

@@ -18,8 +18,34 @@ export interface InboxLocation {
 const storedReason = (reason: string) => reason.slice(0, 1000);
 
 /**
- * The lean path's one write: moves the cursor from n − 1 to n (with the cursor effect) on condition that nothing of
- * the key is held or parked.
+ * What the cursor keeps of the message it moves to, in the same write: `lastMessageId` and `lastTraceparent` (the
+ * message's W3C trace context; REMOVEd when it has none, so an older message's never shows as this one's), for ops
+ * to tell which message, from which request, a key's consumer applied last. The value placeholders (`:lastMessageId`,
+ * `:lastTraceparent`) cannot meet a cursor effect's (`:c<n>…`).
+ */
+function lastAppliedOf(message: MessageEnvelope): {
+  readonly set: string;
+  readonly remove: string;
+  readonly values: Record<string, string>;
+} {
+  const traceparent =
+    typeof message.traceparent === 'string' && message.traceparent !== '' ? message.traceparent : undefined;
+  return traceparent === undefined
+    ? {
+        set: ', lastMessageId = :lastMessageId',
+        remove: ' REMOVE lastTraceparent',
+        values: { ':lastMessageId': message.messageId },
+      }
+    : {
+        set: ', lastMessageId = :lastMessageId, lastTraceparent = :lastTraceparent',
+        remove: '',
+        values: { ':lastMessageId': message.messageId, ':lastTraceparent': traceparent },
+      };
+}
+
+/**
+ * The lean path's one write: moves the cursor from n − 1 to n (with the cursor effect, and the message's id and
+ * trace context) on condition that nothing of the key is held or parked.
  */
 export function cleanAdvanceUpdate(
   inbox: InboxLocation,
@@ -28,10 +54,11 @@ export function cleanAdvanceUpdate(
   now: string,
 ): UpdateCommandInput {
   const first = message.sequence === 1;
+  const last = lastAppliedOf(message);
   return {
     TableName: inbox.cursor.tableName,
     Key: inbox.cursor.key(message.groupKey),
-    UpdateExpression: `SET lastSequence = :sequence, updatedAt = :now${effect.set}`,
+    UpdateExpression: `SET lastSequence = :sequence, updatedAt = :now${last.set}${effect.set}${last.remove}`,
     ConditionExpression: `${first ? 'attribute_not_exists(lastSequence)' : 'lastSequence = :previous'} AND (attribute_not_exists(heldCount) OR heldCount = :zero) AND (attribute_not_exists(parked) OR parked = :false)`,
     ...(effect.names === undefined ? {} : { ExpressionAttributeNames: effect.names }),
     ExpressionAttributeValues: {
@@ -40,14 +67,15 @@ export function cleanAdvanceUpdate(
       ':zero': 0,
       ':false': false,
       ...(first ? {} : { ':previous': message.sequence - 1 }),
+      ...last.values,
       ...effect.values,
     },
   };
 }
 
 /**
- * Moves the cursor from n − 1 to n, conditional on the held count last seen (item 0), and removes the held copy the
- * message came from, if any: one transaction.
+ * Moves the cursor from n − 1 to n (with the cursor effect, and the message's id and trace context), conditional on
+ * the held count last seen (item 0), and removes the held copy the message came from, if any: one transaction.
  */
 export function advanceItems(
   inbox: InboxLocation,
@@ -59,14 +87,14 @@ export function advanceItems(
 ): TransactItem[] {
   const fromHeld = heldSequence !== undefined;
   const first = message.sequence === 1;
+  const last = lastAppliedOf(message);
+  const set = `SET lastSequence = :sequence, updatedAt = :now${last.set}${effect.set}${last.remove}`;
   return [
     {
       Update: {
         TableName: inbox.cursor.tableName,
         Key: inbox.cursor.key(message.groupKey),
-        UpdateExpression: fromHeld
-          ? `SET lastSequence = :sequence, updatedAt = :now${effect.set} ADD heldCount :minusOne`
-          : `SET lastSequence = :sequence, updatedAt = :now${effect.set}`,
+        UpdateExpression: fromHeld ? `${set} ADD heldCount :minusOne` : set,
         ...(effect.names === undefined ? {} : { ExpressionAttributeNames: effect.names }),
         ConditionExpression: `${first ? 'attribute_not_exists(lastSequence)' : 'lastSequence = :previous'} AND ${
           heldCount === 0 ? '(attribute_not_exists(heldCount) OR heldCount = :held)' : 'heldCount = :held'
@@ -77,6 +105,7 @@ export function advanceItems(
           ':held': heldCount,
           ...(first ? {} : { ':previous': message.sequence - 1 }),
           ...(fromHeld ? { ':minusOne': -1 } : {}),
+          ...last.values,
           ...effect.values,
         },
       },

@@ -9,6 +9,10 @@ export interface KeyInGroup {
   readonly group: string;
   /** The group consumer's cursor: the last sequence applied (0 = none). */
   readonly applied: number;
+  /** The id of the message the cursor moved to last, as the cursor records it. */
+  readonly lastMessageId?: string;
+  /** That message's W3C trace context (the request that committed it), when it carried one. */
+  readonly lastTraceparent?: string;
   readonly parked: boolean;
   readonly held: readonly number[];
   readonly deadLettered: readonly MessageRef[];
@@ -25,6 +29,10 @@ export interface KeyView {
   readonly committed: number | null;
   /** The consumer's cursor: the last sequence applied (0 = none). */
   readonly applied: number;
+  /** The id of the message applied last, as the cursor records it. */
+  readonly lastMessageId?: string;
+  /** That message's W3C trace context, when it carried one. */
+  readonly lastTraceparent?: string;
   readonly parked: boolean;
   /** Its messages still in the outbox (unsent, failed) and its transactions (open, failed, resolved tombstones). */
   readonly outbox: readonly OutboxRecord[];
@@ -57,6 +65,8 @@ export async function keyView(c: Connection, key: string, groupName?: string): P
     return {
       group,
       applied: cursor?.lastSequence ?? 0,
+      ...(cursor?.lastMessageId === undefined ? {} : { lastMessageId: cursor.lastMessageId }),
+      ...(cursor?.lastTraceparent === undefined ? {} : { lastTraceparent: cursor.lastTraceparent }),
       parked: cursor?.parked ?? false,
       held: read.held.map((ref) => ref.sequence),
       deadLettered: read.deadLetters,
@@ -70,6 +80,8 @@ export async function keyView(c: Connection, key: string, groupName?: string): P
     group: shown.name,
     committed: read.committed.get(key) ?? null,
     applied: facts.applied,
+    ...(facts.lastMessageId === undefined ? {} : { lastMessageId: facts.lastMessageId }),
+    ...(facts.lastTraceparent === undefined ? {} : { lastTraceparent: facts.lastTraceparent }),
     parked: facts.parked,
     outbox: read.outbox,
     deadLettered: facts.deadLettered,

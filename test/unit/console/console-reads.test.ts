@@ -137,6 +137,36 @@ describe('the console reads the stack as ops does', () => {
     });
   });
 
+  it('answers /api/key with the message the consumer applied last and its traceparent, for a healthy key', async () => {
+    // GIVEN h-1 committed to 2 and applied, its cursor recording message 2 and its trace context
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    current.stack.db.seed(ORDERS, { orderId: 'h-1', version: 2 });
+    current.stack.db.seed(INBOX, {
+      ...inboxKeys.cursor('h-1'),
+      lastSequence: 2,
+      lastMessageId: 'm-h-1-2',
+      lastTraceparent: traceparent,
+    });
+
+    // WHEN the page asks for the key
+    const answer = await call(current.running, 'GET', '/api/key?key=h-1');
+
+    // THEN the view names that message, for the key and for its group, and reconcile's report says it too
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({
+      key: 'h-1',
+      applied: 2,
+      lastMessageId: 'm-h-1-2',
+      lastTraceparent: traceparent,
+      messages: [],
+      groups: [{ applied: 2, lastMessageId: 'm-h-1-2', lastTraceparent: traceparent }],
+      reconcile: {
+        allTerminal: true,
+        lastApplied: [{ sequence: 2, messageId: 'm-h-1-2', traceparent }],
+      },
+    });
+  });
+
   it('answers /api/repairs with FAILED messages, parked keys with their reasons, dead letters and transactions', async () => {
     // GIVEN one of each
     seedFailedKey(current.stack);

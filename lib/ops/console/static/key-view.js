@@ -3,7 +3,8 @@ import { el, show, since, table } from './dom.js';
 // One key end to end (GET /api/key?key=K): what the producer committed, what the outbox still holds (attempts, last
 // error), the dead-letter queue, what the consumer applied, held and parked (and why) — and `ops reconcile --key`'s
 // rows: each message that is not terminal, where it is, and the command that repairs it. A stack of several consumer
-// groups: each group's cursor, held and parked; every message known of the key with its trace context (traceparent).
+// groups: each group's cursor, held and parked; the message each group applied last, and every message known of the
+// key still on its way, each with its trace context (traceparent).
 
 const fact = (label, value, id) =>
   el('div', {}, el('dt', {}, label), el('dd', id ? { 'data-fact': id } : {}, value));
@@ -21,6 +22,8 @@ export function drawKeyView(container, v) {
       several ? fact('group shown', v.group, 'group') : '',
       fact('committed (producer)', v.committed ?? 'no such key', 'committed'),
       fact('applied (cursor)', v.applied, 'applied'),
+      v.applied === 0 ? '' : fact('last applied message', v.lastMessageId ?? '—', 'last-message'),
+      v.applied === 0 ? '' : fact('its traceparent', v.lastTraceparent ?? '—', 'last-traceparent'),
       fact('parked', v.parked ? 'yes' : 'no', 'parked'),
       fact('held', v.held.length === 0 ? 'none' : v.held.join(', '), 'held'),
       fact('queue depth (all keys)', v.queueDepth),
@@ -57,6 +60,11 @@ export function drawKeyView(container, v) {
             [
               { header: 'group', value: (g) => g.group },
               { header: 'applied (cursor)', value: (g) => g.applied, number: true },
+              { header: 'last message', value: (g) => (g.applied === 0 ? '' : (g.lastMessageId ?? '—')) },
+              {
+                header: 'its traceparent',
+                value: (g) => (g.applied === 0 ? '' : (g.lastTraceparent ?? '—')),
+              },
               { header: 'parked', value: (g) => (g.parked ? 'yes' : 'no') },
               { header: 'held', value: (g) => (g.held.length === 0 ? 'none' : g.held.join(', ')) },
               { header: 'dead-lettered', value: (g) => g.deadLettered.map((d) => d.sequence).join(', ') },
