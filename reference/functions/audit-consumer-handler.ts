@@ -11,6 +11,7 @@ import {
   guardedEffectsFromEnvironment,
   metricsOptionsFromEnvironment,
   requiredEnv,
+  unitAccountantFromEnvironment,
 } from 'reliable-messaging-serverless/runtime';
 import {
   type FaultSource,
@@ -21,11 +22,14 @@ import {
 } from 'reliable-messaging-serverless/runtime/testing';
 import { AuditService } from './audit/audit-service';
 import { groupConsumerHooks } from './group-consumer-hooks';
+import { unitAccounted } from './unit-accounted-handler';
 
 const logger = new Logger({ serviceName: 'audit-consumer' });
 const metrics = new Metrics(metricsOptionsFromEnvironment(CONSUMER_METRICS_SERVICE));
 // Every SDK call ends within the batch's time reserve (boundedClientConfig: request timeouts, 2 attempts).
 const dynamodbClient = new DynamoDBClient(boundedClientConfig());
+const accountant = unitAccountantFromEnvironment('consumer');
+accountant?.instrumentDynamoDb(dynamodbClient);
 // Fault injection exists only in test builds (see the relay's handler).
 let faults: FaultSource | undefined;
 if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
@@ -41,9 +45,11 @@ const audit = new AuditService(dynamodb, requiredEnv('AUDIT_TABLE_NAME'));
  * The audit group's consumer: every message of every order, once and in order, appended to the order's audit trail
  * (positions 1, 2, 3, …) under the `transaction` strategy the construct configures; its cursors are in its inbox.
  */
-export const handler = fifoConsumerHandler<SQSRecord>({
+const consumeBatch = fifoConsumerHandler<SQSRecord>({
   dynamodb,
   sns: new SNSClient(boundedClientConfig()),
   effects: guardedEffectsFromEnvironment([audit.entry]),
   ...groupConsumerHooks(logger, metrics, faults),
 });
+
+export const handler = unitAccounted(consumeBatch, accountant, logger);

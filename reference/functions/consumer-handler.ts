@@ -1,8 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSRecord } from 'aws-lambda';
 import {
   boundedClientConfig,
   CONSUMER_METRICS_SERVICE,
@@ -15,14 +15,14 @@ import {
 } from 'reliable-messaging-serverless/runtime';
 import {
   type FaultSource,
-  failIfPoison,
   faultSourceFromEnvironment,
   injectAmbiguousWrites,
   injectServiceFaults,
   injectThrottling,
-  maybeCrashAfterEffect,
 } from 'reliable-messaging-serverless/runtime/testing';
+import { groupConsumerHooks } from './group-consumer-hooks';
 import { ProjectionService } from './projection/projection-service';
+import { unitAccounted } from './unit-accounted-handler';
 
 const logger = new Logger({ serviceName: 'orders-consumer' });
 // The handler's counts (UnreadableMessages, KeysParked) through Powertools, where the library's alarms look.
@@ -49,52 +49,7 @@ const consumeBatch = fifoConsumerHandler<SQSRecord>({
   dynamodb,
   sns,
   effects: guardedEffectsFromEnvironment([projection.view, projection.inventory, projection.notifications]),
-  transientRetry: {
-    onRetry: (error, attempt, delayMs) =>
-      logger.warn('transient failure; retrying in-process', { attempt, delayMs, error: error as Error }),
-  },
-  beforeEffects: async (message) => {
-    if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED && faults !== undefined) {
-      await failIfPoison(faults, message);
-    }
-  },
-  metrics: {
-    add: (name, count) => metrics.addMetric(name, MetricUnit.Count, count),
-    publish: () => metrics.publishStoredMetrics(),
-  },
-  onConsumed: async (_record, result) => {
-    const { message } = result;
-    logger.info('consumed', {
-      messageId: message.messageId,
-      groupKey: message.groupKey,
-      sequence: message.sequence,
-      type: message.type,
-      outcome: result.outcome,
-      released: result.released,
-    });
-    if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED && faults !== undefined) {
-      await maybeCrashAfterEffect(faults);
-    }
-  },
-  onFailure: (record, error) =>
-    logger.warn('record failed; it and the rest of its group will be redelivered', {
-      messageId: record.messageId,
-      error: error as Error,
-    }),
-  onUnreadable: (record, error) =>
-    logger.error('unreadable message: neither parked nor applied; it goes to the dead-letter queue', {
-      messageId: record.messageId,
-      error,
-    }),
-  onParked: (parked) =>
-    logger.error('key parked: a message keeps failing; the key waits for a replay', { ...parked }),
+  ...groupConsumerHooks(logger, metrics, faults),
 });
 
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  const response = await consumeBatch(event, context);
-  if (accountant !== undefined) {
-    // The queue's ReceiveMessage and DeleteMessageBatch are made by the Lambda service: one each per invocation.
-    logger.info('unit accounting', { unitAccounting: accountant.take(), records: event.Records.length });
-  }
-  return response;
-};
+export const handler = unitAccounted(consumeBatch, accountant, logger);

@@ -10,6 +10,7 @@ import {
   fifoConsumerHandler,
   metricsOptionsFromEnvironment,
   requiredEnv,
+  unitAccountantFromEnvironment,
 } from 'reliable-messaging-serverless/runtime';
 import {
   type FaultSource,
@@ -20,11 +21,14 @@ import {
 } from 'reliable-messaging-serverless/runtime/testing';
 import { groupConsumerHooks } from './group-consumer-hooks';
 import { ShippingService } from './shipping/shipping-service';
+import { unitAccounted } from './unit-accounted-handler';
 
 const logger = new Logger({ serviceName: 'shipping-consumer' });
 const metrics = new Metrics(metricsOptionsFromEnvironment(CONSUMER_METRICS_SERVICE));
 // Every SDK call ends within the batch's time reserve (boundedClientConfig: request timeouts, 2 attempts).
 const dynamodbClient = new DynamoDBClient(boundedClientConfig());
+const accountant = unitAccountantFromEnvironment('consumer');
+accountant?.instrumentDynamoDb(dynamodbClient);
 // Fault injection exists only in test builds (see the relay's handler).
 let faults: FaultSource | undefined;
 if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
@@ -42,10 +46,12 @@ const shipping = new ShippingService(dynamodb, requiredEnv('SHIPPING_TABLE_NAME'
  * the construct's `messageTypes` set (`CONSUMER_MESSAGE_TYPES`: OrderPlaced, PaymentCaptured, OrderCancelled) and
  * skips the others, moving the cursor only.
  */
-export const handler = fifoConsumerHandler<SQSRecord>({
+const consumeBatch = fifoConsumerHandler<SQSRecord>({
   dynamodb,
   sns: new SNSClient(boundedClientConfig()),
   cursor: shipping.cursor,
   cursorEffect: shipping.status,
   ...groupConsumerHooks(logger, metrics, faults),
 });
+
+export const handler = unitAccounted(consumeBatch, accountant, logger);
