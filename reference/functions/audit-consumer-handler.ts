@@ -14,14 +14,15 @@ import {
   unitAccountantFromEnvironment,
 } from 'reliable-messaging-serverless/runtime';
 import {
-  type FaultSource,
+  failIfPoison,
   faultSourceFromEnvironment,
   injectAmbiguousWrites,
   injectServiceFaults,
   injectThrottling,
+  maybeCrashAfterEffect,
 } from 'reliable-messaging-serverless/runtime/testing';
 import { AuditService } from './audit/audit-service';
-import { groupConsumerHooks } from './group-consumer-hooks';
+import { type ConsumerFaultHooks, groupConsumerHooks } from './group-consumer-hooks';
 import { unitAccounted } from './unit-accounted-handler';
 
 const logger = new Logger({ serviceName: 'audit-consumer' });
@@ -31,12 +32,16 @@ const dynamodbClient = new DynamoDBClient(boundedClientConfig());
 const accountant = unitAccountantFromEnvironment('consumer');
 accountant?.instrumentDynamoDb(dynamodbClient);
 // Fault injection exists only in test builds (see the relay's handler).
-let faults: FaultSource | undefined;
+let faults: ConsumerFaultHooks | undefined;
 if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
-  faults = faultSourceFromEnvironment();
-  injectThrottling(dynamodbClient, faults);
-  injectServiceFaults(dynamodbClient, faults);
-  injectAmbiguousWrites(dynamodbClient, faults);
+  const source = faultSourceFromEnvironment();
+  faults = {
+    beforeEffects: (message, group) => failIfPoison(source, message, group),
+    afterConsumed: () => maybeCrashAfterEffect(source),
+  };
+  injectThrottling(dynamodbClient, source);
+  injectServiceFaults(dynamodbClient, source);
+  injectAmbiguousWrites(dynamodbClient, source);
 }
 const dynamodb = documentClient(dynamodbClient);
 const audit = new AuditService(dynamodb, requiredEnv('AUDIT_TABLE_NAME'));

@@ -6,14 +6,19 @@ import {
   type CountMetrics,
   consumerGroupFromEnvironment,
   type FifoConsumerHandlerOptions,
+  type MessageEnvelope,
   messageCorrelation,
   recordCorrelation,
 } from 'reliable-messaging-serverless/runtime';
-import {
-  type FaultSource,
-  failIfPoison,
-  maybeCrashAfterEffect,
-} from 'reliable-messaging-serverless/runtime/testing';
+
+/**
+ * A test build's consumer faults (the handler builds them under `FAULT_INJECTION_ENABLED`, so a production bundle
+ * carries no fault code): a poison key — of this group only, with `poisonGroup` — and a crash after the effect.
+ */
+export interface ConsumerFaultHooks {
+  beforeEffects(message: MessageEnvelope, group: string | undefined): Promise<void>;
+  afterConsumed(): Promise<void>;
+}
 
 /**
  * The hooks of a consumer group's handler (audit, shipping): Powertools log lines that carry the message's
@@ -24,7 +29,7 @@ import {
 export function groupConsumerHooks(
   logger: Logger,
   metrics: Metrics,
-  faults: FaultSource | undefined,
+  faults: ConsumerFaultHooks | undefined,
 ): Pick<
   FifoConsumerHandlerOptions<SQSRecord>,
   'beforeEffects' | 'onConsumed' | 'onFailure' | 'onUnreadable' | 'onParked' | 'transientRetry'
@@ -32,7 +37,7 @@ export function groupConsumerHooks(
   const { group } = consumerGroupFromEnvironment();
   return {
     beforeEffects: async (message) => {
-      if (faults !== undefined) await failIfPoison(faults, message, group);
+      await faults?.beforeEffects(message, group);
     },
     transientRetry: {
       onRetry: (error, attempt, delayMs) =>
@@ -50,7 +55,7 @@ export function groupConsumerHooks(
         outcome: result.outcome,
         released: result.released,
       });
-      if (faults !== undefined) await maybeCrashAfterEffect(faults);
+      await faults?.afterConsumed();
     },
     onFailure: (record, error) =>
       logger.warn('record failed; it and the rest of its group will be redelivered', {

@@ -328,6 +328,8 @@ describe('fault injection is unreachable in a stack built without it', () => {
   it.each([
     'functions/relay/handler.ts',
     'reference/functions/consumer-handler.ts',
+    'reference/functions/audit-consumer-handler.ts',
+    'reference/functions/shipping-consumer-handler.ts',
     'functions/sweeper/handler.ts',
     'reference/functions/api-handler.ts',
     'reference/functions/payment-checker-handler.ts',
