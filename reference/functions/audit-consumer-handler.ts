@@ -1,60 +1,24 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSRecord } from 'aws-lambda';
 import {
-  boundedClientConfig,
-  CONSUMER_METRICS_SERVICE,
-  documentClient,
   fifoConsumerHandler,
   guardedEffectsFromEnvironment,
-  metricsOptionsFromEnvironment,
   requiredEnv,
-  unitAccountantFromEnvironment,
 } from 'reliable-messaging-serverless/runtime';
-import {
-  failIfPoison,
-  faultSourceFromEnvironment,
-  injectAmbiguousWrites,
-  injectServiceFaults,
-  injectThrottling,
-  maybeCrashAfterEffect,
-} from 'reliable-messaging-serverless/runtime/testing';
 import { AuditService } from './audit/audit-service';
-import { type ConsumerFaultHooks, groupConsumerHooks } from './group-consumer-hooks';
-import { unitAccounted } from './unit-accounted-handler';
+import { consumerWiring } from './consumer-wiring';
 
-const logger = new Logger({ serviceName: 'audit-consumer' });
-const metrics = new Metrics(metricsOptionsFromEnvironment(CONSUMER_METRICS_SERVICE));
-// Every SDK call ends within the batch's time reserve (boundedClientConfig: request timeouts, 2 attempts).
-const dynamodbClient = new DynamoDBClient(boundedClientConfig());
-const accountant = unitAccountantFromEnvironment('consumer');
-accountant?.instrumentDynamoDb(dynamodbClient);
-// Fault injection exists only in test builds (see the relay's handler).
-let faults: ConsumerFaultHooks | undefined;
-if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
-  const source = faultSourceFromEnvironment();
-  faults = {
-    beforeEffects: (message, group) => failIfPoison(source, message, group),
-    afterConsumed: () => maybeCrashAfterEffect(source),
-  };
-  injectThrottling(dynamodbClient, source);
-  injectServiceFaults(dynamodbClient, source);
-  injectAmbiguousWrites(dynamodbClient, source);
-}
-const dynamodb = documentClient(dynamodbClient);
+const { dynamodb, sns, hooks, accounted } = consumerWiring('audit-consumer');
 const audit = new AuditService(dynamodb, requiredEnv('AUDIT_TABLE_NAME'));
 
 /**
  * The audit group's consumer: every message of every order, once and in order, appended to the order's audit trail
  * (positions 1, 2, 3, …) under the `transaction` strategy the construct configures; its cursors are in its inbox.
  */
-const consumeBatch = fifoConsumerHandler<SQSRecord>({
-  dynamodb,
-  sns: new SNSClient(boundedClientConfig()),
-  effects: guardedEffectsFromEnvironment([audit.entry]),
-  ...groupConsumerHooks(logger, metrics, faults),
-});
-
-export const handler = unitAccounted(consumeBatch, accountant, logger);
+export const handler = accounted(
+  fifoConsumerHandler<SQSRecord>({
+    dynamodb,
+    sns,
+    effects: guardedEffectsFromEnvironment([audit.entry]),
+    ...hooks,
+  }),
+);

@@ -2,7 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { UnitAccountant } from 'reliable-messaging-serverless/runtime';
 
-type ConsumerHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+export type ConsumerHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
 /**
  * A consumer handler that, in a stack built with unit accounting (`npm run bench`), logs per invocation the requests
