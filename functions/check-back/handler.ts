@@ -51,6 +51,7 @@ const checkBack = new OpenTransactionChecker({
   policy: { checkIntervalSeconds: intervalSeconds, maxChecks: Number(requiredEnv(Env.MAX_CHECKS)) },
   onError: (transactionId, error) =>
     logger.warn('could not resolve a transaction', { transactionId, error: error as Error }),
+  onResolved: (resolved) => logger.info('transaction resolved', { ...resolved }),
   onFailed: (failed) => logger.error('transaction FAILED: the checker never gave an answer', { ...failed }),
   onAlertFailed: (failed, error) =>
     logger.error('could not publish the alert of a FAILED transaction', { ...failed, error: error as Error }),

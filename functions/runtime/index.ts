@@ -106,6 +106,7 @@ export type {
   CheckBackPolicy,
   CheckBackReport,
   OpenTransactionCheckerOptions,
+  ResolvedTransaction,
 } from './half/open-transaction-checker';
 export { OpenTransactionChecker } from './half/open-transaction-checker';
 export type {

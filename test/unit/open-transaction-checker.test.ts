@@ -21,6 +21,7 @@ import {
   DEFAULT_CHECK_BACK_POLICY,
   type FailedTransaction,
   OpenTransactionChecker,
+  type ResolvedTransaction,
 } from '../../functions/runtime/half/open-transaction-checker';
 import { TransactionalProducer } from '../../functions/runtime/half/transactional-producer';
 import { transactionShards, UNSENT_INDEX } from '../../functions/runtime/outbox/unsent-index';
@@ -45,6 +46,7 @@ let producer: TransactionalProducer;
 let answers: Array<CheckResult | ((request: TransactionCheckRequest) => Promise<CheckResult>)>;
 let requests: TransactionCheckRequest[];
 let failedLog: FailedTransaction[];
+let resolvedLog: ResolvedTransaction[];
 /** Alerts SNS did not take, as the check-back reported them. */
 let alertFailedLog: Array<{ transactionId: string; error: unknown }>;
 
@@ -74,6 +76,7 @@ function newCheckBack(
     checker: changes.checker ?? checker,
     policy: policy ?? undefined,
     clock: () => now,
+    onResolved: (resolved) => resolvedLog.push(resolved),
     onFailed: (failed) => failedLog.push(failed),
     onAlertFailed: (failed, error) => alertFailedLog.push({ transactionId: failed.transactionId, error }),
   });
@@ -166,6 +169,7 @@ beforeEach(() => {
   requests = [];
   failedLog = [];
   alertFailedLog = [];
+  resolvedLog = [];
 });
 
 describe('OpenTransactionChecker.checkOnce', () => {
@@ -480,6 +484,55 @@ describe('OpenTransactionChecker.checkOnce', () => {
         expect.objectContaining({ sequence: 2, messageId, type: 'PaymentCaptured', status: 'PENDING' }),
       ]);
       expect(db.item(ORDERS_TABLE, { orderId: 'order-1' })).toMatchObject({ version: 2, paid: true });
+    });
+
+    it('tells of each transaction it resolved, with its message and traceparent (the check-back logs that line)', async () => {
+      // GIVEN a due transaction to commit and one to roll back, the first prepared under a traceparent
+      const trace = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+      db.seed(ORDERS_TABLE, order('order-1'));
+      const committed = await producer.prepare({
+        transactionId: 'tx-1',
+        groupKey: 'order-1',
+        type: 'PaymentCaptured',
+        payload: { orderId: 'order-1' },
+        aggregate: { tableName: ORDERS_TABLE, key: { orderId: 'order-1' }, set: { paid: true } },
+        traceparent: trace,
+      });
+      const rolledBack = await prepare('tx-2', 'order-2');
+      advance(PREPARE_TIMEOUT);
+      answers = ['COMMIT', 'ROLLBACK'];
+      const checkBack = newCheckBack(POLICY, {
+        checker: async (request) => (request.transactionId === 'tx-1' ? 'COMMIT' : 'ROLLBACK'),
+      });
+
+      // WHEN it passes
+      await checkBack.checkOnce();
+
+      // THEN it told of both, each with its message's id, key and traceparent
+      expect([...resolvedLog].sort((a, b) => a.transactionId.localeCompare(b.transactionId))).toEqual([
+        {
+          transactionId: 'tx-1',
+          resolution: 'COMMITTED',
+          messageId: committed.messageId,
+          groupKey: 'order-1',
+          traceparent: trace,
+        },
+        {
+          transactionId: 'tx-2',
+          resolution: 'ROLLED_BACK',
+          messageId: rolledBack,
+          groupKey: 'order-2',
+          traceparent: expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/),
+        },
+      ]);
+    });
+
+    it('tells of nothing it did not resolve (an UNKNOWN answer)', async () => {
+      await prepare('tx-1', 'order-1');
+      advance(PREPARE_TIMEOUT);
+      answers = ['UNKNOWN'];
+      await newCheckBack().checkOnce();
+      expect(resolvedLog).toEqual([]);
     });
 
     it('goes on with the other transactions when one cannot be committed, and makes that one FAILED after the last check', async () => {

@@ -56,6 +56,11 @@ export interface OpenTransactionCheckerOptions {
   readonly clock?: () => Date;
   /** Told of each transaction whose commit or rollback failed (it is checked again at the next interval). */
   readonly onError?: (transactionId: string, error: unknown) => void;
+  /**
+   * Told of each transaction this pass committed or rolled back, with its message's id, key and `traceparent` (log
+   * it: it is the check-back's line of that message).
+   */
+  readonly onResolved?: (resolved: ResolvedTransaction) => void;
   /** Told of each transaction given up on (log it as an error). */
   readonly onFailed?: (failed: FailedTransaction) => void;
   /**
@@ -65,6 +70,15 @@ export interface OpenTransactionCheckerOptions {
   readonly onAlertFailed?: (failed: FailedTransaction, error: unknown) => void;
   /** How transient DynamoDB errors are retried in-process (the time left always bounds it). @default retryTransient's */
   readonly retry?: Omit<RetryTransientOptions, 'remainingTimeMs'>;
+}
+
+/** A transaction the check-back resolved, as `onResolved` is told of it. */
+export interface ResolvedTransaction {
+  readonly transactionId: string;
+  readonly resolution: 'COMMITTED' | 'ROLLED_BACK';
+  readonly messageId: string;
+  readonly groupKey: string;
+  readonly traceparent?: string;
 }
 
 /** What one pass may spend. */
@@ -224,14 +238,18 @@ export class OpenTransactionChecker {
     try {
       if (result === 'COMMIT') {
         const commit = () => this.options.producer.commit(id, RESOLVED_BY);
-        if (await this.resolve(id, 'COMMITTED', async () => !(await commit()).alreadyCommitted))
+        if (await this.resolve(id, 'COMMITTED', async () => !(await commit()).alreadyCommitted)) {
           totals.committed++;
+          this.resolved(leased, 'COMMITTED');
+        }
         return;
       }
       if (result === 'ROLLBACK') {
         const rollback = () => this.options.producer.rollback(id, RESOLVED_BY);
-        if (await this.resolve(id, 'ROLLED_BACK', async () => !(await rollback()).alreadyRolledBack))
+        if (await this.resolve(id, 'ROLLED_BACK', async () => !(await rollback()).alreadyRolledBack)) {
           totals.rolledBack++;
+          this.resolved(leased, 'ROLLED_BACK');
+        }
         return;
       }
       totals.unknown++;
@@ -326,6 +344,16 @@ export class OpenTransactionChecker {
       throw error;
     }
     return this.resolvedHere(transactionId, resolved);
+  }
+
+  private resolved(half: HalfMessageItem, resolution: ResolvedTransaction['resolution']): void {
+    this.options.onResolved?.({
+      transactionId: half.transactionId,
+      resolution,
+      messageId: half.messageId,
+      groupKey: half.targetGroupKey,
+      ...(half.traceparent === undefined ? {} : { traceparent: half.traceparent }),
+    });
   }
 
   private async resolvedHere(transactionId: string, resolved: 'COMMITTED' | 'ROLLED_BACK'): Promise<boolean> {
