@@ -13,7 +13,7 @@ import { setFaults } from '../../scripts/local/stack-control';
 import { eventually, type Stack, stack, uniquePrefix } from './support/aws';
 import { ensureChromium } from './support/chromium';
 
-/** Where the test leaves its screenshot (the README's docs/console.png is a copy of one). */
+/** Where the test leaves its screenshot (under .local/, not committed: it shows this machine's paths). */
 const SCREENSHOT = path.join(localDir, 'console.png');
 
 const text = async (page: Page, selector: string) =>
