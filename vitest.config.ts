@@ -15,6 +15,11 @@ const resolve = {
       find: /^reliable-messaging-serverless\/runtime\/testing$/,
       replacement: source('./functions/runtime/testing.ts'),
     },
+    // The bench's own entry (not a package export): see test/unit/import-boundary.test.ts.
+    {
+      find: /^reliable-messaging-serverless\/runtime\/bench-support$/,
+      replacement: source('./functions/runtime/bench-support.ts'),
+    },
   ],
 };
 

@@ -4,7 +4,7 @@
 
 export type { FaultConfig } from '../functions/runtime/faults/fault-config';
 export { faultConfigSchema, parseFaultConfig } from '../functions/runtime/faults/fault-config';
-export * from './constructs/fault-injection';
+export { FaultInjection } from './constructs/fault-injection';
 
 // Integration tests of an app built with the library, on a local emulator (MiniStack, or LocalStack through
 // AWS_ENDPOINT_URL): start it, deploy a stack of the CDK app to it, invoke a function, wait until its messages settled.

@@ -1,12 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import {
-  addLedgers,
-  OutboxWriter,
-  UnitAccountant,
-  type UnitLedger,
-} from 'reliable-messaging-serverless/runtime';
+import { OutboxWriter, UnitAccountant, type UnitLedger } from 'reliable-messaging-serverless/runtime';
+import { addLedgers } from 'reliable-messaging-serverless/runtime/bench-support';
 import type { ProgressBar } from '../../scripts/local/progress';
 import type { Connection } from '../../scripts/local/stack-control';
 import { perMessage, sumUnits, type UnitsPerMessage } from './cost-model';

@@ -3,13 +3,13 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageBatchCommand, type SendMessageBatchCommandInput, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
+import { OutboxWriter } from 'reliable-messaging-serverless/runtime';
 import {
   OutboxAudit,
   type OutboxItem,
   OutboxPublisher,
   OutboxSweeper,
-  OutboxWriter,
-} from 'reliable-messaging-serverless/runtime';
+} from 'reliable-messaging-serverless/runtime/bench-support';
 import { InMemoryDynamoDb } from '../../test/unit/support/in-memory-dynamodb';
 import { OUTBOX_INDEXES, OUTBOX_KEY } from '../../test/unit/support/outbox-table';
 

@@ -1,4 +1,4 @@
-import { forEachConcurrently } from 'reliable-messaging-serverless/runtime';
+import { forEachConcurrently } from 'reliable-messaging-serverless/runtime/bench-support';
 import type { Connection } from '../../scripts/local/stack-control';
 import { API_CEILING_PATH } from '../constructs/api-ceiling-probe';
 

@@ -7,7 +7,7 @@ import {
   newOutboxItem,
   OutboxAudit,
   type OutboxItem,
-} from 'reliable-messaging-serverless/runtime';
+} from 'reliable-messaging-serverless/runtime/bench-support';
 import { type Connection, sweepNow } from '../../scripts/local/stack-control';
 import { countOutboxItems } from '../../scripts/local/stack-queries';
 import { summarizeRounds } from './rounds';

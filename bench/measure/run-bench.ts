@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { addLedgers, type UnitLedger } from 'reliable-messaging-serverless/runtime';
+import type { UnitLedger } from 'reliable-messaging-serverless/runtime';
+import { addLedgers } from 'reliable-messaging-serverless/runtime/bench-support';
 import { projectRoot } from '../../scripts/local/paths';
 import { ProgressBar } from '../../scripts/local/progress';
 import type { Connection } from '../../scripts/local/stack-control';

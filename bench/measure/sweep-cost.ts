@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { BatchWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { newOutboxItem, OutboxAudit } from 'reliable-messaging-serverless/runtime';
+import { newOutboxItem, OutboxAudit } from 'reliable-messaging-serverless/runtime/bench-support';
 import { type Connection, sweepNow } from '../../scripts/local/stack-control';
 
 export interface SweepCostReport {

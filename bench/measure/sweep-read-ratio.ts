@@ -9,7 +9,7 @@ import {
   OutboxAudit,
   OutboxPublisher,
   OutboxSweeper,
-} from 'reliable-messaging-serverless/runtime';
+} from 'reliable-messaging-serverless/runtime/bench-support';
 import { InMemoryDynamoDb } from '../../test/unit/support/in-memory-dynamodb';
 import { OUTBOX_INDEXES, OUTBOX_KEY } from '../../test/unit/support/outbox-table';
 

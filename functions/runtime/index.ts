@@ -1,9 +1,11 @@
-// The runtime library's public entry point (`reliable-messaging-serverless/runtime`): what a producer or consumer
-// Lambda function of an application imports. Everything else under functions/ is internal.
+// The runtime library's public entry point (`reliable-messaging-serverless/runtime`): what a producer's or consumer's
+// Lambda function imports, by name. Everything else under functions/ is internal: the cores of the library's own
+// handlers (relay, sweeper, audit, check-back), their clients and helpers. The ops CLI (lib/ops) is the library
+// itself and imports what it needs by path. Every change here is a change of the package's API:
+// api/reliable-messaging-serverless.api.md lists it (`npm run api-report`).
 
 export type { UnitLedger } from './accounting/unit-accounting';
-export { addLedgers, UnitAccountant, unitAccountantFromEnvironment } from './accounting/unit-accounting';
-export { WriteConditionError } from './atomic-write';
+export { UnitAccountant, unitAccountantFromEnvironment } from './accounting/unit-accounting';
 export {
   type BoundedClientConfig,
   boundedClientConfig,
@@ -12,13 +14,8 @@ export {
   SDK_CALL_BOUNDS_ENV,
   type SdkCallBounds,
   sdkCallBoundsFromEnvironment,
-  worstCaseCallMs,
 } from './clients';
-export { forEachConcurrently } from './concurrency';
-export type {
-  ConsumerEnvironment,
-  ConsumerEnvironmentOptions,
-} from './consumer/consumer-environment';
+export type { ConsumerEnvironment, ConsumerEnvironmentOptions } from './consumer/consumer-environment';
 export {
   consumerGroupFromEnvironment,
   consumerOptionsFromEnvironment,
@@ -26,6 +23,7 @@ export {
   messageTypesFromEnvironment,
 } from './consumer/consumer-environment';
 export type { ConsumerHandlerHooks, OnParked } from './consumer/consumer-handler-hooks';
+// ── Metrics ──
 export { consumerMetricsFromEnvironment } from './consumer/consumer-metrics';
 export {
   type CorrelationFields,
@@ -54,6 +52,7 @@ export {
   OutOfTimeError,
   processFifoBatch,
 } from './consumer/fifo-batch';
+// ── Consuming: the handler, the consumer, its effects and cursor ──
 export {
   type ConsumerHandlerOptions,
   type FifoConsumerHandler,
@@ -69,19 +68,21 @@ export type {
   ConsumeOutcome,
   ConsumeResult,
   GuardedEffect,
-  IdempotentOrderedConsumerOptions,
+  IdempotentConsumerOptions,
   ParkedKey,
-} from './consumer/idempotent-ordered-consumer';
+} from './consumer/idempotent-consumer';
+// ── Deprecated names (one name per concept; see CHANGELOG.md) ──
 export {
   CursorMovedError,
   DEFAULT_TIME_RESERVE_MS,
+  IdempotentConsumer,
   IdempotentOrderedConsumer,
+  type IdempotentOrderedConsumerOptions,
   KeyUnparkedError,
-} from './consumer/idempotent-ordered-consumer';
-export { keyParkedAlert } from './consumer/key-parked-alert';
-export { resendToContinue } from './consumer/release-continuation';
+} from './consumer/idempotent-consumer';
 export { UnreadableMessageError } from './consumer/unreadable-message';
 export { type CountMetrics, emfCountMetrics } from './count-metrics';
+// ── Configuration, clients and errors ──
 export { Env, type EnvName } from './environment';
 export {
   ConfigurationError,
@@ -102,13 +103,7 @@ export {
   CommitOutcomeUnknownError,
   TransactionNotOpenError,
 } from './half/half-message';
-export type {
-  CheckBackPolicy,
-  CheckBackReport,
-  OpenTransactionCheckerOptions,
-  ResolvedTransaction,
-} from './half/open-transaction-checker';
-export { OpenTransactionChecker } from './half/open-transaction-checker';
+// ── Producing: half messages (transactions the check-back resolves) ──
 export type {
   CommitOutcome,
   PreparedTransaction,
@@ -117,6 +112,7 @@ export type {
   TransactionalProducerOptions,
 } from './half/transactional-producer';
 export { TransactionalProducer } from './half/transactional-producer';
+// ── Producing: idempotency keys of a request ──
 export {
   IdempotencyKeyInProgressError,
   IdempotencyKeyReusedError,
@@ -142,56 +138,35 @@ export {
   UNREADABLE_MESSAGES_METRIC,
 } from './metric-names';
 export { type MetricsOptions, metricsOptionsFromEnvironment } from './metrics-options';
-export type { DeliverableMessageFields, UndeliverableField } from './outbox/deliverable-message';
 export {
-  checkDeliverable,
   InvalidOutboxMessageError,
   MAX_ENVELOPE_BYTES,
   MAX_GROUP_KEY_LENGTH,
   MAX_MESSAGE_ID_LENGTH,
   MAX_SEQUENCE,
   MAX_TYPE_LENGTH,
+  type UndeliverableField,
 } from './outbox/deliverable-message';
-export type { MessageEnvelope, OutboxItem, OutboxStatus } from './outbox/outbox-message';
+// ── The envelope every message travels in ──
+export type { MessageEnvelope } from './outbox/outbox-message';
 export { parseEnvelope } from './outbox/outbox-message';
+// ── Producing: the outbox writer ──
 export type { CommitOptions, CommittedMessage, NewOutboxMessage, TransactItem } from './outbox/outbox-writer';
 export {
   MAX_BUSINESS_ITEMS,
-  newOutboxItem,
   OutboxCommitError,
   OutboxOutcomeUnknownError,
   OutboxWriter,
 } from './outbox/outbox-writer';
-export type {
-  DestinationAttribute,
-  DestinationEntry,
-  DestinationFailure,
-  MessageDestination,
-  PublishBatchResult,
-} from './relay/message-destination';
-export { MAX_BATCH_ENTRIES, queueDestination, topicDestination } from './relay/message-destination';
-export type {
-  OutboxPublisherOptions,
-  OutboxPublisherSettings,
-  PublisherDestinationOptions,
-  RelayResult,
-} from './relay/outbox-publisher';
-export { OutboxPublisher } from './relay/outbox-publisher';
-export type { OutboxAuditOptions, OutboxAuditPolicy, OutboxAuditReport } from './sweeper/outbox-audit';
-export { DEFAULT_OUTBOX_AUDIT_POLICY, OutboxAudit } from './sweeper/outbox-audit';
-export type { OutboxSweeperOptions, SweepPolicy, SweepReport } from './sweeper/outbox-sweeper';
-export { OutboxSweeper, SweepFailedError } from './sweeper/outbox-sweeper';
 export {
   isTraceparent,
   newTraceparent,
   traceparentFor,
   traceparentFromXRay,
-  XRAY_TRACE_ENV,
 } from './trace-context';
 export type { RetryTransientOptions } from './transient-errors';
 export {
   isOutcomeUnknown,
-  isTransientCancellation,
   isTransientError,
   retryTransient,
   TransientFailureError,

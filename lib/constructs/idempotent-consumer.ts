@@ -37,7 +37,7 @@ export interface IdempotentConsumerProps extends DurabilityProps {
   /** The FIFO queue to consume. */
   readonly queue: sqs.IQueue;
   /**
-   * The consumer function. It uses the runtime's `IdempotentOrderedConsumer`; this construct puts in its environment
+   * The consumer function. It uses the runtime's `IdempotentConsumer`; this construct puts in its environment
    * the inbox table (`INBOX_TABLE_NAME`), the retention (`INBOX_RETENTION_SECONDS`), the claim time
    * (`INBOX_CLAIM_SECONDS`), the strategies (`IDEMPOTENCY_STRATEGIES`), when to park (`PARK_AFTER_FAILURES`),
    * where to alert (`ALERT_TOPIC_ARN`) and the queue (`QUEUE_URL`, which it may send to, to continue a release).

@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { IdempotentOrderedConsumer } from '../../functions/runtime/consumer/idempotent-ordered-consumer';
+import { IdempotentConsumer } from '../../functions/runtime/consumer/idempotent-consumer';
 import type { MessageEnvelope } from '../../functions/runtime/outbox/outbox-message';
 import { AuditService } from '../../reference/functions/audit/audit-service';
 import { InMemoryDynamoDb } from './support/in-memory-dynamodb';
@@ -20,7 +20,7 @@ const ddb = mockClient(DynamoDBDocumentClient);
 const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
 let db: InMemoryDynamoDb;
 let audit: AuditService;
-let consumer: IdempotentOrderedConsumer;
+let consumer: IdempotentConsumer;
 
 function message(sequence: number, orderId = ORDER): MessageEnvelope {
   return { ...envelope(orderId, sequence, TYPES[sequence - 1]!, { orderId }), traceparent: TRACEPARENT };
@@ -37,7 +37,7 @@ beforeEach(() => {
   db = new InMemoryDynamoDb({ [INBOX_TABLE]: ['pk', 'sk'], [AUDIT_TABLE]: ['orderId', 'position'] });
   db.install(ddb);
   audit = new AuditService(dynamodb, AUDIT_TABLE, () => now);
-  consumer = new IdempotentOrderedConsumer({
+  consumer = new IdempotentConsumer({
     dynamodb,
     inboxTableName: INBOX_TABLE,
     retentionSeconds: RETENTION_SECONDS,

@@ -5,9 +5,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   type ConsumeResult,
-  IdempotentOrderedConsumer,
-  type IdempotentOrderedConsumerOptions,
-} from '../../functions/runtime/consumer/idempotent-ordered-consumer';
+  IdempotentConsumer,
+  type IdempotentConsumerOptions,
+} from '../../functions/runtime/consumer/idempotent-consumer';
 import { resendToContinue } from '../../functions/runtime/consumer/release-continuation';
 import { type MessageEnvelope, parseEnvelope } from '../../functions/runtime/outbox/outbox-message';
 import type { InMemoryDynamoDb } from './support/in-memory-dynamodb';
@@ -34,8 +34,8 @@ let dedupIds: string[];
 
 const message = (sequence: number) => envelope(KEY, sequence, 'OrderNoteAdded', { text: `note ${sequence}` });
 
-function newConsumer(changes: Partial<IdempotentOrderedConsumerOptions> = {}): IdempotentOrderedConsumer {
-  return new IdempotentOrderedConsumer({
+function newConsumer(changes: Partial<IdempotentConsumerOptions> = {}): IdempotentConsumer {
+  return new IdempotentConsumer({
     dynamodb,
     inboxTableName: INBOX_TABLE,
     retentionSeconds: RETENTION_SECONDS,
@@ -48,7 +48,7 @@ function newConsumer(changes: Partial<IdempotentOrderedConsumerOptions> = {}): I
 }
 
 /** Holds messages 2 … length + 1 of the key (they arrived before message 1). */
-async function holdChain(consumer: IdempotentOrderedConsumer, length: number): Promise<void> {
+async function holdChain(consumer: IdempotentConsumer, length: number): Promise<void> {
   for (let sequence = 2; sequence <= length + 1; sequence++) {
     expect((await consumer.consume(message(sequence))).outcome).toBe('HELD');
   }
@@ -72,7 +72,7 @@ beforeEach(() => {
   });
 });
 
-describe('IdempotentOrderedConsumer: releasing a long held chain', () => {
+describe('IdempotentConsumer: releasing a long held chain', () => {
   it('releases at most maxReleasePerDelivery per delivery, and continues through the queue until the chain is empty', async () => {
     // GIVEN 2,000 messages held behind a missing message 1
     const consumer = newConsumer({ maxReleasePerDelivery: 100 });
@@ -187,7 +187,7 @@ describe('IdempotentOrderedConsumer: releasing a long held chain', () => {
     expect(sqs.calls()).toHaveLength(0);
   });
 
-  it.each<[string, Partial<IdempotentOrderedConsumerOptions>, RegExp]>([
+  it.each<[string, Partial<IdempotentConsumerOptions>, RegExp]>([
     [
       'a bound without a continuation',
       { continueRelease: undefined, maxReleasePerDelivery: 10 },

@@ -15,10 +15,10 @@ import {
   type CursorLocation,
 } from '../../functions/runtime/consumer/cursor-location';
 import {
-  IdempotentOrderedConsumer,
-  type IdempotentOrderedConsumerOptions,
+  IdempotentConsumer,
+  type IdempotentConsumerOptions,
   type ParkedKey,
-} from '../../functions/runtime/consumer/idempotent-ordered-consumer';
+} from '../../functions/runtime/consumer/idempotent-consumer';
 import { ATTENTION_INDEX, replayKey } from '../../functions/runtime/consumer/key-parking';
 import type { MessageEnvelope } from '../../functions/runtime/outbox/outbox-message';
 import { InMemoryDynamoDb } from './support/in-memory-dynamodb';
@@ -47,8 +47,8 @@ function message(sequence: number, groupKey = KEY): MessageEnvelope<{ text: stri
   return envelope(groupKey, sequence, 'NoteAdded', { text: `note ${sequence}` });
 }
 
-function newConsumer(changes: Partial<IdempotentOrderedConsumerOptions> = {}): IdempotentOrderedConsumer {
-  return new IdempotentOrderedConsumer({
+function newConsumer(changes: Partial<IdempotentConsumerOptions> = {}): IdempotentConsumer {
+  return new IdempotentConsumer({
     dynamodb,
     inboxTableName: INBOX_TABLE,
     retentionSeconds: RETENTION_SECONDS,
@@ -84,7 +84,7 @@ beforeEach(() => {
   failing = new Set();
 });
 
-describe('IdempotentOrderedConsumer with a cursor effect (the lean path)', () => {
+describe('IdempotentConsumer with a cursor effect (the lean path)', () => {
   it('applies a message in order with ONE conditional update and no read', async () => {
     // GIVEN a key whose cursor is at 1
     const consumer = newConsumer();

@@ -10,9 +10,9 @@ import {
 } from '../../functions/runtime/consumer/cursor-location';
 import type { DynamoEffect } from '../../functions/runtime/consumer/effect-strategies';
 import {
-  IdempotentOrderedConsumer,
-  type IdempotentOrderedConsumerOptions,
-} from '../../functions/runtime/consumer/idempotent-ordered-consumer';
+  IdempotentConsumer,
+  type IdempotentConsumerOptions,
+} from '../../functions/runtime/consumer/idempotent-consumer';
 import { inboxKeys } from '../../functions/runtime/consumer/inbox-keys';
 import { ATTENTION_INDEX } from '../../functions/runtime/consumer/key-parking';
 import type { MessageEnvelope } from '../../functions/runtime/outbox/outbox-message';
@@ -72,8 +72,8 @@ const viewCursor: CursorLocation = { tableName: VIEW_TABLE, key: (groupKey) => (
 
 let db: InMemoryDynamoDb;
 
-function newConsumer(changes: Partial<IdempotentOrderedConsumerOptions> = {}): IdempotentOrderedConsumer {
-  return new IdempotentOrderedConsumer({
+function newConsumer(changes: Partial<IdempotentConsumerOptions> = {}): IdempotentConsumer {
+  return new IdempotentConsumer({
     dynamodb,
     inboxTableName: INBOX_TABLE,
     retentionSeconds: RETENTION_SECONDS,

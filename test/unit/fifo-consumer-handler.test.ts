@@ -14,8 +14,8 @@ import {
 import type { FifoRecord } from '../../functions/runtime/consumer/fifo-records';
 import {
   type BodyConsumeResult,
-  IdempotentOrderedConsumer,
-} from '../../functions/runtime/consumer/idempotent-ordered-consumer';
+  IdempotentConsumer,
+} from '../../functions/runtime/consumer/idempotent-consumer';
 import { ATTENTION_INDEX } from '../../functions/runtime/consumer/key-parking';
 import type { CountMetrics } from '../../functions/runtime/count-metrics';
 import { ConfigurationError } from '../../functions/runtime/errors';
@@ -642,7 +642,7 @@ describe('fifoConsumerHandler’s environment', () => {
 
   it('needs none of it with metrics given, for a consumer built by the app (fifoConsumerHandlerOf)', async () => {
     // GIVEN
-    const consumer = new IdempotentOrderedConsumer({
+    const consumer = new IdempotentConsumer({
       dynamodb: documentClient(new DynamoDBClient({ region: 'eu-west-1' })),
       inboxTableName: INBOX_TABLE,
       retentionSeconds: 3_600,
@@ -802,7 +802,7 @@ describe('fifoConsumerHandler in a consumer group', () => {
 
   it('fifoConsumerHandlerOf puts the group of its environment on its lines', async () => {
     // GIVEN a consumer built by the app
-    const consumer = new IdempotentOrderedConsumer({
+    const consumer = new IdempotentConsumer({
       dynamodb: documentClient(new DynamoDBClient({ region: 'eu-west-1' })),
       inboxTableName: INBOX_TABLE,
       retentionSeconds: 60,

@@ -24,6 +24,14 @@ const ENTRY_POINTS: Readonly<Record<string, string>> = {
   [`${PACKAGE}/runtime/testing`]: 'functions/runtime/testing.ts',
 };
 
+/**
+ * The bench's own entry points: resolved like the others (tsconfig.json `paths`, vitest's aliases) but not exported
+ * by the package, so only the bench may import them.
+ */
+const BENCH_ENTRY_POINTS: Readonly<Record<string, string>> = {
+  [`${PACKAGE}/runtime/bench-support`]: 'functions/runtime/bench-support.ts',
+};
+
 const isIn = (path: string, prefixes: readonly string[]) =>
   prefixes.some((prefix) => path.startsWith(prefix));
 
@@ -61,7 +69,8 @@ function relativeImports(file: string, source: string): string[] {
  * The imports that cross a line:
  * - a library file imports a file outside the library;
  * - the reference application or the bench imports a library file by its path (not by the package's name);
- * - anything imports the package by a name that is not one of its entry points.
+ * - anything imports the package by a name that is not one of its entry points (the bench may also import its own
+ *   entry points).
  */
 function crossings(files: ReadonlyMap<string, string>): string[] {
   return [...files].flatMap(([file, source]) => [
@@ -78,15 +87,16 @@ function crossings(files: ReadonlyMap<string, string>): string[] {
     ...specifiers(source)
       .filter((specifier) => specifier === PACKAGE || specifier.startsWith(`${PACKAGE}/`))
       .filter((specifier) => ENTRY_POINTS[specifier] === undefined)
+      .filter((specifier) => !(file.startsWith('bench/') && BENCH_ENTRY_POINTS[specifier] !== undefined))
       .map((specifier) => `${file} imports ${specifier}, which is not an entry point`),
   ]);
 }
 
 describe('the import boundary of the library', () => {
   it('fails if the library imports its users or the tooling, or its users import it past its entry points', () => {
-    // GIVEN every TypeScript file of the library, the reference application, the bench and the scripts
+    // GIVEN every TypeScript file of the library, the reference application, the bench, the scripts and the examples
     const files = new Map(
-      ['lib', 'functions', 'reference', 'bench', 'bin', 'scripts']
+      ['lib', 'functions', 'reference', 'bench', 'bin', 'scripts', 'examples']
         .flatMap(typeScriptFiles)
         .map((file) => [file, readFileSync(join(ROOT, file), 'utf8')]),
     );
@@ -104,9 +114,14 @@ describe('the import boundary of the library', () => {
       exports: Record<string, unknown>;
     };
 
-    // THEN each entry point is one path to its source, and one export of the package
+    // THEN each entry point is one path to its source, and one export of the package (the bench's are not exported)
     expect(tsconfig.compilerOptions.paths).toEqual(
-      Object.fromEntries(Object.entries(ENTRY_POINTS).map(([name, source]) => [name, [`./${source}`]])),
+      Object.fromEntries(
+        Object.entries({ ...ENTRY_POINTS, ...BENCH_ENTRY_POINTS }).map(([name, source]) => [
+          name,
+          [`./${source}`],
+        ]),
+      ),
     );
     expect(Object.keys(manifest.exports).filter((subpath) => subpath !== './package.json')).toEqual(
       Object.keys(ENTRY_POINTS).map((name) => `.${name.slice(PACKAGE.length)}`),
@@ -139,6 +154,9 @@ describe('the import boundary of the library', () => {
       ['bench/constructs/e.ts', "import { FifoChannel } from '../../lib/constructs/fifo-channel';"],
       ['bench/measure/f.ts', `import { forEachConcurrently } from '${PACKAGE}/runtime/concurrency';`],
       ['reference/functions/g.ts', `import { OutboxWriter } from '${PACKAGE}/runtime';`],
+      ['bench/measure/i.ts', `import { OutboxAudit } from '${PACKAGE}/runtime/bench-support';`],
+      ['reference/functions/j.ts', `import { OutboxAudit } from '${PACKAGE}/runtime/bench-support';`],
+      ['examples/shop/lambda/k.ts', `import { OutboxAudit } from '${PACKAGE}/runtime/bench-support';`],
       ['reference/stacks/h.ts', "import { NaiveBaseline } from '../../bench/constructs/naive-baseline';"],
       [
         'bin/app.ts',
@@ -160,6 +178,8 @@ describe('the import boundary of the library', () => {
       'reference/functions/api-handler.ts imports functions/runtime/outbox/outbox-writer by its path',
       'bench/constructs/e.ts imports lib/constructs/fifo-channel by its path',
       `bench/measure/f.ts imports ${PACKAGE}/runtime/concurrency, which is not an entry point`,
+      `reference/functions/j.ts imports ${PACKAGE}/runtime/bench-support, which is not an entry point`,
+      `examples/shop/lambda/k.ts imports ${PACKAGE}/runtime/bench-support, which is not an entry point`,
     ]);
   });
 });

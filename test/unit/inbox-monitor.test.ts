@@ -7,7 +7,7 @@ import {
   attentionOf,
   attentionPartitions,
 } from '../../functions/runtime/consumer/attention-index';
-import { IdempotentOrderedConsumer } from '../../functions/runtime/consumer/idempotent-ordered-consumer';
+import { IdempotentConsumer } from '../../functions/runtime/consumer/idempotent-consumer';
 import { inboxKeys } from '../../functions/runtime/consumer/inbox-keys';
 import { inspectInbox } from '../../functions/runtime/consumer/inbox-monitor';
 import { ATTENTION_INDEX } from '../../functions/runtime/consumer/key-parking';
@@ -202,7 +202,7 @@ describe('inspectInbox', () => {
     // GIVEN order-1 waits for message 2 since NOW − 5 min; order-2 is parked at its message 1 since NOW − 1 min
     const projection = new ProjectionService(dynamodb, PROJECTION_TABLE);
     let clock = new Date(NOW.getTime() - 300_000);
-    const consumer = new IdempotentOrderedConsumer({
+    const consumer = new IdempotentConsumer({
       dynamodb,
       inboxTableName: INBOX_TABLE,
       retentionSeconds: RETENTION_SECONDS,

@@ -8,10 +8,7 @@ import { DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { attentionOf } from '../../functions/runtime/consumer/attention-index';
-import {
-  IdempotentOrderedConsumer,
-  type ParkedKey,
-} from '../../functions/runtime/consumer/idempotent-ordered-consumer';
+import { IdempotentConsumer, type ParkedKey } from '../../functions/runtime/consumer/idempotent-consumer';
 import { inboxKeys } from '../../functions/runtime/consumer/inbox-keys';
 import {
   ATTENTION_INDEX,
@@ -647,7 +644,7 @@ describe('replayKey', () => {
     const projection = new ProjectionService(dynamodb, PROJECTION_TABLE);
     let poisoned = new Set([message(2).messageId]);
     const alerts: ParkedKey[] = [];
-    const consumer = new IdempotentOrderedConsumer({
+    const consumer = new IdempotentConsumer({
       dynamodb,
       inboxTableName: INBOX_TABLE,
       retentionSeconds: RETENTION_SECONDS,

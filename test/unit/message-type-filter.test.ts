@@ -5,10 +5,10 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { CursorEffect } from '../../functions/runtime/consumer/cursor-location';
 import type { DynamoEffect } from '../../functions/runtime/consumer/effect-strategies';
 import {
-  IdempotentOrderedConsumer,
-  type IdempotentOrderedConsumerOptions,
+  IdempotentConsumer,
+  type IdempotentConsumerOptions,
   type ParkedKey,
-} from '../../functions/runtime/consumer/idempotent-ordered-consumer';
+} from '../../functions/runtime/consumer/idempotent-consumer';
 import { inboxKeys } from '../../functions/runtime/consumer/inbox-keys';
 import type { MessageEnvelope } from '../../functions/runtime/outbox/outbox-message';
 import type { InMemoryDynamoDb } from './support/in-memory-dynamodb';
@@ -70,8 +70,8 @@ function message(sequence: number, groupKey = KEY): MessageEnvelope {
   return envelope(groupKey, sequence, type, { orderId: groupKey });
 }
 
-function newConsumer(changes: Partial<IdempotentOrderedConsumerOptions> = {}): IdempotentOrderedConsumer {
-  return new IdempotentOrderedConsumer({
+function newConsumer(changes: Partial<IdempotentConsumerOptions> = {}): IdempotentConsumer {
+  return new IdempotentConsumer({
     dynamodb,
     inboxTableName: INBOX_TABLE,
     retentionSeconds: RETENTION_SECONDS,
@@ -124,7 +124,7 @@ beforeEach(() => {
   failing = new Set();
 });
 
-describe('IdempotentOrderedConsumer with messageTypes', () => {
+describe('IdempotentConsumer with messageTypes', () => {
   it('applies only the wanted types, in order, whatever order and however often a key’s messages arrive', async () => {
     // GIVEN 7 messages of one key, 3 of them wanted, delivered in 12 different orders, each with duplicates
     const sequences = Object.keys(TYPES).map(Number);

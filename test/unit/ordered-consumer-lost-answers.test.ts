@@ -9,10 +9,10 @@ import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { DynamoEffect, IdempotencyStrategy } from '../../functions/runtime/consumer/effect-strategies';
 import {
-  IdempotentOrderedConsumer,
-  type IdempotentOrderedConsumerOptions,
+  IdempotentConsumer,
+  type IdempotentConsumerOptions,
   type ParkedKey,
-} from '../../functions/runtime/consumer/idempotent-ordered-consumer';
+} from '../../functions/runtime/consumer/idempotent-consumer';
 import type { MessageEnvelope } from '../../functions/runtime/outbox/outbox-message';
 import type { InMemoryDynamoDb, LostAnswer } from './support/in-memory-dynamodb';
 import {
@@ -70,8 +70,8 @@ const journalOf = (strategy: IdempotencyStrategy, groupKey = KEY) =>
 const message = (sequence: number, groupKey = KEY): MessageEnvelope =>
   envelope(groupKey, sequence, 'NoteAdded', { text: `note ${sequence}` });
 
-function newConsumer(changes: Partial<IdempotentOrderedConsumerOptions> = {}): IdempotentOrderedConsumer {
-  return new IdempotentOrderedConsumer({
+function newConsumer(changes: Partial<IdempotentConsumerOptions> = {}): IdempotentConsumer {
+  return new IdempotentConsumer({
     dynamodb,
     inboxTableName: INBOX_TABLE,
     retentionSeconds: RETENTION_SECONDS,
@@ -108,7 +108,7 @@ const isAlertMark = (input: UpdateCommandInput) => input.UpdateExpression === 'S
 
 /** Delivers a message until it is acknowledged (as the queue does), at most `times` times. */
 async function deliverUntilAcknowledged(
-  consumer: IdempotentOrderedConsumer,
+  consumer: IdempotentConsumer,
   delivered: MessageEnvelope,
   times = 20,
 ) {
@@ -129,151 +129,148 @@ beforeEach(() => {
   poisoned = new Set();
 });
 
-describe.each(OUTCOMES)(
-  'IdempotentOrderedConsumer when a write landed and its answer was lost (%s)',
-  (outcome) => {
-    it('never applies an effect twice when the cursor advance lost its answer', async () => {
-      // GIVEN
-      const consumer = newConsumer();
-      await consumer.consume(message(1));
-      db.loseAnswer('Update', isCursorAdvance(2), outcome);
+describe.each(OUTCOMES)('IdempotentConsumer when a write landed and its answer was lost (%s)', (outcome) => {
+  it('never applies an effect twice when the cursor advance lost its answer', async () => {
+    // GIVEN
+    const consumer = newConsumer();
+    await consumer.consume(message(1));
+    db.loseAnswer('Update', isCursorAdvance(2), outcome);
 
-      // WHEN
-      const result = await deliverUntilAcknowledged(consumer, message(2));
+    // WHEN
+    const result = await deliverUntilAcknowledged(consumer, message(2));
 
-      // THEN
-      expect(['APPLIED', 'DUPLICATE']).toContain(result.outcome);
-      for (const strategy of STRATEGIES) expect(journalOf(strategy)).toEqual([1, 2]);
-      expect(inbox().cursor(KEY)).toMatchObject({ lastSequence: 2 });
-      expect(inbox().failures(message(2).messageId)).toBeUndefined();
-      expect(db.lostAnswerCount).toBe(1);
+    // THEN
+    expect(['APPLIED', 'DUPLICATE']).toContain(result.outcome);
+    for (const strategy of STRATEGIES) expect(journalOf(strategy)).toEqual([1, 2]);
+    expect(inbox().cursor(KEY)).toMatchObject({ lastSequence: 2 });
+    expect(inbox().failures(message(2).messageId)).toBeUndefined();
+    expect(db.lostAnswerCount).toBe(1);
+  });
+
+  it('never applies a released message twice, nor leaves it held, when its advance lost its answer', async () => {
+    // GIVEN 3 is held
+    const consumer = newConsumer();
+    await consumer.consume(message(1));
+    await consumer.consume(message(3));
+    db.loseAnswer('TransactWrite', isTransactedAdvance(3), outcome);
+
+    // WHEN 2 arrives and releases 3
+    await deliverUntilAcknowledged(consumer, message(2));
+
+    // THEN
+    for (const strategy of STRATEGIES) expect(journalOf(strategy)).toEqual([1, 2, 3]);
+    expect(inbox().cursor(KEY)).toMatchObject({ lastSequence: 3, heldCount: 0 });
+    expect(inbox().waiting(KEY)).toEqual([]);
+  });
+
+  it('holds a message once, counted once, when the hold lost its answer', async () => {
+    // GIVEN
+    const consumer = newConsumer();
+    await consumer.consume(message(1));
+    db.loseAnswer('TransactWrite', isHold, outcome);
+
+    // WHEN
+    const held = await deliverUntilAcknowledged(consumer, message(3));
+    await deliverUntilAcknowledged(consumer, message(2));
+
+    // THEN
+    expect(held.outcome).toBe('HELD');
+    for (const strategy of STRATEGIES) expect(journalOf(strategy)).toEqual([1, 2, 3]);
+    expect(inbox().cursor(KEY)).toMatchObject({ lastSequence: 3, heldCount: 0 });
+    expect(inbox().waiting(KEY)).toEqual([]);
+  });
+
+  it('counts a failure once per delivery when the count lost its answer', async () => {
+    // GIVEN message 2 fails every time
+    const consumer = newConsumer();
+    await consumer.consume(message(1));
+    poisoned.add(message(2).messageId);
+    db.loseAnswer('Update', isFailureCount, outcome);
+
+    // WHEN delivered once
+    await expect(consumer.consume(message(2))).rejects.toThrow('poison 2');
+
+    // THEN one delivery, one failure: the key keeps its other two attempts
+    expect(inbox().failures(message(2).messageId)).toMatchObject({ failures: 1 });
+    await expect(consumer.consume(message(2))).rejects.toThrow('poison 2');
+    expect(inbox().cursor(KEY)?.parked).toBeUndefined();
+    expect((await consumer.consume(message(2))).outcome).toBe('PARKED');
+  });
+
+  it('parks with the real reason, alerting once, when the park flag lost its answer', async () => {
+    // GIVEN message 2 fails, and parks its key at its first failure
+    const consumer = newConsumer({ parkAfterFailures: 1 });
+    await consumer.consume(message(1));
+    poisoned.add(message(2).messageId);
+    db.loseAnswer('Update', isParkFlag, outcome);
+
+    // WHEN
+    const result = await deliverUntilAcknowledged(consumer, message(2));
+
+    // THEN
+    expect(result.outcome).toBe('PARKED');
+    expect(inbox().parked(KEY, 2)).toMatchObject({ reason: 'Error: poison 2' });
+    expect(alerts).toEqual([expect.objectContaining({ sequence: 2, error: 'Error: poison 2' })]);
+    expect(inbox().cursor(KEY)).toMatchObject({ parked: true, parkedSequence: 2, parkAlerted: true });
+  });
+
+  it('parks a released message once, its held count right and its alert sent, when the store lost its answer', async () => {
+    // GIVEN 3 is held and fails, parking its key at its first failure
+    const consumer = newConsumer({ parkAfterFailures: 1 });
+    await consumer.consume(message(1));
+    await consumer.consume(message(3));
+    poisoned.add(message(3).messageId);
+    db.loseAnswer('TransactWrite', isParkedStore, outcome);
+
+    // WHEN 2 arrives and releases 3
+    await deliverUntilAcknowledged(consumer, message(2));
+
+    // THEN
+    expect(inbox().waiting(KEY)).toEqual(['PARKED#000000000000003']);
+    expect(inbox().cursor(KEY)).toMatchObject({
+      lastSequence: 2,
+      heldCount: 0,
+      parked: true,
+      parkAlerted: true,
     });
+    expect(alerts).toEqual([expect.objectContaining({ sequence: 3, error: 'Error: poison 3' })]);
+  });
 
-    it('never applies a released message twice, nor leaves it held, when its advance lost its answer', async () => {
-      // GIVEN 3 is held
-      const consumer = newConsumer();
-      await consumer.consume(message(1));
-      await consumer.consume(message(3));
-      db.loseAnswer('TransactWrite', isTransactedAdvance(3), outcome);
+  it('keeps the parked reason and sends the alert when the alert mark lost its answer', async () => {
+    // GIVEN
+    const consumer = newConsumer({ parkAfterFailures: 1 });
+    await consumer.consume(message(1));
+    poisoned.add(message(2).messageId);
+    db.loseAnswer('Update', isAlertMark, outcome);
 
-      // WHEN 2 arrives and releases 3
-      await deliverUntilAcknowledged(consumer, message(2));
+    // WHEN
+    await deliverUntilAcknowledged(consumer, message(2));
 
-      // THEN
-      for (const strategy of STRATEGIES) expect(journalOf(strategy)).toEqual([1, 2, 3]);
-      expect(inbox().cursor(KEY)).toMatchObject({ lastSequence: 3, heldCount: 0 });
-      expect(inbox().waiting(KEY)).toEqual([]);
-    });
+    // THEN
+    expect(inbox().parked(KEY, 2)).toMatchObject({ reason: 'Error: poison 2' });
+    expect(alerts.length).toBeGreaterThanOrEqual(1);
+    expect(alerts.every((alert) => alert.error === 'Error: poison 2')).toBe(true);
+    expect(inbox().cursor(KEY)).toMatchObject({ parkAlerted: true });
+  });
 
-    it('holds a message once, counted once, when the hold lost its answer', async () => {
-      // GIVEN
-      const consumer = newConsumer();
-      await consumer.consume(message(1));
-      db.loseAnswer('TransactWrite', isHold, outcome);
+  it('stores a later message of a parked key once when the store lost its answer', async () => {
+    // GIVEN the key is parked at 2
+    const consumer = newConsumer({ parkAfterFailures: 1 });
+    await consumer.consume(message(1));
+    poisoned.add(message(2).messageId);
+    await consumer.consume(message(2));
+    db.loseAnswer('TransactWrite', isParkedStore, outcome);
 
-      // WHEN
-      const held = await deliverUntilAcknowledged(consumer, message(3));
-      await deliverUntilAcknowledged(consumer, message(2));
+    // WHEN
+    const result = await deliverUntilAcknowledged(consumer, message(3));
 
-      // THEN
-      expect(held.outcome).toBe('HELD');
-      for (const strategy of STRATEGIES) expect(journalOf(strategy)).toEqual([1, 2, 3]);
-      expect(inbox().cursor(KEY)).toMatchObject({ lastSequence: 3, heldCount: 0 });
-      expect(inbox().waiting(KEY)).toEqual([]);
-    });
-
-    it('counts a failure once per delivery when the count lost its answer', async () => {
-      // GIVEN message 2 fails every time
-      const consumer = newConsumer();
-      await consumer.consume(message(1));
-      poisoned.add(message(2).messageId);
-      db.loseAnswer('Update', isFailureCount, outcome);
-
-      // WHEN delivered once
-      await expect(consumer.consume(message(2))).rejects.toThrow('poison 2');
-
-      // THEN one delivery, one failure: the key keeps its other two attempts
-      expect(inbox().failures(message(2).messageId)).toMatchObject({ failures: 1 });
-      await expect(consumer.consume(message(2))).rejects.toThrow('poison 2');
-      expect(inbox().cursor(KEY)?.parked).toBeUndefined();
-      expect((await consumer.consume(message(2))).outcome).toBe('PARKED');
-    });
-
-    it('parks with the real reason, alerting once, when the park flag lost its answer', async () => {
-      // GIVEN message 2 fails, and parks its key at its first failure
-      const consumer = newConsumer({ parkAfterFailures: 1 });
-      await consumer.consume(message(1));
-      poisoned.add(message(2).messageId);
-      db.loseAnswer('Update', isParkFlag, outcome);
-
-      // WHEN
-      const result = await deliverUntilAcknowledged(consumer, message(2));
-
-      // THEN
-      expect(result.outcome).toBe('PARKED');
-      expect(inbox().parked(KEY, 2)).toMatchObject({ reason: 'Error: poison 2' });
-      expect(alerts).toEqual([expect.objectContaining({ sequence: 2, error: 'Error: poison 2' })]);
-      expect(inbox().cursor(KEY)).toMatchObject({ parked: true, parkedSequence: 2, parkAlerted: true });
-    });
-
-    it('parks a released message once, its held count right and its alert sent, when the store lost its answer', async () => {
-      // GIVEN 3 is held and fails, parking its key at its first failure
-      const consumer = newConsumer({ parkAfterFailures: 1 });
-      await consumer.consume(message(1));
-      await consumer.consume(message(3));
-      poisoned.add(message(3).messageId);
-      db.loseAnswer('TransactWrite', isParkedStore, outcome);
-
-      // WHEN 2 arrives and releases 3
-      await deliverUntilAcknowledged(consumer, message(2));
-
-      // THEN
-      expect(inbox().waiting(KEY)).toEqual(['PARKED#000000000000003']);
-      expect(inbox().cursor(KEY)).toMatchObject({
-        lastSequence: 2,
-        heldCount: 0,
-        parked: true,
-        parkAlerted: true,
-      });
-      expect(alerts).toEqual([expect.objectContaining({ sequence: 3, error: 'Error: poison 3' })]);
-    });
-
-    it('keeps the parked reason and sends the alert when the alert mark lost its answer', async () => {
-      // GIVEN
-      const consumer = newConsumer({ parkAfterFailures: 1 });
-      await consumer.consume(message(1));
-      poisoned.add(message(2).messageId);
-      db.loseAnswer('Update', isAlertMark, outcome);
-
-      // WHEN
-      await deliverUntilAcknowledged(consumer, message(2));
-
-      // THEN
-      expect(inbox().parked(KEY, 2)).toMatchObject({ reason: 'Error: poison 2' });
-      expect(alerts.length).toBeGreaterThanOrEqual(1);
-      expect(alerts.every((alert) => alert.error === 'Error: poison 2')).toBe(true);
-      expect(inbox().cursor(KEY)).toMatchObject({ parkAlerted: true });
-    });
-
-    it('stores a later message of a parked key once when the store lost its answer', async () => {
-      // GIVEN the key is parked at 2
-      const consumer = newConsumer({ parkAfterFailures: 1 });
-      await consumer.consume(message(1));
-      poisoned.add(message(2).messageId);
-      await consumer.consume(message(2));
-      db.loseAnswer('TransactWrite', isParkedStore, outcome);
-
-      // WHEN
-      const result = await deliverUntilAcknowledged(consumer, message(3));
-
-      // THEN
-      expect(result.outcome).toBe('PARKED');
-      expect(inbox().waiting(KEY)).toEqual(['PARKED#000000000000002', 'PARKED#000000000000003']);
-      expect(inbox().parked(KEY, 3)).toMatchObject({ reason: 'its key is parked' });
-      expect(alerts).toHaveLength(1);
-    });
-  },
-);
+    // THEN
+    expect(result.outcome).toBe('PARKED');
+    expect(inbox().waiting(KEY)).toEqual(['PARKED#000000000000002', 'PARKED#000000000000003']);
+    expect(inbox().parked(KEY, 3)).toMatchObject({ reason: 'its key is parked' });
+    expect(alerts).toHaveLength(1);
+  });
+});
 
 /** A small seeded generator, so that a failing run can be replayed from its seed. */
 function seeded(seed: number): () => number {
@@ -287,7 +284,7 @@ function seeded(seed: number): () => number {
   };
 }
 
-describe('IdempotentOrderedConsumer under lost answers at a fifth of its writes (property)', () => {
+describe('IdempotentConsumer under lost answers at a fifth of its writes (property)', () => {
   const keys = ['order-a', 'order-b'];
   const run = fc.record({
     lengths: fc.tuple(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 5 })),

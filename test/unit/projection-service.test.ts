@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { IdempotentOrderedConsumer } from '../../functions/runtime/consumer/idempotent-ordered-consumer';
+import { IdempotentConsumer } from '../../functions/runtime/consumer/idempotent-consumer';
 import type { MessageEnvelope } from '../../functions/runtime/outbox/outbox-message';
 import type { TransactItem } from '../../functions/runtime/outbox/outbox-writer';
 import type {
@@ -409,7 +409,7 @@ describe('the reference consumer’s notifications (`unique`), when the answer t
   });
 
   const consumer = () =>
-    new IdempotentOrderedConsumer({
+    new IdempotentConsumer({
       dynamodb,
       inboxTableName: INBOX_TABLE,
       retentionSeconds: RETENTION_SECONDS,

@@ -7,7 +7,7 @@ import {
   sdkCallBoundsFromEnvironment,
   worstCaseCallMs,
 } from '../../functions/runtime/clients';
-import { DEFAULT_TIME_RESERVE_MS } from '../../functions/runtime/consumer/idempotent-ordered-consumer';
+import { DEFAULT_TIME_RESERVE_MS } from '../../functions/runtime/consumer/idempotent-consumer';
 import { ConfigurationError } from '../../functions/runtime/errors';
 
 describe('SDK call bounds', () => {

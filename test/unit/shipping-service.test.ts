@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { IdempotentOrderedConsumer } from '../../functions/runtime/consumer/idempotent-ordered-consumer';
+import { IdempotentConsumer } from '../../functions/runtime/consumer/idempotent-consumer';
 import { SHIPPING_MESSAGE_TYPES, ShippingService } from '../../reference/functions/shipping/shipping-service';
 import { InMemoryDynamoDb } from './support/in-memory-dynamodb';
 import { CLAIM_SECONDS, envelope, INBOX_TABLE, RETENTION_SECONDS } from './support/inbox-fixtures';
@@ -15,7 +15,7 @@ const ddb = mockClient(DynamoDBDocumentClient);
 const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
 let db: InMemoryDynamoDb;
 let shipping: ShippingService;
-let consumer: IdempotentOrderedConsumer;
+let consumer: IdempotentConsumer;
 
 /** Consumes an order's messages of these types, as sequences 1, 2, 3, … (in that order). */
 async function consumeInOrder(...types: string[]): Promise<string[]> {
@@ -31,7 +31,7 @@ beforeEach(() => {
   db = new InMemoryDynamoDb({ [INBOX_TABLE]: ['pk', 'sk'], [SHIPPING_TABLE]: ['orderId'] });
   db.install(ddb);
   shipping = new ShippingService(dynamodb, SHIPPING_TABLE);
-  consumer = new IdempotentOrderedConsumer({
+  consumer = new IdempotentConsumer({
     dynamodb,
     inboxTableName: INBOX_TABLE,
     retentionSeconds: RETENTION_SECONDS,

@@ -6,12 +6,12 @@ import { ConfigurationError, requiredEnv } from '../errors';
 import type { MessageEnvelope } from '../outbox/outbox-message';
 import type { CursorLocation } from './cursor-location';
 import type { DynamoEffect } from './effect-strategies';
-import type { GuardedEffect, ParkedKey } from './idempotent-ordered-consumer';
+import type { GuardedEffect, ParkedKey } from './idempotent-consumer';
 import { keyParkedAlert } from './key-parked-alert';
 import { resendToContinue } from './release-continuation';
 import { parseStrategyConfig, strategyFor } from './strategy-config';
 
-/** The options of `IdempotentOrderedConsumer` that the `IdempotentConsumer` construct deploys. */
+/** The options of the runtime's `IdempotentConsumer` that the `IdempotentConsumer` construct deploys. */
 export interface ConsumerEnvironment {
   readonly inboxTableName: string;
   readonly retentionSeconds: number;
@@ -111,7 +111,7 @@ export function consumerGroupFromEnvironment(
  * Reads what the `IdempotentConsumer` construct put in the function's environment (the inbox table, retention,
  * claim time, when to park, the message types it applies, its consumer group) and sends the `KeyParked` alert to its alert topic when a key parks; a long held chain's
  * release continues through the construct's queue (`resendToContinue`). Spread it into
- * the consumer's options: `new IdempotentOrderedConsumer({ ...consumerOptionsFromEnvironment(), dynamodb, effects })`.
+ * the consumer's options: `new IdempotentConsumer({ ...consumerOptionsFromEnvironment(), dynamodb, effects })`.
  * Throws a `ConfigurationError` naming the variable when one is missing or malformed (the function is not the
  * construct's `handler`).
  */

@@ -1,6 +1,6 @@
 import { messageCorrelation, recordCorrelation } from './correlation-fields';
 import type { FifoRecord } from './fifo-records';
-import type { BodyConsumeResult, ParkedKey } from './idempotent-ordered-consumer';
+import type { BodyConsumeResult, ParkedKey } from './idempotent-consumer';
 import type { UnreadableMessageError } from './unreadable-message';
 
 /**

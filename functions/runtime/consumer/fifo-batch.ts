@@ -50,7 +50,7 @@ export interface FifoBatchOptions<TRecord extends FifoRecord = FifoRecord> {
 }
 
 /**
- * What a record handler may know of the batch's time: pass it to `IdempotentOrderedConsumer.consume`, whose
+ * What a record handler may know of the batch's time: pass it to `IdempotentConsumer.consume`, whose
  * in-process retries then stay inside the same reserve (no retry starts with less than `reserveMs` left).
  */
 export interface FifoRecordContext {
@@ -75,7 +75,7 @@ export class OutOfTimeError extends ReliableMessagingError {
  * independent keys — run at the same time, which is what FIFO allows and what makes a batch of many keys fast.
  * No record starts once less than `reserveMs` is left of `remainingTimeMs` (it fails as above); the handler gets
  * both (`FifoRecordContext`), so a consumer's in-process retries keep the same reserve. (`fifoConsumerHandler`
- * does all of this for an `IdempotentOrderedConsumer`, with the Lambda context's time.)
+ * does all of this for an `IdempotentConsumer`, with the Lambda context's time.)
  *
  * (Powertools' `SqsFifoPartialProcessorAsync` has the same failure semantics but runs every record one after the
  * other, groups included.)

@@ -19,9 +19,9 @@ import type { FifoBatchEvent, FifoBatchResponse, FifoRecord } from './fifo-recor
 import {
   DEFAULT_TIME_RESERVE_MS,
   type GuardedEffect,
-  IdempotentOrderedConsumer,
-  type IdempotentOrderedConsumerOptions,
-} from './idempotent-ordered-consumer';
+  IdempotentConsumer,
+  type IdempotentConsumerOptions,
+} from './idempotent-consumer';
 import { UnreadableMessageError } from './unreadable-message';
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -42,7 +42,7 @@ export type FifoConsumerHandler<TRecord extends FifoRecord = FifoRecord> = (
   context: LambdaTimeContext,
 ) => Promise<FifoBatchResponse>;
 
-/** How a consumer handler runs a batch of an `IdempotentOrderedConsumer` you built ({@link fifoConsumerHandlerOf}). */
+/** How a consumer handler runs a batch of an `IdempotentConsumer` you built ({@link fifoConsumerHandlerOf}). */
 export interface ConsumerHandlerOptions<TRecord extends FifoRecord = FifoRecord>
   extends ConsumerHandlerHooks<TRecord> {
   /**
@@ -65,11 +65,11 @@ export interface ConsumerHandlerOptions<TRecord extends FifoRecord = FifoRecord>
   readonly env?: Environment;
 }
 
-/** What `fifoConsumerHandler` builds its `IdempotentOrderedConsumer` with, beyond what the environment gives. */
+/** What `fifoConsumerHandler` builds its `IdempotentConsumer` with, beyond what the environment gives. */
 export interface FifoConsumerHandlerOptions<TRecord extends FifoRecord = FifoRecord>
   extends ConsumerHandlerOptions<TRecord>,
     Pick<
-      IdempotentOrderedConsumerOptions,
+      IdempotentConsumerOptions,
       | 'cursor'
       | 'cursorEffect'
       | 'beforeEffects'
@@ -134,7 +134,7 @@ function validReserve(reserveMs: number): number {
  * The handler of a consumer Lambda function: call it at module scope and export what it returns,
  * `export const handler = fifoConsumerHandler({ cursor, cursorEffect, effects })`. Right without options:
  *
- * - the `IdempotentOrderedConsumer` gets what the `IdempotentConsumer` construct put in the environment (inbox,
+ * - the runtime's `IdempotentConsumer` gets what the `IdempotentConsumer` construct put in the environment (inbox,
  *   retention, claim, parking, the `KeyParked` alert, the continuation of a long release): a missing variable fails
  *   here, at the function's start, naming it;
  * - its SDK clients end every call within the time reserve (`boundedClientConfig`), built once per container;
@@ -179,7 +179,7 @@ export function fifoConsumerHandler<TRecord extends FifoRecord = FifoRecord>(
   );
   const metrics = options.metrics ?? fromConstruct(entry, () => consumerMetricsFromEnvironment(env));
   const tellParked = options.onParked ?? jsonLineHooks(undefined, { group: fromEnvironment.group }).onParked;
-  const consumer = new IdempotentOrderedConsumer({
+  const consumer = new IdempotentConsumer({
     ...fromEnvironment,
     dynamodb: options.dynamodb ?? documentClient(new DynamoDBClient(clientConfig)),
     effects: options.effects ?? [],
@@ -206,7 +206,7 @@ export function fifoConsumerHandler<TRecord extends FifoRecord = FifoRecord>(
 }
 
 /**
- * The same handler as {@link fifoConsumerHandler}, for an `IdempotentOrderedConsumer` you built yourself: the
+ * The same handler as {@link fifoConsumerHandler}, for an `IdempotentConsumer` you built yourself: the
  * Lambda context's time and the reserve, `consumeBody`, the hooks' log lines, unreadable messages counted, the
  * partial batch response. Your consumer's own `onParked` sends its alert (spread `consumerOptionsFromEnvironment()`
  * into its options) — count `KEYS_PARKED_METRIC` there on the same `metrics` if you want it counted — and give it
@@ -214,7 +214,7 @@ export function fifoConsumerHandler<TRecord extends FifoRecord = FifoRecord>(
  * Throws a `ConfigurationError` when `metrics` is not given and `METRICS_STACK_NAME` is not set.
  */
 export function fifoConsumerHandlerOf<TRecord extends FifoRecord = FifoRecord>(
-  consumer: IdempotentOrderedConsumer,
+  consumer: IdempotentConsumer,
   options: ConsumerHandlerOptions<TRecord> = {},
 ): FifoConsumerHandler<TRecord> {
   const reserveMs = validReserve(options.reserveMs ?? DEFAULT_TIME_RESERVE_MS);

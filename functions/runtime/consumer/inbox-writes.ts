@@ -6,7 +6,7 @@ import type { CursorEffectUpdate, CursorLocation } from './cursor-location';
 import { inboxKeys } from './inbox-keys';
 
 /**
- * The writes of `IdempotentOrderedConsumer`, built and not sent: where the cursor of a key lives and the inbox table
+ * The writes of `IdempotentConsumer`, built and not sent: where the cursor of a key lives and the inbox table
  * that holds its held, parked and failure-count items.
  */
 export interface InboxLocation {

@@ -1,5 +1,5 @@
 import type { PublishCommandInput } from '@aws-sdk/client-sns';
-import type { ParkedKey } from './idempotent-ordered-consumer';
+import type { ParkedKey } from './idempotent-consumer';
 
 /**
  * The alert a parked key raises on the alert topic: `alert` = `KeyParked` (attribute and body), the key's details,

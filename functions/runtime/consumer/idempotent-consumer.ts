@@ -88,7 +88,7 @@ export interface ParkedKey {
   readonly traceparent?: string;
 }
 
-export interface IdempotentOrderedConsumerOptions extends EffectGuardOptions {
+export interface IdempotentConsumerOptions extends EffectGuardOptions {
   /** The effects of every message, applied in this order, each under its strategy. */
   readonly effects: readonly GuardedEffect[];
   /**
@@ -272,7 +272,7 @@ function validMessageTypes(types: readonly string[] | undefined): ReadonlySet<st
  * always a message still to come (never one filtered out upstream), nothing is applied out of order, and every
  * group's cursor reaches the key's last sequence (what reconcile checks).
  */
-export class IdempotentOrderedConsumer {
+export class IdempotentConsumer {
   private readonly clock: () => Date;
   private readonly parkAfterFailures: number;
   private readonly maxRelease: number;
@@ -281,7 +281,7 @@ export class IdempotentOrderedConsumer {
   private readonly inbox: InboxLocation;
   private readonly messageTypes: ReadonlySet<string> | undefined;
 
-  constructor(private readonly options: IdempotentOrderedConsumerOptions) {
+  constructor(private readonly options: IdempotentConsumerOptions) {
     this.clock = options.clock ?? (() => new Date());
     this.messageTypes = validMessageTypes(options.messageTypes);
     this.cursor = options.cursor ?? inboxCursor(options.inboxTableName);
@@ -748,3 +748,10 @@ export class IdempotentOrderedConsumer {
     await this.options.dynamodb.send(new UpdateCommand(parkAlertedUpdate(this.inbox, message.groupKey)));
   }
 }
+
+/** @deprecated use {@link IdempotentConsumer}: the runtime class has the name of the construct that deploys it. */
+export const IdempotentOrderedConsumer = IdempotentConsumer;
+/** @deprecated use {@link IdempotentConsumer}. */
+export type IdempotentOrderedConsumer = IdempotentConsumer;
+/** @deprecated use {@link IdempotentConsumerOptions}. */
+export type IdempotentOrderedConsumerOptions = IdempotentConsumerOptions;

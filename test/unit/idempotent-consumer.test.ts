@@ -19,11 +19,11 @@ import {
 import {
   CursorMovedError,
   type GuardedEffect,
-  IdempotentOrderedConsumer,
-  type IdempotentOrderedConsumerOptions,
+  IdempotentConsumer,
+  type IdempotentConsumerOptions,
   KeyUnparkedError,
   type ParkedKey,
-} from '../../functions/runtime/consumer/idempotent-ordered-consumer';
+} from '../../functions/runtime/consumer/idempotent-consumer';
 import { inboxKeys } from '../../functions/runtime/consumer/inbox-keys';
 import { UnreadableMessageError } from '../../functions/runtime/consumer/unreadable-message';
 import { InvalidEnvelopeError, ReliableMessagingError } from '../../functions/runtime/errors';
@@ -54,7 +54,7 @@ let projection: ProjectionService;
 /** Upcoming failures of `beforeEffects`, per messageId (a poison message). */
 let poisoned: Map<string, number>;
 let alerts: ParkedKey[];
-let consumer: IdempotentOrderedConsumer;
+let consumer: IdempotentConsumer;
 
 /** Message 1 of a key places the order (2 × sku-a); every later one adds the note `note <n>`. */
 function message(sequence: number, groupKey = ORDER): MessageEnvelope {
@@ -77,8 +77,8 @@ const referenceEffects = (): GuardedEffect[] => [
   { effect: projection.notifications, strategy: 'unique' },
 ];
 
-function newConsumer(changes: Partial<IdempotentOrderedConsumerOptions> = {}): IdempotentOrderedConsumer {
-  return new IdempotentOrderedConsumer({
+function newConsumer(changes: Partial<IdempotentConsumerOptions> = {}): IdempotentConsumer {
+  return new IdempotentConsumer({
     dynamodb,
     inboxTableName: INBOX_TABLE,
     retentionSeconds: RETENTION_SECONDS,
@@ -174,7 +174,7 @@ beforeEach(() => {
   consumer = newConsumer();
 });
 
-describe('IdempotentOrderedConsumer', () => {
+describe('IdempotentConsumer', () => {
   it('fails if parkAfterFailures is not an integer ≥ 1', () => {
     expect(() => newConsumer({ parkAfterFailures: 0 })).toThrow(RangeError);
     expect(() => newConsumer({ parkAfterFailures: 1.5 })).toThrow('parkAfterFailures must be an integer ≥ 1');
