@@ -82,7 +82,10 @@ function renderer(checker: TypeScript.TypeChecker) {
   const modifiers = (node: TypeScript.Node): TypeScript.ModifierFlags =>
     ts.getCombinedModifierFlags(node as TypeScript.Declaration);
 
-  function classMember(member: TypeScript.ClassElement): string | undefined {
+  function classMember(
+    member: TypeScript.ClassElement,
+    siblings: readonly TypeScript.ClassElement[],
+  ): string | undefined {
     const flags = modifiers(member);
     if (flags & ts.ModifierFlags.Private) return undefined;
     if (member.name !== undefined && ts.isPrivateIdentifier(member.name)) return undefined;
@@ -95,10 +98,7 @@ function renderer(checker: TypeScript.TypeChecker) {
     ].join('');
     const name = member.name === undefined ? '' : member.name.getText();
     if (ts.isConstructorDeclaration(member)) {
-      if (
-        member.body !== undefined &&
-        member.parent.members.some((m) => ts.isConstructorDeclaration(m) && !m.body)
-      )
+      if (member.body !== undefined && siblings.some((m) => ts.isConstructorDeclaration(m) && !m.body))
         return undefined; // the implementation of overloads
       const signature = checker.getSignatureFromDeclaration(member);
       if (signature === undefined) return undefined;
@@ -108,7 +108,7 @@ function renderer(checker: TypeScript.TypeChecker) {
     if (ts.isMethodDeclaration(member)) {
       if (
         member.body !== undefined &&
-        member.parent.members.some(
+        siblings.some(
           (m) => m !== member && ts.isMethodDeclaration(m) && m.name.getText() === name && !m.body,
         )
       )
@@ -139,7 +139,7 @@ function renderer(checker: TypeScript.TypeChecker) {
       ? `<${declaration.typeParameters.map(print).join(', ')}>`
       : '';
     const heritage = (declaration.heritageClauses ?? []).map((clause) => ` ${print(clause).trim()}`).join('');
-    const members = declaration.members.flatMap((member) => classMember(member) ?? []);
+    const members = declaration.members.flatMap((member) => classMember(member, declaration.members) ?? []);
     const parameterProperties = declaration.members
       .filter(ts.isConstructorDeclaration)
       .flatMap((ctor) => ctor.parameters)
