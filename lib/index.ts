@@ -4,6 +4,12 @@
 // OrdersHttpApi, ApiCeilingProbe) are not part of it; FaultInjection is in `reliable-messaging-serverless/testing`.
 // Every change here is a change of the package's API: api/reliable-messaging-serverless.api.md lists it
 // (`npm run api-report`).
+/**
+ * The CDK constructs of reliable messaging: the transactional outbox, its relay and sweeper, FIFO channels,
+ * idempotent consumers and consumer groups, alarms, and `ReliableMessaging`, the whole pipeline in one construct.
+ *
+ * @module reliable-messaging-serverless
+ */
 
 export { ALERT_TOPIC_UNSUBSCRIBED_WARNING, AlertTopic, type AlertTopicProps } from './constructs/alert-topic';
 export { BundledFunction, type BundledFunctionProps } from './constructs/bundled-function';

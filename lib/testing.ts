@@ -1,6 +1,12 @@
 // The test-stack entry point (`reliable-messaging-serverless/testing`): the fault-injection kit's construct, for
 // stacks that chaos-test an application built on the library. Never used in a production stack: functions built
 // without it carry no fault code.
+/**
+ * For test stacks and integration tests of an app built with the library: the fault-injection construct, and the
+ * local emulator kit (deploy a stack, invoke a function, wait until its messages settled).
+ *
+ * @module reliable-messaging-serverless/testing
+ */
 
 export type { FaultConfig } from '../functions/runtime/faults/fault-config';
 export { faultConfigSchema, parseFaultConfig } from '../functions/runtime/faults/fault-config';

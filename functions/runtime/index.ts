@@ -3,6 +3,12 @@
 // handlers (relay, sweeper, audit, check-back), their clients and helpers. The ops CLI (lib/ops) is the library
 // itself and imports what it needs by path. Every change here is a change of the package's API:
 // api/reliable-messaging-serverless.api.md lists it (`npm run api-report`).
+/**
+ * The Lambda runtime: what a producer's or consumer's function imports (`OutboxWriter`, `TransactionalProducer`,
+ * `fifoConsumerHandler`, `IdempotentConsumer`, …).
+ *
+ * @module reliable-messaging-serverless/runtime
+ */
 
 export type { UnitLedger } from './accounting/unit-accounting';
 export { UnitAccountant, unitAccountantFromEnvironment } from './accounting/unit-accounting';
@@ -14,6 +20,7 @@ export {
   SDK_CALL_BOUNDS_ENV,
   type SdkCallBounds,
   sdkCallBoundsFromEnvironment,
+  worstCaseCallMs,
 } from './clients';
 export type { ConsumerEnvironment, ConsumerEnvironmentOptions } from './consumer/consumer-environment';
 export {
@@ -26,6 +33,7 @@ export type { ConsumerHandlerHooks, OnParked } from './consumer/consumer-handler
 // ── Metrics ──
 export { consumerMetricsFromEnvironment } from './consumer/consumer-metrics';
 export {
+  type Correlated,
   type CorrelationFields,
   messageCorrelation,
   recordCorrelation,
@@ -95,6 +103,10 @@ export {
 export type {
   AggregateRef,
   CheckResult,
+  HalfMessageIdempotency,
+  HalfMessageItem,
+  HalfMessageStatus,
+  LocalStepRef,
   TransactionCheckRequest,
   TransactionCheckResponse,
 } from './half/half-message';
@@ -108,6 +120,7 @@ export type {
   CommitOutcome,
   PreparedTransaction,
   PrepareInput,
+  PrepareOptions,
   RollbackOutcome,
   TransactionalProducerOptions,
 } from './half/transactional-producer';
@@ -124,6 +137,7 @@ export {
 export type {
   ClaimOutcome,
   IdempotencyClaim,
+  IdempotencyRecord,
   IdempotencyStoreOptions,
   IdempotentRequest,
   StoredResponse,

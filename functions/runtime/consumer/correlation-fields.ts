@@ -14,7 +14,7 @@ export interface CorrelationFields {
 }
 
 /** The part of a message (or of a body that is no valid envelope) the correlation fields come from. */
-interface Correlated {
+export interface Correlated {
   readonly messageId?: unknown;
   readonly groupKey?: unknown;
   readonly sequence?: unknown;

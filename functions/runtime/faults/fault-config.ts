@@ -64,7 +64,7 @@ export function faultConfigSchema(): ReturnType<typeof buildFaultConfigSchema> {
   return schema;
 }
 
-export type FaultConfig = z.infer<ReturnType<typeof buildFaultConfigSchema>>;
+export type FaultConfig = z.infer<ReturnType<typeof faultConfigSchema>>;
 
 /** Throws a clear error for a configuration that is not a FaultConfig. */
 export function parseFaultConfig(text: string): FaultConfig {

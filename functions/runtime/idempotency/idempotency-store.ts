@@ -14,8 +14,8 @@ export interface StoredResponse {
 }
 
 /**
- * One request's hold on an idempotency key. Only a transaction carrying this claim's completion (see
- * {@link idempotencyCompletion}) can complete the key, and only while the claim still owns it.
+ * One request's hold on an idempotency key. Only a transaction carrying this claim's completion (an item that
+ * `OutboxWriter.commit` and `TransactionalProducer` add to their transaction when given the claim) can complete the key, and only while the claim still owns it.
  */
 export interface IdempotencyClaim {
   readonly tableName: string;
@@ -91,7 +91,7 @@ const NAMES = { '#status': 'status', '#owner': 'owner' };
 /**
  * Idempotency keys for producers (design.md "Retries"; the IETF httpapi `Idempotency-Key` draft). A request
  * `claim`s its key (a conditional put of an IN_PROGRESS record with a lease and a unique owner); the transaction
- * that makes the change carries the claim's {@link idempotencyCompletion}, which turns the record COMPLETED with
+ * that makes the change carries the claim's completion (added by `OutboxWriter.commit`'s `idempotency`), which turns the record COMPLETED with
  * the response that transaction's success implies — so the key is completed if and only if the change committed.
  * A retry then gets the stored response; a retry while the claim holds gets 409; a request with another
  * fingerprint gets 422. A request that ends without committing `release`s the key.
@@ -121,8 +121,7 @@ export class IdempotencyStore {
    * of one call writes the same owner token, so a record that carries it is this call's claim, never another's.
    * @throws IdempotencyKeyReusedError when the key was used with another fingerprint (nothing written)
    * @throws IdempotencyKeyInProgressError when another claim holds the key
-   * @throws the last failure, when the claim's write failed and no read found it landed (after {@link MAX_CLAIM_RACES}
-   *   attempts): the request was not processed
+   * @throws the last failure, when the claim's write failed and no read found it landed (after 3 attempts): the request was not processed
    */
   async claim(idempotencyKey: string, fingerprint: string): Promise<ClaimOutcome> {
     // One owner for every attempt of this call: a record that carries it was written by this call.
