@@ -30,7 +30,6 @@ export {
   messageTypesFromEnvironment,
 } from './consumer/consumer-environment';
 export type { ConsumerHandlerHooks, OnParked } from './consumer/consumer-handler-hooks';
-// ── Metrics ──
 export { consumerMetricsFromEnvironment } from './consumer/consumer-metrics';
 export {
   type Correlated,
@@ -60,7 +59,6 @@ export {
   OutOfTimeError,
   processFifoBatch,
 } from './consumer/fifo-batch';
-// ── Consuming: the handler, the consumer, its effects and cursor ──
 export {
   type ConsumerHandlerOptions,
   type FifoConsumerHandler,
@@ -79,7 +77,6 @@ export type {
   IdempotentConsumerOptions,
   ParkedKey,
 } from './consumer/idempotent-consumer';
-// ── Deprecated names (one name per concept; see CHANGELOG.md) ──
 export {
   CursorMovedError,
   DEFAULT_TIME_RESERVE_MS,
@@ -90,7 +87,6 @@ export {
 } from './consumer/idempotent-consumer';
 export { UnreadableMessageError } from './consumer/unreadable-message';
 export { type CountMetrics, emfCountMetrics } from './count-metrics';
-// ── Configuration, clients and errors ──
 export { Env, type EnvName } from './environment';
 export {
   ConfigurationError,
@@ -115,7 +111,6 @@ export {
   CommitOutcomeUnknownError,
   TransactionNotOpenError,
 } from './half/half-message';
-// ── Producing: half messages (transactions the check-back resolves) ──
 export type {
   CommitOutcome,
   PreparedTransaction,
@@ -125,7 +120,6 @@ export type {
   TransactionalProducerOptions,
 } from './half/transactional-producer';
 export { TransactionalProducer } from './half/transactional-producer';
-// ── Producing: idempotency keys of a request ──
 export {
   IdempotencyKeyInProgressError,
   IdempotencyKeyReusedError,
@@ -161,10 +155,8 @@ export {
   MAX_TYPE_LENGTH,
   type UndeliverableField,
 } from './outbox/deliverable-message';
-// ── The envelope every message travels in ──
 export type { MessageEnvelope } from './outbox/outbox-message';
 export { parseEnvelope } from './outbox/outbox-message';
-// ── Producing: the outbox writer ──
 export type { CommitOptions, CommittedMessage, NewOutboxMessage, TransactItem } from './outbox/outbox-writer';
 export {
   MAX_BUSINESS_ITEMS,
