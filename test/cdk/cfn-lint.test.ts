@@ -57,7 +57,9 @@ describe('cfn-lint (with the serverless rules) over the AWS synth', () => {
       ]);
       for (const [rule, reasons] of acknowledged) {
         for (const reason of reasons) expect(reason, rule).not.toMatch(/^\(no reason/);
-        expect(guide, `docs/contributing.md names the acknowledged cfn-lint rule ${rule}`).toContain(`\`${rule}\``);
+        expect(guide, `docs/contributing.md names the acknowledged cfn-lint rule ${rule}`).toContain(
+          `\`${rule}\``,
+        );
       }
     }
   });
