@@ -164,7 +164,8 @@ export function classify(data: ReconcileData, options: ClassifyOptions = {}): Re
           count: 1,
           state: 'LOCAL_STEP_WITHOUT_MESSAGE',
           where: 'local step recorded (e.g. a payment), but its transaction was rolled back: no message',
-          repair: 'investigate: undo the local step (e.g. refund) or announce it by hand; see the runbook',
+          repair:
+            'investigate: undo the local step (e.g. refund) or announce it by hand; see the runbook (docs/operations.md#runbook)',
           messageId: item.messageId,
           transactionId,
         });
@@ -262,7 +263,7 @@ export function classify(data: ReconcileData, options: ClassifyOptions = {}): Re
         case 'IN_TRANSIT':
           return 'none: the consumer applies it (if it stays, see `status`)';
         default:
-          return 'investigate: see the runbook (reconcile lists UNACCOUNTED)';
+          return 'investigate: see the runbook (docs/operations.md#runbook; reconcile lists UNACCOUNTED)';
       }
     };
     // Walk (cursor, last]: known points one by one, the stretches between them as one run each.

@@ -264,7 +264,7 @@ describe('compensation sweeper, alarms and dashboard (AWS synth)', () => {
   });
 });
 
-describe('durability settings (README "Durability")', () => {
+describe('durability settings (docs/concepts.md "Durability")', () => {
   const template = awsTemplate();
 
   it('keeps queued and dead-lettered messages 14 days', () => {
