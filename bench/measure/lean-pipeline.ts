@@ -7,8 +7,8 @@ import {
   UnitAccountant,
   type UnitLedger,
 } from 'reliable-messaging-serverless/runtime';
-import type { ProgressBar } from '../../scripts/local/progress';
-import type { Connection } from '../../scripts/local/stack-control';
+import type { ProgressBar } from '../../tools/progress';
+import type { Connection } from '../../tools/stack/stack-control';
 import { perMessage, sumUnits, type UnitsPerMessage } from './cost-model';
 import { functionBilledDuration, functionLogs } from './function-logs';
 

@@ -3,7 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { addLedgers, UnitAccountant, type UnitLedger } from 'reliable-messaging-serverless/runtime';
-import type { Connection } from '../../scripts/local/stack-control';
+import type { Connection } from '../../tools/stack/stack-control';
 import { perMessage, sumUnits, type UnitsPerMessage } from './cost-model';
 import { functionBilledDuration, functionLogs } from './function-logs';
 

@@ -10,8 +10,8 @@ import {
   OutboxPublisher,
   OutboxSweeper,
 } from 'reliable-messaging-serverless/runtime';
-import { InMemoryDynamoDb } from '../../test/unit/support/in-memory-dynamodb';
-import { OUTBOX_INDEXES, OUTBOX_KEY } from '../../test/unit/support/outbox-table';
+import { InMemoryDynamoDb } from '../../tools/dynamodb/in-memory-dynamodb';
+import { OUTBOX_INDEXES, OUTBOX_KEY } from '../../tools/dynamodb/outbox-table';
 
 /** Where the resolved half messages (7-day tombstones) live. */
 export type HalfMessageTable = 'own-table' | 'outbox';
@@ -55,7 +55,7 @@ const TRANSACTIONS = 'transactions';
 const MINUTE = 60_000;
 
 /**
- * `sweepReadRatio`, measured on the in-memory table (test/unit/support/in-memory-dynamodb.ts), which bills a Query
+ * `sweepReadRatio`, measured on the in-memory table (tools/dynamodb/in-memory-dynamodb.ts), which bills a Query
  * and a Scan as DynamoDB does — the bytes read, in 4 KB units, half a unit each when eventually consistent, at least
  * one per page. The emulator cannot hold 200,000 items in time for a bench run, nor does it report read units per
  * index query. One sweeper run is what its handler does: the audit (`OutboxAudit`: a Scan of the outbox table that

@@ -1,8 +1,8 @@
 import { CloudWatchClient, DescribeAlarmsCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { STACK_DIMENSION } from '../../functions/runtime/library-metrics';
-import { AlertSubscriber } from '../../scripts/local/alert-subscriber';
-import { STACK_NAME } from '../../scripts/local/deploy';
+import { AlertSubscriber } from '../../tools/stack/alert-subscriber';
+import { STACK_NAME } from '../../tools/stack/outputs';
 import { eventually, type Stack, stack, uniquePrefix } from './support/aws';
 
 /**

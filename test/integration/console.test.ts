@@ -7,9 +7,9 @@ import { listParked } from '../../functions/runtime/consumer/key-parking';
 import { status } from '../../lib/ops/commands';
 import { type RunningConsole, startConsoleServer } from '../../lib/ops/console/server';
 import { loadReports } from '../../scripts/console/run-reports';
-import { STACK_NAME } from '../../scripts/local/deploy';
-import { localDir } from '../../scripts/local/paths';
-import { setFaults } from '../../scripts/local/stack-control';
+import { localDir } from '../../tools/paths';
+import { STACK_NAME } from '../../tools/stack/outputs';
+import { setFaults } from '../../tools/stack/stack-control';
 import { eventually, type Stack, stack, uniquePrefix } from './support/aws';
 import { ensureChromium } from './support/chromium';
 

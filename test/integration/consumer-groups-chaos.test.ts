@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CONSUMER_GROUPS, type GroupLocation, groupLocations } from '../../scripts/local/chaos-groups';
-import { ALL_FAULTS, runChaos } from '../../scripts/local/chaos-run';
-import { projectRoot } from '../../scripts/local/paths';
-import { setFaults } from '../../scripts/local/stack-control';
+import { CONSUMER_GROUPS, type GroupLocation, groupLocations } from '../../scripts/chaos/chaos-groups';
+import { ALL_FAULTS, runChaos } from '../../scripts/chaos/chaos-run';
+import { projectRoot } from '../../tools/paths';
+import { setFaults } from '../../tools/stack/stack-control';
 import { eventually, type Stack, stack, uniquePrefix } from './support/aws';
 
 /** Each group of the reference stack, by name (design.md, "Consumer groups"). */

@@ -1,8 +1,8 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AlertSubscriber } from '../../scripts/local/alert-subscriber';
-import { runChaos } from '../../scripts/local/chaos-run';
-import { replayParkedKey, setFaults } from '../../scripts/local/stack-control';
+import { runChaos } from '../../scripts/chaos/chaos-run';
+import { AlertSubscriber } from '../../tools/stack/alert-subscriber';
+import { replayParkedKey, setFaults } from '../../tools/stack/stack-control';
 import { eventually, type Stack, stack, uniquePrefix } from './support/aws';
 
 describe('effects exactly once and in order: three strategies, duplicates, reordering, poison keys', () => {

@@ -6,8 +6,8 @@ import {
   TransactionNotOpenError,
 } from '../../functions/runtime/half/half-message';
 import { transactionTableOf } from '../../lib/ops/connection';
-import { AlertSubscriber } from '../../scripts/local/alert-subscriber';
-import { checkBackNow, setFaults, transactionalProducer } from '../../scripts/local/stack-control';
+import { AlertSubscriber } from '../../tools/stack/alert-subscriber';
+import { checkBackNow, setFaults, transactionalProducer } from '../../tools/stack/stack-control';
 import { eventually, outboxItems, type Stack, stack, uniquePrefix } from './support/aws';
 import { queueDrained } from './support/drain';
 

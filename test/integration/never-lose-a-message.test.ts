@@ -1,8 +1,8 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { retryFailed } from '../../functions/runtime/sweeper/outbox-repair';
-import { AlertSubscriber } from '../../scripts/local/alert-subscriber';
-import { setFaults, sweepNow } from '../../scripts/local/stack-control';
+import { AlertSubscriber } from '../../tools/stack/alert-subscriber';
+import { setFaults, sweepNow } from '../../tools/stack/stack-control';
 import { eventually, outboxItems, queueDepth, type Stack, stack, uniquePrefix } from './support/aws';
 import { queueDrained } from './support/drain';
 

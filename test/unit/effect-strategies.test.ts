@@ -26,7 +26,11 @@ import { MessageInProgressError, ReliableMessagingError } from '../../functions/
 import type { MessageEnvelope } from '../../functions/runtime/outbox/outbox-message';
 import type { TransactItem } from '../../functions/runtime/outbox/outbox-writer';
 import { isTransientError } from '../../functions/runtime/transient-errors';
-import { type InMemoryDynamoDb, type LostAnswer, serverErrorAfterWrite } from './support/in-memory-dynamodb';
+import {
+  type InMemoryDynamoDb,
+  type LostAnswer,
+  serverErrorAfterWrite,
+} from '../../tools/dynamodb/in-memory-dynamodb';
 import {
   CLAIM_SECONDS,
   envelope,

@@ -31,7 +31,7 @@ import type { MessageEnvelope } from '../../functions/runtime/outbox/outbox-mess
 import { TransientFailureError } from '../../functions/runtime/transient-errors';
 import type { OrderNoteAdded, OrderPlaced } from '../../reference/functions/orders/order-events';
 import { ProjectionService } from '../../reference/functions/projection/projection-service';
-import type { InMemoryDynamoDb } from './support/in-memory-dynamodb';
+import type { InMemoryDynamoDb } from '../../tools/dynamodb/in-memory-dynamodb';
 import {
   CLAIM_SECONDS,
   envelope,

@@ -24,7 +24,7 @@ import {
 import { type MessageEnvelope, parseEnvelope } from '../../functions/runtime/outbox/outbox-message';
 import type { OrderNoteAdded } from '../../reference/functions/orders/order-events';
 import { ProjectionService } from '../../reference/functions/projection/projection-service';
-import type { InMemoryDynamoDb, Item } from './support/in-memory-dynamodb';
+import type { InMemoryDynamoDb, Item } from '../../tools/dynamodb/in-memory-dynamodb';
 import {
   CLAIM_SECONDS,
   envelope,

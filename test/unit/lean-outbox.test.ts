@@ -15,8 +15,8 @@ import { unsentMessageAttributes } from '../../functions/runtime/outbox/unsent-i
 import { OutboxPublisher, type RelayProblem } from '../../functions/runtime/relay/outbox-publisher';
 import { OutboxAudit } from '../../functions/runtime/sweeper/outbox-audit';
 import { OutboxSweeper } from '../../functions/runtime/sweeper/outbox-sweeper';
-import { InMemoryDynamoDb } from './support/in-memory-dynamodb';
-import { OUTBOX_INDEXES, OUTBOX_KEY } from './support/outbox-table';
+import { InMemoryDynamoDb } from '../../tools/dynamodb/in-memory-dynamodb';
+import { OUTBOX_INDEXES, OUTBOX_KEY } from '../../tools/dynamodb/outbox-table';
 
 // The lean outbox (issue 22): the producer writes no index entry, the relay marks only what it could not send, and
 // the outbox audit marks what nobody processed; the sweep sends whatever is marked.

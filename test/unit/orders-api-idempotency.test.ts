@@ -5,7 +5,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { halfMessageKey } from '../../functions/runtime/half/half-message';
 import { requestFingerprint } from '../../functions/runtime/idempotency/idempotency-key';
 import type { OrdersApi } from '../../reference/functions/http/orders-api';
-import { InMemoryDynamoDb, type Item } from './support/in-memory-dynamodb';
+import { InMemoryDynamoDb, type Item } from '../../tools/dynamodb/in-memory-dynamodb';
 import {
   IDEMPOTENCY_TABLE,
   ORDERS_TABLE,

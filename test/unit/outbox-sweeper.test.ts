@@ -31,8 +31,8 @@ import {
   type SweepPolicy,
   type SweepReport,
 } from '../../functions/runtime/sweeper/outbox-sweeper';
-import type { Item, LostAnswer } from './support/in-memory-dynamodb';
-import { type OutboxTable, outboxTable } from './support/outbox-table';
+import type { Item, LostAnswer } from '../../tools/dynamodb/in-memory-dynamodb';
+import { type OutboxTable, outboxTable } from '../../tools/dynamodb/outbox-table';
 
 const OUTBOX_TABLE = 'outbox-table';
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/orders.fifo';

@@ -8,7 +8,7 @@ import {
   WRITE_TOKEN_ATTRIBUTE,
 } from '../../functions/runtime/token-update';
 import { retryTransient } from '../../functions/runtime/transient-errors';
-import { InMemoryDynamoDb, type LostAnswer } from './support/in-memory-dynamodb';
+import { InMemoryDynamoDb, type LostAnswer } from '../../tools/dynamodb/in-memory-dynamodb';
 
 const TABLE = 'items';
 const ddb = mockClient(DynamoDBDocumentClient);

@@ -31,7 +31,7 @@ import {
 import { InvalidOutboxMessageError } from '../../functions/runtime/outbox/deliverable-message';
 import { OutboxWriter } from '../../functions/runtime/outbox/outbox-writer';
 import { openTransactionAttributes } from '../../functions/runtime/outbox/unsent-index';
-import { InMemoryDynamoDb, type Item } from './support/in-memory-dynamodb';
+import { InMemoryDynamoDb, type Item } from '../../tools/dynamodb/in-memory-dynamodb';
 
 const OUTBOX_TABLE = 'outbox-table';
 const ORDERS_TABLE = 'orders-table';

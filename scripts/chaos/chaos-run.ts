@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { GetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { FaultConfig } from '../../functions/runtime/faults/fault-config';
-import { AlertSubscriber } from './alert-subscriber';
-import type { ApiResponse } from './api-client';
+import { ProgressBar } from '../../tools/progress';
+import { AlertSubscriber } from '../../tools/stack/alert-subscriber';
+import type { ApiResponse } from '../../tools/stack/api-client';
+import { type Connection, setFaults, sweepNow } from '../../tools/stack/stack-control';
+import { countOutboxItems, queueDepth } from '../../tools/stack/stack-queries';
 import { type CommittedMessage, checkAudit, checkShipping } from './chaos-group-oracle';
 import { CONSUMER_GROUPS, type ConsumerGroupName, type GroupLocation, groupLocations } from './chaos-groups';
 import { type CommittedKey, checkEffects, type EffectCheck, type KeyWhereabouts } from './chaos-oracle';
-import { ProgressBar } from './progress';
-import { type Connection, setFaults, sweepNow } from './stack-control';
-import { countOutboxItems, queueDepth } from './stack-queries';
 
 /** Every fault of the kit at once, each at a rate that keeps the run going (a blanket outage is its own test). */
 export const ALL_FAULTS: FaultConfig = {

@@ -1,4 +1,4 @@
-import type { StackOutputs } from './deploy';
+import type { StackOutputs } from '../../tools/stack/outputs';
 
 /** The reference application's consumer groups (design.md, "Consumer groups"), in the order the run checks them. */
 export const CONSUMER_GROUPS = ['projection', 'audit', 'shipping'] as const;
