@@ -12,6 +12,7 @@ import {
 } from 'reliable-messaging-serverless/runtime';
 import { InMemoryDynamoDb } from '../../tools/dynamodb/in-memory-dynamodb';
 import { OUTBOX_INDEXES, OUTBOX_KEY } from '../../tools/dynamodb/outbox-table';
+import { halfMessageGroupKey } from '../../tools/storage-keys';
 
 /** Where the resolved half messages (7-day tombstones) live. */
 export type HalfMessageTable = 'own-table' | 'outbox';
@@ -130,7 +131,7 @@ async function sweeperRun(
       // A resolved half message: its tombstone, kept until it expires, carries no index keys.
       const transactionId = randomUUID();
       db.seed(halfMessageTable, {
-        groupKey: `TX#${transactionId}`,
+        groupKey: halfMessageGroupKey(transactionId),
         sequence: 0,
         transactionId,
         targetGroupKey: `order-${n}`,

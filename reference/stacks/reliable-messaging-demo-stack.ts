@@ -23,6 +23,7 @@ import {
   TransactionCheckBack,
   type TransactionCheckBackProps,
 } from 'reliable-messaging-serverless';
+import { Env } from 'reliable-messaging-serverless/runtime';
 import { FaultInjection } from 'reliable-messaging-serverless/testing';
 import { OrdersHttpApi } from '../constructs/orders-http-api';
 
@@ -440,7 +441,7 @@ export class ReliableMessagingDemoStack extends Stack {
         this.relay.function,
         this.sweeper.function,
       ]) {
-        fn.addEnvironment('UNIT_ACCOUNTING', 'true');
+        fn.addEnvironment(Env.UNIT_ACCOUNTING, 'true');
       }
     }
     new CfnOutput(this, 'DashboardName', { value: this.alarms.dashboard.dashboardName });

@@ -1,3 +1,4 @@
+import { inboxKeys } from '../../functions/runtime/consumer/inbox-keys';
 import type { StackOutputs } from '../../tools/stack/outputs';
 
 /** The reference application's consumer groups (design.md, "Consumer groups"), in the order the run checks them. */
@@ -31,7 +32,7 @@ export interface GroupLocation {
   readonly effectTableName: string;
 }
 
-const inboxCursor = (groupKey: string) => ({ pk: `KEY#${groupKey}`, sk: 'CURSOR' });
+const inboxCursor = (groupKey: string) => inboxKeys.cursor(groupKey);
 
 /**
  * The groups a deployed stack has: the projection always (the stack's own queue and inbox), audit and shipping when

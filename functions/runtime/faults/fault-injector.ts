@@ -1,4 +1,5 @@
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { Env } from '../environment';
 import { ReliableMessagingError } from '../errors';
 import { type FaultConfig, parseFaultConfig } from './fault-config';
 
@@ -40,7 +41,7 @@ export class ParameterFaultSource implements FaultSource {
 
 /** The fault source named by FAULTS_PARAMETER_NAME (set only in a stack built with fault injection). */
 export function faultSourceFromEnvironment(env: NodeJS.ProcessEnv = process.env): FaultSource {
-  const parameterName = env.FAULTS_PARAMETER_NAME;
+  const parameterName = env[Env.FAULTS_PARAMETER_NAME];
   if (parameterName === undefined || parameterName === '') return NO_FAULTS;
   return new ParameterFaultSource(new SSMClient({}), parameterName);
 }
