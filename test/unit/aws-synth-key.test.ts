@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../tools/paths';
 import { SYNTH_INPUTS, synthInputsKey } from '../cdk/aws-synth';
+import { specifiers } from './support/module-specifiers';
 
 const roots: string[] = [];
 afterEach(() => {
@@ -93,13 +94,6 @@ describe('the key of the AWS template tests’ synthesis', () => {
 
 const isUnder = (file: string, input: string) => file === input || file.startsWith(`${input}/`);
 
-const SPECIFIERS = [
-  /\bfrom\s*['"]([^'"]+)['"]/g,
-  /\bimport\s*['"]([^'"]+)['"]/g,
-  /\b(?:import|require)\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
-  /\bnew\s+URL\s*\(\s*['"]([^'"]+)['"]\s*,\s*import\.meta\.url/g,
-];
-
 /** The repository's own files `entry` reaches: relative specifiers, and the package's name by tsconfig.json `paths`. */
 function reachableFrom(entry: string): Set<string> {
   const tsconfig = JSON.parse(readFileSync(path.join(projectRoot, 'tsconfig.json'), 'utf8')) as {
@@ -111,9 +105,7 @@ function reachableFrom(entry: string): Set<string> {
     if (seen.has(file)) return;
     seen.add(file);
     const source = readFileSync(path.join(projectRoot, file), 'utf8');
-    for (const specifier of SPECIFIERS.flatMap((pattern) =>
-      [...source.matchAll(pattern)].map((m) => m[1] ?? ''),
-    )) {
+    for (const specifier of specifiers(source)) {
       const target = specifier.startsWith('.')
         ? path.relative(projectRoot, path.resolve(projectRoot, path.dirname(file), specifier))
         : packagePaths[specifier]?.[0]?.replace(/^\.\//, '');

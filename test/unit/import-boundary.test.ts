@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { specifiers } from './support/module-specifiers';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const PACKAGE = 'reliable-messaging-serverless';
@@ -61,21 +62,6 @@ function typeScriptFiles(directory: string): string[] {
     if (statSync(join(ROOT, path)).isDirectory()) return typeScriptFiles(path);
     return path.endsWith('.ts') ? [path] : [];
   });
-}
-
-/**
- * What a module statement can name: `… from '…'` (imports, `import type`, `export … from`), a side-effect `import '…'`,
- * a dynamic `import('…')` or `require('…')`, and a file by `new URL('…', import.meta.url)` (a handler's entry).
- */
-const SPECIFIERS = [
-  /\bfrom\s*['"]([^'"]+)['"]/g,
-  /\bimport\s*['"]([^'"]+)['"]/g,
-  /\b(?:import|require)\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
-  /\bnew\s+URL\s*\(\s*['"]([^'"]+)['"]\s*,\s*import\.meta\.url/g,
-];
-
-function specifiers(source: string): string[] {
-  return SPECIFIERS.flatMap((pattern) => [...source.matchAll(pattern)].map((match) => match[1] ?? ''));
 }
 
 /** Every relative specifier `source` names, as a path from the root. */
