@@ -78,8 +78,6 @@ export const Env = {
    * `TransactionCheckBack` on every producer it is given.
    */
   PREPARE_TIMEOUT_SECONDS: 'PREPARE_TIMEOUT_SECONDS',
-  /** The SSM parameter a TEST stack's functions read the faults to inject from (`FaultInjection`). */
-  FAULTS_PARAMETER_NAME: 'FAULTS_PARAMETER_NAME',
   /** `true`: a function logs, per invocation, the requests and capacity units it used (`npm run bench` reads them). */
   UNIT_ACCOUNTING: 'UNIT_ACCOUNTING',
 } as const;
