@@ -38,6 +38,17 @@ export default defineConfig({
       {
         resolve,
         test: {
+          // cfn-lint over the AWS synth: needs Python 3 and, the first time, PyPI (it installs cfn-lint into
+          // .local/cfn-lint-venv), so it is a project of its own and the unit project runs offline without Python.
+          name: 'lint-templates',
+          include: ['test/lint-templates/**/*.test.ts'],
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
+        },
+      },
+      {
+        resolve,
+        test: {
           // Packs the tarball and installs it into a fresh `cdk init` app (needs the npm registry, no AWS account),
           // then deploys examples/shop to its own emulator: a MiniStack on port SHOP_EMULATOR_PORT (default 4599; the
           // integration project's is on 4566), or the one AWS_ENDPOINT_URL names.

@@ -2,7 +2,7 @@
 import { App } from 'aws-cdk-lib';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { emulatorStackProps, testStackProps } from '../reference/stacks/demo-stack-configurations';
-import { ReliableMessagingDemoStack } from '../reference/stacks/reliable-messaging-demo-stack';
+import { demoStack } from './demo-stack';
 
 /**
  * The CDK app. `cdk deploy` deploys the reference application to the account and region of the current
@@ -37,7 +37,7 @@ if (
   );
 }
 
-new ReliableMessagingDemoStack(app, 'ReliableMessagingDemo', {
+demoStack(app, 'ReliableMessagingDemo', {
   description: 'Reliable messaging on AWS serverless: reference application',
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   // On the emulator the API is open (see emulatorStackProps): the contract's tests call ApiUrl unsigned and MiniStack

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { RECOVERY_AUDITS, type RecoveryAudit } from '../bench/measure/recovery';
 import { runBench } from '../bench/measure/run-bench';
-import { readOutputs } from './local/deploy';
-import { connect } from './local/stack-control';
+import { readOutputs } from '../tools/stack/outputs';
+import { connect } from '../tools/stack/stack-control';
 
 /**
  * `npm run bench -- --messages 2000 --keys 50 [--concurrency 16] [--raw 1000] [--rounds 3]

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { type BuildOptions, build } from 'esbuild';
 import { HANDLER_BUNDLING } from '../lib/constructs/handler-bundling';
 import { LIBRARY_HANDLERS } from '../lib/constructs/library-handlers';
+import { projectRoot } from '../tools/paths';
 import { addJsExtensions } from './build/declaration-specifiers';
-import { projectRoot } from './local/paths';
 
 /**
  * `npm run build`: the package's `dist/`.

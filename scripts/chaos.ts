@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
-import { CONSUMER_GROUPS, type ConsumerGroupName } from './local/chaos-groups';
-import { chaosHealthy } from './local/chaos-health';
-import { ALL_FAULTS, runChaos } from './local/chaos-run';
-import { readOutputs } from './local/deploy';
-import { connect } from './local/stack-control';
+import { readOutputs } from '../tools/stack/outputs';
+import { connect } from '../tools/stack/stack-control';
+import { CONSUMER_GROUPS, type ConsumerGroupName } from './chaos/chaos-groups';
+import { chaosHealthy } from './chaos/chaos-health';
+import { ALL_FAULTS, runChaos } from './chaos/chaos-run';
 
 /**
  * `npm run chaos -- --messages 10000 --keys 100 [--concurrency 16] [--drain-timeout 1800] [--poison-group audit]

@@ -2,10 +2,10 @@ import { reportError } from '../lib/ops/cli';
 import { closeOnSignal, serveConsole } from '../lib/ops/console/serve';
 import { OpsError } from '../lib/ops/errors';
 import { defaultTargetDependencies, resolveTarget } from '../lib/ops/outputs';
+import { localDir } from '../tools/paths';
+import { outputsFile, STACK_NAME } from '../tools/stack/outputs';
 import { CONSOLE_SHORT_USAGE, CONSOLE_USAGE, parseConsoleCommandLine } from './console/cli-args';
 import { loadReports, ReportFileError, readReportFile } from './console/run-reports';
-import { outputsFile, STACK_NAME } from './local/deploy';
-import { localDir } from './local/paths';
 
 /**
  * `npm run console`: the package's console (lib/ops/console, `npx reliable-messaging-ops console`) — the flow as a

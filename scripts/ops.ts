@@ -3,8 +3,8 @@ import { SHORT_USAGE, USAGE } from '../lib/ops/cli-args';
 import { OpsError } from '../lib/ops/errors';
 import { defaultTargetDependencies, type LocalDefault, resolveTarget } from '../lib/ops/outputs';
 import { stderrProgress } from '../lib/ops/progress';
-import { outputsFile, STACK_NAME, type StackOutputs } from './local/deploy';
-import { connect } from './local/stack-control';
+import { outputsFile, STACK_NAME, type StackOutputs } from '../tools/stack/outputs';
+import { connect } from '../tools/stack/stack-control';
 import { load, renderLoad } from './ops/load';
 import { LOAD_USAGE, parseLoadCommandLine } from './ops/load-args';
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { OrdersApiClient } from './local/api-client';
-import { deployToEmulator, outputsFile } from './local/deploy';
+import { OrdersApiClient } from '../tools/stack/api-client';
+import { outputsFile } from '../tools/stack/outputs';
+import { deployToEmulator } from './local/deploy';
 import { startEmulator } from './local/emulator';
 
 /**

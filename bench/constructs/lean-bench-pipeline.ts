@@ -13,6 +13,7 @@ import {
   OutboxRelay,
   TransactionalOutbox,
 } from 'reliable-messaging-serverless';
+import { Env } from 'reliable-messaging-serverless/runtime';
 
 export interface LeanBenchPipelineProps {
   readonly encryptionKey: kms.IKey;
@@ -76,6 +77,6 @@ export class LeanBenchPipeline extends Construct {
       strategy: 'version',
     });
     for (const fn of [this.relay.function, this.consumerFunction])
-      fn.addEnvironment('UNIT_ACCOUNTING', 'true');
+      fn.addEnvironment(Env.UNIT_ACCOUNTING, 'true');
   }
 }

@@ -1,6 +1,6 @@
 import { ListEventSourceMappingsCommand, UpdateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
-import type { Connection } from '../../scripts/local/stack-control';
-import { queueDepth } from '../../scripts/local/stack-queries';
+import type { Connection } from '../../tools/stack/stack-control';
+import { queueDepth } from '../../tools/stack/stack-queries';
 import { commitTraffic, waitApplied } from './traffic';
 
 export interface DrainResult {

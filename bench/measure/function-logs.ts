@@ -1,6 +1,6 @@
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
-import type { Connection } from '../../scripts/local/stack-control';
+import type { Connection } from '../../tools/stack/stack-control';
 import { type BilledDuration, billedDuration } from './cost-model';
 
 /** One structured (JSON) log line of a function, with the time CloudWatch Logs recorded for it. */

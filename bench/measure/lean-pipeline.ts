@@ -3,8 +3,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { OutboxWriter, UnitAccountant, type UnitLedger } from 'reliable-messaging-serverless/runtime';
 import { addLedgers } from 'reliable-messaging-serverless/runtime/bench-support';
-import type { ProgressBar } from '../../scripts/local/progress';
-import type { Connection } from '../../scripts/local/stack-control';
+import type { ProgressBar } from '../../tools/progress';
+import type { Connection } from '../../tools/stack/stack-control';
 import { perMessage, sumUnits, type UnitsPerMessage } from './cost-model';
 import { functionBilledDuration, functionLogs } from './function-logs';
 

@@ -4,7 +4,7 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { UnitAccountant, type UnitLedger } from 'reliable-messaging-serverless/runtime';
 import { addLedgers } from 'reliable-messaging-serverless/runtime/bench-support';
-import type { Connection } from '../../scripts/local/stack-control';
+import type { Connection } from '../../tools/stack/stack-control';
 import { perMessage, sumUnits, type UnitsPerMessage } from './cost-model';
 import { functionBilledDuration, functionLogs } from './function-logs';
 

@@ -10,8 +10,8 @@ import {
   OutboxPublisher,
   OutboxSweeper,
 } from 'reliable-messaging-serverless/runtime/bench-support';
-import { InMemoryDynamoDb } from '../../test/unit/support/in-memory-dynamodb';
-import { OUTBOX_INDEXES, OUTBOX_KEY } from '../../test/unit/support/outbox-table';
+import { InMemoryDynamoDb } from '../../tools/dynamodb/in-memory-dynamodb';
+import { OUTBOX_INDEXES, OUTBOX_KEY } from '../../tools/dynamodb/outbox-table';
 
 /** Write and read units per message of each way through the outbox, as the in-memory table bills them. */
 export interface OutboxUnits {

@@ -1,5 +1,5 @@
 import { forEachConcurrently } from 'reliable-messaging-serverless/runtime/bench-support';
-import type { Connection } from '../../scripts/local/stack-control';
+import type { Connection } from '../../tools/stack/stack-control';
 import { API_CEILING_PATH } from '../constructs/api-ceiling-probe';
 
 /**

@@ -6,7 +6,7 @@ import {
   ReceiveMessageCommand,
   SendMessageBatchCommand,
 } from '@aws-sdk/client-sqs';
-import type { Connection } from '../../scripts/local/stack-control';
+import type { Connection } from '../../tools/stack/stack-control';
 
 /**
  * The emulator's own FIFO ceiling: SendMessageBatch, ReceiveMessage and DeleteMessageBatch of `messages` messages

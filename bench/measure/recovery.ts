@@ -8,8 +8,8 @@ import {
   OutboxAudit,
   type OutboxItem,
 } from 'reliable-messaging-serverless/runtime/bench-support';
-import { type Connection, sweepNow } from '../../scripts/local/stack-control';
-import { countOutboxItems } from '../../scripts/local/stack-queries';
+import { type Connection, sweepNow } from '../../tools/stack/stack-control';
+import { countOutboxItems } from '../../tools/stack/stack-queries';
 import { summarizeRounds } from './rounds';
 
 /**

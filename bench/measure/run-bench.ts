@@ -2,9 +2,9 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { UnitLedger } from 'reliable-messaging-serverless/runtime';
 import { addLedgers } from 'reliable-messaging-serverless/runtime/bench-support';
-import { projectRoot } from '../../scripts/local/paths';
-import { ProgressBar } from '../../scripts/local/progress';
-import type { Connection } from '../../scripts/local/stack-control';
+import { projectRoot } from '../../tools/paths';
+import { ProgressBar } from '../../tools/progress';
+import type { Connection } from '../../tools/stack/stack-control';
 import { PRICES_AS_OF } from './aws-prices';
 import { coldInitMs } from './cold-init';
 import {

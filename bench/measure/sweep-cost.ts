@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { BatchWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { newOutboxItem, OutboxAudit } from 'reliable-messaging-serverless/runtime/bench-support';
-import { type Connection, sweepNow } from '../../scripts/local/stack-control';
+import { type Connection, sweepNow } from '../../tools/stack/stack-control';
 
 export interface SweepCostReport {
   /** Items left in the outbox (FAILED, so nothing sends them) during both sweeps. */

@@ -10,8 +10,9 @@ import {
   OutboxPublisher,
   OutboxSweeper,
 } from 'reliable-messaging-serverless/runtime/bench-support';
-import { InMemoryDynamoDb } from '../../test/unit/support/in-memory-dynamodb';
-import { OUTBOX_INDEXES, OUTBOX_KEY } from '../../test/unit/support/outbox-table';
+import { InMemoryDynamoDb } from '../../tools/dynamodb/in-memory-dynamodb';
+import { OUTBOX_INDEXES, OUTBOX_KEY } from '../../tools/dynamodb/outbox-table';
+import { halfMessageGroupKey } from '../../tools/storage-keys';
 
 /** Where the resolved half messages (7-day tombstones) live. */
 export type HalfMessageTable = 'own-table' | 'outbox';
@@ -55,7 +56,7 @@ const TRANSACTIONS = 'transactions';
 const MINUTE = 60_000;
 
 /**
- * `sweepReadRatio`, measured on the in-memory table (test/unit/support/in-memory-dynamodb.ts), which bills a Query
+ * `sweepReadRatio`, measured on the in-memory table (tools/dynamodb/in-memory-dynamodb.ts), which bills a Query
  * and a Scan as DynamoDB does — the bytes read, in 4 KB units, half a unit each when eventually consistent, at least
  * one per page. The emulator cannot hold 200,000 items in time for a bench run, nor does it report read units per
  * index query. One sweeper run is what its handler does: the audit (`OutboxAudit`: a Scan of the outbox table that
@@ -130,7 +131,7 @@ async function sweeperRun(
       // A resolved half message: its tombstone, kept until it expires, carries no index keys.
       const transactionId = randomUUID();
       db.seed(halfMessageTable, {
-        groupKey: `TX#${transactionId}`,
+        groupKey: halfMessageGroupKey(transactionId),
         sequence: 0,
         transactionId,
         targetGroupKey: `order-${n}`,

@@ -1,8 +1,8 @@
-/** The bench's traffic driver lives in scripts/local/traffic.ts, shared with `npm run ops -- load`. */
+/** The bench's traffic driver lives in tools/stack/traffic.ts, shared with `npm run ops -- load`. */
 export {
   commitTraffic,
   driveTraffic,
   type Traffic,
   TrafficError,
   waitApplied,
-} from '../../scripts/local/traffic';
+} from '../../tools/stack/traffic';

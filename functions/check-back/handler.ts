@@ -14,10 +14,15 @@ import { lambdaChecker } from '../runtime/half/lambda-checker';
 import { type CheckBackReport, OpenTransactionChecker } from '../runtime/half/open-transaction-checker';
 import { TransactionalProducer } from '../runtime/half/transactional-producer';
 import { libraryMetrics } from '../runtime/library-metrics';
-import { ALERT_PUBLISH_FAILURES_METRIC, FAILED_HALF_MESSAGES_METRIC } from '../runtime/metric-names';
+import {
+  ALERT_PUBLISH_FAILURES_METRIC,
+  CheckBackMetric,
+  FAILED_HALF_MESSAGES_METRIC,
+  MetricsService,
+} from '../runtime/metric-names';
 
-const logger = new Logger({ serviceName: 'transaction-check-back' });
-const metrics = libraryMetrics('transaction-check-back');
+const logger = new Logger({ serviceName: MetricsService.CHECK_BACK });
+const metrics = libraryMetrics(MetricsService.CHECK_BACK);
 const dynamodbClient = new DynamoDBClient({});
 // Fault injection exists only in test builds (see the relay's handler).
 if (typeof FAULT_INJECTION_ENABLED !== 'undefined' && FAULT_INJECTION_ENABLED) {
@@ -90,11 +95,15 @@ export const handler = async (
 function publish(reports: readonly CheckBackReport[]): void {
   const last = reports.at(-1);
   if (last === undefined) return;
-  metrics.addMetric('CheckBackCompleted', MetricUnit.Count, reports.length);
-  metrics.addMetric('OpenHalfMessages', MetricUnit.Count, last.open);
-  metrics.addMetric('OldestHalfMessageAgeSeconds', MetricUnit.Seconds, last.oldestOpenAgeSeconds);
+  metrics.addMetric(CheckBackMetric.CHECK_BACK_COMPLETED, MetricUnit.Count, reports.length);
+  metrics.addMetric(CheckBackMetric.OPEN_HALF_MESSAGES, MetricUnit.Count, last.open);
   metrics.addMetric(
-    'HalfMessagesFailed',
+    CheckBackMetric.OLDEST_HALF_MESSAGE_AGE_SECONDS,
+    MetricUnit.Seconds,
+    last.oldestOpenAgeSeconds,
+  );
+  metrics.addMetric(
+    CheckBackMetric.HALF_MESSAGES_FAILED,
     MetricUnit.Count,
     reports.reduce((sum, r) => sum + r.failed, 0),
   );

@@ -8,10 +8,10 @@ import { requiredEnv } from '../runtime/errors';
 import { injectAmbiguousWrites } from '../runtime/faults/ambiguous-writes';
 import { faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
 import { libraryMetrics } from '../runtime/library-metrics';
-import { INBOX_MONITOR_COMPLETED_METRIC } from '../runtime/metric-names';
+import { INBOX_MONITOR_COMPLETED_METRIC, InboxMonitorMetric, MetricsService } from '../runtime/metric-names';
 
-const logger = new Logger({ serviceName: 'inbox-monitor' });
-const metrics = libraryMetrics('inbox-monitor');
+const logger = new Logger({ serviceName: MetricsService.INBOX_MONITOR });
+const metrics = libraryMetrics(MetricsService.INBOX_MONITOR);
 const dynamodbClient = new DynamoDBClient({});
 // Fault injection exists only in test builds (see the relay's handler). The monitor reads; should it ever write,
 // its writes lose their answers like every other function's.
@@ -28,10 +28,14 @@ const inboxTableName = requiredEnv(Env.INBOX_TABLE_NAME);
  */
 export const handler = async (): Promise<InboxReport> => {
   const report = await inspectInbox(dynamodb, inboxTableName);
-  metrics.addMetric('HeldMessages', MetricUnit.Count, report.heldMessages);
-  metrics.addMetric('OldestHeldAgeSeconds', MetricUnit.Seconds, report.oldestHeldAgeSeconds);
-  metrics.addMetric('ParkedMessages', MetricUnit.Count, report.parkedMessages);
-  metrics.addMetric('ParkedKeys', MetricUnit.Count, report.parkedKeys);
+  metrics.addMetric(InboxMonitorMetric.HELD_MESSAGES, MetricUnit.Count, report.heldMessages);
+  metrics.addMetric(
+    InboxMonitorMetric.OLDEST_HELD_AGE_SECONDS,
+    MetricUnit.Seconds,
+    report.oldestHeldAgeSeconds,
+  );
+  metrics.addMetric(InboxMonitorMetric.PARKED_MESSAGES, MetricUnit.Count, report.parkedMessages);
+  metrics.addMetric(InboxMonitorMetric.PARKED_KEYS, MetricUnit.Count, report.parkedKeys);
   metrics.addMetric(INBOX_MONITOR_COMPLETED_METRIC, MetricUnit.Count, 1);
   metrics.publishStoredMetrics();
   logger.info('inbox inspected', { ...report });

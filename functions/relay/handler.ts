@@ -9,12 +9,13 @@ import { injectAmbiguousWrites } from '../runtime/faults/ambiguous-writes';
 import { type FaultSource, faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
 import { dropSkippedRecords, relayFaultHooks } from '../runtime/faults/relay-faults';
 import { injectSendFaults, injectServiceFaults, injectThrottling } from '../runtime/faults/service-faults';
+import { MetricsService } from '../runtime/metric-names';
 import { senderFromEnvironment } from '../runtime/relay/destination-from-environment';
 import { OutboxPublisher, type RelayHooks, type RelayProblem } from '../runtime/relay/outbox-publisher';
 import { relayedMessages } from '../runtime/relay/relayed-messages';
 import { relayCandidates } from '../runtime/relay/stream-records';
 
-const logger = new Logger({ serviceName: 'outbox-relay' });
+const logger = new Logger({ serviceName: MetricsService.RELAY });
 // The events topic when the pipeline fans out to consumer groups (TOPIC_ARN), else the channel's queue.
 const sender = senderFromEnvironment();
 const dynamodbClient = new DynamoDBClient({});

@@ -73,6 +73,13 @@ export const Env = {
   CHECK_INTERVAL_SECONDS: 'CHECK_INTERVAL_SECONDS',
   MAX_CHECKS: 'MAX_CHECKS',
   PASSES_PER_INVOCATION: 'PASSES_PER_INVOCATION',
+  /**
+   * How long a producer's transaction may stay PREPARED before the check-back asks the checker, in seconds: set by
+   * `TransactionCheckBack` on every producer it is given.
+   */
+  PREPARE_TIMEOUT_SECONDS: 'PREPARE_TIMEOUT_SECONDS',
+  /** `true`: a function logs, per invocation, the requests and capacity units it used (`npm run bench` reads them). */
+  UNIT_ACCOUNTING: 'UNIT_ACCOUNTING',
 } as const;
 
 export type EnvName = (typeof Env)[keyof typeof Env];

@@ -33,3 +33,45 @@ export const UNREADABLE_MESSAGES_METRIC = 'UnreadableMessages';
 
 /** A key that became parked (one of its messages kept failing, or could never be applied), its alert sent. */
 export const KEYS_PARKED_METRIC = 'KeysParked';
+
+/**
+ * The `service` of each of the library's own functions: its logs' service name and its metrics' `service`
+ * dimension. The handler publishes under it, the construct sets it and its alarms and dashboards read by it.
+ */
+export const MetricsService = {
+  RELAY: 'outbox-relay',
+  SWEEPER: 'compensation-sweeper',
+  CHECK_BACK: 'transaction-check-back',
+  INBOX_MONITOR: 'inbox-monitor',
+} as const;
+
+/** The sweeper's metrics (service {@link MetricsService.SWEEPER}). */
+export const SweeperMetric = {
+  SWEEP_COMPLETED: 'SweepCompleted',
+  OUTBOX_AUDIT_COMPLETED: 'OutboxAuditCompleted',
+  OUTBOX_AUDIT_MARKED: 'OutboxAuditMarked',
+  OUTBOX_AUDIT_SCANNED: 'OutboxAuditScanned',
+  OUTBOX_AUDIT_READ_UNITS: 'OutboxAuditReadUnits',
+  OUTBOX_PENDING: 'OutboxPending',
+  OUTBOX_FAILED: 'OutboxFailed',
+  OLDEST_PENDING_AGE_SECONDS: 'OldestPendingAgeSeconds',
+  SWEEP_RESENT: 'SweepResent',
+  SWEEP_SEND_FAILURES: 'SweepSendFailures',
+  SWEEP_MARKED_FAILED: 'SweepMarkedFailed',
+} as const;
+
+/** The check-back's metrics (service {@link MetricsService.CHECK_BACK}), besides {@link FAILED_HALF_MESSAGES_METRIC}. */
+export const CheckBackMetric = {
+  CHECK_BACK_COMPLETED: 'CheckBackCompleted',
+  OPEN_HALF_MESSAGES: 'OpenHalfMessages',
+  OLDEST_HALF_MESSAGE_AGE_SECONDS: 'OldestHalfMessageAgeSeconds',
+  HALF_MESSAGES_FAILED: 'HalfMessagesFailed',
+} as const;
+
+/** The inbox monitor's metrics (service {@link MetricsService.INBOX_MONITOR}), besides its heartbeat. */
+export const InboxMonitorMetric = {
+  HELD_MESSAGES: 'HeldMessages',
+  OLDEST_HELD_AGE_SECONDS: 'OldestHeldAgeSeconds',
+  PARKED_MESSAGES: 'ParkedMessages',
+  PARKED_KEYS: 'ParkedKeys',
+} as const;

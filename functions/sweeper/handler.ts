@@ -11,7 +11,7 @@ import { injectAmbiguousWrites } from '../runtime/faults/ambiguous-writes';
 import { faultSourceFromEnvironment } from '../runtime/faults/fault-injector';
 import { injectSendFaults, injectServiceFaults, injectThrottling } from '../runtime/faults/service-faults';
 import { libraryMetrics } from '../runtime/library-metrics';
-import { ALERT_PUBLISH_FAILURES_METRIC } from '../runtime/metric-names';
+import { ALERT_PUBLISH_FAILURES_METRIC, MetricsService, SweeperMetric } from '../runtime/metric-names';
 import { senderFromEnvironment } from '../runtime/relay/destination-from-environment';
 import { OutboxPublisher } from '../runtime/relay/outbox-publisher';
 import { relayedMessages } from '../runtime/relay/relayed-messages';
@@ -19,8 +19,8 @@ import { OutboxAudit, type OutboxAuditReport } from '../runtime/sweeper/outbox-a
 import { OutboxSweeper, SweepFailedError, type SweepReport } from '../runtime/sweeper/outbox-sweeper';
 import { auditBeforeSweep, auditPolicyFromEnvironment } from './audit-before-sweep';
 
-const logger = new Logger({ serviceName: 'compensation-sweeper' });
-const metrics = libraryMetrics('compensation-sweeper');
+const logger = new Logger({ serviceName: MetricsService.SWEEPER });
+const metrics = libraryMetrics(MetricsService.SWEEPER);
 // The events topic when the pipeline fans out to consumer groups (TOPIC_ARN), else the channel's queue. Its client
 // is not the alerts' (a send fault must not fail an alert).
 const sender = senderFromEnvironment();
@@ -106,7 +106,7 @@ export const handler = async (
     logger.error('the outbox audit failed; sweeping what is marked', { error: audited.error as Error });
   try {
     const report = await sweeper.sweep({ remainingTimeMs });
-    if (audited.error === undefined) metrics.addMetric('SweepCompleted', MetricUnit.Count, 1);
+    if (audited.error === undefined) metrics.addMetric(SweeperMetric.SWEEP_COMPLETED, MetricUnit.Count, 1);
     publish(report, audited.report);
     logger.info('swept', { ...report, audit: audited.report });
     if (audited.error !== undefined) throw audited.error;
@@ -130,17 +130,21 @@ function runBudget(context: Pick<Context, 'getRemainingTimeInMillis'> | undefine
 function publish(report: SweepReport, audit: OutboxAuditReport): void {
   if (audit.audited) {
     // The audit's heartbeat: an audit that read the whole outbox. What it marked, nobody else had (see OutboxAudit).
-    if (audit.complete) metrics.addMetric('OutboxAuditCompleted', MetricUnit.Count, 1);
-    metrics.addMetric('OutboxAuditMarked', MetricUnit.Count, audit.marked);
-    metrics.addMetric('OutboxAuditScanned', MetricUnit.Count, audit.scanned);
-    metrics.addMetric('OutboxAuditReadUnits', MetricUnit.Count, audit.readCapacityUnits);
+    if (audit.complete) metrics.addMetric(SweeperMetric.OUTBOX_AUDIT_COMPLETED, MetricUnit.Count, 1);
+    metrics.addMetric(SweeperMetric.OUTBOX_AUDIT_MARKED, MetricUnit.Count, audit.marked);
+    metrics.addMetric(SweeperMetric.OUTBOX_AUDIT_SCANNED, MetricUnit.Count, audit.scanned);
+    metrics.addMetric(SweeperMetric.OUTBOX_AUDIT_READ_UNITS, MetricUnit.Count, audit.readCapacityUnits);
   }
-  metrics.addMetric('OutboxPending', MetricUnit.Count, report.pending);
-  metrics.addMetric('OutboxFailed', MetricUnit.Count, report.failed);
-  metrics.addMetric('OldestPendingAgeSeconds', MetricUnit.Seconds, report.oldestPendingAgeSeconds);
-  metrics.addMetric('SweepResent', MetricUnit.Count, report.resent);
-  metrics.addMetric('SweepSendFailures', MetricUnit.Count, report.sendFailures);
-  metrics.addMetric('SweepMarkedFailed', MetricUnit.Count, report.markedFailed);
+  metrics.addMetric(SweeperMetric.OUTBOX_PENDING, MetricUnit.Count, report.pending);
+  metrics.addMetric(SweeperMetric.OUTBOX_FAILED, MetricUnit.Count, report.failed);
+  metrics.addMetric(
+    SweeperMetric.OLDEST_PENDING_AGE_SECONDS,
+    MetricUnit.Seconds,
+    report.oldestPendingAgeSeconds,
+  );
+  metrics.addMetric(SweeperMetric.SWEEP_RESENT, MetricUnit.Count, report.resent);
+  metrics.addMetric(SweeperMetric.SWEEP_SEND_FAILURES, MetricUnit.Count, report.sendFailures);
+  metrics.addMetric(SweeperMetric.SWEEP_MARKED_FAILED, MetricUnit.Count, report.markedFailed);
   metrics.addMetric(ALERT_PUBLISH_FAILURES_METRIC, MetricUnit.Count, report.alertFailures);
   metrics.publishStoredMetrics();
 }

@@ -5,6 +5,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { Env } from '../../functions/runtime/environment';
+import { MetricsService, SweeperMetric } from '../../functions/runtime/metric-names';
 import { BundledFunction } from './bundled-function';
 import type { EventsTopic } from './events-topic';
 import type { FaultInjection } from './fault-injection';
@@ -121,7 +122,7 @@ export class CompensationSweeper extends Construct {
         [Env.OUTBOX_TABLE_NAME]: props.outbox.table.tableName,
         ...destination.environment,
         [Env.ALERT_TOPIC_ARN]: props.alertTopic.topicArn,
-        [Env.POWERTOOLS_SERVICE_NAME]: 'compensation-sweeper',
+        [Env.POWERTOOLS_SERVICE_NAME]: MetricsService.SWEEPER,
         [Env.SWEEP_GRACE_PERIOD_SECONDS]: String((props.gracePeriod ?? Duration.minutes(2)).toSeconds()),
         [Env.SWEEP_MAX_ATTEMPTS]: String(props.maxAttempts ?? 8),
         [Env.SWEEP_MAX_AGE_SECONDS]: String((props.maxAge ?? Duration.hours(24)).toSeconds()),
@@ -146,32 +147,36 @@ export class CompensationSweeper extends Construct {
   }
 
   private metric(name: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return libraryMetric(this, 'compensation-sweeper', name, props);
+    return libraryMetric(this, MetricsService.SWEEPER, name, props);
   }
 
   /** Age of the oldest message not yet sent (seconds). */
   metricOldestPendingAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('OldestPendingAgeSeconds', props);
+    return this.metric(SweeperMetric.OLDEST_PENDING_AGE_SECONDS, props);
   }
 
   /** Messages not yet sent. */
   metricPending(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('OutboxPending', props);
+    return this.metric(SweeperMetric.OUTBOX_PENDING, props);
   }
 
   /** Messages given up on (FAILED, waiting for an operator). */
   metricFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('OutboxFailed', props);
+    return this.metric(SweeperMetric.OUTBOX_FAILED, props);
   }
 
   /** Sweep runs that ended without an error (the heartbeat), summed per schedule period. */
   metricPassesCompleted(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('SweepCompleted', { statistic: 'Sum', period: this.schedule, ...props });
+    return this.metric(SweeperMetric.SWEEP_COMPLETED, { statistic: 'Sum', period: this.schedule, ...props });
   }
 
   /** Outbox audits that read the whole outbox (the audit's heartbeat), summed per `auditPeriod`. */
   metricAuditsCompleted(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('OutboxAuditCompleted', { statistic: 'Sum', period: this.auditPeriod, ...props });
+    return this.metric(SweeperMetric.OUTBOX_AUDIT_COMPLETED, {
+      statistic: 'Sum',
+      period: this.auditPeriod,
+      ...props,
+    });
   }
 
   /**
@@ -179,11 +184,11 @@ export class CompensationSweeper extends Construct {
    * record, or crashed between send and delete): above 0, look at the relay's mapping and errors.
    */
   metricAuditMarked(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('OutboxAuditMarked', { statistic: 'Sum', ...props });
+    return this.metric(SweeperMetric.OUTBOX_AUDIT_MARKED, { statistic: 'Sum', ...props });
   }
 
   /** Messages re-sent by sweeps. */
   metricResent(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('SweepResent', { statistic: 'Sum', ...props });
+    return this.metric(SweeperMetric.SWEEP_RESENT, { statistic: 'Sum', ...props });
   }
 }

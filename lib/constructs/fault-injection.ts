@@ -1,6 +1,7 @@
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { FAULTS_PARAMETER_ENV } from '../../functions/runtime/faults/fault-environment';
 
 /**
  * The fault-injection switchboard of a TEST stack: an SSM parameter holding the faults to inject (JSON, see
@@ -21,7 +22,7 @@ export class FaultInjection extends Construct {
 
   /** Lets `fn` read the fault configuration. The function must also be bundled with fault injection on. */
   configure(fn: lambda.Function): void {
-    fn.addEnvironment('FAULTS_PARAMETER_NAME', this.parameter.parameterName);
+    fn.addEnvironment(FAULTS_PARAMETER_ENV, this.parameter.parameterName);
     this.parameter.grantRead(fn);
   }
 }

@@ -16,6 +16,8 @@ import { Env } from '../../functions/runtime/environment';
 import {
   CONSUMER_METRICS_SERVICE,
   INBOX_MONITOR_COMPLETED_METRIC,
+  InboxMonitorMetric,
+  MetricsService,
   UNREADABLE_MESSAGES_METRIC,
 } from '../../functions/runtime/metric-names';
 import { BundledFunction } from './bundled-function';
@@ -241,7 +243,7 @@ export class IdempotentConsumer extends Construct {
       faultInjection: props.faultInjection,
       environment: {
         [Env.INBOX_TABLE_NAME]: this.inboxTable.tableName,
-        [Env.POWERTOOLS_SERVICE_NAME]: 'inbox-monitor',
+        [Env.POWERTOOLS_SERVICE_NAME]: MetricsService.INBOX_MONITOR,
       },
     }).function;
     // The monitor reads the sparse attention index only.
@@ -264,17 +266,22 @@ export class IdempotentConsumer extends Construct {
 
   /** How long the oldest gap has been open (seconds): a message waiting for its predecessor. */
   metricOldestHeldAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return libraryMetric(this, 'inbox-monitor', 'OldestHeldAgeSeconds', props);
+    return libraryMetric(
+      this,
+      MetricsService.INBOX_MONITOR,
+      InboxMonitorMetric.OLDEST_HELD_AGE_SECONDS,
+      props,
+    );
   }
 
   /** Keys parked and waiting for a replay. */
   metricParkedKeys(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return libraryMetric(this, 'inbox-monitor', 'ParkedKeys', props);
+    return libraryMetric(this, MetricsService.INBOX_MONITOR, InboxMonitorMetric.PARKED_KEYS, props);
   }
 
   /** Inbox inspections that ended without an error (the monitor's heartbeat), summed per schedule period. */
   metricMonitorPassesCompleted(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return libraryMetric(this, 'inbox-monitor', INBOX_MONITOR_COMPLETED_METRIC, {
+    return libraryMetric(this, MetricsService.INBOX_MONITOR, INBOX_MONITOR_COMPLETED_METRIC, {
       statistic: 'Sum',
       period: this.monitorSchedule,
       ...props,

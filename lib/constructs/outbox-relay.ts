@@ -5,6 +5,7 @@ import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { Env } from '../../functions/runtime/environment';
+import { MetricsService } from '../../functions/runtime/metric-names';
 import { BundledFunction } from './bundled-function';
 import { acknowledgeCfnLint } from './cfn-lint-acknowledgment';
 import type { EventsTopic } from './events-topic';
@@ -95,7 +96,7 @@ export class OutboxRelay extends Construct {
       environment: {
         [Env.OUTBOX_TABLE_NAME]: props.outbox.table.tableName,
         ...destination.environment,
-        [Env.POWERTOOLS_SERVICE_NAME]: 'outbox-relay',
+        [Env.POWERTOOLS_SERVICE_NAME]: MetricsService.RELAY,
       },
     }).function;
     markRole(this.function, 'relay-function');

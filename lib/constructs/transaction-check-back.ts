@@ -7,7 +7,11 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { Env } from '../../functions/runtime/environment';
-import { FAILED_HALF_MESSAGES_METRIC } from '../../functions/runtime/metric-names';
+import {
+  CheckBackMetric,
+  FAILED_HALF_MESSAGES_METRIC,
+  MetricsService,
+} from '../../functions/runtime/metric-names';
 import { BundledFunction } from './bundled-function';
 import type { FaultInjection } from './fault-injection';
 import { libraryHandler } from './library-handlers';
@@ -129,7 +133,7 @@ export class TransactionCheckBack extends Construct {
     validateDuration('prepareTimeout', props.prepareTimeout, Duration.seconds(1), Duration.hours(1));
     this.prepareTimeout = prepareTimeoutFor(props.prepareTimeout, props.producers ?? []);
     for (const producer of props.producers ?? []) {
-      producer.addEnvironment('PREPARE_TIMEOUT_SECONDS', String(this.prepareTimeout.toSeconds()));
+      producer.addEnvironment(Env.PREPARE_TIMEOUT_SECONDS, String(this.prepareTimeout.toSeconds()));
       props.outbox.addTransactionEnvironment(producer);
     }
 
@@ -152,7 +156,7 @@ export class TransactionCheckBack extends Construct {
         [Env.MAX_CHECKS]: String(props.maxChecks ?? 15),
         [Env.CHECKER_TIMEOUT_SECONDS]: String(checkerTimeout.toSeconds()),
         [Env.PASSES_PER_INVOCATION]: String(passes),
-        [Env.POWERTOOLS_SERVICE_NAME]: 'transaction-check-back',
+        [Env.POWERTOOLS_SERVICE_NAME]: MetricsService.CHECK_BACK,
       },
     }).function;
     markRole(this.function, 'check-back-function');
@@ -180,22 +184,22 @@ export class TransactionCheckBack extends Construct {
   }
 
   private metric(name: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return libraryMetric(this, 'transaction-check-back', name, props);
+    return libraryMetric(this, MetricsService.CHECK_BACK, name, props);
   }
 
   /** Transactions prepared and not yet resolved. */
   metricOpen(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('OpenHalfMessages', props);
+    return this.metric(CheckBackMetric.OPEN_HALF_MESSAGES, props);
   }
 
   /** Age of the oldest open transaction (seconds). */
   metricOldestOpenAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('OldestHalfMessageAgeSeconds', props);
+    return this.metric(CheckBackMetric.OLDEST_HALF_MESSAGE_AGE_SECONDS, props);
   }
 
   /** Transactions given up on. */
   metricFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('HalfMessagesFailed', { statistic: 'Sum', ...props });
+    return this.metric(CheckBackMetric.HALF_MESSAGES_FAILED, { statistic: 'Sum', ...props });
   }
 
   /**
@@ -208,6 +212,10 @@ export class TransactionCheckBack extends Construct {
 
   /** Check-back passes that ended without an error (the heartbeat), summed per schedule period. */
   metricPassesCompleted(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('CheckBackCompleted', { statistic: 'Sum', period: this.schedule, ...props });
+    return this.metric(CheckBackMetric.CHECK_BACK_COMPLETED, {
+      statistic: 'Sum',
+      period: this.schedule,
+      ...props,
+    });
   }
 }

@@ -1,3 +1,4 @@
+import { isHalfMessageGroupKey, StorageKey } from '../../functions/runtime/storage-keys';
 /**
  * `ops reconcile`, the pure half: is every committed message in a terminal state? Committed per key = the producer's
  * last sequence (its aggregate's version, or a higher sequence still in the outbox); applied = the consumer's cursor.
@@ -152,9 +153,9 @@ export function classify(data: ReconcileData, options: ClassifyOptions = {}): Re
   const keysWithTransactions = new Set<string>();
 
   for (const item of data.outbox) {
-    if (item.transactionId !== undefined || item.groupKey.startsWith('TX#')) {
+    if (item.transactionId !== undefined || isHalfMessageGroupKey(item.groupKey)) {
       const target = item.targetGroupKey ?? item.groupKey;
-      const transactionId = item.transactionId ?? item.groupKey.replace(/^TX#/, '');
+      const transactionId = item.transactionId ?? item.groupKey.slice(StorageKey.TRANSACTION.length);
       if (item.status === 'ROLLED_BACK' && item.localStepRecorded === true) {
         keysWithTransactions.add(target);
         messages.push({

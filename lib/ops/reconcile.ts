@@ -1,6 +1,7 @@
 import { BatchGetCommand, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { type AttentionKind, readAttention } from '../../functions/runtime/consumer/attention-index';
 import type { LocalStepRef } from '../../functions/runtime/half/half-message';
+import { isHalfMessageGroupKey, keyPartition, StorageKey } from '../../functions/runtime/storage-keys';
 import type { OpsConnection as Connection } from './connection';
 import {
   type ConsumerGroupTarget,
@@ -155,7 +156,7 @@ async function readGroupSide(
       ...outbox.map((item) => item.targetGroupKey ?? item.groupKey),
       ...(options.key === undefined ? [] : [options.key]),
     ]),
-  ].filter((key) => !key.startsWith('TX#'));
+  ].filter((key) => !isHalfMessageGroupKey(key));
   // With --key, the cursor's record of the message it moved to last (its id and trace context) comes along.
   const cursors = await readCursors(c, cursorAt, keys, options.progress, options.key !== undefined);
   return {
@@ -340,7 +341,7 @@ function lastAppliedOf(group: string, cursor: CursorState | undefined): LastAppl
 }
 
 function outboxKeyMessage(item: OutboxRecord): KeyMessage {
-  const half = item.transactionId !== undefined || item.groupKey.startsWith('TX#');
+  const half = item.transactionId !== undefined || isHalfMessageGroupKey(item.groupKey);
   return {
     sequence: half ? null : item.sequence,
     messageId: item.messageId,
@@ -357,8 +358,8 @@ async function inboxMessagesOf(
 ): Promise<KeyMessage[]> {
   const found: KeyMessage[] = [];
   for (const [prefix, where] of [
-    ['HELD#', 'inbox: held'],
-    ['PARKED#', 'inbox: parked'],
+    [StorageKey.HELD, 'inbox: held'],
+    [StorageKey.PARKED, 'inbox: parked'],
   ] as const) {
     let start: Record<string, unknown> | undefined;
     do {
@@ -366,7 +367,7 @@ async function inboxMessagesOf(
         new QueryCommand({
           TableName: c.outputs.InboxTableName,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :kind)',
-          ExpressionAttributeValues: { ':pk': `KEY#${key}`, ':kind': prefix },
+          ExpressionAttributeValues: { ':pk': keyPartition(key), ':kind': prefix },
           ConsistentRead: true,
           ExclusiveStartKey: start,
         }),

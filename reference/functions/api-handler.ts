@@ -3,6 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import {
   documentClient,
+  Env,
   IdempotencyStore,
   OutboxWriter,
   requiredEnv,
@@ -58,8 +59,8 @@ const api = new OrdersApi({
       dynamodb,
       outboxTableName,
       // Set by TransactionalOutbox when half messages live in a table of their own (else: the outbox table).
-      transactionTableName: process.env.TRANSACTION_TABLE_NAME || undefined,
-      prepareTimeoutSeconds: Number(requiredEnv('PREPARE_TIMEOUT_SECONDS')),
+      transactionTableName: process.env[Env.TRANSACTION_TABLE_NAME] || undefined,
+      prepareTimeoutSeconds: Number(requiredEnv(Env.PREPARE_TIMEOUT_SECONDS)),
     }),
     paymentHooks,
   ),

@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   documentClient,
+  Env,
   requiredEnv,
   TransactionalProducer,
   type TransactionCheckRequest,
@@ -30,7 +31,7 @@ const payments = new PaymentService(
   new TransactionalProducer({
     dynamodb,
     outboxTableName: requiredEnv('OUTBOX_TABLE_NAME'),
-    transactionTableName: process.env.TRANSACTION_TABLE_NAME || undefined,
+    transactionTableName: process.env[Env.TRANSACTION_TABLE_NAME] || undefined,
   }),
   {},
   undefined,

@@ -23,10 +23,8 @@ import {
   TransactionCheckBack,
   type TransactionCheckBackProps,
 } from 'reliable-messaging-serverless';
+import { Env } from 'reliable-messaging-serverless/runtime';
 import { FaultInjection } from 'reliable-messaging-serverless/testing';
-import { ApiCeilingProbe } from '../../bench/constructs/api-ceiling-probe';
-import { LeanBenchPipeline } from '../../bench/constructs/lean-bench-pipeline';
-import { NaiveBaseline } from '../../bench/constructs/naive-baseline';
 import { OrdersHttpApi } from '../constructs/orders-http-api';
 
 export interface ReliableMessagingDemoStackProps extends StackProps {
@@ -54,7 +52,9 @@ export interface ReliableMessagingDemoStackProps extends StackProps {
    */
   readonly faultInjection?: boolean;
   /**
-   * Functions log, per invocation, the requests and capacity units they used (`npm run bench` reads them).
+   * Functions log, per invocation, the requests and capacity units they used (`npm run bench` reads them). The
+   * bench's own fixtures (its baselines and probes, with their outputs) are not part of this stack: the CDK app adds
+   * them to a stack built with unit accounting (bin/demo-stack.ts).
    * @default false
    */
   readonly unitAccounting?: boolean;
@@ -123,6 +123,10 @@ export class ReliableMessagingDemoStack extends Stack {
   public readonly checkBack: TransactionCheckBack;
   /** Set only in a stack built with `faultInjection`. */
   public readonly faultInjection?: FaultInjection;
+  /** The KMS key that encrypts the stack's data at rest. */
+  public readonly dataKey: kms.Key;
+  /** The topic of the stack's alarms and alerts (output `AlertTopicArn`). */
+  public readonly alertTopic: sns.ITopic;
 
   constructor(scope: Construct, id: string, props: ReliableMessagingDemoStackProps = {}) {
     super(scope, id, props);
@@ -132,6 +136,7 @@ export class ReliableMessagingDemoStack extends Stack {
       enableKeyRotation: true,
       removalPolicy: durability.removalPolicy,
     });
+    this.dataKey = key;
 
     const orders = new DurableTable(this, 'Orders', {
       ...durability,
@@ -181,6 +186,7 @@ export class ReliableMessagingDemoStack extends Stack {
       encryptionKey: key,
       subscriptions: props.alertSubscriptions,
     });
+    this.alertTopic = alerts.topic;
     this.sweeper = new CompensationSweeper(this, 'Sweeper', {
       outbox: this.outbox,
       topic: this.topic,
@@ -435,23 +441,8 @@ export class ReliableMessagingDemoStack extends Stack {
         this.relay.function,
         this.sweeper.function,
       ]) {
-        fn.addEnvironment('UNIT_ACCOUNTING', 'true');
+        fn.addEnvironment(Env.UNIT_ACCOUNTING, 'true');
       }
-      const ceiling = new ApiCeilingProbe(this, 'ApiCeilingProbe', { api: this.api });
-      new CfnOutput(this, 'ApiCeilingFunctionName', { value: ceiling.function.functionName });
-      const naive = new NaiveBaseline(this, 'NaiveBaseline');
-      new CfnOutput(this, 'NaiveQueueUrl', { value: naive.queue.queueUrl });
-      new CfnOutput(this, 'NaiveTableName', { value: naive.table.tableName });
-      new CfnOutput(this, 'NaiveConsumerFunctionName', { value: naive.consumer.functionName });
-      const lean = new LeanBenchPipeline(this, 'LeanBenchPipeline', {
-        encryptionKey: key,
-        alertTopic: alerts.topic,
-      });
-      new CfnOutput(this, 'LeanOutboxTableName', { value: lean.outbox.table.tableName });
-      new CfnOutput(this, 'LeanBusinessTableName', { value: lean.businessTable.tableName });
-      new CfnOutput(this, 'LeanViewTableName', { value: lean.viewTable.tableName });
-      new CfnOutput(this, 'LeanRelayFunctionName', { value: lean.relay.function.functionName });
-      new CfnOutput(this, 'LeanConsumerFunctionName', { value: lean.consumerFunction.functionName });
     }
     new CfnOutput(this, 'DashboardName', { value: this.alarms.dashboard.dashboardName });
     if (this.faultInjection) {

@@ -5,7 +5,7 @@ import {
   startLocalEmulator,
   stopLocalEmulator,
 } from '../../lib/testing/local-emulator';
-import { localDir } from './paths';
+import { localDir } from '../../tools/paths';
 
 /** The project's emulator (`npm start`, `npm test`): the library's local emulator, its files under .local/. */
 export { MINISTACK_VERSION } from '../../lib/testing/local-emulator';

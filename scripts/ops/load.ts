@@ -1,8 +1,8 @@
 import { OpsError } from '../../lib/ops/errors';
 import type { Progress } from '../../lib/ops/progress';
 import { renderPairs } from '../../lib/ops/table';
-import type { Connection } from '../local/stack-control';
-import { driveTraffic, waitApplied } from '../local/traffic';
+import type { Connection } from '../../tools/stack/stack-control';
+import { driveTraffic, waitApplied } from '../../tools/stack/traffic';
 
 export interface LoadOptions {
   /** Keys (orders) to create. */

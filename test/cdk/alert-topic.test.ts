@@ -9,7 +9,7 @@ import { EmailSubscription, SqsSubscription } from 'aws-cdk-lib/aws-sns-subscrip
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
 import { ALERT_TOPIC_UNSUBSCRIBED_WARNING, AlertTopic } from '../../lib/constructs/alert-topic';
-import { projectRoot } from '../../scripts/local/paths';
+import { projectRoot } from '../../tools/paths';
 import { synthWarnings } from './support/synth-warnings';
 import { testStack } from './synth';
 

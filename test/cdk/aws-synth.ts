@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { projectRoot } from '../../scripts/local/paths';
+import { projectRoot } from '../../tools/paths';
 
 /** A CloudFormation template as `cdk synth` writes it. */
 export interface CfnTemplate {
@@ -26,8 +26,24 @@ export interface SynthesizedStack {
 
 const SYNTH_DIR_PREFIX = 'reliable-messaging-aws-synth-';
 
-/** What decides the synthesized templates: the app and its stacks, the constructs, the functions, cdk.json and the locked packages. */
-const INPUTS = ['bin', 'lib', 'functions', 'reference', 'bench', 'cdk.json', 'package-lock.json'];
+/**
+ * Every input of `cdk synth`, relative to the checkout: the app (`bin/`) and what it builds — the reference
+ * application's stacks and functions, the bench's fixtures and functions, the constructs and the library's functions
+ * (all bundled into assets) — and what decides how: cdk.json (the app's command and context), the package's manifest,
+ * its locked dependencies and tsconfig.json (tsx and esbuild resolve the package's name by its `paths`). A change to
+ * any of them synthesizes again; test/unit/aws-synth-key.test.ts checks the list covers everything bin/app.ts imports.
+ */
+export const SYNTH_INPUTS: readonly string[] = [
+  'bin',
+  'lib',
+  'functions',
+  'reference',
+  'bench',
+  'cdk.json',
+  'package.json',
+  'package-lock.json',
+  'tsconfig.json',
+];
 
 /**
  * The stacks `cdk synth` writes for AWS: the cdk CLI runs bin/app.ts (cdk.json's `app`) with cdk.json's context and
@@ -35,7 +51,7 @@ const INPUTS = ['bin', 'lib', 'functions', 'reference', 'bench', 'cdk.json', 'pa
  * files that run in parallel share one synthesis (the first takes a lock, the others wait for its output).
  */
 export async function awsSynth(): Promise<SynthesizedStack[]> {
-  const outdir = path.join(os.tmpdir(), `${SYNTH_DIR_PREFIX}${inputsHash()}`);
+  const outdir = path.join(os.tmpdir(), `${SYNTH_DIR_PREFIX}${synthInputsKey(projectRoot)}`);
   const manifest = path.join(outdir, 'manifest.json');
   const lock = `${outdir}.lock`;
   for (let waited = 0; !existsSync(manifest); waited += 500) {
@@ -120,17 +136,22 @@ function stacksOf(outdir: string): SynthesizedStack[] {
     });
 }
 
-function inputsHash(): string {
-  // The checkout's path too: two checkouts on one machine never share a synthesis.
-  const hash = createHash('sha256').update(projectRoot).update('\0');
+/**
+ * The key of a synthesis: a hash of the checkout's path (two checkouts on one machine never share a synthesis) and of
+ * every file under `inputs` in `root` (its path and its content). A missing input counts as missing, not as an error.
+ */
+export function synthInputsKey(root: string, inputs: readonly string[] = SYNTH_INPUTS): string {
+  const hash = createHash('sha256').update(root).update('\0');
   const add = (relative: string) => {
-    const full = path.join(projectRoot, relative);
-    if (statSync(full).isDirectory()) {
+    const full = path.join(root, relative);
+    if (!existsSync(full)) {
+      hash.update(relative).update('\0missing\0');
+    } else if (statSync(full).isDirectory()) {
       for (const entry of readdirSync(full).sort()) add(path.join(relative, entry));
     } else {
       hash.update(relative).update('\0').update(readFileSync(full)).update('\0');
     }
   };
-  for (const input of INPUTS) add(input);
+  for (const input of inputs) add(input);
   return hash.digest('hex').slice(0, 16);
 }

@@ -7,7 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import { describe, expect, it } from 'vitest';
 import { MESSAGING_FUNCTION_BUNDLING, MessagingFunction } from '../../lib/constructs/messaging-function';
-import { projectRoot } from '../../scripts/local/paths';
+import { projectRoot } from '../../tools/paths';
 import { testStack } from './synth';
 
 const entry = path.join(projectRoot, 'test', 'cdk', 'support', 'fixtures', 'document-client-user.ts');

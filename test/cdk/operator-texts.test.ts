@@ -7,7 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { opsCommand } from '../../lib/constructs/ops-command';
 import { ReliableMessaging } from '../../lib/constructs/reliable-messaging';
-import { projectRoot } from '../../scripts/local/paths';
+import { projectRoot } from '../../tools/paths';
 import { demoStack } from './synth';
 
 /** Every TypeScript source of the library (not its tests). */

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { BundledFunction } from '../../lib/constructs/bundled-function';
 import { FaultInjection } from '../../lib/constructs/fault-injection';
 import { LIBRARY_HANDLERS, libraryHandler, packageRoot } from '../../lib/constructs/library-handlers';
-import { projectRoot } from '../../scripts/local/paths';
+import { projectRoot } from '../../tools/paths';
 
 /** A folder holding a pre-built bundle, as `npm run build` writes it. */
 function prebuiltBundle(): string {

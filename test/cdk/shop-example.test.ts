@@ -9,7 +9,7 @@ import {
   PRODUCER_TABLE_METADATA,
   RESOURCE_ROLE_METADATA,
 } from '../../lib/constructs/resource-roles';
-import { projectRoot } from '../../scripts/local/paths';
+import { projectRoot } from '../../tools/paths';
 
 /**
  * The README's quick start (examples/shop) as `cdk synth` runs it, from this repository's sources (the package test

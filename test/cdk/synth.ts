@@ -1,9 +1,10 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { demoStack as appDemoStack } from '../../bin/demo-stack';
 import { emulatorStackProps, testStackProps } from '../../reference/stacks/demo-stack-configurations';
-import {
+import type {
   ReliableMessagingDemoStack,
-  type ReliableMessagingDemoStackProps,
+  ReliableMessagingDemoStackProps,
 } from '../../reference/stacks/reliable-messaging-demo-stack';
 
 /** An app that skips asset bundling: assertion tests look at the template, not at the code. */
@@ -30,8 +31,9 @@ export const stackConfigurations = {
   }),
 } as const;
 
+/** The demo stack as bin/app.ts builds it (with the bench's fixtures when built with unit accounting). */
 export function demoStack(props: ReliableMessagingDemoStackProps = {}): ReliableMessagingDemoStack {
-  return new ReliableMessagingDemoStack(testApp(), 'ReliableMessagingDemo', props);
+  return appDemoStack(testApp(), 'ReliableMessagingDemo', props);
 }
 
 /** The demo stack as `cdk deploy` synthesizes it for AWS. */

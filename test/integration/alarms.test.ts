@@ -1,8 +1,9 @@
 import { CloudWatchClient, DescribeAlarmsCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { STACK_DIMENSION } from '../../functions/runtime/library-metrics';
-import { AlertSubscriber } from '../../scripts/local/alert-subscriber';
-import { STACK_NAME } from '../../scripts/local/deploy';
+import { METRICS_NAMESPACE, MetricsService, SweeperMetric } from '../../functions/runtime/metric-names';
+import { AlertSubscriber } from '../../tools/stack/alert-subscriber';
+import { STACK_NAME } from '../../tools/stack/outputs';
 import { eventually, type Stack, stack, uniquePrefix } from './support/aws';
 
 /**
@@ -31,13 +32,13 @@ describe('alarms notify the alert topic', () => {
   async function putFailedCount(value: number, secondsAgo = 0): Promise<void> {
     await cloudwatch.send(
       new PutMetricDataCommand({
-        Namespace: 'ReliableMessaging',
+        Namespace: METRICS_NAMESPACE,
         MetricData: [
           {
-            MetricName: 'OutboxFailed',
+            MetricName: SweeperMetric.OUTBOX_FAILED,
             // As the sweeper's Powertools Metrics publish it: its service and its stack (libraryMetrics).
             Dimensions: [
-              { Name: 'service', Value: 'compensation-sweeper' },
+              { Name: 'service', Value: MetricsService.SWEEPER },
               { Name: STACK_DIMENSION, Value: STACK_NAME },
             ],
             Value: value,
@@ -76,7 +77,7 @@ describe('alarms notify the alert topic', () => {
     });
     expect(alarm).toMatchObject({
       NewStateValue: 'ALARM',
-      Trigger: { MetricName: 'OutboxFailed', Namespace: 'ReliableMessaging' },
+      Trigger: { MetricName: SweeperMetric.OUTBOX_FAILED, Namespace: METRICS_NAMESPACE },
     });
     const described = await cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [alarm!.AlarmName!] }));
     expect(described.MetricAlarms?.[0]?.StateValue).toBe('ALARM');

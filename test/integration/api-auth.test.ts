@@ -1,7 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { OrdersApiClient } from '../../scripts/local/api-client';
-import { executeApiSigner } from '../../scripts/local/sigv4';
+import { OrdersApiClient } from '../../tools/stack/api-client';
+import { executeApiSigner } from '../../tools/stack/sigv4';
 import { type Stack, stack, uniquePrefix } from './support/aws';
 
 describe('IAM authorization of the orders API on the emulator (SignedApiUrl)', () => {

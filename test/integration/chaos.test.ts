@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ALL_FAULTS, runChaos } from '../../scripts/local/chaos-run';
+import { ALL_FAULTS, runChaos } from '../../scripts/chaos/chaos-run';
 import { type Stack, stack } from './support/aws';
 
 describe('reliability run (npm run chaos) at a small size', () => {

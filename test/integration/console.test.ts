@@ -7,9 +7,10 @@ import { listParked } from '../../functions/runtime/consumer/key-parking';
 import { status } from '../../lib/ops/commands';
 import { type RunningConsole, startConsoleServer } from '../../lib/ops/console/server';
 import { loadReports } from '../../scripts/console/run-reports';
-import { STACK_NAME } from '../../scripts/local/deploy';
-import { localDir } from '../../scripts/local/paths';
-import { setFaults } from '../../scripts/local/stack-control';
+import { localDir } from '../../tools/paths';
+import { STACK_NAME } from '../../tools/stack/outputs';
+import { setFaults } from '../../tools/stack/stack-control';
+import { keyPartition, StorageKey } from '../../tools/storage-keys';
 import { eventually, type Stack, stack, uniquePrefix } from './support/aws';
 import { ensureChromium } from './support/chromium';
 
@@ -139,12 +140,12 @@ describe('the console in a real browser, against the deployed stack', () => {
 /** How many messages of `groupKey` the projection group's inbox keeps, parked or held. */
 async function keptMessages(s: Stack, groupKey: string): Promise<number> {
   let kept = 0;
-  for (const prefix of ['PARKED#', 'HELD#']) {
+  for (const prefix of [StorageKey.PARKED, StorageKey.HELD]) {
     const page = await s.dynamodb.send(
       new QueryCommand({
         TableName: s.outputs.InboxTableName,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': `KEY#${groupKey}`, ':prefix': prefix },
+        ExpressionAttributeValues: { ':pk': keyPartition(groupKey), ':prefix': prefix },
         ConsistentRead: true,
       }),
     );

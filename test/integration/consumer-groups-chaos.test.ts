@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CONSUMER_GROUPS, type GroupLocation, groupLocations } from '../../scripts/local/chaos-groups';
-import { ALL_FAULTS, runChaos } from '../../scripts/local/chaos-run';
-import { projectRoot } from '../../scripts/local/paths';
-import { setFaults } from '../../scripts/local/stack-control';
+import { CONSUMER_GROUPS, type GroupLocation, groupLocations } from '../../scripts/chaos/chaos-groups';
+import { ALL_FAULTS, runChaos } from '../../scripts/chaos/chaos-run';
+import { projectRoot } from '../../tools/paths';
+import { setFaults } from '../../tools/stack/stack-control';
+import { keyPartition, StorageKey } from '../../tools/storage-keys';
 import { eventually, type Stack, stack, uniquePrefix } from './support/aws';
 
 /** Each group of the reference stack, by name (design.md, "Consumer groups"). */
@@ -16,10 +17,10 @@ function group(s: Stack, name: GroupLocation['name']): GroupLocation {
 
 /** The sequences of a key's messages parked in a group's inbox. */
 async function parkedSequences(s: Stack, where: GroupLocation, orderId: string): Promise<number[]> {
-  return storedSequences(s, where, orderId, 'PARKED#');
+  return storedSequences(s, where, orderId, StorageKey.PARKED);
 }
 
-/** The sequences of a key's messages stored in a group's inbox under `prefix` (`PARKED#` or `HELD#`). */
+/** The sequences of a key's messages stored in a group's inbox under `prefix` (`StorageKey.PARKED` or `StorageKey.HELD`). */
 async function storedSequences(
   s: Stack,
   where: GroupLocation,
@@ -30,7 +31,7 @@ async function storedSequences(
     new QueryCommand({
       TableName: where.inboxTableName,
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: { ':pk': `KEY#${orderId}`, ':prefix': prefix },
+      ExpressionAttributeValues: { ':pk': keyPartition(orderId), ':prefix': prefix },
       ConsistentRead: true,
     }),
   );
@@ -153,7 +154,7 @@ describe('consumer groups under faults: every group exactly once, in order; a po
       async () => {
         const cursor = await cursorOf(s, audit, poisoned);
         const parked = await parkedSequences(s, audit, poisoned);
-        const held = await storedSequences(s, audit, poisoned, 'HELD#');
+        const held = await storedSequences(s, audit, poisoned, StorageKey.HELD);
         return cursor?.parked === true && parked.length + held.length === 4 ? { parked, held } : undefined;
       },
       180_000,

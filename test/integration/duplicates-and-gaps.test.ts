@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { inboxKeys } from '../../tools/storage-keys';
 import { eventually, queueDepth, type Stack, stack, uniquePrefix } from './support/aws';
 
 interface Envelope {
@@ -116,7 +117,7 @@ describe('the consumer under duplicates and gaps', () => {
     const held = await s.dynamodb.send(
       new GetCommand({
         TableName: s.outputs.InboxTableName,
-        Key: { pk: `KEY#${orderId}`, sk: 'HELD#000000000000003' },
+        Key: inboxKeys.held(orderId, 3),
       }),
     );
     expect(JSON.parse(String(held.Item?.message))).toMatchObject({ sequence: 3, payload: { text: 'third' } });
@@ -130,12 +131,12 @@ describe('the consumer under duplicates and gaps', () => {
     const after = await s.dynamodb.send(
       new GetCommand({
         TableName: s.outputs.InboxTableName,
-        Key: { pk: `KEY#${orderId}`, sk: 'HELD#000000000000003' },
+        Key: inboxKeys.held(orderId, 3),
       }),
     );
     expect(after.Item).toBeUndefined();
     const cursor = await s.dynamodb.send(
-      new GetCommand({ TableName: s.outputs.InboxTableName, Key: { pk: `KEY#${orderId}`, sk: 'CURSOR' } }),
+      new GetCommand({ TableName: s.outputs.InboxTableName, Key: inboxKeys.cursor(orderId) }),
     );
     expect(cursor.Item).toMatchObject({ lastSequence: 3, heldCount: 0 });
   });

@@ -1,5 +1,6 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { inboxKeys } from '../../tools/storage-keys';
 import { eventually, outboxItems, queueDepth, type Stack, scanAll, stack, uniquePrefix } from './support/aws';
 
 const ORDERS = 200;
@@ -135,7 +136,7 @@ describe('end to end: API → outbox → relay → SQS FIFO → idempotent consu
         const record = await s.dynamodb.send(
           new GetCommand({
             TableName: s.outputs.InboxTableName,
-            Key: { pk: `MSG#${messageId}`, sk: 'EFFECT#notifications' },
+            Key: inboxKeys.effect(messageId, 'notifications'),
           }),
         );
         expect(record.Item).toMatchObject({ status: 'COMPLETED', groupKey: order.orderId });
@@ -143,7 +144,7 @@ describe('end to end: API → outbox → relay → SQS FIFO → idempotent consu
       const cursor = await s.dynamodb.send(
         new GetCommand({
           TableName: s.outputs.InboxTableName,
-          Key: { pk: `KEY#${order.orderId}`, sk: 'CURSOR' },
+          Key: inboxKeys.cursor(order.orderId),
         }),
       );
       expect(cursor.Item?.lastSequence).toBe(ids.length);

@@ -1,8 +1,9 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AlertSubscriber } from '../../scripts/local/alert-subscriber';
-import { runChaos } from '../../scripts/local/chaos-run';
-import { replayParkedKey, setFaults } from '../../scripts/local/stack-control';
+import { runChaos } from '../../scripts/chaos/chaos-run';
+import { AlertSubscriber } from '../../tools/stack/alert-subscriber';
+import { replayParkedKey, setFaults } from '../../tools/stack/stack-control';
+import { inboxKeys, keyPartition, StorageKey } from '../../tools/storage-keys';
 import { eventually, type Stack, stack, uniquePrefix } from './support/aws';
 
 describe('effects exactly once and in order: three strategies, duplicates, reordering, poison keys', () => {
@@ -82,7 +83,7 @@ describe('effects exactly once and in order: three strategies, duplicates, reord
         new QueryCommand({
           TableName: s.outputs.InboxTableName,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': `KEY#${poisoned}`, ':prefix': prefix },
+          ExpressionAttributeValues: { ':pk': keyPartition(poisoned), ':prefix': prefix },
           ConsistentRead: true,
         }),
       );
@@ -91,8 +92,8 @@ describe('effects exactly once and in order: three strategies, duplicates, reord
     const kept = await eventually(
       'all three messages kept (parked or held)',
       async () => {
-        const parked = await storedUnder('PARKED#');
-        const held = await storedUnder('HELD#');
+        const parked = await storedUnder(StorageKey.PARKED);
+        const held = await storedUnder(StorageKey.HELD);
         return parked.length + held.length === 3 ? { parked, held } : undefined;
       },
       60_000,
@@ -113,7 +114,7 @@ describe('effects exactly once and in order: three strategies, duplicates, reord
     });
     expect((await s.api.getView(poisoned)).body.notes).toEqual(['one', 'two']);
     const cursor = await s.dynamodb.send(
-      new GetCommand({ TableName: s.outputs.InboxTableName, Key: { pk: `KEY#${poisoned}`, sk: 'CURSOR' } }),
+      new GetCommand({ TableName: s.outputs.InboxTableName, Key: inboxKeys.cursor(poisoned) }),
     );
     expect(cursor.Item).toMatchObject({ lastSequence: 3, heldCount: 0 });
     expect(cursor.Item?.parked).toBeUndefined();

@@ -6,8 +6,9 @@ import {
   TransactionNotOpenError,
 } from '../../functions/runtime/half/half-message';
 import { transactionTableOf } from '../../lib/ops/connection';
-import { AlertSubscriber } from '../../scripts/local/alert-subscriber';
-import { checkBackNow, setFaults, transactionalProducer } from '../../scripts/local/stack-control';
+import { AlertSubscriber } from '../../tools/stack/alert-subscriber';
+import { checkBackNow, setFaults, transactionalProducer } from '../../tools/stack/stack-control';
+import { inboxKeys } from '../../tools/storage-keys';
 import { eventually, outboxItems, type Stack, stack, uniquePrefix } from './support/aws';
 import { queueDrained } from './support/drain';
 
@@ -102,7 +103,7 @@ describe('transactional ("half") messages', () => {
     const inbox = await s.dynamodb.send(
       new GetCommand({
         TableName: s.outputs.InboxTableName,
-        Key: { pk: `MSG#${response.body.messageId}`, sk: 'EFFECT#notifications' },
+        Key: inboxKeys.effect(response.body.messageId, 'notifications'),
       }),
     );
     expect(inbox.Item).toMatchObject({ status: 'COMPLETED', sequence: 2 });

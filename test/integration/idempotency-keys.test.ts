@@ -1,6 +1,6 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { setFaults } from '../../scripts/local/stack-control';
+import { setFaults } from '../../tools/stack/stack-control';
 import { type Stack, stack, uniquePrefix } from './support/aws';
 
 type Change = { orderId: string; version: number; messageId: string };

@@ -1,8 +1,9 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { retryFailed } from '../../functions/runtime/sweeper/outbox-repair';
-import { AlertSubscriber } from '../../scripts/local/alert-subscriber';
-import { setFaults, sweepNow } from '../../scripts/local/stack-control';
+import { AlertSubscriber } from '../../tools/stack/alert-subscriber';
+import { setFaults, sweepNow } from '../../tools/stack/stack-control';
+import { inboxKeys } from '../../tools/storage-keys';
 import { eventually, outboxItems, queueDepth, type Stack, stack, uniquePrefix } from './support/aws';
 import { queueDrained } from './support/drain';
 
@@ -153,7 +154,7 @@ describe('no message is lost: relay faults, sweeper, FAILED + alert, repair', ()
     const record = await s.dynamodb.send(
       new GetCommand({
         TableName: s.outputs.InboxTableName,
-        Key: { pk: `MSG#${placed.body.messageId}`, sk: 'EFFECT#notifications' },
+        Key: inboxKeys.effect(placed.body.messageId, 'notifications'),
       }),
     );
     expect(record.Item).toMatchObject({ status: 'COMPLETED', groupKey: orderId });

@@ -9,10 +9,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { inboxKeys } from '../../functions/runtime/consumer/inbox-keys';
 import { redrive, resolve, retryFailedMessages, type StatusReport, status } from '../../lib/ops/commands';
 import type { ReconcileReport } from '../../lib/ops/reconcile-classification';
-import { STACK_NAME } from '../../scripts/local/deploy';
-import { projectRoot } from '../../scripts/local/paths';
-import { sweepNow, transactionalProducer } from '../../scripts/local/stack-control';
 import type { LoadReport } from '../../scripts/ops/load';
+import { projectRoot } from '../../tools/paths';
+import { STACK_NAME } from '../../tools/stack/outputs';
+import { sweepNow, transactionalProducer } from '../../tools/stack/stack-control';
 import { eventually, outboxItems, queueDepth, type Stack, stack, uniquePrefix } from './support/aws';
 
 async function viewAt(s: Stack, orderId: string, version: number) {

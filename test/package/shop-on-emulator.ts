@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { type Browser, chromium } from 'playwright-core';
 import type { DeployedStack, LocalEmulator } from 'reliable-messaging-serverless/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localDir } from '../../scripts/local/paths';
+import { localDir } from '../../tools/paths';
 import { ensureChromium } from '../integration/support/chromium';
 import { type AccountView, documentClient, scanAll, watchViews } from './support/account-views';
 import { importInstalledTesting, type TestingEntry } from './support/installed-testing';

@@ -1,7 +1,6 @@
 import {
   ConditionalCheckFailedException,
   DynamoDBClient,
-  ProvisionedThroughputExceededException,
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import {
@@ -21,6 +20,7 @@ import {
 } from '../../functions/runtime/atomic-write';
 import { ReliableMessagingError } from '../../functions/runtime/errors';
 import type { TransactItem } from '../../functions/runtime/outbox/outbox-writer';
+import { throttled } from './support/dynamo-faults';
 
 const TABLE = 'table';
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -72,10 +72,6 @@ function cancelled(
       ...(withItem === true ? { Item: marshall(OLD_ITEM) } : {}),
     })),
   });
-}
-
-function throttled(): ProvisionedThroughputExceededException {
-  return new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} });
 }
 
 beforeEach(() => {

@@ -5,7 +5,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { IdempotentConsumer } from '../../functions/runtime/consumer/idempotent-consumer';
 import type { MessageEnvelope } from '../../functions/runtime/outbox/outbox-message';
 import { AuditService } from '../../reference/functions/audit/audit-service';
-import { InMemoryDynamoDb } from './support/in-memory-dynamodb';
+import { InMemoryDynamoDb } from '../../tools/dynamodb/in-memory-dynamodb';
 import { CLAIM_SECONDS, envelope, INBOX_TABLE, RETENTION_SECONDS } from './support/inbox-fixtures';
 
 // The audit group: every message of an order appended to its trail (partition key orderId, sort key position),

@@ -10,7 +10,7 @@ import {
 } from '../../functions/runtime/consumer/idempotent-consumer';
 import { resendToContinue } from '../../functions/runtime/consumer/release-continuation';
 import { type MessageEnvelope, parseEnvelope } from '../../functions/runtime/outbox/outbox-message';
-import type { InMemoryDynamoDb } from './support/in-memory-dynamodb';
+import type { InMemoryDynamoDb } from '../../tools/dynamodb/in-memory-dynamodb';
 import {
   CLAIM_SECONDS,
   envelope,

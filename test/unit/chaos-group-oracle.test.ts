@@ -6,8 +6,8 @@ import {
   checkShipping,
   type ShippingState,
   shippingStatus,
-} from '../../scripts/local/chaos-group-oracle';
-import type { KeyWhereabouts } from '../../scripts/local/chaos-oracle';
+} from '../../scripts/chaos/chaos-group-oracle';
+import type { KeyWhereabouts } from '../../scripts/chaos/chaos-oracle';
 
 // A key of the reliability run: its order (sequence 1) and three notes (sequences 2 to 4).
 const committed: CommittedMessage[] = [

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { groupLocations } from '../../scripts/local/chaos-groups';
-import type { StackOutputs } from '../../scripts/local/deploy';
+import { groupLocations } from '../../scripts/chaos/chaos-groups';
+import type { StackOutputs } from '../../tools/stack/outputs';
 
 const base = {
   QueueUrl: 'q',

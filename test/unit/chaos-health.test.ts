@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { chaosHealthy } from '../../scripts/local/chaos-health';
-import type { ChaosReport, GroupReport } from '../../scripts/local/chaos-run';
+import { chaosHealthy } from '../../scripts/chaos/chaos-health';
+import type { ChaosReport, GroupReport } from '../../scripts/chaos/chaos-run';
 
 const quietGroup: GroupReport = {
   delivered: 40,

@@ -4,7 +4,7 @@ import {
   type CommittedKey,
   checkEffects,
   type KeyWhereabouts,
-} from '../../scripts/local/chaos-oracle';
+} from '../../scripts/chaos/chaos-oracle';
 
 // A key of the reliability run: an order of 2 × its SKU (sequence 1) and three notes (sequences 2 to 4).
 const committed: CommittedKey = { version: 4, notes: ['note 1', 'note 2', 'note 3'], quantity: 2 };

@@ -7,7 +7,7 @@ import {
   chaosReport,
   type GroupFacts,
   type GroupTotals,
-} from '../../scripts/local/chaos-run';
+} from '../../scripts/chaos/chaos-run';
 
 const quietTotals: ChaosTotals = {
   committed: 40,

@@ -21,7 +21,7 @@ import {
 } from '../../functions/runtime/consumer/idempotent-consumer';
 import { ATTENTION_INDEX, replayKey } from '../../functions/runtime/consumer/key-parking';
 import type { MessageEnvelope } from '../../functions/runtime/outbox/outbox-message';
-import { InMemoryDynamoDb } from './support/in-memory-dynamodb';
+import { InMemoryDynamoDb } from '../../tools/dynamodb/in-memory-dynamodb';
 import { CLAIM_SECONDS, envelope, INBOX_TABLE, inboxOf, RETENTION_SECONDS } from './support/inbox-fixtures';
 
 // The lean configuration: no guarded effects, one cursor effect, the cursor kept on the user's own view item.

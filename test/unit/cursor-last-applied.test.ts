@@ -16,7 +16,7 @@ import {
 import { inboxKeys } from '../../functions/runtime/consumer/inbox-keys';
 import { ATTENTION_INDEX } from '../../functions/runtime/consumer/key-parking';
 import type { MessageEnvelope } from '../../functions/runtime/outbox/outbox-message';
-import { InMemoryDynamoDb } from './support/in-memory-dynamodb';
+import { InMemoryDynamoDb } from '../../tools/dynamodb/in-memory-dynamodb';
 import {
   CLAIM_SECONDS,
   envelope,

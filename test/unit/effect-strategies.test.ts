@@ -1,7 +1,6 @@
 import {
   ConditionalCheckFailedException,
   DynamoDBClient,
-  ProvisionedThroughputExceededException,
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import {
@@ -26,7 +25,12 @@ import { MessageInProgressError, ReliableMessagingError } from '../../functions/
 import type { MessageEnvelope } from '../../functions/runtime/outbox/outbox-message';
 import type { TransactItem } from '../../functions/runtime/outbox/outbox-writer';
 import { isTransientError } from '../../functions/runtime/transient-errors';
-import { type InMemoryDynamoDb, type LostAnswer, serverErrorAfterWrite } from './support/in-memory-dynamodb';
+import {
+  type InMemoryDynamoDb,
+  type LostAnswer,
+  serverErrorAfterWrite,
+} from '../../tools/dynamodb/in-memory-dynamodb';
+import { beforeEvery, failEvery, throttled } from './support/dynamo-faults';
 import {
   CLAIM_SECONDS,
   envelope,
@@ -128,10 +132,6 @@ const writeCount = () =>
   ddb.commandCalls(PutCommand).length +
   ddb.commandCalls(UpdateCommand).length +
   ddb.commandCalls(DeleteCommand).length;
-
-function throttled(): ProvisionedThroughputExceededException {
-  return new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} });
-}
 
 /** Seeds the journal as a message of the given sequence left it. */
 function seedJournal(version: number, entries: string[] = [`note ${version}`]): void {
@@ -296,13 +296,7 @@ describe('the transaction strategy', () => {
   it('writes neither when the transaction fails, and rethrows its error', async () => {
     // GIVEN
     const failure = throttled();
-    db.before(
-      'TransactWrite',
-      () => true,
-      () => {
-        throw failure;
-      },
-    );
+    failEvery(db, 'TransactWrite', failure);
 
     // WHEN
     const applying = apply(journal, 'transaction', message(1));
@@ -330,13 +324,7 @@ describe('the transaction strategy, cancelled for no failed condition of its mar
       $metadata: {},
       ...(reasons === undefined ? {} : { CancellationReasons: reasons }),
     });
-    db.before(
-      'TransactWrite',
-      () => true,
-      () => {
-        throw cancellation;
-      },
-    );
+    failEvery(db, 'TransactWrite', cancellation);
 
     // WHEN
     const applying = apply(journal, 'transaction', message(1));
@@ -730,13 +718,9 @@ describe('the unique strategy', () => {
   it('claims the effect IN_PROGRESS for its owner, then writes the COMPLETED mark and the effect in one transaction', async () => {
     // GIVEN the claim is looked at while the effect is written
     let claimDuringEffect: unknown;
-    db.before(
-      'TransactWrite',
-      () => true,
-      () => {
-        claimDuringEffect = recordOf(message(1));
-      },
-    );
+    beforeEvery(db, 'TransactWrite', () => {
+      claimDuringEffect = recordOf(message(1));
+    });
 
     // WHEN
     const outcome = await apply(journal, 'unique', message(1));
@@ -855,16 +839,12 @@ describe('the unique strategy', () => {
 
   it('refuses with MessageInProgressError when the failed claim returns no record, or one without a status', async () => {
     // GIVEN a refusal without the old record, then a record that is not a claim
-    db.before(
-      'Put',
-      () => true,
-      () => {
-        throw new ConditionalCheckFailedException({
-          message: 'The conditional request failed',
-          $metadata: {},
-        });
-      },
-    );
+    beforeEvery(db, 'Put', () => {
+      throw new ConditionalCheckFailedException({
+        message: 'The conditional request failed',
+        $metadata: {},
+      });
+    });
     const withoutRecord = apply(journal, 'unique', message(1));
     db.seed(INBOX_TABLE, { ...recordKey(message(2)), claimExpiresAt: seconds(START) + 60 });
 
@@ -896,13 +876,7 @@ describe('the unique strategy', () => {
 
   it('is owned by this process unless told: a claim by the default owner is the process’s own', async () => {
     // GIVEN a claim made without an owner given, whose effect met a 500 that wrote nothing
-    db.before(
-      'TransactWrite',
-      () => true,
-      () => {
-        throw serverErrorAfterWrite();
-      },
-    );
+    failEvery(db, 'TransactWrite', serverErrorAfterWrite());
     await expect(applyEffect(journal, 'unique', message(1), defaultOwnerOptions())).rejects.toThrow(
       'internal server error',
     );
@@ -954,10 +928,8 @@ describe('the unique strategy', () => {
 
   it('writes nothing when its claim was taken over before its transaction (its lease ran out), and says so', async () => {
     // GIVEN another owner takes the claim over just before our transaction
-    db.before(
-      'TransactWrite',
-      () => true,
-      () => db.patch(INBOX_TABLE, recordKey(message(1)), { claimOwner: 'another-owner' }),
+    beforeEvery(db, 'TransactWrite', () =>
+      db.patch(INBOX_TABLE, recordKey(message(1)), { claimOwner: 'another-owner' }),
     );
 
     // WHEN
@@ -972,11 +944,7 @@ describe('the unique strategy', () => {
 
   it('refuses with MessageInProgressError when its claim vanished before its transaction, writing nothing', async () => {
     // GIVEN
-    db.before(
-      'TransactWrite',
-      () => true,
-      () => db.remove(INBOX_TABLE, recordKey(message(1))),
-    );
+    beforeEvery(db, 'TransactWrite', () => db.remove(INBOX_TABLE, recordKey(message(1))));
 
     // WHEN
     const applying = apply(journal, 'unique', message(1));
@@ -988,10 +956,8 @@ describe('the unique strategy', () => {
 
   it('answers DUPLICATE when another delivery completed the effect before its transaction', async () => {
     // GIVEN
-    db.before(
-      'TransactWrite',
-      () => true,
-      () => db.patch(INBOX_TABLE, recordKey(message(1)), { status: 'COMPLETED' }),
+    beforeEvery(db, 'TransactWrite', () =>
+      db.patch(INBOX_TABLE, recordKey(message(1)), { status: 'COMPLETED' }),
     );
 
     // WHEN
@@ -1039,13 +1005,7 @@ describe('the unique strategy', () => {
 
   it('keeps its claim when the effect failed with an unknown outcome and did not land, and applies it on its retry', async () => {
     // GIVEN a 500 with nothing written
-    db.before(
-      'TransactWrite',
-      () => true,
-      () => {
-        throw serverErrorAfterWrite();
-      },
-    );
+    failEvery(db, 'TransactWrite', serverErrorAfterWrite());
 
     // WHEN
     const applying = apply(journal, 'unique', message(1));
@@ -1062,13 +1022,7 @@ describe('the unique strategy', () => {
   it('releases the claim and rethrows when DynamoDB said the effect was not written, so that a redelivery applies it', async () => {
     // GIVEN
     const failure = throttled();
-    db.before(
-      'TransactWrite',
-      () => true,
-      () => {
-        throw failure;
-      },
-    );
+    failEvery(db, 'TransactWrite', failure);
 
     // WHEN
     const applying = apply(journal, 'unique', message(1));
@@ -1095,20 +1049,8 @@ describe('the unique strategy', () => {
   it('rethrows the effect’s error even when releasing the claim fails', async () => {
     // GIVEN
     const failure = throttled();
-    db.before(
-      'TransactWrite',
-      () => true,
-      () => {
-        throw failure;
-      },
-    );
-    db.before(
-      'Delete',
-      () => true,
-      () => {
-        throw new Error('delete refused');
-      },
-    );
+    failEvery(db, 'TransactWrite', failure);
+    failEvery(db, 'Delete', new Error('delete refused'));
 
     // WHEN
     const applying = apply(journal, 'unique', message(1));
@@ -1121,20 +1063,8 @@ describe('the unique strategy', () => {
   it('releases the claim through a transient failure of the release, so that a retry can claim again at once', async () => {
     // GIVEN the effect fails, and so does the first attempt to release its claim, for a transient reason
     const failure = throttled();
-    db.before(
-      'TransactWrite',
-      () => true,
-      () => {
-        throw failure;
-      },
-    );
-    db.before(
-      'Delete',
-      () => true,
-      () => {
-        throw throttled();
-      },
-    );
+    failEvery(db, 'TransactWrite', failure);
+    failEvery(db, 'Delete', throttled);
 
     // WHEN
     const applying = apply(journal, 'unique', message(1));
@@ -1147,17 +1077,9 @@ describe('the unique strategy', () => {
 
   it('does not release a claim that is no longer its own', async () => {
     // GIVEN the effect fails, and another owner takes the claim over before the release
-    db.before(
-      'TransactWrite',
-      () => true,
-      () => {
-        throw throttled();
-      },
-    );
-    db.before(
-      'Delete',
-      () => true,
-      () => db.patch(INBOX_TABLE, recordKey(message(1)), { claimOwner: 'another-owner' }),
+    failEvery(db, 'TransactWrite', throttled);
+    beforeEvery(db, 'Delete', () =>
+      db.patch(INBOX_TABLE, recordKey(message(1)), { claimOwner: 'another-owner' }),
     );
 
     // WHEN
@@ -1169,18 +1091,8 @@ describe('the unique strategy', () => {
 
   it('does not release a claim that another delivery completed meanwhile', async () => {
     // GIVEN
-    db.before(
-      'TransactWrite',
-      () => true,
-      () => {
-        throw throttled();
-      },
-    );
-    db.before(
-      'Delete',
-      () => true,
-      () => db.patch(INBOX_TABLE, recordKey(message(1)), { status: 'COMPLETED' }),
-    );
+    failEvery(db, 'TransactWrite', throttled);
+    beforeEvery(db, 'Delete', () => db.patch(INBOX_TABLE, recordKey(message(1)), { status: 'COMPLETED' }));
 
     // WHEN
     await expect(apply(journal, 'unique', message(1))).rejects.toThrow('slow down');
@@ -1241,13 +1153,7 @@ describe('the unique strategy', () => {
       $metadata: {},
       CancellationReasons: [{ Code: 'None' }, { Code: 'TransactionConflict' }, { Code: 'None' }],
     });
-    db.before(
-      'TransactWrite',
-      () => true,
-      () => {
-        throw conflict;
-      },
-    );
+    failEvery(db, 'TransactWrite', conflict);
 
     // WHEN
     const applying = apply(journal, 'unique', message(1));
@@ -1260,13 +1166,7 @@ describe('the unique strategy', () => {
   it('propagates a failure of the claim that is not a condition, applying nothing', async () => {
     // GIVEN
     const failure = throttled();
-    db.before(
-      'Put',
-      () => true,
-      () => {
-        throw failure;
-      },
-    );
+    failEvery(db, 'Put', failure);
 
     // WHEN
     const applying = apply(journal, 'unique', message(1));

@@ -19,7 +19,7 @@ import {
 import { ATTENTION_INDEX } from '../../functions/runtime/consumer/key-parking';
 import type { CountMetrics } from '../../functions/runtime/count-metrics';
 import { ConfigurationError } from '../../functions/runtime/errors';
-import { InMemoryDynamoDb } from './support/in-memory-dynamodb';
+import { InMemoryDynamoDb } from '../../tools/dynamodb/in-memory-dynamodb';
 import { envelope, INBOX_TABLE, inboxOf } from './support/inbox-fixtures';
 
 // The shop's consumer: each account's view item is its cursor, `{ pk: accountId, lastSequence }`.

@@ -19,7 +19,11 @@ import {
   MAX_CLAIM_RACES,
 } from '../../functions/runtime/idempotency/idempotency-store';
 import { OutboxWriter } from '../../functions/runtime/outbox/outbox-writer';
-import { InMemoryDynamoDb, type LostAnswer, timeoutAfterWrite } from './support/in-memory-dynamodb';
+import {
+  InMemoryDynamoDb,
+  type LostAnswer,
+  timeoutAfterWrite,
+} from '../../tools/dynamodb/in-memory-dynamodb';
 
 const KEYS = 'idempotency-table';
 const OUTBOX = 'outbox-table';

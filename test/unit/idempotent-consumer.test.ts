@@ -31,7 +31,8 @@ import type { MessageEnvelope } from '../../functions/runtime/outbox/outbox-mess
 import { TransientFailureError } from '../../functions/runtime/transient-errors';
 import type { OrderNoteAdded, OrderPlaced } from '../../reference/functions/orders/order-events';
 import { ProjectionService } from '../../reference/functions/projection/projection-service';
-import type { InMemoryDynamoDb } from './support/in-memory-dynamodb';
+import type { InMemoryDynamoDb } from '../../tools/dynamodb/in-memory-dynamodb';
+import { beforeEvery } from './support/dynamo-faults';
 import {
   CLAIM_SECONDS,
   envelope,
@@ -504,11 +505,7 @@ describe('IdempotentConsumer', () => {
 
     it('fails the hold with CursorMovedError when the predecessor is applied meanwhile, then applies it', async () => {
       // GIVEN message 1 gets applied between the cursor read and the hold of message 2
-      db.before(
-        'TransactWrite',
-        () => true,
-        () => consumeAll(1).then(() => undefined),
-      );
+      beforeEvery(db, 'TransactWrite', () => consumeAll(1).then(() => undefined));
 
       // WHEN
       const holding = consumer.consume(message(2));

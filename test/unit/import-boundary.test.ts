@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { specifiers } from './support/module-specifiers';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const PACKAGE = 'reliable-messaging-serverless';
@@ -11,10 +12,38 @@ const PACKAGE = 'reliable-messaging-serverless';
  * - the library — what the package ships: the constructs (`lib/`) and the Lambda runtime with the library's own
  *   handlers (`functions/`);
  * - its users — the reference application (`reference/`, with its CDK app in `bin/`) and the bench (`bench/`);
- * - the tooling — `scripts/` (local emulator, chaos run, ops CLI, build), `examples/`, `test/`.
+ * - the tooling — `tools/` (what every tool shares: the client of a deployed stack, the in-memory DynamoDB, paths),
+ *   `scripts/` (the emulator's lifecycle in `scripts/local/`, chaos run, ops CLI, build, the `npm run` entries),
+ *   `examples/`, `test/`.
  */
 const LIBRARY = ['lib/', 'functions/'];
 const USERS = ['reference/', 'bench/', 'bin/'];
+
+/**
+ * The directions between the users and the tools, one way only:
+ *
+ *     bin/ ──▶ reference/, bench/constructs/        scripts/ ──▶ bench/ ──▶ tools/
+ *                                                   scripts/ ──────────────▶ tools/
+ *     test/ ──▶ anything
+ *
+ * - the reference application does not know the bench: the CDK app (`bin/`) adds the bench's fixtures to its stack;
+ * - the bench imports no script: `npm run bench` is scripts/bench.ts, which drives bench/measure (and the console
+ *   reads the bench's reports), never the other way; what both need (the stack client, progress bars, paths) is in
+ *   `tools/`;
+ * - `scripts/local/` (the emulator's lifecycle) imports no bench;
+ * - `tools/` imports none of its users (scripts, bench, reference, tests);
+ * - nothing but the tests imports `test/`.
+ */
+const DIRECTIONS: readonly { readonly from: string; readonly never: readonly string[] }[] = [
+  { from: 'reference/', never: ['bench/', 'scripts/', 'tools/'] },
+  { from: 'bench/', never: ['scripts/'] },
+  { from: 'scripts/local/', never: ['bench/'] },
+  { from: 'tools/', never: ['scripts/', 'bench/', 'reference/', 'bin/'] },
+  ...['lib/', 'functions/', 'reference/', 'bench/', 'bin/', 'scripts/', 'tools/'].map((from) => ({
+    from,
+    never: ['test/'],
+  })),
+];
 
 /** The package's public entry points, as a user imports them, and the source each one is (tsconfig.json `paths`). */
 const ENTRY_POINTS: Readonly<Record<string, string>> = {
@@ -41,21 +70,6 @@ function typeScriptFiles(directory: string): string[] {
     if (statSync(join(ROOT, path)).isDirectory()) return typeScriptFiles(path);
     return path.endsWith('.ts') ? [path] : [];
   });
-}
-
-/**
- * What a module statement can name: `… from '…'` (imports, `import type`, `export … from`), a side-effect `import '…'`,
- * a dynamic `import('…')` or `require('…')`, and a file by `new URL('…', import.meta.url)` (a handler's entry).
- */
-const SPECIFIERS = [
-  /\bfrom\s*['"]([^'"]+)['"]/g,
-  /\bimport\s*['"]([^'"]+)['"]/g,
-  /\b(?:import|require)\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
-  /\bnew\s+URL\s*\(\s*['"]([^'"]+)['"]\s*,\s*import\.meta\.url/g,
-];
-
-function specifiers(source: string): string[] {
-  return SPECIFIERS.flatMap((pattern) => [...source.matchAll(pattern)].map((match) => match[1] ?? ''));
 }
 
 /** Every relative specifier `source` names, as a path from the root. */
@@ -92,14 +106,30 @@ function crossings(files: ReadonlyMap<string, string>): string[] {
   ]);
 }
 
+/** The imports against {@link DIRECTIONS}. */
+function wrongDirections(files: ReadonlyMap<string, string>): string[] {
+  return [...files].flatMap(([file, source]) =>
+    DIRECTIONS.filter((direction) => file.startsWith(direction.from)).flatMap((direction) =>
+      relativeImports(file, source)
+        .filter((target) => isIn(target, direction.never))
+        .map((target) => `${file} imports ${target}`),
+    ),
+  );
+}
+
+/** Every TypeScript file of the repository's parts that are not tests. */
+function sourceFiles(): Map<string, string> {
+  return new Map(
+    ['lib', 'functions', 'reference', 'bench', 'bin', 'scripts', 'tools', 'examples']
+      .flatMap(typeScriptFiles)
+      .map((file) => [file, readFileSync(join(ROOT, file), 'utf8')]),
+  );
+}
+
 describe('the import boundary of the library', () => {
   it('fails if the library imports its users or the tooling, or its users import it past its entry points', () => {
-    // GIVEN every TypeScript file of the library, the reference application, the bench, the scripts and the examples
-    const files = new Map(
-      ['lib', 'functions', 'reference', 'bench', 'bin', 'scripts', 'examples']
-        .flatMap(typeScriptFiles)
-        .map((file) => [file, readFileSync(join(ROOT, file), 'utf8')]),
-    );
+    // GIVEN every TypeScript file of the library, the reference application, the bench, the scripts, the tools and the examples
+    const files = sourceFiles();
 
     // WHEN / THEN
     expect(crossings(files)).toEqual([]);
@@ -180,6 +210,53 @@ describe('the import boundary of the library', () => {
       `bench/measure/f.ts imports ${PACKAGE}/runtime/concurrency, which is not an entry point`,
       `reference/functions/j.ts imports ${PACKAGE}/runtime/bench-support, which is not an entry point`,
       `examples/shop/lambda/k.ts imports ${PACKAGE}/runtime/bench-support, which is not an entry point`,
+    ]);
+  });
+});
+
+describe('the directions between the users and the tools', () => {
+  it('fails if the reference app imports the bench, the bench a script, the tools a user, or anything a test', () => {
+    // GIVEN every TypeScript file that is not a test
+    const files = sourceFiles();
+
+    // WHEN / THEN
+    expect(wrongDirections(files)).toEqual([]);
+  });
+
+  it('sees an import against each direction, and those along them as fine', () => {
+    // GIVEN files that import against each direction, and some that import along them
+    const files = new Map([
+      ['reference/stacks/a.ts', "import { NaiveBaseline } from '../../bench/constructs/naive-baseline';"],
+      ['bench/measure/b.ts', "import type { Connection } from '../../scripts/local/stack-control';"],
+      ['bench/measure/c.ts', "const { projectRoot } = await import('../../scripts/local/paths');"],
+      ['scripts/local/d.ts', "import { runBench } from '../../bench/measure/run-bench';"],
+      ['tools/stack/e.ts', "import { deployToEmulator } from '../../scripts/local/deploy';"],
+      ['tools/f.ts', "import { BenchReport } from '../bench/measure/run-bench';"],
+      [
+        'bench/measure/g.ts',
+        "import { InMemoryDynamoDb } from '../../test/unit/support/in-memory-dynamodb';",
+      ],
+      ['scripts/h.ts', "import { queueDrained } from '../test/integration/support/drain';"],
+      ['bin/demo-stack.ts', "import { addBenchFixtures } from '../bench/constructs/bench-fixtures';"],
+      ['scripts/bench.ts', "import { runBench } from '../bench/measure/run-bench';"],
+      ['bench/measure/i.ts', "import type { Connection } from '../../tools/stack/stack-control';"],
+      ['scripts/local/j.ts', "import { localDir } from '../../tools/paths';"],
+      ['tools/stack/k.ts', "import { connectOps } from '../../lib/ops/connection';"],
+    ]);
+
+    // WHEN
+    const found = wrongDirections(files);
+
+    // THEN
+    expect(found).toEqual([
+      'reference/stacks/a.ts imports bench/constructs/naive-baseline',
+      'bench/measure/b.ts imports scripts/local/stack-control',
+      'bench/measure/c.ts imports scripts/local/paths',
+      'scripts/local/d.ts imports bench/measure/run-bench',
+      'tools/stack/e.ts imports scripts/local/deploy',
+      'tools/f.ts imports bench/measure/run-bench',
+      'bench/measure/g.ts imports test/unit/support/in-memory-dynamodb',
+      'scripts/h.ts imports test/integration/support/drain',
     ]);
   });
 });

@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { InMemoryDynamoDb } from './support/in-memory-dynamodb';
+import { InMemoryDynamoDb } from '../../tools/dynamodb/in-memory-dynamodb';
 
 // The fake stands in for DynamoDB in the consumer's tests: these pin down the parts those tests rely on.
 

@@ -12,7 +12,7 @@ import { inboxKeys } from '../../functions/runtime/consumer/inbox-keys';
 import { inspectInbox } from '../../functions/runtime/consumer/inbox-monitor';
 import { ATTENTION_INDEX } from '../../functions/runtime/consumer/key-parking';
 import { ProjectionService } from '../../reference/functions/projection/projection-service';
-import type { InMemoryDynamoDb } from './support/in-memory-dynamodb';
+import type { InMemoryDynamoDb } from '../../tools/dynamodb/in-memory-dynamodb';
 import {
   CLAIM_SECONDS,
   envelope,

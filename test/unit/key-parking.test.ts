@@ -21,7 +21,8 @@ import {
 import { type MessageEnvelope, parseEnvelope } from '../../functions/runtime/outbox/outbox-message';
 import type { OrderNoteAdded } from '../../reference/functions/orders/order-events';
 import { ProjectionService } from '../../reference/functions/projection/projection-service';
-import type { InMemoryDynamoDb, Item } from './support/in-memory-dynamodb';
+import type { InMemoryDynamoDb, Item } from '../../tools/dynamodb/in-memory-dynamodb';
+import { failEvery } from './support/dynamo-faults';
 import {
   CLAIM_SECONDS,
   envelope,
@@ -405,13 +406,7 @@ describe('replayKey', () => {
     seedParkedCursor(1);
     seedParked(2);
     const failure = new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} });
-    db.before(
-      'TransactWrite',
-      () => true,
-      () => {
-        throw failure;
-      },
-    );
+    failEvery(db, 'TransactWrite', failure);
 
     // WHEN
     const replaying = replayKey(replayLocation(), ORDER);
@@ -433,13 +428,7 @@ describe('replayKey', () => {
       $metadata: { httpStatusCode: 400 },
       CancellationReasons: [{ Code: 'None' }, { Code: 'None' }, { Code: 'TransactionConflict' }],
     });
-    db.before(
-      'TransactWrite',
-      () => true,
-      () => {
-        throw conflict;
-      },
-    );
+    failEvery(db, 'TransactWrite', conflict);
 
     // WHEN
     const replaying = replayKey(replayLocation(), ORDER);

@@ -15,8 +15,9 @@ import { unsentMessageAttributes } from '../../functions/runtime/outbox/unsent-i
 import { OutboxPublisher, type RelayProblem } from '../../functions/runtime/relay/outbox-publisher';
 import { OutboxAudit } from '../../functions/runtime/sweeper/outbox-audit';
 import { OutboxSweeper } from '../../functions/runtime/sweeper/outbox-sweeper';
-import { InMemoryDynamoDb } from './support/in-memory-dynamodb';
-import { OUTBOX_INDEXES, OUTBOX_KEY } from './support/outbox-table';
+import { InMemoryDynamoDb } from '../../tools/dynamodb/in-memory-dynamodb';
+import { OUTBOX_INDEXES, OUTBOX_KEY } from '../../tools/dynamodb/outbox-table';
+import { beforeEvery } from './support/dynamo-faults';
 
 // The lean outbox (issue 22): the producer writes no index entry, the relay marks only what it could not send, and
 // the outbox audit marks what nobody processed; the sweep sends whatever is marked.
@@ -173,11 +174,7 @@ describe('a message the relay could not send', () => {
     // GIVEN
     const message = await commit('order-1', 1);
     queueUp = false;
-    db.before(
-      'Update',
-      () => true,
-      () => db.remove(OUTBOX, { groupKey: 'order-1', sequence: 1 }),
-    );
+    beforeEvery(db, 'Update', () => db.remove(OUTBOX, { groupKey: 'order-1', sequence: 1 }));
 
     // WHEN
     const problems: RelayProblem[] = [];
@@ -194,13 +191,9 @@ describe('a message the relay could not send', () => {
     // GIVEN
     const message = await commit('order-1', 1);
     queueUp = false;
-    db.before(
-      'Update',
-      () => true,
-      () => {
-        throw Object.assign(new Error('access denied'), { name: 'AccessDeniedException' });
-      },
-    );
+    beforeEvery(db, 'Update', () => {
+      throw Object.assign(new Error('access denied'), { name: 'AccessDeniedException' });
+    });
 
     // WHEN
     const problems: RelayProblem[] = [];
@@ -278,11 +271,7 @@ describe('a stream record the relay never processed', () => {
     // GIVEN
     await commit('order-1', 1);
     advance(600);
-    db.before(
-      'Update',
-      () => true,
-      () => db.remove(OUTBOX, { groupKey: 'order-1', sequence: 1 }),
-    );
+    beforeEvery(db, 'Update', () => db.remove(OUTBOX, { groupKey: 'order-1', sequence: 1 }));
 
     // WHEN
     const report = await audit().audit();

@@ -11,7 +11,7 @@ import {
 } from '../../functions/runtime/consumer/idempotent-consumer';
 import { inboxKeys } from '../../functions/runtime/consumer/inbox-keys';
 import type { MessageEnvelope } from '../../functions/runtime/outbox/outbox-message';
-import type { InMemoryDynamoDb } from './support/in-memory-dynamodb';
+import type { InMemoryDynamoDb } from '../../tools/dynamodb/in-memory-dynamodb';
 import {
   CLAIM_SECONDS,
   envelope,

@@ -25,8 +25,8 @@ import {
 } from '../../functions/runtime/half/open-transaction-checker';
 import { TransactionalProducer } from '../../functions/runtime/half/transactional-producer';
 import { transactionShards, UNSENT_INDEX } from '../../functions/runtime/outbox/unsent-index';
-import { InMemoryDynamoDb, type Item, type LostAnswer } from './support/in-memory-dynamodb';
-import { OUTBOX_INDEXES } from './support/outbox-table';
+import { InMemoryDynamoDb, type Item, type LostAnswer } from '../../tools/dynamodb/in-memory-dynamodb';
+import { OUTBOX_INDEXES } from '../../tools/dynamodb/outbox-table';
 
 const OUTBOX_TABLE = 'outbox-table';
 const ORDERS_TABLE = 'orders-table';

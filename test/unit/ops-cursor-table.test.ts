@@ -27,8 +27,8 @@ import {
   type TargetOptions,
 } from '../../lib/ops/outputs';
 import { reconcile } from '../../lib/ops/reconcile';
-import { InMemoryDynamoDb, type Item } from './support/in-memory-dynamodb';
-import { OUTBOX_INDEXES, OUTBOX_KEY } from './support/outbox-table';
+import { InMemoryDynamoDb, type Item } from '../../tools/dynamodb/in-memory-dynamodb';
+import { OUTBOX_INDEXES, OUTBOX_KEY } from '../../tools/dynamodb/outbox-table';
 
 // The consumer's cursors kept in the user's own table (the quick start's Views: `{ pk: accountId, lastSequence }`):
 // where ops finds that table, and that reconcile, wait, the console's key view and replay read (and write) them there.

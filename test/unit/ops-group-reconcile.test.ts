@@ -18,8 +18,8 @@ import { UsageError } from '../../lib/ops/errors';
 import { reconcile } from '../../lib/ops/reconcile';
 import { renderReconcile, renderStatus } from '../../lib/ops/render';
 import { NOT_TERMINAL_EXIT_CODE, runCommand } from '../../lib/ops/run';
-import { InMemoryDynamoDb, type Item } from './support/in-memory-dynamodb';
-import { OUTBOX_INDEXES, OUTBOX_KEY } from './support/outbox-table';
+import { InMemoryDynamoDb, type Item } from '../../tools/dynamodb/in-memory-dynamodb';
+import { OUTBOX_INDEXES, OUTBOX_KEY } from '../../tools/dynamodb/outbox-table';
 
 // status, reconcile, wait and the repairs on a stack of three consumer groups (projection, audit, shipping): every
 // group's cursor of a key must reach what the producer committed; each group is reported on its own; the key's

@@ -15,7 +15,7 @@ import {
   resolveTarget,
   type TargetDependencies,
 } from '../../lib/ops/outputs';
-import { outputsFile } from '../../scripts/local/deploy';
+import { outputsFile } from '../../tools/stack/outputs';
 
 const cloudFormation = mockClient(CloudFormationClient);
 

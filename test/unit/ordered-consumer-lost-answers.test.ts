@@ -14,7 +14,7 @@ import {
   type ParkedKey,
 } from '../../functions/runtime/consumer/idempotent-consumer';
 import type { MessageEnvelope } from '../../functions/runtime/outbox/outbox-message';
-import type { InMemoryDynamoDb, LostAnswer } from './support/in-memory-dynamodb';
+import type { InMemoryDynamoDb, LostAnswer } from '../../tools/dynamodb/in-memory-dynamodb';
 import {
   CLAIM_SECONDS,
   envelope,

@@ -6,7 +6,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { OrdersApi } from '../../reference/functions/http/orders-api';
 import { MAX_BODY_BYTES, MAX_ERROR_DETAILS } from '../../reference/functions/http/request-body';
 import type { Order } from '../../reference/functions/orders/order-service';
-import { InMemoryDynamoDb, type Item } from './support/in-memory-dynamodb';
+import { InMemoryDynamoDb, type Item } from '../../tools/dynamodb/in-memory-dynamodb';
 import {
   CURRENT_VERSION,
   ENDPOINTS,

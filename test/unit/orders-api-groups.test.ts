@@ -3,7 +3,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { OrdersApi } from '../../reference/functions/http/orders-api';
-import { InMemoryDynamoDb } from './support/in-memory-dynamodb';
+import { InMemoryDynamoDb } from '../../tools/dynamodb/in-memory-dynamodb';
 import { AUDIT_TABLE, ORDERS_TABLE, ordersApiAt, SHIPPING_TABLE } from './support/orders-api-wiring';
 
 // GET /orders/{orderId}/audit and /shipment: the audit and shipping groups' state, read by the API.

@@ -5,7 +5,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { halfMessageKey } from '../../functions/runtime/half/half-message';
 import { requestFingerprint } from '../../functions/runtime/idempotency/idempotency-key';
 import type { OrdersApi } from '../../reference/functions/http/orders-api';
-import { InMemoryDynamoDb, type Item } from './support/in-memory-dynamodb';
+import { InMemoryDynamoDb, type Item } from '../../tools/dynamodb/in-memory-dynamodb';
+import { beforeEvery, failEvery } from './support/dynamo-faults';
 import {
   IDEMPOTENCY_TABLE,
   ORDERS_TABLE,
@@ -63,15 +64,11 @@ const timeout = () =>
   Object.assign(new Error('socket timed out after the request was sent'), { name: 'TimeoutError' });
 /** The next TransactWriteItems commits, and then its answer is lost (the producer sees a timeout). */
 function commitThenTimeOut(): void {
-  db.before(
-    'TransactWrite',
-    () => true,
-    async () => {
-      const input = ddb.commandCalls(TransactWriteCommand).at(-1)!.args[0].input;
-      await db.transactWrite({ TransactItems: input.TransactItems });
-      throw timeout();
-    },
-  );
+  beforeEvery(db, 'TransactWrite', async () => {
+    const input = ddb.commandCalls(TransactWriteCommand).at(-1)!.args[0].input;
+    await db.transactWrite({ TransactItems: input.TransactItems });
+    throw timeout();
+  });
 }
 
 async function placeOrder(): Promise<void> {
@@ -243,13 +240,9 @@ describe('Idempotency-Key: misuse', () => {
   it('answers 409 {error} with Retry-After while the key’s first request is still running', async () => {
     // GIVEN the first request is inside its transaction when the retry arrives
     let retry: APIGatewayProxyStructuredResultV2 | undefined;
-    db.before(
-      'TransactWrite',
-      () => true,
-      async () => {
-        retry = await api.handle(post(`/orders/${ORDER}/notes`, { text: 'slow' }, 'key-1'));
-      },
-    );
+    beforeEvery(db, 'TransactWrite', async () => {
+      retry = await api.handle(post(`/orders/${ORDER}/notes`, { text: 'slow' }, 'key-1'));
+    });
 
     // WHEN
     const first = await api.handle(post(`/orders/${ORDER}/notes`, { text: 'slow' }, 'key-1'));
@@ -310,15 +303,11 @@ describe('Idempotency-Key: lifetime', () => {
     // GIVEN a request that claimed the key and died before its transaction (its claim is left IN_PROGRESS)
     let late: Parameters<typeof db.transactWrite>[0] | undefined;
     let claimed: Item | undefined;
-    db.before(
-      'TransactWrite',
-      () => true,
-      () => {
-        late = ddb.commandCalls(TransactWriteCommand).at(-1)!.args[0].input;
-        claimed = keys()[0];
-        throw new Error('the process died');
-      },
-    );
+    beforeEvery(db, 'TransactWrite', () => {
+      late = ddb.commandCalls(TransactWriteCommand).at(-1)!.args[0].input;
+      claimed = keys()[0];
+      throw new Error('the process died');
+    });
     await api.handle(post(`/orders/${ORDER}/notes`, { text: 'once' }, 'key-1'));
     db.seed(IDEMPOTENCY_TABLE, claimed!); // as if it had died before giving the key up
     expect(keys()).toEqual([expect.objectContaining({ status: 'IN_PROGRESS' })]);
@@ -456,13 +445,7 @@ describe('transient failures (item 1, producer side)', () => {
 
   it('retries a throttled transaction in-process, and commits', async () => {
     // GIVEN the first attempt is throttled (after the SDK's own retries)
-    db.before(
-      'TransactWrite',
-      () => true,
-      () => {
-        throw throttled();
-      },
-    );
+    failEvery(db, 'TransactWrite', throttled);
 
     // WHEN
     const response = await api.handle(post(`/orders/${ORDER}/notes`, { text: 'through' }, 'key-1'));
@@ -475,13 +458,7 @@ describe('transient failures (item 1, producer side)', () => {
   it('answers 503 "nothing was written" with Retry-After when throttling outlasts the retries, and gives the key up', async () => {
     // GIVEN every attempt is throttled
     for (let i = 0; i < 5; i++) {
-      db.before(
-        'TransactWrite',
-        () => true,
-        () => {
-          throw throttled();
-        },
-      );
+      failEvery(db, 'TransactWrite', throttled);
     }
 
     // WHEN

@@ -8,7 +8,7 @@ import {
   type Item,
   type LostAnswer,
   timeoutAfterWrite,
-} from './support/in-memory-dynamodb';
+} from '../../tools/dynamodb/in-memory-dynamodb';
 import {
   IDEMPOTENCY_TABLE,
   ORDERS_TABLE,

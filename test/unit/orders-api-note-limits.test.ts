@@ -8,7 +8,7 @@ import {
   MAX_NOTES_BYTES,
   MAX_NOTES_PER_ORDER,
 } from '../../reference/functions/orders/order-schemas';
-import { InMemoryDynamoDb, type Item } from './support/in-memory-dynamodb';
+import { InMemoryDynamoDb, type Item } from '../../tools/dynamodb/in-memory-dynamodb';
 import {
   IDEMPOTENCY_TABLE,
   ORDERS_TABLE,

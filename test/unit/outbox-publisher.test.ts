@@ -22,8 +22,8 @@ import {
   type RelayResult,
 } from '../../functions/runtime/relay/outbox-publisher';
 import { type RelayCandidate, relayCandidates } from '../../functions/runtime/relay/stream-records';
-import type { LostAnswer } from './support/in-memory-dynamodb';
-import { outboxTable } from './support/outbox-table';
+import type { LostAnswer } from '../../tools/dynamodb/in-memory-dynamodb';
+import { outboxTable } from '../../tools/dynamodb/outbox-table';
 
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/orders.fifo';
 const OUTBOX_TABLE = 'outbox-table';

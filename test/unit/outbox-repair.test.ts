@@ -22,8 +22,8 @@ import {
 import { OutboxPublisher } from '../../functions/runtime/relay/outbox-publisher';
 import { listFailed, retryFailed } from '../../functions/runtime/sweeper/outbox-repair';
 import { OutboxSweeper, type SweepPolicy } from '../../functions/runtime/sweeper/outbox-sweeper';
-import type { Item } from './support/in-memory-dynamodb';
-import { type OutboxTable, outboxTable } from './support/outbox-table';
+import type { Item } from '../../tools/dynamodb/in-memory-dynamodb';
+import { type OutboxTable, outboxTable } from '../../tools/dynamodb/outbox-table';
 
 const OUTBOX_TABLE = 'outbox-table';
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/orders.fifo';

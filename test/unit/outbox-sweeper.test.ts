@@ -31,8 +31,9 @@ import {
   type SweepPolicy,
   type SweepReport,
 } from '../../functions/runtime/sweeper/outbox-sweeper';
-import type { Item, LostAnswer } from './support/in-memory-dynamodb';
-import { type OutboxTable, outboxTable } from './support/outbox-table';
+import type { Item, LostAnswer } from '../../tools/dynamodb/in-memory-dynamodb';
+import { type OutboxTable, outboxTable } from '../../tools/dynamodb/outbox-table';
+import { beforeEvery } from './support/dynamo-faults';
 
 const OUTBOX_TABLE = 'outbox-table';
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/orders.fifo';
@@ -266,11 +267,7 @@ describe('OutboxSweeper.sweep', () => {
       );
       const read: Item[] = [];
       for (let i = 0; i < MESSAGE_SHARDS; i++) {
-        table.db.before(
-          'Query',
-          () => true,
-          () => undefined,
-        );
+        beforeEvery(table.db, 'Query', () => undefined);
       }
       ddb.on(QueryCommand).callsFake(async (input) => {
         const page = await table.db.query(input);
@@ -769,10 +766,8 @@ describe('OutboxSweeper.sweep', () => {
     it('neither alerts nor counts a message another sweep changed before this one could turn it FAILED', async () => {
       // GIVEN
       table.seed(message('order-1', 1, { attempts: 4, lastAttemptAt: secondsAgo(900) }));
-      table.db.before(
-        'Update',
-        () => true,
-        () => table.patch('order-1', 1, { status: 'FAILED', failedAt: secondsAgo(1) }),
+      beforeEvery(table.db, 'Update', () =>
+        table.patch('order-1', 1, { status: 'FAILED', failedAt: secondsAgo(1) }),
       );
 
       // WHEN

@@ -19,8 +19,8 @@ import {
   type PaymentRecord,
   PaymentService,
 } from '../../reference/functions/payments/payment-service';
-import { InMemoryDynamoDb, type Item } from './support/in-memory-dynamodb';
-import { OUTBOX_INDEXES } from './support/outbox-table';
+import { InMemoryDynamoDb, type Item } from '../../tools/dynamodb/in-memory-dynamodb';
+import { OUTBOX_INDEXES } from '../../tools/dynamodb/outbox-table';
 
 const ORDERS_TABLE = 'orders-table';
 const PAYMENTS_TABLE = 'payments-table';

@@ -5,7 +5,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { MessageEnvelope } from '../../functions/runtime/outbox/outbox-message';
 import type { PaymentCaptured } from '../../reference/functions/payments/payment-service';
 import { ProjectionService } from '../../reference/functions/projection/projection-service';
-import { InMemoryDynamoDb, type Item } from './support/in-memory-dynamodb';
+import { InMemoryDynamoDb, type Item } from '../../tools/dynamodb/in-memory-dynamodb';
 
 const PROJECTION_TABLE = 'projection-table';
 

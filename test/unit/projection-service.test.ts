@@ -23,7 +23,7 @@ import {
   ProjectionService,
   UnknownMessageTypeError,
 } from '../../reference/functions/projection/projection-service';
-import { InMemoryDynamoDb, itemSize, type LostAnswer } from './support/in-memory-dynamodb';
+import { InMemoryDynamoDb, itemSize, type LostAnswer } from '../../tools/dynamodb/in-memory-dynamodb';
 import { CLAIM_SECONDS, INBOX_TABLE, newConsumerTables, RETENTION_SECONDS } from './support/inbox-fixtures';
 
 const PROJECTION_TABLE = 'projection-table';

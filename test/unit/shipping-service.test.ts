@@ -4,7 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { IdempotentConsumer } from '../../functions/runtime/consumer/idempotent-consumer';
 import { SHIPPING_MESSAGE_TYPES, ShippingService } from '../../reference/functions/shipping/shipping-service';
-import { InMemoryDynamoDb } from './support/in-memory-dynamodb';
+import { InMemoryDynamoDb } from '../../tools/dynamodb/in-memory-dynamodb';
 import { CLAIM_SECONDS, envelope, INBOX_TABLE, RETENTION_SECONDS } from './support/inbox-fixtures';
 
 // The shipping group: the order's shipping item is its cursor; the status and the count ride on the cursor's write.

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { OrdersApiClient } from '../../scripts/local/api-client';
-import { executeApiSigner } from '../../scripts/local/sigv4';
+import { OrdersApiClient } from '../../tools/stack/api-client';
+import { executeApiSigner } from '../../tools/stack/sigv4';
 
 const credentials = {
   accessKeyId: 'AKIDEXAMPLE',

@@ -8,7 +8,8 @@ import {
   WRITE_TOKEN_ATTRIBUTE,
 } from '../../functions/runtime/token-update';
 import { retryTransient } from '../../functions/runtime/transient-errors';
-import { InMemoryDynamoDb, type LostAnswer } from './support/in-memory-dynamodb';
+import { InMemoryDynamoDb, type LostAnswer } from '../../tools/dynamodb/in-memory-dynamodb';
+import { failEvery } from './support/dynamo-faults';
 
 const TABLE = 'items';
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -103,13 +104,7 @@ describe('updateWithToken', () => {
   it('rethrows an error other than a failed condition, unchanged', async () => {
     // GIVEN
     const failure = Object.assign(new Error('bad'), { name: 'ValidationException' });
-    db.before(
-      'Update',
-      () => true,
-      () => {
-        throw failure;
-      },
-    );
+    failEvery(db, 'Update', failure);
 
     // WHEN / THEN
     await expect(updateWithToken(dynamodb, bump(), retry, 'token-1')).rejects.toBe(failure);

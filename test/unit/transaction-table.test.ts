@@ -8,8 +8,8 @@ import { OpenTransactionChecker } from '../../functions/runtime/half/open-transa
 import { TransactionalProducer } from '../../functions/runtime/half/transactional-producer';
 import { openTransactionAttributes } from '../../functions/runtime/outbox/unsent-index';
 import { OutboxAudit } from '../../functions/runtime/sweeper/outbox-audit';
-import { InMemoryDynamoDb, type Item } from './support/in-memory-dynamodb';
-import { OUTBOX_INDEXES, OUTBOX_KEY } from './support/outbox-table';
+import { InMemoryDynamoDb, type Item } from '../../tools/dynamodb/in-memory-dynamodb';
+import { OUTBOX_INDEXES, OUTBOX_KEY } from '../../tools/dynamodb/outbox-table';
 
 // Design D (docs/lean-floor-design.md): half messages — PREPARED items, their `T#` index entries and their 7-day
 // tombstones — in a transaction table of their own, so the outbox holds only ordinary messages and the sweeper's

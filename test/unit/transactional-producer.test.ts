@@ -1,8 +1,4 @@
-import {
-  DynamoDBClient,
-  ProvisionedThroughputExceededException,
-  TransactionCanceledException,
-} from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
   GetCommand,
@@ -31,7 +27,8 @@ import {
 import { InvalidOutboxMessageError } from '../../functions/runtime/outbox/deliverable-message';
 import { OutboxWriter } from '../../functions/runtime/outbox/outbox-writer';
 import { openTransactionAttributes } from '../../functions/runtime/outbox/unsent-index';
-import { InMemoryDynamoDb, type Item } from './support/in-memory-dynamodb';
+import { InMemoryDynamoDb, type Item } from '../../tools/dynamodb/in-memory-dynamodb';
+import { beforeEvery, failEvery, throttled } from './support/dynamo-faults';
 
 const OUTBOX_TABLE = 'outbox-table';
 const ORDERS_TABLE = 'orders-table';
@@ -114,10 +111,6 @@ function deferred(): Deferred {
     resolve = done;
   });
   return { promise, resolve };
-}
-
-function throttled(): ProvisionedThroughputExceededException {
-  return new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} });
 }
 
 beforeEach(() => {
@@ -321,13 +314,7 @@ describe('TransactionalProducer.prepare', () => {
   it('passes on a failure other than the condition, without reading the item', async () => {
     // GIVEN
     const failure = throttled();
-    db.before(
-      'Put',
-      () => true,
-      () => {
-        throw failure;
-      },
-    );
+    failEvery(db, 'Put', failure);
 
     // WHEN
     const attempt = producer.prepare(prepareInput());
@@ -626,13 +613,7 @@ describe('TransactionalProducer.commit', () => {
         $fault: 'client',
         $metadata: { httpStatusCode: 400 },
       });
-      db.before(
-        'TransactWrite',
-        () => true,
-        () => {
-          throw failure;
-        },
-      );
+      failEvery(db, 'TransactWrite', failure);
 
       // WHEN
       const attempt = producer.commit(TX);
@@ -647,13 +628,9 @@ describe('TransactionalProducer.commit', () => {
       // GIVEN the check-back commits just before the producer's transaction
       const prepared = await producer.prepare(prepareInput());
       const checkBackSide = newProducer();
-      db.before(
-        'TransactWrite',
-        () => true,
-        async () => {
-          await checkBackSide.commit(TX, 'check-back');
-        },
-      );
+      beforeEvery(db, 'TransactWrite', async () => {
+        await checkBackSide.commit(TX, 'check-back');
+      });
 
       // WHEN
       const outcome = await producer.commit(TX);
@@ -694,11 +671,7 @@ describe('TransactionalProducer.commit', () => {
       const rollbackDone = deferred();
       db.before('Get', (input) => input.TableName === ORDERS_TABLE, aggregateRead.resolve);
       db.before('Update', isRollbackOf(TX), () => aggregateRead.promise);
-      db.before(
-        'TransactWrite',
-        () => true,
-        () => rollbackDone.promise,
-      );
+      beforeEvery(db, 'TransactWrite', () => rollbackDone.promise);
       const checkBackSide = newProducer();
 
       // WHEN
@@ -898,13 +871,7 @@ describe('TransactionalProducer.rollback', () => {
     // GIVEN
     await producer.prepare(prepareInput());
     const failure = throttled();
-    db.before(
-      'Update',
-      () => true,
-      () => {
-        throw failure;
-      },
-    );
+    failEvery(db, 'Update', failure);
 
     // WHEN
     const attempt = producer.rollback(TX);
@@ -932,14 +899,10 @@ describe('TransactionalProducer.commit with an answer lost', () => {
   it('settles a commit whose answer was lost by reading the transaction again: this call committed it, once', async () => {
     // GIVEN the commit lands, then its answer is lost
     await producer.prepare(prepareInput());
-    db.before(
-      'TransactWrite',
-      () => true,
-      async () => {
-        await db.transactWrite({ TransactItems: transactWrites().at(-1)!.args[0].input.TransactItems });
-        throw timeout();
-      },
-    );
+    beforeEvery(db, 'TransactWrite', async () => {
+      await db.transactWrite({ TransactItems: transactWrites().at(-1)!.args[0].input.TransactItems });
+      throw timeout();
+    });
 
     // WHEN
     const outcome = await producer.commit(TX);
@@ -953,13 +916,7 @@ describe('TransactionalProducer.commit with an answer lost', () => {
   it('retries a commit whose answer was lost and that did not land', async () => {
     // GIVEN
     await producer.prepare(prepareInput());
-    db.before(
-      'TransactWrite',
-      () => true,
-      () => {
-        throw timeout();
-      },
-    );
+    failEvery(db, 'TransactWrite', timeout());
 
     // WHEN
     const outcome = await producer.commit(TX);
@@ -973,13 +930,7 @@ describe('TransactionalProducer.commit with an answer lost', () => {
     // GIVEN every attempt times out
     await producer.prepare(prepareInput());
     for (let i = 0; i < 10; i++) {
-      db.before(
-        'TransactWrite',
-        () => true,
-        () => {
-          throw timeout();
-        },
-      );
+      failEvery(db, 'TransactWrite', timeout());
     }
 
     // WHEN / THEN
@@ -1041,13 +992,7 @@ describe('every write of the transactional producer under a lost answer', () => 
   it('passes on a prepare whose put did not land, and claims nothing was prepared by no one', async () => {
     // GIVEN the put times out before it lands
     const failure = timeout();
-    db.before(
-      'Put',
-      () => true,
-      () => {
-        throw failure;
-      },
-    );
+    failEvery(db, 'Put', failure);
     // WHEN / THEN
     await expect(producer.prepare(prepareInput())).rejects.toBe(failure);
     expect(halfOf()).toBeUndefined();
@@ -1057,14 +1002,10 @@ describe('every write of the transactional producer under a lost answer', () => 
     // GIVEN another prepare of the transaction lands while this one's put times out
     const failure = timeout();
     const other = newProducer();
-    db.before(
-      'Put',
-      () => true,
-      async () => {
-        await other.prepare(prepareInput());
-        throw failure;
-      },
-    );
+    beforeEvery(db, 'Put', async () => {
+      await other.prepare(prepareInput());
+      throw failure;
+    });
     // WHEN / THEN the outcome stays unknown: the record is not this call's
     await expect(producer.prepare(prepareInput())).rejects.toBe(failure);
   });
@@ -1088,14 +1029,10 @@ describe('every write of the transactional producer under a lost answer', () => 
   it('a commit found done by another call is alreadyCommitted, even after this call’s own attempt failed', async () => {
     // GIVEN this call's attempt fails before it lands, and the check-back commits meanwhile
     await producer.prepare(prepareInput());
-    db.before(
-      'TransactWrite',
-      () => true,
-      async () => {
-        await newProducer().commit(TX, 'check-back');
-        throw timeout();
-      },
-    );
+    beforeEvery(db, 'TransactWrite', async () => {
+      await newProducer().commit(TX, 'check-back');
+      throw timeout();
+    });
     // WHEN
     const committed = await producer.commit(TX);
     // THEN
@@ -1134,13 +1071,7 @@ describe('every write of the transactional producer under a lost answer', () => 
     // GIVEN
     await producer.prepare(prepareInput());
     const failure = timeout();
-    db.before(
-      'Update',
-      () => true,
-      () => {
-        throw failure;
-      },
-    );
+    failEvery(db, 'Update', failure);
     // WHEN / THEN
     await expect(producer.rollback(TX)).rejects.toBe(failure);
     expect(halfOf()).toMatchObject({ status: 'PREPARED' });
@@ -1149,14 +1080,10 @@ describe('every write of the transactional producer under a lost answer', () => 
   it('a rollback found done by another call after an unknown outcome is alreadyRolledBack', async () => {
     // GIVEN this call's update times out before it lands, and the check-back rolls back meanwhile
     await producer.prepare(prepareInput());
-    db.before(
-      'Update',
-      () => true,
-      async () => {
-        await newProducer().rollback(TX, 'check-back');
-        throw timeout();
-      },
-    );
+    beforeEvery(db, 'Update', async () => {
+      await newProducer().rollback(TX, 'check-back');
+      throw timeout();
+    });
     // WHEN / THEN
     expect(await producer.rollback(TX)).toEqual({ transactionId: TX, alreadyRolledBack: true });
   });

@@ -1,6 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { Env } from '../environment';
 
 /** What one component asked of AWS, in the units AWS bills. */
 export interface UnitLedger {
@@ -194,5 +195,5 @@ export function unitAccountantFromEnvironment(
   component: string,
   env: NodeJS.ProcessEnv = process.env,
 ): UnitAccountant | undefined {
-  return env.UNIT_ACCOUNTING === 'true' ? new UnitAccountant(component) : undefined;
+  return env[Env.UNIT_ACCOUNTING] === 'true' ? new UnitAccountant(component) : undefined;
 }

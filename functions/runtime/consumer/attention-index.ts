@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { shardOf, shardValue, shardValues } from '../shards';
+import { StorageKey } from '../storage-keys';
 
 /** The name of the inbox table's index of items that need attention (HELD and PARKED messages, oldest first). */
 export const ATTENTION_INDEX = 'attention';
@@ -15,7 +16,7 @@ export type AttentionKind = 'HELD' | 'PARKED';
 
 /** The `attention` value of a held or parked message of `groupKey`. */
 export function attentionOf(kind: AttentionKind, groupKey: string): string {
-  return shardValue(`${kind}#`, shardOf(groupKey, ATTENTION_SHARDS), ATTENTION_SHARDS);
+  return shardValue(StorageKey[kind], shardOf(groupKey, ATTENTION_SHARDS), ATTENTION_SHARDS);
 }
 
 /**
@@ -23,7 +24,7 @@ export function attentionOf(kind: AttentionKind, groupKey: string): string {
  * before the index was sharded still carry.
  */
 export function attentionPartitions(kind: AttentionKind): string[] {
-  return [kind, ...shardValues(`${kind}#`, ATTENTION_SHARDS)];
+  return [kind, ...shardValues(StorageKey[kind], ATTENTION_SHARDS)];
 }
 
 /** An item of the attention index (keys only). */

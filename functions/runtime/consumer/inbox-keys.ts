@@ -1,5 +1,8 @@
+import { keyPartition, messagePartition, StorageKey, sequenceSortKey } from '../storage-keys';
+
 /**
- * Items of the inbox table (partition key `pk`, sort key `sk`, TTL attribute `expiresAt`):
+ * Items of the inbox table (partition key `pk`, sort key `sk`, TTL attribute `expiresAt`); the prefixes are
+ * storage-keys.ts's:
  * - an effect's idempotency record:  pk = MSG#<messageId>, sk = EFFECT#<effect>  (expires after the replay horizon)
  * - a message's failure count:       pk = MSG#<messageId>, sk = FAILURES
  * - a key's cursor:                  pk = KEY#<groupKey>,  sk = CURSOR   (last applied sequence, held count)
@@ -8,16 +11,19 @@
  */
 export const inboxKeys = {
   /** A message's record for one of its effects (the `unique` and `transaction` strategies). */
-  effect: (messageId: string, effect: string) => ({ pk: `MSG#${messageId}`, sk: `EFFECT#${effect}` }),
+  effect: (messageId: string, effect: string) => ({
+    pk: messagePartition(messageId),
+    sk: `${StorageKey.EFFECT}${effect}`,
+  }),
   /** How often a message's effects failed (decides when a key is parked). */
-  failures: (messageId: string) => ({ pk: `MSG#${messageId}`, sk: 'FAILURES' }),
-  cursor: (groupKey: string) => ({ pk: `KEY#${groupKey}`, sk: 'CURSOR' }),
+  failures: (messageId: string) => ({ pk: messagePartition(messageId), sk: StorageKey.FAILURES }),
+  cursor: (groupKey: string) => ({ pk: keyPartition(groupKey), sk: StorageKey.CURSOR }),
   parked: (groupKey: string, sequence: number) => ({
-    pk: `KEY#${groupKey}`,
-    sk: `PARKED#${String(sequence).padStart(15, '0')}`,
+    pk: keyPartition(groupKey),
+    sk: sequenceSortKey(StorageKey.PARKED, sequence),
   }),
   held: (groupKey: string, sequence: number) => ({
-    pk: `KEY#${groupKey}`,
-    sk: `HELD#${String(sequence).padStart(15, '0')}`,
+    pk: keyPartition(groupKey),
+    sk: sequenceSortKey(StorageKey.HELD, sequence),
   }),
 };

@@ -17,6 +17,8 @@ import { inboxKeys } from './inbox-keys';
 
 export { ATTENTION_INDEX } from './attention-index';
 
+import { groupKeyOfPartition, keyPartition, StorageKey } from '../storage-keys';
+
 export interface ParkedMessage {
   readonly groupKey: string;
   readonly sequence: number;
@@ -41,7 +43,7 @@ export async function listParked(inbox: InboxLocation, groupKey: string): Promis
       new QueryCommand({
         TableName: inbox.inboxTableName,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :parked)',
-        ExpressionAttributeValues: { ':pk': `KEY#${groupKey}`, ':parked': 'PARKED#' },
+        ExpressionAttributeValues: { ':pk': keyPartition(groupKey), ':parked': StorageKey.PARKED },
         ConsistentRead: true,
         ExclusiveStartKey: start,
       }),
@@ -64,7 +66,7 @@ export async function listParked(inbox: InboxLocation, groupKey: string): Promis
 /** Every key with parked messages (from every shard of the attention index: O(parked), not O(inbox)). */
 export async function listParkedKeys(inbox: InboxLocation): Promise<string[]> {
   const parked = await readAttention(inbox.dynamodb, inbox.inboxTableName, 'PARKED');
-  return [...new Set(parked.map((item) => item.pk.replace(/^KEY#/, '')))].sort();
+  return [...new Set(parked.map((item) => groupKeyOfPartition(item.pk)))].sort();
 }
 
 export interface ReplayResult {

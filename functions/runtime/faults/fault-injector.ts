@@ -1,6 +1,7 @@
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { ReliableMessagingError } from '../errors';
 import { type FaultConfig, parseFaultConfig } from './fault-config';
+import { FAULTS_PARAMETER_ENV } from './fault-environment';
 
 /** The error an injected crash throws: the process "dies" at that point. */
 export class InjectedFaultError extends ReliableMessagingError {
@@ -38,9 +39,9 @@ export class ParameterFaultSource implements FaultSource {
   }
 }
 
-/** The fault source named by FAULTS_PARAMETER_NAME (set only in a stack built with fault injection). */
+/** The fault source named by FAULTS_PARAMETER_NAME (FAULTS_PARAMETER_ENV) (set only in a stack built with fault injection). */
 export function faultSourceFromEnvironment(env: NodeJS.ProcessEnv = process.env): FaultSource {
-  const parameterName = env.FAULTS_PARAMETER_NAME;
+  const parameterName = env[FAULTS_PARAMETER_ENV];
   if (parameterName === undefined || parameterName === '') return NO_FAULTS;
   return new ParameterFaultSource(new SSMClient({}), parameterName);
 }

@@ -1,5 +1,6 @@
 import { ReliableMessagingError } from '../errors';
 import type { IdempotencyClaim, StoredResponse } from '../idempotency/idempotency-store';
+import { halfMessageGroupKey } from '../storage-keys';
 
 /** Where a half message's commit bumps the aggregate's version (and sets whatever else the commit implies). */
 export interface AggregateRef {
@@ -70,7 +71,10 @@ export interface HalfMessageItem {
   readonly sweepOrder?: string;
 }
 
-export const halfMessageKey = (transactionId: string) => ({ groupKey: `TX#${transactionId}`, sequence: 0 });
+export const halfMessageKey = (transactionId: string) => ({
+  groupKey: halfMessageGroupKey(transactionId),
+  sequence: 0,
+});
 
 /** What a producer's checker answers about a transaction left open. */
 export type CheckResult = 'COMMIT' | 'ROLLBACK' | 'UNKNOWN';

@@ -1,4 +1,5 @@
 import { shardOf, shardValue, shardValues } from '../shards';
+import { StorageKey } from '../storage-keys';
 
 /**
  * The outbox table's sparse index of what the safety net acts on (design invariant 2). Only items that carry
@@ -47,7 +48,7 @@ const keyPrefix = (groupKey: string) => `${String(groupKey.length).padStart(4, '
 /** The index attributes of an unsent message. */
 export function unsentMessageAttributes(groupKey: string, sequence: number): UnsentIndexAttributes {
   return {
-    sweepShard: shardValue('M#', shardOf(groupKey, MESSAGE_SHARDS), MESSAGE_SHARDS),
+    sweepShard: shardValue(StorageKey.UNSENT_MESSAGES, shardOf(groupKey, MESSAGE_SHARDS), MESSAGE_SHARDS),
     sweepOrder: `${keyPrefix(groupKey)}${String(sequence).padStart(SEQUENCE_DIGITS, '0')}`,
   };
 }
@@ -87,12 +88,17 @@ export function afterKey(groupKey: string): string {
 /** The index attributes of an open transaction. */
 export function openTransactionAttributes(transactionId: string): UnsentIndexAttributes {
   return {
-    sweepShard: shardValue('T#', shardOf(transactionId, TRANSACTION_SHARDS), TRANSACTION_SHARDS),
+    sweepShard: shardValue(
+      StorageKey.OPEN_TRANSACTIONS,
+      shardOf(transactionId, TRANSACTION_SHARDS),
+      TRANSACTION_SHARDS,
+    ),
     sweepOrder: transactionId,
   };
 }
 
 /** Every partition key value of unsent messages. */
-export const messageShards = (): string[] => shardValues('M#', MESSAGE_SHARDS);
+export const messageShards = (): string[] => shardValues(StorageKey.UNSENT_MESSAGES, MESSAGE_SHARDS);
 /** Every partition key value of open transactions. */
-export const transactionShards = (): string[] => shardValues('T#', TRANSACTION_SHARDS);
+export const transactionShards = (): string[] =>
+  shardValues(StorageKey.OPEN_TRANSACTIONS, TRANSACTION_SHARDS);

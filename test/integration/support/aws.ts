@@ -1,8 +1,8 @@
 import { inject } from 'vitest';
-import { type Connection, connect } from '../../../scripts/local/stack-control';
+import { type Connection, connect } from '../../../tools/stack/stack-control';
 
-export { outboxItems, queueDepth, scanAll } from '../../../scripts/local/stack-queries';
-export { eventually, uniquePrefix } from '../../../scripts/local/wait';
+export { outboxItems, queueDepth, scanAll } from '../../../tools/stack/stack-queries';
+export { eventually, uniquePrefix } from '../../../tools/wait';
 
 /** Clients for the stack the integration run deployed to the emulator. */
 export function stack(): Connection {

@@ -1,5 +1,5 @@
-import { queueDepth } from '../../../scripts/local/stack-queries';
-import { eventually } from '../../../scripts/local/wait';
+import { queueDepth } from '../../../tools/stack/stack-queries';
+import { eventually } from '../../../tools/wait';
 import type { Stack } from './aws';
 
 /**

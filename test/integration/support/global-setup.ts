@@ -1,6 +1,7 @@
 import type { TestProject } from 'vitest/node';
-import { deployToEmulator, type StackOutputs } from '../../../scripts/local/deploy';
+import { deployToEmulator } from '../../../scripts/local/deploy';
 import { type EmulatorHandle, startEmulator, stopEmulator } from '../../../scripts/local/emulator';
+import type { StackOutputs } from '../../../tools/stack/outputs';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { projectRoot } from '../../../scripts/local/paths';
+import { projectRoot } from '../../../tools/paths';
 
 /** The README's quick start, as a user has it: examples/shop, verbatim. */
 export const SHOP_EXAMPLE = path.join(projectRoot, 'examples', 'shop');

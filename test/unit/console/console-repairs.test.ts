@@ -4,7 +4,7 @@ import { attentionOf } from '../../../functions/runtime/consumer/attention-index
 import { inboxKeys } from '../../../functions/runtime/consumer/inbox-keys';
 import { halfMessageKey } from '../../../functions/runtime/half/half-message';
 import type { RunningConsole } from '../../../lib/ops/console/server';
-import { transactionalProducer } from '../../../scripts/local/stack-control';
+import { transactionalProducer } from '../../../tools/stack/stack-control';
 import {
   call,
   consoleForEachTest,

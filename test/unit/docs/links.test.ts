@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { projectRoot } from '../../../scripts/local/paths';
+import { projectRoot } from '../../../tools/paths';
 import { documentationFiles, githubSlug, headingAnchors, markdownLinks } from './markdown';
 
 /**

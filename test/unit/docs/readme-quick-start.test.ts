@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { projectRoot } from '../../../scripts/local/paths';
+import { projectRoot } from '../../../tools/paths';
 
 /** The fenced code blocks of a Markdown text, each as it is between its fences. */
 function codeBlocks(markdown: string): string[] {

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../../../scripts/local/paths';
+import { projectRoot } from '../../../tools/paths';
 import { documentationFiles, fencedBlocks } from './markdown';
 
 /**

@@ -1,7 +1,7 @@
 import { inboxKeys } from '../../../functions/runtime/consumer/inbox-keys';
 import { ATTENTION_INDEX } from '../../../functions/runtime/consumer/key-parking';
 import type { MessageEnvelope } from '../../../functions/runtime/outbox/outbox-message';
-import { InMemoryDynamoDb, type Item } from './in-memory-dynamodb';
+import { InMemoryDynamoDb, type Item } from '../../../tools/dynamodb/in-memory-dynamodb';
 
 // The consumer's tables as the IdempotentConsumer construct deploys them: the inbox (pk, sk) with its sparse
 // KEYS_ONLY attention index (attention, since), and a projection table (pk, sk) for the effects.

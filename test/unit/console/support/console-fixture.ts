@@ -14,10 +14,10 @@ import { afterEach, beforeEach } from 'vitest';
 import { ATTENTION_INDEX } from '../../../../functions/runtime/consumer/key-parking';
 import { type RunningConsole, startConsoleServer } from '../../../../lib/ops/console/server';
 import type { ReportPlots } from '../../../../scripts/console/run-reports';
-import type { StackOutputs } from '../../../../scripts/local/deploy';
-import { type Connection, connect } from '../../../../scripts/local/stack-control';
-import { InMemoryDynamoDb, type Item } from '../../support/in-memory-dynamodb';
-import { OUTBOX_INDEXES, OUTBOX_KEY } from '../../support/outbox-table';
+import { InMemoryDynamoDb, type Item } from '../../../../tools/dynamodb/in-memory-dynamodb';
+import { OUTBOX_INDEXES, OUTBOX_KEY } from '../../../../tools/dynamodb/outbox-table';
+import type { StackOutputs } from '../../../../tools/stack/outputs';
+import { type Connection, connect } from '../../../../tools/stack/stack-control';
 
 // A deployed stack for the console's routes: its tables in memory (outbox, inbox with its attention index, orders),
 // its queues and alarms mocked; and the console served on 127.0.0.1, called over real HTTP.

@@ -6,7 +6,7 @@ import type { SweepReport } from '../../functions/runtime/sweeper/outbox-sweeper
 import { connectOps } from '../../lib/ops/connection';
 import { producerTableFromOutputs } from '../../lib/ops/producer-table';
 import { OrdersApiClient } from './api-client';
-import type { StackOutputs } from './deploy';
+import type { StackOutputs } from './outputs';
 import { executeApiSigner } from './sigv4';
 
 /** The functions re-read the fault configuration at most every second. */

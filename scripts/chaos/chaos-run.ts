@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { GetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { FaultConfig } from '../../functions/runtime/faults/fault-config';
-import { AlertSubscriber } from './alert-subscriber';
-import type { ApiResponse } from './api-client';
+import { ProgressBar } from '../../tools/progress';
+import { AlertSubscriber } from '../../tools/stack/alert-subscriber';
+import type { ApiResponse } from '../../tools/stack/api-client';
+import { type Connection, setFaults, sweepNow } from '../../tools/stack/stack-control';
+import { countOutboxItems, queueDepth } from '../../tools/stack/stack-queries';
+import { keyPartition, StorageKey } from '../../tools/storage-keys';
 import { type CommittedMessage, checkAudit, checkShipping } from './chaos-group-oracle';
 import { CONSUMER_GROUPS, type ConsumerGroupName, type GroupLocation, groupLocations } from './chaos-groups';
 import { type CommittedKey, checkEffects, type EffectCheck, type KeyWhereabouts } from './chaos-oracle';
-import { ProgressBar } from './progress';
-import { type Connection, setFaults, sweepNow } from './stack-control';
-import { countOutboxItems, queueDepth } from './stack-queries';
 
 /** Every fault of the kit at once, each at a rate that keeps the run going (a blanket outage is its own test). */
 export const ALL_FAULTS: FaultConfig = {
@@ -420,13 +421,16 @@ export async function runChaos(c: Connection, options: ChaosOptions): Promise<Ch
       const inbox = await queryAll(c, {
         TableName: group.inboxTableName,
         KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': `KEY#${plan.orderId}` },
+        ExpressionAttributeValues: { ':pk': keyPartition(plan.orderId) },
       });
       for (const item of inbox) {
-        const [kind, sequence] = String(item.sk).split('#');
-        if (kind === 'HELD') sums.held++;
-        if (kind === 'PARKED') parked.add(Number(sequence));
-        if (kind === 'HELD' || kind === 'PARKED') accounted.add(Number(sequence));
+        const sk = String(item.sk);
+        const kind = [StorageKey.HELD, StorageKey.PARKED].find((prefix) => sk.startsWith(prefix));
+        if (kind === undefined) continue;
+        const sequence = Number(sk.slice(kind.length));
+        if (kind === StorageKey.HELD) sums.held++;
+        else parked.add(sequence);
+        accounted.add(sequence);
       }
       const cursor = await getItem(c, group.cursorTableName, group.cursorKey(plan.orderId));
       const appliedPosition = Number(cursor?.lastSequence ?? 0);
@@ -612,7 +616,7 @@ async function countHeld(c: Connection, inboxTableName: string, keys: readonly s
         new QueryCommand({
           TableName: inboxTableName,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :held)',
-          ExpressionAttributeValues: { ':pk': `KEY#${key}`, ':held': 'HELD#' },
+          ExpressionAttributeValues: { ':pk': keyPartition(key), ':held': StorageKey.HELD },
           Select: 'COUNT',
           ConsistentRead: true,
           ExclusiveStartKey: start,

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { PythonVenv } from '../../lib/testing/python-venv';
-import { localDir } from './paths';
+import { localDir } from '../../tools/paths';
 
 /** cfn-lint and the serverless rules, pinned, in their own project-local virtualenv. */
 export const CFN_LINT_PINS = { 'cfn-lint': '1.58.0', 'cfn-lint-serverless': '0.3.6' } as const;

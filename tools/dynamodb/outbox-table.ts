@@ -1,4 +1,4 @@
-import { UNSENT_INDEX, UNSENT_INDEX_ATTRIBUTES } from '../../../functions/runtime/outbox/unsent-index';
+import { UNSENT_INDEX, UNSENT_INDEX_ATTRIBUTES } from '../../functions/runtime/outbox/unsent-index';
 import { type IndexSchema, InMemoryDynamoDb, type Item } from './in-memory-dynamodb';
 
 // ---------------------------------------------------------------------------------------------------------

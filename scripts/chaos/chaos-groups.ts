@@ -1,4 +1,5 @@
-import type { StackOutputs } from './deploy';
+import { inboxKeys } from '../../functions/runtime/consumer/inbox-keys';
+import type { StackOutputs } from '../../tools/stack/outputs';
 
 /** The reference application's consumer groups (design.md, "Consumer groups"), in the order the run checks them. */
 export const CONSUMER_GROUPS = ['projection', 'audit', 'shipping'] as const;
@@ -31,7 +32,7 @@ export interface GroupLocation {
   readonly effectTableName: string;
 }
 
-const inboxCursor = (groupKey: string) => ({ pk: `KEY#${groupKey}`, sk: 'CURSOR' });
+const inboxCursor = (groupKey: string) => inboxKeys.cursor(groupKey);
 
 /**
  * The groups a deployed stack has: the projection always (the stack's own queue and inbox), audit and shipping when

@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CFN_LINT_METADATA, CFN_LINT_REASONS_METADATA } from '../../lib/constructs/cfn-lint-acknowledgment';
-import { type CfnLintFinding, cfnLint } from '../../scripts/local/cfn-lint';
-import { projectRoot } from '../../scripts/local/paths';
-import { awsSynth, type CfnTemplate, type SynthesizedStack } from './aws-synth';
+import { type CfnLintFinding, cfnLint } from '../../scripts/lint/cfn-lint';
+import { projectRoot } from '../../tools/paths';
+import { awsSynth, type CfnTemplate, type SynthesizedStack } from '../cdk/aws-synth';
 
 let stacks: SynthesizedStack[];
 

@@ -1,4 +1,5 @@
 import { QueryCommand, type QueryCommandInput, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { keyPartition, StorageKey } from '../storage-keys';
 import type { Connection } from './stack-control';
 
 /** Every item of a table (test tables are small). */
@@ -81,7 +82,7 @@ export function countHeldMessages(s: Connection, keys: readonly string[]): Promi
     countMatches(s, {
       TableName: s.outputs.InboxTableName,
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :held)',
-      ExpressionAttributeValues: { ':pk': `KEY#${groupKey}`, ':held': 'HELD#' },
+      ExpressionAttributeValues: { ':pk': keyPartition(groupKey), ':held': StorageKey.HELD },
     }),
   );
 }
