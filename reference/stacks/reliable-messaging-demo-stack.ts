@@ -25,8 +25,13 @@ import {
 } from 'reliable-messaging-serverless';
 import { FaultInjection } from 'reliable-messaging-serverless/testing';
 import { ApiCeilingProbe } from '../../bench/constructs/api-ceiling-probe';
-import { LeanBenchPipeline } from '../../bench/constructs/lean-bench-pipeline';
+import {
+  LEAN_CONSUMER_BATCH_SIZE,
+  LEAN_CONSUMER_MAX_CONCURRENCY,
+  LeanBenchPipeline,
+} from '../../bench/constructs/lean-bench-pipeline';
 import { NaiveBaseline } from '../../bench/constructs/naive-baseline';
+import { RawConsumerProbe } from '../../bench/constructs/raw-consumer-probe';
 import { OrdersHttpApi } from '../constructs/orders-http-api';
 
 export interface ReliableMessagingDemoStackProps extends StackProps {
@@ -452,6 +457,12 @@ export class ReliableMessagingDemoStack extends Stack {
       new CfnOutput(this, 'LeanViewTableName', { value: lean.viewTable.tableName });
       new CfnOutput(this, 'LeanRelayFunctionName', { value: lean.relay.function.functionName });
       new CfnOutput(this, 'LeanConsumerFunctionName', { value: lean.consumerFunction.functionName });
+      const rawConsumer = new RawConsumerProbe(this, 'RawConsumerProbe', {
+        batchSize: LEAN_CONSUMER_BATCH_SIZE,
+        maxConcurrency: LEAN_CONSUMER_MAX_CONCURRENCY,
+      });
+      new CfnOutput(this, 'RawConsumerQueueUrl', { value: rawConsumer.queue.queueUrl });
+      new CfnOutput(this, 'RawConsumerFunctionName', { value: rawConsumer.function.functionName });
     }
     new CfnOutput(this, 'DashboardName', { value: this.alarms.dashboard.dashboardName });
     if (this.faultInjection) {
