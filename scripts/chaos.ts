@@ -1,4 +1,6 @@
+import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { chaosMarkdown, resultsDate, writeResults } from '../bench/measure/results';
 import { CONSUMER_GROUPS, type ConsumerGroupName } from './local/chaos-groups';
 import { chaosHealthy } from './local/chaos-health';
 import { ALL_FAULTS, runChaos } from './local/chaos-run';
@@ -7,11 +9,12 @@ import { connect } from './local/stack-control';
 
 /**
  * `npm run chaos -- --messages 10000 --keys 100 [--concurrency 16] [--drain-timeout 1800] [--poison-group audit]
- * [--json]`: a reliability run against the TEST stack `npm start -- --faults` left running, with every fault of the
+ * [--json] [--no-results]`: a reliability run against the TEST stack `npm start -- --faults` left running, with every fault of the
  * kit on at random, checked in every consumer group the stack has. With `--poison-group G`, one key of the run is
  * poisoned in group G only: it must end parked there and applied everywhere else. Progress goes to stderr; with
  * `--json`, stdout holds only the report, the fault rates it ran with among its fields (`"faults": {…}`) and each
- * group's figures (`"groups": {"projection": {…}, "audit": {…}, "shipping": {…}}`).
+ * group's figures (`"groups": {"projection": {…}, "audit": {…}, "shipping": {…}}`). The report is filed in
+ * bench/results/ (chaos-<date>.json and .md, latest-chaos.json and .md) unless `--no-results`.
  */
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -22,6 +25,7 @@ async function main(): Promise<void> {
       'drain-timeout': { type: 'string', default: '1800' },
       'poison-group': { type: 'string' },
       json: { type: 'boolean', default: false },
+      'no-results': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -46,6 +50,11 @@ async function main(): Promise<void> {
     showProgress: true,
   });
   const healthy = chaosHealthy(report);
+  if (!values['no-results']) {
+    const date = resultsDate(new Date());
+    const files = writeResults('chaos', report, chaosMarkdown(report, date), date);
+    console.error(`report filed: ${files.map((file) => path.relative(process.cwd(), file)).join(', ')}`);
+  }
   if (values.json) {
     console.log(JSON.stringify(report));
     if (!healthy) process.exitCode = 1;

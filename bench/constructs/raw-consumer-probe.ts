@@ -47,7 +47,8 @@ export class RawConsumerProbe extends Construct {
     );
     Validations.of(this.queue).acknowledge({
       id: 'AwsSolutions-SQS3',
-      reason: 'Bench-only probe in throw-away local stacks: its trivial consumer never fails a record, no DLQ',
+      reason:
+        'Bench-only probe in throw-away local stacks: its trivial consumer never fails a record, no DLQ',
     });
   }
 }

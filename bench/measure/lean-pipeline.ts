@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   addLedgers,
@@ -9,6 +10,7 @@ import {
 } from 'reliable-messaging-serverless/runtime';
 import type { ProgressBar } from '../../scripts/local/progress';
 import type { Connection } from '../../scripts/local/stack-control';
+import { type CallTiming, callBreakdown } from './call-breakdown';
 import { perMessage, sumUnits, type UnitsPerMessage } from './cost-model';
 import { functionBilledDuration, functionLogs } from './function-logs';
 
@@ -18,6 +20,28 @@ export interface LeanReport {
   readonly byComponent: Readonly<Record<string, UnitsPerMessage>>;
   /** Committed → every key's view at its last sequence. */
   readonly throughputPerSecond: number;
+  /** Where the run's time went (see LeanProfile). */
+  readonly profile: LeanProfile;
+}
+
+/** Where the lean pipeline's run spent its time. */
+export interface LeanProfile {
+  /** From the first commit to the last one (the producer's share), and from the first commit to all applied. */
+  readonly commitSeconds: number;
+  readonly runSeconds: number;
+  /** Consumer invocations (batches), and their mean records and keys (message groups): a key's records run in turn. */
+  readonly consumerBatches: number;
+  readonly recordsPerBatch: number;
+  readonly groupsPerBatch: number;
+  /** Mean billed duration of a consumer batch. */
+  readonly consumerMsPerBatch: number;
+  /** The consumer's calls per API: count per message and milliseconds. */
+  readonly consumerCalls: Readonly<Record<string, CallTiming>>;
+  readonly relayInvocations: number;
+  /** Messages the relay sent per invocation (its stream batch). */
+  readonly messagesPerRelayInvocation: number;
+  readonly relayMsPerInvocation: number;
+  readonly relayCalls: Readonly<Record<string, CallTiming>>;
 }
 
 /**
@@ -96,6 +120,7 @@ export async function runLeanPipeline(
     }),
   );
   progress?.commit?.finish();
+  const lastCommit = Date.now();
   const firstCommit = started + 1000;
   const produced = producer.take();
 
@@ -122,12 +147,15 @@ export async function runLeanPipeline(
   const applied = Date.now();
   await new Promise((resolve) => setTimeout(resolve, 2000)); // let the last log lines land
 
-  const ledgersOf = async (functionName: string) =>
-    (await functionLogs(c, functionName, started, Date.now()))
-      .map((record) => record.fields.unitAccounting as UnitLedger | undefined)
-      .filter((ledger): ledger is UnitLedger => ledger !== undefined);
-  const relayLedgers = await ledgersOf(relayFunction);
-  const consumerLedgers = await ledgersOf(consumerFunction);
+  const accountingOf = async (functionName: string) =>
+    (await functionLogs(c, functionName, started, Date.now())).filter(
+      (record) => record.fields.unitAccounting !== undefined,
+    );
+  const ledgersOf = (records: Awaited<ReturnType<typeof accountingOf>>) =>
+    records.map((record) => record.fields.unitAccounting as UnitLedger);
+  const relayLedgers = ledgersOf(await accountingOf(relayFunction));
+  const consumerRecords = await accountingOf(consumerFunction);
+  const consumerLedgers = ledgersOf(consumerRecords);
   const relayBilled = await functionBilledDuration(c, relayFunction, started, Date.now());
   const consumerBilled = await functionBilledDuration(c, consumerFunction, started, Date.now());
   const relay = addLedgers('lean-relay', relayLedgers);
@@ -146,11 +174,33 @@ export async function runLeanPipeline(
       serviceSqsRequests: 2 * consumerLedgers.length,
     }),
   };
+  const mean = (values: readonly number[]) =>
+    values.length === 0 ? 0 : round(values.reduce((sum, value) => sum + value, 0) / values.length);
+  const field = (name: string) => consumerRecords.map((record) => Number(record.fields[name] ?? 0));
+  const ms = (billed: { gbSeconds: number }, memoryMb: number, invocations: number) =>
+    invocations === 0 ? 0 : round((billed.gbSeconds * 1000 * 1024) / memoryMb / invocations);
+  const memory = async (functionName: string) =>
+    (await c.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: functionName }))).MemorySize ??
+    128;
+  const profile: LeanProfile = {
+    commitSeconds: round((lastCommit - firstCommit) / 1000),
+    runSeconds: round((applied - firstCommit) / 1000),
+    consumerBatches: consumerLedgers.length,
+    recordsPerBatch: mean(field('records')),
+    groupsPerBatch: mean(field('groups')),
+    consumerMsPerBatch: ms(consumerBilled, await memory(consumerFunction), consumerBilled.invocations),
+    consumerCalls: callBreakdown(consumer, total),
+    relayInvocations: relayLedgers.length,
+    messagesPerRelayInvocation: relayLedgers.length === 0 ? 0 : round(total / relayLedgers.length),
+    relayMsPerInvocation: ms(relayBilled, await memory(relayFunction), relayBilled.invocations),
+    relayCalls: callBreakdown(relay, total),
+  };
   return {
     messages: total,
     units: sumUnits(Object.values(byComponent)),
     byComponent,
     throughputPerSecond: total / ((applied - firstCommit) / 1000),
+    profile,
   };
 }
 
@@ -173,3 +223,5 @@ async function viewSequences(
   }
   return found;
 }
+
+const round = (value: number) => Math.round(value * 1000) / 1000;

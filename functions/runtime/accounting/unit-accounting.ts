@@ -190,7 +190,8 @@ export function addLedgers(component: string, ledgers: readonly UnitLedger[]): U
   const requestMs: Record<string, number> = {};
   for (const ledger of ledgers) {
     for (const [key, count] of Object.entries(ledger.requests)) requests[key] = (requests[key] ?? 0) + count;
-    for (const [key, ms] of Object.entries(ledger.requestMs ?? {})) requestMs[key] = (requestMs[key] ?? 0) + ms;
+    for (const [key, ms] of Object.entries(ledger.requestMs ?? {}))
+      requestMs[key] = (requestMs[key] ?? 0) + ms;
   }
   return {
     component,
