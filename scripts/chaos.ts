@@ -1,17 +1,21 @@
+import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { resultsDate, writeResults } from '../tools/results-files';
 import { readOutputs } from '../tools/stack/outputs';
 import { connect } from '../tools/stack/stack-control';
 import { CONSUMER_GROUPS, type ConsumerGroupName } from './chaos/chaos-groups';
 import { chaosHealthy } from './chaos/chaos-health';
+import { chaosMarkdown } from './chaos/chaos-results';
 import { ALL_FAULTS, runChaos } from './chaos/chaos-run';
 
 /**
  * `npm run chaos -- --messages 10000 --keys 100 [--concurrency 16] [--drain-timeout 1800] [--poison-group audit]
- * [--json]`: a reliability run against the TEST stack `npm start -- --faults` left running, with every fault of the
+ * [--json] [--no-results]`: a reliability run against the TEST stack `npm start -- --faults` left running, with every fault of the
  * kit on at random, checked in every consumer group the stack has. With `--poison-group G`, one key of the run is
  * poisoned in group G only: it must end parked there and applied everywhere else. Progress goes to stderr; with
  * `--json`, stdout holds only the report, the fault rates it ran with among its fields (`"faults": {…}`) and each
- * group's figures (`"groups": {"projection": {…}, "audit": {…}, "shipping": {…}}`).
+ * group's figures (`"groups": {"projection": {…}, "audit": {…}, "shipping": {…}}`). The report is filed in
+ * bench/results/ (chaos-<date>.json and .md, latest-chaos.json and .md) unless `--no-results`.
  */
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -22,6 +26,7 @@ async function main(): Promise<void> {
       'drain-timeout': { type: 'string', default: '1800' },
       'poison-group': { type: 'string' },
       json: { type: 'boolean', default: false },
+      'no-results': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -46,6 +51,11 @@ async function main(): Promise<void> {
     showProgress: true,
   });
   const healthy = chaosHealthy(report);
+  if (!values['no-results']) {
+    const date = resultsDate(new Date());
+    const files = writeResults('chaos', report, chaosMarkdown(report, date), date);
+    console.error(`report filed: ${files.map((file) => path.relative(process.cwd(), file)).join(', ')}`);
+  }
   if (values.json) {
     console.log(JSON.stringify(report));
     if (!healthy) process.exitCode = 1;

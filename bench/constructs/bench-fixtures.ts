@@ -3,8 +3,13 @@ import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { ApiCeilingProbe } from './api-ceiling-probe';
-import { LeanBenchPipeline } from './lean-bench-pipeline';
+import {
+  LEAN_CONSUMER_BATCH_SIZE,
+  LEAN_CONSUMER_MAX_CONCURRENCY,
+  LeanBenchPipeline,
+} from './lean-bench-pipeline';
 import { NaiveBaseline } from './naive-baseline';
+import { RawConsumerProbe } from './raw-consumer-probe';
 
 export interface BenchFixturesProps {
   /** The orders API's HTTP API: the ceiling probe gets a route on the same gateway. */
@@ -17,8 +22,8 @@ export interface BenchFixturesProps {
 
 /**
  * FOR BENCHMARKS ONLY: what `npm run bench` measures besides the reference application — the API ceiling probe, the
- * naive baseline and the lean pipeline — added to `stack` with the outputs the bench reads (`ApiCeilingFunctionName`,
- * `Naive…`, `Lean…`). The CDK app adds them to a stack built with unit accounting (a local stack); the reference
+ * naive baseline, the lean pipeline and the raw consumer probe — added to `stack` with the outputs the bench reads (`ApiCeilingFunctionName`,
+ * `Naive…`, `Lean…`, `RawConsumer…`). The CDK app adds them to a stack built with unit accounting (a local stack); the reference
  * stack itself knows nothing of the bench.
  */
 export function addBenchFixtures(stack: Stack, props: BenchFixturesProps): void {
@@ -37,4 +42,10 @@ export function addBenchFixtures(stack: Stack, props: BenchFixturesProps): void 
   new CfnOutput(stack, 'LeanViewTableName', { value: lean.viewTable.tableName });
   new CfnOutput(stack, 'LeanRelayFunctionName', { value: lean.relay.function.functionName });
   new CfnOutput(stack, 'LeanConsumerFunctionName', { value: lean.consumerFunction.functionName });
+  const rawConsumer = new RawConsumerProbe(stack, 'RawConsumerProbe', {
+    batchSize: LEAN_CONSUMER_BATCH_SIZE,
+    maxConcurrency: LEAN_CONSUMER_MAX_CONCURRENCY,
+  });
+  new CfnOutput(stack, 'RawConsumerQueueUrl', { value: rawConsumer.queue.queueUrl });
+  new CfnOutput(stack, 'RawConsumerFunctionName', { value: rawConsumer.function.functionName });
 }

@@ -15,6 +15,10 @@ import {
 } from 'reliable-messaging-serverless';
 import { Env } from 'reliable-messaging-serverless/runtime';
 
+/** The lean consumer's event source mapping (the library's defaults, named so the raw consumer probe matches them). */
+export const LEAN_CONSUMER_BATCH_SIZE = 10;
+export const LEAN_CONSUMER_MAX_CONCURRENCY = 10;
+
 export interface LeanBenchPipelineProps {
   readonly encryptionKey: kms.IKey;
   readonly alertTopic: sns.ITopic;
@@ -75,6 +79,8 @@ export class LeanBenchPipeline extends Construct {
       encryptionKey: props.encryptionKey,
       alertTopic: props.alertTopic,
       strategy: 'version',
+      batchSize: LEAN_CONSUMER_BATCH_SIZE,
+      maxConcurrency: LEAN_CONSUMER_MAX_CONCURRENCY,
     });
     for (const fn of [this.relay.function, this.consumerFunction])
       fn.addEnvironment(Env.UNIT_ACCOUNTING, 'true');

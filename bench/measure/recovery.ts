@@ -10,7 +10,7 @@ import {
 } from 'reliable-messaging-serverless/runtime/bench-support';
 import { type Connection, sweepNow } from '../../tools/stack/stack-control';
 import { countOutboxItems } from '../../tools/stack/stack-queries';
-import { summarizeRounds } from './rounds';
+import { type RoundsSummary, summarizeRounds } from './rounds';
 
 /**
  * Who finds the messages the relay left behind (in no index: the producer writes none, and no relay marked them):
@@ -56,6 +56,10 @@ export interface RecoveryReport {
   /** The spread of the rounds' ratios. */
   readonly recoveryRatioMin: number;
   readonly recoveryRatioMax: number;
+  /** The median and spread (min, max) of the rounds' relay rates, sweep rates and ratios. */
+  readonly relayRounds: RoundsSummary;
+  readonly sweepRounds: RoundsSummary;
+  readonly ratioRounds: RoundsSummary;
   readonly rounds: readonly RecoveryRound[];
   /** Who found the messages the relay left behind. */
   readonly auditBy: RecoveryAudit;
@@ -105,6 +109,8 @@ export async function measureRecovery(c: Connection, options: RecoveryOptions): 
       });
     }
     const ratio = summarizeRounds(rounds.map((r) => r.recoveryRatio));
+    const relay = summarizeRounds(rounds.map((r) => r.relayPerSecond));
+    const sweep = summarizeRounds(rounds.map((r) => r.sweepPerSecond));
 
     const hotKey = [`bench-hot-${run}`];
     await leftBehind(c, itemsOf(hotKey, hotKeyMessages, 'FAILED'));
@@ -114,11 +120,14 @@ export async function measureRecovery(c: Connection, options: RecoveryOptions): 
     return {
       messages,
       keys,
-      relayPerSecond: round3(summarizeRounds(rounds.map((r) => r.relayPerSecond)).median),
-      sweepPerSecond: round3(summarizeRounds(rounds.map((r) => r.sweepPerSecond)).median),
+      relayPerSecond: round3(relay.median),
+      sweepPerSecond: round3(sweep.median),
       recoveryRatio: round3(ratio.median),
       recoveryRatioMin: ratio.min,
       recoveryRatioMax: ratio.max,
+      relayRounds: { ...relay, median: round3(relay.median) },
+      sweepRounds: { ...sweep, median: round3(sweep.median) },
+      ratioRounds: { ...ratio, median: round3(ratio.median) },
       rounds,
       auditBy: audit,
       hotKeyMessages,

@@ -6,6 +6,8 @@ import { projectRoot } from '../../tools/paths';
 import { ProgressBar } from '../../tools/progress';
 import type { Connection } from '../../tools/stack/stack-control';
 import { PRICES_AS_OF } from './aws-prices';
+import { type CallTiming, callBreakdown } from './call-breakdown';
+import { type CeilingBound, ceilingRatio } from './ceilings';
 import { coldInitMs } from './cold-init';
 import {
   capacityUnits,
@@ -20,11 +22,13 @@ import { type DrainResult, measureDrain } from './drain';
 import { functionBilledDuration, functionLogs, type LogRecord } from './function-logs';
 import { type GroupCost, type GroupUnits, groupCosts, topicPublishRequests } from './group-costs';
 import { type LatencyBucket, latencyHistogram } from './latency-histogram';
-import { runLeanPipeline } from './lean-pipeline';
+import { type LeanProfile, type LeanReport, runLeanPipeline } from './lean-pipeline';
 import { runNaiveBaseline } from './naive-baseline';
 import { rawApiRate } from './raw-api-rate';
+import { rawConsumerRate } from './raw-consumer-rate';
 import { rawFifoRate } from './raw-fifo-rate';
 import { measureRecovery, type RecoveryAudit, type RecoveryReport } from './recovery';
+import { type RoundsSummary, summarizeRounds } from './rounds';
 import { measureSweepCost, type SweepCostReport } from './sweep-cost';
 import { measureSweepReadRatio, type SweepReadRatio } from './sweep-read-ratio';
 import { commitTraffic, waitApplied } from './traffic';
@@ -44,6 +48,11 @@ export interface BenchOptions {
   /** Rounds of the recovery measurement (`recoveryRatio` is their median), and who finds what the relay left. */
   readonly recoveryRounds: number;
   readonly recoveryAudit: RecoveryAudit;
+  /**
+   * Rounds of the lean pipeline, each right after the raw consumer probe (same messages, keys and batch size), so
+   * the two are compared under the same load: their medians are reported, with their spread.
+   */
+  readonly ceilingRounds: number;
   readonly showProgress: boolean;
 }
 
@@ -56,8 +65,24 @@ export interface BenchReport {
   readonly throughputRatio: number;
   /** A trivial function behind the same API gateway, same client concurrency: the ceiling of the API path. */
   readonly rawApiPerSecond: number;
-  /** throughputPerSecond ÷ rawApiPerSecond (target ≥ 0.6). */
+  /** throughputPerSecond ÷ rawApiPerSecond. */
   readonly apiThroughputRatio: number;
+  /**
+   * A trivial consumer (it accepts every record) on a FIFO queue fed directly with SendMessageBatch, with the lean
+   * consumer's batch size and as many messages and message groups as the lean pipeline's run: the ceiling of any
+   * consumer on this machine (the emulator runs one batch at a time per event source mapping). The median of
+   * `ceilingRounds` rounds.
+   */
+  readonly rawConsumerPerSecond: number;
+  readonly rawConsumerRounds: RoundsSummary;
+  /** min(rawApiPerSecond, rawConsumerPerSecond), and which of the two it is. */
+  readonly ceilingPerSecond: number;
+  readonly ceilingBoundBy: CeilingBound;
+  /** leanThroughputPerSecond ÷ ceilingPerSecond (target ≥ 0.6), and the spread of the rounds' own ratios. */
+  readonly leanCeilingRatio: number;
+  readonly leanCeilingRatioRounds: RoundsSummary;
+  /** throughputPerSecond (the reference application, through the API) ÷ ceilingPerSecond. */
+  readonly referenceCeilingRatio: number;
   /**
    * Read units of a sweeper run (the audit's Scan + the index sweep) beside 100,000 delivered and 100,000 resolved
    * half messages (in a table of their own) ÷ with 10 unsent only.
@@ -85,8 +110,20 @@ export interface BenchReport {
   readonly floor: UnitsPerMessage;
   readonly usdPerMillion: number;
   readonly floorUsdPerMillion: number;
-  /** The lean pipeline's rate (commit → applied), for comparison with the reference application's. */
+  /**
+   * The lean pipeline's end-to-end rate: from its first commit (a transaction of the business item and the outbox
+   * message) to every key's effect applied, through the relay, the FIFO queue and the consumer. The median of
+   * `ceilingRounds` rounds.
+   */
   readonly leanThroughputPerSecond: number;
+  readonly leanRounds: RoundsSummary;
+  /** Where the median round of the lean pipeline spent its time. */
+  readonly leanProfile: LeanProfile;
+  /**
+   * Where the reference application's consumers (projection, audit, shipping) spend a batch's time, per API: calls
+   * per message and milliseconds.
+   */
+  readonly consumerCalls: Readonly<Record<string, Readonly<Record<string, CallTiming>>>>;
   /**
    * The reference application through its API: three effects per message, each under its own idempotency strategy,
    * plus the cursor — what a richer consumer costs on top of the floor.
@@ -203,7 +240,12 @@ export async function runBench(c: Connection, options: BenchOptions): Promise<Be
 
   // Fan-out: the same window's messages reached every group; each group's consumer logged its own ledgers.
   const groupUnits: Record<string, UnitsPerMessage> = {};
+  const consumerCalls: Record<string, Record<string, CallTiming>> = {};
   if (byComponent.consumer !== undefined) groupUnits.projection = byComponent.consumer;
+  consumerCalls.projection = callBreakdown(
+    addLedgers('projection', ledgersByComponent.consumer ?? []),
+    total,
+  );
   const groupOutputs = c.outputs as typeof c.outputs & {
     readonly EventsTopicArn?: string;
     readonly AuditConsumerFunctionName?: string;
@@ -216,6 +258,7 @@ export async function runBench(c: Connection, options: BenchOptions): Promise<Be
     if (functionName === undefined) continue;
     const ledgers = ledgersOf(await functionLogs(c, functionName, windowStart, windowEnd));
     const billed = await functionBilledDuration(c, functionName, windowStart, windowEnd);
+    consumerCalls[group] = callBreakdown(addLedgers(group, ledgers), total);
     groupUnits[group] = perMessage(addLedgers(group, ledgers), total, {
       invocations: ledgers.length,
       gbSeconds: billed.gbSeconds,
@@ -237,16 +280,26 @@ export async function runBench(c: Connection, options: BenchOptions): Promise<Be
       ? []
       : groupCosts(shared, { publishRequests, payloadBytes: SNS_PAYLOAD_BYTES_ASSUMED }, fanOutGroups);
   const floor = floorUnitsPerMessage();
-  const lean = await runLeanPipeline(
-    c,
-    total,
-    options.keys,
-    options.concurrency,
-    producerGbSecondsPerRequest,
-    {
-      commit: new ProgressBar('lean commit', total, options.showProgress),
-      apply: new ProgressBar('lean apply ', options.keys, options.showProgress),
-    },
+  // The lean pipeline, each round right after the raw consumer probe with the same messages and keys.
+  const leanRuns: LeanReport[] = [];
+  const rawConsumerRates: number[] = [];
+  for (let round = 0; round < options.ceilingRounds; round++) {
+    rawConsumerRates.push(await rawConsumerRate(c, total, options.keys, options.concurrency));
+    leanRuns.push(
+      await runLeanPipeline(c, total, options.keys, options.concurrency, producerGbSecondsPerRequest, {
+        commit: new ProgressBar(`lean commit ${round + 1}`, total, options.showProgress),
+        apply: new ProgressBar(`lean apply  ${round + 1}`, options.keys, options.showProgress),
+      }),
+    );
+  }
+  const leanRounds = summarizeRounds(leanRuns.map((run) => run.throughputPerSecond));
+  const rawConsumerRounds = summarizeRounds(rawConsumerRates);
+  // The round nearest the median stands for the lean pipeline's units and profile.
+  const lean = leanRuns.reduce((best, run) =>
+    Math.abs(run.throughputPerSecond - leanRounds.median) <
+    Math.abs(best.throughputPerSecond - leanRounds.median)
+      ? run
+      : best,
   );
   const measured = lean.units;
 
@@ -271,6 +324,19 @@ export async function runBench(c: Connection, options: BenchOptions): Promise<Be
   const naive = await runNaiveBaseline(c, Math.min(500, total), options.keys, producerGbSecondsPerRequest);
   const bundles = bundleFiles();
   const throughput = total / ((allApplied - firstCommit) / 1000);
+  const leanCeiling = ceilingRatio(leanRounds.median, rawApiPerSecond, rawConsumerRounds.median);
+  const referenceCeiling = ceilingRatio(throughput, rawApiPerSecond, rawConsumerRounds.median);
+  const leanCeilingRatioRounds = summarizeRounds(
+    leanRuns.map(
+      (run, i) => ceilingRatio(run.throughputPerSecond, rawApiPerSecond, rawConsumerRates[i]!).ratio,
+    ),
+  );
+  const rounded = (summary: RoundsSummary): RoundsSummary => ({
+    median: round(summary.median),
+    min: round(summary.min),
+    max: round(summary.max),
+    rounds: summary.rounds,
+  });
   return {
     messages: total,
     keys: keys.length,
@@ -279,6 +345,13 @@ export async function runBench(c: Connection, options: BenchOptions): Promise<Be
     throughputRatio: round(throughput / rawEmulatorPerSecond),
     rawApiPerSecond: round(rawApiPerSecond),
     apiThroughputRatio: round(throughput / rawApiPerSecond),
+    rawConsumerPerSecond: round(rawConsumerRounds.median),
+    rawConsumerRounds: rounded(rawConsumerRounds),
+    ceilingPerSecond: leanCeiling.ceilingPerSecond,
+    ceilingBoundBy: leanCeiling.boundBy,
+    leanCeilingRatio: leanCeiling.ratio,
+    leanCeilingRatioRounds: rounded(leanCeilingRatioRounds),
+    referenceCeilingRatio: referenceCeiling.ratio,
     sweepReadRatio: sweepRead.ratio,
     sweepRead,
     recoveryRatio: recovery.recoveryRatio,
@@ -298,7 +371,10 @@ export async function runBench(c: Connection, options: BenchOptions): Promise<Be
     floor,
     usdPerMillion: usdPerMillion(measured),
     floorUsdPerMillion: usdPerMillion(floor),
-    leanThroughputPerSecond: round(lean.throughputPerSecond),
+    leanThroughputPerSecond: round(leanRounds.median),
+    leanRounds: rounded(leanRounds),
+    leanProfile: lean.profile,
+    consumerCalls,
     referenceUnitsPerMessage: round(capacityUnits(reference)),
     referenceUsdPerMillion: usdPerMillion(reference),
     reference,

@@ -66,6 +66,11 @@ describe('UnitAccountant', () => {
       sqsBilledRequests: 0,
       snsPublishes: 0,
       snsMessages: 0,
+      requestMs: {
+        'dynamodb:GetItem': expect.any(Number),
+        'dynamodb:PutItem': expect.any(Number),
+        'dynamodb:TransactWriteItems': expect.any(Number),
+      },
     });
   });
 
@@ -238,6 +243,29 @@ describe('addLedgers', () => {
       sqsBilledRequests: 3,
       snsPublishes: 1,
       snsMessages: 10,
+      requestMs: {},
     });
+  });
+
+  it('adds the milliseconds per API of the ledgers that carry them', () => {
+    // GIVEN a ledger with request timings and one logged by an older build, without
+    const timed = {
+      component: 'consumer',
+      requests: { 'dynamodb:UpdateItem': 2, 'dynamodb:GetItem': 1 },
+      readUnits: 0.5,
+      writeUnits: 2,
+      sqsBilledRequests: 0,
+      snsPublishes: 0,
+      snsMessages: 0,
+      requestMs: { 'dynamodb:UpdateItem': 12.5, 'dynamodb:GetItem': 3 },
+    };
+    const untimed = { ...timed, requestMs: undefined };
+    const again = { ...timed, requestMs: { 'dynamodb:UpdateItem': 7.5 } };
+
+    // WHEN they are added
+    const total = addLedgers('consumer', [timed, untimed, again]);
+
+    // THEN each API's milliseconds are summed, the untimed ledger adding none
+    expect(total.requestMs).toEqual({ 'dynamodb:UpdateItem': 20, 'dynamodb:GetItem': 3 });
   });
 });

@@ -46,6 +46,9 @@ export interface StackOutputs {
   readonly LeanViewTableName?: string;
   readonly LeanRelayFunctionName?: string;
   readonly LeanConsumerFunctionName?: string;
+  /** Only in local stacks built with unit accounting (the bench's raw consumer probe). */
+  readonly RawConsumerQueueUrl?: string;
+  readonly RawConsumerFunctionName?: string;
   readonly PaymentsTableName: string;
   readonly IdempotencyTableName: string;
   readonly CheckBackFunctionName: string;

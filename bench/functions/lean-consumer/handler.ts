@@ -46,7 +46,12 @@ const consumeBatch = fifoConsumerHandler<SQSRecord>({
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   const response = await consumeBatch(event, context);
   if (accountant !== undefined) {
-    logger.info('unit accounting', { unitAccounting: accountant.take(), records: event.Records.length });
+    logger.info('unit accounting', {
+      unitAccounting: accountant.take(),
+      records: event.Records.length,
+      // Keys (message groups) in the batch: records of one key run one after the other, of different keys at once.
+      groups: new Set(event.Records.map((record) => record.attributes.MessageGroupId)).size,
+    });
   }
   return response;
 };

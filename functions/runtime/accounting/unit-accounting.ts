@@ -21,6 +21,11 @@ export interface UnitLedger {
   readonly snsPublishes: number;
   /** Messages published to SNS: one per Publish, one per entry of a PublishBatch (a topic's fan-out is not counted). */
   readonly snsMessages: number;
+  /**
+   * Milliseconds spent waiting for each API's answers, summed (keys as in `requests`): where a batch's time goes.
+   * Absent in ledgers logged by older builds.
+   */
+  readonly requestMs?: Readonly<Record<string, number>>;
 }
 
 const READ_COMMANDS = new Set(['GetItem', 'Query', 'Scan', 'BatchGetItem', 'TransactGetItems']);
@@ -58,6 +63,7 @@ const operation = (commandName: string | undefined) => (commandName ?? 'Unknown'
  */
 export class UnitAccountant {
   private requests: Record<string, number> = {};
+  private requestMs: Record<string, number> = {};
   private readUnits = 0;
   private writeUnits = 0;
   private sqsBilledRequests = 0;
@@ -75,9 +81,10 @@ export class UnitAccountant {
           SUPPORTS_CONSUMED_CAPACITY.has(name) && input.ReturnConsumedCapacity === undefined
             ? { ...args, input: { ...input, ReturnConsumedCapacity: 'TOTAL' } }
             : args;
+        const started = performance.now();
         try {
           const result = await next(withCapacity as typeof args);
-          this.count(`dynamodb:${name}`);
+          this.count(`dynamodb:${name}`, started);
           const consumed = (result.output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] })
             .ConsumedCapacity;
           const units = [consumed ?? []].flat().reduce((sum, entry) => sum + (entry.CapacityUnits ?? 0), 0);
@@ -86,7 +93,7 @@ export class UnitAccountant {
           return result;
         } catch (error) {
           const code = error instanceof Error ? error.name : 'Error';
-          this.count(`dynamodb:${name}:${code}`);
+          this.count(`dynamodb:${name}:${code}`, started);
           throw error;
         }
       },
@@ -98,8 +105,9 @@ export class UnitAccountant {
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const name = operation(context.commandName);
+        const started = performance.now();
         const result = await next(args);
-        this.count(`sqs:${name}`);
+        this.count(`sqs:${name}`, started);
         this.sqsBilledRequests += Math.max(1, Math.ceil(payloadBytes(args.input) / SQS_CHUNK));
         return result;
       },
@@ -115,8 +123,9 @@ export class UnitAccountant {
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const name = operation(context.commandName);
+        const started = performance.now();
         const result = await next(args);
-        this.count(`sns:${name}`);
+        this.count(`sns:${name}`, started);
         if (SNS_PUBLISHES.has(name)) {
           const messages = publishedMessages(args.input);
           this.snsPublishes += Math.max(1, Math.ceil(bytesOf(messages) / SNS_CHUNK));
@@ -138,8 +147,10 @@ export class UnitAccountant {
       sqsBilledRequests: this.sqsBilledRequests,
       snsPublishes: this.snsPublishes,
       snsMessages: this.snsMessages,
+      requestMs: Object.fromEntries(Object.entries(this.requestMs).map(([key, ms]) => [key, round(ms)])),
     };
     this.requests = {};
+    this.requestMs = {};
     this.readUnits = 0;
     this.writeUnits = 0;
     this.sqsBilledRequests = 0;
@@ -148,8 +159,10 @@ export class UnitAccountant {
     return ledger;
   }
 
-  private count(key: string): void {
+  /** One more request of `key`, answered now after it was sent at `started` (performance.now()). */
+  private count(key: string, started: number): void {
     this.requests[key] = (this.requests[key] ?? 0) + 1;
+    this.requestMs[key] = (this.requestMs[key] ?? 0) + (performance.now() - started);
   }
 }
 
@@ -175,8 +188,11 @@ function bytesOf(texts: readonly string[]): number {
 /** Adds ledgers of the same component (or of several, for totals). */
 export function addLedgers(component: string, ledgers: readonly UnitLedger[]): UnitLedger {
   const requests: Record<string, number> = {};
+  const requestMs: Record<string, number> = {};
   for (const ledger of ledgers) {
     for (const [key, count] of Object.entries(ledger.requests)) requests[key] = (requests[key] ?? 0) + count;
+    for (const [key, ms] of Object.entries(ledger.requestMs ?? {}))
+      requestMs[key] = (requestMs[key] ?? 0) + ms;
   }
   return {
     component,
@@ -187,6 +203,7 @@ export function addLedgers(component: string, ledgers: readonly UnitLedger[]): U
     snsPublishes: ledgers.reduce((sum, l) => sum + l.snsPublishes, 0),
     // A ledger logged by an older build has no snsMessages.
     snsMessages: ledgers.reduce((sum, l) => sum + (l.snsMessages ?? 0), 0),
+    requestMs: Object.fromEntries(Object.entries(requestMs).map(([key, ms]) => [key, round(ms)])),
   };
 }
 
