@@ -5,7 +5,7 @@ import { readOutputs } from '../tools/stack/outputs';
 import { connect } from '../tools/stack/stack-control';
 import { CONSUMER_GROUPS, type ConsumerGroupName } from './chaos/chaos-groups';
 import { chaosHealthy } from './chaos/chaos-health';
-import { chaosMarkdown } from './chaos/chaos-results';
+import { chaosFigures, chaosMarkdown } from './chaos/chaos-results';
 import { ALL_FAULTS, runChaos } from './chaos/chaos-run';
 
 /**
@@ -68,24 +68,8 @@ async function main(): Promise<void> {
   if (report.poison !== undefined) {
     console.log(`poisoned: key ${report.poison.key} in group ${report.poison.group} only`);
   }
-  const rows: Array<[string, number]> = [
-    ['committed', report.committed],
-    ['delivered (every group)', report.delivered],
-    ['lost', report.lost],
-    ['in flight (queue not empty)', report.inFlight],
-    ['duplicate effects', report.duplicateEffects],
-    ['duplicate commits (retries)', report.duplicateCommits],
-    ['order violations', report.orderViolations],
-    ['non-terminal', report.nonTerminal],
-    ['parked keys', report.parkedKeys],
-    ['FAILED (kept, alerted)', report.failed],
-    ['  of which not delivered', report.failedUndelivered],
-    ['not delivered, parked', report.parkedUndelivered],
-    ['alerts', report.alerts],
-    ['dead-lettered', report.deadLettered],
-    ['API retries (503/409/connection)', report.requestRetries],
-  ];
-  for (const [name, value] of rows) console.log(`  ${name.padEnd(30)} ${String(value).padStart(8)}`);
+  for (const [name, value] of chaosFigures(report))
+    console.log(`  ${name.padEnd(30)} ${String(value).padStart(8)}`);
   const names = CONSUMER_GROUPS.filter((name) => report.groups[name] !== undefined);
   console.log(`\n  ${'per group'.padEnd(30)} ${names.map((name) => name.padStart(11)).join('')}`);
   const figures: Array<[string, keyof NonNullable<(typeof report.groups)['projection']>]> = [

@@ -1,9 +1,9 @@
 import { table } from '../../tools/results-files';
 import type { ChaosReport } from './chaos-run';
 
-/** The short markdown summary of a chaos report (`chaos-<date>.md`, `latest-chaos.md`). A pure function of it. */
-export function chaosMarkdown(report: ChaosReport, date: string): string {
-  const rows: Array<[string, number]> = [
+/** A chaos report's headline figures, named and in the order both the console and the markdown show them. */
+export function chaosFigures(report: ChaosReport): ReadonlyArray<readonly [string, number]> {
+  return [
     ['committed', report.committed],
     ['delivered (every group)', report.delivered],
     ['lost', report.lost],
@@ -14,9 +14,17 @@ export function chaosMarkdown(report: ChaosReport, date: string): string {
     ['non-terminal', report.nonTerminal],
     ['parked keys', report.parkedKeys],
     ['FAILED (kept, alerted)', report.failed],
-    ['dead-lettered', report.deadLettered],
+    ['  of which not delivered', report.failedUndelivered],
+    ['not delivered, parked', report.parkedUndelivered],
     ['alerts', report.alerts],
+    ['dead-lettered', report.deadLettered],
+    ['API retries (503/409/connection)', report.requestRetries],
   ];
+}
+
+/** The short markdown summary of a chaos report (`chaos-<date>.md`, `latest-chaos.md`). A pure function of it. */
+export function chaosMarkdown(report: ChaosReport, date: string): string {
+  const rows = chaosFigures(report).map(([name, value]) => [name.trim(), value] as const);
   const groups = Object.entries(report.groups).filter(([, group]) => group !== undefined);
   return [
     `# Chaos ${date}`,
