@@ -16,10 +16,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { InvalidEnvelopeError } from '../../functions/runtime/errors';
 import { type OutboxItem, parseEnvelope } from '../../functions/runtime/outbox/outbox-message';
 import {
-  chunksForSend,
   OutboxPublisher,
   type RelayProblem,
   type RelayResult,
+  sendRounds,
 } from '../../functions/runtime/relay/outbox-publisher';
 import { type RelayCandidate, relayCandidates } from '../../functions/runtime/relay/stream-records';
 import type { LostAnswer } from '../../tools/dynamodb/in-memory-dynamodb';
@@ -176,8 +176,8 @@ describe('OutboxPublisher.relay', () => {
       });
     });
 
-    it('sends at most 10 messages per SendMessageBatch, in stream order', async () => {
-      // GIVEN
+    it("sends at most 10 messages per SendMessageBatch, each key's in stream order, in as many batches as needed", async () => {
+      // GIVEN 23 messages over 4 keys, interleaved as a stream has them
       const relay = newRelay();
       const candidates = Array.from({ length: 23 }, (_, index) =>
         candidate(`key-${index % 4}`, Math.floor(index / 4) + 1),
@@ -186,10 +186,18 @@ describe('OutboxPublisher.relay', () => {
       // WHEN
       const result = await relay.relay(candidates);
 
-      // THEN
+      // THEN three batches, as 23 messages need
       expect(sentDeduplicationIds().map((ids) => ids.length)).toEqual([10, 10, 3]);
-      expect(sentDeduplicationIds().flat()).toEqual(messageIds(candidates));
-      expect(messageIds(result.sent)).toEqual(messageIds(candidates));
+      expect(sentDeduplicationIds().flat().sort()).toEqual(messageIds(candidates).sort());
+      for (const key of ['key-0', 'key-1', 'key-2', 'key-3']) {
+        const ofKey = messageIds(candidates.filter((c) => c.item.groupKey === key));
+        expect(
+          sentDeduplicationIds()
+            .flat()
+            .filter((id) => ofKey.includes(id)),
+        ).toEqual(ofKey);
+        expect(messageIds(result.sent).filter((id) => ofKey.includes(id))).toEqual(ofKey);
+      }
       expect(result.failed).toEqual([]);
     });
 
@@ -366,29 +374,101 @@ describe('OutboxPublisher.relay', () => {
       ]);
     });
 
-    it("does not send a failed key's later messages in later chunks, but still sends the other keys", async () => {
-      // GIVEN
+    it("does not send a failed key's later messages in later rounds, but still sends the other keys", async () => {
+      // GIVEN key a has 11 messages (two rounds), b one; SQS refuses a1
       const problems: RelayProblem[] = [];
       const relay = newRelay(problems);
-      const firstChunk = [
-        candidate('a', 1),
-        ...Array.from({ length: 9 }, (_, index) => candidate(`key-${index}`, 1)),
-      ];
-      const secondChunk = [candidate('a', 2), candidate('b', 1)];
+      const ofA = Array.from({ length: 11 }, (_, index) => candidate('a', index + 1));
       sqs.on(SendMessageBatchCommand).callsFake(sqsRejecting('msg-a-1'));
 
       // WHEN
-      const result = await relay.relay([...firstChunk, ...secondChunk]);
+      const result = await relay.relay([...ofA, candidate('b', 1)]);
 
-      // THEN
-      expect(sentDeduplicationIds()[1]).toEqual(['msg-b-1']);
-      expect(messageIds(result.failed)).toEqual(['msg-a-1', 'msg-a-2']);
+      // THEN a11 is never sent; b1 is
+      expect(sentDeduplicationIds().flat()).not.toContain('msg-a-11');
+      expect(sentDeduplicationIds().flat()).toContain('msg-b-1');
+      expect(messageIds(result.sent)).toEqual(['msg-b-1']);
+      expect(messageIds(result.failed)).toEqual(messageIds(ofA));
       expect(problems).toContainEqual({
         kind: 'blocked-behind-failure',
-        messageId: 'msg-a-2',
+        messageId: 'msg-a-11',
         groupKey: 'a',
-        sequence: 2,
+        sequence: 11,
       });
+    });
+
+    it("sends a key's next batch only after its previous batch was answered", async () => {
+      // GIVEN key a has 15 messages (two rounds); b and c one each; every answer takes a few ticks
+      const events: string[] = [];
+      sqs.on(SendMessageBatchCommand).callsFake(async (input: SendMessageBatchCommandInput) => {
+        const first = input.Entries?.[0]?.MessageDeduplicationId ?? '';
+        events.push(`start ${first}`);
+        for (let tick = 0; tick < 5; tick++) await new Promise((resolve) => setImmediate(resolve));
+        events.push(`end ${first}`);
+        return sqsRejecting()(input);
+      });
+      const candidates = [
+        ...Array.from({ length: 15 }, (_, index) => candidate('a', index + 1)),
+        ...Array.from({ length: 10 }, (_, index) => candidate(`k${index}`, 1)),
+      ];
+
+      // WHEN
+      const result = await newRelay().relay(candidates);
+
+      // THEN a11's batch starts after a1's batch was answered
+      expect(events.indexOf('start msg-a-11')).toBeGreaterThan(events.indexOf('end msg-a-1'));
+      expect(result.sent).toHaveLength(25);
+    });
+
+    it('sends the batches of a round at once, at most `sendConcurrency` at a time', async () => {
+      // GIVEN 6 keys of 10 messages: six batches of disjoint keys
+      let inFlight = 0;
+      let mostInFlight = 0;
+      sqs.on(SendMessageBatchCommand).callsFake(async (input: SendMessageBatchCommandInput) => {
+        inFlight++;
+        mostInFlight = Math.max(mostInFlight, inFlight);
+        for (let tick = 0; tick < 5; tick++) await new Promise((resolve) => setImmediate(resolve));
+        inFlight--;
+        return sqsRejecting()(input);
+      });
+      const candidates = ['a', 'b', 'c', 'd', 'e', 'f'].flatMap((key) =>
+        Array.from({ length: 10 }, (_, index) => candidate(key, index + 1)),
+      );
+      const relayOf = (sendConcurrency?: number) =>
+        new OutboxPublisher({
+          sqs: new SQSClient({ region: 'us-east-1' }),
+          dynamodb: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })),
+          queueUrl: QUEUE_URL,
+          outboxTableName: OUTBOX_TABLE,
+          ...(sendConcurrency === undefined ? {} : { sendConcurrency }),
+        });
+
+      // WHEN by default
+      await relayOf().relay(candidates);
+
+      // THEN five at once
+      expect(mostInFlight).toBe(5);
+
+      // WHEN one at a time
+      mostInFlight = 0;
+      await relayOf(1).relay(candidates);
+
+      // THEN
+      expect(mostInFlight).toBe(1);
+      expect(sentBatches()).toHaveLength(12);
+    });
+
+    it.each([0, -1, 1.5, Number.NaN])('fails if sendConcurrency is %s', (sendConcurrency) => {
+      expect(
+        () =>
+          new OutboxPublisher({
+            sqs: new SQSClient({ region: 'us-east-1' }),
+            dynamodb: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })),
+            queueUrl: QUEUE_URL,
+            outboxTableName: OUTBOX_TABLE,
+            sendConcurrency,
+          }),
+      ).toThrow(/sendConcurrency must be a whole number ≥ 1; got /);
     });
 
     it('sends no batch at all for a chunk whose messages all belong to failed keys', async () => {
@@ -605,17 +685,72 @@ describe('OutboxPublisher.relay', () => {
   });
 });
 
-describe('chunksForSend', () => {
-  it('keeps the order and puts at most 10 messages in a chunk', () => {
+describe('sendRounds', () => {
+  const sequences = (rounds: RelayCandidate[][][]) =>
+    rounds.map((round) => round.map((chunk) => chunk.map((c) => `${c.item.groupKey}${c.item.sequence}`)));
+
+  it("keeps a key's order and puts at most 10 of its messages in a round", () => {
     // GIVEN
     const candidates = Array.from({ length: 21 }, (_, index) => candidate('a', index + 1));
 
     // WHEN
-    const chunks = chunksForSend(candidates);
+    const rounds = sendRounds(candidates);
 
     // THEN
-    expect(chunks.map((chunk) => chunk.length)).toEqual([10, 10, 1]);
-    expect(chunks.flat()).toEqual(candidates);
+    expect(rounds.map((round) => round.map((chunk) => chunk.length))).toEqual([[10], [10], [1]]);
+    expect(rounds.flat(2)).toEqual(candidates);
+  });
+
+  it('packs keys into full chunks of one round; what of a key does not fit waits for the next round', () => {
+    // GIVEN three keys of six messages each, interleaved
+    const candidates = Array.from({ length: 18 }, (_, index) =>
+      candidate(['a', 'b', 'c'][index % 3]!, Math.floor(index / 3) + 1),
+    );
+
+    // WHEN
+    const rounds = sendRounds(candidates);
+
+    // THEN
+    expect(sequences(rounds)).toEqual([
+      [
+        ['a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'b1', 'b2', 'b3', 'b4'],
+        ['c1', 'c2', 'c3', 'c4', 'c5', 'c6'],
+      ],
+      [['b5', 'b6']],
+    ]);
+  });
+
+  it('never puts a key in two chunks of one round, keeps every key in stream order and adds at most one chunk a round', () => {
+    // GIVEN 500 messages over 37 keys with sizes that also hit the byte limit
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 48271) % 2147483647;
+      return seed / 2147483647;
+    };
+    const nextSequence = new Map<string, number>();
+    const candidates = Array.from({ length: 500 }, () => {
+      const key = `k${Math.floor(random() * 37)}`;
+      const sequence = (nextSequence.get(key) ?? 0) + 1;
+      nextSequence.set(key, sequence);
+      return candidate(key, sequence, 'x'.repeat(Math.floor(random() * 60 * 1024)));
+    });
+
+    // WHEN
+    const rounds = sendRounds(candidates);
+
+    // THEN
+    for (const round of rounds) {
+      const keys = round.map((chunk) => new Set(chunk.map((c) => c.item.groupKey)));
+      for (const [i, mine] of keys.entries()) {
+        for (const other of keys.slice(i + 1)) expect([...mine].filter((key) => other.has(key))).toEqual([]);
+      }
+      for (const chunk of round) expect(chunk.length).toBeLessThanOrEqual(10);
+    }
+    for (const key of nextSequence.keys()) {
+      const inRounds = rounds.flat(2).filter((c) => c.item.groupKey === key);
+      expect(inRounds).toEqual(candidates.filter((c) => c.item.groupKey === key));
+    }
+    expect(rounds.flat().length).toBeLessThanOrEqual(chunkCountInStreamOrder(candidates) + rounds.length - 1);
   });
 
   it('starts a new chunk before the bodies would pass 250 KiB', () => {
@@ -629,13 +764,10 @@ describe('chunksForSend', () => {
     ];
 
     // WHEN
-    const chunks = chunksForSend(candidates);
+    const rounds = sendRounds(candidates);
 
     // THEN
-    expect(chunks.map((chunk) => chunk.map((c) => c.item.sequence))).toEqual([
-      [1, 2],
-      [3, 4],
-    ]);
+    expect(sequences(rounds)).toEqual([[['a1', 'a2']], [['a3', 'a4']]]);
   });
 
   it('puts a message bigger than a whole batch in a chunk of its own', () => {
@@ -643,16 +775,39 @@ describe('chunksForSend', () => {
     const candidates = [candidate('a', 1), candidate('a', 2, 'y'.repeat(300 * 1024)), candidate('a', 3)];
 
     // WHEN
-    const chunks = chunksForSend(candidates);
+    const rounds = sendRounds(candidates);
 
     // THEN
-    expect(chunks.map((chunk) => chunk.map((c) => c.item.sequence))).toEqual([[1], [2], [3]]);
+    expect(sequences(rounds)).toEqual([[['a1']], [['a2']], [['a3']]]);
   });
 
-  it('returns no chunk for no messages', () => {
-    expect(chunksForSend([])).toEqual([]);
+  it('returns no round for no messages', () => {
+    expect(sendRounds([])).toEqual([]);
   });
 });
+
+/** How many batches the messages would take sent one after another in stream order (10 or 250 KiB a batch). */
+function chunkCountInStreamOrder(candidates: readonly RelayCandidate[]): number {
+  let chunks = 0;
+  let count = 0;
+  let bytes = 0;
+  for (const c of candidates) {
+    const size =
+      Buffer.byteLength(c.item.payload) +
+      Buffer.byteLength(c.item.groupKey) +
+      Buffer.byteLength(c.item.messageId) +
+      2 * Buffer.byteLength(c.item.type) +
+      512;
+    if (count > 0 && (count === 10 || bytes + size > 250 * 1024)) {
+      chunks++;
+      count = 0;
+      bytes = 0;
+    }
+    count++;
+    bytes += size;
+  }
+  return count > 0 ? chunks + 1 : chunks;
+}
 
 describe('relayCandidates', () => {
   function streamRecord(

@@ -24,6 +24,8 @@ const MAX_DELETES_PER_WRITE = 25;
 const MAX_DELETE_ROUNDS = 5;
 /** Marks for the sweep written at once. */
 const MARK_CONCURRENCY = 10;
+/** Batches of one send round in flight at once, unless `sendConcurrency` says otherwise. */
+const DEFAULT_SEND_CONCURRENCY = 5;
 
 /** Where the publisher sends: a destination (a FIFO queue or topic), or, as before there were topics, a queue. */
 export type PublisherDestinationOptions =
@@ -58,6 +60,13 @@ export interface OutboxPublisherSettings {
    * @default `retryTransient`'s defaults (5 attempts, jittered backoff from 50 ms up to 2 s, 1 s kept in reserve)
    */
   readonly transientRetry?: Omit<RetryTransientOptions, 'remainingTimeMs'>;
+  /**
+   * Batches sent at once. The messages of one `relay` call go out in rounds: a round's batches hold disjoint keys
+   * and are in flight together, a key's later messages wait for the next round, so every key keeps its order while
+   * an invocation of many keys takes a few round trips instead of one per batch. 1 sends one batch at a time.
+   * @default 5
+   */
+  readonly sendConcurrency?: number;
 }
 
 /** What `relay` may know of the invocation it runs in. */
@@ -110,7 +119,7 @@ export type RelayProblem =
     };
 
 export interface RelayResult {
-  /** Messages the destination accepted, in send order. */
+  /** Messages the destination accepted, in the order their send rounds went out. */
   readonly sent: readonly RelayCandidate[];
   /** Messages not sent (or not to be counted as sent), in stream order: their records must be retried. */
   readonly failed: readonly RelayCandidate[];
@@ -132,9 +141,21 @@ export class OutboxPublisher {
   /** Where this publisher sends. */
   readonly destination: MessageDestination;
 
-  /** @throws ConfigurationError unless exactly one of `destination` or `sqs` with `queueUrl` is given */
+  private readonly sendConcurrency: number;
+
+  /**
+   * @throws ConfigurationError unless exactly one of `destination` or `sqs` with `queueUrl` is given, and unless
+   * `sendConcurrency` is a whole number ≥ 1
+   */
   constructor(private readonly options: OutboxPublisherOptions) {
     this.destination = destinationOf(options);
+    const sendConcurrency = options.sendConcurrency ?? DEFAULT_SEND_CONCURRENCY;
+    if (!Number.isInteger(sendConcurrency) || sendConcurrency < 1) {
+      throw new ConfigurationError(
+        `OutboxPublisher: sendConcurrency must be a whole number ≥ 1; got ${options.sendConcurrency}`,
+      );
+    }
+    this.sendConcurrency = sendConcurrency;
   }
 
   async relay(candidates: readonly RelayCandidate[], context: RelayContext = {}): Promise<RelayResult> {
@@ -146,29 +167,42 @@ export class OutboxPublisher {
     const sent: RelayCandidate[] = [];
     const failed = new Map<RelayCandidate, string>();
 
-    for (const chunk of chunksForSend(candidates)) {
-      const toSend = chunk.filter((candidate) => {
-        if (!blockedKeys.has(candidate.item.groupKey)) return true;
-        failed.set(candidate, BLOCKED);
-        this.report({ kind: 'blocked-behind-failure', ...keyOf(candidate) });
-        return false;
-      });
-      if (toSend.length === 0) continue;
-
-      const errors = await this.send(toSend, retry);
-      for (const [index, candidate] of toSend.entries()) {
-        const error = errors.get(index);
-        if (error !== undefined) {
-          blockedKeys.add(candidate.item.groupKey);
-          failed.set(candidate, error);
-          this.report({ kind: 'send-failed', ...keyOf(candidate), error });
-        } else if (blockedKeys.has(candidate.item.groupKey)) {
-          // Accepted, but an earlier message of its key was not: retry it after that one. The FIFO
-          // deduplication (same messageId) or the consumer's sequence check absorbs the extra copy.
+    // A round's batches hold disjoint keys and go out at once; a key's later messages wait for the next round, so
+    // each key's messages still reach the destination in stream order (design invariant 3).
+    for (const round of sendRounds(candidates)) {
+      const batches = round.map((chunk) =>
+        chunk.filter((candidate) => {
+          if (!blockedKeys.has(candidate.item.groupKey)) return true;
           failed.set(candidate, BLOCKED);
           this.report({ kind: 'blocked-behind-failure', ...keyOf(candidate) });
-        } else {
-          sent.push(candidate);
+          return false;
+        }),
+      );
+      const errorsByBatch = new Map<readonly RelayCandidate[], Map<number, string>>();
+      await forEachConcurrently(
+        batches.filter((batch) => batch.length > 0),
+        this.sendConcurrency,
+        async (batch) => {
+          errorsByBatch.set(batch, await this.send(batch, retry));
+        },
+      );
+      for (const toSend of batches) {
+        const errors = errorsByBatch.get(toSend);
+        if (errors === undefined) continue;
+        for (const [index, candidate] of toSend.entries()) {
+          const error = errors.get(index);
+          if (error !== undefined) {
+            blockedKeys.add(candidate.item.groupKey);
+            failed.set(candidate, error);
+            this.report({ kind: 'send-failed', ...keyOf(candidate), error });
+          } else if (blockedKeys.has(candidate.item.groupKey)) {
+            // Accepted, but an earlier message of its key was not: retry it after that one. The FIFO
+            // deduplication (same messageId) or the consumer's sequence check absorbs the extra copy.
+            failed.set(candidate, BLOCKED);
+            this.report({ kind: 'blocked-behind-failure', ...keyOf(candidate) });
+          } else {
+            sent.push(candidate);
+          }
         }
       }
     }
@@ -347,29 +381,59 @@ function destinationOf(options: OutboxPublisherOptions): MessageDestination {
   return queueDestination(options.sqs, options.queueUrl);
 }
 
-/** Splits candidates, in order, into batch-sized chunks (≤ 10 entries, ≤ 250 KiB of bodies and attributes). */
-export function chunksForSend(candidates: readonly RelayCandidate[]): RelayCandidate[][] {
-  const chunks: RelayCandidate[][] = [];
-  let current: RelayCandidate[] = [];
-  let bytes = 0;
+/** What an entry for `candidate` counts against a batch's byte limit. */
+function entryBytes(candidate: RelayCandidate): number {
+  const { payload, groupKey, messageId, type } = candidate.item;
+  return (
+    Buffer.byteLength(payload) +
+    Buffer.byteLength(groupKey) +
+    Buffer.byteLength(messageId) +
+    2 * Buffer.byteLength(type) +
+    ENTRY_OVERHEAD_BYTES
+  );
+}
+
+/**
+ * Plans the sends of `candidates` as rounds of batch-sized chunks (≤ 10 entries, ≤ 250 KiB) that may go out at
+ * once: within a round no key is in two chunks, and a key's messages keep their stream order from round to round
+ * (each round takes the next of them). Keys are packed in the order they first appear, a key's messages filling the
+ * current chunk as far as they fit and the rest waiting for the next round, so the chunks of a round are full but
+ * for its last, and there is at most one chunk a round more than sending them in stream order would take.
+ */
+export function sendRounds(candidates: readonly RelayCandidate[]): RelayCandidate[][][] {
+  const byKey = new Map<string, RelayCandidate[]>();
   for (const candidate of candidates) {
-    const { payload, groupKey, messageId, type } = candidate.item;
-    const size =
-      Buffer.byteLength(payload) +
-      Buffer.byteLength(groupKey) +
-      Buffer.byteLength(messageId) +
-      2 * Buffer.byteLength(type) +
-      ENTRY_OVERHEAD_BYTES;
-    if (current.length > 0 && (current.length === MAX_BATCH_ENTRIES || bytes + size > MAX_BYTES_PER_SEND)) {
-      chunks.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(candidate);
-    bytes += size;
+    const queue = byKey.get(candidate.item.groupKey);
+    if (queue === undefined) byKey.set(candidate.item.groupKey, [candidate]);
+    else queue.push(candidate);
   }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
+  const rounds: RelayCandidate[][][] = [];
+  while (byKey.size > 0) {
+    const round: RelayCandidate[][] = [];
+    let current: RelayCandidate[] = [];
+    let bytes = 0;
+    for (const [key, queue] of byKey) {
+      if (
+        current.length > 0 &&
+        (current.length === MAX_BATCH_ENTRIES || bytes + entryBytes(queue[0]!) > MAX_BYTES_PER_SEND)
+      ) {
+        round.push(current);
+        current = [];
+        bytes = 0;
+      }
+      // At least one message of the key (an entry alone over the byte limit is the destination's to refuse).
+      while (queue.length > 0 && current.length < MAX_BATCH_ENTRIES) {
+        const size = entryBytes(queue[0]!);
+        if (current.length > 0 && bytes + size > MAX_BYTES_PER_SEND) break;
+        current.push(queue.shift()!);
+        bytes += size;
+      }
+      if (queue.length === 0) byKey.delete(key);
+    }
+    if (current.length > 0) round.push(current);
+    rounds.push(round);
+  }
+  return rounds;
 }
 
 function sleep(ms: number): Promise<void> {
