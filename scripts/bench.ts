@@ -9,7 +9,7 @@ import { connect } from '../tools/stack/stack-control';
 
 /**
  * `npm run bench -- --messages 2000 --keys 50 [--concurrency 16] [--raw 1000] [--rounds 3] [--ceiling-rounds 3]
- * [--recovery-audit sweeper|bench] [--json] [--no-results]`: drives messages through the stack `npm start` left running and prints
+ * [--recovery-audit auto|sweeper|bench] [--json] [--no-results]`: drives messages through the stack `npm start` left running and prints
  * throughput, API→effect latency, billable units per message by component against the design's floor, $ per
  * million messages, the cost per message with 1, 2 and 3 consumer groups (SNS FIFO fan-out), the emulator's raw FIFO rate, the safety net's read ratio and recovery rate (the median of
  * `--rounds` rounds, with their spread) and bundle sizes. The lean pipeline is measured `--ceiling-rounds` times,
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '3' },
       'ceiling-rounds': { type: 'string', default: '3' },
       'no-results': { type: 'boolean', default: false },
-      'recovery-audit': { type: 'string', default: 'sweeper' },
+      'recovery-audit': { type: 'string', default: 'auto' },
       json: { type: 'boolean', default: false },
     },
     strict: true,

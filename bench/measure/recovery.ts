@@ -18,11 +18,17 @@ import { type RoundsSummary, summarizeRounds } from './rounds';
  *   drain's first run: an audit interval of 0 on the bench's stack, or a cold sweeper);
  * - `bench`: this process runs the same `OutboxAudit` on the stack's outbox table before a drain's first sweep run
  *   (as a sweeper that audits once per interval does), its time counted in the sweep's — for a stack whose sweeper
- *   does not audit yet.
+ *   does not audit yet;
+ * - `auto` (the default): the sweeper's handler, and where its audit was not due (its first run of a drain sent none
+ *   of the messages), this process's audit, then the sweeps go on — so a run never stops on a stack whose sweeper
+ *   audits only once per interval.
  */
-export type RecoveryAudit = 'sweeper' | 'bench';
+export type RecoveryAudit = 'auto' | 'sweeper' | 'bench';
 
-export const RECOVERY_AUDITS: readonly RecoveryAudit[] = ['sweeper', 'bench'];
+export const RECOVERY_AUDITS: readonly RecoveryAudit[] = ['auto', 'sweeper', 'bench'];
+
+/** Who found the messages of a run's drains: one of them for every drain, or each for some. */
+export type RecoveryAuditBy = 'sweeper' | 'bench' | 'sweeper and bench';
 
 export interface RecoveryOptions {
   readonly messages: number;
@@ -62,7 +68,7 @@ export interface RecoveryReport {
   readonly ratioRounds: RoundsSummary;
   readonly rounds: readonly RecoveryRound[];
   /** Who found the messages the relay left behind. */
-  readonly auditBy: RecoveryAudit;
+  readonly auditBy: RecoveryAuditBy;
   readonly hotKeyMessages: number;
   /** Seconds the sweep takes to drain `hotKeyMessages` unsent messages of ONE key. */
   readonly hotKeyDrainSeconds: number;
@@ -90,6 +96,7 @@ export async function measureRecovery(c: Connection, options: RecoveryOptions): 
   try {
     const run = randomUUID().slice(0, 8);
     const rounds: RecoveryRound[] = [];
+    const auditors = new Set<'sweeper' | 'bench'>();
     for (let round = 0; round < roundCount; round++) {
       const relayKeys = Array.from({ length: keys }, (_, k) => `bench-relay-${run}-${round}-${k}`);
       const relayStarted = Date.now();
@@ -100,7 +107,7 @@ export async function measureRecovery(c: Connection, options: RecoveryOptions): 
       const sweepKeys = Array.from({ length: keys }, (_, k) => `bench-sweep-${run}-${round}-${k}`);
       await leftBehind(c, itemsOf(sweepKeys, messages, 'FAILED'));
       const sweepStarted = Date.now();
-      await sweepUntilDrained(c, sweepKeys, messages, audit);
+      auditors.add((await sweepUntilDrained(c, sweepKeys, messages, audit)).auditBy);
       const sweepPerSecond = messages / ((Date.now() - sweepStarted) / 1000);
       rounds.push({
         relayPerSecond: round3(relayPerSecond),
@@ -115,7 +122,9 @@ export async function measureRecovery(c: Connection, options: RecoveryOptions): 
     const hotKey = [`bench-hot-${run}`];
     await leftBehind(c, itemsOf(hotKey, hotKeyMessages, 'FAILED'));
     const hotStarted = Date.now();
-    const hotKeySweeps = await sweepUntilDrained(c, hotKey, hotKeyMessages, audit);
+    const hotKeyDrain = await sweepUntilDrained(c, hotKey, hotKeyMessages, audit);
+    auditors.add(hotKeyDrain.auditBy);
+    const hotKeySweeps = hotKeyDrain.sweeps;
     const hotKeyDrainSeconds = (Date.now() - hotStarted) / 1000;
     return {
       messages,
@@ -129,7 +138,7 @@ export async function measureRecovery(c: Connection, options: RecoveryOptions): 
       sweepRounds: { ...sweep, median: round3(sweep.median) },
       ratioRounds: { ...ratio, median: round3(ratio.median) },
       rounds,
-      auditBy: audit,
+      auditBy: auditors.size === 2 ? 'sweeper and bench' : [...auditors][0]!,
       hotKeyMessages,
       hotKeyDrainSeconds: round3(hotKeyDrainSeconds),
       hotKeySweeps,
@@ -197,34 +206,47 @@ async function drained(c: Connection, keys: readonly string[]): Promise<void> {
 }
 
 /**
- * Runs sweeps back to back until the keys are empty; returns how many it took. With `audit` = `bench`, the outbox
- * is audited here before the first one. Fails fast when the first run sent none of them: nothing marked them for
- * the sweep (a sweeper whose handler does not audit, or whose audit was not due).
+ * Runs sweeps back to back until the keys are empty; returns how many it took and who audited. With `audit` =
+ * `bench`, the outbox is audited here before the first one; with `auto`, here after a first run that sent none of
+ * them. With `sweeper`, fails fast when the first run sent none of them: nothing marked them for the sweep (a
+ * sweeper whose handler does not audit, or whose audit was not due).
  */
 async function sweepUntilDrained(
   c: Connection,
   keys: readonly string[],
   messages: number,
   audit: RecoveryAudit,
-): Promise<number> {
-  if (audit === 'bench') {
+): Promise<{ readonly sweeps: number; readonly auditBy: 'sweeper' | 'bench' }> {
+  const state: { auditBy: 'sweeper' | 'bench' } = { auditBy: 'sweeper' };
+  const auditHere = async () => {
     const report = await new OutboxAudit({
       dynamodb: c.dynamodb,
       outboxTableName: c.outputs.OutboxTableName,
     }).audit();
     if (!report.complete) throw new Error('the bench audit of the outbox did not complete');
-  }
+    state.auditBy = 'bench';
+  };
+  if (audit === 'bench') await auditHere();
   for (let sweeps = 1; sweeps <= 100; sweeps++) {
     await sweepNow(c);
     const left = await countOutboxItems(c, keys);
-    if (left === 0) return sweeps;
+    if (left === 0) return { sweeps, auditBy: state.auditBy };
     if (sweeps === 1 && left === messages) {
+      if (audit === 'auto') {
+        await auditHere();
+        continue;
+      }
       throw new Error(
         `the sweep sent none of the ${messages} messages the relay left behind: nothing marked them for it ` +
           (audit === 'sweeper'
             ? "(the sweeper's handler did not audit the outbox: no audit, or its interval had not passed); " +
-              'run with --recovery-audit bench'
+              'run with --recovery-audit auto or bench'
             : '(the bench audit marked none)'),
+      );
+    }
+    if (sweeps === 2 && left === messages && state.auditBy === 'bench' && audit === 'auto') {
+      throw new Error(
+        `the sweep sent none of the ${messages} messages the relay left behind, even after the bench audit`,
       );
     }
   }
