@@ -544,6 +544,25 @@ describe('OutboxSweeper.sweep', () => {
       expect(table.item('order-2', 1)).toBeUndefined();
     });
 
+    it('gives back the leases it took ahead for the next ten: neither sent nor counted as attempted', async () => {
+      // GIVEN one key of 15 messages; SQS refuses the first
+      table.seed(...Array.from({ length: 15 }, (_, i) => message('order-1', i + 1)));
+      rejected.set('msg-order-1-1', 'try again');
+
+      // WHEN
+      const report = await newSweeper().sweep();
+
+      // THEN the first ten were attempted; 11–15, leased while they were being sent, are as before
+      expect(report).toMatchObject({ resent: 0, sendFailures: 10 });
+      expect(table.item('order-1', 10)).toMatchObject({ attempts: 1 });
+      for (let sequence = 11; sequence <= 15; sequence++) {
+        expect(updates().some(isLeaseOf('order-1', sequence))).toBe(true);
+        expect(table.item('order-1', sequence)).toMatchObject({ attempts: 0, status: 'PENDING' });
+        expect(table.item('order-1', sequence)?.leaseUntil).toBeUndefined();
+      }
+      expect(sent.filter((m) => m.sequence > 10)).toEqual([]);
+    });
+
     it('fails every leased message of the batch when SendMessageBatch throws', async () => {
       // GIVEN
       table.seed(message('order-1', 1), message('order-2', 1));
@@ -999,6 +1018,24 @@ describe('OutboxSweeper.sweep', () => {
           .commandCalls(BatchWriteCommand)
           .map((call) => call.args[0].input.RequestItems?.[OUTBOX_TABLE]?.length),
       ).toEqual([10, 10, 5]);
+      expect(sent.map((m) => m.sequence)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+      expect(report.resent).toBe(25);
+    });
+
+    it("leases a key's next ten while its current ten are being sent, and sends them only after", async () => {
+      // GIVEN one key of 25 messages; the first SendMessageBatch is answered a few turns of the event loop late
+      table.seed(...Array.from({ length: 25 }, (_, i) => message('order-1', i + 1)));
+      let leasedDuringFirstSend: unknown;
+      beforeSend.push(async () => {
+        for (let turns = 0; turns < 5; turns++) await nextTurn();
+        leasedDuringFirstSend = table.item('order-1', 11)?.attempts;
+      });
+
+      // WHEN
+      const report = await newSweeper().sweep();
+
+      // THEN
+      expect(leasedDuringFirstSend).toBe(1);
       expect(sent.map((m) => m.sequence)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
       expect(report.resent).toBe(25);
     });

@@ -127,6 +127,16 @@ type KeyOutcome = 'drained' | 'blocked' | 'stopped';
 /** A message this sweep leased, as the lease left it (with the lease's write token). */
 type LeasedItem = OutboxItem & { readonly [WRITE_TOKEN_ATTRIBUTE]?: string };
 
+/**
+ * Up to ten of a key's messages leased to send: `read` as the index had them, `leased` as each lease left them
+ * (the same order; these are sent); `blocked` when the key has nothing more to send this run after them.
+ */
+interface LeasedChunk {
+  readonly read: readonly OutboxItem[];
+  readonly leased: readonly LeasedItem[];
+  readonly blocked: boolean;
+}
+
 /** One run's counters and deadline. */
 class SweepRun {
   pending = 0;
@@ -266,54 +276,106 @@ export class OutboxSweeper {
     }
   }
 
-  /** Sweeps one key's messages (in sequence order), ten at a time, until one is not sendable now. */
+  /**
+   * Sweeps one key's messages (in sequence order), ten at a time, until one is not sendable now. The next ten are
+   * leased while the current ten are being sent (a key's sends stay one after another); when a send fails, the
+   * leases taken ahead are given back, their attempts uncounted.
+   */
   private async sweepKey(items: readonly OutboxItem[], run: SweepRun): Promise<KeyOutcome> {
-    let index = 0;
-    while (index < items.length) {
-      if (run.outOfTime()) return 'stopped';
-      const chunk: OutboxItem[] = [];
-      let blocked = false;
-      for (; index < items.length && chunk.length < SEND_BATCH; index++) {
-        const item = items[index]!;
-        if (item.status !== 'PENDING') continue;
-        const exhausted = this.exhaustion(item, run.now);
-        if (exhausted !== undefined) {
-          if (!(await this.markFailed(item, exhausted, item.lastError ?? 'never sent', false, run))) {
-            run.leasedElsewhere++;
-            blocked = true; // another sweep holds or changed it: keep order, leave the key to that sweep
-            break;
-          }
-          run.markedFailed++;
-          continue;
-        }
-        if (!this.isDue(item, run.now)) {
-          blocked = true; // keep order: nothing after a message that is not due yet
-          break;
-        }
-        chunk.push(item);
+    const cursor = { index: 0 };
+    if (run.outOfTime()) return 'stopped';
+    let current = await this.leaseNext(items, cursor, run);
+    for (;;) {
+      const more = !current.blocked && cursor.index < items.length;
+      if (current.leased.length === 0) {
+        if (!more) return current.blocked ? 'blocked' : 'drained';
+        if (run.outOfTime()) return 'stopped';
+        current = await this.leaseNext(items, cursor, run);
+        continue;
       }
-      if (chunk.length > 0) {
-        const leased = await Promise.all(chunk.map((item) => this.lease(item, run)));
-        const lost = leased.indexOf(undefined);
-        if (lost >= 0) {
-          run.leasedElsewhere++;
-          blocked = true; // another sweep is on this key: send only what comes before, give back what comes after
-          await Promise.all(
-            chunk.map((item, i) => {
-              const mine = leased[i];
-              return i > lost && mine !== undefined ? this.release(item, mine, run) : undefined;
-            }),
-          );
-        }
-        const toSend = (lost >= 0 ? leased.slice(0, lost) : leased) as OutboxItem[];
-        if (toSend.length > 0 && !(await this.send(toSend, run))) blocked = true;
+      const ahead = more && !run.outOfTime() ? this.leaseNext(items, cursor, run) : undefined;
+      const sent = await this.sendWhileLeasing(current.leased, ahead, run);
+      if (!sent) {
+        if (ahead !== undefined) await this.giveBack(await ahead, run);
+        return 'blocked';
       }
-      if (blocked) return 'blocked';
+      if (ahead === undefined) {
+        if (current.blocked) return 'blocked';
+        return cursor.index < items.length ? 'stopped' : 'drained';
+      }
+      current = await ahead;
     }
-    return 'drained';
   }
 
-  /** Sends leased messages of one key, in order, in one SendMessageBatch; true when all of them went. */
+  /**
+   * Sends `leased` while the next chunk is being leased (`ahead`); waits for both, so nothing is left running, and
+   * fails with the send's error, else the lease's.
+   */
+  private async sendWhileLeasing(
+    leased: readonly LeasedItem[],
+    ahead: Promise<LeasedChunk> | undefined,
+    run: SweepRun,
+  ): Promise<boolean> {
+    const [sending, leasing] = await Promise.allSettled([this.send(leased, run), ahead]);
+    if (sending.status === 'rejected') throw sending.reason;
+    if (leasing.status === 'rejected') throw leasing.reason;
+    return sending.value;
+  }
+
+  /**
+   * Takes the key's next due PENDING messages (up to ten, from `cursor.index` on, which it moves past what it
+   * read) and leases them in parallel; what it leased before a lease it lost is to send, what after is given back.
+   * Messages past their attempts or age become FAILED on the way. `blocked`: nothing more of this key this run.
+   */
+  private async leaseNext(
+    items: readonly OutboxItem[],
+    cursor: { index: number },
+    run: SweepRun,
+  ): Promise<LeasedChunk> {
+    const chunk: OutboxItem[] = [];
+    let blocked = false;
+    for (; cursor.index < items.length && chunk.length < SEND_BATCH; cursor.index++) {
+      const item = items[cursor.index]!;
+      if (item.status !== 'PENDING') continue;
+      const exhausted = this.exhaustion(item, run.now);
+      if (exhausted !== undefined) {
+        if (!(await this.markFailed(item, exhausted, item.lastError ?? 'never sent', false, run))) {
+          run.leasedElsewhere++;
+          blocked = true; // another sweep holds or changed it: keep order, leave the key to that sweep
+          break;
+        }
+        run.markedFailed++;
+        continue;
+      }
+      if (!this.isDue(item, run.now)) {
+        blocked = true; // keep order: nothing after a message that is not due yet
+        break;
+      }
+      chunk.push(item);
+    }
+    if (chunk.length === 0) return { read: [], leased: [], blocked };
+    const leased = await Promise.all(chunk.map((item) => this.lease(item, run)));
+    const lost = leased.indexOf(undefined);
+    if (lost >= 0) {
+      run.leasedElsewhere++;
+      blocked = true; // another sweep is on this key: send only what comes before, give back what comes after
+      await Promise.all(
+        chunk.map((item, i) => {
+          const mine = leased[i];
+          return i > lost && mine !== undefined ? this.release(item, mine, run) : undefined;
+        }),
+      );
+    }
+    const toSend = (lost >= 0 ? leased.slice(0, lost) : leased) as LeasedItem[];
+    return { read: chunk.slice(0, toSend.length), leased: toSend, blocked };
+  }
+
+  /** Gives back the leases of a chunk taken ahead of a send that failed: its messages were not attempted. */
+  private async giveBack(chunk: LeasedChunk, run: SweepRun): Promise<void> {
+    await Promise.all(chunk.read.map((item, i) => this.release(item, chunk.leased[i]!, run)));
+  }
+
+  /** Sends leased messages of one key, in order (in one SendMessageBatch); true when all of them went. */
   private async send(items: readonly OutboxItem[], run: SweepRun): Promise<boolean> {
     const relayed = await this.options.relay.relay(items.map((item) => ({ recordId: item.messageId, item })));
     run.resent += relayed.sent.length;
