@@ -1,12 +1,11 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
+import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { IdempotentConsumer } from '../../../functions/runtime/consumer/idempotent-consumer';
+import type { IdempotentConsumer } from '../../../functions/runtime/consumer/idempotent-consumer';
 import type { MessageEnvelope } from '../../../functions/runtime/outbox/outbox-message';
 import { AuditService } from '../../../reference/functions/audit/audit-service';
 import { InMemoryDynamoDb } from '../../../tools/dynamodb/in-memory-dynamodb';
-import { CLAIM_SECONDS, envelope, INBOX_TABLE, RETENTION_SECONDS } from '../support/inbox-fixtures';
+import { ddb, dynamodb, inboxConsumer, installTables } from '../support/consumer-harness';
+import { envelope, INBOX_TABLE } from '../support/inbox-fixtures';
 
 // The audit group: every message of an order appended to its trail (partition key orderId, sort key position),
 // through the consumer, under the `transaction` strategy, as the audit consumer runs it.
@@ -16,8 +15,6 @@ const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 const TYPES = ['OrderPlaced', 'OrderNoteAdded', 'PaymentCaptured', 'OrderNoteAdded', 'OrderCancelled'];
 const now = new Date('2026-03-01T12:00:00.000Z');
 
-const ddb = mockClient(DynamoDBDocumentClient);
-const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
 let db: InMemoryDynamoDb;
 let audit: AuditService;
 let consumer: IdempotentConsumer;
@@ -33,15 +30,11 @@ const trail = (orderId = ORDER) =>
     .sort((a, b) => Number(a.position) - Number(b.position));
 
 beforeEach(() => {
-  ddb.reset();
-  db = new InMemoryDynamoDb({ [INBOX_TABLE]: ['pk', 'sk'], [AUDIT_TABLE]: ['orderId', 'position'] });
-  db.install(ddb);
+  db = installTables(
+    new InMemoryDynamoDb({ [INBOX_TABLE]: ['pk', 'sk'], [AUDIT_TABLE]: ['orderId', 'position'] }),
+  );
   audit = new AuditService(dynamodb, AUDIT_TABLE, () => now);
-  consumer = new IdempotentConsumer({
-    dynamodb,
-    inboxTableName: INBOX_TABLE,
-    retentionSeconds: RETENTION_SECONDS,
-    claimSeconds: CLAIM_SECONDS,
+  consumer = inboxConsumer({
     clock: () => now,
     effects: [{ effect: audit.entry, strategy: 'transaction' }],
   });

@@ -1,15 +1,11 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
-  DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { IdempotentConsumer } from '../../../functions/runtime/consumer/idempotent-consumer';
 import type { MessageEnvelope } from '../../../functions/runtime/outbox/outbox-message';
 import type { TransactItem } from '../../../functions/runtime/outbox/outbox-writer';
 import type {
@@ -24,13 +20,10 @@ import {
   UnknownMessageTypeError,
 } from '../../../reference/functions/projection/projection-service';
 import { InMemoryDynamoDb, itemSize, type LostAnswer } from '../../../tools/dynamodb/in-memory-dynamodb';
-import { CLAIM_SECONDS, INBOX_TABLE, newConsumerTables, RETENTION_SECONDS } from '../support/inbox-fixtures';
+import { ddb, dynamodb, inboxConsumer, installTables } from '../support/consumer-harness';
 
 const PROJECTION_TABLE = 'projection-table';
 const ORDER = 'order-1';
-
-const ddb = mockClient(DynamoDBDocumentClient);
-const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
 
 let db: InMemoryDynamoDb;
 let projection: ProjectionService;
@@ -98,9 +91,7 @@ async function project(...messages: MessageEnvelope[]): Promise<void> {
 }
 
 beforeEach(() => {
-  ddb.reset();
-  db = new InMemoryDynamoDb({ [PROJECTION_TABLE]: ['pk', 'sk'] });
-  db.install(ddb);
+  db = installTables(new InMemoryDynamoDb({ [PROJECTION_TABLE]: ['pk', 'sk'] }));
   projection = new ProjectionService(dynamodb, PROJECTION_TABLE);
 });
 
@@ -403,17 +394,12 @@ describe('the reference consumer’s notifications (`unique`), when the answer t
     JSON.stringify(input).includes('"sk":"NOTIFICATIONS"');
 
   beforeEach(() => {
-    db = newConsumerTables();
-    db.install(ddb);
+    db = installTables();
     projection = new ProjectionService(dynamodb, PROJECTION_TABLE);
   });
 
   const consumer = () =>
-    new IdempotentConsumer({
-      dynamodb,
-      inboxTableName: INBOX_TABLE,
-      retentionSeconds: RETENTION_SECONDS,
-      claimSeconds: CLAIM_SECONDS,
+    inboxConsumer({
       effects: [
         { effect: projection.view, strategy: 'version' },
         { effect: projection.inventory, strategy: 'transaction' },

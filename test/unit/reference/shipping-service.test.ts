@@ -1,21 +1,17 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { IdempotentConsumer } from '../../../functions/runtime/consumer/idempotent-consumer';
+import type { IdempotentConsumer } from '../../../functions/runtime/consumer/idempotent-consumer';
 import {
   SHIPPING_MESSAGE_TYPES,
   ShippingService,
 } from '../../../reference/functions/shipping/shipping-service';
 import { InMemoryDynamoDb } from '../../../tools/dynamodb/in-memory-dynamodb';
-import { CLAIM_SECONDS, envelope, INBOX_TABLE, RETENTION_SECONDS } from '../support/inbox-fixtures';
+import { dynamodb, inboxConsumer, installTables } from '../support/consumer-harness';
+import { envelope, INBOX_TABLE } from '../support/inbox-fixtures';
 
 // The shipping group: the order's shipping item is its cursor; the status and the count ride on the cursor's write.
 const SHIPPING_TABLE = 'shipping-table';
 const ORDER = 'order-1';
 
-const ddb = mockClient(DynamoDBDocumentClient);
-const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
 let db: InMemoryDynamoDb;
 let shipping: ShippingService;
 let consumer: IdempotentConsumer;
@@ -30,15 +26,9 @@ async function consumeInOrder(...types: string[]): Promise<string[]> {
 }
 
 beforeEach(() => {
-  ddb.reset();
-  db = new InMemoryDynamoDb({ [INBOX_TABLE]: ['pk', 'sk'], [SHIPPING_TABLE]: ['orderId'] });
-  db.install(ddb);
+  db = installTables(new InMemoryDynamoDb({ [INBOX_TABLE]: ['pk', 'sk'], [SHIPPING_TABLE]: ['orderId'] }));
   shipping = new ShippingService(dynamodb, SHIPPING_TABLE);
-  consumer = new IdempotentConsumer({
-    dynamodb,
-    inboxTableName: INBOX_TABLE,
-    retentionSeconds: RETENTION_SECONDS,
-    claimSeconds: CLAIM_SECONDS,
+  consumer = inboxConsumer({
     effects: [],
     cursor: shipping.cursor,
     cursorEffect: shipping.status,

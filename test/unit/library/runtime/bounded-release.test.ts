@@ -1,28 +1,18 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import {
-  type ConsumeResult,
+import type {
+  ConsumeResult,
   IdempotentConsumer,
-  type IdempotentConsumerOptions,
+  IdempotentConsumerOptions,
 } from '../../../../functions/runtime/consumer/idempotent-consumer';
 import { resendToContinue } from '../../../../functions/runtime/consumer/release-continuation';
 import { type MessageEnvelope, parseEnvelope } from '../../../../functions/runtime/outbox/outbox-message';
 import type { InMemoryDynamoDb } from '../../../../tools/dynamodb/in-memory-dynamodb';
-import {
-  CLAIM_SECONDS,
-  envelope,
-  INBOX_TABLE,
-  inboxOf,
-  newConsumerTables,
-  RETENTION_SECONDS,
-} from '../../support/inbox-fixtures';
+import { inboxConsumer, installTables } from '../../support/consumer-harness';
+import { envelope, inboxOf } from '../../support/inbox-fixtures';
 
-const ddb = mockClient(DynamoDBDocumentClient);
 const sqs = mockClient(SQSClient);
-const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/orders.fifo';
 const KEY = 'order-1';
 
@@ -35,11 +25,7 @@ let dedupIds: string[];
 const message = (sequence: number) => envelope(KEY, sequence, 'OrderNoteAdded', { text: `note ${sequence}` });
 
 function newConsumer(changes: Partial<IdempotentConsumerOptions> = {}): IdempotentConsumer {
-  return new IdempotentConsumer({
-    dynamodb,
-    inboxTableName: INBOX_TABLE,
-    retentionSeconds: RETENTION_SECONDS,
-    claimSeconds: CLAIM_SECONDS,
+  return inboxConsumer({
     clock: () => new Date('2026-03-01T12:00:00.000Z'),
     effects: [],
     continueRelease: resendToContinue(new SQSClient({ region: 'us-east-1' }), QUEUE_URL),
@@ -55,10 +41,8 @@ async function holdChain(consumer: IdempotentConsumer, length: number): Promise<
 }
 
 beforeEach(() => {
-  ddb.reset();
+  db = installTables();
   sqs.reset();
-  db = newConsumerTables();
-  db.install(ddb);
   queue = [];
   dedupIds = [];
   sqs.onAnyCommand().rejects(new Error('unexpected SQS command'));

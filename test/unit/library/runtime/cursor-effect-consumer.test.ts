@@ -1,11 +1,5 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import {
-  DynamoDBDocumentClient,
-  GetCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { attentionOf } from '../../../../functions/runtime/consumer/attention-index';
@@ -14,28 +8,21 @@ import {
   CursorEffectAttributeError,
   type CursorLocation,
 } from '../../../../functions/runtime/consumer/cursor-location';
-import {
+import type {
   IdempotentConsumer,
-  type IdempotentConsumerOptions,
-  type ParkedKey,
+  IdempotentConsumerOptions,
+  ParkedKey,
 } from '../../../../functions/runtime/consumer/idempotent-consumer';
-import { ATTENTION_INDEX, replayKey } from '../../../../functions/runtime/consumer/key-parking';
+import { replayKey } from '../../../../functions/runtime/consumer/key-parking';
 import type { MessageEnvelope } from '../../../../functions/runtime/outbox/outbox-message';
-import { InMemoryDynamoDb } from '../../../../tools/dynamodb/in-memory-dynamodb';
-import {
-  CLAIM_SECONDS,
-  envelope,
-  INBOX_TABLE,
-  inboxOf,
-  RETENTION_SECONDS,
-} from '../../support/inbox-fixtures';
+import type { InMemoryDynamoDb } from '../../../../tools/dynamodb/in-memory-dynamodb';
+import { ddb, dynamodb, inboxConsumer, installTables } from '../../support/consumer-harness';
+import { envelope, INBOX_TABLE, inboxOf, newConsumerTables } from '../../support/inbox-fixtures';
 
 // The lean configuration: no guarded effects, one cursor effect, the cursor kept on the user's own view item.
 const VIEW_TABLE = 'view-table';
 const KEY = 'order-1';
-const ddb = mockClient(DynamoDBDocumentClient);
 const sqs = mockClient(SQSClient);
-const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
 const now = new Date('2026-03-01T12:00:00.000Z');
 
 const viewCursor: CursorLocation = { tableName: VIEW_TABLE, key: (groupKey) => ({ orderId: groupKey }) };
@@ -54,11 +41,7 @@ function message(sequence: number, groupKey = KEY): MessageEnvelope<{ text: stri
 }
 
 function newConsumer(changes: Partial<IdempotentConsumerOptions> = {}): IdempotentConsumer {
-  return new IdempotentConsumer({
-    dynamodb,
-    inboxTableName: INBOX_TABLE,
-    retentionSeconds: RETENTION_SECONDS,
-    claimSeconds: CLAIM_SECONDS,
+  return inboxConsumer({
     clock: () => now,
     effects: [],
     cursor: viewCursor,
@@ -78,14 +61,9 @@ const view = (groupKey = KEY) => db.item(VIEW_TABLE, { orderId: groupKey });
 const commands = () => ddb.calls().map((call) => call.args[0].constructor.name);
 
 beforeEach(() => {
-  ddb.reset();
   sqs.reset();
   sqs.onAnyCommand().resolves({});
-  db = new InMemoryDynamoDb(
-    { [INBOX_TABLE]: ['pk', 'sk'], [VIEW_TABLE]: ['orderId'] },
-    { [INBOX_TABLE]: { [ATTENTION_INDEX]: { keys: ['attention', 'since'], projection: 'KEYS_ONLY' } } },
-  );
-  db.install(ddb);
+  db = installTables(newConsumerTables({ [VIEW_TABLE]: ['orderId'] }));
   alerts = [];
   failing = new Set();
 });

@@ -1,6 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
+import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   type CursorEffect,
@@ -8,23 +6,15 @@ import {
   type CursorLocation,
   cursorIncrement,
 } from '../../../../functions/runtime/consumer/cursor-location';
-import type { DynamoEffect } from '../../../../functions/runtime/consumer/effect-strategies';
-import {
+import type {
   IdempotentConsumer,
-  type IdempotentConsumerOptions,
+  IdempotentConsumerOptions,
 } from '../../../../functions/runtime/consumer/idempotent-consumer';
 import { inboxKeys } from '../../../../functions/runtime/consumer/inbox-keys';
-import { ATTENTION_INDEX } from '../../../../functions/runtime/consumer/key-parking';
 import type { MessageEnvelope } from '../../../../functions/runtime/outbox/outbox-message';
-import { InMemoryDynamoDb } from '../../../../tools/dynamodb/in-memory-dynamodb';
-import {
-  CLAIM_SECONDS,
-  envelope,
-  INBOX_TABLE,
-  inboxOf,
-  PROJECTION_TABLE,
-  RETENTION_SECONDS,
-} from '../../support/inbox-fixtures';
+import type { InMemoryDynamoDb } from '../../../../tools/dynamodb/in-memory-dynamodb';
+import { ddb, inboxConsumer, installTables, journalEffect } from '../../support/consumer-harness';
+import { envelope, INBOX_TABLE, inboxOf, newConsumerTables } from '../../support/inbox-fixtures';
 
 // Every write that moves a key's cursor to n also records message n's id (`lastMessageId`) and its W3C trace context
 // (`lastTraceparent`, removed when n has none), in that same write: ops can then tell which message, from which
@@ -33,8 +23,6 @@ import {
 
 const KEY = 'order-1';
 const VIEW_TABLE = 'view-table';
-const ddb = mockClient(DynamoDBDocumentClient);
-const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
 const now = new Date('2026-03-01T12:00:00.000Z');
 
 /** A distinct, valid W3C trace context per sequence. */
@@ -48,19 +36,7 @@ function message(sequence: number, options: { traced?: boolean; type?: string } 
 }
 
 /** Appends `<sequence>:<type>` to the key's log, once per message (`transaction`). */
-const logEffect: DynamoEffect = {
-  name: 'log',
-  items: (delivered) => [
-    {
-      Update: {
-        TableName: PROJECTION_TABLE,
-        Key: { pk: `LOG#${delivered.groupKey}`, sk: 'LOG' },
-        UpdateExpression: 'SET entries = list_append(if_not_exists(entries, :empty), :entry)',
-        ExpressionAttributeValues: { ':empty': [], ':entry': [`${delivered.sequence}:${delivered.type}`] },
-      },
-    },
-  ],
-};
+const logEffect = journalEffect('log');
 
 /** A cursor effect whose placeholders (`#c0`, `:c0`, `:c1z`…) ride in the same expression as the cursor's own. */
 const latest: CursorEffect = {
@@ -73,11 +49,7 @@ const viewCursor: CursorLocation = { tableName: VIEW_TABLE, key: (groupKey) => (
 let db: InMemoryDynamoDb;
 
 function newConsumer(changes: Partial<IdempotentConsumerOptions> = {}): IdempotentConsumer {
-  return new IdempotentConsumer({
-    dynamodb,
-    inboxTableName: INBOX_TABLE,
-    retentionSeconds: RETENTION_SECONDS,
-    claimSeconds: CLAIM_SECONDS,
+  return inboxConsumer({
     clock: () => now,
     effects: [],
     ...changes,
@@ -101,12 +73,7 @@ const cursorMoves = () =>
   });
 
 beforeEach(() => {
-  ddb.reset();
-  db = new InMemoryDynamoDb(
-    { [INBOX_TABLE]: ['pk', 'sk'], [PROJECTION_TABLE]: ['pk', 'sk'], [VIEW_TABLE]: ['orderId'] },
-    { [INBOX_TABLE]: { [ATTENTION_INDEX]: { keys: ['attention', 'since'], projection: 'KEYS_ONLY' } } },
-  );
-  db.install(ddb);
+  db = installTables(newConsumerTables({ [VIEW_TABLE]: ['orderId'] }));
 });
 
 describe('the cursor records the last applied message', () => {

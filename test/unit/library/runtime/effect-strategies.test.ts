@@ -1,16 +1,5 @@
-import {
-  ConditionalCheckFailedException,
-  DynamoDBClient,
-  TransactionCanceledException,
-} from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  DynamoDBDocumentClient,
-  PutCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { WriteConditionError } from '../../../../functions/runtime/atomic-write';
 import {
@@ -30,20 +19,18 @@ import {
   type LostAnswer,
   serverErrorAfterWrite,
 } from '../../../../tools/dynamodb/in-memory-dynamodb';
+import { ddb, INBOX_LOCATION, installTables } from '../../support/consumer-harness';
 import { beforeEvery, failEvery, throttled } from '../../support/dynamo-faults';
 import {
   CLAIM_SECONDS,
   envelope,
   INBOX_TABLE,
   inboxOf,
-  newConsumerTables,
   PROJECTION_TABLE,
   RETENTION_SECONDS,
   seconds,
 } from '../../support/inbox-fixtures';
 
-const ddb = mockClient(DynamoDBDocumentClient);
-const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
 const START = new Date('2026-03-01T12:00:00.000Z');
 const GROUP = 'order-1';
 
@@ -100,13 +87,7 @@ const journal: DynamoEffect<Note> = {
 const OWNER = 'owner-1';
 const LOST_ANSWERS: readonly LostAnswer[] = ['server-error', 'timeout', 'sdk-retry'];
 
-const defaultOwnerOptions = (): EffectGuardOptions => ({
-  dynamodb,
-  inboxTableName: INBOX_TABLE,
-  retentionSeconds: RETENTION_SECONDS,
-  claimSeconds: CLAIM_SECONDS,
-  clock: () => now,
-});
+const defaultOwnerOptions = (): EffectGuardOptions => ({ ...INBOX_LOCATION, clock: () => now });
 const options = (): EffectGuardOptions => ({ ...defaultOwnerOptions(), claimOwner: OWNER });
 
 /** Holds for a write that touches the projection table (the effect's, not the inbox's). */
@@ -139,9 +120,7 @@ function seedJournal(version: number, entries: string[] = [`note ${version}`]): 
 }
 
 beforeEach(() => {
-  ddb.reset();
-  db = newConsumerTables();
-  db.install(ddb);
+  db = installTables();
   now = START;
 });
 

@@ -1,13 +1,11 @@
-import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
-  DynamoDBDocumentClient,
   GetCommand,
   type GetCommandInput,
   TransactWriteCommand,
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WriteConditionError } from '../../../../functions/runtime/atomic-write';
 import { attentionOf } from '../../../../functions/runtime/consumer/attention-index';
@@ -19,7 +17,7 @@ import {
 import {
   CursorMovedError,
   type GuardedEffect,
-  IdempotentConsumer,
+  type IdempotentConsumer,
   type IdempotentConsumerOptions,
   KeyUnparkedError,
   type ParkedKey,
@@ -32,20 +30,24 @@ import { TransientFailureError } from '../../../../functions/runtime/transient-e
 import type { OrderNoteAdded, OrderPlaced } from '../../../../reference/functions/orders/order-events';
 import { ProjectionService } from '../../../../reference/functions/projection/projection-service';
 import type { InMemoryDynamoDb } from '../../../../tools/dynamodb/in-memory-dynamodb';
+import {
+  ddb,
+  dynamodb,
+  inboxConsumer,
+  installTables,
+  journalEffect,
+  journalEntries,
+} from '../../support/consumer-harness';
 import { beforeEvery } from '../../support/dynamo-faults';
 import {
-  CLAIM_SECONDS,
   envelope,
   INBOX_TABLE,
   inboxOf,
-  newConsumerTables,
   PROJECTION_TABLE,
   RETENTION_SECONDS,
   seconds,
 } from '../../support/inbox-fixtures';
 
-const ddb = mockClient(DynamoDBDocumentClient);
-const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
 const START = new Date('2026-03-01T12:00:00.000Z');
 const ORDER = 'order-1';
 
@@ -79,11 +81,7 @@ const referenceEffects = (): GuardedEffect[] => [
 ];
 
 function newConsumer(changes: Partial<IdempotentConsumerOptions> = {}): IdempotentConsumer {
-  return new IdempotentConsumer({
-    dynamodb,
-    inboxTableName: INBOX_TABLE,
-    retentionSeconds: RETENTION_SECONDS,
-    claimSeconds: CLAIM_SECONDS,
+  return inboxConsumer({
     clock: () => now,
     effects: referenceEffects(),
     beforeEffects: async (delivered) => {
@@ -165,9 +163,7 @@ async function consumeAll(...sequences: number[]): Promise<string[]> {
 }
 
 beforeEach(() => {
-  ddb.reset();
-  db = newConsumerTables();
-  db.install(ddb);
+  db = installTables();
   now = START;
   projection = new ProjectionService(dynamodb, PROJECTION_TABLE);
   poisoned = new Map();
@@ -618,29 +614,8 @@ describe('IdempotentConsumer', () => {
     'a crash between the effects and the cursor (%s)',
     (strategy: IdempotencyStrategy) => {
       /** Appends `<sequence>:<type>` to the key's journal and versions it: supports every strategy. */
-      const journal: DynamoEffect = {
-        name: 'journal',
-        items: (delivered) => [
-          {
-            Update: {
-              TableName: PROJECTION_TABLE,
-              Key: { pk: `JOURNAL#${delivered.groupKey}`, sk: 'JOURNAL' },
-              UpdateExpression:
-                'SET entries = list_append(if_not_exists(entries, :empty), :entry), version = :version',
-              ExpressionAttributeValues: {
-                ':empty': [],
-                ':entry': [`${delivered.sequence}:${delivered.type}`],
-                ':version': delivered.sequence,
-              },
-            },
-          },
-        ],
-        versionTarget: (delivered) => ({
-          tableName: PROJECTION_TABLE,
-          key: { pk: `JOURNAL#${delivered.groupKey}`, sk: 'JOURNAL' },
-        }),
-      };
-      const journalOf = () => db.item(PROJECTION_TABLE, { pk: `JOURNAL#${ORDER}`, sk: 'JOURNAL' })?.entries;
+      const journal = journalEffect('journal', { versioned: true });
+      const journalOf = () => journalEntries(db, 'journal', ORDER);
 
       beforeEach(() => {
         consumer = newConsumer({

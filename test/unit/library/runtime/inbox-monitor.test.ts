@@ -1,29 +1,18 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   ATTENTION_SHARDS,
   attentionOf,
   attentionPartitions,
 } from '../../../../functions/runtime/consumer/attention-index';
-import { IdempotentConsumer } from '../../../../functions/runtime/consumer/idempotent-consumer';
 import { inboxKeys } from '../../../../functions/runtime/consumer/inbox-keys';
 import { inspectInbox } from '../../../../functions/runtime/consumer/inbox-monitor';
 import { ATTENTION_INDEX } from '../../../../functions/runtime/consumer/key-parking';
 import { ProjectionService } from '../../../../reference/functions/projection/projection-service';
 import type { InMemoryDynamoDb } from '../../../../tools/dynamodb/in-memory-dynamodb';
-import {
-  CLAIM_SECONDS,
-  envelope,
-  INBOX_TABLE,
-  newConsumerTables,
-  PROJECTION_TABLE,
-  RETENTION_SECONDS,
-} from '../../support/inbox-fixtures';
+import { ddb, dynamodb, inboxConsumer, installTables } from '../../support/consumer-harness';
+import { envelope, INBOX_TABLE, PROJECTION_TABLE } from '../../support/inbox-fixtures';
 
-const ddb = mockClient(DynamoDBDocumentClient);
-const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 
 let db: InMemoryDynamoDb;
@@ -36,9 +25,7 @@ function seedWaiting(kind: 'HELD' | 'PARKED', groupKey: string, sequence: number
 }
 
 beforeEach(() => {
-  ddb.reset();
-  db = newConsumerTables();
-  db.install(ddb);
+  db = installTables();
 });
 
 describe('inspectInbox', () => {
@@ -202,11 +189,7 @@ describe('inspectInbox', () => {
     // GIVEN order-1 waits for message 2 since NOW − 5 min; order-2 is parked at its message 1 since NOW − 1 min
     const projection = new ProjectionService(dynamodb, PROJECTION_TABLE);
     let clock = new Date(NOW.getTime() - 300_000);
-    const consumer = new IdempotentConsumer({
-      dynamodb,
-      inboxTableName: INBOX_TABLE,
-      retentionSeconds: RETENTION_SECONDS,
-      claimSeconds: CLAIM_SECONDS,
+    const consumer = inboxConsumer({
       clock: () => clock,
       parkAfterFailures: 1,
       effects: [{ effect: projection.view, strategy: 'version' }],

@@ -1,17 +1,13 @@
 import {
-  DynamoDBClient,
   ProvisionedThroughputExceededException,
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { attentionOf } from '../../../../functions/runtime/consumer/attention-index';
-import {
-  IdempotentConsumer,
-  type ParkedKey,
-} from '../../../../functions/runtime/consumer/idempotent-consumer';
+import type { ParkedKey } from '../../../../functions/runtime/consumer/idempotent-consumer';
 import { inboxKeys } from '../../../../functions/runtime/consumer/inbox-keys';
 import {
   ATTENTION_INDEX,
@@ -25,20 +21,11 @@ import { type MessageEnvelope, parseEnvelope } from '../../../../functions/runti
 import type { OrderNoteAdded } from '../../../../reference/functions/orders/order-events';
 import { ProjectionService } from '../../../../reference/functions/projection/projection-service';
 import type { InMemoryDynamoDb, Item } from '../../../../tools/dynamodb/in-memory-dynamodb';
+import { ddb, dynamodb, inboxConsumer, installTables } from '../../support/consumer-harness';
 import { failEvery } from '../../support/dynamo-faults';
-import {
-  CLAIM_SECONDS,
-  envelope,
-  INBOX_TABLE,
-  inboxOf,
-  newConsumerTables,
-  PROJECTION_TABLE,
-  RETENTION_SECONDS,
-} from '../../support/inbox-fixtures';
+import { envelope, INBOX_TABLE, inboxOf, PROJECTION_TABLE } from '../../support/inbox-fixtures';
 
-const ddb = mockClient(DynamoDBDocumentClient);
 const sqsMock = mockClient(SQSClient);
-const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
 const sqs = new SQSClient({ region: 'us-east-1' });
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/orders.fifo';
 const START = new Date('2026-03-01T12:00:00.000Z');
@@ -96,12 +83,10 @@ function seedParkedCursor(lastSequence: number, changes: Item = {}, groupKey = O
 const sends = () => sqsMock.commandCalls(SendMessageCommand).map((call) => call.args[0].input);
 
 beforeEach(() => {
-  ddb.reset();
+  db = installTables();
   sqsMock.reset();
   sqsMock.onAnyCommand().rejects(new Error('unexpected SQS command'));
   sqsMock.on(SendMessageCommand).resolves({ MessageId: 'sqs-message-1' });
-  db = newConsumerTables();
-  db.install(ddb);
   vi.useFakeTimers({ toFake: ['Date'] });
   vi.setSystemTime(START);
 });
@@ -636,11 +621,7 @@ describe('replayKey', () => {
     const projection = new ProjectionService(dynamodb, PROJECTION_TABLE);
     let poisoned = new Set([message(2).messageId]);
     const alerts: ParkedKey[] = [];
-    const consumer = new IdempotentConsumer({
-      dynamodb,
-      inboxTableName: INBOX_TABLE,
-      retentionSeconds: RETENTION_SECONDS,
-      claimSeconds: CLAIM_SECONDS,
+    const consumer = inboxConsumer({
       clock: () => new Date(),
       parkAfterFailures: 1,
       effects: [

@@ -1,26 +1,21 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { CursorEffect } from '../../../../functions/runtime/consumer/cursor-location';
-import type { DynamoEffect } from '../../../../functions/runtime/consumer/effect-strategies';
-import {
+import type {
   IdempotentConsumer,
-  type IdempotentConsumerOptions,
-  type ParkedKey,
+  IdempotentConsumerOptions,
+  ParkedKey,
 } from '../../../../functions/runtime/consumer/idempotent-consumer';
 import { inboxKeys } from '../../../../functions/runtime/consumer/inbox-keys';
 import type { MessageEnvelope } from '../../../../functions/runtime/outbox/outbox-message';
 import type { InMemoryDynamoDb } from '../../../../tools/dynamodb/in-memory-dynamodb';
 import {
-  CLAIM_SECONDS,
-  envelope,
-  INBOX_TABLE,
-  inboxOf,
-  newConsumerTables,
-  PROJECTION_TABLE,
-  RETENTION_SECONDS,
-} from '../../support/inbox-fixtures';
+  ddb,
+  inboxConsumer,
+  installTables,
+  journalEffect,
+  journalEntries,
+} from '../../support/consumer-harness';
+import { envelope, inboxOf } from '../../support/inbox-fixtures';
 
 // A consumer group that wants some types only (`messageTypes`): the shipping group of the reference application,
 // which applies OrderPlaced, PaymentCaptured and OrderCancelled and sees every other message of the key too.
@@ -38,8 +33,6 @@ const TYPES: Record<number, string> = {
 };
 const LAST = 7;
 
-const ddb = mockClient(DynamoDBDocumentClient);
-const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
 const now = new Date('2026-03-01T12:00:00.000Z');
 
 let db: InMemoryDynamoDb;
@@ -50,19 +43,7 @@ let alerts: ParkedKey[];
 let failing: Set<number>;
 
 /** The effect: appends `<sequence>:<type>` to the key's log, once per message (`transaction`). */
-const logEffect: DynamoEffect = {
-  name: 'log',
-  items: (message) => [
-    {
-      Update: {
-        TableName: PROJECTION_TABLE,
-        Key: { pk: `LOG#${message.groupKey}`, sk: 'LOG' },
-        UpdateExpression: 'SET entries = list_append(if_not_exists(entries, :empty), :entry)',
-        ExpressionAttributeValues: { ':empty': [], ':entry': [`${message.sequence}:${message.type}`] },
-      },
-    },
-  ],
-};
+const logEffect = journalEffect('log');
 
 function message(sequence: number, groupKey = KEY): MessageEnvelope {
   const type = TYPES[sequence];
@@ -71,11 +52,7 @@ function message(sequence: number, groupKey = KEY): MessageEnvelope {
 }
 
 function newConsumer(changes: Partial<IdempotentConsumerOptions> = {}): IdempotentConsumer {
-  return new IdempotentConsumer({
-    dynamodb,
-    inboxTableName: INBOX_TABLE,
-    retentionSeconds: RETENTION_SECONDS,
-    claimSeconds: CLAIM_SECONDS,
+  return inboxConsumer({
     clock: () => now,
     effects: [{ effect: logEffect, strategy: 'transaction' }],
     messageTypes: WANTED,
@@ -91,8 +68,7 @@ function newConsumer(changes: Partial<IdempotentConsumerOptions> = {}): Idempote
   });
 }
 
-const log = (groupKey = KEY) =>
-  (db.item(PROJECTION_TABLE, { pk: `LOG#${groupKey}`, sk: 'LOG' })?.entries as string[] | undefined) ?? [];
+const log = (groupKey = KEY) => journalEntries(db, 'log', groupKey);
 const cursor = (groupKey = KEY) => inboxOf(db).cursor(groupKey);
 const commands = () => ddb.calls().map((call) => call.args[0].constructor.name);
 const wantedInOrder = () =>
@@ -116,9 +92,7 @@ function shuffled<T>(items: readonly T[], seed: number): T[] {
 }
 
 beforeEach(() => {
-  ddb.reset();
-  db = newConsumerTables();
-  db.install(ddb);
+  db = installTables();
   before = [];
   alerts = [];
   failing = new Set();
@@ -129,8 +103,7 @@ describe('IdempotentConsumer with messageTypes', () => {
     // GIVEN 7 messages of one key, 3 of them wanted, delivered in 12 different orders, each with duplicates
     const sequences = Object.keys(TYPES).map(Number);
     for (let seed = 1; seed <= 12; seed++) {
-      db = newConsumerTables();
-      db.install(ddb);
+      db = installTables();
       before = [];
       const consumer = newConsumer();
       const deliveries = shuffled([...sequences, ...shuffled(sequences, seed + 100).slice(0, 4)], seed);

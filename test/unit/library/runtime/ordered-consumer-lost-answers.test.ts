@@ -1,39 +1,21 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  DynamoDBDocumentClient,
-  type TransactWriteCommandInput,
-  type UpdateCommandInput,
-} from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
+import type { TransactWriteCommandInput, UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { IdempotencyStrategy } from '../../../../functions/runtime/consumer/effect-strategies';
 import type {
-  DynamoEffect,
-  IdempotencyStrategy,
-} from '../../../../functions/runtime/consumer/effect-strategies';
-import {
   IdempotentConsumer,
-  type IdempotentConsumerOptions,
-  type ParkedKey,
+  IdempotentConsumerOptions,
+  ParkedKey,
 } from '../../../../functions/runtime/consumer/idempotent-consumer';
 import type { MessageEnvelope } from '../../../../functions/runtime/outbox/outbox-message';
 import type { InMemoryDynamoDb, LostAnswer } from '../../../../tools/dynamodb/in-memory-dynamodb';
-import {
-  CLAIM_SECONDS,
-  envelope,
-  INBOX_TABLE,
-  inboxOf,
-  newConsumerTables,
-  PROJECTION_TABLE,
-  RETENTION_SECONDS,
-} from '../../support/inbox-fixtures';
+import { inboxConsumer, installTables, journalEffect, journalEntries } from '../../support/consumer-harness';
+import { envelope, inboxOf } from '../../support/inbox-fixtures';
 
 // Every write of the ordered consumer — cursor advance, hold, failure count, park flag, parked message, alert mark —
 // with its answer lost after it landed (a 500, a timeout, or the SDK's retry failing against its own first attempt):
 // no effect twice, no HELD or PARKED item lost or orphaned, no healthy key parked.
 
-const ddb = mockClient(DynamoDBDocumentClient);
-const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 const KEY = 'order-1';
 const OUTCOMES: readonly LostAnswer[] = ['server-error', 'timeout', 'sdk-retry'];
@@ -43,42 +25,17 @@ let db: InMemoryDynamoDb;
 let alerts: ParkedKey[];
 let poisoned: Set<string>;
 
-/** Appends `<sequence>` to the key's journal `name` under `strategy`: the oracle of "once and in order". */
-const journal = (name: string): DynamoEffect => ({
-  name,
-  items: (delivered) => [
-    {
-      Update: {
-        TableName: PROJECTION_TABLE,
-        Key: { pk: `${name}#${delivered.groupKey}`, sk: 'JOURNAL' },
-        UpdateExpression:
-          'SET entries = list_append(if_not_exists(entries, :empty), :entry), version = :version',
-        ExpressionAttributeValues: {
-          ':empty': [],
-          ':entry': [delivered.sequence],
-          ':version': delivered.sequence,
-        },
-      },
-    },
-  ],
-  versionTarget: (delivered) => ({
-    tableName: PROJECTION_TABLE,
-    key: { pk: `${name}#${delivered.groupKey}`, sk: 'JOURNAL' },
-  }),
-});
+/** Appends `<sequence>` to the key's journal named after `strategy`: the oracle of "once and in order". */
+const journal = (strategy: IdempotencyStrategy) =>
+  journalEffect(strategy, { entry: (delivered) => delivered.sequence, versioned: true });
 const STRATEGIES: readonly IdempotencyStrategy[] = ['transaction', 'version'];
-const journalOf = (strategy: IdempotencyStrategy, groupKey = KEY) =>
-  db.item(PROJECTION_TABLE, { pk: `${strategy}#${groupKey}`, sk: 'JOURNAL' })?.entries ?? [];
+const journalOf = (strategy: IdempotencyStrategy, groupKey = KEY) => journalEntries(db, strategy, groupKey);
 
 const message = (sequence: number, groupKey = KEY): MessageEnvelope =>
   envelope(groupKey, sequence, 'NoteAdded', { text: `note ${sequence}` });
 
 function newConsumer(changes: Partial<IdempotentConsumerOptions> = {}): IdempotentConsumer {
-  return new IdempotentConsumer({
-    dynamodb,
-    inboxTableName: INBOX_TABLE,
-    retentionSeconds: RETENTION_SECONDS,
-    claimSeconds: CLAIM_SECONDS,
+  return inboxConsumer({
     clock: () => NOW,
     effects: STRATEGIES.map((strategy) => ({ effect: journal(strategy), strategy })),
     transientRetry: noWait,
@@ -125,9 +82,7 @@ async function deliverUntilAcknowledged(
 }
 
 beforeEach(() => {
-  ddb.reset();
-  db = newConsumerTables();
-  db.install(ddb);
+  db = installTables();
   alerts = [];
   poisoned = new Set();
 });
@@ -311,9 +266,7 @@ describe('IdempotentConsumer under lost answers at a fifth of its writes (proper
       await fc.assert(
         fc.asyncProperty(run, async ({ lengths, early, seed }) => {
           // GIVEN fresh tables whose writes lose a fifth of their answers
-          ddb.reset();
-          db = newConsumerTables();
-          db.install(ddb);
+          db = installTables();
           alerts = [];
           poisoned = new Set();
           db.loseAnswers(0.2, seeded(seed));
