@@ -1,77 +1,36 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { BatchWriteCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { handlerUnderTest, outboxInsert } from '../support/handler-harness';
 
 const dynamodb = mockClient(DynamoDBDocumentClient);
 const sqs = mockClient(SQSClient);
 
-type Handler = typeof import('../../../../functions/relay/handler').handler;
-let handler: Handler;
-let written: string[] = [];
-
-beforeAll(async () => {
-  vi.stubEnv('OUTBOX_TABLE_NAME', 'outbox');
-  vi.stubEnv('QUEUE_URL', 'https://sqs.us-east-1.amazonaws.com/123456789012/channel.fifo');
-  ({ handler } = await import('../../../../functions/relay/handler'));
-});
-
-afterAll(() => {
-  vi.unstubAllEnvs();
-});
+// The problems' warnings (stderr, silenced): reported through the counts of the `relayed` line.
+const relay = handlerUnderTest(
+  () => import('../../../../functions/relay/handler'),
+  {
+    OUTBOX_TABLE_NAME: 'outbox',
+    QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/channel.fifo',
+  },
+  { silenceStderr: true },
+);
 
 beforeEach(() => {
   dynamodb.reset();
   sqs.reset();
-  written = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    written.push(String(chunk));
-    return true;
-  });
-  // The problems' warnings: reported through the counts of the `relayed` line.
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
 });
 
-afterEach(() => {
-  vi.restoreAllMocks();
-});
-
-function insert(groupKey: string, sequence: number): DynamoDBRecord {
-  return {
-    eventName: 'INSERT',
-    eventSource: 'aws:dynamodb',
-    dynamodb: {
-      SequenceNumber: `${groupKey}-${sequence}`,
-      Keys: { groupKey: { S: groupKey }, sequence: { N: String(sequence) } },
-      NewImage: {
-        groupKey: { S: groupKey },
-        sequence: { N: String(sequence) },
-        messageId: { S: `${groupKey}-${sequence}` },
-        type: { S: 'OrderPlaced' },
-        payload: { S: '{}' },
-        status: { S: 'PENDING' },
-        attempts: { N: '0' },
-        createdAt: { S: '2026-01-01T00:00:00.000Z' },
-        traceparent: { S: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01` },
-      },
-    },
-  };
-}
+const insert = (groupKey: string, sequence: number) =>
+  outboxInsert(groupKey, sequence, `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`);
 
 const context = { getRemainingTimeInMillis: () => 60_000 } as Context;
 
 /** The handler's `relayed` log line. */
-function relayedLine(): Record<string, unknown> {
-  const line = written
-    .map((text) => JSON.parse(text) as Record<string, unknown>)
-    .find((entry) => {
-      return entry.message === 'relayed';
-    });
-  if (line === undefined) throw new Error(`no 'relayed' log line in ${written.join('')}`);
-  return line;
-}
+const relayedLine = () => relay.logLine('relayed');
 
 describe('the relay handler', () => {
   it('sends to the queue without a TOPIC_ARN, and logs each message it sent with its traceparent', async () => {
@@ -83,7 +42,7 @@ describe('the relay handler', () => {
     dynamodb.on(BatchWriteCommand).resolves({ UnprocessedItems: {} });
 
     // WHEN
-    const response = await handler({ Records: [insert('e', 1)] }, context);
+    const response = await relay.handler({ Records: [insert('e', 1)] }, context);
 
     // THEN
     expect(response.batchItemFailures).toEqual([]);
@@ -117,7 +76,7 @@ describe('the relay handler', () => {
     const event: DynamoDBStreamEvent = { Records: [insert('a', 1), insert('b', 1)] };
 
     // WHEN
-    const response = await handler(event, context);
+    const response = await relay.handler(event, context);
 
     // THEN
     expect(response.batchItemFailures).toHaveLength(2);
@@ -131,15 +90,15 @@ describe('the relay handler', () => {
       Failed: input.Entries.map((entry) => ({ Id: entry.Id, Code: 'InternalError', SenderFault: false })),
     }));
     dynamodb.on(UpdateCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
-    await handler({ Records: [insert('c', 1)] }, context);
+    await relay.handler({ Records: [insert('c', 1)] }, context);
     dynamodb
       .reset()
       .on(UpdateCommand)
       .rejects(new ConditionalCheckFailedException({ message: 'marked', $metadata: {} }));
-    written = [];
+    relay.written.length = 0;
 
     // WHEN
-    await handler({ Records: [insert('d', 1)] }, context);
+    await relay.handler({ Records: [insert('d', 1)] }, context);
 
     // THEN
     expect(relayedLine()).toMatchObject({ failed: 1, marked: 0, markFailed: 0 });

@@ -8,9 +8,10 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { OutboxItem } from '../../../../functions/runtime/outbox/outbox-message';
 import { unsentMessageAttributes } from '../../../../functions/runtime/outbox/unsent-index';
+import { handlerUnderTest } from '../support/handler-harness';
 
 const TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:events.fifo';
 const ALERT_TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:alerts';
@@ -19,27 +20,18 @@ const dynamodb = mockClient(DynamoDBDocumentClient);
 const sqs = mockClient(SQSClient);
 const sns = mockClient(SNSClient);
 
-type Handler = typeof import('../../../../functions/sweeper/handler').handler;
-let handler: Handler;
-let written: string[] = [];
-
-beforeAll(async () => {
-  vi.stubEnv('OUTBOX_TABLE_NAME', 'outbox');
-  // The fan-out pipeline: no channel queue, only the events topic.
-  vi.stubEnv('TOPIC_ARN', TOPIC_ARN);
-  vi.stubEnv('ALERT_TOPIC_ARN', ALERT_TOPIC_ARN);
-  vi.stubEnv('SWEEP_AUDIT_INTERVAL_SECONDS', '0');
-  vi.stubEnv('METRICS_STACK_NAME', 'Shop');
-  ({ handler } = await import('../../../../functions/sweeper/handler'));
-});
-
-afterAll(() => {
-  vi.unstubAllEnvs();
-});
-
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+const sweeper = handlerUnderTest(
+  () => import('../../../../functions/sweeper/handler'),
+  {
+    OUTBOX_TABLE_NAME: 'outbox',
+    // The fan-out pipeline: no channel queue, only the events topic.
+    TOPIC_ARN,
+    ALERT_TOPIC_ARN,
+    SWEEP_AUDIT_INTERVAL_SECONDS: '0',
+    METRICS_STACK_NAME: 'Shop',
+  },
+  { silenceStderr: true },
+);
 
 /** A message the relay could not send an hour ago, in the sweep's index. */
 const unsent: OutboxItem = {
@@ -72,18 +64,12 @@ beforeEach(() => {
     Successful: input.PublishBatchRequestEntries.map((entry) => ({ Id: entry.Id, MessageId: 'm' })),
     Failed: [],
   }));
-  written = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    written.push(String(chunk));
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
 });
 
 describe('the sweeper handler with TOPIC_ARN', () => {
   it('re-sends to the topic, not a queue, and logs the batch with each message and its traceparent', async () => {
     // WHEN
-    const report = await handler(undefined, { getRemainingTimeInMillis: () => 60_000 });
+    const report = await sweeper.handler(undefined, { getRemainingTimeInMillis: () => 60_000 });
 
     // THEN
     expect(report.resent).toBe(1);
@@ -94,10 +80,7 @@ describe('the sweeper handler with TOPIC_ARN', () => {
     ]);
     expect(sqs.calls()).toHaveLength(0);
     expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
-    const resent = written
-      .map((text) => JSON.parse(text) as Record<string, unknown>)
-      .find((line) => line.message === 'resent');
-    expect(resent).toMatchObject({
+    expect(sweeper.logLine('resent')).toMatchObject({
       destination: 'topic',
       sent: 1,
       failed: 0,

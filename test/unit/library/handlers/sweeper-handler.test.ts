@@ -2,53 +2,29 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { handlerUnderTest } from '../support/handler-harness';
 
 const dynamodb = mockClient(DynamoDBDocumentClient);
 mockClient(SQSClient);
 mockClient(SNSClient);
 
-type Handler = typeof import('../../../../functions/sweeper/handler').handler;
-let handler: Handler;
-let written: string[] = [];
-
-beforeAll(async () => {
-  vi.stubEnv('OUTBOX_TABLE_NAME', 'outbox');
-  vi.stubEnv('QUEUE_URL', 'https://sqs.us-east-1.amazonaws.com/123456789012/channel.fifo');
-  vi.stubEnv('ALERT_TOPIC_ARN', 'arn:aws:sns:us-east-1:123456789012:alerts');
-  vi.stubEnv('SWEEP_AUDIT_INTERVAL_SECONDS', '0');
-  vi.stubEnv('METRICS_STACK_NAME', 'Shop');
-  vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
-  ({ handler } = await import('../../../../functions/sweeper/handler'));
-});
-
-afterEach(() => {
-  vi.restoreAllMocks();
-});
-
-afterAll(() => {
-  vi.unstubAllEnvs();
+const sweeper = handlerUnderTest(() => import('../../../../functions/sweeper/handler'), {
+  OUTBOX_TABLE_NAME: 'outbox',
+  QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/channel.fifo',
+  ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:alerts',
+  SWEEP_AUDIT_INTERVAL_SECONDS: '0',
+  METRICS_STACK_NAME: 'Shop',
+  POWERTOOLS_LOG_LEVEL: 'SILENT',
 });
 
 beforeEach(() => {
   dynamodb.reset();
   dynamodb.on(QueryCommand).resolves({ Items: [], ConsumedCapacity: { CapacityUnits: 0.5 } });
-  written = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    written.push(String(chunk));
-    return true;
-  });
 });
 
 /** The metric names the handler published (EMF lines on stdout). */
-function publishedMetrics(): string[] {
-  return written
-    .filter((line) => line.includes('"_aws"'))
-    .flatMap((line) => {
-      const emf = JSON.parse(line) as { _aws: { CloudWatchMetrics: { Metrics: { Name: string }[] }[] } };
-      return emf._aws.CloudWatchMetrics.flatMap((set) => set.Metrics.map((metric) => metric.Name));
-    });
-}
+const publishedMetrics = () => sweeper.publishedMetrics();
 
 describe('the sweeper handler', () => {
   it("audits the outbox before sweeping, and reports the audit's figures and heartbeat", async () => {
@@ -58,7 +34,7 @@ describe('the sweeper handler', () => {
       .resolves({ Items: [], ScannedCount: 3, ConsumedCapacity: { CapacityUnits: 0.5 } });
 
     // WHEN
-    const report = await handler(undefined, { getRemainingTimeInMillis: () => 60_000 });
+    const report = await sweeper.handler(undefined, { getRemainingTimeInMillis: () => 60_000 });
 
     // THEN
     expect(report.audit).toEqual({
@@ -88,7 +64,7 @@ describe('the sweeper handler', () => {
     dynamodb.on(ScanCommand).rejects(denied);
 
     // WHEN / THEN
-    await expect(handler(undefined, { getRemainingTimeInMillis: () => 60_000 })).rejects.toThrow(
+    await expect(sweeper.handler(undefined, { getRemainingTimeInMillis: () => 60_000 })).rejects.toThrow(
       'not authorized to perform dynamodb:Scan',
     );
     expect(dynamodb.commandCalls(QueryCommand).length).toBeGreaterThan(0);
