@@ -1,5 +1,4 @@
 import { Readable } from 'node:stream';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   ListTopicsCommand,
   PublishBatchCommand,
@@ -7,38 +6,30 @@ import {
   PublishCommand,
   SNSClient,
 } from '@aws-sdk/client-sns';
-import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { HttpRequest, HttpResponse } from '@smithy/types';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { FaultConfig } from '../../../../functions/runtime/faults/fault-config';
-import type { FaultSource } from '../../../../functions/runtime/faults/fault-injector';
 import { relayFaultHooks } from '../../../../functions/runtime/faults/relay-faults';
 import {
   injectSendFaults,
   injectServiceFaults,
   injectThrottling,
 } from '../../../../functions/runtime/faults/service-faults';
-import type { OutboxItem } from '../../../../functions/runtime/outbox/outbox-message';
 import {
   type DestinationEntry,
   topicDestination,
 } from '../../../../functions/runtime/relay/message-destination';
 import { OutboxPublisher } from '../../../../functions/runtime/relay/outbox-publisher';
-import type { RelayCandidate } from '../../../../functions/runtime/relay/stream-records';
+import {
+  CREDENTIALS,
+  destinationEntry,
+  faultsOf,
+  REGION,
+  relayCandidate,
+  relayDocumentClient,
+} from '../support/fault-kit-harness';
 
 const TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:events.fifo';
-const REGION = 'us-east-1';
-const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
-
-/** A fault source that answers `configs` in turn, then the last one forever; counts how often it was asked. */
-function faultsOf(...configs: FaultConfig[]): FaultSource & { readonly reads: () => number } {
-  let reads = 0;
-  return {
-    current: async () => configs[Math.min(reads++, configs.length - 1)] ?? {},
-    reads: () => reads,
-  };
-}
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -230,15 +221,10 @@ describe('injectThrottling and injectServiceFaults on an SNS client', () => {
 });
 
 describe('relay faults over a topic', () => {
-  function entry(groupKey: string, sequence: number): DestinationEntry {
-    return {
-      Id: `${groupKey}-${sequence}`,
-      MessageBody: JSON.stringify({ groupKey, sequence }),
-      MessageGroupId: groupKey,
-      MessageDeduplicationId: `msg-${groupKey}-${sequence}`,
-      MessageAttributes: { type: { DataType: 'String', StringValue: 'OrderPlaced' } },
-    };
-  }
+  const entry = (groupKey: string, sequence: number): DestinationEntry => ({
+    ...destinationEntry(groupKey, sequence),
+    MessageAttributes: { type: { DataType: 'String', StringValue: 'OrderPlaced' } },
+  });
 
   function mockedSns() {
     const sns = new SNSClient({ region: REGION, credentials: CREDENTIALS });
@@ -293,24 +279,7 @@ describe('relay faults over a topic', () => {
     // GIVEN a relay whose pairs of one key are swapped, whose sent messages are copied
     const { sns, published } = mockedSns();
     const destination = topicDestination(sns, TOPIC_ARN);
-    const dynamodb = DynamoDBDocumentClient.from(
-      new DynamoDBClient({ region: REGION, credentials: CREDENTIALS }),
-    );
-    const ddbMock = mockClient(dynamodb);
-    ddbMock.on(BatchWriteCommand).resolves({ UnprocessedItems: {} });
-    const candidate = (groupKey: string, sequence: number): RelayCandidate => {
-      const item: OutboxItem = {
-        groupKey,
-        sequence,
-        messageId: `msg-${groupKey}-${sequence}`,
-        type: 'OrderNoteAdded',
-        payload: '{}',
-        status: 'PENDING',
-        attempts: 0,
-        createdAt: '2026-03-01T12:00:00.000Z',
-      };
-      return { recordId: `record-${groupKey}-${sequence}`, item };
-    };
+    const { dynamodb } = relayDocumentClient();
     const relay = new OutboxPublisher({
       destination,
       dynamodb,
@@ -319,7 +288,7 @@ describe('relay faults over a topic', () => {
     });
 
     // WHEN
-    const result = await relay.relay([candidate('a', 1), candidate('a', 2)]);
+    const result = await relay.relay([relayCandidate('a', 1), relayCandidate('a', 2)]);
 
     // THEN the batch went out swapped, the copies after it; both count as sent once
     expect(

@@ -32,7 +32,7 @@ import {
   injectAmbiguousWrites,
 } from '../../../../functions/runtime/faults/ambiguous-writes';
 import { failIfPoison, maybeCrashAfterEffect } from '../../../../functions/runtime/faults/consumer-faults';
-import { type FaultConfig, parseFaultConfig } from '../../../../functions/runtime/faults/fault-config';
+import { parseFaultConfig } from '../../../../functions/runtime/faults/fault-config';
 import {
   chance,
   type FaultSource,
@@ -47,27 +47,21 @@ import {
   injectServiceFaults,
   injectThrottling,
 } from '../../../../functions/runtime/faults/service-faults';
-import type { MessageEnvelope, OutboxItem } from '../../../../functions/runtime/outbox/outbox-message';
-import {
-  type DestinationEntry,
-  queueDestination,
-} from '../../../../functions/runtime/relay/message-destination';
+import type { MessageEnvelope } from '../../../../functions/runtime/outbox/outbox-message';
+import { queueDestination } from '../../../../functions/runtime/relay/message-destination';
 import { OutboxPublisher } from '../../../../functions/runtime/relay/outbox-publisher';
 import type { RelayCandidate } from '../../../../functions/runtime/relay/stream-records';
 import { isOutcomeUnknown, isTransientError } from '../../../../functions/runtime/transient-errors';
+import {
+  CREDENTIALS,
+  relayCandidate as candidate,
+  destinationEntry as entry,
+  faultsOf,
+  REGION,
+  relayDocumentClient,
+} from '../support/fault-kit-harness';
 
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/orders.fifo';
-const REGION = 'us-east-1';
-const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
-
-/** A fault source that answers `configs` in turn, then the last one forever; counts how often it was asked. */
-function faultsOf(...configs: FaultConfig[]): FaultSource & { readonly reads: () => number } {
-  let reads = 0;
-  return {
-    current: async () => configs[Math.min(reads++, configs.length - 1)] ?? {},
-    reads: () => reads,
-  };
-}
 
 /** A `random` that answers `values` in turn (and fails the test if asked once more). */
 function randomOf(...values: number[]): () => number {
@@ -376,15 +370,6 @@ describe('relay faults', () => {
   let sqs: SQSClient;
   let sqsMock: ReturnType<typeof mockedSqs>['sqsMock'];
 
-  function entry(groupKey: string, sequence: number): DestinationEntry {
-    return {
-      Id: `${groupKey}-${sequence}`,
-      MessageBody: JSON.stringify({ groupKey, sequence }),
-      MessageGroupId: groupKey,
-      MessageDeduplicationId: `msg-${groupKey}-${sequence}`,
-    };
-  }
-
   const batches = () => sqsMock.commandCalls(SendMessageBatchCommand).map((call) => call.args[0].input);
 
   beforeEach(() => {
@@ -551,26 +536,8 @@ describe('relay faults', () => {
   describe('in the relay', () => {
     const OUTBOX_TABLE = 'outbox-table';
 
-    function candidate(groupKey: string, sequence: number): RelayCandidate {
-      const item: OutboxItem = {
-        groupKey,
-        sequence,
-        messageId: `msg-${groupKey}-${sequence}`,
-        type: 'OrderNoteAdded',
-        payload: '{}',
-        status: 'PENDING',
-        attempts: 0,
-        createdAt: '2026-03-01T12:00:00.000Z',
-      };
-      return { recordId: `record-${groupKey}-${sequence}`, item };
-    }
-
     function relayWith(faults: FaultSource, random: () => number) {
-      const dynamodb = DynamoDBDocumentClient.from(
-        new DynamoDBClient({ region: REGION, credentials: CREDENTIALS }),
-      );
-      const ddbMock = mockClient(dynamodb);
-      ddbMock.on(BatchWriteCommand).resolves({ UnprocessedItems: {} });
+      const { dynamodb, ddbMock } = relayDocumentClient();
       const relay = new OutboxPublisher({
         sqs,
         dynamodb,
