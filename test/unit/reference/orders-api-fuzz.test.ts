@@ -17,6 +17,7 @@ import {
   validBody,
 } from './support/orders-api-arbitraries';
 import {
+  apiEvent,
   ORDERS_TABLE,
   OUTBOX_TABLE,
   ordersApiAt,
@@ -84,27 +85,11 @@ const transport: fc.Arbitrary<Transport> = fc.record({
 
 function request(path: string, body: string | undefined, how: Transport): APIGatewayProxyEventV2 {
   const encoded = how.base64 && body !== undefined;
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: '',
+  return apiEvent('POST', path, {
     headers: how.contentType === undefined ? {} : { 'content-type': how.contentType },
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api-id',
-      domainName: 'api-id.execute-api.us-east-1.amazonaws.com',
-      domainPrefix: 'api-id',
-      http: { method: 'POST', path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'fast-check' },
-      requestId: 'request-1',
-      routeKey: '$default',
-      stage: '$default',
-      time: '01/Mar/2026:12:00:00 +0000',
-      timeEpoch: NOW.getTime(),
-    },
     isBase64Encoded: encoded,
-    ...(body === undefined ? {} : { body: encoded ? Buffer.from(body, 'utf8').toString('base64') : body }),
-  };
+    body: encoded ? Buffer.from(body, 'utf8').toString('base64') : body,
+  });
 }
 
 function tables(): Record<string, Item[]> {

@@ -1,10 +1,16 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { OrdersApi } from '../../../reference/functions/http/orders-api';
 import { InMemoryDynamoDb } from '../../../tools/dynamodb/in-memory-dynamodb';
-import { AUDIT_TABLE, ORDERS_TABLE, ordersApiAt, SHIPPING_TABLE } from './support/orders-api-wiring';
+import {
+  AUDIT_TABLE,
+  apiEvent,
+  ORDERS_TABLE,
+  ordersApiAt,
+  SHIPPING_TABLE,
+} from './support/orders-api-wiring';
 
 // GET /orders/{orderId}/audit and /shipment: the audit and shipping groups' state, read by the API.
 const NOW = new Date('2026-03-01T12:00:00.000Z');
@@ -13,28 +19,7 @@ let db: InMemoryDynamoDb;
 let api: OrdersApi;
 let unexpectedErrors: unknown[];
 
-function get(path: string): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: '',
-    headers: {},
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api-id',
-      domainName: 'api-id.execute-api.us-east-1.amazonaws.com',
-      domainPrefix: 'api-id',
-      http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'vitest' },
-      requestId: 'request-1',
-      routeKey: '$default',
-      stage: '$default',
-      time: '01/Mar/2026:12:00:00 +0000',
-      timeEpoch: NOW.getTime(),
-    },
-    isBase64Encoded: false,
-  };
-}
+const get = (path: string) => apiEvent('GET', path);
 
 const bodyOf = (response: APIGatewayProxyStructuredResultV2): unknown => JSON.parse(response.body ?? '');
 

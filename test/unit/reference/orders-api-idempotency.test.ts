@@ -1,19 +1,21 @@
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { halfMessageKey } from '../../../functions/runtime/half/half-message';
 import { requestFingerprint } from '../../../functions/runtime/idempotency/idempotency-key';
 import type { OrdersApi } from '../../../reference/functions/http/orders-api';
-import { InMemoryDynamoDb, type Item } from '../../../tools/dynamodb/in-memory-dynamodb';
+import type { InMemoryDynamoDb, Item } from '../../../tools/dynamodb/in-memory-dynamodb';
 import { beforeEvery, failEvery } from '../support/dynamo-faults';
 import {
+  apiEvent,
   IDEMPOTENCY_TABLE,
+  jsonHeaders,
   ORDERS_TABLE,
   OUTBOX_TABLE,
   ordersApiAt,
   PAYMENTS_TABLE,
-  PROJECTION_TABLE,
+  producerTables,
 } from './support/orders-api-wiring';
 
 const START = new Date('2026-03-01T12:00:00.000Z');
@@ -29,32 +31,11 @@ const advance = (seconds: number) => {
   now = new Date(now.getTime() + seconds * 1000);
 };
 
-function post(path: string, body: unknown, key?: string): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: '',
-    headers: {
-      'content-type': 'application/json',
-      ...(key === undefined ? {} : { 'idempotency-key': key }),
-    },
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api-id',
-      domainName: 'api-id.execute-api.us-east-1.amazonaws.com',
-      domainPrefix: 'api-id',
-      http: { method: 'POST', path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'vitest' },
-      requestId: 'request-1',
-      routeKey: '$default',
-      stage: '$default',
-      time: '01/Mar/2026:12:00:00 +0000',
-      timeEpoch: START.getTime(),
-    },
-    isBase64Encoded: false,
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  };
-}
+const post = (path: string, body: unknown, key?: string) =>
+  apiEvent('POST', path, {
+    headers: jsonHeaders(key),
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
 
 const bodyOf = (response: APIGatewayProxyStructuredResultV2) => JSON.parse(String(response.body)) as Item;
 const order = () => db.item(ORDERS_TABLE, { orderId: ORDER });
@@ -80,13 +61,7 @@ async function placeOrder(): Promise<void> {
 
 beforeEach(async () => {
   ddb.reset();
-  db = new InMemoryDynamoDb({
-    [ORDERS_TABLE]: ['orderId'],
-    [OUTBOX_TABLE]: ['groupKey', 'sequence'],
-    [PAYMENTS_TABLE]: ['transactionId'],
-    [PROJECTION_TABLE]: ['pk', 'sk'],
-    [IDEMPOTENCY_TABLE]: ['idempotencyKey'],
-  });
+  db = producerTables();
   db.install(ddb);
   now = START;
   unexpected = [];

@@ -1,21 +1,23 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { OrdersApi } from '../../../reference/functions/http/orders-api';
 import {
-  InMemoryDynamoDb,
+  type InMemoryDynamoDb,
   type Item,
   type LostAnswer,
   timeoutAfterWrite,
 } from '../../../tools/dynamodb/in-memory-dynamodb';
 import {
+  apiEvent,
   IDEMPOTENCY_TABLE,
+  jsonHeaders,
   ORDERS_TABLE,
   OUTBOX_TABLE,
   ordersApiAt,
   PAYMENTS_TABLE,
-  PROJECTION_TABLE,
+  producerTables,
 } from './support/orders-api-wiring';
 
 /**
@@ -33,29 +35,8 @@ let db: InMemoryDynamoDb;
 let api: OrdersApi;
 let unexpected: unknown[];
 
-function post(path: string, body: unknown, key?: string): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json', ...(key === undefined ? {} : { 'idempotency-key': key }) },
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api-id',
-      domainName: 'api-id.execute-api.us-east-1.amazonaws.com',
-      domainPrefix: 'api-id',
-      http: { method: 'POST', path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'vitest' },
-      requestId: 'request-1',
-      routeKey: '$default',
-      stage: '$default',
-      time: '01/Mar/2026:12:00:00 +0000',
-      timeEpoch: NOW.getTime(),
-    },
-    isBase64Encoded: false,
-    body: JSON.stringify(body),
-  };
-}
+const post = (path: string, body: unknown, key?: string) =>
+  apiEvent('POST', path, { headers: jsonHeaders(key), body: JSON.stringify(body) });
 
 const bodyOf = (response: APIGatewayProxyStructuredResultV2) => JSON.parse(String(response.body)) as Item;
 const order = () => db.item(ORDERS_TABLE, { orderId: ORDER });
@@ -93,13 +74,7 @@ function expectSettledOrUnknown(
 
 beforeEach(async () => {
   ddb.reset();
-  db = new InMemoryDynamoDb({
-    [ORDERS_TABLE]: ['orderId'],
-    [OUTBOX_TABLE]: ['groupKey', 'sequence'],
-    [PAYMENTS_TABLE]: ['transactionId'],
-    [PROJECTION_TABLE]: ['pk', 'sk'],
-    [IDEMPOTENCY_TABLE]: ['idempotencyKey'],
-  });
+  db = producerTables();
   db.install(ddb);
   unexpected = [];
   api = ordersApiAt(NOW, (error) => unexpected.push(error));

@@ -1,5 +1,5 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { OrdersApi } from '../../../reference/functions/http/orders-api';
@@ -8,14 +8,15 @@ import {
   MAX_NOTES_BYTES,
   MAX_NOTES_PER_ORDER,
 } from '../../../reference/functions/orders/order-schemas';
-import { InMemoryDynamoDb, type Item } from '../../../tools/dynamodb/in-memory-dynamodb';
+import type { InMemoryDynamoDb, Item } from '../../../tools/dynamodb/in-memory-dynamodb';
 import {
+  apiEvent,
   IDEMPOTENCY_TABLE,
+  jsonHeaders,
   ORDERS_TABLE,
   OUTBOX_TABLE,
   ordersApiAt,
-  PAYMENTS_TABLE,
-  PROJECTION_TABLE,
+  producerTables,
 } from './support/orders-api-wiring';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
@@ -26,30 +27,8 @@ let db: InMemoryDynamoDb;
 let api: OrdersApi;
 let unexpected: unknown[];
 
-function postNote(text: string, key?: string): APIGatewayProxyEventV2 {
-  const path = `/orders/${ORDER}/notes`;
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json', ...(key === undefined ? {} : { 'idempotency-key': key }) },
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api-id',
-      domainName: 'api-id.execute-api.us-east-1.amazonaws.com',
-      domainPrefix: 'api-id',
-      http: { method: 'POST', path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'vitest' },
-      requestId: 'request-1',
-      routeKey: '$default',
-      stage: '$default',
-      time: '01/Mar/2026:12:00:00 +0000',
-      timeEpoch: NOW.getTime(),
-    },
-    isBase64Encoded: false,
-    body: JSON.stringify({ text }),
-  };
-}
+const postNote = (text: string, key?: string) =>
+  apiEvent('POST', `/orders/${ORDER}/notes`, { headers: jsonHeaders(key), body: JSON.stringify({ text }) });
 
 const bodyOf = (response: APIGatewayProxyStructuredResultV2) => JSON.parse(String(response.body)) as Item;
 const order = () => db.item(ORDERS_TABLE, { orderId: ORDER });
@@ -71,13 +50,7 @@ function orderWithNotes(notes: readonly string[]): void {
 
 beforeEach(() => {
   ddb.reset();
-  db = new InMemoryDynamoDb({
-    [ORDERS_TABLE]: ['orderId'],
-    [OUTBOX_TABLE]: ['groupKey', 'sequence'],
-    [PAYMENTS_TABLE]: ['transactionId'],
-    [PROJECTION_TABLE]: ['pk', 'sk'],
-    [IDEMPOTENCY_TABLE]: ['idempotencyKey'],
-  });
+  db = producerTables();
   db.install(ddb);
   unexpected = [];
   api = ordersApiAt(NOW, (error) => unexpected.push(error));

@@ -4,12 +4,11 @@ import {
   type GetCommandInput,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { OrdersApi } from '../../../reference/functions/http/orders-api';
 import { requestTraceparentOf } from '../../../reference/functions/http/request-trace';
-import { ORDERS_TABLE, OUTBOX_TABLE, ordersApiAt } from './support/orders-api-wiring';
+import { apiEvent, jsonHeaders, ORDERS_TABLE, OUTBOX_TABLE, ordersApiAt } from './support/orders-api-wiring';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 const CALLER_TRACE = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
@@ -19,29 +18,8 @@ const ddb = mockClient(DynamoDBDocumentClient);
 let api: OrdersApi;
 let orders: Map<string, Record<string, unknown>>;
 
-function post(path: string, body: object, headers: Record<string, string> = {}): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json', ...headers },
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api-id',
-      domainName: 'api-id.execute-api.us-east-1.amazonaws.com',
-      domainPrefix: 'api-id',
-      http: { method: 'POST', path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'vitest' },
-      requestId: 'request-1',
-      routeKey: '$default',
-      stage: '$default',
-      time: '01/Mar/2026:12:00:00 +0000',
-      timeEpoch: NOW.getTime(),
-    },
-    isBase64Encoded: false,
-    body: JSON.stringify(body),
-  };
-}
+const post = (path: string, body: object, headers: Record<string, string> = {}) =>
+  apiEvent('POST', path, { headers: { ...jsonHeaders(), ...headers }, body: JSON.stringify(body) });
 
 /** The traceparent of every outbox item the API committed, in order. */
 function committedTraceparents(): unknown[] {

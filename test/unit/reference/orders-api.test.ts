@@ -13,7 +13,14 @@ import type { TransactItem } from '../../../functions/runtime/outbox/outbox-writ
 import type { OrdersApi } from '../../../reference/functions/http/orders-api';
 import { MAX_BODY_BYTES } from '../../../reference/functions/http/request-body';
 import type { Order } from '../../../reference/functions/orders/order-service';
-import { ORDERS_TABLE, OUTBOX_TABLE, ordersApiAt, PROJECTION_TABLE } from './support/orders-api-wiring';
+import {
+  apiEvent,
+  jsonHeaders,
+  ORDERS_TABLE,
+  OUTBOX_TABLE,
+  ordersApiAt,
+  PROJECTION_TABLE,
+} from './support/orders-api-wiring';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -55,28 +62,11 @@ function request(
   body?: string | object,
   options: RequestOptions = {},
 ): APIGatewayProxyEventV2 {
-  const stage = options.stage ?? '$default';
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json' },
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api-id',
-      domainName: 'api-id.execute-api.us-east-1.amazonaws.com',
-      domainPrefix: 'api-id',
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'vitest' },
-      requestId: 'request-1',
-      routeKey: '$default',
-      stage,
-      time: '01/Mar/2026:12:00:00 +0000',
-      timeEpoch: NOW.getTime(),
-    },
-    isBase64Encoded: options.isBase64Encoded ?? false,
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  };
+  return apiEvent(method, path, {
+    ...options,
+    headers: jsonHeaders(),
+    body: body === undefined || typeof body === 'string' ? body : JSON.stringify(body),
+  });
 }
 
 function bodyOf(response: APIGatewayProxyStructuredResultV2): unknown {
