@@ -1,10 +1,4 @@
-import {
-  CloudFormationClient,
-  DescribeStacksCommand,
-  GetTemplateCommand,
-  ListStackResourcesCommand,
-} from '@aws-sdk/client-cloudformation';
-import { mockClient } from 'aws-sdk-client-mock';
+import { GetTemplateCommand } from '@aws-sdk/client-cloudformation';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { GROUP_METADATA } from '../../../../lib/constructs/resource-roles';
 import { connectOps } from '../../../../lib/ops/connection';
@@ -17,28 +11,22 @@ import {
   UNNAMED_GROUP,
 } from '../../../../lib/ops/consumer-groups';
 import { OutputsNotFoundError, UsageError } from '../../../../lib/ops/errors';
+import { resolveTarget, type Target, type TargetOptions } from '../../../../lib/ops/outputs';
 import {
-  resolveTarget,
-  type Target,
-  type TargetDependencies,
-  type TargetOptions,
-} from '../../../../lib/ops/outputs';
+  cloudFormation,
+  givenDeployedStack,
+  marked as markedRole,
+  rejectionOf,
+  targetDependencies,
+} from '../support/ops-stack-harness';
 
 // Consumer groups as ops finds them: resources marked with reliable-messaging:group metadata in the template (each
 // group its queue, dead-letter queue, inbox, consumer and cursor table), outputs that name a group (winning), and the
 // one unnamed group of a stack with a single queue.
 
-const cloudFormation = mockClient(CloudFormationClient);
-
 const url = (name: string) => `https://sqs.eu-west-1.amazonaws.com/1/${name}.fifo`;
-const marked = (role: string, group?: string, more: Record<string, unknown> = {}) => ({
-  Type: 'AWS::Any',
-  Metadata: {
-    'reliable-messaging:role': role,
-    ...(group === undefined ? {} : { [GROUP_METADATA]: group }),
-    ...more,
-  },
-});
+const marked = (role: string, group?: string, more: Record<string, unknown> = {}) =>
+  markedRole(role, { ...(group === undefined ? {} : { [GROUP_METADATA]: group }), ...more });
 const OUTBOX_SIDE = {
   Outbox1: marked('outbox-table'),
   Alerts2: marked('alert-topic'),
@@ -84,49 +72,13 @@ const FAN_OUT = {
 };
 
 function givenStack(resources: Record<string, unknown>, outputs: Record<string, string> = {}) {
-  cloudFormation.on(DescribeStacksCommand).resolves({
-    Stacks: [
-      {
-        StackName: 'Shop',
-        StackStatus: 'CREATE_COMPLETE',
-        CreationTime: new Date(),
-        Outputs: Object.entries(outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
-      },
-    ],
-  });
-  cloudFormation.on(GetTemplateCommand).resolves({ TemplateBody: JSON.stringify({ Resources: resources }) });
-  cloudFormation.on(ListStackResourcesCommand).resolves({
-    StackResourceSummaries: Object.entries(PHYSICAL).map(([LogicalResourceId, PhysicalResourceId]) => ({
-      LogicalResourceId,
-      PhysicalResourceId,
-      ResourceType: 'AWS::Any',
-      ResourceStatus: 'CREATE_COMPLETE' as const,
-      LastUpdatedTimestamp: new Date(),
-    })),
-  });
+  givenDeployedStack({ name: 'Shop', resources, physical: PHYSICAL, outputs });
 }
 
-const dependencies = (files: Record<string, string> = {}): TargetDependencies => ({
-  env: {},
-  readFile: (path) => {
-    const text = files[path];
-    if (text === undefined) throw new Error(`ENOENT: ${path}`);
-    return text;
-  },
-  cloudFormation: () => new CloudFormationClient({ region: 'eu-west-1' }),
-});
+const dependencies = (files: Record<string, string> = {}) => targetDependencies('eu-west-1', files);
 
 const resolveShop = (options: Omit<TargetOptions, 'stack'> = {}) =>
   resolveTarget({ stack: 'Shop', region: 'eu-west-1', ...options }, dependencies());
-
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (error: unknown) => error,
-  );
-}
 
 const connect = (target: Target) =>
   connectOps(target.outputs, 'http://127.0.0.1:9', 'eu-west-1', undefined, target.cursorTable, target.groups);

@@ -1,9 +1,3 @@
-import {
-  CloudFormationClient,
-  DescribeStacksCommand,
-  GetTemplateCommand,
-  ListStackResourcesCommand,
-} from '@aws-sdk/client-cloudformation';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
   BatchGetCommand,
@@ -20,20 +14,21 @@ import { connectOps, type OpsOutputs } from '../../../../lib/ops/connection';
 import { serveConsole } from '../../../../lib/ops/console/serve';
 import { CursorTableAmbiguousError } from '../../../../lib/ops/cursor-table';
 import { OutputsNotFoundError } from '../../../../lib/ops/errors';
-import {
-  resolveTarget,
-  type Target,
-  type TargetDependencies,
-  type TargetOptions,
-} from '../../../../lib/ops/outputs';
+import { resolveTarget, type Target, type TargetOptions } from '../../../../lib/ops/outputs';
 import { reconcile } from '../../../../lib/ops/reconcile';
 import { InMemoryDynamoDb, type Item } from '../../../../tools/dynamodb/in-memory-dynamodb';
 import { OUTBOX_INDEXES, OUTBOX_KEY } from '../../../../tools/dynamodb/outbox-table';
+import {
+  cloudFormation,
+  givenDeployedStack,
+  rejectionOf,
+  marked as role,
+  targetDependencies,
+} from '../support/ops-stack-harness';
 
 // The consumer's cursors kept in the user's own table (the quick start's Views: `{ pk: accountId, lastSequence }`):
 // where ops finds that table, and that reconcile, wait, the console's key view and replay read (and write) them there.
 
-const cloudFormation = mockClient(CloudFormationClient);
 const ddb = mockClient(DynamoDBDocumentClient);
 const sqs = mockClient(SQSClient);
 
@@ -44,10 +39,6 @@ const VIEWS = 'shop-views';
 const QUEUE = 'https://sqs.us-east-1.amazonaws.com/1/shop.fifo';
 const DLQ = 'https://sqs.us-east-1.amazonaws.com/1/shop-dlq.fifo';
 
-const role = (name: string, more: Record<string, unknown> = {}) => ({
-  Type: 'AWS::Any',
-  Metadata: { 'reliable-messaging:role': name, ...more },
-});
 const LIBRARY_RESOURCES = {
   Outbox1: role('outbox-table'),
   Queue2: role('queue'),
@@ -73,44 +64,19 @@ const cursorTableRole = (metadata: unknown) =>
 
 /** The quick start's stack (ShopMessaging), no outputs, its resources marked as `resources` adds. */
 function givenStack(resources: Record<string, unknown>) {
-  cloudFormation.on(DescribeStacksCommand).resolves({
-    Stacks: [{ StackName: 'ShopMessaging', StackStatus: 'CREATE_COMPLETE', CreationTime: new Date() }],
-  });
-  cloudFormation
-    .on(GetTemplateCommand)
-    .resolves({ TemplateBody: JSON.stringify({ Resources: { ...LIBRARY_RESOURCES, ...resources } }) });
-  cloudFormation.on(ListStackResourcesCommand).resolves({
-    StackResourceSummaries: Object.entries(PHYSICAL).map(([LogicalResourceId, PhysicalResourceId]) => ({
-      LogicalResourceId,
-      PhysicalResourceId,
-      ResourceType: 'AWS::Any',
-      ResourceStatus: 'CREATE_COMPLETE' as const,
-      LastUpdatedTimestamp: new Date(),
-    })),
+  givenDeployedStack({
+    name: 'ShopMessaging',
+    resources: { ...LIBRARY_RESOURCES, ...resources },
+    physical: PHYSICAL,
   });
 }
 
-const dependencies: TargetDependencies = {
-  env: {},
-  readFile: () => {
-    throw new Error('no file');
-  },
-  cloudFormation: () => new CloudFormationClient({ region: 'us-east-1' }),
-};
+const dependencies = targetDependencies('us-east-1');
 
 const resolveShop = (options: Omit<TargetOptions, 'stack'> = {}) =>
   resolveTarget({ stack: 'ShopMessaging', region: 'us-east-1', ...options }, dependencies);
 
 const COMMAND_LINE = { cursorTable: { tableName: 'given-views', keyAttribute: 'accountId' } };
-
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (error: unknown) => error,
-  );
-}
 
 beforeEach(() => {
   cloudFormation.reset();

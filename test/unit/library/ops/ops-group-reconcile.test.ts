@@ -20,6 +20,7 @@ import { renderReconcile, renderStatus } from '../../../../lib/ops/render';
 import { NOT_TERMINAL_EXIT_CODE, runCommand } from '../../../../lib/ops/run';
 import { InMemoryDynamoDb, type Item } from '../../../../tools/dynamodb/in-memory-dynamodb';
 import { OUTBOX_INDEXES, OUTBOX_KEY } from '../../../../tools/dynamodb/outbox-table';
+import { rejectionOf } from '../support/ops-stack-harness';
 
 // status, reconcile, wait and the repairs on a stack of three consumer groups (projection, audit, shipping): every
 // group's cursor of a key must reach what the producer committed; each group is reported on its own; the key's
@@ -141,15 +142,6 @@ function parkedMessage(db: InMemoryDynamoDb, group: GroupName, key: string, sequ
     reason: 'poison',
     message: envelope(key, sequence),
   });
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (error: unknown) => error,
-  );
 }
 
 beforeEach(() => {

@@ -1,23 +1,16 @@
-import {
-  CloudFormationClient,
-  DescribeStacksCommand,
-  GetTemplateCommand,
-  ListStackResourcesCommand,
-} from '@aws-sdk/client-cloudformation';
-import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { connectOps } from '../../../../lib/ops/connection';
 import { OutputsNotFoundError } from '../../../../lib/ops/errors';
-import { resolveTarget, type TargetDependencies, type TargetOptions } from '../../../../lib/ops/outputs';
+import { resolveTarget, type TargetOptions } from '../../../../lib/ops/outputs';
 import { ProducerTableNotDeclaredError } from '../../../../lib/ops/producer-table';
 import { reconcile } from '../../../../lib/ops/reconcile';
+import {
+  cloudFormation,
+  givenDeployedStack,
+  marked as role,
+  targetDependencies,
+} from '../support/ops-stack-harness';
 
-const cloudFormation = mockClient(CloudFormationClient);
-
-const role = (name: string, more: Record<string, unknown> = {}) => ({
-  Type: 'AWS::Any',
-  Metadata: { 'reliable-messaging:role': name, ...more },
-});
 const LIBRARY_RESOURCES = {
   Outbox1: role('outbox-table'),
   Queue2: role('queue'),
@@ -37,37 +30,15 @@ const ACCOUNTS_METADATA = { keyAttribute: 'accountId', sequenceAttribute: 'versi
 
 /** A user's stack (ShopMessaging) with no outputs but `outputs`, its resources marked as `resources` says. */
 function givenStack(resources: Record<string, unknown>, outputs: Record<string, string> = {}) {
-  cloudFormation.on(DescribeStacksCommand).resolves({
-    Stacks: [
-      {
-        StackName: 'ShopMessaging',
-        StackStatus: 'CREATE_COMPLETE',
-        CreationTime: new Date(),
-        Outputs: Object.entries(outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
-      },
-    ],
-  });
-  cloudFormation
-    .on(GetTemplateCommand)
-    .resolves({ TemplateBody: JSON.stringify({ Resources: { ...LIBRARY_RESOURCES, ...resources } }) });
-  cloudFormation.on(ListStackResourcesCommand).resolves({
-    StackResourceSummaries: Object.entries(PHYSICAL).map(([LogicalResourceId, PhysicalResourceId]) => ({
-      LogicalResourceId,
-      PhysicalResourceId,
-      ResourceType: 'AWS::Any',
-      ResourceStatus: 'CREATE_COMPLETE' as const,
-      LastUpdatedTimestamp: new Date(),
-    })),
+  givenDeployedStack({
+    name: 'ShopMessaging',
+    resources: { ...LIBRARY_RESOURCES, ...resources },
+    physical: PHYSICAL,
+    outputs,
   });
 }
 
-const dependencies: TargetDependencies = {
-  env: {},
-  readFile: () => {
-    throw new Error('no file');
-  },
-  cloudFormation: () => new CloudFormationClient({ region: 'us-east-1' }),
-};
+const dependencies = targetDependencies('us-east-1');
 
 const resolveShop = (options: Omit<TargetOptions, 'stack'> = {}) =>
   resolveTarget({ stack: 'ShopMessaging', region: 'us-east-1', ...options }, dependencies);
