@@ -15,7 +15,7 @@ const resolve = {
       find: /^reliable-messaging-serverless\/runtime\/testing$/,
       replacement: source('./functions/runtime/testing.ts'),
     },
-    // The bench's own entry (not a package export): see test/unit/import-boundary.test.ts.
+    // The bench's own entry (not a package export): see test/unit/project/import-boundary.test.ts.
     {
       find: /^reliable-messaging-serverless\/runtime\/bench-support$/,
       replacement: source('./functions/runtime/bench-support.ts'),

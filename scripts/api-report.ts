@@ -1,6 +1,7 @@
 // `npm run api-report`: writes api/reliable-messaging-serverless.api.md, every name each entry point of the package
-// exports (package.json `exports`) with its kind and signature. test/unit/api-report.test.ts fails when the committed
-// report differs from the sources, so every change of the public surface is a deliberate one, seen in review.
+// exports (package.json `exports`) with its kind and signature. test/unit/project/api-report.test.ts fails when the
+// committed report differs from the sources, so every change of the public surface is a deliberate one, seen in
+// review.
 //
 // It uses the TypeScript 6 compiler API of tools/api-tools (TypeScript 7, the project's compiler, has no stable
 // JavaScript API).

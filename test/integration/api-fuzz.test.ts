@@ -8,7 +8,7 @@ import {
   invalidPathOrderIds,
   pathOf,
   validBody,
-} from '../unit/support/orders-api-arbitraries';
+} from '../unit/reference/support/orders-api-arbitraries';
 import { type Stack, stack, uniquePrefix } from './support/aws';
 
 // The deployed API under generated bad input (the unit fuzz test's generators, sampled with a fixed seed): every

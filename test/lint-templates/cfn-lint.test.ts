@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CFN_LINT_METADATA, CFN_LINT_REASONS_METADATA } from '../../lib/constructs/cfn-lint-acknowledgment';
 import { type CfnLintFinding, cfnLint } from '../../scripts/lint/cfn-lint';
 import { projectRoot } from '../../tools/paths';
-import { awsSynth, type CfnTemplate, type SynthesizedStack } from '../cdk/aws-synth';
+import { awsSynth, type CfnTemplate, type SynthesizedStack } from '../cdk/support/aws-synth';
 
 let stacks: SynthesizedStack[];
 

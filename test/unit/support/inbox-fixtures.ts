@@ -11,9 +11,10 @@ export const PROJECTION_TABLE = 'projection-table';
 export const RETENTION_SECONDS = 15 * 24 * 3600;
 export const CLAIM_SECONDS = 120;
 
-export function newConsumerTables(): InMemoryDynamoDb {
+/** The consumer's tables, with the test's `own` (name → key attributes): a view table its cursor lives in, say. */
+export function newConsumerTables(own: Readonly<Record<string, readonly string[]>> = {}): InMemoryDynamoDb {
   return new InMemoryDynamoDb(
-    { [INBOX_TABLE]: ['pk', 'sk'], [PROJECTION_TABLE]: ['pk', 'sk'] },
+    { [INBOX_TABLE]: ['pk', 'sk'], [PROJECTION_TABLE]: ['pk', 'sk'], ...own },
     { [INBOX_TABLE]: { [ATTENTION_INDEX]: { keys: ['attention', 'since'], projection: 'KEYS_ONLY' } } },
   );
 }
