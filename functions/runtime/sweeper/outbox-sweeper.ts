@@ -286,13 +286,9 @@ export class OutboxSweeper {
     if (run.outOfTime()) return 'stopped';
     let current = await this.leaseNext(items, cursor, run);
     for (;;) {
+      // Nothing leased: the key's messages ran out (those left were not PENDING or became FAILED), or it is blocked.
+      if (current.leased.length === 0) return current.blocked ? 'blocked' : 'drained';
       const more = !current.blocked && cursor.index < items.length;
-      if (current.leased.length === 0) {
-        if (!more) return current.blocked ? 'blocked' : 'drained';
-        if (run.outOfTime()) return 'stopped';
-        current = await this.leaseNext(items, cursor, run);
-        continue;
-      }
       const ahead = more && !run.outOfTime() ? this.leaseNext(items, cursor, run) : undefined;
       const sent = await this.sendWhileLeasing(current.leased, ahead, run);
       if (!sent) {

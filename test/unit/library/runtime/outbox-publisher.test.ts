@@ -770,6 +770,17 @@ describe('sendRounds', () => {
     expect(sequences(rounds)).toEqual([[['a1', 'a2']], [['a3', 'a4']]]);
   });
 
+  it("starts a new chunk of the same round when the next key's first message would pass 250 KiB", () => {
+    // GIVEN
+    const candidates = [candidate('a', 1, 'x'.repeat(200 * 1024)), candidate('b', 1, 'y'.repeat(100 * 1024))];
+
+    // WHEN
+    const rounds = sendRounds(candidates);
+
+    // THEN one round of two chunks
+    expect(sequences(rounds)).toEqual([[['a1'], ['b1']]]);
+  });
+
   it('puts a message bigger than a whole batch in a chunk of its own', () => {
     // GIVEN
     const candidates = [candidate('a', 1), candidate('a', 2, 'y'.repeat(300 * 1024)), candidate('a', 3)];

@@ -767,6 +767,24 @@ describe('OutboxSweeper.sweep', () => {
       expect(failedLog).toEqual([]);
     });
 
+    it('goes on with the key after a whole batch of ten it turned FAILED, and sends the message after them', async () => {
+      // GIVEN ten messages of a key that used up their attempts, then one never tried
+      table.seed(
+        ...Array.from({ length: 10 }, (_, i) =>
+          message('order-1', i + 1, { attempts: POLICY.maxAttempts, lastAttemptAt: secondsAgo(3000) }),
+        ),
+        message('order-1', 11),
+      );
+
+      // WHEN
+      const report = await newSweeper().sweep();
+
+      // THEN
+      expect(report).toMatchObject({ markedFailed: 10, resent: 1 });
+      expect(sentIds()).toEqual(['msg-order-1-11']);
+      expect(table.item('order-1', 10)).toMatchObject({ status: 'FAILED' });
+    });
+
     it('goes on with the later messages of the key after turning one FAILED', async () => {
       // GIVEN
       table.seed(
